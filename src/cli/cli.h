@@ -1,0 +1,32 @@
+/*
+ * cli.h — the subcommands, one file each (src/cli/<name>.c, git-style), and
+ * the few helpers they share. Only src/cli/ turns errors into exit statuses:
+ * 0 success, 1 a failed operation (message on stderr), 2 a usage error; for
+ * `ferry run`, the command's own exit status.
+ */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include "core/err.h"
+#include "store/resolve.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_download(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_datastore(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_settings(int argc, char **argv);
+
+/* Print "ferry: error: <msg>" on stderr and return 1. */
+int cli_fail(const ferry_err *err);
+
+/* Print "ferry: <fmt>" plus the usage hint on stderr and return 2. */
+int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the workspace and load settings from the environment into ctx.
+ * Returns 0 or -1 with err. Release with cli_ctx_close. */
+int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
+void cli_ctx_close(struct ferry_ctx *ctx);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * main.c — ferry's entry point: dispatch to one subcommand (src/cli/).
+ */
+#include "cli/cli.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "run", cmd_run, "run a command job: ferry run JOB.yml" },
+	{ "download", cmd_download, "download a file or folder: ferry download URI DEST" },
+	{ "upload", cmd_upload, "upload a file or folder: ferry upload SRC URI" },
+	{ "ls", cmd_ls, "list a folder: ferry ls URI [-R]" },
+	{ "datastore", cmd_datastore, "datastores: ferry datastore create --file DS.yml | list | show NAME" },
+	{ "job", cmd_job, "jobs: ferry job list | show NAME" },
+	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ferry [-v] <command> [args]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			ferry_log_set_stderr_level(FERRY_LOG_INFO);
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "ferry: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(argc - i, argv + i);
+	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,36 @@
+/*
+ * resolve.h — from a path string (SPEC §2) to a store and a path inside it.
+ *
+ * This is where names meet credentials: datastores come from the workspace;
+ * direct Blob URIs find credentials the way Azure's tools do
+ * (AZURE_STORAGE_CONNECTION_STRING, incl. UseDevelopmentStorage=true;
+ * AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY; AZURE_STORAGE_SAS_TOKEN), and
+ * public containers need none.
+ */
+#ifndef FERRY_RESOLVE_H
+#define FERRY_RESOLVE_H
+
+#include "core/err.h"
+#include "core/settings.h"
+#include "core/stats.h"
+#include "store/store.h"
+
+struct ferry_ws;
+
+/* What every data operation runs with. Owned by the caller (the CLI or the
+ * job runner); stores borrow `settings` and `stats`. */
+struct ferry_ctx {
+	struct ferry_ws *ws;            /* may be NULL: then datastore URIs fail */
+	struct ferry_settings settings;
+	struct ferry_stats stats;
+	int progress;                   /* draw a progress line on stderr */
+};
+
+/* Resolve `uri`. On success *store (destroy with ferry_store_destroy) and
+ * *path (malloc'd, no leading/trailing '/') are set; *folder_hint is 1 when
+ * the text ended in '/'. for_write=1 refuses read-only forms (http) with a
+ * clear error. Data assets and s3 are refused as not yet supported. */
+int ferry_resolve(struct ferry_ctx *ctx, const char *uri, int for_write,
+		  struct ferry_store **store, char **path, int *folder_hint, ferry_err *err);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * store.h — the one interface every storage service is reached through.
+ *
+ * A store is a flat namespace of files addressed by '/'-separated relative
+ * paths ("" is the root; no leading '/'), with folders implied by names (as
+ * in Blob storage) or real (local). Operations are the ones both the transfer
+ * engine and the mount need: stat, paged listing (streamed, so a 4M-entry
+ * folder yields its first page at once), ranged reads into a sink, and writes
+ * either whole (put) or as numbered blocks committed at the end.
+ *
+ * Threads: every operation may be called from many threads at once on the
+ * same store; backends keep per-thread connections. Errors: 0 or -1 with a
+ * filled ferry_err whose message names the object and the storage reason.
+ * Backends retry transient failures themselves (AZUREML_DATASET_HTTP_RETRY_COUNT).
+ */
+#ifndef FERRY_STORE_H
+#define FERRY_STORE_H
+
+#include "core/err.h"
+#include "core/settings.h"
+#include "core/stats.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ferry_entry {
+	char *name;        /* full path inside the store, no trailing '/' (owned) */
+	uint64_t size;
+	int is_dir;
+	int64_t mtime;     /* seconds since the epoch, 0 if unknown */
+	char md5[25];      /* base64 Content-MD5 if the store keeps one, else "" */
+	char etag[72];     /* "" if unknown */
+};
+
+struct ferry_list_page {
+	struct ferry_entry *entries; /* owned by the page */
+	size_t n, cap;
+	char *next_marker;           /* NULL when the listing is complete */
+};
+
+/* Receives response bytes. `off` is the offset in the object of data[0].
+ * Returns 0 to go on, -1 to abort (with errno or a message logged). Called
+ * from the thread that called read(). */
+typedef int (*ferry_sink_fn)(void *arg, uint64_t off, const void *data, size_t len);
+
+struct ferry_store;
+
+struct ferry_store_ops {
+	const char *kind; /* "local", "http", "azblob", "s3" */
+	/* Properties of one file, or of a folder (is_dir=1) when `path` is a
+	 * prefix with children. FERRY_E_NOTFOUND when neither exists. */
+	int (*stat)(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err);
+	/* One page of the entries under folder `prefix` ("" or "dir/sub", no
+	 * trailing '/'). recursive=0: immediate children, sub-folders as is_dir
+	 * entries; recursive=1: every file below, no folder entries. `marker` is
+	 * NULL for the first page, then the previous page's next_marker. */
+	int (*list)(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
+		    struct ferry_list_page *page, ferry_err *err);
+	/* Bytes [off, off+len) of `path` into `sink`, in order. len may be
+	 * UINT64_MAX for "to the end". A stream cut midway is resumed from the
+	 * byte it reached. */
+	int (*read)(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+		    ferry_sink_fn sink, void *arg, ferry_err *err);
+	/* Create or replace `path` with bytes [0, size) of `fd` (read with pread). */
+	int (*put)(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err);
+	/* Stage block `index` of `path` from bytes [off, off+len) of fd; blocks
+	 * are committed in index order by commit(nblocks). May be NULL: then the
+	 * engine uses put() for every file. */
+	int (*put_block)(struct ferry_store *s, const char *path, unsigned index, int fd,
+			 uint64_t off, uint64_t len, ferry_err *err);
+	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err);
+	/* Free the store (no operation may be in flight). */
+	void (*destroy)(struct ferry_store *s);
+};
+
+struct ferry_store {
+	const struct ferry_store_ops *ops;
+	char *display;                        /* where it points, for messages; no secrets */
+	const struct ferry_settings *settings; /* borrowed; outlives the store */
+	struct ferry_stats *stats;            /* borrowed; counters to add to */
+	int writable;                         /* put/put_block allowed */
+};
+
+/* Convenience wrappers (same contracts as the ops). */
+int ferry_store_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err);
+int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
+		     struct ferry_list_page *page, ferry_err *err);
+int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+		     ferry_sink_fn sink, void *arg, ferry_err *err);
+void ferry_store_destroy(struct ferry_store *s);
+
+/* Entries and pages. */
+void ferry_entry_clear(struct ferry_entry *e);
+/* Append a copy of `name` with the given attributes; returns the entry or NULL (ENOMEM). */
+struct ferry_entry *ferry_page_add(struct ferry_list_page *p, const char *name, uint64_t size, int is_dir);
+void ferry_page_clear(struct ferry_list_page *p);
+
+/* Join a store prefix and a relative name: ("a/b", "c") -> "a/b/c"; ("", "c") -> "c". malloc'd. */
+char *ferry_path_join(const char *prefix, const char *name);
+
+/*
+ * Check that `rel` (a name relative to a destination folder, from storage)
+ * is safe to create under that folder: not empty, not absolute, no "..",
+ * no backslash, no NUL (cannot happen in C strings but is rejected upstream
+ * in XML), no "." components that collapse. Returns 0 or -1 with
+ * FERRY_E_UNSAFE naming the blob.
+ */
+int ferry_path_check_safe(const char *rel, ferry_err *err);
+
+#endif

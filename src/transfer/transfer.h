@@ -1,0 +1,44 @@
+/*
+ * transfer.h — the parallel download and upload engine.
+ *
+ * RSLEX_DOWNLOADER_THREADS workers take items from one queue: whole small
+ * files, or ranged parts of large ones (FERRY_TRANSFER_PART_SIZE). Each file
+ * is written under a temporary name in its final folder and renamed only once
+ * every part is in and its MD5 (when the store keeps one) matches; on any
+ * failure the temporary files are removed, so a final name always holds
+ * complete bytes. Names from storage are checked (ferry_path_check_safe)
+ * before anything is written.
+ *
+ * Threads: one call at a time per ctx; the calls start and join their own
+ * workers. Results are also added to ctx->stats.
+ */
+#ifndef FERRY_TRANSFER_H
+#define FERRY_TRANSFER_H
+
+#include "core/err.h"
+#include "store/resolve.h"
+
+#include <stdint.h>
+
+struct ferry_xfer_result {
+	uint64_t bytes, files, requests, retries;
+	double seconds;
+};
+
+/* Download `uri` into the local folder `dest` (created if missing).
+ * A folder URI: its contents land in dest (sub-folders kept). A file URI:
+ * the file lands as dest/<basename>; then *single_file (if not NULL) gets the
+ * malloc'd local path of that file, else NULL. */
+int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest,
+		   struct ferry_xfer_result *res, char **single_file, ferry_err *err);
+
+/* Upload local `src` to `uri`. A folder: its contents land under the URI's
+ * path. A file: lands at the URI's path, or at <path>/<basename> when the URI
+ * ends in '/' or names an existing folder. */
+int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri,
+		 struct ferry_xfer_result *res, ferry_err *err);
+
+/* One line: "1.00 GiB in 2,000 files, 3.2 s, 320 MiB/s, 2,004 requests, 0 retries". */
+void ferry_xfer_summary(const struct ferry_xfer_result *r, char *buf, unsigned cap);
+
+#endif
