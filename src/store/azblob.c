@@ -1,0 +1,583 @@
+/*
+ * azblob.c — Azure Blob backend (see azblob.h).
+ *
+ * Every request is described by a `struct azreq` (blob or container level,
+ * query parameters, extra headers); az_prepare turns it into a URL and signed
+ * headers for each attempt, because a Shared Key signature covers the date
+ * and the range, both of which change between retries. Listing responses and
+ * error bodies are parsed with libxml2 with network access and entity
+ * expansion disabled; anything malformed is an error naming the container.
+ */
+#include "store/azblob.h"
+#include "core/redact.h"
+#include "core/uri.h"
+#include "store/azauth.h"
+#include "store/httpc.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AZ_VERSION "2021-08-06"
+#define MAX_QUERY 8
+#define MAX_XMS 6
+
+struct azblob {
+	struct ferry_store base;
+	char *origin;      /* scheme://host[:port] */
+	char *path_prefix; /* "" or "/devstoreaccount1" (path-style) */
+	char *account, *container;
+	enum ferry_az_auth auth;
+	char *secret;      /* key, SAS (no leading '?') or bearer token */
+};
+
+struct azreq {
+	struct azblob *az;
+	const char *blob;  /* NULL: container-level request */
+	struct ferry_kv query[MAX_QUERY];
+	size_t nq;
+	struct ferry_kv xms[MAX_XMS]; /* extra x-ms-* headers */
+	size_t nx;
+	const char *content_type, *content_md5;
+	char what[512];
+};
+
+static void q_add(struct azreq *r, const char *name, const char *value)
+{
+	if (value && *value && r->nq < MAX_QUERY)
+		r->query[r->nq++] = (struct ferry_kv){ name, value };
+}
+
+static char *escape_component(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n * 3 + 1), *w = out;
+	static const char hx[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			*w++ = (char)*p;
+		else {
+			*w++ = '%';
+			*w++ = hx[*p >> 4];
+			*w++ = hx[*p & 15];
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+static void http_date(char *buf, size_t cap)
+{
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+		 mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static struct curl_slist *hdr(struct curl_slist *l, const char *name, const char *value)
+{
+	char line[1024];
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	return curl_slist_append(l, line);
+}
+
+static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t off, uint64_t len,
+		      struct ferry_http_attempt *a, ferry_err *err)
+{
+	struct azreq *r = ctx;
+	struct azblob *az = r->az;
+	char date[64], range[64] = "", clen[32] = "";
+	http_date(date, sizeof(date));
+
+	/* path as sent */
+	char *ecnt = escape_component(az->container);
+	char *eblob = r->blob ? ferry_uri_escape_path(r->blob) : NULL;
+	size_t plen = strlen(az->path_prefix) + strlen(ecnt) + (eblob ? strlen(eblob) : 0) + 4;
+	char *path = malloc(plen);
+	snprintf(path, plen, "%s/%s%s%s", az->path_prefix, ecnt, eblob ? "/" : "", eblob ? eblob : "");
+	free(ecnt);
+	free(eblob);
+
+	/* query string */
+	size_t cap = strlen(az->origin) + strlen(path) + 64 + (az->auth == FERRY_AZ_SAS ? strlen(az->secret) : 0);
+	for (size_t i = 0; i < r->nq; i++)
+		cap += strlen(r->query[i].name) + strlen(r->query[i].value) * 3 + 2;
+	char *url = malloc(cap);
+	size_t at = (size_t)snprintf(url, cap, "%s%s", az->origin, path);
+	char sep = '?';
+	for (size_t i = 0; i < r->nq; i++) {
+		char *v = escape_component(r->query[i].value);
+		at += (size_t)snprintf(url + at, cap - at, "%c%s=%s", sep, r->query[i].name, v);
+		free(v);
+		sep = '&';
+	}
+	if (az->auth == FERRY_AZ_SAS)
+		at += (size_t)snprintf(url + at, cap - at, "%c%s", sep, az->secret);
+
+	struct ferry_kv xms[MAX_XMS + 3];
+	size_t nx = 0;
+	for (size_t i = 0; i < r->nx; i++)
+		xms[nx++] = r->xms[i];
+	xms[nx++] = (struct ferry_kv){ "x-ms-date", date };
+	xms[nx++] = (struct ferry_kv){ "x-ms-version", AZ_VERSION };
+	if (call->ranged && (off > 0 || len != UINT64_MAX)) {
+		if (len == UINT64_MAX)
+			snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)off);
+		else
+			snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+				 (unsigned long long)(off + len - 1));
+		xms[nx++] = (struct ferry_kv){ "x-ms-range", range };
+	}
+	if (!strcmp(call->method, "PUT"))
+		snprintf(clen, sizeof(clen), "%llu", (unsigned long long)call->body_len);
+
+	struct curl_slist *h = NULL;
+	for (size_t i = 0; i < nx; i++)
+		h = hdr(h, xms[i].name, xms[i].value);
+	if (r->content_type)
+		h = hdr(h, "Content-Type", r->content_type);
+	if (r->content_md5)
+		h = hdr(h, "Content-MD5", r->content_md5);
+	if (az->auth == FERRY_AZ_KEY) {
+		struct ferry_az_sign_input in = {
+			.verb = call->method, .account = az->account, .key_b64 = az->secret,
+			.content_length = clen, .content_md5 = r->content_md5,
+			.content_type = r->content_type, .xms = xms, .nxms = nx,
+			.resource_path = path, .query = r->query, .nquery = r->nq,
+		};
+		char auth[256];
+		if (ferry_az_sharedkey(&in, auth, sizeof(auth), err) < 0) {
+			curl_slist_free_all(h);
+			free(path);
+			free(url);
+			return -1;
+		}
+		h = hdr(h, "Authorization", auth);
+	} else if (az->auth == FERRY_AZ_BEARER) {
+		char auth[8192];
+		snprintf(auth, sizeof(auth), "Bearer %s", az->secret);
+		h = hdr(h, "Authorization", auth);
+	}
+	free(path);
+	a->url = url;
+	a->headers = h;
+	return 0;
+}
+
+/* Text of the first child element of `parent` named `name`, or NULL. */
+static xmlNode *child(xmlNode *parent, const char *name)
+{
+	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
+			return n;
+	return NULL;
+}
+
+static char *text_of(xmlNode *n)
+{
+	return n ? (char *)xmlNodeGetContent(n) : NULL;
+}
+
+static xmlDoc *parse_xml(const char *body, size_t len)
+{
+	if (!body || !len || len > INT32_MAX)
+		return NULL;
+	return xmlReadMemory(body, (int)len, NULL, NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static void az_describe(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
+			ferry_err *err)
+{
+	(void)ctx;
+	char code[96] = "", msg[256] = "";
+	snprintf(code, sizeof(code), "%s", r->error_code);
+	xmlDoc *doc = parse_xml(r->body, r->body_len);
+	if (doc) {
+		xmlNode *root = xmlDocGetRootElement(doc);
+		char *c = text_of(child(root, "Code")), *m = text_of(child(root, "Message"));
+		if (c && !code[0])
+			snprintf(code, sizeof(code), "%s", c);
+		if (m) {
+			snprintf(msg, sizeof(msg), "%s", m);
+			msg[strcspn(msg, "\r\n")] = '\0'; /* first line: later ones carry request ids */
+		}
+		xmlFree(c);
+		xmlFree(m);
+		xmlFreeDoc(doc);
+	}
+	int ecode = FERRY_E_NET;
+	const char *hint = "";
+	if (r->status == 404) {
+		ecode = FERRY_E_NOTFOUND;
+	} else if (r->status == 401 || r->status == 403) {
+		ecode = FERRY_E_AUTH;
+		hint = " (check the account key or SAS token, and that it allows this operation)";
+	} else if (r->status == 400 || r->status == 409 || r->status == 412 || r->status == 416)
+		ecode = FERRY_E_INVALID;
+	ferry_err_set(err, ecode, "%s: HTTP %ld%s%s%s%s%s", call->what, r->status, code[0] ? " " : "",
+		      code, msg[0] ? ": " : "", msg, hint);
+}
+
+static void req_init(struct azreq *r, struct azblob *az, const char *blob)
+{
+	memset(r, 0, sizeof(*r));
+	r->az = az;
+	r->blob = blob;
+	if (blob)
+		snprintf(r->what, sizeof(r->what), "blob '%s' in container '%s'", blob, az->container);
+	else
+		snprintf(r->what, sizeof(r->what), "container '%s' of account '%s'", az->container, az->account);
+}
+
+static int az_do(struct azblob *az, struct azreq *r, struct ferry_http_call *c, struct ferry_http_resp *resp,
+		 ferry_err *err)
+{
+	c->prepare = az_prepare;
+	c->ctx = r;
+	c->describe = az_describe;
+	c->what = r->what;
+	return ferry_http_perform(az->base.settings, az->base.stats, c, resp, err);
+}
+
+static void fill_entry_md5(struct ferry_entry *e, const char *md5)
+{
+	if (md5 && strlen(md5) == 24)
+		snprintf(e->md5, sizeof(e->md5), "%s", md5);
+}
+
+/* One List Blobs call. */
+static int az_list(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
+		   struct ferry_list_page *page, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, NULL);
+	char *pfx = *prefix ? ferry_path_join(prefix, "/") : strdup("");
+	if (*prefix)
+		pfx[strlen(pfx) - 1] = '/'; /* "dir" + "/" -> "dir/" */
+	q_add(&r, "restype", "container");
+	q_add(&r, "comp", "list");
+	q_add(&r, "prefix", pfx);
+	if (!recursive)
+		q_add(&r, "delimiter", "/");
+	q_add(&r, "maxresults", "5000");
+	q_add(&r, "marker", marker);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "GET", r.what);
+	int rc = az_do(az, &r, &c, &resp, err);
+	if (rc < 0) {
+		free(pfx);
+		ferry_http_resp_clear(&resp);
+		return -1;
+	}
+	xmlDoc *doc = parse_xml(resp.body, resp.body_len);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "EnumerationResults")) {
+		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a valid List Blobs response",
+				   r.what);
+		goto out;
+	}
+	size_t plen = strlen(pfx);
+	for (xmlNode *n = child(root, "Blobs") ? child(root, "Blobs")->children : NULL; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		int is_prefix = !strcmp((const char *)n->name, "BlobPrefix");
+		if (!is_prefix && strcmp((const char *)n->name, "Blob"))
+			continue;
+		char *name = text_of(child(n, "Name"));
+		if (!name || strncmp(name, pfx, plen) || !name[plen]) {
+			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
+					   r.what, name ? name : "(none)", pfx);
+			xmlFree(name);
+			goto out;
+		}
+		size_t nlen = strlen(name);
+		if (is_prefix) {
+			while (nlen > 0 && name[nlen - 1] == '/')
+				name[--nlen] = '\0';
+			if (!ferry_page_add(page, name, 0, 1))
+				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+		} else if (name[nlen - 1] != '/') { /* "dir/" marker blobs are not files */
+			xmlNode *props = child(n, "Properties");
+			char *size = text_of(child(props, "Content-Length"));
+			char *md5 = text_of(child(props, "Content-MD5"));
+			char *etag = text_of(child(props, "Etag"));
+			char *lm = text_of(child(props, "Last-Modified"));
+			struct ferry_entry *e = ferry_page_add(page, name, size ? strtoull(size, NULL, 10) : 0, 0);
+			if (e) {
+				fill_entry_md5(e, md5);
+				if (etag)
+					snprintf(e->etag, sizeof(e->etag), "%s", etag);
+				if (lm)
+					e->mtime = curl_getdate(lm, NULL);
+			} else
+				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+			xmlFree(size);
+			xmlFree(md5);
+			xmlFree(etag);
+			xmlFree(lm);
+		}
+		xmlFree(name);
+		if (rc < 0)
+			goto out;
+	}
+	char *next = text_of(child(root, "NextMarker"));
+	if (next && *next)
+		page->next_marker = strdup(next);
+	xmlFree(next);
+out:
+	if (doc)
+		xmlFreeDoc(doc);
+	free(pfx);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+static int az_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	if (*path) {
+		struct azreq r;
+		req_init(&r, az, path);
+		struct ferry_http_call c;
+		struct ferry_http_resp resp;
+		ferry_http_call_init(&c, "HEAD", r.what);
+		ferry_err e2;
+		int rc = az_do(az, &r, &c, &resp, &e2);
+		if (rc == 0 && !resp.is_folder) {
+			out->name = strdup(path);
+			out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
+			out->mtime = resp.last_modified;
+			fill_entry_md5(out, resp.content_md5);
+			snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
+			ferry_http_resp_clear(&resp);
+			return 0;
+		}
+		ferry_http_resp_clear(&resp);
+		if (rc < 0 && e2.code != FERRY_E_NOTFOUND) {
+			*err = e2;
+			return -1;
+		}
+	}
+	/* not a blob: a folder if something lies below it */
+	struct ferry_list_page page = { 0 };
+	int rc = az_list(s, path, 0, NULL, &page, err);
+	int found = rc == 0 && page.n > 0;
+	ferry_page_clear(&page);
+	if (rc < 0)
+		return -1;
+	if (!found && *path)
+		return ferry_err_set(err, FERRY_E_NOTFOUND, "blob '%s' not found in container '%s' (HTTP 404 BlobNotFound)",
+				     path, az->container);
+	out->name = strdup(path);
+	out->is_dir = 1;
+	return 0;
+}
+
+static int az_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+		   void *arg, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, path);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "GET", r.what);
+	c.ranged = 1;
+	c.off = off;
+	c.len = len;
+	c.sink = sink;
+	c.sink_arg = arg;
+	int rc = az_do(az, &r, &c, &resp, err);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+static int az_put_common(struct azblob *az, struct azreq *r, int fd, const char *mem, uint64_t off,
+			 uint64_t len, ferry_err *err)
+{
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "PUT", r->what);
+	c.body_fd = fd;
+	c.body_mem = mem;
+	c.body_off = off;
+	c.body_len = len;
+	int rc = az_do(az, r, &c, &resp, err);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+/* base64 MD5 of bytes [off, off+len) of fd; 0 or -1. */
+static int md5_of_range(int fd, uint64_t off, uint64_t len, char out[25])
+{
+	unsigned char buf[1 << 16], md[16];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	while (len > 0) {
+		size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		ssize_t got = pread(fd, buf, want, (off_t)off);
+		if (got <= 0) {
+			EVP_MD_CTX_free(ctx);
+			return -1;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)got);
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	return 0;
+}
+
+static int az_put(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, path);
+	char md5[25];
+	if (md5_of_range(fd, 0, size, md5) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "reading the data for %s failed", r.what);
+	r.xms[r.nx++] = (struct ferry_kv){ "x-ms-blob-type", "BlockBlob" };
+	r.content_md5 = md5;
+	r.content_type = "application/octet-stream";
+	return az_put_common(az, &r, fd, NULL, 0, size, err);
+}
+
+/* Block ids: base64 of a fixed-width decimal index, so all ids of a blob have
+ * the same length (a Put Block List requirement). */
+static void block_id(unsigned index, char out[32])
+{
+	char raw[16];
+	snprintf(raw, sizeof(raw), "ferry%010u", index);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, 15);
+}
+
+static int az_put_block(struct ferry_store *s, const char *path, unsigned index, int fd, uint64_t off,
+			uint64_t len, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, path);
+	char id[32], md5[25];
+	block_id(index, id);
+	if (md5_of_range(fd, off, len, md5) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "reading the data for %s failed", r.what);
+	q_add(&r, "comp", "block");
+	q_add(&r, "blockid", id);
+	r.content_md5 = md5;
+	return az_put_common(az, &r, fd, NULL, off, len, err);
+}
+
+static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, path);
+	size_t cap = 64 + (size_t)nblocks * 48;
+	char *xml = malloc(cap);
+	size_t at = (size_t)snprintf(xml, cap, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+	for (unsigned i = 0; i < nblocks; i++) {
+		char id[32];
+		block_id(i, id);
+		at += (size_t)snprintf(xml + at, cap - at, "<Latest>%s</Latest>", id);
+	}
+	at += (size_t)snprintf(xml + at, cap - at, "</BlockList>");
+	q_add(&r, "comp", "blocklist");
+	r.content_type = "application/xml";
+	int rc = az_put_common(az, &r, -1, xml, 0, at, err);
+	free(xml);
+	return rc;
+}
+
+int ferry_azblob_create_container(struct ferry_store *s, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, NULL);
+	q_add(&r, "restype", "container");
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "PUT", r.what);
+	c.body_mem = "";
+	int rc = az_do(az, &r, &c, &resp, err);
+	if (rc < 0 && resp.status == 409)
+		rc = 0; /* ContainerAlreadyExists */
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+static void az_destroy(struct ferry_store *s)
+{
+	struct azblob *az = (struct azblob *)s;
+	free(az->base.display);
+	free(az->origin);
+	free(az->path_prefix);
+	free(az->account);
+	free(az->container);
+	free(az->secret);
+	free(az);
+}
+
+static const struct ferry_store_ops azblob_ops = {
+	.kind = "azblob",
+	.stat = az_stat,
+	.list = az_list,
+	.read = az_read,
+	.put = az_put,
+	.put_block = az_put_block,
+	.commit = az_commit,
+	.destroy = az_destroy,
+};
+
+struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
+				      const struct ferry_settings *settings,
+				      struct ferry_stats *stats, ferry_err *err)
+{
+	const char *ep = cfg->endpoint;
+	const char *hs = strstr(ep, "://");
+	if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
+		ferry_err_set(err, FERRY_E_INVALID, "Blob endpoint '%s' must be an http(s) URL", ep);
+		return NULL;
+	}
+	if (cfg->auth != FERRY_AZ_ANON && (!cfg->secret || !*cfg->secret)) {
+		ferry_err_set(err, FERRY_E_AUTH, "no credential given for account '%s'", cfg->account);
+		return NULL;
+	}
+	struct azblob *az = calloc(1, sizeof(*az));
+	const char *slash = strchr(hs + 3, '/');
+	size_t olen = slash ? (size_t)(slash - ep) : strlen(ep);
+	az->origin = strndup(ep, olen);
+	az->path_prefix = strdup(slash ? slash : "");
+	size_t pl = strlen(az->path_prefix);
+	while (pl > 0 && az->path_prefix[pl - 1] == '/')
+		az->path_prefix[--pl] = '\0';
+	az->account = strdup(cfg->account);
+	az->container = strdup(cfg->container);
+	az->auth = cfg->auth;
+	if (cfg->secret) {
+		az->secret = strdup(cfg->secret[0] == '?' ? cfg->secret + 1 : cfg->secret);
+		ferry_redact_register(az->secret);
+	}
+	size_t dl = strlen(ep) + strlen(cfg->container) + 2;
+	az->base.display = malloc(dl);
+	snprintf(az->base.display, dl, "%s/%s", ep, cfg->container);
+	az->base.ops = &azblob_ops;
+	az->base.settings = settings;
+	az->base.stats = stats;
+	az->base.writable = cfg->auth != FERRY_AZ_ANON;
+	return &az->base;
+}

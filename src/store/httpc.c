@@ -1,0 +1,360 @@
+/*
+ * httpc.c — the retrying HTTP request (see httpc.h).
+ *
+ * Retry backoff: attempt i (from 0) waits a uniformly random time in
+ * [0, min(30 s, base × 2^i)] ("full jitter", so that many workers that failed
+ * together do not come back together), or exactly what Retry-After asks
+ * (capped at 60 s) when the server says.
+ *
+ * Stalls: libcurl's low-speed limit aborts a transfer that moved less than
+ * 1 byte/s for FERRY_STALL_TIMEOUT_SECONDS; the abort is retried like a reset.
+ *
+ * Resumption: for ranged calls, bytes already handed to the sink are not asked
+ * for again; the next attempt starts at the first missing byte.
+ */
+#include "store/httpc.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_MEM_BODY (64u << 20)
+
+static pthread_key_t easy_key;
+static pthread_once_t easy_once = PTHREAD_ONCE_INIT;
+
+static void easy_free(void *h)
+{
+	curl_easy_cleanup(h);
+}
+
+static void easy_key_init(void)
+{
+	pthread_key_create(&easy_key, easy_free);
+}
+
+void ferry_http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_once(&easy_once, easy_key_init);
+}
+
+/* The calling thread's easy handle: kept for the thread's life so that its
+ * connections are reused by every request the thread makes. */
+static CURL *thread_easy(void)
+{
+	pthread_once(&easy_once, easy_key_init);
+	CURL *h = pthread_getspecific(easy_key);
+	if (!h) {
+		h = curl_easy_init();
+		pthread_setspecific(easy_key, h);
+	} else
+		curl_easy_reset(h);
+	return h;
+}
+
+void ferry_http_call_init(struct ferry_http_call *c, const char *method, const char *what)
+{
+	memset(c, 0, sizeof(*c));
+	c->method = method;
+	c->what = what;
+	c->body_fd = -1;
+	c->len = UINT64_MAX;
+}
+
+void ferry_http_resp_clear(struct ferry_http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+	r->retry_after_ms = -1;
+}
+
+/* State of one attempt, shared with libcurl's callbacks. */
+struct attempt_state {
+	struct ferry_http_call *call;
+	struct ferry_http_resp *resp;
+	struct ferry_stats *stats;
+	uint64_t sink_pos;     /* object offset of the next byte for the sink */
+	uint64_t delivered;    /* bytes handed to the sink this attempt */
+	int sink_failed;
+	int range_ignored;
+	int too_big;
+	/* request body */
+	uint64_t body_sent;
+};
+
+static void copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	while (n && *v == ' ') {
+		v++;
+		n--;
+	}
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct attempt_state *st = arg;
+	struct ferry_http_resp *r = st->resp;
+	size_t n = size * nitems;
+	char val[256];
+	if (n > 5 && !strncmp(buf, "HTTP/", 5)) {
+		const char *sp = memchr(buf, ' ', n);
+		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		return n;
+	}
+	const char *colon = memchr(buf, ':', n);
+	if (!colon)
+		return n;
+	size_t klen = (size_t)(colon - buf);
+	copy_value(val, sizeof(val), colon + 1, n - klen - 1);
+#define IS(name) (klen == sizeof(name) - 1 && !strncasecmp(buf, name, klen))
+	if (IS("Content-Length"))
+		r->content_length = strtoll(val, NULL, 10);
+	else if (IS("Content-Range")) {
+		const char *slash = strchr(val, '/');
+		if (slash && slash[1] != '*')
+			r->range_total = strtoull(slash + 1, NULL, 10);
+	} else if (IS("Content-MD5"))
+		snprintf(r->content_md5, sizeof(r->content_md5), "%s", val);
+	else if (IS("ETag"))
+		snprintf(r->etag, sizeof(r->etag), "%s", val);
+	else if (IS("Content-Type"))
+		snprintf(r->content_type, sizeof(r->content_type), "%s", val);
+	else if (IS("x-ms-error-code"))
+		snprintf(r->error_code, sizeof(r->error_code), "%s", val);
+	else if (IS("x-ms-blob-type"))
+		snprintf(r->blob_type, sizeof(r->blob_type), "%s", val);
+	else if (IS("x-ms-meta-hdi_isfolder"))
+		r->is_folder = !strcasecmp(val, "true");
+	else if (IS("Last-Modified"))
+		r->last_modified = curl_getdate(val, NULL);
+	else if (IS("Retry-After")) {
+		char *end;
+		long secs = strtol(val, &end, 10);
+		if (end != val && *end == '\0')
+			r->retry_after_ms = secs * 1000;
+		else {
+			time_t when = curl_getdate(val, NULL);
+			if (when > 0)
+				r->retry_after_ms = (long)(when - time(NULL)) * 1000;
+		}
+		if (r->retry_after_ms < 0)
+			r->retry_after_ms = 0;
+	}
+#undef IS
+	return n;
+}
+
+static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct attempt_state *st = arg;
+	struct ferry_http_resp *r = st->resp;
+	size_t n = size * nmemb;
+	int ok = r->status >= 200 && r->status < 300;
+	if (ok && st->call->sink) {
+		if (st->call->ranged && r->status == 200 &&
+		    (st->call->off > 0 || st->call->len != UINT64_MAX)) {
+			st->range_ignored = 1;
+			return 0;
+		}
+		if (st->call->sink(st->call->sink_arg, st->sink_pos, buf, n) < 0) {
+			st->sink_failed = 1;
+			return 0; /* abort the transfer */
+		}
+		st->sink_pos += n;
+		st->delivered += n;
+		ferry_stats_add(&st->stats->bytes, n);
+		return n;
+	}
+	if (r->body_len + n > MAX_MEM_BODY) {
+		st->too_big = 1;
+		return 0;
+	}
+	char *b = realloc(r->body, r->body_len + n + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->body_len, buf, n);
+	r->body = b;
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	if (ok)
+		ferry_stats_add(&st->stats->bytes, n);
+	return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct attempt_state *st = arg;
+	struct ferry_http_call *c = st->call;
+	size_t want = size * nitems;
+	uint64_t left = c->body_len - st->body_sent;
+	if (want > left)
+		want = (size_t)left;
+	if (!want)
+		return 0;
+	if (c->body_mem) {
+		memcpy(buf, c->body_mem + st->body_sent, want);
+	} else {
+		ssize_t got = pread(c->body_fd, buf, want, (off_t)(c->body_off + st->body_sent));
+		if (got <= 0)
+			return CURL_READFUNC_ABORT;
+		want = (size_t)got;
+	}
+	st->body_sent += want;
+	ferry_stats_add(&st->stats->bytes, want);
+	return want;
+}
+
+static int transient_status(long s)
+{
+	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static int transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_READ_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long backoff_ms(const struct ferry_settings *s, int attempt, long retry_after_ms)
+{
+	if (retry_after_ms >= 0)
+		return retry_after_ms > 60000 ? 60000 : retry_after_ms;
+	double cap = ferry_setting_f64(s, FS_RETRY_BASE_MS);
+	for (int i = 0; i < attempt && cap < 30000; i++)
+		cap *= 2;
+	if (cap > 30000)
+		cap = 30000;
+	unsigned seed = (unsigned)(uintptr_t)&cap ^ (unsigned)time(NULL) ^ (unsigned)attempt * 2654435761u;
+	return (long)(cap * ((double)rand_r(&seed) / RAND_MAX));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats,
+		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err)
+{
+	int retries = (int)ferry_setting_int(s, FS_HTTP_RETRY_COUNT);
+	long stall = (long)ferry_setting_int(s, FS_STALL_SECONDS);
+	uint64_t off = call->off, len = call->len;
+	char why[CURL_ERROR_SIZE + 128];
+
+	memset(resp, 0, sizeof(*resp));
+	ferry_http_resp_clear(resp);
+	for (int attempt = 0;; attempt++) {
+		struct ferry_http_attempt a = { 0 };
+		if (call->prepare(call->ctx, call, off, len, &a, err) < 0)
+			return -1;
+		CURL *h = thread_easy();
+		struct attempt_state st = { .call = call, .resp = resp, .stats = stats, .sink_pos = off };
+		char curl_msg[CURL_ERROR_SIZE] = "";
+		ferry_http_resp_clear(resp);
+		a.headers = curl_slist_append(a.headers, "Expect:");
+		curl_easy_setopt(h, CURLOPT_URL, a.url);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, a.headers);
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall);
+		curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+		curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/0.1");
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (!strcmp(call->method, "HEAD"))
+			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		else if (!strcmp(call->method, "PUT")) {
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, &st);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
+		} else if (strcmp(call->method, "GET"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
+
+		ferry_stats_add(&stats->requests, 1);
+		CURLcode rc = curl_easy_perform(h);
+		curl_slist_free_all(a.headers);
+		free(a.url);
+
+		if (rc == CURLE_OK && resp->status >= 200 && resp->status < 300)
+			return 0;
+		if (st.range_ignored)
+			return ferry_err_set(err, FERRY_E_NET, "%s: the server ignored a range request", call->what);
+		if (st.sink_failed)
+			return ferry_err_set(err, FERRY_E_IO, "%s: writing the received data failed: %s",
+					     call->what, strerror(errno));
+		if (st.too_big)
+			return ferry_err_set(err, FERRY_E_NET, "%s: response body too large", call->what);
+
+		int transient;
+		if (rc != CURLE_OK) {
+			transient = transient_curl(rc);
+			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
+				 curl_msg[0] ? ": " : "", curl_msg);
+			if (rc == CURLE_OPERATION_TIMEDOUT)
+				snprintf(why, sizeof(why), "stalled: no data for %ld s (%s)", stall, curl_msg);
+		} else {
+			transient = transient_status(resp->status);
+			snprintf(why, sizeof(why), "HTTP %ld%s%s", resp->status,
+				 resp->error_code[0] ? " " : "", resp->error_code);
+		}
+		/* resume a ranged body from the first byte not yet delivered */
+		if (call->ranged && st.delivered) {
+			off += st.delivered;
+			if (len != UINT64_MAX)
+				len -= st.delivered;
+		}
+		if (!transient || attempt >= retries) {
+			if (rc == CURLE_OK && !transient) {
+				if (call->describe)
+					call->describe(call->ctx, call, resp, err);
+				else
+					ferry_err_set(err, resp->status == 404 ? FERRY_E_NOTFOUND :
+						      (resp->status == 401 || resp->status == 403) ? FERRY_E_AUTH : FERRY_E_NET,
+						      "%s: %s", call->what, why);
+				return -1;
+			}
+			return ferry_err_set(err, FERRY_E_NET, "%s: %s (gave up after %d %s)", call->what, why,
+					     attempt + 1, attempt ? "attempts" : "attempt");
+		}
+		long wait = backoff_ms(s, attempt, resp->retry_after_ms);
+		ferry_info("%s: %s; retry %d of %d in %ld ms", call->what, why, attempt + 1, retries, wait);
+		ferry_stats_add(&stats->retries, 1);
+		sleep_ms(wait);
+	}
+}

@@ -1,0 +1,88 @@
+/*
+ * httpc.h — one HTTP request, done well: libcurl easy handles kept per
+ * thread (so connections are reused), retries with exponential backoff and
+ * full jitter that honour Retry-After, stall detection, resumption of a
+ * ranged body from the byte it reached, and counters.
+ *
+ * Storage backends (azblob.c, http.c) describe a request as a
+ * ferry_http_call; `prepare` builds the URL and headers of each attempt
+ * (signatures carry a date and the current range, so they are rebuilt).
+ *
+ * Retried: connection failures, resets, timeouts, stalls (no byte for
+ * FERRY_STALL_TIMEOUT_SECONDS), truncated bodies, and statuses 408, 429, 500,
+ * 502, 503, 504 — up to AZUREML_DATASET_HTTP_RETRY_COUNT times. Other
+ * statuses fail at once through `describe`.
+ *
+ * Threads: ferry_http_perform may be called from any number of threads.
+ */
+#ifndef FERRY_HTTPC_H
+#define FERRY_HTTPC_H
+
+#include "core/err.h"
+#include "core/settings.h"
+#include "core/stats.h"
+#include "store/store.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <time.h>
+
+struct ferry_http_resp {
+	long status;
+	char *body;          /* error bodies and small bodies (no sink): malloc'd */
+	size_t body_len;
+	int64_t content_length; /* -1 if absent */
+	uint64_t range_total;   /* from Content-Range "bytes a-b/TOTAL", 0 if absent */
+	char content_md5[25];
+	char etag[72];
+	char content_type[128];
+	char error_code[96];    /* x-ms-error-code */
+	char blob_type[32];     /* x-ms-blob-type */
+	int is_folder;          /* x-ms-meta-hdi_isfolder: true (ADLS folder marker) */
+	time_t last_modified;
+	long retry_after_ms;    /* -1 if absent */
+};
+
+struct ferry_http_attempt {
+	char *url;                  /* malloc'd by prepare; freed by perform */
+	struct curl_slist *headers; /* built by prepare; freed by perform */
+};
+
+struct ferry_http_call {
+	const char *method;  /* GET, HEAD, PUT, DELETE */
+	const char *what;    /* names the object in messages: "blob 'a.txt' in container 'c'" */
+	/* Build one attempt. For ranged calls `off`/`len` are the bytes still
+	 * wanted (len UINT64_MAX = to the end). */
+	int (*prepare)(void *ctx, const struct ferry_http_call *call, uint64_t off, uint64_t len,
+		       struct ferry_http_attempt *a, ferry_err *err);
+	void *ctx;
+	int ranged;
+	uint64_t off, len;
+	/* 2xx response bodies go to sink when set (offsets from `off`), else are
+	 * kept in resp->body (up to 64 MiB). */
+	ferry_sink_fn sink;
+	void *sink_arg;
+	/* Request body: bytes [body_off, body_off+body_len) of body_fd, or body_mem. */
+	int body_fd;
+	uint64_t body_off, body_len;
+	const char *body_mem;
+	/* Turn a final non-2xx response (status, body, error code) into err. */
+	void (*describe)(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
+			 ferry_err *err);
+};
+
+/* Initialise a call with no body (body_fd = -1). */
+void ferry_http_call_init(struct ferry_http_call *c, const char *method, const char *what);
+
+/* Perform `call` with retries. resp (caller-owned, cleared here first) holds
+ * the final response; free with ferry_http_resp_clear. Returns 0 for a 2xx
+ * final response, -1 otherwise with err filled. */
+int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *st,
+		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err);
+
+void ferry_http_resp_clear(struct ferry_http_resp *r);
+
+/* Process-wide libcurl setup; call once from main before threads start. */
+void ferry_http_global_init(void);
+
+#endif

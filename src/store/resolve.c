@@ -1,0 +1,269 @@
+/*
+ * resolve.c — from a path string to a store (see resolve.h).
+ *
+ * Credentials for direct Blob URIs, in the order Azure's tools use them:
+ *  1. AZURE_STORAGE_CONNECTION_STRING (AccountName/AccountKey,
+ *     SharedAccessSignature, BlobEndpoint, DefaultEndpointsProtocol,
+ *     EndpointSuffix; UseDevelopmentStorage=true means Azurite's well-known
+ *     account on 127.0.0.1:10000 — its key is read from Azurite's package,
+ *     never written in ferry) — used when its account is the URI's account;
+ *     its BlobEndpoint then also says where the account is served;
+ *  2. AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY (same account);
+ *  3. AZURE_STORAGE_SAS_TOKEN;
+ *  4. none: anonymous (public containers).
+ */
+#include "store/resolve.h"
+#include "core/redact.h"
+#include "core/uri.h"
+#include "store/azblob.h"
+#include "store/http.h"
+#include "store/local.h"
+#include "workspace/workspace.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct creds {
+	char account[256];
+	char key[256];
+	char sas[2048];
+	char endpoint[512];
+	char protocol[16];
+	char suffix[128];
+	int dev;
+};
+
+/* Value of `name=` in a ';'-separated connection string, into out. */
+static int cs_get(const char *cs, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	for (const char *p = cs; p && *p;) {
+		while (*p == ';' || *p == ' ')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > nl && p[nl] == '=' && !strncasecmp(p, name, nl)) {
+			size_t vl = len - nl - 1;
+			if (vl >= cap)
+				vl = cap - 1;
+			memcpy(out, p + nl + 1, vl);
+			out[vl] = '\0';
+			return 1;
+		}
+		p = end;
+	}
+	return 0;
+}
+
+/* Azurite's well-known key, from the installed azurite package. */
+static int azurite_key(char *out, size_t cap)
+{
+	const char *candidates[] = { getenv("FERRY_AZURITE_CONSTANTS"),
+				     "tools/node_modules/azurite/dist/src/common/utils/constants.js",
+				     "/usr/local/lib/node_modules/azurite/dist/src/common/utils/constants.js",
+				     "/usr/lib/node_modules/azurite/dist/src/common/utils/constants.js" };
+	char exe[PATH_MAX], alt[PATH_MAX + 80];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) + 1; i++) {
+		const char *path = i < sizeof(candidates) / sizeof(candidates[0]) ? candidates[i] : NULL;
+		if (!path && n > 0) { /* <repo>/build/ferry -> <repo>/tools/... */
+			exe[n] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			snprintf(alt, sizeof(alt), "%s/tools/node_modules/azurite/dist/src/common/utils/constants.js", exe);
+			path = alt;
+		}
+		FILE *f = path ? fopen(path, "r") : NULL;
+		if (!f)
+			continue;
+		char line[4096];
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "EMULATOR_ACCOUNT_KEY = Buffer.from(\"");
+			if (!p)
+				continue;
+			p = strchr(p, '"') + 1;
+			char *q = strchr(p, '"');
+			if (q && (size_t)(q - p) < cap) {
+				memcpy(out, p, (size_t)(q - p));
+				out[q - p] = '\0';
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	return -1;
+}
+
+static int env_creds(struct creds *c, ferry_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	const char *cs = getenv("AZURE_STORAGE_CONNECTION_STRING");
+	if (cs && *cs) {
+		char dev[16] = "";
+		if (cs_get(cs, "UseDevelopmentStorage", dev, sizeof(dev)) && !strcasecmp(dev, "true")) {
+			c->dev = 1;
+			snprintf(c->account, sizeof(c->account), "devstoreaccount1");
+			snprintf(c->endpoint, sizeof(c->endpoint), "http://127.0.0.1:10000/devstoreaccount1");
+			if (azurite_key(c->key, sizeof(c->key)) < 0)
+				return ferry_err_set(err, FERRY_E_AUTH,
+						     "UseDevelopmentStorage=true: cannot find Azurite's account key "
+						     "(install azurite, or set FERRY_AZURITE_CONSTANTS)");
+		}
+		cs_get(cs, "AccountName", c->account, sizeof(c->account));
+		cs_get(cs, "AccountKey", c->key, sizeof(c->key));
+		cs_get(cs, "SharedAccessSignature", c->sas, sizeof(c->sas));
+		cs_get(cs, "BlobEndpoint", c->endpoint, sizeof(c->endpoint));
+		cs_get(cs, "DefaultEndpointsProtocol", c->protocol, sizeof(c->protocol));
+		cs_get(cs, "EndpointSuffix", c->suffix, sizeof(c->suffix));
+		ferry_redact_register(c->key);
+		ferry_redact_register(c->sas);
+		return 0;
+	}
+	const char *acct = getenv("AZURE_STORAGE_ACCOUNT"), *key = getenv("AZURE_STORAGE_KEY");
+	if (acct && key) {
+		snprintf(c->account, sizeof(c->account), "%s", acct);
+		snprintf(c->key, sizeof(c->key), "%s", key);
+		ferry_redact_register(key);
+	}
+	const char *sas = getenv("AZURE_STORAGE_SAS_TOKEN");
+	if (sas && *sas) {
+		snprintf(c->sas, sizeof(c->sas), "%s", sas);
+		ferry_redact_register(sas);
+	}
+	return 0;
+}
+
+static struct ferry_store *open_blob_direct(struct ferry_ctx *ctx, struct ferry_uri *u, ferry_err *err)
+{
+	struct creds c;
+	if (env_creds(&c, err) < 0)
+		return NULL;
+	struct ferry_azblob_config cfg = { .endpoint = u->endpoint, .account = u->account,
+					   .container = u->container, .auth = FERRY_AZ_ANON };
+	int same = c.account[0] && !strcmp(c.account, u->account);
+	if (same && c.endpoint[0])
+		cfg.endpoint = c.endpoint;
+	if (same && c.key[0]) {
+		cfg.auth = FERRY_AZ_KEY;
+		cfg.secret = c.key;
+	} else if (c.sas[0] && (same || !c.account[0])) {
+		cfg.auth = FERRY_AZ_SAS;
+		cfg.secret = c.sas;
+	}
+	return ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+}
+
+static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_uri *u, ferry_err *err)
+{
+	if (!ctx->ws) {
+		ferry_err_set(err, FERRY_E_INVALID, "datastore '%s': no workspace is open", u->datastore);
+		return NULL;
+	}
+	struct ferry_datastore ds;
+	if (ferry_ws_datastore_get(ctx->ws, u->datastore, &ds, err) < 0)
+		return NULL;
+	struct ferry_store *s = NULL;
+	if (!strcmp(ds.type, "local")) {
+		s = ferry_local_open(ds.local_path, 1, &ctx->settings, &ctx->stats, err);
+	} else {
+		char endpoint[1024];
+		const char *ep = ds.endpoint && *ds.endpoint ? ds.endpoint : "core.windows.net";
+		if (strstr(ep, "://"))
+			snprintf(endpoint, sizeof(endpoint), "%s", ep);
+		else
+			snprintf(endpoint, sizeof(endpoint), "https://%s.blob.%s", ds.account, ep);
+		struct ferry_azblob_config cfg = { .endpoint = endpoint, .account = ds.account,
+						   .container = ds.container, .auth = FERRY_AZ_ANON,
+						   .secret = ds.secret };
+		if (ds.cred_type && !strcmp(ds.cred_type, "account_key"))
+			cfg.auth = FERRY_AZ_KEY;
+		else if (ds.cred_type && !strcmp(ds.cred_type, "sas_token"))
+			cfg.auth = FERRY_AZ_SAS;
+		s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+	}
+	if (!s)
+		ferry_err_wrap(err, "datastore '%s'", u->datastore);
+	ferry_datastore_free(&ds);
+	return s;
+}
+
+/* Absolute form of a local path (the file need not exist). */
+static char *absolute(const char *p)
+{
+	char buf[PATH_MAX];
+	if (realpath(p, buf))
+		return strdup(buf);
+	if (p[0] == '/')
+		return strdup(p);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	return ferry_path_join(cwd, p);
+}
+
+int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct ferry_store **store,
+		  char **path, int *folder_hint, ferry_err *err)
+{
+	struct ferry_uri u;
+	if (ferry_uri_parse(text, &u, err) < 0)
+		return -1;
+	struct ferry_store *s = NULL;
+	char *p = NULL;
+	switch (u.kind) {
+	case FERRY_URI_LOCAL: {
+		char *abs = absolute(u.path);
+		if (!abs) {
+			ferry_err_set(err, FERRY_E_IO, "cannot resolve local path '%s'", u.path);
+			break;
+		}
+		s = ferry_local_open("/", 1, &ctx->settings, &ctx->stats, err);
+		p = strdup(abs + 1);
+		free(abs);
+		size_t n = strlen(p);
+		while (n > 0 && p[n - 1] == '/')
+			p[--n] = '\0';
+		break;
+	}
+	case FERRY_URI_HTTP:
+		if (for_write) {
+			ferry_err_set(err, FERRY_E_INVALID, "'%s': http(s) paths are read-only; write to a datastore or a Blob URI", text);
+			break;
+		}
+		s = ferry_http_open(u.endpoint, &ctx->settings, &ctx->stats, err);
+		p = strdup(u.path);
+		break;
+	case FERRY_URI_BLOB:
+		s = open_blob_direct(ctx, &u, err);
+		p = strdup(u.path);
+		break;
+	case FERRY_URI_DATASTORE:
+		s = open_datastore(ctx, &u, err);
+		p = strdup(u.path);
+		break;
+	case FERRY_URI_ASSET:
+		ferry_err_set(err, FERRY_E_INVALID, "'%s': data assets are not supported yet", text);
+		break;
+	case FERRY_URI_S3:
+		ferry_err_set(err, FERRY_E_INVALID, "'%s': s3:// paths are not supported yet", text);
+		break;
+	}
+	if (folder_hint)
+		*folder_hint = u.trailing_slash;
+	ferry_uri_free(&u);
+	if (!s) {
+		free(p);
+		return -1;
+	}
+	*store = s;
+	*path = p;
+	return 0;
+}

@@ -1,0 +1,337 @@
+/*
+ * download.c — ferry_download (see transfer.h).
+ *
+ * The producer (calling thread) lists the source page by page and queues one
+ * work item per file, or per FERRY_TRANSFER_PART_SIZE part of a larger file.
+ * Workers stream each part straight into its place in a temporary file
+ * (pwrite at the part's offset) in the final folder; the worker that finishes
+ * a file's last part checks its size and MD5 and renames it into place.
+ *
+ * MD5: for a file fetched as one part the digest is computed as the bytes
+ * stream by (no second read); a file fetched in parts is read back once at
+ * the end, from the page cache. Only done when the store keeps an MD5.
+ *
+ * Cleanup: every file that did not complete has its temporary removed before
+ * ferry_download returns, so a failed download leaves no partial file.
+ */
+#include "transfer/transfer.h"
+#include "core/log.h"
+#include "transfer/pool.h"
+#include "transfer/progress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct dfile {
+	char *remote, *final, *tmp;
+	uint64_t size;
+	char md5[25];
+	unsigned parts_left; /* atomic */
+	int done;            /* atomic: renamed into place */
+};
+
+struct dpart {
+	struct dfile *f;
+	uint64_t off, len;
+	int whole; /* the only part of the file */
+};
+
+struct dl {
+	struct ferry_ctx *ctx;
+	struct ferry_store *store;
+	uint64_t files_done; /* atomic */
+	struct dfile **files;
+	size_t nfiles, cap;
+};
+
+struct sink_state {
+	int fd;
+	uint64_t got;
+	EVP_MD_CTX *md5;
+};
+
+static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct sink_state *s = arg;
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = pwrite(s->fd, p, left, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		off += (uint64_t)w;
+		left -= (size_t)w;
+	}
+	if (s->md5)
+		EVP_DigestUpdate(s->md5, data, len);
+	s->got += len;
+	return 0;
+}
+
+static void md5_b64(EVP_MD_CTX *ctx, char out[25])
+{
+	unsigned char md[16];
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_EncodeBlock((unsigned char *)out, md, 16);
+}
+
+static int md5_file(const char *path, char out[25])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	char *buf = malloc(1 << 20);
+	ssize_t n;
+	while ((n = read(fd, buf, 1 << 20)) > 0)
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	free(buf);
+	close(fd);
+	md5_b64(ctx, out);
+	EVP_MD_CTX_free(ctx);
+	return n < 0 ? -1 : 0;
+}
+
+static int finish_file(struct dl *d, struct dfile *f, const char *streamed_md5, ferry_err *err)
+{
+	if (f->md5[0]) {
+		char got[25];
+		if (streamed_md5)
+			memcpy(got, streamed_md5, sizeof(got));
+		else if (md5_file(f->tmp, got) < 0)
+			return ferry_err_set(err, FERRY_E_IO, "cannot read back '%s': %s", f->tmp, strerror(errno));
+		if (strcmp(got, f->md5))
+			return ferry_err_set(err, FERRY_E_INTEGRITY,
+					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
+					     f->remote, f->md5, got);
+	}
+	if (rename(f->tmp, f->final) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot rename '%s' into place: %s", f->final, strerror(errno));
+	__atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&d->files_done, 1, __ATOMIC_RELAXED);
+	ferry_stats_add(&d->ctx->stats.files, 1);
+	ferry_debug("downloaded '%s' -> '%s' (%llu bytes)", f->remote, f->final, (unsigned long long)f->size);
+	return 0;
+}
+
+static int run_part(void *ctx, void *item, ferry_err *err)
+{
+	struct dl *d = ctx;
+	struct dpart *pt = item;
+	struct dfile *f = pt->f;
+	int rc = 0;
+	struct sink_state s = { .fd = open(f->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) };
+	if (s.fd < 0) {
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
+		goto out;
+	}
+	if (pt->whole && f->md5[0]) {
+		s.md5 = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
+	}
+	rc = ferry_store_read(d->store, f->remote, pt->off, pt->len, part_sink, &s, err);
+	if (close(s.fd) < 0 && rc == 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
+	if (rc == 0 && s.got != pt->len)
+		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
+				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
+				   f->remote, (unsigned long long)pt->len, (unsigned long long)pt->off,
+				   (unsigned long long)s.got);
+	char streamed[25];
+	if (s.md5) {
+		md5_b64(s.md5, streamed);
+		EVP_MD_CTX_free(s.md5);
+	}
+	if (__atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0 && rc == 0)
+		rc = finish_file(d, f, s.md5 ? streamed : NULL, err);
+out:
+	free(pt);
+	return rc;
+}
+
+static void cancel_part(void *ctx, void *item)
+{
+	(void)ctx;
+	free(item);
+}
+
+/* mkdir -p of the folder that will hold `file` (a path under dest). */
+static int make_parents(const char *file, ferry_err *err)
+{
+	char *p = strdup(file);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+			int rc = ferry_err_set(err, FERRY_E_IO, "cannot create folder '%s': %s", p, strerror(errno));
+			free(p);
+			return rc;
+		}
+		*s = '/';
+	}
+	free(p);
+	return 0;
+}
+
+/* Queue `e` (a file entry) to land at dest/rel. */
+static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress *prog, const struct ferry_entry *e,
+		    const char *dest, const char *rel, ferry_err *err)
+{
+	if (ferry_path_check_safe(rel, err) < 0)
+		return -1;
+	struct dfile *f = calloc(1, sizeof(*f));
+	f->remote = strdup(e->name);
+	f->final = ferry_path_join(dest, rel);
+	size_t tl = strlen(f->final) + 48;
+	f->tmp = malloc(tl);
+	char *dir = strdup(f->final), *base = strdup(f->final);
+	snprintf(f->tmp, tl, "%s/.%s.ferry-%d-%zu.part", dirname(dir), basename(base), (int)getpid(), d->nfiles);
+	free(dir);
+	free(base);
+	f->size = e->size;
+	memcpy(f->md5, e->md5, sizeof(f->md5));
+	if (d->nfiles == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 256;
+		d->files = realloc(d->files, d->cap * sizeof(*d->files));
+	}
+	d->files[d->nfiles++] = f;
+	if (make_parents(f->final, err) < 0)
+		return -1;
+	prog->total_files++;
+	prog->total_bytes += f->size;
+
+	if (f->size == 0) { /* nothing to fetch: create it here */
+		int fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
+		close(fd);
+		f->md5[0] = '\0';
+		return finish_file(d, f, NULL, err);
+	}
+	uint64_t part = (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE);
+	unsigned nparts = (unsigned)((f->size + part - 1) / part);
+	f->parts_left = nparts;
+	for (unsigned i = 0; i < nparts; i++) {
+		struct dpart *pt = malloc(sizeof(*pt));
+		pt->f = f;
+		pt->off = (uint64_t)i * part;
+		pt->len = f->size - pt->off < part ? f->size - pt->off : part;
+		pt->whole = nparts == 1;
+		ferry_pool_push(pool, pt);
+	}
+	return 0;
+}
+
+static int list_and_queue(struct dl *d, struct ferry_pool *pool, struct ferry_progress *prog, const char *path,
+			  const char *dest, int folder_hint, char **single_file, ferry_err *err)
+{
+	struct ferry_entry root = { 0 };
+	if (!folder_hint) {
+		if (ferry_store_stat(d->store, path, &root, err) < 0)
+			return -1;
+		if (!root.is_dir) {
+			const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+			int rc = add_file(d, pool, prog, &root, dest, base, err);
+			if (rc == 0 && single_file)
+				*single_file = ferry_path_join(dest, base);
+			ferry_entry_clear(&root);
+			return rc;
+		}
+		ferry_entry_clear(&root);
+	}
+	size_t plen = strlen(path);
+	struct ferry_list_page page = { 0 };
+	char *marker = NULL;
+	size_t seen = 0;
+	int rc = 0;
+	do {
+		rc = ferry_store_list(d->store, path, 1, marker, &page, err);
+		free(marker);
+		marker = NULL;
+		for (size_t i = 0; rc == 0 && i < page.n; i++) {
+			const struct ferry_entry *e = &page.entries[i];
+			if (e->is_dir)
+				continue;
+			if (plen && (strncmp(e->name, path, plen) || e->name[plen] != '/'))
+				rc = ferry_err_set(err, FERRY_E_UNSAFE, "listing of '%s' returned '%s', which is not below it",
+						   path, e->name);
+			else
+				rc = add_file(d, pool, prog, e, dest, e->name + plen + (plen ? 1 : 0), err);
+			seen++;
+		}
+		if (rc == 0 && page.next_marker)
+			marker = strdup(page.next_marker);
+	} while (rc == 0 && marker && !ferry_pool_failed(pool));
+	free(marker);
+	ferry_page_clear(&page);
+	if (rc == 0 && seen == 0 && folder_hint) /* an empty listing: does the folder exist at all? */
+		rc = ferry_store_stat(d->store, path, &root, err);
+	ferry_entry_clear(&root);
+	return rc;
+}
+
+int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, struct ferry_xfer_result *res,
+		   char **single_file, ferry_err *err)
+{
+	struct dl d = { .ctx = ctx };
+	char *path = NULL;
+	int folder_hint = 0;
+	if (single_file)
+		*single_file = NULL;
+	if (ferry_resolve(ctx, uri, 0, &d.store, &path, &folder_hint, err) < 0)
+		return -1;
+	if (mkdir(dest, 0777) < 0 && errno != EEXIST) {
+		ferry_err_set(err, FERRY_E_IO, "cannot create destination '%s': %s", dest, strerror(errno));
+		ferry_store_destroy(d.store);
+		free(path);
+		return -1;
+	}
+	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
+	ferry_info("download %s -> %s with %u threads, parts of %lld bytes", uri, dest, threads,
+		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
+	struct ferry_progress prog;
+	ferry_progress_begin(&prog, "download", &ctx->stats, &d.files_done, ctx->progress);
+	struct ferry_pool *pool = ferry_pool_start(threads, run_part, cancel_part, &d);
+	ferry_err lerr;
+	ferry_err_clear(&lerr);
+	if (list_and_queue(&d, pool, &prog, path, dest, folder_hint, single_file, &lerr) < 0)
+		ferry_pool_fail(pool, &lerr);
+	int rc = ferry_pool_finish(pool, ferry_progress_tick, &prog, 500, err);
+	struct ferry_xfer_result r;
+	ferry_progress_end(&prog, &r);
+	for (size_t i = 0; i < d.nfiles; i++) {
+		struct dfile *f = d.files[i];
+		if (!f->done)
+			unlink(f->tmp);
+		free(f->remote);
+		free(f->final);
+		free(f->tmp);
+		free(f);
+	}
+	free(d.files);
+	if (rc < 0 && single_file) {
+		free(*single_file);
+		*single_file = NULL;
+	}
+	char line[256];
+	ferry_xfer_summary(&r, line, sizeof(line));
+	ferry_info("download %s: %s%s", rc == 0 ? "completed" : "failed", line, rc == 0 ? "" : "");
+	if (res)
+		*res = r;
+	ferry_store_destroy(d.store);
+	free(path);
+	return rc;
+}

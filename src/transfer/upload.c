@@ -1,0 +1,238 @@
+/*
+ * upload.c — ferry_upload (see transfer.h).
+ *
+ * Small files (up to FERRY_UPLOAD_SINGLE_PUT_MAX) are one Put Blob each.
+ * Larger ones are cut into blocks of FERRY_TRANSFER_PART_SIZE (grown if a
+ * file would need more than 50,000 blocks) staged in parallel by the pool;
+ * the worker that stages a file's last block commits the block list, so a
+ * blob only appears, whole, when all of its bytes are in storage.
+ */
+#include "transfer/transfer.h"
+#include "core/log.h"
+#include "transfer/pool.h"
+#include "transfer/progress.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_BLOCKS 50000u
+
+struct ufile {
+	char *local, *remote;
+	uint64_t size;
+	int fd;              /* open while blocks are staged */
+	unsigned nblocks;
+	unsigned blocks_left; /* atomic */
+	int failed;           /* atomic */
+};
+
+struct uitem {
+	struct ufile *f;
+	unsigned index; /* block index; ignored for whole puts */
+	uint64_t off, len;
+};
+
+struct ul {
+	struct ferry_ctx *ctx;
+	struct ferry_store *store;
+	uint64_t files_done;
+	struct ufile **files;
+	size_t nfiles, cap;
+};
+
+static void done_file(struct ul *u, struct ufile *f)
+{
+	__atomic_add_fetch(&u->files_done, 1, __ATOMIC_RELAXED);
+	ferry_stats_add(&u->ctx->stats.files, 1);
+	ferry_debug("uploaded '%s' -> '%s' (%llu bytes)", f->local, f->remote, (unsigned long long)f->size);
+}
+
+static int run_item(void *ctx, void *item, ferry_err *err)
+{
+	struct ul *u = ctx;
+	struct uitem *it = item;
+	struct ufile *f = it->f;
+	int rc;
+	if (f->nblocks == 0) {
+		int fd = open(f->local, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			rc = ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", f->local, strerror(errno));
+		else {
+			rc = u->store->ops->put(u->store, f->remote, fd, f->size, err);
+			close(fd);
+		}
+		if (rc == 0)
+			done_file(u, f);
+	} else {
+		rc = u->store->ops->put_block(u->store, f->remote, it->index, f->fd, it->off, it->len, err);
+		if (rc < 0)
+			__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
+		if (__atomic_sub_fetch(&f->blocks_left, 1, __ATOMIC_ACQ_REL) == 0 &&
+		    !__atomic_load_n(&f->failed, __ATOMIC_RELAXED)) {
+			rc = u->store->ops->commit(u->store, f->remote, f->nblocks, err);
+			if (rc == 0)
+				done_file(u, f);
+		}
+	}
+	free(it);
+	return rc;
+}
+
+static void cancel_item(void *ctx, void *item)
+{
+	(void)ctx;
+	free(item);
+}
+
+static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress *prog, const char *local,
+		    const char *remote, uint64_t size, ferry_err *err)
+{
+	struct ufile *f = calloc(1, sizeof(*f));
+	f->local = strdup(local);
+	f->remote = strdup(remote);
+	f->size = size;
+	f->fd = -1;
+	if (u->nfiles == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 256;
+		u->files = realloc(u->files, u->cap * sizeof(*u->files));
+	}
+	u->files[u->nfiles++] = f;
+	prog->total_files++;
+	prog->total_bytes += size;
+
+	uint64_t single = (uint64_t)ferry_setting_int(&u->ctx->settings, FS_SINGLE_PUT_MAX);
+	if (size <= single || !u->store->ops->put_block) {
+		struct uitem *it = calloc(1, sizeof(*it));
+		it->f = f;
+		ferry_pool_push(pool, it);
+		return 0;
+	}
+	uint64_t part = (uint64_t)ferry_setting_int(&u->ctx->settings, FS_PART_SIZE);
+	if ((size + part - 1) / part > MAX_BLOCKS)
+		part = (size + MAX_BLOCKS - 1) / MAX_BLOCKS;
+	f->fd = open(local, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", local, strerror(errno));
+	f->nblocks = (unsigned)((size + part - 1) / part);
+	f->blocks_left = f->nblocks;
+	for (unsigned i = 0; i < f->nblocks; i++) {
+		struct uitem *it = malloc(sizeof(*it));
+		it->f = f;
+		it->index = i;
+		it->off = (uint64_t)i * part;
+		it->len = size - it->off < part ? size - it->off : part;
+		ferry_pool_push(pool, it);
+	}
+	return 0;
+}
+
+/* Queue every regular file below local folder `dir` (rel = its path below the root). */
+static int walk(struct ul *u, struct ferry_pool *pool, struct ferry_progress *prog, const char *root,
+		const char *rel, const char *remote_prefix, ferry_err *err)
+{
+	char *abs = *rel ? ferry_path_join(root, rel) : strdup(root);
+	DIR *d = opendir(abs);
+	if (!d) {
+		int rc = ferry_err_set(err, FERRY_E_IO, "cannot list '%s': %s", abs, strerror(errno));
+		free(abs);
+		return rc;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && !ferry_pool_failed(pool) && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *r = ferry_path_join(rel, de->d_name);
+		char *full = ferry_path_join(abs, de->d_name);
+		struct stat st;
+		if (stat(full, &st) < 0)
+			rc = ferry_err_set(err, FERRY_E_IO, "cannot read '%s': %s", full, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			rc = walk(u, pool, prog, root, r, remote_prefix, err);
+		else if (S_ISREG(st.st_mode)) {
+			char *remote = ferry_path_join(remote_prefix, r);
+			rc = add_file(u, pool, prog, full, remote, (uint64_t)st.st_size, err);
+			free(remote);
+		} else
+			ferry_warn("skipping '%s': not a regular file or folder", full);
+		free(full);
+		free(r);
+	}
+	closedir(d);
+	free(abs);
+	return rc;
+}
+
+int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct ferry_xfer_result *res,
+		 ferry_err *err)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return ferry_err_set(err, errno == ENOENT ? FERRY_E_NOTFOUND : FERRY_E_IO, "cannot read '%s': %s", src,
+				     strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return ferry_err_set(err, FERRY_E_INVALID, "'%s' is neither a file nor a folder", src);
+	struct ul u = { .ctx = ctx };
+	char *path = NULL;
+	int folder_hint = 0;
+	if (ferry_resolve(ctx, uri, 1, &u.store, &path, &folder_hint, err) < 0)
+		return -1;
+	if (!u.store->writable || !u.store->ops->put) {
+		ferry_err_set(err, FERRY_E_AUTH, "'%s' is read-only here: writing needs a credential (account key or SAS token)", uri);
+		ferry_store_destroy(u.store);
+		free(path);
+		return -1;
+	}
+	char *remote = NULL;
+	if (S_ISREG(st.st_mode)) {
+		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		int into = folder_hint || !*path;
+		if (!into) { /* an existing folder at the target takes the file inside it */
+			struct ferry_entry e = { 0 };
+			ferry_err ignore;
+			if (ferry_store_stat(u.store, path, &e, &ignore) == 0 && e.is_dir)
+				into = 1;
+			ferry_entry_clear(&e);
+		}
+		remote = into ? ferry_path_join(path, base) : strdup(path);
+	}
+
+	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
+	ferry_info("upload %s -> %s with %u threads", src, uri, threads);
+	struct ferry_progress prog;
+	ferry_progress_begin(&prog, "upload", &ctx->stats, &u.files_done, ctx->progress);
+	struct ferry_pool *pool = ferry_pool_start(threads, run_item, cancel_item, &u);
+	ferry_err lerr;
+	ferry_err_clear(&lerr);
+	int lrc = remote ? add_file(&u, pool, &prog, src, remote, (uint64_t)st.st_size, &lerr)
+			 : walk(&u, pool, &prog, src, "", path, &lerr);
+	if (lrc < 0)
+		ferry_pool_fail(pool, &lerr);
+	int rc = ferry_pool_finish(pool, ferry_progress_tick, &prog, 500, err);
+	struct ferry_xfer_result r;
+	ferry_progress_end(&prog, &r);
+	for (size_t i = 0; i < u.nfiles; i++) {
+		struct ufile *f = u.files[i];
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f->local);
+		free(f->remote);
+		free(f);
+	}
+	free(u.files);
+	char line[256];
+	ferry_xfer_summary(&r, line, sizeof(line));
+	ferry_info("upload %s: %s", rc == 0 ? "completed" : "failed", line);
+	if (res)
+		*res = r;
+	free(remote);
+	free(path);
+	ferry_store_destroy(u.store);
+	return rc;
+}
