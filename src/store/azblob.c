@@ -263,9 +263,11 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
 	req_init(&r, az, NULL);
-	char *pfx = *prefix ? ferry_path_join(prefix, "/") : strdup("");
-	if (*prefix)
-		pfx[strlen(pfx) - 1] = '/'; /* "dir" + "/" -> "dir/" */
+	size_t pl = strlen(prefix);
+	char *pfx = malloc(pl + 2);
+	memcpy(pfx, prefix, pl);
+	pfx[pl] = '/';
+	pfx[pl + (pl ? 1 : 0)] = '\0'; /* "dir" -> "dir/", "" -> "" */
 	q_add(&r, "restype", "container");
 	q_add(&r, "comp", "list");
 	q_add(&r, "prefix", pfx);

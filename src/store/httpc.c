@@ -188,8 +188,6 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	r->body = b;
 	r->body_len += n;
 	r->body[r->body_len] = '\0';
-	if (ok)
-		ferry_stats_add(&st->stats->bytes, n);
 	return n;
 }
 

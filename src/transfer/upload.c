@@ -9,6 +9,7 @@
  */
 #include "transfer/transfer.h"
 #include "core/log.h"
+#include "store/azblob.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
@@ -188,6 +189,13 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 		ferry_store_destroy(u.store);
 		free(path);
 		return -1;
+	}
+	if (!strcmp(u.store->ops->kind, "azblob")) {
+		/* like rclone, create the container on first write; a credential
+		 * that may not create containers (a SAS) just fails here quietly */
+		ferry_err ignore;
+		if (ferry_azblob_create_container(u.store, &ignore) < 0)
+			ferry_debug("creating the container: %s", ignore.msg);
 	}
 	char *remote = NULL;
 	if (S_ISREG(st.st_mode)) {
