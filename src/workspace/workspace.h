@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ferry_ws;

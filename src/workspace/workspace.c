@@ -1,0 +1,570 @@
+/*
+ * workspace.c — the local workspace: SQLite registry, secrets, default datastore.
+ *
+ * Layout of <home>:
+ *   ferry.db                      registry (tables datastores, jobs)
+ *   secrets/<datastore>           one secret per file, 0600, folder 0700
+ *   datastores/workspaceblobstore the folder backing the default datastore
+ *   jobs/<name>/                  job folders (created by the job runner)
+ *
+ * Secrets never enter the database: a copied or shared ferry.db leaks nothing.
+ * The registry is opened with a busy timeout so that two ferry processes (two
+ * jobs at once) wait for each other instead of failing.
+ */
+#include "workspace/workspace.h"
+#include "core/redact.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_DS "workspaceblobstore"
+
+struct ferry_ws {
+	char *home;
+	sqlite3 *db;
+};
+
+static int mkdir_p(const char *path, mode_t mode, ferry_err *err)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return ferry_err_set(err, FERRY_E_IO, "path too long: %s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", buf,
+					     strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", buf,
+				     strerror(errno));
+	return 0;
+}
+
+static int db_fail(struct ferry_ws *ws, ferry_err *err, const char *what)
+{
+	return ferry_err_set(err, FERRY_E_IO, "workspace registry %s/ferry.db: %s: %s", ws->home,
+			     what, sqlite3_errmsg(ws->db));
+}
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS datastores ("
+	" name TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT, container TEXT,"
+	" endpoint TEXT, protocol TEXT, local_path TEXT, cred_type TEXT NOT NULL,"
+	" description TEXT, tags TEXT, updated TEXT);"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	" name TEXT PRIMARY KEY, display_name TEXT, experiment_name TEXT, description TEXT,"
+	" status TEXT NOT NULL, exit_code INTEGER, start_time TEXT, end_time TEXT,"
+	" job_file TEXT, folder TEXT, azure_json TEXT, tags_json TEXT, inputs_json TEXT,"
+	" outputs_json TEXT, bytes_moved INTEGER NOT NULL DEFAULT 0,"
+	" seq INTEGER);";
+
+int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
+{
+	*out = NULL;
+	char buf[4096];
+	if (!home || !*home)
+		home = getenv("FERRY_HOME");
+	if (!home || !*home) {
+		const char *h = getenv("HOME");
+		if (!h || !*h)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "no workspace folder: set FERRY_HOME or HOME");
+		snprintf(buf, sizeof(buf), "%s/.ferry", h);
+		home = buf;
+	}
+	if (mkdir_p(home, 0755, err) < 0)
+		return ferry_err_wrap(err, "opening workspace");
+	struct ferry_ws *ws = calloc(1, sizeof(*ws));
+	if (!ws || !(ws->home = strdup(home))) {
+		free(ws);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/ferry.db", ws->home);
+	if (sqlite3_open_v2(path, &ws->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		ferry_err_set(err, FERRY_E_IO, "cannot open workspace registry %s: %s", path,
+			      ws->db ? sqlite3_errmsg(ws->db) : "out of memory");
+		ferry_ws_close(ws);
+		return -1;
+	}
+	sqlite3_busy_timeout(ws->db, 10000);
+	char *emsg = NULL;
+	if (sqlite3_exec(ws->db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
+		ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path,
+			      emsg ? emsg : "schema");
+		sqlite3_free(emsg);
+		ferry_ws_close(ws);
+		return -1;
+	}
+	/* The default datastore: always present, always local. */
+	char dspath[4200];
+	snprintf(dspath, sizeof(dspath), "%s/datastores/" DEFAULT_DS, ws->home);
+	if (mkdir_p(dspath, 0755, err) < 0) {
+		ferry_ws_close(ws);
+		return -1;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db,
+			       "INSERT OR IGNORE INTO datastores(name, type, local_path, cred_type,"
+			       " description, updated) VALUES(?, 'local', ?, 'none',"
+			       " 'default datastore, a folder of the workspace', datetime('now'))",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_fail(ws, err, "preparing");
+		ferry_ws_close(ws);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, DEFAULT_DS, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dspath, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_fail(ws, err, "creating the default datastore");
+		ferry_ws_close(ws);
+		return -1;
+	}
+	*out = ws;
+	return 0;
+}
+
+void ferry_ws_close(struct ferry_ws *ws)
+{
+	if (!ws)
+		return;
+	if (ws->db)
+		sqlite3_close(ws->db);
+	free(ws->home);
+	free(ws);
+}
+
+const char *ferry_ws_home(const struct ferry_ws *ws)
+{
+	return ws->home;
+}
+
+int ferry_ws_datastore_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 255)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+void ferry_datastore_free(struct ferry_datastore *ds)
+{
+	if (!ds)
+		return;
+	free(ds->name);
+	free(ds->type);
+	free(ds->account);
+	free(ds->container);
+	free(ds->endpoint);
+	free(ds->protocol);
+	free(ds->local_path);
+	free(ds->cred_type);
+	if (ds->secret) {
+		explicit_bzero(ds->secret, strlen(ds->secret));
+		free(ds->secret);
+	}
+	free(ds->description);
+	free(ds->tags_json);
+	memset(ds, 0, sizeof(*ds));
+}
+
+void ferry_datastore_list_free(struct ferry_datastore *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ferry_datastore_free(&v[i]);
+	free(v);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+#define DS_COLS "name, type, account, container, endpoint, protocol, local_path, cred_type," \
+		" description, tags"
+
+static void ds_from_row(sqlite3_stmt *st, struct ferry_datastore *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->name = col_text(st, 0);
+	ds->type = col_text(st, 1);
+	ds->account = col_text(st, 2);
+	ds->container = col_text(st, 3);
+	ds->endpoint = col_text(st, 4);
+	ds->protocol = col_text(st, 5);
+	ds->local_path = col_text(st, 6);
+	ds->cred_type = col_text(st, 7);
+	ds->description = col_text(st, 8);
+	ds->tags_json = col_text(st, 9);
+}
+
+static void secret_path(const struct ferry_ws *ws, const char *name, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/secrets/%s", ws->home, name);
+}
+
+static int secret_read(struct ferry_ws *ws, const char *name, char **out, ferry_err *err)
+{
+	char path[4400];
+	secret_path(ws, name, path, sizeof(path));
+	*out = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "datastore '%s': its secret file %s cannot be read: %s "
+				     "(re-create the datastore)",
+				     name, path, strerror(errno));
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (!*out)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	return 0;
+}
+
+static int secret_write(struct ferry_ws *ws, const char *name, const char *secret,
+			ferry_err *err)
+{
+	char dir[4200], path[4400], tmp[4500];
+	snprintf(dir, sizeof(dir), "%s/secrets", ws->home);
+	if (mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	chmod(dir, 0700);
+	secret_path(ws, name, path, sizeof(path));
+	if (!secret) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return ferry_err_set(err, FERRY_E_IO, "cannot remove %s: %s", path,
+					     strerror(errno));
+		return 0;
+	}
+	/* Write under a temporary name created 0600, then rename: the secret is
+	 * never readable by others, not even for a moment. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+	fchmod(fd, 0600);
+	size_t len = strlen(secret);
+	ssize_t w = write(fd, secret, len);
+	if (w != (ssize_t)len || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+static void known_names(struct ferry_ws *ws, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT name FROM datastores ORDER BY name", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	size_t used = 0;
+	while (sqlite3_step(st) == SQLITE_ROW && used + 2 < cap) {
+		int n = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
+				 (const char *)sqlite3_column_text(st, 0));
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += n;
+	}
+	sqlite3_finalize(st);
+}
+
+int ferry_ws_datastore_get(struct ferry_ws *ws, const char *name, struct ferry_datastore *out,
+			   ferry_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT " DS_COLS " FROM datastores WHERE name = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading datastores");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ds_from_row(st, out);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			return db_fail(ws, err, "reading datastores");
+		char names[800];
+		known_names(ws, names, sizeof(names));
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "datastore '%s' not found (known: %s); create it with "
+				     "`ferry datastore create --file DS.yml`",
+				     name, names);
+	}
+	if (out->cred_type && strcmp(out->cred_type, "none") != 0) {
+		if (secret_read(ws, name, &out->secret, err) < 0) {
+			ferry_datastore_free(out);
+			return -1;
+		}
+		ferry_redact_register(out->secret);
+		/* A SAS token is also registered without its leading '?', the
+		 * form in which it appears inside URLs. */
+		if (out->secret[0] == '?')
+			ferry_redact_register(out->secret + 1);
+	}
+	return 0;
+}
+
+int ferry_ws_datastore_put(struct ferry_ws *ws, const struct ferry_datastore *ds,
+			   ferry_err *err)
+{
+	if (!ferry_ws_datastore_name_ok(ds->name))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "datastore name '%s' is not valid: use 1-255 letters, digits, "
+				     "'_' or '-'",
+				     ds->name ? ds->name : "");
+	if (!strcmp(ds->name, DEFAULT_DS))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "datastore '" DEFAULT_DS "' is the workspace's default "
+				     "datastore and cannot be replaced; choose another name");
+	if (!ds->type || !ds->cred_type)
+		return ferry_err_set(err, FERRY_E_INVALID, "datastore '%s': type missing",
+				     ds->name);
+	const char *cred = ds->secret ? ds->cred_type : "none";
+	/* Secret first: a registry row never points at a missing secret. */
+	if (secret_write(ws, ds->name, ds->secret, err) < 0)
+		return ferry_err_wrap(err, "datastore '%s'", ds->name);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db,
+			       "INSERT OR REPLACE INTO datastores(" DS_COLS ", updated)"
+			       " VALUES(?,?,?,?,?,?,?,?,?,?, datetime('now'))",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "writing datastores");
+	const char *vals[] = { ds->name,     ds->type,       ds->account,    ds->container,
+			       ds->endpoint, ds->protocol,   ds->local_path, cred,
+			       ds->description, ds->tags_json };
+	for (int i = 0; i < 10; i++)
+		sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(ws, err, "writing datastores");
+	return 0;
+}
+
+int ferry_ws_datastore_list(struct ferry_ws *ws, struct ferry_datastore **out, size_t *n,
+			    ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT " DS_COLS " FROM datastores ORDER BY name", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading datastores");
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct ferry_datastore *v = realloc(*out, cap * sizeof(**out));
+			if (!v) {
+				sqlite3_finalize(st);
+				ferry_datastore_list_free(*out, *n);
+				*out = NULL;
+				*n = 0;
+				return ferry_err_set(err, FERRY_E_IO, "out of memory");
+			}
+			*out = v;
+		}
+		ds_from_row(st, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ferry_datastore_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_fail(ws, err, "reading datastores");
+	}
+	return 0;
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLS "name, display_name, experiment_name, description, status, exit_code," \
+		 " start_time, end_time, job_file, folder, azure_json, tags_json," \
+		 " inputs_json, outputs_json, bytes_moved"
+
+void ferry_job_record_free(struct ferry_job_record *r)
+{
+	if (!r)
+		return;
+	char **s[] = { &r->name,       &r->display_name, &r->experiment_name, &r->description,
+		       &r->status,     &r->start_time,   &r->end_time,        &r->job_file,
+		       &r->folder,     &r->azure_json,   &r->tags_json,       &r->inputs_json,
+		       &r->outputs_json };
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		free(*s[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+void ferry_job_record_list_free(struct ferry_job_record *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ferry_job_record_free(&v[i]);
+	free(v);
+}
+
+static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = col_text(st, 0);
+	r->display_name = col_text(st, 1);
+	r->experiment_name = col_text(st, 2);
+	r->description = col_text(st, 3);
+	r->status = col_text(st, 4);
+	r->has_exit_code = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	r->exit_code = sqlite3_column_int(st, 5);
+	r->start_time = col_text(st, 6);
+	r->end_time = col_text(st, 7);
+	r->job_file = col_text(st, 8);
+	r->folder = col_text(st, 9);
+	r->azure_json = col_text(st, 10);
+	r->tags_json = col_text(st, 11);
+	r->inputs_json = col_text(st, 12);
+	r->outputs_json = col_text(st, 13);
+	r->bytes_moved = (uint64_t)sqlite3_column_int64(st, 14);
+}
+
+int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *r, ferry_err *err)
+{
+	if (!r->name || !r->status)
+		return ferry_err_set(err, FERRY_E_INVALID, "job record without name or status");
+	sqlite3_stmt *st;
+	/* seq keeps the insertion order across updates (list shows oldest first). */
+	if (sqlite3_prepare_v2(
+		    ws->db,
+		    "INSERT INTO jobs(" JOB_COLS ", seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+		    " (SELECT IFNULL(MAX(seq), 0) + 1 FROM jobs))"
+		    " ON CONFLICT(name) DO UPDATE SET display_name=excluded.display_name,"
+		    " experiment_name=excluded.experiment_name, description=excluded.description,"
+		    " status=excluded.status, exit_code=excluded.exit_code,"
+		    " start_time=excluded.start_time, end_time=excluded.end_time,"
+		    " job_file=excluded.job_file, folder=excluded.folder,"
+		    " azure_json=excluded.azure_json, tags_json=excluded.tags_json,"
+		    " inputs_json=excluded.inputs_json, outputs_json=excluded.outputs_json,"
+		    " bytes_moved=excluded.bytes_moved",
+		    -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "writing jobs");
+	const char *t1[] = { r->name, r->display_name, r->experiment_name, r->description,
+			     r->status };
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_text(st, i + 1, t1[i], -1, SQLITE_TRANSIENT);
+	if (r->has_exit_code)
+		sqlite3_bind_int(st, 6, r->exit_code);
+	else
+		sqlite3_bind_null(st, 6);
+	const char *t2[] = { r->start_time, r->end_time,  r->job_file,   r->folder,
+			     r->azure_json, r->tags_json, r->inputs_json, r->outputs_json };
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_text(st, i + 7, t2[i], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)r->bytes_moved);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(ws, err, "writing jobs");
+	return 0;
+}
+
+int ferry_ws_job_get(struct ferry_ws *ws, const char *name, struct ferry_job_record *out,
+		     ferry_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT " JOB_COLS " FROM jobs WHERE name = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading jobs");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		job_from_row(st, out);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(ws, err, "reading jobs");
+	return ferry_err_set(err, FERRY_E_NOTFOUND, "job '%s' not found (see `ferry job list`)",
+			     name);
+}
+
+int ferry_ws_job_exists(struct ferry_ws *ws, const char *name, ferry_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM jobs WHERE name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(ws, err, "reading jobs");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(ws, err, "reading jobs");
+}
+
+int ferry_ws_job_list(struct ferry_ws *ws, struct ferry_job_record **out, size_t *n,
+		      ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, "SELECT " JOB_COLS " FROM jobs ORDER BY seq, name", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading jobs");
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct ferry_job_record *v = realloc(*out, cap * sizeof(**out));
+			if (!v) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*out = v;
+		}
+		job_from_row(st, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ferry_job_record_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_fail(ws, err, "reading jobs");
+	}
+	return 0;
+}
