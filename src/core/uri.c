@@ -212,12 +212,12 @@ static int parse_http(const char *text, struct ferry_uri *u, ferry_err *err)
 	if (blob_host) {
 		u->kind = FERRY_URI_BLOB;
 		u->account = dupn(hs, (size_t)(dot - hs));
-		u->endpoint = dupn(text, (size_t)(hs + hlen - text));
-		if (!strncmp(dot + 1, "dfs.", 4)) { /* served through the Blob endpoint */
-			char *e = u->endpoint + (dot + 1 - text);
-			memmove(e + 1, e, strlen(e) + 1);
-			memcpy(e, "blob", 4);
-		}
+		/* scheme://<account>.blob.<rest>: a dfs host is served through the Blob endpoint */
+		const char *svc_end = strchr(dot + 1, '.');
+		size_t elen = (size_t)(hs + hlen - text) + 2;
+		u->endpoint = malloc(elen);
+		snprintf(u->endpoint, elen, "%.*sblob%.*s", (int)(dot + 1 - text), text,
+			 (int)(hs + hlen - svc_end), svc_end);
 	} else if (emulator) {
 		/* path-style: /<account>/<container>/<path> */
 		const char *a = path + (*path == '/');
@@ -243,8 +243,7 @@ static int parse_http(const char *text, struct ferry_uri *u, ferry_err *err)
 		return bad(err, text, "missing container name");
 	u->container = cend ? dupn(c, (size_t)(cend - c)) : strdup(c);
 	u->path = clean_path(cend ? cend : "", &u->trailing_slash);
-	if (!cend && text[strlen(text) - 1] == '/')
-		u->trailing_slash = 1;
+	u->trailing_slash = text[strlen(text) - 1] == '/';
 	if (pct_decode(u->path) < 0 || pct_decode(u->container) < 0)
 		return bad(err, text, "bad percent-escape");
 	return 0;

@@ -1,0 +1,97 @@
+/* test_uri.c — every path form of SPEC §2 parses to the right parts; bad ones are refused. */
+#include "check.h"
+#include "core/uri.h"
+
+static void blob(const char *text, const char *endpoint, const char *account, const char *container,
+		 const char *path, int trailing)
+{
+	struct ferry_uri u;
+	ferry_err err;
+	int rc = ferry_uri_parse(text, &u, &err);
+	CHECK(rc == 0);
+	if (rc)
+		return;
+	CHECK(u.kind == FERRY_URI_BLOB);
+	CHECK_STR(u.endpoint, endpoint);
+	CHECK_STR(u.account, account);
+	CHECK_STR(u.container, container);
+	CHECK_STR(u.path, path);
+	CHECK(u.trailing_slash == trailing);
+	ferry_uri_free(&u);
+}
+
+static void invalid(const char *text, const char *why)
+{
+	struct ferry_uri u;
+	ferry_err err;
+	CHECK(ferry_uri_parse(text, &u, &err) == -1);
+	CHECK(err.code == FERRY_E_INVALID);
+	CHECK(strstr(err.msg, why) != NULL);
+}
+
+int main(void)
+{
+	blob("wasbs://data@azuremlexampledata.blob.core.windows.net/titanic.csv",
+	     "https://azuremlexampledata.blob.core.windows.net", "azuremlexampledata", "data", "titanic.csv", 0);
+	blob("abfss://fs1@acct.dfs.core.windows.net/a/b/", "https://acct.blob.core.windows.net", "acct", "fs1", "a/b", 1);
+	blob("https://acct.blob.core.windows.net/con1/x%20y.txt", "https://acct.blob.core.windows.net", "acct", "con1",
+	     "x y.txt", 0);
+	blob("https://acct.dfs.core.windows.net/con1/d/", "https://acct.blob.core.windows.net", "acct", "con1", "d", 1);
+	blob("http://127.0.0.1:10000/devstoreaccount1/cont/a/b.bin", "http://127.0.0.1:10000/devstoreaccount1",
+	     "devstoreaccount1", "cont", "a/b.bin", 0);
+	blob("http://127.0.0.1:10000/devstoreaccount1/cont/", "http://127.0.0.1:10000/devstoreaccount1",
+	     "devstoreaccount1", "cont", "", 1);
+	blob("http://127.0.0.1:4567/devstoreaccount1/cont/f", "http://127.0.0.1:4567/devstoreaccount1",
+	     "devstoreaccount1", "cont", "f", 0);
+
+	struct ferry_uri u;
+	ferry_err err;
+	CHECK(ferry_uri_parse("azureml://datastores/workspaceblobstore/paths/azureml/job1/out/", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_DATASTORE);
+	CHECK_STR(u.datastore, "workspaceblobstore");
+	CHECK_STR(u.path, "azureml/job1/out");
+	CHECK(u.trailing_slash);
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml://subscriptions/s1/resourcegroups/rg/workspaces/w/datastores/ds2/paths/x.csv",
+			      &u, &err) == 0);
+	CHECK_STR(u.datastore, "ds2");
+	CHECK_STR(u.path, "x.csv");
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml://subscriptions/s1/resourceGroups/rg/workspaces/w/datastores/ds2/paths/x", &u,
+			      &err) == 0);
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml:titanic:3", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_ASSET);
+	CHECK_STR(u.asset_name, "titanic");
+	CHECK_STR(u.asset_version, "3");
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml:titanic@latest", &u, &err) == 0);
+	CHECK_STR(u.asset_version, "latest");
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("https://example.com/data/titanic.csv", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_HTTP);
+	CHECK_STR(u.endpoint, "https://example.com");
+	CHECK_STR(u.path, "data/titanic.csv");
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("./data/titanic.csv", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_LOCAL);
+	CHECK_STR(u.path, "./data/titanic.csv");
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("s3://bucket/a/b", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_S3);
+	ferry_uri_free(&u);
+
+	invalid("", "empty");
+	invalid("ftp://host/x", "unknown scheme");
+	invalid("wasbs://acct.blob.core.windows.net/x", "expected");
+	invalid("wasbs://c@acct.example.com/x", "host must be");
+	invalid("azureml://datastores/ds/x", "'/paths/'");
+	invalid("azureml://datastores//paths/x", "missing datastore name");
+	invalid("azureml:name", "expected azureml:");
+	invalid("https://acct.blob.core.windows.net/Bad_Container/x", "container names");
+	invalid("https://acct.blob.core.windows.net/con1/x?sig=abc", "query strings");
+	invalid("https://acct.blob.core.windows.net/con1/%zz", "percent-escape");
+	invalid("https://acct.blob.core.windows.net/con1/a%00b", "percent-escape");
+	invalid("http://127.0.0.1:10000/devstoreaccount1/", "missing container");
+	return CHECK_DONE();
+}
