@@ -1,0 +1,210 @@
+# lib.sh — owns the helpers every integration test sources: assertions, test data,
+# Azurite containers, and the `ferry` wrapper (a fresh FERRY_HOME per test).
+#
+# A test is `tests/integration/tNNNN-<behaviour>.sh`, run by tests/run.sh as its own
+# bash process with FERRY, FERRY_ASAN, FERRY_TSAN and the fixture env (AZURITE_URL,
+# AZURITE_KEY, AZURITE_CONN, NGINX_URL, NGINX_ROOT, FAULT_URL, FAULT_CONN, FAULT_CTL)
+# exported. It exits 0 on success, non-zero on failure, 77 after `skip REASON`.
+# Each test case announces itself with `step "what it shows"` so a failure's tail
+# says which behaviour broke.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=/usr/bin/python3
+AZCLI="$PY $ROOT/tests/fixtures/azcli.py"
+TEST_NAME=$(basename "$0" .sh)
+FERRY=${FERRY:-$ROOT/build/ferry}
+FERRY_ASAN=${FERRY_ASAN:-$ROOT/build/asan/ferry}
+FERRY_TSAN=${FERRY_TSAN:-$ROOT/build/tsan/ferry}
+# Data generated once per run of the suite (big random files) lives here.
+FERRY_TEST_CACHE=${FERRY_TEST_CACHE:-${TMPDIR:-/tmp}/ferry-test-cache}
+mkdir -p "$FERRY_TEST_CACHE"
+
+TEST_TMP=$(mktemp -d "${FERRY_TEST_TMP:-${TMPDIR:-/tmp}}/$TEST_NAME.XXXXXX")
+chmod 755 "$TEST_TMP"
+export FERRY_HOME=$TEST_TMP/home
+mkdir -p "$FERRY_HOME"
+_lib_cleanup() {
+	local rc=$?
+	if [[ $rc -ne 0 && $rc -ne 77 ]]; then
+		echo "# $TEST_NAME: failed (exit $rc); files kept in $TEST_TMP" >&2
+	elif [[ ${FERRY_KEEP_TMP:-0} != 1 ]]; then
+		rm -rf "$TEST_TMP"
+	fi
+}
+trap _lib_cleanup EXIT
+
+[[ -x $FERRY ]] || { echo "not built: $FERRY (run make)" >&2; exit 1; }
+
+step() { echo "== $TEST_NAME: $*"; }
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+skip() {
+	echo "skip: $*"
+	exit 77
+}
+
+# ferry ARGS... — the binary under test, with this test's FERRY_HOME.
+ferry() { "$FERRY" "$@"; }
+
+assert_eq() { # assert_eq EXPECTED ACTUAL [WHAT]
+	[[ $1 == "$2" ]] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+assert_contains() { # assert_contains HAYSTACK_FILE NEEDLE [WHAT]
+	grep -qF -- "$2" "$1" || fail "${3:-$1} does not contain '$2': $(tail -c 600 "$1")"
+}
+
+assert_not_contains() { # assert_not_contains FILE NEEDLE [WHAT]
+	if grep -qF -- "$2" "$1"; then fail "${3:-$1} contains '$2'"; fi
+}
+
+assert_file_same() { # assert_file_same A B
+	[[ -f $1 ]] || fail "missing file $1"
+	[[ -f $2 ]] || fail "missing file $2"
+	cmp -s "$1" "$2" || fail "files differ: $1 $2 ($(stat -c %s "$1") vs $(stat -c %s "$2") bytes)"
+}
+
+# tree_listing DIR — every file under DIR as "<size> <relative path>", sorted.
+tree_listing() { (cd "$1" && find . -type f -printf '%s %P\n' | LC_ALL=C sort); }
+
+assert_tree_same() { # assert_tree_same DIR1 DIR2 — same file list, same bytes
+	[[ -d $1 ]] || fail "missing folder $1"
+	[[ -d $2 ]] || fail "missing folder $2"
+	local d
+	if ! d=$(diff <(tree_listing "$1") <(tree_listing "$2")); then
+		fail "trees differ: $1 $2: $(echo "$d" | head -20)"
+	fi
+	local f
+	while IFS= read -r f; do
+		cmp -s "$1/$f" "$2/$f" || fail "bytes differ: $1/$f $2/$f"
+	done < <(cd "$1" && find . -type f -printf '%P\n')
+}
+
+assert_no_temp_files() { # assert_no_temp_files DIR — nothing but complete files
+	local n
+	n=$(find "$1" -mindepth 1 | wc -l)
+	[[ $n -eq 0 ]] || fail "expected nothing under $1, found: $(find "$1" -mindepth 1 | head -10)"
+}
+
+# expect_fail SUBSTRING CMD... — CMD exits non-zero (not a crash) and its stderr
+# contains SUBSTRING (case-insensitive). Stderr is kept in $LAST_STDERR.
+LAST_STDERR=$TEST_TMP/last.stderr
+expect_fail() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$TEST_TMP/last.stdout" 2>"$LAST_STDERR" || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		fail "expected failure from '$*', it succeeded; stderr: $(tail -c 400 "$LAST_STDERR")"
+	fi
+	if [[ $rc -ge 124 ]]; then
+		fail "'$*' crashed or timed out (exit $rc) instead of failing cleanly: $(tail -c 1500 "$LAST_STDERR")"
+	fi
+	grep -qiF -- "$want" "$LAST_STDERR" ||
+		fail "'$*' failed (exit $rc) but stderr lacks '$want': $(tail -c 600 "$LAST_STDERR")"
+}
+
+# expect_ok CMD... — run CMD, show its stderr tail if it fails.
+expect_ok() {
+	local rc=0
+	"$@" >"$TEST_TMP/last.stdout" 2>"$LAST_STDERR" || rc=$?
+	[[ $rc -eq 0 ]] || fail "'$*' exited $rc: $(tail -c 1500 "$LAST_STDERR")"
+}
+
+# size_bytes 64M -> 67108864 (K, M, G are powers of 1024)
+size_bytes() {
+	local s=$1
+	case $s in
+	*K) echo $((${s%K} * 1024)) ;;
+	*M) echo $((${s%M} * 1024 * 1024)) ;;
+	*G) echo $((${s%G} * 1024 * 1024 * 1024)) ;;
+	*) echo "$s" ;;
+	esac
+}
+
+# mkdata_random FILE SIZE — SIZE random bytes (openssl rand is ~10x /dev/urandom).
+mkdata_random() {
+	local bytes
+	bytes=$(size_bytes "$2")
+	mkdir -p "$(dirname "$1")"
+	if command -v openssl >/dev/null; then
+		# openssl rand refuses counts above INT_MAX: write in 256 MiB pieces.
+		local piece=$((256 * 1024 * 1024)) left=$bytes
+		: >"$1"
+		while ((left > 0)); do
+			local n=$((left < piece ? left : piece))
+			openssl rand "$n" >>"$1"
+			left=$((left - n))
+		done
+	else
+		head -c "$bytes" /dev/urandom >"$1"
+	fi
+}
+
+# cached_random NAME SIZE — path of a random file made once per suite run.
+cached_random() {
+	local f=$FERRY_TEST_CACHE/$1
+	if [[ ! -f $f ]]; then
+		mkdata_random "$f.tmp.$$" "$2"
+		mv "$f.tmp.$$" "$f"
+	fi
+	echo "$f"
+}
+
+# mk_small_tree DIR COUNT [MIN_KIB MAX_KIB] — COUNT files of random size in nested
+# folders (up to 3 levels, ~20 files a folder), deterministic for a given COUNT.
+mk_small_tree() {
+	$PY - "$1" "$2" "${3:-1}" "${4:-64}" <<-'EOF'
+	import os, random, sys
+	root, count, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+	rnd = random.Random(count)
+	for i in range(count):
+	    depth = i % 4
+	    parts = ["d%02d" % ((i // 20 + k) % 10) for k in range(depth)]
+	    d = os.path.join(root, *parts)
+	    os.makedirs(d, exist_ok=True)
+	    with open(os.path.join(d, "f%05d.bin" % i), "wb") as f:
+	        f.write(os.urandom(rnd.randint(lo * 1024, hi * 1024)))
+	EOF
+}
+
+# mk_fixed_tree DIR COUNT SIZE — COUNT files of exactly SIZE in a few folders.
+mk_fixed_tree() {
+	$PY - "$1" "$2" "$(size_bytes "$3")" <<-'EOF'
+	import os, sys
+	root, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	for i in range(count):
+	    d = os.path.join(root, "g%02d" % (i % 10))
+	    os.makedirs(d, exist_ok=True)
+	    with open(os.path.join(d, "f%05d.bin" % i), "wb") as f:
+	        f.write(os.urandom(size))
+	EOF
+}
+
+azcli() { $AZCLI "$@"; }
+
+# new_container [--public] — create a uniquely named container, print its name.
+_container_seq=0
+new_container() {
+	_container_seq=$((_container_seq + 1))
+	local name
+	name=$(echo "${TEST_NAME%%-*}-$$-$_container_seq-$RANDOM" | tr 'A-Z_' 'a-z-' | cut -c1-63)
+	azcli mkcontainer "$name" "$@" >&2 || fail "could not create container $name"
+	echo "$name"
+}
+
+# az_uri CONTAINER [PATH] — the emulator URI of a container or blob on Azurite.
+az_uri() { echo "$AZURITE_URL/$1${2:+/$2}"; }
+# fault_uri CONTAINER [PATH] — the same blob, through the fault proxy.
+fault_uri() { echo "$FAULT_URL/$1${2:+/$2}"; }
+
+# need_fixtures — skip when the suite's servers are not running.
+need_fixtures() {
+	[[ -n ${AZURITE_URL:-} && -n ${NGINX_URL:-} ]] ||
+		skip "fixtures not running (run via tests/run.sh, or eval \"\$(tests/fixtures/services.sh start)\")"
+}
+
+# seconds_since START — elapsed wall seconds (integer) since `date +%s` START.
+seconds_since() { echo $(($(date +%s) - $1)); }
