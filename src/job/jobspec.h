@@ -1,0 +1,125 @@
+/*
+ * jobspec.h — the command job model: a job YAML file loaded and validated.
+ *
+ * Everything that can be checked without touching storage is checked here,
+ * before anything runs: field names and types, the type/mode table of SPEC §3
+ * (and which modes this version implements), the path syntax of inputs and
+ * outputs, and every `${{...}}` reference in the command and output paths.
+ * Errors read "job.yml:12: field 'inputs.data.mode': ..." (file, line, field).
+ * Azure-only fields (environment, compute, resources, distribution, identity,
+ * queue_settings, services) are accepted and kept as JSON, not acted on.
+ *
+ * Threads: a spec is built by one thread; read-only afterwards.
+ */
+#ifndef FERRY_JOB_JOBSPEC_H
+#define FERRY_JOB_JOBSPEC_H
+
+#include "core/err.h"
+
+#include <stddef.h>
+
+enum ferry_io_type { FERRY_IO_URI_FOLDER, FERRY_IO_URI_FILE, FERRY_IO_MLTABLE };
+
+enum ferry_io_mode {
+	FERRY_MODE_RO_MOUNT,
+	FERRY_MODE_RW_MOUNT,
+	FERRY_MODE_DOWNLOAD,
+	FERRY_MODE_UPLOAD,
+	FERRY_MODE_DIRECT,
+	FERRY_MODE_EVAL_MOUNT,
+	FERRY_MODE_EVAL_DOWNLOAD,
+	FERRY_MODE__COUNT
+};
+
+const char *ferry_io_type_name(enum ferry_io_type t);
+const char *ferry_io_mode_name(enum ferry_io_mode m);
+
+struct ferry_job_input {
+	char *name;
+	int line;
+	int literal;            /* 1: a literal; `value` is its text */
+	char *value;
+	enum ferry_io_type type;
+	enum ferry_io_mode mode;
+	char *path;             /* as written; NULL for an absent optional input */
+	int optional;
+	char *description;
+};
+
+struct ferry_job_output {
+	char *name;
+	int line;
+	enum ferry_io_type type;
+	enum ferry_io_mode mode;
+	char *path_tmpl;        /* as written, or NULL: the default location */
+	char *asset_name;       /* `name`: register as a data asset (recorded only) */
+	char *asset_version;
+	char *description;
+};
+
+struct ferry_job_env {
+	char *key, *value;
+};
+
+struct ferry_jobspec {
+	char *file;             /* the job file as named (labels errors) */
+	char *dir;              /* its folder, absolute */
+	char *name;
+	int name_generated;     /* 1: `name` was absent and generated */
+	char *display_name, *experiment_name, *description;
+	char *tags_json;        /* JSON object text, or NULL */
+	char *command;          /* as written, before expansion */
+	char *code;             /* absolute folder the command runs in */
+	size_t n_inputs, n_outputs, n_env;
+	struct ferry_job_input *inputs;
+	struct ferry_job_output *outputs;
+	struct ferry_job_env *env;
+	long timeout_s;         /* limits.timeout; 0 = none */
+	char *azure_json;       /* JSON object of the Azure-only fields present, or "{}" */
+};
+
+/* Parse and validate `len` bytes of job YAML. `label` names the file in
+ * errors; `dir` is the folder relative paths (code, ./data) start from
+ * (borrowed; made absolute). *out owned by the caller (ferry_jobspec_free). */
+int ferry_jobspec_parse(const char *text, size_t len, const char *label, const char *dir,
+			struct ferry_jobspec **out, ferry_err *err);
+
+/* Read `path` and parse it, relative paths starting at its folder. */
+int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err);
+
+void ferry_jobspec_free(struct ferry_jobspec *s);
+
+/* Job names: 1-255 of [A-Za-z0-9_-], starting with a letter or digit. */
+int ferry_job_name_ok(const char *name);
+
+/* A fresh Azure-style name: <adjective>_<noun>_<8 lowercase alnum>. `buf` >= 64. */
+void ferry_job_name_generate(char *buf, size_t cap);
+
+/* Replace the job's name (from --name); validates it. */
+int ferry_jobspec_set_name(struct ferry_jobspec *s, const char *name, ferry_err *err);
+
+/* Add or replace an environment variable (from --set K=V). */
+int ferry_jobspec_set_env(struct ferry_jobspec *s, const char *key, const char *value,
+			  ferry_err *err);
+
+/* The value of the job's environment variable `key`, or NULL (borrowed). */
+const char *ferry_jobspec_env(const struct ferry_jobspec *s, const char *key);
+
+/* The URI of output i with `${{name}}`, `${{default_datastore}}` and
+ * `${{output_name}}` expanded; the default location
+ * azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/ when
+ * it has no path. malloc'd into *out. */
+int ferry_jobspec_output_uri(const struct ferry_jobspec *s, size_t i, char **out,
+			     ferry_err *err);
+
+/* The command with `${{inputs.X}}`, `${{outputs.Y}}`, `${{name}}` expanded and
+ * optional blocks resolved. in_vals[i] is input i's value (NULL: an absent
+ * optional input); out_vals[j] output j's. malloc'd into *out. */
+int ferry_jobspec_command(const struct ferry_jobspec *s, const char *const *in_vals,
+			  const char *const *out_vals, char **out, ferry_err *err);
+
+/* Make an input path usable from anywhere: a relative local path is joined
+ * to the job file's folder; other forms are returned as they are. malloc'd. */
+char *ferry_jobspec_input_path(const struct ferry_jobspec *s, const struct ferry_job_input *in);
+
+#endif

@@ -1,0 +1,792 @@
+/*
+ * runner.c — a command job from its inputs to its recorded end.
+ *
+ * The order matters and follows Azure ML's data runtime: every input is
+ * materialized before the command starts, outputs are uploaded only after
+ * it ended well, downloaded inputs are deleted at the end. All checks that
+ * need no data (datastore names) run before the job folder exists, so a
+ * job that cannot start leaves nothing behind.
+ *
+ * The command's output is read through one pipe (stdout and stderr merged,
+ * as Azure's std_log.txt merges them) and copied to our stdout and to the
+ * log file. The child leads its own process group so that a forwarded
+ * SIGINT/SIGTERM reaches everything the shell started.
+ */
+#include "job/runner.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/uri.h"
+#include "store/httpc.h"
+#include "store/resolve.h"
+#include "transfer/transfer.h"
+#include "workspace/workspace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Variables that carry storage credentials: never passed to the command. */
+static const char *const secret_vars[] = { "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING",
+					   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET" };
+
+struct io_state {
+	char *local;        /* INPUT_<n> / OUTPUT_<n> folder, or NULL */
+	char *value;        /* what ${{inputs.x}} / ${{outputs.x}} expands to */
+	char *uri;          /* input path (resolved) / output URI */
+	struct ferry_xfer_result res;
+	int done, failed;
+	double ms;
+	char error[1024];
+};
+
+struct run {
+	struct ferry_jobspec *s;
+	struct ferry_ctx ctx;
+	char *jobdir, *wd;
+	FILE *dcap;                 /* data-capability.log */
+	struct io_state *in, *out;
+	struct ferry_job_record rec;
+};
+
+static const char *job_lookup(void *arg, const char *name)
+{
+	const char *v = ferry_jobspec_env(arg, name);
+	return v ? v : getenv(name);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int mkdirs(const char *path, ferry_err *err)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s",
+						     buf, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void activity(struct run *r, const char *what, const char *io, const char *name,
+		     int started, int ok, double ms, const char *error)
+{
+	if (!r->dcap)
+		return;
+	char ts[40];
+	ferry_log_timestamp(ts, sizeof(ts));
+	if (started)
+		fprintf(r->dcap, "%s INFO - ActivityStarted, %s (%s '%s')\n", ts, what, io, name);
+	else if (ok)
+		fprintf(r->dcap,
+			"%s INFO - ActivityCompleted: Activity=%s, HowEnded=Success, "
+			"Duration=%.2f [ms] (%s '%s')\n",
+			ts, what, ms, io, name);
+	else
+		fprintf(r->dcap,
+			"%s ERROR - ActivityCompleted: Activity=%s, HowEnded=Failure, "
+			"Duration=%.2f [ms] (%s '%s'), Error=%s\n",
+			ts, what, ms, io, name, error ? error : "");
+	fflush(r->dcap);
+}
+
+/* Every datastore an input or output names must exist before anything runs. */
+static int check_datastores(struct run *r, ferry_err *err)
+{
+	for (size_t k = 0; k < r->s->n_inputs + r->s->n_outputs; k++) {
+		char *uri = NULL;
+		if (k < r->s->n_inputs) {
+			const struct ferry_job_input *in = &r->s->inputs[k];
+			if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
+				continue;
+			uri = strdup(in->path);
+		} else if (ferry_jobspec_output_uri(r->s, k - r->s->n_inputs, &uri, err) < 0)
+			return -1;
+		if (!uri)
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		struct ferry_uri u;
+		int rc = ferry_uri_parse(uri, &u, err);
+		free(uri);
+		if (rc < 0)
+			return -1;
+		if (u.kind == FERRY_URI_DATASTORE) {
+			struct ferry_datastore ds;
+			const char *io = k < r->s->n_inputs ? "input" : "output";
+			const char *nm = k < r->s->n_inputs ? r->s->inputs[k].name
+							   : r->s->outputs[k - r->s->n_inputs].name;
+			if (ferry_ws_datastore_get(r->ctx.ws, u.datastore, &ds, err) < 0) {
+				ferry_uri_free(&u);
+				return ferry_err_wrap(err, "%s '%s'", io, nm);
+			}
+			ferry_datastore_free(&ds);
+		} else if (u.kind == FERRY_URI_ASSET) {
+			ferry_uri_free(&u);
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "data assets (azureml:<name>:<version>) are not "
+					     "supported yet");
+		}
+		ferry_uri_free(&u);
+	}
+	return 0;
+}
+
+static int do_inputs(struct run *r, ferry_err *err)
+{
+	for (size_t i = 0; i < r->s->n_inputs; i++) {
+		const struct ferry_job_input *in = &r->s->inputs[i];
+		struct io_state *st = &r->in[i];
+		if (in->literal) {
+			st->value = strdup(in->value);
+			continue;
+		}
+		if (!in->path)
+			continue; /* absent optional input */
+		st->uri = ferry_jobspec_input_path(r->s, in);
+		if (!st->uri)
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		if (in->mode == FERRY_MODE_DIRECT) {
+			st->value = strdup(st->uri);
+			ferry_info("input '%s': direct, the command gets %s", in->name, st->value);
+			continue;
+		}
+		/* download */
+		if (asprintf(&st->local, "%s/INPUT_%s", r->wd, in->name) < 0) {
+			st->local = NULL;
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		}
+		activity(r, "download", "input", in->name, 1, 0, 0, NULL);
+		ferry_info("input '%s': downloading %s to %s", in->name, st->uri, st->local);
+		double t0 = now_ms();
+		char *single = NULL;
+		int rc = ferry_download(&r->ctx, st->uri, st->local, &st->res, &single, err);
+		st->ms = now_ms() - t0;
+		if (rc == 0 && in->type == FERRY_IO_URI_FILE && !single) {
+			rc = ferry_err_set(err, FERRY_E_INVALID,
+					   "%s names a folder, but the input is of type uri_file "
+					   "(use type: uri_folder)",
+					   st->uri);
+		}
+		if (rc < 0) {
+			free(single);
+			st->failed = 1;
+			snprintf(st->error, sizeof(st->error), "%s", err->msg);
+			activity(r, "download", "input", in->name, 0, 0, st->ms, err->msg);
+			return ferry_err_wrap(err, "input '%s'", in->name);
+		}
+		st->done = 1;
+		activity(r, "download", "input", in->name, 0, 1, st->ms, NULL);
+		if (in->type == FERRY_IO_URI_FILE)
+			st->value = single;
+		else {
+			free(single);
+			st->value = strdup(st->local);
+		}
+		if (!st->value)
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	return 0;
+}
+
+static int prepare_outputs(struct run *r, ferry_err *err)
+{
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (ferry_jobspec_output_uri(r->s, i, &st->uri, err) < 0)
+			return -1;
+		if (asprintf(&st->local, "%s/OUTPUT_%s", r->wd, o->name) < 0) {
+			st->local = NULL;
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		}
+		if (mkdirs(st->local, err) < 0)
+			return -1;
+		if (o->type == FERRY_IO_URI_FILE) {
+			size_t n = strlen(st->uri);
+			while (n > 0 && st->uri[n - 1] == '/')
+				n--;
+			size_t b = n;
+			while (b > 0 && st->uri[b - 1] != '/')
+				b--;
+			if (asprintf(&st->value, "%s/%.*s", st->local, (int)(n - b), st->uri + b) < 0)
+				st->value = NULL;
+		} else
+			st->value = strdup(st->local);
+		if (!st->value)
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		if (o->asset_name)
+			ferry_warn("output '%s': registering data asset '%s' is not supported yet; "
+				   "the data is uploaded but not registered",
+				   o->name, o->asset_name);
+	}
+	return 0;
+}
+
+static int finish_outputs(struct run *r, ferry_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		ferry_err e;
+		ferry_err_clear(&e);
+		activity(r, "upload", "output", o->name, 1, 0, 0, NULL);
+		double t0 = now_ms();
+		struct stat sb;
+		int orc;
+		if (o->type == FERRY_IO_URI_FILE && stat(st->value, &sb) < 0)
+			orc = ferry_err_set(&e, FERRY_E_NOTFOUND,
+					    "the command did not write %s (output of type uri_file)",
+					    st->value);
+		else {
+			ferry_info("output '%s': uploading %s to %s", o->name, st->value, st->uri);
+			orc = ferry_upload(&r->ctx, st->value, st->uri, &st->res, &e);
+		}
+		st->ms = now_ms() - t0;
+		if (orc < 0) {
+			st->failed = 1;
+			snprintf(st->error, sizeof(st->error), "%s", e.msg);
+			activity(r, "upload", "output", o->name, 0, 0, st->ms, e.msg);
+			if (rc == 0) {
+				*err = e;
+				ferry_err_wrap(err, "output '%s' (kept in %s)", o->name, st->local);
+			}
+			rc = -1;
+			continue;
+		}
+		st->done = 1;
+		activity(r, "upload", "output", o->name, 0, 1, st->ms, NULL);
+		rm_rf(st->local);
+	}
+	return rc;
+}
+
+/* ---- the command ---- */
+
+static volatile sig_atomic_t child_pgid;
+static volatile sig_atomic_t got_signal;
+
+static void forward_signal(int sig)
+{
+	got_signal = sig;
+	if (child_pgid > 0)
+		kill(-(pid_t)child_pgid, sig);
+}
+
+static int is_secret_var(const char *kv, size_t keylen)
+{
+	for (size_t i = 0; i < sizeof(secret_vars) / sizeof(secret_vars[0]); i++)
+		if (strlen(secret_vars[i]) == keylen && !strncmp(kv, secret_vars[i], keylen))
+			return 1;
+	return 0;
+}
+
+/* ferry's environment minus credentials and minus what the job overrides,
+ * plus the job's variables and the run's identity. */
+static char **build_env(struct run *r)
+{
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	char **env = calloc(n + r->s->n_env + 4, sizeof(char *));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t kl = eq ? (size_t)(eq - *e) : strlen(*e);
+		if (is_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
+		    (kl == 14 && !strncmp(*e, "FERRY_JOB_NAME", 14)))
+			continue;
+		int overridden = 0;
+		for (size_t j = 0; j < r->s->n_env; j++)
+			if (strlen(r->s->env[j].key) == kl && !strncmp(*e, r->s->env[j].key, kl))
+				overridden = 1;
+		if (!overridden && !(env[k++] = strdup(*e)))
+			goto oom;
+	}
+	for (size_t j = 0; j < r->s->n_env; j++) {
+		const char *key = r->s->env[j].key;
+		if (is_secret_var(key, strlen(key))) {
+			ferry_warn("environment variable %s is not passed to the command: the "
+				   "command never sees storage credentials",
+				   key);
+			continue;
+		}
+		if (asprintf(&env[k], "%s=%s", key, r->s->env[j].value) < 0) {
+			env[k] = NULL;
+			goto oom;
+		}
+		k++;
+	}
+	if (asprintf(&env[k], "AZUREML_RUN_ID=%s", r->s->name) < 0) {
+		env[k] = NULL;
+		goto oom;
+	}
+	k++;
+	if (asprintf(&env[k], "FERRY_JOB_NAME=%s", r->s->name) < 0) {
+		env[k] = NULL;
+		goto oom;
+	}
+	return env;
+oom:
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+	return NULL;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Run `cmd`; returns 0 with *status = exit code (128+N for signal N), or -1. */
+static int run_command(struct run *r, const char *cmd, const char *stdlog, int *status,
+		       ferry_err *err)
+{
+	int logfd = open(stdlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", stdlog, strerror(errno));
+	char **env = build_env(r);
+	if (!env) {
+		close(logfd);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(logfd);
+		for (size_t i = 0; env[i]; i++)
+			free(env[i]);
+		free(env);
+		return ferry_err_set(err, FERRY_E_IO, "pipe: %s", strerror(e));
+	}
+	struct sigaction sa = { 0 }, old_int, old_term, old_hup, old_pipe;
+	sa.sa_handler = forward_signal;
+	sigemptyset(&sa.sa_mask);
+	got_signal = 0;
+	child_pgid = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	struct sigaction ign = { 0 };
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old_pipe);
+
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Child: async-signal-safe calls only until execve. */
+		struct sigaction dfl = { 0 };
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGINT, &dfl, NULL);
+		sigaction(SIGTERM, &dfl, NULL);
+		sigaction(SIGHUP, &dfl, NULL);
+		sigaction(SIGPIPE, &dfl, NULL);
+		setpgid(0, 0);
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		if (chdir(r->s->code) < 0)
+			_exit(126);
+		execve("/bin/sh", argv, env);
+		_exit(127);
+	}
+	int fork_errno = errno;
+	close(p[1]);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+	if (pid < 0) {
+		close(p[0]);
+		close(logfd);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		sigaction(SIGPIPE, &old_pipe, NULL);
+		return ferry_err_set(err, FERRY_E_IO, "fork: %s", strerror(fork_errno));
+	}
+	setpgid(pid, pid);
+	child_pgid = pid;
+	if (got_signal)
+		kill(-pid, got_signal);
+
+	double deadline = r->s->timeout_s > 0 ? now_ms() + r->s->timeout_s * 1000.0 : 0;
+	int timed_out = 0, exited = 0, wstatus = 0;
+	double exited_at = 0, kill_at = 0;
+	char buf[65536];
+	for (;;) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		int pr = poll(&pfd, 1, 200);
+		if (pr > 0) {
+			ssize_t n = read(p[0], buf, sizeof(buf));
+			if (n > 0) {
+				write_all(1, buf, (size_t)n);
+				write_all(logfd, buf, (size_t)n);
+				continue;
+			}
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+				break; /* EOF: every writer is gone */
+		}
+		double t = now_ms();
+		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
+			exited = 1;
+			exited_at = t;
+		}
+		/* A background process of the command may hold the pipe open:
+		 * once the shell is gone, stop reading after a short grace. */
+		if (exited && t - exited_at > 500)
+			break;
+		if (!exited && deadline > 0 && t > deadline && !timed_out) {
+			timed_out = 1;
+			ferry_warn("job %s: limits.timeout of %ld s reached; stopping the command",
+				   r->s->name, r->s->timeout_s);
+			kill(-pid, SIGTERM);
+			kill_at = t + 10000;
+		}
+		if (timed_out && !exited && t > kill_at)
+			kill(-pid, SIGKILL);
+	}
+	close(p[0]);
+	if (!exited)
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+	child_pgid = 0;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	close(logfd);
+	if (WIFEXITED(wstatus))
+		*status = WEXITSTATUS(wstatus);
+	else if (WIFSIGNALED(wstatus))
+		*status = 128 + WTERMSIG(wstatus);
+	else
+		*status = 1;
+	if (timed_out)
+		ferry_info("command stopped after limits.timeout (%ld s)", r->s->timeout_s);
+	if (got_signal)
+		ferry_info("signal %d forwarded to the command", (int)got_signal);
+	return 0;
+}
+
+/* ---- record and summary ---- */
+
+static char *io_json(struct run *r, int outputs)
+{
+	json_t *a = json_array();
+	size_t n = outputs ? r->s->n_outputs : r->s->n_inputs;
+	for (size_t i = 0; a && i < n; i++) {
+		struct io_state *st = outputs ? &r->out[i] : &r->in[i];
+		json_t *o = json_object();
+		if (!o)
+			break;
+		if (outputs) {
+			const struct ferry_job_output *x = &r->s->outputs[i];
+			json_object_set_new(o, "name", json_string(x->name));
+			json_object_set_new(o, "type", json_string(ferry_io_type_name(x->type)));
+			json_object_set_new(o, "mode", json_string(ferry_io_mode_name(x->mode)));
+			if (x->asset_name)
+				json_object_set_new(o, "asset_name", json_string(x->asset_name));
+		} else {
+			const struct ferry_job_input *x = &r->s->inputs[i];
+			json_object_set_new(o, "name", json_string(x->name));
+			if (x->literal) {
+				json_object_set_new(o, "literal", json_string(x->value));
+				json_array_append_new(a, o);
+				continue;
+			}
+			json_object_set_new(o, "type", json_string(ferry_io_type_name(x->type)));
+			json_object_set_new(o, "mode", json_string(ferry_io_mode_name(x->mode)));
+		}
+		if (st->uri)
+			json_object_set_new(o, outputs ? "uri" : "path", json_string(st->uri));
+		json_object_set_new(o, "status",
+				    json_string(st->failed ? "Failed" : st->done ? "Completed" : "NotRun"));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)st->res.bytes));
+		json_object_set_new(o, "files", json_integer((json_int_t)st->res.files));
+		json_object_set_new(o, "seconds", json_real(st->ms / 1000.0));
+		if (st->error[0])
+			json_object_set_new(o, "error", json_string(st->error));
+		json_array_append_new(a, o);
+	}
+	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return s;
+}
+
+static void record(struct run *r, const char *status, int has_code, int code)
+{
+	char ts[40];
+	struct ferry_job_record *rec = &r->rec;
+	free(rec->status);
+	rec->status = strdup(status);
+	rec->has_exit_code = has_code;
+	rec->exit_code = code;
+	if (strcmp(status, "Running") != 0) {
+		ferry_log_timestamp(ts, sizeof(ts));
+		free(rec->end_time);
+		rec->end_time = strdup(ts);
+	}
+	free(rec->inputs_json);
+	free(rec->outputs_json);
+	rec->inputs_json = io_json(r, 0);
+	rec->outputs_json = io_json(r, 1);
+	rec->bytes_moved = ferry_stats_get(&r->ctx.stats.bytes);
+	ferry_err e;
+	if (ferry_ws_job_put(r->ctx.ws, rec, &e) < 0)
+		ferry_warn("could not record job %s: %s", r->s->name, e.msg);
+}
+
+static void summary(struct run *r, const char *status, int code)
+{
+	char line[512];
+	fprintf(stderr, "\nferry: job %s %s (exit code %d)\n", r->s->name, status, code);
+	for (size_t i = 0; i < r->s->n_inputs; i++) {
+		const struct ferry_job_input *in = &r->s->inputs[i];
+		struct io_state *st = &r->in[i];
+		if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
+			continue;
+		if (st->done) {
+			ferry_xfer_summary(&st->res, line, sizeof(line));
+			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri,
+				ferry_io_mode_name(in->mode), line);
+		} else
+			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri ? st->uri : "",
+				ferry_io_mode_name(in->mode), st->failed ? "FAILED" : "not run");
+	}
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (st->done) {
+			ferry_xfer_summary(&st->res, line, sizeof(line));
+			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name, st->uri,
+				ferry_io_mode_name(o->mode), line);
+		} else
+			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name,
+				st->uri ? st->uri : "", ferry_io_mode_name(o->mode),
+				st->failed ? "FAILED, kept locally" : "not uploaded");
+	}
+	fprintf(stderr, "  logs: %s/user_logs/std_log.txt, %s/logs/system_logs/data_capability/\n",
+		r->jobdir, r->jobdir);
+}
+
+static void run_free(struct run *r)
+{
+	for (size_t i = 0; r->in && i < r->s->n_inputs; i++) {
+		free(r->in[i].local);
+		free(r->in[i].value);
+		free(r->in[i].uri);
+	}
+	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
+		free(r->out[i].local);
+		free(r->out[i].value);
+		free(r->out[i].uri);
+	}
+	free(r->in);
+	free(r->out);
+	free(r->jobdir);
+	free(r->wd);
+	if (r->dcap)
+		fclose(r->dcap);
+	ferry_job_record_free(&r->rec);
+	if (r->ctx.ws)
+		ferry_ws_close(r->ctx.ws);
+}
+
+static int keep_inputs(struct run *r)
+{
+	const char *v = job_lookup(r->s, "FERRY_KEEP_INPUTS");
+	return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
+}
+
+int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
+{
+	*exit_code = 1;
+	struct run r = { .s = s };
+	int rc = -1;
+	int recorded = 0, log_open = 0;
+	ferry_http_global_init();
+	r.in = calloc(s->n_inputs + 1, sizeof(*r.in));
+	r.out = calloc(s->n_outputs + 1, sizeof(*r.out));
+	if (!r.in || !r.out) {
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	if (ferry_settings_load(&r.ctx.settings, job_lookup, s, err) < 0)
+		goto done;
+	r.ctx.progress = isatty(2);
+	if (ferry_ws_open(home, &r.ctx.ws, err) < 0)
+		goto done;
+	int ex = ferry_ws_job_exists(r.ctx.ws, s->name, err);
+	if (ex < 0)
+		goto done;
+	if (ex) {
+		ferry_err_set(err, FERRY_E_INVALID,
+			      "a job named '%s' already exists in %s; choose another with --name",
+			      s->name, ferry_ws_home(r.ctx.ws));
+		goto done;
+	}
+	if (check_datastores(&r, err) < 0)
+		goto done;
+
+	/* The job folder. */
+	const char *wsh = ferry_ws_home(r.ctx.ws);
+	char dcap_dir[4300], path[4400];
+	if (asprintf(&r.jobdir, "%s/jobs/%s", wsh, s->name) < 0 ||
+	    asprintf(&r.wd, "%s/cap/data-capability/wd", r.jobdir) < 0) {
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	snprintf(dcap_dir, sizeof(dcap_dir), "%s/logs/system_logs/data_capability", r.jobdir);
+	snprintf(path, sizeof(path), "%s/user_logs", r.jobdir);
+	if (mkdirs(dcap_dir, err) < 0 || mkdirs(path, err) < 0 || mkdirs(r.wd, err) < 0)
+		goto done;
+	snprintf(path, sizeof(path), "%s/rslex.log", dcap_dir);
+	if (ferry_log_open(path) < 0) {
+		ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
+		goto done;
+	}
+	log_open = 1;
+	snprintf(path, sizeof(path), "%s/data-capability.log", dcap_dir);
+	if (!(r.dcap = fopen(path, "ae"))) {
+		ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
+		goto done;
+	}
+	ferry_info("job %s: file %s, code %s", s->name, s->file, s->code);
+	ferry_settings_log(&r.ctx.settings);
+
+	char ts[40];
+	ferry_log_timestamp(ts, sizeof(ts));
+	char jf[4096];
+	struct ferry_job_record *rec = &r.rec;
+	rec->name = strdup(s->name);
+	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
+	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
+	rec->description = s->description ? strdup(s->description) : NULL;
+	rec->start_time = strdup(ts);
+	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
+	rec->folder = strdup(r.jobdir);
+	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
+	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	recorded = 1;
+	record(&r, "Running", 0, 0);
+
+	if (do_inputs(&r, err) < 0 || prepare_outputs(&r, err) < 0)
+		goto done;
+
+	/* Expand and run. */
+	const char **iv = calloc(s->n_inputs + 1, sizeof(char *));
+	const char **ov = calloc(s->n_outputs + 1, sizeof(char *));
+	char *cmd = NULL;
+	if (!iv || !ov) {
+		free(iv);
+		free(ov);
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < s->n_inputs; i++)
+		iv[i] = r.in[i].value;
+	for (size_t i = 0; i < s->n_outputs; i++)
+		ov[i] = r.out[i].value;
+	int erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
+	free(iv);
+	free(ov);
+	if (erc < 0)
+		goto done;
+	ferry_info("command: %s", cmd);
+	snprintf(path, sizeof(path), "%s/user_logs/std_log.txt", r.jobdir);
+	int status = 0;
+	int crc = run_command(&r, cmd, path, &status, err);
+	free(cmd);
+	if (crc < 0)
+		goto done;
+	ferry_info("command exited with %d", status);
+	*exit_code = status;
+	rc = 0;
+
+	int outputs_ok = 1;
+	if (status == 0) {
+		if (finish_outputs(&r, err) < 0) {
+			outputs_ok = 0;
+			*exit_code = 1;
+		}
+	} else if (s->n_outputs > 0) {
+		ferry_info("command failed (exit code %d): outputs are not uploaded (as on "
+			   "Azure ML); they stay in %s",
+			   status, r.wd);
+		fprintf(stderr, "ferry: command failed: outputs not uploaded; local copies in %s\n",
+			r.wd);
+	}
+	const char *final = status == 0 && outputs_ok ? "Completed" : "Failed";
+	record(&r, final, 1, status);
+	summary(&r, final, *exit_code);
+	recorded = 2;
+
+done:
+	if (!keep_inputs(&r))
+		for (size_t i = 0; r.in && i < s->n_inputs; i++)
+			if (r.in[i].local)
+				rm_rf(r.in[i].local);
+	if (rc < 0 && recorded == 1) {
+		ferry_log(FERRY_LOG_INFO, "job %s failed before its command ran: %s", s->name, err->msg);
+		record(&r, "Failed", 0, 0);
+		summary(&r, "Failed", 1);
+	}
+	if (log_open)
+		ferry_log_close();
+	run_free(&r);
+	curl_global_cleanup();
+	return rc;
+}

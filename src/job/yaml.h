@@ -1,0 +1,60 @@
+/*
+ * yaml.h — a YAML document as a small tree that remembers line numbers.
+ *
+ * libyaml's event stream is folded into maps, sequences and scalars; every
+ * node keeps the line (1-based) where it starts so that validation errors can
+ * say "job.yml:12: field 'mode': ...". Scalars keep their text exactly as
+ * written (block forms `|` and `>-` already folded by libyaml) and whether
+ * they were plain (unquoted), which is what decides null / bool / number.
+ * Anchors and aliases are refused (job files have no need for them);
+ * duplicate keys in one map are an error.
+ *
+ * Threads: a tree is immutable after loading; any thread may read it.
+ */
+#ifndef FERRY_JOB_YAML_H
+#define FERRY_JOB_YAML_H
+
+#include "core/err.h"
+
+#include <stddef.h>
+
+enum ferry_yaml_kind { FERRY_YAML_SCALAR, FERRY_YAML_MAP, FERRY_YAML_SEQ };
+
+struct ferry_yaml_node {
+	enum ferry_yaml_kind kind;
+	int line;
+	/* SCALAR */
+	char *text;
+	int plain;            /* unquoted, not a block scalar */
+	/* MAP: n pairs keys[i] -> vals[i]; SEQ: n items in vals */
+	size_t n;
+	char **keys;
+	int *key_lines;
+	struct ferry_yaml_node **vals;
+};
+
+/* Parse `len` bytes of YAML text. `label` (borrowed) names the source in
+ * errors ("job.yml:3: ..."). An empty document gives an empty map.
+ * On success *root is owned by the caller (ferry_yaml_free). */
+int ferry_yaml_parse(const char *text, size_t len, const char *label,
+		     struct ferry_yaml_node **root, ferry_err *err);
+
+/* Read and parse the file `path` (labelled by its path). */
+int ferry_yaml_load(const char *path, struct ferry_yaml_node **root, ferry_err *err);
+
+void ferry_yaml_free(struct ferry_yaml_node *n);
+
+/* The value of key `key` in map `map`, or NULL (also when map is not a map). */
+const struct ferry_yaml_node *ferry_yaml_get(const struct ferry_yaml_node *map,
+					     const char *key);
+
+/* Plain scalar spelled as YAML null ("", "~", "null", "Null", "NULL"). */
+int ferry_yaml_is_null(const struct ferry_yaml_node *n);
+
+/* Plain scalar spelled as a YAML 1.1/1.2 boolean: returns 1 and sets *v, or 0. */
+int ferry_yaml_bool(const struct ferry_yaml_node *n, int *v);
+
+/* "scalar", "map" or "list", for error messages. */
+const char *ferry_yaml_kind_name(const struct ferry_yaml_node *n);
+
+#endif
