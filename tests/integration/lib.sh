@@ -46,8 +46,9 @@ skip() {
 	exit 77
 }
 
-# ferry ARGS... — the binary under test, with this test's FERRY_HOME.
-ferry() { "$FERRY" "$@"; }
+# ferry ARGS... — the binary under test, with this test's FERRY_HOME, bounded by
+# FERRY_CMD_TIMEOUT seconds (default 600; a timeout exits 124).
+ferry() { timeout -k 5 "${FERRY_CMD_TIMEOUT:-600}" "$FERRY" "$@"; }
 
 assert_eq() { # assert_eq EXPECTED ACTUAL [WHAT]
 	[[ $1 == "$2" ]] || fail "${3:-value}: expected '$1', got '$2'"
