@@ -1,0 +1,123 @@
+/* job.c — `ferry job list` and `ferry job show NAME`: the jobs of the workspace. */
+#include "cli/cli.h"
+#include "workspace/workspace.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] = "ferry job list | ferry job show NAME";
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static int job_list(struct ferry_ws *ws)
+{
+	struct ferry_job_record *v;
+	size_t n;
+	ferry_err err;
+	if (ferry_ws_job_list(ws, &v, &n, &err) < 0)
+		return cli_fail(&err);
+	printf("%-40s %-10s %-5s %-28s %s\n", "NAME", "STATUS", "EXIT", "STARTED", "DISPLAY NAME");
+	for (size_t i = 0; i < n; i++) {
+		char code[16] = "-";
+		if (v[i].has_exit_code)
+			snprintf(code, sizeof(code), "%d", v[i].exit_code);
+		printf("%-40s %-10s %-5s %-28s %s\n", v[i].name, or_dash(v[i].status), code,
+		       or_dash(v[i].start_time), or_dash(v[i].display_name));
+	}
+	ferry_job_record_list_free(v, n);
+	return 0;
+}
+
+static void show_io(const char *title, const char *json)
+{
+	json_t *a = json ? json_loads(json, 0, NULL) : NULL;
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		json_decref(a);
+		return;
+	}
+	printf("%s:\n", title);
+	size_t i;
+	json_t *o;
+	json_array_foreach(a, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		json_t *lit = json_object_get(o, "literal");
+		if (lit) {
+			printf("  %s: %s\n", name, json_string_value(lit));
+			continue;
+		}
+		const char *where = json_string_value(json_object_get(o, "uri"));
+		if (!where)
+			where = json_string_value(json_object_get(o, "path"));
+		printf("  %s: %s (%s, %s) %s, %lld bytes, %lld files, %.2f s\n", name, or_dash(where),
+		       or_dash(json_string_value(json_object_get(o, "type"))),
+		       or_dash(json_string_value(json_object_get(o, "mode"))),
+		       or_dash(json_string_value(json_object_get(o, "status"))),
+		       (long long)json_integer_value(json_object_get(o, "bytes")),
+		       (long long)json_integer_value(json_object_get(o, "files")),
+		       json_number_value(json_object_get(o, "seconds")));
+		const char *e = json_string_value(json_object_get(o, "error"));
+		if (e)
+			printf("    error: %s\n", e);
+	}
+	json_decref(a);
+}
+
+static int job_show(struct ferry_ws *ws, const char *name)
+{
+	struct ferry_job_record r;
+	ferry_err err;
+	if (ferry_ws_job_get(ws, name, &r, &err) < 0)
+		return cli_fail(&err);
+	printf("name:            %s\n", r.name);
+	printf("display_name:    %s\n", or_dash(r.display_name));
+	printf("experiment_name: %s\n", or_dash(r.experiment_name));
+	printf("description:     %s\n", or_dash(r.description));
+	printf("status:          %s\n", or_dash(r.status));
+	if (r.has_exit_code)
+		printf("exit_code:       %d\n", r.exit_code);
+	else
+		printf("exit_code:       -\n");
+	printf("start_time:      %s\n", or_dash(r.start_time));
+	printf("end_time:        %s\n", or_dash(r.end_time));
+	printf("job_file:        %s\n", or_dash(r.job_file));
+	printf("bytes_moved:     %llu\n", (unsigned long long)r.bytes_moved);
+	if (r.tags_json && strcmp(r.tags_json, "{}") != 0)
+		printf("tags:            %s\n", r.tags_json);
+	if (r.azure_json && strcmp(r.azure_json, "{}") != 0)
+		printf("azure (recorded, not acted on): %s\n", r.azure_json);
+	show_io("inputs", r.inputs_json);
+	show_io("outputs", r.outputs_json);
+	printf("folder:          %s\n", or_dash(r.folder));
+	if (r.folder) {
+		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);
+		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",
+		       r.folder);
+		printf("runtime_log:     %s/logs/system_logs/data_capability/rslex.log\n", r.folder);
+	}
+	ferry_job_record_free(&r);
+	return 0;
+}
+
+int cmd_job(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(usage, "job needs a subcommand");
+	int list = !strcmp(argv[1], "list"), show = !strcmp(argv[1], "show");
+	if (!list && !show)
+		return cli_usage(usage, "unknown job subcommand '%s'", argv[1]);
+	if (list && argc != 2)
+		return cli_usage(usage, "job list takes no arguments");
+	if (show && argc != 3)
+		return cli_usage(usage, "job show takes one job name");
+	struct ferry_ws *ws;
+	ferry_err err;
+	if (ferry_ws_open(NULL, &ws, &err) < 0)
+		return cli_fail(&err);
+	int rc = list ? job_list(ws) : job_show(ws, argv[2]);
+	ferry_ws_close(ws);
+	return rc;
+}

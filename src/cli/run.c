@@ -1,0 +1,84 @@
+/* run.c — `ferry run JOB.yml [--name NAME] [--set K=V]...`: run a command job. */
+#include "cli/cli.h"
+#include "job/jobspec.h"
+#include "job/runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]...";
+
+int cmd_run(int argc, char **argv)
+{
+	const char *file = NULL, *name = NULL;
+	/* --set values are applied after loading; remember their positions. */
+	int nset = 0;
+	const char **sets = calloc((size_t)argc, sizeof(char *));
+	if (!sets)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--name") || !strcmp(a, "--set")) {
+			if (i + 1 >= argc) {
+				free(sets);
+				return cli_usage(usage, "%s needs a value", a);
+			}
+			if (a[2] == 'n')
+				name = argv[++i];
+			else
+				sets[nset++] = argv[++i];
+		} else if (!strncmp(a, "--name=", 7))
+			name = a + 7;
+		else if (!strncmp(a, "--set=", 6))
+			sets[nset++] = a + 6;
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("usage: %s\n", usage);
+			free(sets);
+			return 0;
+		} else if (a[0] == '-' && a[1]) {
+			free(sets);
+			return cli_usage(usage, "unknown option '%s'", a);
+		} else if (!file)
+			file = a;
+		else {
+			free(sets);
+			return cli_usage(usage, "one job file at a time ('%s' is extra)", a);
+		}
+	}
+	if (!file) {
+		free(sets);
+		return cli_usage(usage, "run needs a job file");
+	}
+	ferry_err err;
+	ferry_err_clear(&err);
+	struct ferry_jobspec *spec;
+	if (ferry_jobspec_load(file, &spec, &err) < 0) {
+		free(sets);
+		return cli_fail(&err);
+	}
+	int rc = 0;
+	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
+		rc = -1;
+	for (int i = 0; rc == 0 && i < nset; i++) {
+		const char *eq = strchr(sets[i], '=');
+		if (!eq || eq == sets[i]) {
+			ferry_jobspec_free(spec);
+			free(sets);
+			return cli_usage(usage, "--set takes KEY=VALUE, got '%s'", sets[i]);
+		}
+		char *key = strndup(sets[i], (size_t)(eq - sets[i]));
+		rc = key ? ferry_jobspec_set_env(spec, key, eq + 1, &err) : -1;
+		free(key);
+	}
+	free(sets);
+	int exit_code = 1;
+	if (rc == 0)
+		rc = ferry_job_run(spec, NULL, &exit_code, &err);
+	ferry_jobspec_free(spec);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (err.code != FERRY_OK && err.msg[0])
+		fprintf(stderr, "ferry: error: %s\n", err.msg);
+	return exit_code;
+}
