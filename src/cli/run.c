@@ -63,9 +63,10 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; rc == 0 && i < nset; i++) {
 		const char *eq = strchr(sets[i], '=');
 		if (!eq || eq == sets[i]) {
+			int u = cli_usage(usage, "--set takes KEY=VALUE, got '%s'", sets[i]);
 			ferry_jobspec_free(spec);
 			free(sets);
-			return cli_usage(usage, "--set takes KEY=VALUE, got '%s'", sets[i]);
+			return u;
 		}
 		char *key = strndup(sets[i], (size_t)(eq - sets[i]));
 		rc = key ? ferry_jobspec_set_env(spec, key, eq + 1, &err) : -1;
