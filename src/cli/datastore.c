@@ -205,7 +205,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				 "name, type, description, tags, account_name, %s, endpoint, protocol, "
 				 "credentials",
 				 cont_field);
-			dserr(&c, root->key_lines[i], k, "unknown field of a %s datastore (known: %s)",
+			dserr(&c, root->key_lines[i], k, "unknown field for type %s (known: %s)",
 			      ds->type, known);
 			goto out;
 		}

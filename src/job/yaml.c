@@ -40,10 +40,13 @@ void ferry_yaml_free(struct ferry_yaml_node *n)
 static int parse_fail(struct pctx *p)
 {
 	yaml_parser_t *y = &p->parser;
-	return ferry_err_set(p->err, FERRY_E_INVALID, "%s:%lu: malformed YAML: %s%s%s",
-			     p->label, (unsigned long)y->problem_mark.line + 1,
-			     y->problem ? y->problem : "syntax error",
-			     y->context ? " " : "", y->context ? y->context : "");
+	char ctx[300] = "";
+	if (y->context)
+		snprintf(ctx, sizeof(ctx), " %s (from line %lu)", y->context,
+			 (unsigned long)y->context_mark.line + 1);
+	return ferry_err_set(p->err, FERRY_E_INVALID, "%s:%lu: malformed YAML: %s%s", p->label,
+			     (unsigned long)y->problem_mark.line + 1,
+			     y->problem ? y->problem : "syntax error", ctx);
 }
 
 static int next_event(struct pctx *p, yaml_event_t *ev)
