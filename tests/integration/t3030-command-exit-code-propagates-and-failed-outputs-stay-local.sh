@@ -61,3 +61,18 @@ ferry run "$job" --name slow >/dev/null 2>"$TEST_TMP/err" || rc=$?
 [[ $rc -ne 0 ]] || fail "timed-out job exited 0"
 (( $(seconds_since "$start") < 15 )) || fail "timeout not enforced"
 assert_contains "$TEST_TMP/err" "limits.timeout"
+
+step "SIGTERM sent to ferry is forwarded to the command"
+printf 'command: trap "echo got-term; exit 5" TERM; sleep 30 & wait\n' >"$job"
+"$FERRY" run "$job" --name fwd >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+pid=$!
+for _ in $(seq 50); do
+	[[ -f $FERRY_HOME/jobs/fwd/user_logs/std_log.txt ]] && break
+	sleep 0.1
+done
+sleep 0.5
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+assert_eq 5 "$rc" "exit code after a forwarded SIGTERM"
+assert_contains "$FERRY_HOME/jobs/fwd/user_logs/std_log.txt" "got-term"
