@@ -190,6 +190,19 @@ static int check_mode(struct lctx *c, int line, int is_output, const char *name,
 	return 0;
 }
 
+/* Input/output names become folder names (INPUT_<n>): letters, digits, '_'
+ * and '-', not starting with a digit or '-'. */
+static int io_name_ok(const char *n)
+{
+	if (!*n || strlen(n) > 200 || (*n >= '0' && *n <= '9') || *n == '-')
+		return 0;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+		      (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
+			return 0;
+	return 1;
+}
+
 static int parse_input(struct lctx *c, const char *name, int key_line,
 		       const struct ferry_yaml_node *n, struct ferry_job_input *in)
 {
@@ -197,6 +210,9 @@ static int parse_input(struct lctx *c, const char *name, int key_line,
 	in->line = key_line;
 	if (!(in->name = strdup(name)))
 		return oom(c);
+	if (!io_name_ok(name))
+		return ferr(c, key_line, NULL,
+			    "input name '%s' is not valid (letters, digits, '_' and '-')", name);
 	if (n->kind == FERRY_YAML_SEQ)
 		return ferr(c, n->line, NULL,
 			    "input '%s': expected a literal value or a map {type, path, mode}, "
@@ -268,6 +284,9 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 	o->mode = FERRY_MODE_RW_MOUNT;
 	if (!(o->name = strdup(name)))
 		return oom(c);
+	if (!io_name_ok(name))
+		return ferr(c, key_line, NULL,
+			    "output name '%s' is not valid (letters, digits, '_' and '-')", name);
 	int mode_line = key_line;
 	if (n->kind == FERRY_YAML_SCALAR && !ferry_yaml_is_null(n))
 		return ferr(c, n->line, NULL,

@@ -181,6 +181,11 @@ int main(void)
 	load_bad("missing code folder", "command: x\ncode: ./no/such/folder\n", "field 'code'",
 		 "not a folder", NULL);
 
+	load_bad("input name that would escape its folder",
+		 "command: x\ninputs:\n  ../up: 3\n", "job.yml:3:", "input name '../up'", NULL);
+	load_bad("output name with a slash",
+		 "command: x\noutputs:\n  a/b: {mode: upload}\n", "output name 'a/b'", NULL);
+
 	char buf[64];
 	ferry_job_name_generate(buf, sizeof(buf));
 	CHECK(ferry_job_name_ok(buf));
