@@ -5,6 +5,7 @@
  * page: local folders answer fast enough that paging buys nothing.
  */
 #include "store/local.h"
+#include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,8 +74,12 @@ static int walk(struct local *l, const char *rel, int recursive, struct ferry_li
 		char *name = ferry_path_join(rel, de->d_name);
 		char *abs = full(l, name);
 		struct stat st;
+		/* follow links to files, never links to folders: a link loop must not recurse forever */
+		int is_link = lstat(abs, &st) == 0 && S_ISLNK(st.st_mode);
 		if (stat(abs, &st) < 0)
 			rc = errno_err(err, "cannot read", abs);
+		else if (S_ISDIR(st.st_mode) && is_link)
+			ferry_warn("skipping '%s': a link to a folder", abs);
 		else if (S_ISDIR(st.st_mode)) {
 			if (recursive)
 				rc = walk(l, name, 1, page, err);

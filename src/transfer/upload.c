@@ -152,8 +152,12 @@ static int walk(struct ul *u, struct ferry_pool *pool, struct ferry_progress *pr
 		char *r = ferry_path_join(rel, de->d_name);
 		char *full = ferry_path_join(abs, de->d_name);
 		struct stat st;
+		/* follow links to files, never links to folders (no loops) */
+		int is_link = lstat(full, &st) == 0 && S_ISLNK(st.st_mode);
 		if (stat(full, &st) < 0)
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot read '%s': %s", full, strerror(errno));
+		else if (S_ISDIR(st.st_mode) && is_link)
+			ferry_warn("skipping '%s': a link to a folder", full);
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(u, pool, prog, root, r, remote_prefix, err);
 		else if (S_ISREG(st.st_mode)) {
