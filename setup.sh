@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# setup.sh — owns getting a fresh Debian 12 machine to a built ferry: installs the
+# apt packages and the npm tools (Azurite) that are missing, builds build/ferry, and
+# runs the quickstart job. The README's first command. Safe to re-run: it checks
+# before installing (dpkg -s, the Azurite binary), so a second run is offline and fast.
+#
+#   ./setup.sh              install what is missing, build, run examples/quickstart/job.yml
+#   ./setup.sh --deps-only  install what is missing, nothing else (what .ci/run uses)
+#   ./setup.sh --no-quickstart   install and build, skip the quickstart
+set -euo pipefail
+cd "$(dirname "$0")"
+
+deps_only=0 quickstart=1
+for arg in "$@"; do
+	case $arg in
+	--deps-only) deps_only=1 ;;
+	--no-quickstart) quickstart=0 ;;
+	-h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+	*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
+
+SUDO=
+if [[ $EUID -ne 0 ]]; then SUDO=sudo; fi
+
+# Build: compiler and libraries. Tests: nginx, rclone (bench peer), FUSE, Debian's
+# Python stack, curl, openssl (fast random test data), time (bench measurements),
+# nodejs/npm (Azurite).
+APT_PACKAGES=(
+	build-essential pkg-config libcurl4-openssl-dev libyaml-dev libxml2-dev libsqlite3-dev
+	libssl-dev libjansson-dev
+	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
+	curl openssl time ca-certificates
+)
+# Node: use what is on PATH if it is there (any node >= 18), else Debian's.
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+	APT_PACKAGES+=(nodejs npm)
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "setup.sh: installing ${missing[*]}"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	echo "setup.sh: apt packages present"
+fi
+
+if [[ ! -x tools/node_modules/.bin/azurite-blob ]]; then
+	echo "setup.sh: installing Azurite (npm) into tools/node_modules"
+	if [[ -f tools/package-lock.json ]]; then
+		(cd tools && npm ci --no-audit --no-fund)
+	else
+		(cd tools && npm install --no-audit --no-fund)
+	fi
+else
+	echo "setup.sh: Azurite present"
+fi
+
+[[ $deps_only -eq 1 ]] && exit 0
+
+echo "setup.sh: building (make -j2)"
+make -j2
+
+if [[ $quickstart -eq 0 ]]; then exit 0; fi
+if [[ -f examples/quickstart/job.yml ]]; then
+	echo "setup.sh: running the quickstart: build/ferry run examples/quickstart/job.yml"
+	build/ferry run examples/quickstart/job.yml
+else
+	echo "setup.sh: note: examples/quickstart/job.yml is not there yet; skipping the quickstart"
+fi
