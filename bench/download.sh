@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# bench/download.sh — owns ferry's download benchmark against its peers. In one run,
+# from Azurite and from nginx (both on loopback, started by tests/fixtures/services.sh),
+# on three shapes — one big file, ten medium files, many small files — it times
+#   ferry download        (build/ferry, default settings)
+#   rclone copy           (Debian's rclone; azureblob through a container SAS URL,
+#                          http through nginx's HTML index; --transfers 8 to match
+#                          ferry's default of cores x 4 = 8 on this machine)
+#   curl                  (one curl for a file; xargs -P 8 curl batches for many files)
+#   cp                    (the same bytes from local disk: the machine's ceiling)
+# with /usr/bin/time (wall, user+sys CPU, peak RSS), checks every result byte for
+# byte, and prints a table and ferry's ratios to each peer.
+#
+#   bench/download.sh                       full: 1 GiB, 10 x 100 MiB, 2,000 x 256 KiB
+#   BENCH_SCALE=small bench/download.sh     quick: 128 MiB, 10 x 16 MiB, 300 x 64 KiB
+#   BENCH_OUT=docs/bench-results.md ...     also write the markdown table there
+# Overrides: BENCH_BIG, BENCH_MED_COUNT, BENCH_MED_SIZE, BENCH_SMALL_COUNT,
+# BENCH_SMALL_SIZE, BENCH_TOOLS (default "ferry rclone curl cp"), BENCH_SOURCES
+# ("azurite nginx"). All files are in page cache for every tool (no cache drop).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=/usr/bin/python3
+FERRY=${FERRY:-$ROOT/build/ferry}
+[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+
+case ${BENCH_SCALE:-full} in
+full) big=1G med_n=10 med=100M small_n=2000 small=256K ;;
+small) big=128M med_n=10 med=16M small_n=300 small=64K ;;
+*) echo "bench: BENCH_SCALE is full or small" >&2; exit 2 ;;
+esac
+big=${BENCH_BIG:-$big} med_n=${BENCH_MED_COUNT:-$med_n} med=${BENCH_MED_SIZE:-$med}
+small_n=${BENCH_SMALL_COUNT:-$small_n} small=${BENCH_SMALL_SIZE:-$small}
+TOOLS=${BENCH_TOOLS:-ferry rclone curl cp}
+SOURCES=${BENCH_SOURCES:-azurite nginx}
+
+bytes() {
+	local s=$1
+	case $s in
+	*K) echo $((${s%K} * 1024)) ;; *M) echo $((${s%M} * 1048576)) ;;
+	*G) echo $((${s%G} * 1073741824)) ;; *) echo "$s" ;;
+	esac
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")
+chmod 755 "$WORK"
+own_fixtures=0
+cleanup() {
+	if [[ $own_fixtures -eq 1 ]]; then tests/fixtures/services.sh stop >/dev/null 2>&1 || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if [[ -z ${AZURITE_URL:-} || -z ${NGINX_ROOT:-} ]]; then
+	export FERRY_FIXTURE_DIR=$WORK/fixtures
+	eval "$(tests/fixtures/services.sh start)"
+	own_fixtures=1
+fi
+export FERRY_HOME=$WORK/ferry-home
+unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
+
+# --- data: made once, uploaded to Azurite, served by nginx ----------------------
+echo "bench: making data: 1 x $big, $med_n x $med, $small_n x $small" >&2
+DATA=$WORK/data
+mkdir -p "$DATA/big" "$DATA/med" "$DATA/small"
+openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
+	head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
+for ((i = 0; i < med_n; i++)); do openssl rand "$(bytes "$med")" >"$DATA/med/m$i.bin"; done
+$PY - "$DATA/small" "$small_n" "$(bytes "$small")" <<'EOF'
+import os, sys
+root, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    d = os.path.join(root, "d%02d" % (i % 20))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "s%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(size))
+EOF
+chmod -R a+rX "$DATA"
+
+container=bench-$$-$RANDOM
+$PY tests/fixtures/azcli.py mkcontainer "$container"
+echo "bench: uploading to Azurite ($container)" >&2
+AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null
+sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
+webname=bench-$$
+web=$NGINX_ROOT/$webname
+cp -al "$DATA" "$web" 2>/dev/null || cp -r "$DATA" "$web"
+
+# --- one measurement ----------------------------------------------------------
+RESULTS=$WORK/results.tsv # source shape tool wall cpu rss_kib bytes
+: >"$RESULTS"
+
+file_list() { (cd "$DATA/$1" && find . -type f -printf '%P\n' | LC_ALL=C sort); }
+
+# curl_many BASE_URL QUERY DEST SHAPE — xargs -P 8, 50 files per curl process
+curl_many() {
+	local base=$1 query=$2 dest=$3 shape=$4
+	file_list "$shape" | while IFS= read -r f; do
+		printf '%s\n%s\n' "-o" "$dest/$f" && printf '%s\n' "$base/$f${query:+?$query}"
+	done | xargs -d '\n' -P 8 -n 150 curl -sSf --create-dirs
+}
+
+# run_tool SOURCE SHAPE TOOL DEST — download SHAPE from SOURCE into DEST with TOOL
+run_tool() {
+	local src=$1 shape=$2 tool=$3 dest=$4 path uri
+	path=$shape
+	[[ $shape == big ]] && path=big/file.bin
+	case $src/$tool in
+	azurite/ferry) AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/$path" "$dest" ;;
+	nginx/ferry)
+		uri=$NGINX_URL/$webname/$path
+		[[ $shape == big ]] || uri+=/
+		"$FERRY" download "$uri" "$dest"
+		;;
+	azurite/rclone)
+		RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_SAS_URL="$AZURITE_URL/$container?$sas" \
+			rclone copy --config /dev/null --transfers 8 "az:$container/bench/$path" "$dest"
+		;;
+	nginx/rclone)
+		RCLONE_CONFIG_WEB_TYPE=http RCLONE_CONFIG_WEB_URL="$NGINX_HTML_URL/$webname/" \
+			rclone copy --config /dev/null --transfers 8 "web:$path" "$dest"
+		;;
+	azurite/curl)
+		if [[ $shape == big ]]; then
+			mkdir -p "$dest" && curl -sSf -o "$dest/file.bin" "$AZURITE_URL/$container/bench/$path?$sas"
+		else curl_many "$AZURITE_URL/$container/bench/$shape" "$sas" "$dest" "$shape"; fi
+		;;
+	nginx/curl)
+		if [[ $shape == big ]]; then
+			mkdir -p "$dest" && curl -sSf -o "$dest/file.bin" "$NGINX_URL/$webname/$path"
+		else curl_many "$NGINX_URL/$webname/$shape" "" "$dest" "$shape"; fi
+		;;
+	*/cp)
+		if [[ $shape == big ]]; then mkdir -p "$dest" && cp "$DATA/$path" "$dest/"
+		else cp -r "$DATA/$shape" "$dest"; fi
+		;;
+	esac
+}
+export -f run_tool curl_many file_list
+export FERRY AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname
+
+measure() { # measure SOURCE SHAPE TOOL
+	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0
+	rm -rf "$dest"
+	sync
+	/usr/bin/time -f '%e %U %S %M' -o "$tf" bash -c "run_tool $src $shape $tool $dest" \
+		>"$WORK/tool.log" 2>&1 || rc=$?
+	local want=$DATA/$shape
+	if [[ $rc -ne 0 ]]; then
+		echo "bench: $tool from $src ($shape) failed (exit $rc): $(tail -c 300 "$WORK/tool.log")" >&2
+		printf '%s\t%s\t%s\tFAIL\tFAIL\tFAIL\t0\n' "$src" "$shape" "$tool" >>"$RESULTS"
+		return
+	fi
+	if ! diff -rq "$want" "$dest" >/dev/null; then
+		echo "bench: $tool from $src ($shape) gave different bytes" >&2
+		printf '%s\t%s\t%s\tWRONG\tWRONG\tWRONG\t0\n' "$src" "$shape" "$tool" >>"$RESULTS"
+		return
+	fi
+	local wall user sys rss total
+	read -r wall user sys rss <"$tf"
+	total=$(du -sb "$want" | cut -f1)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$shape" "$tool" "$wall" \
+		"$(awk "BEGIN { print $user + $sys }")" "$rss" "$total" >>"$RESULTS"
+	echo "bench: $src $shape $tool: ${wall}s" >&2
+}
+
+for src in $SOURCES; do
+	for shape in big med small; do
+		for tool in $TOOLS; do
+			[[ $tool == cp && $src != "${SOURCES%% *}" ]] && continue # ceiling measured once
+			measure "$src" "$shape" "$tool"
+		done
+	done
+done
+
+# --- report -------------------------------------------------------------------
+$PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" <<'EOF'
+import sys, collections
+path, big, med_n, med, small_n, small, out = sys.argv[1:8]
+shapes = {"big": "1 x %s" % big, "med": "%s x %s" % (med_n, med), "small": "%s x %s" % (small_n, small)}
+rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+lines = ["| source | shape | tool | wall s | CPU s | peak RSS MiB | MiB/s |",
+         "|---|---|---|---:|---:|---:|---:|"]
+by = collections.defaultdict(dict)
+for src, shape, tool, wall, cpu, rss, total in rows:
+    src_label = "local disk" if tool == "cp" else src
+    if wall in ("FAIL", "WRONG"):
+        lines.append("| %s | %s | %s | %s | | | |" % (src_label, shapes[shape], tool, wall))
+        continue
+    wall, cpu, rss, total = float(wall), float(cpu), int(rss), int(total)
+    by[(src, shape)][tool] = (wall, cpu, rss)
+    lines.append("| %s | %s | %s | %.2f | %.2f | %.0f | %.0f |" % (
+        src_label, shapes[shape], tool, wall, cpu, rss / 1024, total / 1048576 / max(wall, 1e-3)))
+lines += ["", "ferry vs each peer (ratio = ferry / peer; below 1 means ferry is faster / leaner):", "",
+          "| source | shape | peer | wall ratio | CPU ratio | RSS ratio |", "|---|---|---|---:|---:|---:|"]
+for (src, shape), tools in by.items():
+    if "ferry" not in tools:
+        continue
+    fw, fc, fr = tools["ferry"]
+    peers = dict(tools)
+    for (s2, sh2), t2 in by.items():  # the local-disk ceiling is measured once per shape
+        if sh2 == shape and "cp" in t2:
+            peers["cp"] = t2["cp"]
+    for peer, (w, c, r) in peers.items():
+        if peer == "ferry":
+            continue
+        lines.append("| %s | %s | %s | %.2f | %.2f | %.2f |" % (
+            src, shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
+text = "\n".join(lines) + "\n"
+print(text)
+if out:
+    open(out, "w").write(text)
+EOF
