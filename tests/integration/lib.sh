@@ -27,7 +27,11 @@ mkdir -p "$FERRY_HOME"
 _lib_cleanup() {
 	local rc=$?
 	if [[ $rc -ne 0 && $rc -ne 77 ]]; then
-		echo "# $TEST_NAME: failed (exit $rc); files kept in $TEST_TMP" >&2
+		if [[ -n ${FERRY_TEST_TMP:-} && ${FERRY_KEEP_TMP:-0} != 1 ]]; then
+			echo "# $TEST_NAME: failed (exit $rc); FERRY_KEEP_TMP=1 keeps its files after the run" >&2
+		else
+			echo "# $TEST_NAME: failed (exit $rc); files kept in $TEST_TMP" >&2
+		fi
 	elif [[ ${FERRY_KEEP_TMP:-0} != 1 ]]; then
 		rm -rf "$TEST_TMP"
 	fi
