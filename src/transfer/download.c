@@ -51,19 +51,28 @@ struct dl {
 	size_t nfiles, cap;
 };
 
+/*
+ * libcurl hands body data over in pieces of at most 16 KiB. Writing each
+ * piece with its own pwrite costs a syscall per 16 KiB and, with several
+ * workers writing parts of one file, contention on the file's inode lock
+ * (measured: 65,000 pwrites and 7 CPU-seconds for 1 GiB). So a part's bytes
+ * are gathered in a per-part buffer and written SINK_BUF at a time.
+ */
+#define SINK_BUF (1u << 20)
+
 struct sink_state {
 	int fd;
 	uint64_t got;
 	EVP_MD_CTX *md5;
+	char *buf;
+	size_t used, cap;
+	uint64_t buf_off; /* file offset of buf[0] */
 };
 
-static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
+static int write_all(int fd, const char *p, size_t left, uint64_t off)
 {
-	struct sink_state *s = arg;
-	const char *p = data;
-	size_t left = len;
 	while (left > 0) {
-		ssize_t w = pwrite(s->fd, p, left, (off_t)off);
+		ssize_t w = pwrite(fd, p, left, (off_t)off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -72,6 +81,32 @@ static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 		p += w;
 		off += (uint64_t)w;
 		left -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sink_flush(struct sink_state *s)
+{
+	int rc = write_all(s->fd, s->buf, s->used, s->buf_off);
+	s->buf_off += s->used;
+	s->used = 0;
+	return rc;
+}
+
+static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct sink_state *s = arg;
+	/* flush when the new bytes do not follow the buffered ones or do not fit */
+	if (s->used && (off != s->buf_off + s->used || s->used + len > s->cap) && sink_flush(s) < 0)
+		return -1;
+	if (len > s->cap) {
+		if (write_all(s->fd, data, len, off) < 0)
+			return -1;
+	} else {
+		if (!s->used)
+			s->buf_off = off;
+		memcpy(s->buf + s->used, data, len);
+		s->used += len;
 	}
 	if (s->md5)
 		EVP_DigestUpdate(s->md5, data, len);
@@ -141,7 +176,12 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		s.md5 = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
 	}
+	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
+	s.buf = malloc(s.cap);
 	rc = ferry_store_read(d->store, f->remote, pt->off, pt->len, part_sink, &s, err);
+	if (rc == 0 && sink_flush(&s) < 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
+	free(s.buf);
 	if (close(s.fd) < 0 && rc == 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	if (rc == 0 && s.got != pt->len)
