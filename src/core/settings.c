@@ -31,6 +31,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "a request that moves no byte for this long is abandoned and retried" },
 	[FS_RETRY_BASE_MS] = { "FERRY_RETRY_BASE_DELAY_MS", FST_U64, 200, 0, 60000, 0,
 		"ms", "first retry delay; doubles each retry (with jitter), capped at 30 s" },
+	[FS_LIST_PAGE_SIZE] = { "FERRY_LIST_PAGE_SIZE", FST_U64, 5000, 1, 5000, 0,
+		"names", "names asked for per listing request (storage returns at most 5,000)" },
 	[FS_ATTR_CACHE_TTL] = { "DATASET_MOUNT_ATTRIBUTE_CACHE_TTL", FST_U64, -1, 0, BIG, 1,
 		"ms", "how long getattr results are kept (unset: never expire)" },
 	[FS_RESERVED_FREE_DISK] = { "DATASET_RESERVED_FREE_DISK_SPACE", FST_SIZE, 150e6, 0, BIG, 0,

@@ -273,7 +273,9 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 	q_add(&r, "prefix", pfx);
 	if (!recursive)
 		q_add(&r, "delimiter", "/");
-	q_add(&r, "maxresults", "5000");
+	char maxresults[16];
+	snprintf(maxresults, sizeof(maxresults), "%lld", (long long)ferry_setting_int(az->base.settings, FS_LIST_PAGE_SIZE));
+	q_add(&r, "maxresults", maxresults);
 	q_add(&r, "marker", marker);
 	struct ferry_http_call c;
 	struct ferry_http_resp resp;
