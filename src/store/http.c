@@ -79,6 +79,7 @@ static int h_stat(struct ferry_store *s, const char *path, struct ferry_entry *o
 		out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
 		out->mtime = resp.last_modified;
 		snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
+		out->no_ranges = !resp.accept_ranges;
 	} else if (resp.status == 301 || resp.status == 302 || resp.status == 307 || resp.status == 308) {
 		out->is_dir = 1;
 		rc = 0;
@@ -174,6 +175,7 @@ static int parse_html_index(const char *body, const char *prefix, struct ferry_l
 			continue;
 		if (add_child(page, prefix, name, 0, dir, where, err) < 0)
 			return -1;
+		page->entries[page->n - 1].size_unknown = !dir;
 	}
 	return 0;
 }

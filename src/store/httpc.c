@@ -137,6 +137,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		snprintf(r->blob_type, sizeof(r->blob_type), "%s", val);
 	else if (IS("x-ms-meta-hdi_isfolder"))
 		r->is_folder = !strcasecmp(val, "true");
+	else if (IS("Accept-Ranges"))
+		r->accept_ranges = !strcasecmp(val, "bytes");
 	else if (IS("Last-Modified"))
 		r->last_modified = curl_getdate(val, NULL);
 	else if (IS("Retry-After")) {

@@ -39,6 +39,7 @@ struct ferry_http_resp {
 	char error_code[96];    /* x-ms-error-code */
 	char blob_type[32];     /* x-ms-blob-type */
 	int is_folder;          /* x-ms-meta-hdi_isfolder: true (ADLS folder marker) */
+	int accept_ranges;      /* Accept-Ranges: bytes */
 	time_t last_modified;
 	long retry_after_ms;    /* -1 if absent */
 };

@@ -30,6 +30,8 @@ struct ferry_entry {
 	int64_t mtime;     /* seconds since the epoch, 0 if unknown */
 	char md5[25];      /* base64 Content-MD5 if the store keeps one, else "" */
 	char etag[72];     /* "" if unknown */
+	int no_ranges;     /* the server cannot serve byte ranges: read it whole, from 0 */
+	int size_unknown;  /* listed without a size (an HTML index): stat it before reading */
 };
 
 struct ferry_list_page {

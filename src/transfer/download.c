@@ -40,7 +40,8 @@ struct dfile {
 struct dpart {
 	struct dfile *f;
 	uint64_t off, len;
-	int whole; /* the only part of the file */
+	int whole;    /* the only part of the file */
+	int unranged; /* ask for the whole body without a Range header */
 };
 
 struct dl {
@@ -178,7 +179,7 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	}
 	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
 	s.buf = malloc(s.cap);
-	rc = ferry_store_read(d->store, f->remote, pt->off, pt->len, part_sink, &s, err);
+	rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s, err);
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	free(s.buf);
@@ -232,6 +233,15 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 {
 	if (ferry_path_check_safe(rel, err) < 0)
 		return -1;
+	struct ferry_entry st = { 0 };
+	if (e->size_unknown) { /* an index without sizes: ask the server */
+		if (ferry_store_stat(d->store, e->name, &st, err) < 0)
+			return -1;
+		st.size_unknown = 0;
+		int rc = add_file(d, pool, prog, &st, dest, rel, err);
+		ferry_entry_clear(&st);
+		return rc;
+	}
 	struct dfile *f = calloc(1, sizeof(*f));
 	f->remote = strdup(e->name);
 	f->final = ferry_path_join(dest, rel);
@@ -262,6 +272,8 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		return finish_file(d, f, NULL, err);
 	}
 	uint64_t part = (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE);
+	if (e->no_ranges) /* one request for the whole body, no Range header */
+		part = f->size;
 	unsigned nparts = (unsigned)((f->size + part - 1) / part);
 	f->parts_left = nparts;
 	for (unsigned i = 0; i < nparts; i++) {
@@ -270,6 +282,7 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		pt->off = (uint64_t)i * part;
 		pt->len = f->size - pt->off < part ? f->size - pt->off : part;
 		pt->whole = nparts == 1;
+		pt->unranged = e->no_ranges;
 		ferry_pool_push(pool, pt);
 	}
 	return 0;
