@@ -1,5 +1,6 @@
 /* common.c — what the subcommands share: error printing, usage, context. */
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "store/httpc.h"
 #include "workspace/workspace.h"
 
@@ -11,6 +12,8 @@
 int cli_fail(const ferry_err *err)
 {
 	fprintf(stderr, "ferry: error: %s\n", err->msg[0] ? err->msg : "unknown failure");
+	if (err->code == FERRY_E_INTERRUPTED && ferry_interrupted())
+		return 128 + ferry_interrupted(); /* as a shell reports a killed command */
 	return 1;
 }
 
@@ -29,6 +32,7 @@ int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ferry_http_global_init();
+	ferry_interrupt_install();
 	if (ferry_settings_load(&ctx->settings, ferry_settings_getenv, NULL, err) < 0)
 		return -1;
 	if (ferry_ws_open(NULL, &ctx->ws, err) < 0)

@@ -1,5 +1,6 @@
 /* run.c — `ferry run JOB.yml [--name NAME] [--set K=V]...`: run a command job. */
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "job/jobspec.h"
 #include "job/runner.h"
 
@@ -12,6 +13,7 @@ static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]..
 int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL;
+	ferry_interrupt_install(); /* Ctrl-C while inputs download stops cleanly */
 	/* --set values are applied after loading; remember their positions. */
 	int nset = 0;
 	const char **sets = calloc((size_t)argc, sizeof(char *));

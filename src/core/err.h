@@ -23,6 +23,7 @@ enum ferry_errcode {
 	FERRY_E_UNSAFE,    /* a name that would escape the destination */
 	FERRY_E_INTEGRITY, /* checksum or size mismatch */
 	FERRY_E_CHILD,     /* the user's command failed */
+	FERRY_E_INTERRUPTED, /* stopped by SIGINT/SIGTERM */
 };
 
 typedef struct ferry_err {

@@ -13,6 +13,7 @@
  * for again; the next attempt starts at the first missing byte.
  */
 #include "store/httpc.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -216,6 +217,11 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 	return want;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	return ferry_interrupted() ? 1 : 0; /* non-zero aborts the transfer */
+}
+
 static int transient_status(long s)
 {
 	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
@@ -258,7 +264,7 @@ static long backoff_ms(const struct ferry_settings *s, int attempt, long retry_a
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !ferry_interrupted())
 		;
 }
 
@@ -295,6 +301,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/0.1");
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (!strcmp(call->method, "HEAD"))
 			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -315,6 +323,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			return 0;
 		if (st.range_ignored)
 			return ferry_err_set(err, FERRY_E_NET, "%s: the server ignored a range request", call->what);
+		if (ferry_interrupted())
+			return ferry_err_set(err, FERRY_E_INTERRUPTED, "%s: interrupted", call->what);
 		if (st.sink_failed)
 			return ferry_err_set(err, FERRY_E_IO, "%s: writing the received data failed: %s",
 					     call->what, strerror(errno));

@@ -5,6 +5,7 @@
  * page: local folders answer fast enough that paging buys nothing.
  */
 #include "store/local.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -130,6 +131,10 @@ static int l_read(struct ferry_store *s, const char *path, uint64_t off, uint64_
 		}
 		if (got == 0)
 			break;
+		if (ferry_interrupted()) {
+			rc = ferry_err_set(err, FERRY_E_INTERRUPTED, "reading '%s': interrupted", f);
+			break;
+		}
 		if (sink(arg, off, buf, (size_t)got) < 0) {
 			rc = ferry_err_set(err, FERRY_E_IO, "writing data read from '%s' failed: %s", f, strerror(errno));
 			break;

@@ -15,6 +15,7 @@
  * ferry_download returns, so a failed download leaves no partial file.
  */
 #include "transfer/transfer.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
@@ -363,6 +364,8 @@ int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, str
 	if (list_and_queue(&d, pool, &prog, path, dest, folder_hint, single_file, &lerr) < 0)
 		ferry_pool_fail(pool, &lerr);
 	int rc = ferry_pool_finish(pool, ferry_progress_tick, &prog, 500, err);
+	if (rc < 0 && ferry_interrupted())
+		ferry_err_set(err, FERRY_E_INTERRUPTED, "download of %s interrupted; no partial file was left in %s", uri, dest);
 	struct ferry_xfer_result r;
 	ferry_progress_end(&prog, &r);
 	for (size_t i = 0; i < d.nfiles; i++) {

@@ -8,6 +8,7 @@
  * blob only appears, whole, when all of its bytes are in storage.
  */
 #include "transfer/transfer.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "store/azblob.h"
 #include "transfer/pool.h"
@@ -227,6 +228,8 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 	if (lrc < 0)
 		ferry_pool_fail(pool, &lerr);
 	int rc = ferry_pool_finish(pool, ferry_progress_tick, &prog, 500, err);
+	if (rc < 0 && ferry_interrupted())
+		ferry_err_set(err, FERRY_E_INTERRUPTED, "upload to %s interrupted; files not yet committed were not created", uri);
 	struct ferry_xfer_result r;
 	ferry_progress_end(&prog, &r);
 	for (size_t i = 0; i < u.nfiles; i++) {
