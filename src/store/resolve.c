@@ -7,7 +7,8 @@
  *     EndpointSuffix; UseDevelopmentStorage=true means Azurite's well-known
  *     account on 127.0.0.1:10000 — its key is read from Azurite's package,
  *     never written in ferry) — used when its account is the URI's account;
- *     its BlobEndpoint then also says where the account is served;
+ *     its BlobEndpoint then also says where a host-style URI's account is
+ *     served (wasbs://c@acct.blob.core.windows.net/... reaches an emulator);
  *  2. AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY (same account);
  *  3. AZURE_STORAGE_SAS_TOKEN;
  *  4. none: anonymous (public containers).
@@ -150,7 +151,12 @@ static struct ferry_store *open_blob_direct(struct ferry_ctx *ctx, struct ferry_
 	struct ferry_azblob_config cfg = { .endpoint = u->endpoint, .account = u->account,
 					   .container = u->container, .auth = FERRY_AZ_ANON };
 	int same = c.account[0] && !strcmp(c.account, u->account);
-	if (same && c.endpoint[0])
+	/* An explicit path-style URL (http://host:port/<account>/...) goes where it
+	 * says; a host-style name (wasbs://, <acct>.blob.<suffix>) is served by the
+	 * BlobEndpoint the connection string gives for that account. */
+	const char *host = strstr(u->endpoint, "://");
+	int path_style = host && strchr(host + 3, '/') != NULL;
+	if (same && c.endpoint[0] && !path_style)
 		cfg.endpoint = c.endpoint;
 	if (same && c.key[0]) {
 		cfg.auth = FERRY_AZ_KEY;

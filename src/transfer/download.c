@@ -347,8 +347,10 @@ int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, str
 		*single_file = NULL;
 	if (ferry_resolve(ctx, uri, 0, &d.store, &path, &folder_hint, err) < 0)
 		return -1;
-	if (mkdir(dest, 0777) < 0 && errno != EEXIST) {
-		ferry_err_set(err, FERRY_E_IO, "cannot create destination '%s': %s", dest, strerror(errno));
+	struct stat dst;
+	if (mkdir(dest, 0777) < 0 && (errno != EEXIST || stat(dest, &dst) < 0 || !S_ISDIR(dst.st_mode))) {
+		ferry_err_set(err, FERRY_E_IO, "cannot use '%s' as the destination folder: %s", dest,
+			      errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
 		ferry_store_destroy(d.store);
 		free(path);
 		return -1;

@@ -55,6 +55,18 @@ for uri in "wasbs://no-account-here" "ftp://example/x" "azureml://datastores//pa
 	grep -q '^ferry: error:' "$LAST_STDERR" || fail "no 'ferry: error:' for $uri: $(cat "$LAST_STDERR")"
 done
 
+step "a DEST that is an existing file is refused before anything is fetched"
+echo keep >"$TEST_TMP/destfile"
+expect_fail "not a folder" ferry download "$(az_uri "$c" data)" "$TEST_TMP/destfile"
+assert_eq keep "$(cat "$TEST_TMP/destfile")" "the file given as DEST"
+
+step "XML that is not a List Blobs answer is a clear error, not a crash"
+mkdir -p "$NGINX_ROOT/devstoreaccount1"
+# nginx plays the Blob endpoint: it answers any GET of the container with this HTML
+printf '<html><body>not xml' >"$NGINX_ROOT/devstoreaccount1/fake-$$"
+AZURE_STORAGE_CONNECTION_STRING= expect_fail "not a valid List Blobs response" ferry ls "$NGINX_URL/devstoreaccount1/fake-$$/"
+rm -f "$NGINX_ROOT/devstoreaccount1/fake-$$"
+
 step "a missing argument is a usage error (exit 2)"
 rc=0
 ferry download "$(az_uri "$c" data)" >/dev/null 2>"$LAST_STDERR" || rc=$?
