@@ -200,6 +200,20 @@ new_container() {
 	echo "$name"
 }
 
+# az_datastore NAME CONTAINER — register an account-key datastore over CONTAINER on Azurite.
+az_datastore() {
+	cat >"$TEST_TMP/ds-$1.yml" <<-YML
+	name: $1
+	type: azure_blob
+	account_name: devstoreaccount1
+	container_name: $2
+	endpoint: $AZURITE_URL
+	credentials:
+	  account_key: $AZURITE_KEY
+	YML
+	expect_ok ferry datastore create --file "$TEST_TMP/ds-$1.yml"
+}
+
 # az_uri CONTAINER [PATH] — the emulator URI of a container or blob on Azurite.
 az_uri() { echo "$AZURITE_URL/$1${2:+/$2}"; }
 # fault_uri CONTAINER [PATH] — the same blob, through the fault proxy.

@@ -13,16 +13,7 @@ c=$(new_container)
 mk_small_tree "$TEST_TMP/src" 12 1 8
 expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data/)"
 
-cat >"$TEST_TMP/ds.yml" <<YML
-name: forms
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $c
-endpoint: $AZURITE_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-expect_ok ferry datastore create --file "$TEST_TMP/ds.yml"
+az_datastore forms "$c"
 
 n=0
 for uri in "$(az_uri "$c" data/)" \

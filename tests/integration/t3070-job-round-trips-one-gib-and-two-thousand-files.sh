@@ -19,16 +19,7 @@ step "seed the container"
 expect_ok ferry upload "$big" "$(az_uri "$c" in/big.bin)"
 expect_ok ferry upload "$TEST_TMP/tree" "$(az_uri "$c" in/tree/)"
 
-cat >"$TEST_TMP/ds.yml" <<YML
-name: bigstore
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $c
-endpoint: $AZURITE_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-expect_ok ferry datastore create --file "$TEST_TMP/ds.yml"
+az_datastore bigstore "$c"
 
 mkdir -p "$TEST_TMP/job"
 cat >"$TEST_TMP/job/job.yml" <<'YML'
