@@ -311,6 +311,13 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 			curl_easy_setopt(h, CURLOPT_READDATA, &st);
 			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
+		} else if (!strcmp(call->method, "POST")) {
+			/* S3 multipart create/complete: a POST whose (maybe empty) body
+			 * comes through the same reader as a PUT's */
+			curl_easy_setopt(h, CURLOPT_POST, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, &st);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
 		} else if (strcmp(call->method, "GET"))
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
 

@@ -50,7 +50,7 @@ struct ferry_http_attempt {
 };
 
 struct ferry_http_call {
-	const char *method;  /* GET, HEAD, PUT, DELETE */
+	const char *method;  /* GET, HEAD, PUT, POST, DELETE */
 	const char *what;    /* names the object in messages: "blob 'a.txt' in container 'c'" */
 	/* Build one attempt. For ranged calls `off`/`len` are the bytes still
 	 * wanted (len UINT64_MAX = to the end). */

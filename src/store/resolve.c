@@ -12,6 +12,7 @@
  *  2. AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY (same account);
  *  3. AZURE_STORAGE_SAS_TOKEN;
  *  4. none: anonymous (public containers).
+ * s3://bucket/path: AWS_* variables or the shared credentials file (s3.h).
  */
 #include "store/resolve.h"
 #include "core/redact.h"
@@ -19,6 +20,7 @@
 #include "store/azblob.h"
 #include "store/http.h"
 #include "store/local.h"
+#include "store/s3.h"
 #include "workspace/workspace.h"
 
 #include <limits.h>
@@ -202,6 +204,19 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 	return s;
 }
 
+/* s3://bucket/path: keys, region and endpoint the way AWS's tools find them
+ * (ferry_s3_env_load). */
+static struct ferry_store *open_s3(struct ferry_ctx *ctx, struct ferry_uri *u, ferry_err *err)
+{
+	struct ferry_s3_env env;
+	if (ferry_s3_env_load(&env, err) < 0)
+		return NULL;
+	struct ferry_s3_config cfg = { .endpoint = env.endpoint, .region = env.region, .bucket = u->container,
+				       .access_key = env.access_key, .secret_key = env.secret_key,
+				       .session_token = env.session_token, .cred_source = env.source };
+	return ferry_s3_open(&cfg, &ctx->settings, &ctx->stats, err);
+}
+
 /* Absolute form of a local path (the file need not exist). */
 static char *absolute(const char *p)
 {
@@ -259,7 +274,8 @@ int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct
 		ferry_err_set(err, FERRY_E_INVALID, "'%s': data assets are not supported yet", text);
 		break;
 	case FERRY_URI_S3:
-		ferry_err_set(err, FERRY_E_INVALID, "'%s': s3:// paths are not supported yet", text);
+		s = open_s3(ctx, &u, err);
+		p = strdup(u.path);
 		break;
 	}
 	if (folder_hint)

@@ -29,7 +29,8 @@ struct ferry_ctx {
 /* Resolve `uri`. On success *store (destroy with ferry_store_destroy) and
  * *path (malloc'd, no leading/trailing '/') are set; *folder_hint is 1 when
  * the text ended in '/'. for_write=1 refuses read-only forms (http) with a
- * clear error. Data assets and s3 are refused as not yet supported. */
+ * clear error. Data assets are refused as not yet supported; s3:// opens the
+ * S3 backend with AWS credentials from the environment (s3.h). */
 int ferry_resolve(struct ferry_ctx *ctx, const char *uri, int for_write,
 		  struct ferry_store **store, char **path, int *folder_hint, ferry_err *err);
 

@@ -71,6 +71,10 @@ struct ferry_store_ops {
 	int (*put_block)(struct ferry_store *s, const char *path, unsigned index, int fd,
 			 uint64_t off, uint64_t len, ferry_err *err);
 	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err);
+	/* Limits of block uploads; 0 = the engine's defaults (50,000 blocks, no
+	 * minimum). S3 multipart: at most 10,000 parts of at least 5 MiB. */
+	unsigned max_blocks;
+	uint64_t min_block_size;
 	/* Free the store (no operation may be in flight). */
 	void (*destroy)(struct ferry_store *s);
 };

@@ -116,8 +116,11 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 		return 0;
 	}
 	uint64_t part = (uint64_t)ferry_setting_int(&u->ctx->settings, FS_PART_SIZE);
-	if ((size + part - 1) / part > MAX_BLOCKS)
-		part = (size + MAX_BLOCKS - 1) / MAX_BLOCKS;
+	unsigned max_blocks = u->store->ops->max_blocks ? u->store->ops->max_blocks : MAX_BLOCKS;
+	if (part < u->store->ops->min_block_size)
+		part = u->store->ops->min_block_size;
+	if ((size + part - 1) / part > max_blocks)
+		part = (size + max_blocks - 1) / max_blocks;
 	f->fd = open(local, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", local, strerror(errno));
@@ -190,7 +193,7 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 	if (ferry_resolve(ctx, uri, 1, &u.store, &path, &folder_hint, err) < 0)
 		return -1;
 	if (!u.store->writable || !u.store->ops->put) {
-		ferry_err_set(err, FERRY_E_AUTH, "'%s' is read-only here: writing needs a credential (account key or SAS token)", uri);
+		ferry_err_set(err, FERRY_E_AUTH, "'%s' is read-only here: writing needs a credential (account key or SAS token; AWS keys for s3://)", uri);
 		ferry_store_destroy(u.store);
 		free(path);
 		return -1;
