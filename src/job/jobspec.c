@@ -444,7 +444,7 @@ static int check_references(struct lctx *c, struct ferry_jobspec *s, int cmd_lin
 		if (kind != FERRY_URI_DATASTORE && kind != FERRY_URI_BLOB && kind != FERRY_URI_S3) {
 			ferr(c, s->outputs[i].line, NULL,
 			     "output '%s': path '%s' is not a storage location; outputs go to a "
-			     "datastore (azureml://datastores/<name>/paths/<path>) or a Blob URI",
+			     "datastore (azureml://datastores/<name>/paths/<path>), a Blob URI or s3://",
 			     s->outputs[i].name, uri);
 			free(uri);
 			goto out;

@@ -40,7 +40,8 @@ extern char **environ;
 
 /* Variables that carry storage credentials: never passed to the command. */
 static const char *const secret_vars[] = { "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING",
-					   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET" };
+					   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET",
+					   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
 
 struct io_state {
 	char *local;        /* INPUT_<n> / OUTPUT_<n> folder, or NULL */

@@ -3,8 +3,9 @@
 #
 # A test is `tests/integration/tNNNN-<behaviour>.sh`, run by tests/run.sh as its own
 # bash process with FERRY, FERRY_ASAN, FERRY_TSAN and the fixture env (AZURITE_URL,
-# AZURITE_KEY, AZURITE_CONN, NGINX_URL, NGINX_ROOT, FAULT_URL, FAULT_CONN, FAULT_CTL)
-# exported. It exits 0 on success, non-zero on failure, 77 after `skip REASON`.
+# AZURITE_KEY, AZURITE_CONN, NGINX_URL, NGINX_ROOT, FAULT_URL, FAULT_CONN, FAULT_CTL;
+# S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_FAULT_ENDPOINT, S3_FAULT_CTL when an S3
+# server runs) exported. It exits 0 on success, non-zero on failure, 77 after `skip REASON`.
 # Each test case announces itself with `step "what it shows"` so a failure's tail
 # says which behaviour broke.
 set -euo pipefail
@@ -218,6 +219,33 @@ az_datastore() {
 az_uri() { echo "$AZURITE_URL/$1${2:+/$2}"; }
 # fault_uri CONTAINER [PATH] — the same blob, through the fault proxy.
 fault_uri() { echo "$FAULT_URL/$1${2:+/$2}"; }
+
+# need_s3 — skip unless the fixtures run an S3 server (moto; see services.sh).
+need_s3() {
+	[[ -n ${S3_ENDPOINT:-} ]] ||
+		skip "no S3 server in the fixtures (needs a Python with moto and boto3; see tests/fixtures/services.sh)"
+}
+
+# s3cli ARGS... — tests/fixtures/s3cli.py with the S3 server's Python.
+s3cli() { "$S3_PYTHON" "$ROOT/tests/fixtures/s3cli.py" "$@"; }
+
+# new_bucket — create a uniquely named bucket on the S3 server, print its name.
+_bucket_seq=0
+new_bucket() {
+	_bucket_seq=$((_bucket_seq + 1))
+	local name
+	name=$(echo "${TEST_NAME%%-*}-$$-$_bucket_seq-$RANDOM" | tr 'A-Z_' 'a-z-' | cut -c1-63)
+	s3cli mkbucket "$name" >&2 || fail "could not create bucket $name"
+	echo "$name"
+}
+
+# s3_env — point ferry's s3:// at the fixture's S3 server with the test user's keys
+# (AWS_* exported for this test's process and everything it runs).
+s3_env() {
+	export AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+	export AWS_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=$TEST_TMP/no-aws-credentials
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+}
 
 # need_fixtures — skip when the suite's servers are not running.
 need_fixtures() {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# t5010 — owns S3 multipart upload: a 256 MiB file with FERRY_UPLOAD_SINGLE_PUT_MAX
+# small goes up as 8 MiB parts staged in parallel (the upload id made once, by
+# the first part to arrive), completes with every ETag, lists at its full size,
+# downloads as parallel ranged GETs byte for byte, and leaves no multipart upload
+# open; a part size under S3's 5 MiB minimum is raised to it.
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+need_s3
+s3_env
+
+big=$(cached_random s3-256m.bin 256M)
+b=$(new_bucket)
+
+step "a 256 MiB upload goes through multipart (32 parts of 8 MiB)"
+FERRY_UPLOAD_SINGLE_PUT_MAX=16M expect_ok ferry -v upload "$big" "s3://$b/big/model.bin"
+etag=$(s3cli etag "$b" big/model.bin)
+[[ $etag == *-32 ]] || fail "expected a multipart ETag of 32 parts, got '$etag'"
+expect_ok ferry ls "s3://$b/big/"
+assert_eq "$((256 * 1024 * 1024))	model.bin" "$(cat "$TEST_TMP/last.stdout")" "listed size"
+assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads after completion"
+
+step "the download (parallel ranged GETs) is byte for byte the file"
+expect_ok ferry download "s3://$b/big/model.bin" "$TEST_TMP/out"
+assert_file_same "$big" "$TEST_TMP/out/model.bin"
+
+step "parts below S3's 5 MiB minimum are raised to it"
+small=$TEST_TMP/small.bin
+mkdata_random "$small" 12M
+FERRY_UPLOAD_SINGLE_PUT_MAX=1M FERRY_TRANSFER_PART_SIZE=1M expect_ok ferry upload "$small" "s3://$b/small.bin"
+expect_ok ferry download "s3://$b/small.bin" "$TEST_TMP/out2"
+assert_file_same "$small" "$TEST_TMP/out2/small.bin"
+etag=$(s3cli etag "$b" small.bin)
+[[ $etag == *-3 ]] || fail "expected 3 parts of 5 MiB (12 MiB), got ETag '$etag'"
+assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads"
+echo "ok"
