@@ -2,7 +2,7 @@
 # sanitizer variants under build/asan and build/tsan; `make unit` builds and runs
 # the C unit tests; `make test` runs everything (tests/run.sh).
 CC      ?= cc
-PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson
+PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
            -Isrc $(shell pkg-config --cflags $(PKGS))

@@ -17,6 +17,8 @@ int cmd_ls(int argc, char **argv);
 int cmd_datastore(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_settings(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_unmount(int argc, char **argv);
 
 /* Print "ferry: error: <msg>" on stderr and return 1. */
 int cli_fail(const ferry_err *err);

@@ -1,0 +1,727 @@
+/*
+ * blockcache.c — blocks of blobs in RAM (and optionally on disk), demand reads
+ * and sequential prefetch for the mount's block mode.
+ *
+ * Design. One table maps (blob version key, block index) to a block. A block
+ * is LOADING (someone is fetching it; others wait on `ready`), or READY. A
+ * demand read that misses fetches the block on the calling FUSE thread, so it
+ * never queues behind prefetches; prefetches go to a FIFO served by
+ * `read_threads` workers. A failed fetch removes the block; waiters then try
+ * themselves, so the error reaches the reader that asked.
+ *
+ * Memory. READY blocks with no pin and no pending "prefetched, not yet read"
+ * mark sit on an LRU list and are evicted once `ram_used` exceeds ram_limit.
+ * Prefetched blocks are exempt until read (a reader must find what it asked
+ * for), but prefetch stops while unread prefetched bytes exceed
+ * max(ram_limit, 2 × N × block_size), so memory stays bounded. Each reader
+ * pins the last block it read, so a 2 MiB block read in 128 KiB slices is
+ * fetched once even with ram_limit 0.
+ *
+ * Prefetch policy (why it adapts): a read that starts within one block of
+ * where the reader's previous read ended is sequential; the streak of such
+ * reads sets the window, 2^streak blocks capped at N. A random read resets
+ * the streak, so random access fetches only what it reads.
+ *
+ * Disk spill: a block fetched from storage is pinned and queued to the write
+ * threads (unless `write_queue_max` bytes already wait: then it is not
+ * written), written as <dir>/<key>-<index> via a temporary name, and evicted
+ * oldest-first when block files exceed disk_limit.
+ *
+ * Threads: one mutex `lock` guards everything below `struct ferry_bcache`;
+ * store reads and disk I/O happen outside it.
+ */
+#include "cache/blockcache.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { B_LOADING, B_READY };
+
+struct block {
+	uint64_t key, idx;
+	char *data;
+	size_t len;
+	int state;
+	int refs;            /* pins: readers copying, current-block pins, disk writes */
+	int unread;          /* prefetched and not yet read */
+	int on_lru;
+	struct block *hnext;
+	struct block *lprev, *lnext;
+};
+
+struct job {                 /* a prefetch or a disk write */
+	struct block *b;
+	char *path;
+	uint64_t off;
+	struct job *next;
+};
+
+struct diskrec {             /* a block file, oldest first */
+	uint64_t key, idx, len;
+	struct diskrec *next;
+};
+
+struct ferry_bcache {
+	struct ferry_bcache_config cfg;
+	char *disk_dir;
+	pthread_mutex_t lock;        /* guards all fields below */
+	pthread_cond_t ready;        /* a block became READY or was dropped */
+	pthread_cond_t work;         /* a prefetch job was queued */
+	pthread_cond_t wwork;        /* a write job was queued */
+	struct block **tab;
+	size_t tabsize;
+	struct block lru;            /* sentinel: lru.lnext = most recent */
+	uint64_t ram_used, unread_bytes, unread_cap;
+	struct job *pf_head, *pf_tail;
+	struct job *wr_head, *wr_tail;
+	uint64_t wr_queued;
+	struct diskrec *disk_head, *disk_tail;
+	uint64_t disk_used;
+	int stopping;
+	pthread_t *readers, *writers;
+	unsigned n_readers, n_writers;
+	struct ferry_bcache_counters c;
+};
+
+struct ferry_bcache_reader {
+	struct ferry_bcache *bc;
+	char *path;
+	uint64_t size, key;
+	pthread_mutex_t lock;        /* guards the sequential-access state and cur */
+	uint64_t next_off;           /* where the previous read ended */
+	unsigned streak;
+	uint64_t pf_next;            /* first block not yet asked of the prefetcher */
+	struct block *cur;           /* pinned: the block last read */
+	int have_prev;
+};
+
+uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const char *etag)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *p = (const unsigned char *)path;
+	for (; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	uint64_t v[2] = { size, (uint64_t)mtime };
+	const unsigned char *q = (const unsigned char *)v;
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ q[i]) * 1099511628211ULL;
+	for (p = (const unsigned char *)(etag ? etag : ""); *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+static double mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* ---- table and LRU (lock held) ---- */
+
+static size_t slot(struct ferry_bcache *bc, uint64_t key, uint64_t idx)
+{
+	uint64_t h = key ^ (idx * 0x9E3779B97F4A7C15ULL);
+	h ^= h >> 29;
+	return (size_t)(h % bc->tabsize);
+}
+
+static struct block *find(struct ferry_bcache *bc, uint64_t key, uint64_t idx)
+{
+	for (struct block *b = bc->tab[slot(bc, key, idx)]; b; b = b->hnext)
+		if (b->key == key && b->idx == idx)
+			return b;
+	return NULL;
+}
+
+static void unhash(struct ferry_bcache *bc, struct block *b)
+{
+	struct block **pp = &bc->tab[slot(bc, b->key, b->idx)];
+	while (*pp && *pp != b)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = b->hnext;
+}
+
+static void lru_remove(struct block *b)
+{
+	if (!b->on_lru)
+		return;
+	b->lprev->lnext = b->lnext;
+	b->lnext->lprev = b->lprev;
+	b->on_lru = 0;
+}
+
+static void lru_push(struct ferry_bcache *bc, struct block *b)
+{
+	lru_remove(b);
+	b->lnext = bc->lru.lnext;
+	b->lprev = &bc->lru;
+	bc->lru.lnext->lprev = b;
+	bc->lru.lnext = b;
+	b->on_lru = 1;
+}
+
+static void free_block(struct ferry_bcache *bc, struct block *b)
+{
+	bc->ram_used -= b->len;
+	if (b->unread)
+		bc->unread_bytes -= b->len;
+	free(b->data);
+	free(b);
+}
+
+/* Evict least recently used evictable blocks while over the RAM limit. */
+static void evict(struct ferry_bcache *bc)
+{
+	struct block *b = bc->lru.lprev;
+	while (bc->ram_used > bc->cfg.ram_limit && b != &bc->lru) {
+		struct block *prev = b->lprev;
+		if (b->refs == 0 && !b->unread && b->state == B_READY) {
+			lru_remove(b);
+			unhash(bc, b);
+			ferry_debug("block cache: evicted block %llu of %016llx from RAM",
+				    (unsigned long long)b->idx, (unsigned long long)b->key);
+			bc->c.evicted++;
+			free_block(bc, b);
+		}
+		b = prev;
+	}
+}
+
+/* Drop one pin; an unpinned READY block goes (back) on the LRU list. */
+static void unpin(struct ferry_bcache *bc, struct block *b)
+{
+	if (--b->refs == 0 && b->state == B_READY) {
+		lru_push(bc, b);
+		evict(bc);
+	}
+}
+
+static struct block *new_block(struct ferry_bcache *bc, uint64_t key, uint64_t idx, uint64_t fsize)
+{
+	uint64_t off = idx * bc->cfg.block_size;
+	size_t len = (size_t)(fsize - off < bc->cfg.block_size ? fsize - off : bc->cfg.block_size);
+	struct block *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	if (!(b->data = malloc(len ? len : 1))) {
+		free(b);
+		return NULL;
+	}
+	b->key = key;
+	b->idx = idx;
+	b->len = len;
+	b->state = B_LOADING;
+	size_t s = slot(bc, key, idx);
+	b->hnext = bc->tab[s];
+	bc->tab[s] = b;
+	bc->ram_used += len;
+	return b;
+}
+
+/* ---- fetching (lock not held) ---- */
+
+struct fill {
+	char *buf;
+	uint64_t base;
+	size_t len, got;
+};
+
+static int fill_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct fill *f = arg;
+	if (off < f->base || off + len > f->base + f->len)
+		return -1;
+	memcpy(f->buf + (off - f->base), data, len);
+	if (off + len - f->base > f->got)
+		f->got = off + len - f->base;
+	return 0;
+}
+
+static void disk_name(struct ferry_bcache *bc, uint64_t key, uint64_t idx, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%016llx-%llu", bc->disk_dir, (unsigned long long)key, (unsigned long long)idx);
+}
+
+/* Fill b->data from the disk cache (returns 1) or from storage (0), or -1. */
+static int fetch(struct ferry_bcache *bc, struct block *b, const char *path, ferry_err *err)
+{
+	if (bc->disk_dir) {
+		char name[4200];
+		disk_name(bc, b->key, b->idx, name, sizeof(name));
+		int fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = pread(fd, b->data, b->len, 0);
+			close(fd);
+			if (n == (ssize_t)b->len)
+				return 1;
+		}
+	}
+	uint64_t off = b->idx * bc->cfg.block_size;
+	struct fill f = { .buf = b->data, .base = off, .len = b->len };
+	if (b->len == 0)
+		return 0;
+	if (ferry_store_read(bc->cfg.store, path, off, b->len, fill_sink, &f, err) < 0) {
+		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
+			  (unsigned long long)off, (unsigned long long)(off + b->len - 1), err->msg);
+		return -1;
+	}
+	if (f.got != b->len) {
+		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu returned %zu bytes (changed in storage?)",
+			  path, (unsigned long long)off, (unsigned long long)(off + b->len - 1), f.got);
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes", path,
+				     (unsigned long long)off, (unsigned long long)(off + b->len - 1), f.got,
+				     b->len);
+	}
+	return 0;
+}
+
+/* After a fetch (lock held): mark READY or drop, wake waiters, queue spill. */
+static void settle(struct ferry_bcache *bc, struct block *b, int rc, const char *path)
+{
+	if (rc < 0) {
+		unhash(bc, b);
+		b->refs = 0;
+		free_block(bc, b);
+		pthread_cond_broadcast(&bc->ready);
+		return;
+	}
+	b->state = B_READY;
+	if (rc == 1)
+		bc->c.disk_hits++;
+	pthread_cond_broadcast(&bc->ready);
+	if (rc == 0 && bc->disk_dir) {
+		if (bc->wr_queued + b->len > bc->cfg.write_queue_max) {
+			bc->c.spill_dropped++;
+			return;
+		}
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j)
+			return;
+		j->b = b;
+		(void)path;
+		b->refs++;
+		bc->wr_queued += b->len;
+		if (bc->wr_tail)
+			bc->wr_tail->next = j;
+		else
+			bc->wr_head = j;
+		bc->wr_tail = j;
+		pthread_cond_signal(&bc->wwork);
+	}
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct ferry_bcache *bc = arg;
+	pthread_mutex_lock(&bc->lock);
+	for (;;) {
+		while (!bc->pf_head && !bc->stopping)
+			pthread_cond_wait(&bc->work, &bc->lock);
+		if (bc->stopping)
+			break;
+		struct job *j = bc->pf_head;
+		bc->pf_head = j->next;
+		if (!bc->pf_head)
+			bc->pf_tail = NULL;
+		pthread_mutex_unlock(&bc->lock);
+		ferry_err err;
+		ferry_err_clear(&err);
+		int rc = fetch(bc, j->b, j->path, &err);
+		pthread_mutex_lock(&bc->lock);
+		if (rc >= 0) {
+			bc->c.prefetched++;
+			ferry_debug("prefetched block %llu of '%s'%s", (unsigned long long)j->b->idx, j->path,
+				    rc == 1 ? " (from disk cache)" : "");
+		}
+		j->b->refs--; /* the prefetch pin */
+		settle(bc, j->b, rc, j->path);
+		if (rc >= 0 && j->b->refs == 0)
+			lru_push(bc, j->b);
+		free(j->path);
+		free(j);
+	}
+	pthread_mutex_unlock(&bc->lock);
+	return NULL;
+}
+
+static void disk_evict(struct ferry_bcache *bc)
+{
+	while (bc->cfg.disk_limit >= 0 && bc->disk_used > (uint64_t)bc->cfg.disk_limit && bc->disk_head) {
+		struct diskrec *d = bc->disk_head;
+		bc->disk_head = d->next;
+		if (!bc->disk_head)
+			bc->disk_tail = NULL;
+		char name[4200];
+		disk_name(bc, d->key, d->idx, name, sizeof(name));
+		unlink(name);
+		bc->disk_used -= d->len;
+		bc->c.disk_evicted++;
+		ferry_debug("block cache: evicted block file %s", name);
+		free(d);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct ferry_bcache *bc = arg;
+	pthread_mutex_lock(&bc->lock);
+	for (;;) {
+		while (!bc->wr_head && !bc->stopping)
+			pthread_cond_wait(&bc->wwork, &bc->lock);
+		if (!bc->wr_head)
+			break;
+		struct job *j = bc->wr_head;
+		bc->wr_head = j->next;
+		if (!bc->wr_head)
+			bc->wr_tail = NULL;
+		struct block *b = j->b;
+		pthread_mutex_unlock(&bc->lock);
+		char name[4200], tmp[4300];
+		disk_name(bc, b->key, b->idx, name, sizeof(name));
+		snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+		int ok = 0;
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			size_t done = 0;
+			while (done < b->len) {
+				ssize_t w = write(fd, b->data + done, b->len - done);
+				if (w <= 0)
+					break;
+				done += (size_t)w;
+			}
+			ok = close(fd) == 0 && done == b->len && rename(tmp, name) == 0;
+			if (!ok)
+				unlink(tmp);
+		}
+		pthread_mutex_lock(&bc->lock);
+		bc->wr_queued -= b->len;
+		if (ok) {
+			struct diskrec *d = calloc(1, sizeof(*d));
+			if (d) {
+				d->key = b->key;
+				d->idx = b->idx;
+				d->len = b->len;
+				if (bc->disk_tail)
+					bc->disk_tail->next = d;
+				else
+					bc->disk_head = d;
+				bc->disk_tail = d;
+				bc->disk_used += b->len;
+				bc->c.spilled++;
+				disk_evict(bc);
+			}
+		}
+		unpin(bc, b);
+		free(j);
+	}
+	pthread_mutex_unlock(&bc->lock);
+	return NULL;
+}
+
+/* ---- public ---- */
+
+int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache **out, ferry_err *err)
+{
+	struct ferry_bcache *bc = calloc(1, sizeof(*bc));
+	if (!bc)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	bc->cfg = *cfg;
+	if (bc->cfg.block_size == 0)
+		bc->cfg.block_size = 2 << 20;
+	if (bc->cfg.read_threads == 0)
+		bc->cfg.read_threads = 1;
+	if (bc->cfg.write_threads == 0)
+		bc->cfg.write_threads = 1;
+	bc->tabsize = 65521;
+	bc->tab = calloc(bc->tabsize, sizeof(*bc->tab));
+	bc->disk_dir = cfg->disk_dir ? strdup(cfg->disk_dir) : NULL;
+	bc->cfg.disk_dir = bc->disk_dir;
+	bc->lru.lnext = bc->lru.lprev = &bc->lru;
+	uint64_t window = 2ULL * bc->cfg.prefetch_blocks * bc->cfg.block_size;
+	bc->unread_cap = bc->cfg.ram_limit > window ? bc->cfg.ram_limit : window;
+	pthread_mutex_init(&bc->lock, NULL);
+	pthread_cond_init(&bc->ready, NULL);
+	pthread_cond_init(&bc->work, NULL);
+	pthread_cond_init(&bc->wwork, NULL);
+	bc->readers = calloc(bc->cfg.read_threads, sizeof(pthread_t));
+	bc->writers = calloc(bc->cfg.write_threads, sizeof(pthread_t));
+	if (!bc->tab || !bc->readers || !bc->writers || (cfg->disk_dir && !bc->disk_dir)) {
+		ferry_bcache_destroy(bc);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (bc->cfg.prefetch_blocks > 0)
+		for (; bc->n_readers < bc->cfg.read_threads; bc->n_readers++)
+			if (pthread_create(&bc->readers[bc->n_readers], NULL, prefetch_main, bc) != 0)
+				break;
+	if (bc->disk_dir)
+		for (; bc->n_writers < bc->cfg.write_threads; bc->n_writers++)
+			if (pthread_create(&bc->writers[bc->n_writers], NULL, writer_main, bc) != 0)
+				break;
+	*out = bc;
+	return 0;
+}
+
+void ferry_bcache_destroy(struct ferry_bcache *bc)
+{
+	if (!bc)
+		return;
+	pthread_mutex_lock(&bc->lock);
+	bc->stopping = 1;
+	pthread_cond_broadcast(&bc->work);
+	pthread_cond_broadcast(&bc->wwork);
+	pthread_mutex_unlock(&bc->lock);
+	for (unsigned i = 0; i < bc->n_readers; i++)
+		pthread_join(bc->readers[i], NULL);
+	for (unsigned i = 0; i < bc->n_writers; i++)
+		pthread_join(bc->writers[i], NULL);
+	/* Prefetch jobs never started: their blocks are freed with the table. */
+	for (struct job *j = bc->pf_head, *n; j; j = n) {
+		n = j->next;
+		free(j->path);
+		free(j);
+	}
+	for (size_t i = 0; bc->tab && i < bc->tabsize; i++)
+		for (struct block *b = bc->tab[i], *n; b; b = n) {
+			n = b->hnext;
+			free(b->data);
+			free(b);
+		}
+	for (struct diskrec *d = bc->disk_head, *n; d; d = n) {
+		n = d->next;
+		free(d);
+	}
+	free(bc->tab);
+	free(bc->readers);
+	free(bc->writers);
+	free(bc->disk_dir);
+	pthread_mutex_destroy(&bc->lock);
+	pthread_cond_destroy(&bc->ready);
+	pthread_cond_destroy(&bc->work);
+	pthread_cond_destroy(&bc->wwork);
+	free(bc);
+}
+
+void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters *out)
+{
+	pthread_mutex_lock(&bc->lock);
+	*out = bc->c;
+	pthread_mutex_unlock(&bc->lock);
+}
+
+struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const char *path, uint64_t size,
+					      int64_t mtime, const char *etag)
+{
+	struct ferry_bcache_reader *r = calloc(1, sizeof(*r));
+	if (!r || !(r->path = strdup(path))) {
+		free(r);
+		return NULL;
+	}
+	r->bc = bc;
+	r->size = size;
+	r->key = ferry_cache_key(path, size, mtime, etag);
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+/* Pin block idx READY, fetching it on this thread if nobody has it. */
+static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferry_err *err)
+{
+	struct ferry_bcache *bc = r->bc;
+	pthread_mutex_lock(&bc->lock);
+	int waited = 0;
+	double t0 = 0;
+	for (;;) {
+		struct block *b = find(bc, r->key, idx);
+		if (b && b->state == B_READY) {
+			b->refs++;
+			lru_remove(b);
+			if (b->unread) {
+				b->unread = 0;
+				bc->unread_bytes -= b->len;
+				bc->c.prefetch_used++;
+			}
+			if (waited)
+				bc->c.wait_us += (uint64_t)(mono_us() - t0);
+			else
+				bc->c.hits++;
+			pthread_mutex_unlock(&bc->lock);
+			return b;
+		}
+		if (b) { /* LOADING by a prefetcher or another reader */
+			if (!waited) {
+				waited = 1;
+				t0 = mono_us();
+				bc->c.misses++;
+			}
+			pthread_cond_wait(&bc->ready, &bc->lock);
+			continue;
+		}
+		if (!(b = new_block(bc, r->key, idx, r->size))) {
+			pthread_mutex_unlock(&bc->lock);
+			ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte block",
+				      (unsigned long long)bc->cfg.block_size);
+			return NULL;
+		}
+		b->refs = 1;
+		if (!waited) {
+			bc->c.misses++;
+			t0 = mono_us();
+		}
+		pthread_mutex_unlock(&bc->lock);
+		int rc = fetch(bc, b, r->path, err);
+		pthread_mutex_lock(&bc->lock);
+		bc->c.wait_us += (uint64_t)(mono_us() - t0);
+		if (rc < 0) {
+			settle(bc, b, rc, r->path);
+			pthread_mutex_unlock(&bc->lock);
+			return NULL;
+		}
+		settle(bc, b, rc, r->path);
+		ferry_debug("block cache miss: block %llu of '%s' fetched%s", (unsigned long long)idx, r->path,
+			    rc == 1 ? " from disk" : "");
+		evict(bc);
+		pthread_mutex_unlock(&bc->lock);
+		return b;
+	}
+}
+
+/* Queue blocks [from, to] for prefetch (reader lock held). */
+static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
+{
+	struct ferry_bcache *bc = r->bc;
+	uint64_t nblocks = (r->size + bc->cfg.block_size - 1) / bc->cfg.block_size;
+	if (to >= nblocks)
+		to = nblocks ? nblocks - 1 : 0;
+	if (bc->n_readers == 0 || from > to || from >= nblocks)
+		return;
+	pthread_mutex_lock(&bc->lock);
+	uint64_t idx = from;
+	for (; idx <= to; idx++) {
+		if (find(bc, r->key, idx))
+			continue;
+		if (bc->unread_bytes + bc->cfg.block_size > bc->unread_cap)
+			break;
+		struct job *j = calloc(1, sizeof(*j));
+		struct block *b = j ? new_block(bc, r->key, idx, r->size) : NULL;
+		if (!b || !(j->path = strdup(r->path))) {
+			if (b) {
+				unhash(bc, b);
+				free_block(bc, b);
+			}
+			free(j);
+			break;
+		}
+		b->refs = 1; /* the prefetch pin, dropped by the worker */
+		b->unread = 1;
+		bc->unread_bytes += b->len;
+		j->b = b;
+		if (bc->pf_tail)
+			bc->pf_tail->next = j;
+		else
+			bc->pf_head = j;
+		bc->pf_tail = j;
+		pthread_cond_signal(&bc->work);
+	}
+	r->pf_next = idx;
+	pthread_mutex_unlock(&bc->lock);
+}
+
+int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, size_t *got,
+		      ferry_err *err)
+{
+	struct ferry_bcache *bc = r->bc;
+	uint64_t bs = bc->cfg.block_size;
+	*got = 0;
+	if (off >= r->size || len == 0)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	uint64_t first = off / bs, last = (off + len - 1) / bs;
+
+	/* Sequential detection and the prefetch window. */
+	pthread_mutex_lock(&r->lock);
+	int seq = r->have_prev ? (off + bs >= r->next_off && off <= r->next_off + bs) : off == 0;
+	r->streak = seq ? (r->streak < 30 ? r->streak + 1 : 30) : 0;
+	r->have_prev = 1;
+	r->next_off = off + len;
+	if (!seq)
+		r->pf_next = 0;
+	if (seq && bc->cfg.prefetch_blocks > 0) {
+		uint64_t window = 1ULL << (r->streak < 20 ? r->streak : 20);
+		if (window > bc->cfg.prefetch_blocks)
+			window = bc->cfg.prefetch_blocks;
+		uint64_t from = r->pf_next > last + 1 ? r->pf_next : last + 1;
+		if (from <= last + window)
+			prefetch(r, from, last + window);
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	for (uint64_t idx = first; idx <= last; idx++) {
+		struct block *b = NULL;
+		pthread_mutex_lock(&r->lock);
+		if (r->cur && r->cur->idx == idx) {
+			b = r->cur;
+			pthread_mutex_lock(&bc->lock);
+			b->refs++;
+			bc->c.hits++;
+			pthread_mutex_unlock(&bc->lock);
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (!b && !(b = get_block(r, idx, err)))
+			return -1;
+		uint64_t boff = idx * bs;
+		uint64_t from = off > boff ? off - boff : 0;
+		uint64_t to = off + len < boff + b->len ? off + len - boff : b->len;
+		memcpy(buf + (boff + from - off), b->data + from, (size_t)(to - from));
+		*got += (size_t)(to - from);
+		/* Keep this block pinned as the reader's current one. */
+		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&bc->lock);
+		if (r->cur != b) {
+			if (r->cur)
+				unpin(bc, r->cur);
+			r->cur = b;
+		} else
+			unpin(bc, b);
+		pthread_mutex_unlock(&bc->lock);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return 0;
+}
+
+void ferry_bcache_close(struct ferry_bcache_reader *r)
+{
+	if (!r)
+		return;
+	struct ferry_bcache *bc = r->bc;
+	pthread_mutex_lock(&bc->lock);
+	if (r->cur)
+		unpin(bc, r->cur);
+	/* Blocks prefetched for this reader and never read become evictable. */
+	for (uint64_t i = 0; i < r->pf_next; i++) {
+		struct block *b = find(bc, r->key, r->pf_next - 1 - i);
+		if (i > bc->cfg.prefetch_blocks + 1)
+			break;
+		if (b && b->unread && b->state == B_READY) {
+			b->unread = 0;
+			bc->unread_bytes -= b->len;
+			if (b->refs == 0)
+				lru_push(bc, b);
+		}
+	}
+	evict(bc);
+	pthread_mutex_unlock(&bc->lock);
+	pthread_mutex_destroy(&r->lock);
+	free(r->path);
+	free(r);
+}

@@ -1,0 +1,69 @@
+/*
+ * blockcache.h — the block-based read path of the mount (SPEC §5, block mode).
+ *
+ * A file is read in blocks of DATASET_MOUNT_READ_BLOCK_SIZE. A read waits only
+ * for the block(s) it covers; a reader whose accesses look sequential makes
+ * the cache fetch the next blocks (up to DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT)
+ * on DATASET_MOUNT_READ_THREADS prefetch threads, with a window that doubles
+ * per sequential read, so random readers cost nothing extra. Blocks that were
+ * read stay in RAM up to DATASET_MOUNT_MEMORY_CACHE_SIZE (LRU; 0 keeps none
+ * beyond each reader's current block) and, when a disk folder is given, are
+ * written there by write threads (at most `write_queue_max` bytes waiting;
+ * more are dropped, never blocking a read) and found there on a later miss.
+ *
+ * Ownership: the cache borrows the store (it must outlive the cache). A
+ * reader belongs to one open file; ferry_bcache_close frees it.
+ * Threads: every function may be called from any thread; one mutex guards the
+ * block table, the LRU list and the queues.
+ * Errors: ferry_bcache_read returns -1 with a ferry_err naming the blob and
+ * the byte range when storage fails after its retries.
+ */
+#ifndef FERRY_BLOCKCACHE_H
+#define FERRY_BLOCKCACHE_H
+
+#include "core/err.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ferry_bcache;
+struct ferry_bcache_reader;
+
+struct ferry_bcache_config {
+	struct ferry_store *store;   /* borrowed */
+	uint64_t block_size;
+	uint64_t ram_limit;          /* bytes of read blocks kept in RAM; 0 = none */
+	unsigned prefetch_blocks;    /* N: blocks fetched ahead of a sequential reader */
+	unsigned read_threads;       /* prefetch threads */
+	const char *disk_dir;        /* NULL: no disk spill; else a folder the cache owns */
+	int64_t disk_limit;          /* bytes of block files on disk; -1 = unlimited */
+	unsigned write_threads;
+	uint64_t write_queue_max;    /* bytes of blocks waiting to be written */
+};
+
+struct ferry_bcache_counters {
+	uint64_t hits, misses, disk_hits, prefetched, prefetch_used, evicted, disk_evicted,
+		spilled, spill_dropped;
+	uint64_t wait_us; /* time reads waited for storage */
+};
+
+/* Create the cache and start its threads. */
+int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache **out, ferry_err *err);
+/* Stop the threads and free every block; no reader may be open. */
+void ferry_bcache_destroy(struct ferry_bcache *bc);
+void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters *out);
+
+/* A reader of `path` (size bytes; mtime and etag identify the version so a
+ * changed blob never hits stale blocks). Returns NULL on ENOMEM. */
+struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const char *path, uint64_t size,
+					      int64_t mtime, const char *etag);
+/* Read [off, off+len) into buf; *got is the byte count (short only at EOF). */
+int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, size_t *got,
+		      ferry_err *err);
+void ferry_bcache_close(struct ferry_bcache_reader *r);
+
+/* 64-bit key of one version of a blob (FNV-1a of path, size, mtime, etag). */
+uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const char *etag);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * unmount.c — `ferry unmount DIR`: unmount a ferry mount (or any FUSE mount
+ * we may remove), also one left stale by a killed server. Busy files are
+ * waited for up to DATASET_UNMOUNT_TIMEOUT_SECONDS, then the mount is
+ * detached lazily.
+ */
+#include "cli/cli.h"
+#include "fs/fs.h"
+
+#include <stdio.h>
+
+static const char usage[] = "ferry unmount DIR";
+
+int cmd_unmount(int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(usage, "unmount takes the folder a mount is at");
+	struct ferry_ctx ctx;
+	ferry_err err;
+	if (cli_ctx_open(&ctx, &err) < 0) {
+		cli_ctx_close(&ctx);
+		return cli_fail(&err);
+	}
+	int64_t t = ferry_setting_int(&ctx.settings, FS_UNMOUNT_TIMEOUT);
+	int rc = ferry_mount_unmount(argv[1], t < 0 ? 30 : (unsigned)t, &err);
+	cli_ctx_close(&ctx);
+	return rc < 0 ? cli_fail(&err) : 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * fs.h — the read-only FUSE file system over a store (SPEC §3 ro_mount, §5).
+ *
+ * ferry_fs_* is the file system itself (fs.c): a libfuse3 low-level session
+ * with an inode table, streamed readdir and the two open modes (whole-file
+ * cache, block cache). ferry_mount_* (mount.c) is the process around it: serve
+ * in the foreground, serve from a forked child that reports when the mount
+ * works, stop such a child, and unmount a folder whatever state it is in.
+ *
+ * Ownership: ferry_fs_new borrows the store, settings and stats; they must
+ * outlive the fs. Threads: ferry_fs_loop runs the session on its own worker
+ * threads; the other functions are called from one controlling thread.
+ * Errors: 0 or -1 with a filled ferry_err.
+ */
+#ifndef FERRY_FS_H
+#define FERRY_FS_H
+
+#include "core/err.h"
+#include "store/resolve.h"
+
+#include <sys/types.h>
+
+struct ferry_fs;
+
+/* A file system showing folder `root` of `store` ("" = the whole store).
+ * `cache_dir` is a folder the fs owns for its caches (created; its contents
+ * are removed by ferry_fs_destroy). */
+int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
+/* Mount at `mountpoint` (an existing folder). */
+int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
+/* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
+ * arrives (handlers installed for the duration). Returns 0, or -1. */
+int ferry_fs_loop(struct ferry_fs *fs);
+/* Log a summary line (opens, hits, misses, bytes, wait time). */
+void ferry_fs_report(struct ferry_fs *fs);
+/* Unmount if still mounted and free everything. */
+void ferry_fs_destroy(struct ferry_fs *fs);
+
+/*
+ * Serve folder `root` of `store` at `dir` in this process until unmounted.
+ * When `ready_fd` >= 0, one byte 'K' is written to it once the mount answers,
+ * or the error message if it failed before that; then it is closed.
+ */
+int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+		      ferry_err *err);
+
+/*
+ * Fork a child (no exec) that serves the mount in its own session; return
+ * once the mount answers (0, *pid set) or failed (-1 with the child's
+ * message). die_with_parent=1: the child stops when this process dies.
+ * Call before starting threads in this process.
+ */
+int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+		      pid_t *pid, ferry_err *err);
+
+/* Stop a child from ferry_mount_spawn: ask it to unmount, wait up to
+ * timeout_s seconds, then kill it and detach the mount. Always leaves `dir`
+ * unmounted. */
+int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *err);
+
+/* Unmount `dir` (also a stale mount whose server died), waiting up to
+ * timeout_s for busy files, then detaching lazily. FERRY_E_NOTFOUND when
+ * `dir` is not a mount point. */
+int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err);
+
+/* 1 when `dir` is a mount point (per /proc/self/mountinfo), else 0. */
+int ferry_mount_is_mounted(const char *dir);
+
+#endif

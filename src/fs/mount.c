@@ -1,0 +1,294 @@
+/*
+ * mount.c — the process around the file system: serve a mount, serve it from
+ * a forked child that reports when the mount answers, stop that child, and
+ * unmount a folder in whatever state it is (busy, or stale after its server
+ * died).
+ *
+ * Why fork without exec: the job runner and `ferry mount` (background) both
+ * need the server in its own process, so that it outlives nothing it should
+ * not (die_with_parent uses PR_SET_PDEATHSIG) and so that a crash of the
+ * command never takes the mount down with it; forking keeps the already
+ * resolved store (credentials included) without putting them on a command
+ * line. The child gets its own session, so Ctrl-C on the terminal reaches the
+ * job's command and ferry, which then unmounts in order.
+ *
+ * Threads: these functions are called from one controlling thread; spawn must
+ * run before the calling process starts threads.
+ */
+#include "fs/fs.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+		      ferry_err *err)
+{
+	struct ferry_fs *fs = NULL;
+	if (ferry_fs_new(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
+	    ferry_fs_mount(fs, dir, err) < 0) {
+		ferry_fs_destroy(fs);
+		if (ready_fd >= 0) {
+			write_all(ready_fd, err->msg, strlen(err->msg));
+			close(ready_fd);
+		}
+		return -1;
+	}
+	ferry_settings_log(settings);
+	if (ready_fd >= 0) {
+		write_all(ready_fd, "K", 1);
+		close(ready_fd);
+	}
+	int rc = ferry_fs_loop(fs);
+	ferry_fs_report(fs);
+	ferry_fs_destroy(fs);
+	if (rc < 0)
+		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
+	return 0;
+}
+
+int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+		      pid_t *pid, ferry_err *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "pipe: %s", strerror(errno));
+	pid_t parent = getpid();
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return ferry_err_set(err, FERRY_E_IO, "fork: %s", strerror(e));
+	}
+	if (c == 0) {
+		close(p[0]);
+		setsid();
+		if (die_with_parent) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				_exit(1);
+		}
+		/* The terminal and any pipe the caller reads belong to the caller. */
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			if (nul > 2)
+				close(nul);
+		}
+		struct sigaction dfl = { 0 };
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGINT, &dfl, NULL);
+		sigaction(SIGTERM, &dfl, NULL);
+		sigaction(SIGHUP, &dfl, NULL);
+		ferry_err e;
+		ferry_err_clear(&e);
+		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, p[1], &e);
+		if (rc < 0)
+			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
+		_exit(rc < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	char msg[1024];
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(p[0], msg + n, sizeof(msg) - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(msg) - 1)
+			break;
+	}
+	close(p[0]);
+	msg[n] = '\0';
+	if (n >= 1 && msg[0] == 'K' && n == 1) {
+		*pid = c;
+		return 0;
+	}
+	int st;
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	return ferry_err_set(err, FERRY_E_IO, "%s", n ? msg : "the mount process ended before the mount was up");
+}
+
+/* Absolute form of `dir` without touching `dir` itself (a stale FUSE mount
+ * point fails every stat with ENOTCONN). */
+static int abs_dir(const char *dir, char *out, size_t cap)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	size_t n = strlen(tmp);
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	char *slash = strrchr(tmp, '/');
+	const char *base = slash ? slash + 1 : tmp;
+	char parent[PATH_MAX];
+	if (slash == tmp)
+		snprintf(parent, sizeof(parent), "/");
+	else if (slash) {
+		*slash = '\0';
+		if (!realpath(tmp, parent))
+			return -1;
+	} else if (!getcwd(parent, sizeof(parent)))
+		return -1;
+	snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
+	return 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] && r[3]) {
+			*w++ = (char)(((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+			r += 4;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+int ferry_mount_is_mounted(const char *dir)
+{
+	char want[PATH_MAX + 256];
+	if (abs_dir(dir, want, sizeof(want)) < 0)
+		return 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	char line[8192];
+	int found = 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mount-point ... */
+		char *save = NULL, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok) {
+			unescape(tok);
+			found = !strcmp(tok, want);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int run_fusermount(const char *flags, const char *dir)
+{
+	pid_t c = fork();
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execlp("fusermount3", "fusermount3", flags, dir, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err)
+{
+	char abs[PATH_MAX + 256];
+	if (abs_dir(dir, abs, sizeof(abs)) < 0)
+		return ferry_err_set(err, FERRY_E_NOTFOUND, "%s: %s", dir, strerror(errno));
+	if (!ferry_mount_is_mounted(abs))
+		return ferry_err_set(err, FERRY_E_NOTFOUND, "%s is not a mount point", dir);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int root = geteuid() == 0;
+	for (;;) {
+		int ok = root ? umount2(abs, 0) == 0 : run_fusermount("-u", abs) == 0;
+		if (ok || !ferry_mount_is_mounted(abs)) {
+			ferry_info("unmounted %s", abs);
+			return 0;
+		}
+		if (root && errno != EBUSY)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= (time_t)timeout_s)
+			break;
+		sleep_ms(100);
+	}
+	/* Busy past the timeout (or stale): detach now; the kernel finishes
+	 * once the last open file is closed. */
+	int ok = root ? umount2(abs, MNT_DETACH) == 0 : run_fusermount("-uz", abs) == 0;
+	if (!ok && ferry_mount_is_mounted(abs))
+		return ferry_err_set(err, FERRY_E_IO, "cannot unmount %s: %s", dir, strerror(errno));
+	ferry_warn("%s was busy for %u s (DATASET_UNMOUNT_TIMEOUT_SECONDS); detached it lazily", abs,
+		   timeout_s);
+	return 0;
+}
+
+int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *err)
+{
+	int st = 0, exited = 0;
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		for (long waited = 0; waited <= (long)timeout_s * 1000; waited += 50) {
+			pid_t w = waitpid(pid, &st, WNOHANG);
+			if (w == pid || (w < 0 && errno == ECHILD)) {
+				exited = 1;
+				break;
+			}
+			sleep_ms(50);
+		}
+		if (!exited) {
+			ferry_warn("mount server of %s did not stop within %u s "
+				   "(DATASET_UNMOUNT_TIMEOUT_SECONDS); killing it",
+				   dir, timeout_s);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+		}
+	}
+	if (ferry_mount_is_mounted(dir)) {
+		char abs[PATH_MAX + 256];
+		if (abs_dir(dir, abs, sizeof(abs)) == 0 &&
+		    (geteuid() == 0 ? umount2(abs, MNT_DETACH) : run_fusermount("-uz", abs)) != 0 &&
+		    ferry_mount_is_mounted(dir))
+			return ferry_err_set(err, FERRY_E_IO, "cannot unmount %s: %s", dir, strerror(errno));
+	}
+	return 0;
+}
