@@ -35,6 +35,7 @@ struct dfile {
 	uint64_t size;
 	char md5[25];
 	unsigned parts_left; /* atomic */
+	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
 };
 
@@ -196,7 +197,12 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		md5_b64(s.md5, streamed);
 		EVP_MD_CTX_free(s.md5);
 	}
-	if (__atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0 && rc == 0)
+	/* the last part to end renames the file only if no part failed: parts
+	 * of one file end in any order, and a failed one left a hole */
+	if (rc < 0)
+		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
+	if (__atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0 && rc == 0 &&
+	    !__atomic_load_n(&f->failed, __ATOMIC_RELAXED))
 		rc = finish_file(d, f, s.md5 ? streamed : NULL, err);
 out:
 	free(pt);
