@@ -1,0 +1,49 @@
+# lib-mount.sh — owns the helpers of the mount tests (t4NNN): mount a URI in the
+# background with settings, unmount, and make sure no mount of this test is left
+# behind whatever happens. Sourced after lib.sh.
+
+# Every folder this test mounted, unmounted (lazily) when the test exits.
+_MOUNTS=()
+_mount_cleanup() {
+	local d
+	for d in "${_MOUNTS[@]}"; do
+		if mountpoint -q "$d" 2>/dev/null || grep -qF " $d " /proc/self/mountinfo; then
+			umount -l "$d" 2>/dev/null || fusermount3 -uz "$d" 2>/dev/null || true
+		fi
+	done
+}
+trap '_rc=$?; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+
+# mount_at URI DIR [NAME=VALUE]... — `ferry mount` in the background with settings.
+mount_at() {
+	local uri=$1 dir=$2 a
+	shift 2
+	local sets=()
+	for a in "$@"; do sets+=(--set "$a"); done
+	mkdir -p "$dir"
+	_MOUNTS+=("$dir")
+	expect_ok ferry mount "$uri" "$dir" "${sets[@]}"
+	is_mounted "$dir" || fail "ferry mount returned but $dir is not a mount point"
+}
+
+# unmount_at DIR — `ferry unmount`, then DIR must not be a mount point.
+unmount_at() {
+	expect_ok ferry unmount "$1"
+	is_mounted "$1" && fail "$1 is still mounted after ferry unmount"
+	return 0
+}
+
+is_mounted() { grep -qF " $(cd "$(dirname "$1")" && pwd)/$(basename "$1") " /proc/self/mountinfo; }
+
+# assert_no_mounts_under DIR — nothing of this test is left mounted.
+assert_no_mounts_under() {
+	if grep -F " $1" /proc/self/mountinfo | grep -q fuse; then
+		fail "mounts left behind under $1: $(grep -F " $1" /proc/self/mountinfo | head -3)"
+	fi
+}
+
+# need_fuse — skip when this machine cannot mount FUSE file systems.
+need_fuse() {
+	[[ -c /dev/fuse ]] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null || [[ $(id -u) -eq 0 ]] || skip "no fusermount3 and not root"
+}
