@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # bench/download.sh — owns ferry's download benchmark against its peers. In one run,
-# from Azurite and from nginx (both on loopback, started by tests/fixtures/services.sh),
+# from Azurite, from nginx and from the S3 server (moto, when the fixtures have one; all
+# on loopback, started by tests/fixtures/services.sh),
 # on three shapes — one big file, ten medium files, many small files — it times
 #   ferry download        (build/ferry, default settings)
 #   rclone copy           (Debian's rclone; azureblob through a container SAS URL,
-#                          http through nginx's HTML index; --transfers 8 to match
+#                          http through nginx's HTML index, s3 with the fixture's
+#                          keys, path-style; --transfers 8 to match
 #                          ferry's default of cores x 4 = 8 on this machine)
-#   curl                  (one curl for a file; xargs -P 8 curl batches for many files)
+#   curl                  (one curl for a file; xargs -P 8 curl batches for many files;
+#                          not on S3: it would need a SigV4 signer per request)
 #   cp                    (the same bytes from local disk: the machine's ceiling)
 # with /usr/bin/time (wall, user+sys CPU, peak RSS), checks every result byte for
 # byte, and prints a table and ferry's ratios to each peer.
@@ -16,7 +19,7 @@
 #   BENCH_OUT=docs/bench-results.md ...     also write the markdown table there
 # Overrides: BENCH_BIG, BENCH_MED_COUNT, BENCH_MED_SIZE, BENCH_SMALL_COUNT,
 # BENCH_SMALL_SIZE, BENCH_TOOLS (default "ferry rclone curl cp"), BENCH_SOURCES
-# ("azurite nginx"). All files are in page cache for every tool (no cache drop).
+# ("azurite nginx s3"; s3 only when the fixtures run an S3 server). All files are in page cache for every tool (no cache drop).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +37,7 @@ esac
 big=${BENCH_BIG:-$big} med_n=${BENCH_MED_COUNT:-$med_n} med=${BENCH_MED_SIZE:-$med}
 small_n=${BENCH_SMALL_COUNT:-$small_n} small=${BENCH_SMALL_SIZE:-$small}
 TOOLS=${BENCH_TOOLS:-ferry rclone curl cp}
-SOURCES=${BENCH_SOURCES:-azurite nginx}
+SOURCES=${BENCH_SOURCES:-azurite nginx s3}
 
 bytes() {
 	local s=$1
@@ -59,6 +62,7 @@ if [[ -z ${AZURITE_URL:-} || -z ${NGINX_ROOT:-} ]]; then
 	own_fixtures=1
 fi
 export FERRY_HOME=$WORK/ferry-home
+if [[ -z ${S3_ENDPOINT:-} ]]; then SOURCES=${SOURCES//s3/}; fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
@@ -87,6 +91,14 @@ sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
 webname=bench-$$
 web=$NGINX_ROOT/$webname
 cp -al "$DATA" "$web" 2>/dev/null || cp -r "$DATA" "$web"
+bucket=bench-$$-$RANDOM
+if [[ " $SOURCES " == *" s3 "* ]]; then
+	echo "bench: uploading to the S3 server ($bucket)" >&2
+	S3_ENDPOINT=$S3_ENDPOINT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
+		"$S3_PYTHON" tests/fixtures/s3cli.py mkbucket "$bucket"
+	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+		"$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
+fi
 
 # --- one measurement ----------------------------------------------------------
 RESULTS=$WORK/results.tsv # source shape tool wall cpu rss_kib bytes
@@ -109,6 +121,16 @@ run_tool() {
 	[[ $shape == big ]] && path=big/file.bin
 	case $src/$tool in
 	azurite/ferry) AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/$path" "$dest" ;;
+	s3/ferry)
+		AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+			"$FERRY" download "s3://$bucket/bench/$path" "$dest"
+		;;
+	s3/rclone) # without AWS_CA_BUNDLE (set on some machines): rclone refuses its own transport with it
+		RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENDPOINT=$S3_ENDPOINT \
+			RCLONE_CONFIG_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+			RCLONE_CONFIG_S3_FORCE_PATH_STYLE=true RCLONE_CONFIG_S3_REGION=us-east-1 \
+			env -u AWS_CA_BUNDLE rclone copy --config /dev/null --transfers 8 "s3:$bucket/bench/$path" "$dest"
+		;;
 	nginx/ferry)
 		uri=$NGINX_URL/$webname/$path
 		[[ $shape == big ]] || uri+=/
@@ -139,7 +161,8 @@ run_tool() {
 	esac
 }
 export -f run_tool curl_many file_list
-export FERRY AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname
+export FERRY AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
+export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-}
 
 measure() { # measure SOURCE SHAPE TOOL
 	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0
@@ -170,6 +193,7 @@ for src in $SOURCES; do
 	for shape in big med small; do
 		for tool in $TOOLS; do
 			[[ $tool == cp && $src != "${SOURCES%% *}" ]] && continue # ceiling measured once
+			[[ $tool == curl && $src == s3 ]] && continue                # curl cannot sign per file
 			measure "$src" "$shape" "$tool"
 		done
 	done
