@@ -18,9 +18,12 @@
  * fetched once even with ram_limit 0.
  *
  * Prefetch policy (why it adapts): a read that starts within one block of
- * where the reader's previous read ended is sequential; the streak of such
- * reads sets the window, 2^streak blocks capped at N. A random read resets
- * the streak, so random access fetches only what it reads.
+ * where the reader's previous read ended is sequential. The streak counts the
+ * block boundaries a reader has crossed sequentially; from two on (it has
+ * streamed through at least one whole block) the cache keeps the next
+ * 2^(streak-1) blocks, capped at N, in flight. A random read resets the
+ * streak, so random reads of up to a block prefetch nothing and a long
+ * random read wastes at most a few blocks.
  *
  * Disk spill: a block fetched from storage is pinned and queued to the write
  * threads (unless `write_queue_max` bytes already wait: then it is not
@@ -96,7 +99,8 @@ struct ferry_bcache_reader {
 	uint64_t size, key;
 	pthread_mutex_t lock;        /* guards the sequential-access state and cur */
 	uint64_t next_off;           /* where the previous read ended */
-	unsigned streak;
+	unsigned streak;              /* block boundaries crossed sequentially */
+	uint64_t last_block;          /* last block of the previous read */
 	uint64_t pf_next;            /* first block not yet asked of the prefetcher */
 	struct block *cur;           /* pinned: the block last read */
 	int have_prev;
@@ -651,13 +655,18 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	/* Sequential detection and the prefetch window. */
 	pthread_mutex_lock(&r->lock);
 	int seq = r->have_prev ? (off + bs >= r->next_off && off <= r->next_off + bs) : off == 0;
-	r->streak = seq ? (r->streak < 30 ? r->streak + 1 : 30) : 0;
+	if (!seq) {
+		r->streak = 0;
+		r->pf_next = 0;
+	} else if (r->have_prev && last > r->last_block) {
+		uint64_t t = r->streak + (last - r->last_block);
+		r->streak = t > 30 ? 30 : (unsigned)t;
+	}
 	r->have_prev = 1;
 	r->next_off = off + len;
-	if (!seq)
-		r->pf_next = 0;
-	if (seq && bc->cfg.prefetch_blocks > 0) {
-		uint64_t window = 1ULL << (r->streak < 20 ? r->streak : 20);
+	r->last_block = last;
+	if (r->streak >= 2 && bc->cfg.prefetch_blocks > 0) {
+		uint64_t window = 1ULL << (r->streak - 1 < 20 ? r->streak - 1 : 20);
 		if (window > bc->cfg.prefetch_blocks)
 			window = bc->cfg.prefetch_blocks;
 		uint64_t from = r->pf_next > last + 1 ? r->pf_next : last + 1;
