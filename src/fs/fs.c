@@ -893,7 +893,9 @@ int ferry_fs_loop(struct ferry_fs *fs)
 	int rc = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(fs->se);
-	return rc == 0 ? 0 : -1;
+	/* libfuse reports the signal that ended the loop as a positive value:
+	 * for us that is the normal way to stop. */
+	return rc >= 0 ? 0 : -1;
 }
 
 void ferry_fs_report(struct ferry_fs *fs)

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/uri.h"
+#include "fs/fs.h"
 #include "store/httpc.h"
 #include "store/resolve.h"
 #include "transfer/transfer.h"
@@ -51,6 +52,8 @@ struct io_state {
 	int done, failed;
 	double ms;
 	char error[1024];
+	pid_t mount_pid;    /* ro_mount: the process serving the mount at `local` */
+	char *cache;        /* ro_mount: its cache folder */
 };
 
 struct run {
@@ -172,6 +175,103 @@ static int check_datastores(struct run *r, ferry_err *err)
 	return 0;
 }
 
+/* ro_mount: mount the input's folder (a uri_file's parent folder) read-only
+ * at wd/INPUT_<name>, served by a child process that dies with us. */
+static int mount_input(struct run *r, const struct ferry_job_input *in, struct io_state *st,
+		       ferry_err *err)
+{
+	if (asprintf(&st->local, "%s/INPUT_%s", r->wd, in->name) < 0) {
+		st->local = NULL;
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (asprintf(&st->cache, "%s/cap/data-capability/cache/%s", r->jobdir, in->name) < 0) {
+		st->cache = NULL;
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (mkdirs(st->local, err) < 0)
+		return -1;
+	char parent[4400];
+	snprintf(parent, sizeof(parent), "%s/cap/data-capability/cache", r->jobdir);
+	if (mkdirs(parent, err) < 0)
+		return -1;
+	activity(r, "mount", "input", in->name, 1, 0, 0, NULL);
+	double t0 = now_ms();
+	struct ferry_store *store = NULL;
+	char *path = NULL;
+	struct ferry_entry e = { 0 };
+	int rc = ferry_resolve(&r->ctx, st->uri, 0, &store, &path, NULL, err);
+	if (rc == 0)
+		rc = ferry_store_stat(store, path, &e, err);
+	const char *base = NULL;
+	if (rc == 0 && !e.is_dir && in->type == FERRY_IO_URI_FOLDER)
+		rc = ferry_err_set(err, FERRY_E_INVALID,
+				   "%s names a file, but the input is of type uri_folder (use type: uri_file)",
+				   st->uri);
+	else if (rc == 0 && e.is_dir && in->type == FERRY_IO_URI_FILE)
+		rc = ferry_err_set(err, FERRY_E_INVALID,
+				   "%s names a folder, but the input is of type uri_file (use type: uri_folder)",
+				   st->uri);
+	else if (rc == 0 && !e.is_dir) {
+		/* A file: mount its folder, the command gets the file inside. */
+		char *slash = strrchr(path, '/');
+		base = slash ? slash + 1 : path;
+		if (slash)
+			*slash = '\0';
+	}
+	ferry_entry_clear(&e);
+	if (rc == 0) {
+		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
+		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
+				       &r->ctx.stats, st->local, st->cache, 1, &st->mount_pid, err);
+	}
+	if (rc == 0) {
+		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
+			st->value = NULL;
+		else if (!base)
+			st->value = strdup(st->local);
+		if (!st->value)
+			rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	free(path);
+	ferry_store_destroy(store);
+	st->ms = now_ms() - t0;
+	if (rc < 0) {
+		st->failed = 1;
+		snprintf(st->error, sizeof(st->error), "%s", err->msg);
+		activity(r, "mount", "input", in->name, 0, 0, st->ms, err->msg);
+		return ferry_err_wrap(err, "input '%s'", in->name);
+	}
+	st->done = 1;
+	activity(r, "mount", "input", in->name, 0, 1, st->ms, NULL);
+	return 0;
+}
+
+/* Unmount every ro_mount input (also after a failure or a signal), each
+ * bounded by DATASET_UNMOUNT_TIMEOUT_SECONDS. */
+static void unmount_inputs(struct run *r)
+{
+	int64_t t = ferry_setting_int(&r->ctx.settings, FS_UNMOUNT_TIMEOUT);
+	for (size_t i = 0; r->in && i < r->s->n_inputs; i++) {
+		struct io_state *st = &r->in[i];
+		if (st->mount_pid <= 0)
+			continue;
+		const char *name = r->s->inputs[i].name;
+		activity(r, "unmount", "input", name, 1, 0, 0, NULL);
+		double t0 = now_ms();
+		ferry_err e;
+		ferry_err_clear(&e);
+		int rc = ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, &e);
+		st->mount_pid = 0;
+		if (rc < 0)
+			ferry_warn("input '%s': %s", name, e.msg);
+		else
+			ferry_info("input '%s': unmounted %s", name, st->local);
+		activity(r, "unmount", "input", name, 0, rc == 0, now_ms() - t0, rc < 0 ? e.msg : NULL);
+		if (st->cache)
+			rm_rf(st->cache);
+	}
+}
+
 static int do_inputs(struct run *r, ferry_err *err)
 {
 	for (size_t i = 0; i < r->s->n_inputs; i++) {
@@ -189,6 +289,11 @@ static int do_inputs(struct run *r, ferry_err *err)
 		if (in->mode == FERRY_MODE_DIRECT) {
 			st->value = strdup(st->uri);
 			ferry_info("input '%s': direct, the command gets %s", in->name, st->value);
+			continue;
+		}
+		if (in->mode == FERRY_MODE_RO_MOUNT) {
+			if (mount_input(r, in, st, err) < 0)
+				return -1;
 			continue;
 		}
 		/* download */
@@ -599,7 +704,10 @@ static void summary(struct run *r, const char *status, int code)
 		struct io_state *st = &r->in[i];
 		if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
 			continue;
-		if (st->done) {
+		if (st->done && in->mode == FERRY_MODE_RO_MOUNT) {
+			fprintf(stderr, "  input  %-12s %s (ro_mount): mounted at %s; cache use in rslex.log "
+				"(mount summary)\n", in->name, st->uri, st->local);
+		} else if (st->done) {
 			ferry_xfer_summary(&st->res, line, sizeof(line));
 			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri,
 				ferry_io_mode_name(in->mode), line);
@@ -629,6 +737,7 @@ static void run_free(struct run *r)
 		free(r->in[i].local);
 		free(r->in[i].value);
 		free(r->in[i].uri);
+		free(r->in[i].cache);
 	}
 	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
 		free(r->out[i].local);
@@ -776,6 +885,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	recorded = 2;
 
 done:
+	unmount_inputs(&r);
 	if (!keep_inputs(&r))
 		for (size_t i = 0; r.in && i < s->n_inputs; i++)
 			if (r.in[i].local)

@@ -35,8 +35,8 @@ printf 'command: touch %s\noutputs:\n  out:\n    mode: download\n' "$marker" >"$
 try "output 'out'" "rw_mount, upload"
 
 step "an allowed but unimplemented mode says so"
-printf 'command: touch %s\ninputs:\n  data:\n    path: ./x\n' "$marker" >"$job"
-try "mode ro_mount is not supported yet (input 'data')"
+printf 'command: touch %s\noutputs:\n  out:\n' "$marker" >"$job"
+try "mode rw_mount is not supported yet (output 'out')"
 
 step "a reference to an input the job does not define"
 printf 'command: touch %s ${{inputs.nothere}}\n' "$marker" >"$job"

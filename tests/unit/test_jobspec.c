@@ -152,9 +152,8 @@ int main(void)
 		 "rw_mount, upload", NULL);
 	load_bad("unknown mode", "command: x\ninputs:\n  d: {path: ./a, mode: fast}\n",
 		 "inputs.d.mode", "unknown mode 'fast'", NULL);
-	load_bad("default input mode ro_mount is not supported yet",
-		 "command: x\ninputs:\n  d: {path: ./a}\n", "mode ro_mount is not supported yet (input 'd')",
-		 NULL);
+	ferry_jobspec_free(load_ok("default input mode ro_mount is supported",
+				   "command: x\ninputs:\n  d: {path: ./a}\n"));
 	load_bad("default output mode rw_mount is not supported yet", "command: x\noutputs:\n  o:\n",
 		 "mode rw_mount is not supported yet (output 'o')", NULL);
 	load_bad("mltable is not supported yet",

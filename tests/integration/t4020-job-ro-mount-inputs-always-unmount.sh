@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# t4020 — owns ro_mount job inputs (the default mode): a uri_folder input is
+# mounted at INPUT_<name> and a uri_file input expands to the file inside a mount
+# of its folder; the command reads them through the mount; both are unmounted when
+# the job ends — also when the command fails, when ferry gets SIGTERM, and when
+# ferry is killed outright (the mount server follows it). No mount is left behind.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-mount.sh"
+need_fixtures
+need_fuse
+export FERRY_CMD_TIMEOUT=120
+
+c=$(new_container)
+mk_small_tree "$TEST_TMP/src" 40 1 64
+printf 'a,b\n1,2\n' >"$TEST_TMP/train.csv"
+export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
+expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" in/tree)"
+expect_ok ferry upload "$TEST_TMP/train.csv" "$(az_uri "$c" in/train.csv)"
+unset AZURE_STORAGE_CONNECTION_STRING
+az_datastore azstore "$c"
+mkdir -p "$TEST_TMP/job"
+
+# job FILE EXIT-CODE [SLEEP] — a job that checks its inputs, then sleeps and exits
+# (its shell's pid, the leader of its process group, in FILE.pid).
+job() {
+	cat >"$1" <<-YML
+	command: >-
+	  echo \$\$ >$1.pid && diff -r $TEST_TMP/src \${{inputs.tree}} && cmp $TEST_TMP/train.csv \${{inputs.file}}
+	  && echo "tree=\${{inputs.tree}} file=\${{inputs.file}}" && grep -c fuse /proc/self/mountinfo
+	  && sleep ${3:-0} && exit $2
+	inputs:
+	  tree: {type: uri_folder, path: "azureml://datastores/azstore/paths/in/tree/"}
+	  file: {type: uri_file, path: "azureml://datastores/azstore/paths/in/train.csv", mode: ro_mount}
+	YML
+}
+
+step "ro_mount inputs: the command reads the mounted folder and file; both are unmounted after"
+job "$TEST_TMP/job/ok.yml" 0
+expect_ok ferry run "$TEST_TMP/job/ok.yml" --name m1
+wd=$FERRY_HOME/jobs/m1/cap/data-capability/wd
+assert_contains "$TEST_TMP/last.stdout" "tree=$wd/INPUT_tree file=$wd/INPUT_file/train.csv"
+assert_no_mounts_under "$FERRY_HOME"
+[[ ! -e $wd/INPUT_tree ]] || fail "mount folder $wd/INPUT_tree left behind"
+dcap=$FERRY_HOME/jobs/m1/logs/system_logs/data_capability/data-capability.log
+assert_contains "$dcap" "Activity=mount, HowEnded=Success"
+assert_contains "$dcap" "Activity=unmount, HowEnded=Success"
+assert_contains "$FERRY_HOME/jobs/m1/logs/system_logs/data_capability/rslex.log" "mount summary"
+
+step "a command that fails still unmounts, and its exit code is the job's"
+job "$TEST_TMP/job/fail.yml" 3
+rc=0
+ferry run "$TEST_TMP/job/fail.yml" --name m2 >"$TEST_TMP/m2.out" 2>&1 || rc=$?
+assert_eq 3 "$rc" "exit code of a failing job"
+assert_contains "$TEST_TMP/m2.out" "tree="
+assert_no_mounts_under "$FERRY_HOME"
+
+step "SIGTERM to ferry while the command runs: the command stops, the inputs are unmounted"
+job "$TEST_TMP/job/long.yml" 0 60
+"$FERRY" run "$TEST_TMP/job/long.yml" --name m3 >"$TEST_TMP/m3.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "tree=" "$TEST_TMP/m3.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "tree=" "$TEST_TMP/m3.out" || fail "the command did not start: $(cat "$TEST_TMP/m3.out")"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+((rc != 0)) || fail "ferry exited 0 after SIGTERM"
+assert_no_mounts_under "$FERRY_HOME"
+
+step "SIGKILL to ferry: the mount servers unmount by themselves"
+"$FERRY" run "$TEST_TMP/job/long.yml" --name m4 >"$TEST_TMP/m4.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "tree=" "$TEST_TMP/m4.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "tree=" "$TEST_TMP/m4.out" || fail "the command did not start: $(cat "$TEST_TMP/m4.out")"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+kill -KILL -- "-$(cat "$TEST_TMP/job/long.yml.pid")" 2>/dev/null || true
+for _ in $(seq 1 50); do grep -qF " $FERRY_HOME" /proc/self/mountinfo || break; sleep 0.1; done
+assert_no_mounts_under "$FERRY_HOME"
+
+step "a stale mount (its server killed) is removed by ferry unmount"
+mnt=$TEST_TMP/stale
+mount_at "azureml://datastores/azstore/paths/in/tree" "$mnt"
+spid=$(grep -o "served by process [0-9]*" "$FERRY_HOME/logs/mount.log" | tail -1 | awk '{print $4}')
+[[ -n $spid ]] || fail "no 'served by process' line in the mount log"
+kill -KILL "$spid"
+for _ in $(seq 1 20); do ls "$mnt" >/dev/null 2>&1 || break; sleep 0.1; done
+if ls "$mnt" >/dev/null 2>&1; then fail "the mount still answers after its server was killed"; fi
+unmount_at "$mnt"
+
+step "no mount is left behind"
+assert_no_mounts_under "$TEST_TMP"
+echo "ok"
