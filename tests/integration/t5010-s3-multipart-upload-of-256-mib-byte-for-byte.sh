@@ -3,7 +3,8 @@
 # small goes up as 8 MiB parts staged in parallel (the upload id made once, by
 # the first part to arrive), completes with every ETag, lists at its full size,
 # downloads as parallel ranged GETs byte for byte, and leaves no multipart upload
-# open; a part size under S3's 5 MiB minimum is raised to it.
+# open; a part size under S3's 5 MiB minimum is raised to it; the ASan and TSan
+# builds stage two objects' parts at once without a report.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 need_s3
@@ -32,5 +33,26 @@ expect_ok ferry download "s3://$b/small.bin" "$TEST_TMP/out2"
 assert_file_same "$small" "$TEST_TMP/out2/small.bin"
 etag=$(s3cli etag "$b" small.bin)
 [[ $etag == *-3 ]] || fail "expected 3 parts of 5 MiB (12 MiB), got ETag '$etag'"
+assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads"
+
+step "ASan and TSan builds: two objects' multipart uploads at once, and their download, are clean"
+mkdir -p "$TEST_TMP/two"
+head -c 40000000 "$big" >"$TEST_TMP/two/a.bin"
+tail -c 40000000 "$big" >"$TEST_TMP/two/b.bin"
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:exitcode=66 TSAN_OPTIONS=halt_on_error=1:exitcode=66
+for bin in "$FERRY_ASAN" "$FERRY_TSAN"; do
+	[[ -x $bin ]] || fail "sanitizer build missing: $bin (make asan tsan)"
+	label=$(basename "$(dirname "$bin")")
+	FERRY=$bin FERRY_UPLOAD_SINGLE_PUT_MAX=5M expect_ok ferry upload "$TEST_TMP/two" "s3://$b/$label/"
+	cp "$LAST_STDERR" "$TEST_TMP/$label.up"
+	FERRY=$bin expect_ok ferry download "s3://$b/$label/" "$TEST_TMP/out-$label"
+	cp "$LAST_STDERR" "$TEST_TMP/$label.down"
+	assert_tree_same "$TEST_TMP/two" "$TEST_TMP/out-$label"
+	for f in "$TEST_TMP/$label".*; do
+		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' "$f"; then
+			fail "$label reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer' "$f")"
+		fi
+	done
+done
 assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads"
 echo "ok"
