@@ -87,10 +87,14 @@ mount_at "$(az_uri "$c" data)" "$mnt" "${block_sets[@]}"
 random_reads "$big" "$mnt/big.bin" 300 300000 >/dev/null || fail "random reads differ (block mode)"
 unmount_at "$mnt"
 
-step "block mode: those random reads prefetched nothing (runtime log summary)"
+step "block mode: those random reads prefetched (almost) nothing (runtime log summary)"
+# The kernel's own readahead can make one read look like a short stream now and
+# then; a sequential-looking policy would prefetch hundreds of blocks here.
 sleep 0.5
 grep "mount summary" "$log" | tail -1 >"$TEST_TMP/summary"
-assert_contains "$TEST_TMP/summary" " 0 blocks prefetched" "summary after random reads"
+npf=$(sed -E 's/.* ([0-9]+) blocks prefetched.*/\1/' "$TEST_TMP/summary")
+echo "# blocks prefetched during 300 random reads: $npf"
+((npf <= 3)) || fail "random reads prefetched $npf blocks: $(cat "$TEST_TMP/summary")"
 
 step "block mode: random reads of up to 3 MiB match the source"
 mount_at "$(az_uri "$c" data)" "$mnt" "${block_sets[@]}"
