@@ -865,6 +865,7 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 	char *argv[] = { "ferry", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	fuse_opt_free_args(&args); /* the parser may have copied them */
 	if (!fs->se)
 		return ferry_err_set(err, FERRY_E_IO, "cannot start a FUSE session (is /dev/fuse there?)");
 	if (fuse_session_mount(fs->se, mountpoint) != 0)
