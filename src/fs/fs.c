@@ -413,9 +413,11 @@ static int dir_next_page(struct ferry_fs *fs, struct dirh *d, ferry_err *err)
 	return 0;
 }
 
-/* Entry number `i` of the listing, fetching pages as needed; NULL at the end
- * (or on error: then err is filled). */
-static const struct ferry_entry *dir_entry(struct ferry_fs *fs, struct dirh *d, uint64_t i, ferry_err *err)
+/* Entry number `i` of the listing, fetching pages as needed; NULL at the end,
+ * on error (then err is filled), or when a page would have to be fetched and
+ * `may_fetch` is 0. */
+static const struct ferry_entry *dir_entry(struct ferry_fs *fs, struct dirh *d, uint64_t i, int may_fetch,
+					   ferry_err *err)
 {
 	for (;;) {
 		for (int k = 1; k >= 0; k--)
@@ -423,7 +425,7 @@ static const struct ferry_entry *dir_entry(struct ferry_fs *fs, struct dirh *d, 
 				return &d->page[k].entries[i - d->base[k]];
 		if (d->started && ((d->have[0] && i < d->base[0]) || (!d->have[0] && d->have[1] && i < d->base[1])))
 			dir_reset(d); /* a seek back before what we hold: list again */
-		if (d->started && d->done)
+		if ((d->started && d->done) || !may_fetch)
 			return NULL;
 		if (dir_next_page(fs, d, err) < 0)
 			return NULL;
@@ -448,7 +450,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	size_t plen = strlen(d->path);
 	int failed = 0;
 	for (uint64_t i = (uint64_t)off;; i++) {
-		const struct ferry_entry *e = dir_entry(fs, d, i, &err);
+		/* Fetch a page only when nothing is ready to return: the kernel
+		 * asks with a large buffer (1 MiB on recent kernels), and filling
+		 * it would make the first entries of a huge folder wait. */
+		const struct ferry_entry *e = dir_entry(fs, d, i, used == 0, &err);
 		if (!e) {
 			failed = err.code != FERRY_OK;
 			break;
@@ -484,6 +489,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		pthread_mutex_unlock(&fs->tlock);
 		used += need;
 	}
+	ferry_debug("mount: readdir%s '%s' from entry %lld: %zu of %zu bytes", plus ? "plus" : "", d->path,
+		    (long long)off, used, size);
 	pthread_mutex_unlock(&d->lock);
 	if (failed && used == 0) {
 		ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", d->path, err.msg);
