@@ -2,7 +2,8 @@
 # t5050 — owns the read-only mount of an S3 prefix: a nested 300-file tree and a
 # 40 MiB object read back identical through `ferry mount s3://...`, in whole-file
 # mode and in block mode (ranged GetObject per block, prefetch); listings come from
-# ListObjectsV2 with delimiter '/', paged 100 keys at a time; no mount is left.
+# ListObjectsV2 with delimiter '/', paged 100 keys at a time; a job's ro_mount
+# s3:// inputs read through the mount; no mount is left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -35,6 +36,18 @@ for mode in whole-file block; do
 	step "$mode mode: ferry unmount removes the mount"
 	unmount_at "$mnt"
 done
+
+step "a job's ro_mount s3:// inputs (a folder and a file) read through the mount"
+mkdir -p "$TEST_TMP/job"
+cat >"$TEST_TMP/job/job.yml" <<YML
+command: >-
+  diff -r $src \${{inputs.tree}} && cmp $src/big/model.bin \${{inputs.model}} && echo mounted-ok
+inputs:
+  tree: {type: uri_folder, path: "s3://$b/data/", mode: ro_mount}
+  model: {type: uri_file, path: "s3://$b/data/big/model.bin", mode: ro_mount}
+YML
+FERRY_CMD_TIMEOUT=300 expect_ok ferry run "$TEST_TMP/job/job.yml" --name s3mount
+assert_contains "$TEST_TMP/last.stdout" "mounted-ok"
 
 step "no mount is left behind"
 assert_no_mounts_under "$TEST_TMP"
