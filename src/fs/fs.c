@@ -906,7 +906,7 @@ int ferry_fs_loop(struct ferry_fs *fs)
 	return rc >= 0 ? 0 : -1;
 }
 
-void ferry_fs_report(struct ferry_fs *fs)
+void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 {
 	struct ferry_bcache_counters b = { 0 };
 	struct ferry_fcache_counters f = { 0 };
@@ -927,6 +927,14 @@ void ferry_fs_report(struct ferry_fs *fs)
 		   (unsigned long long)b.prefetched, (unsigned long long)b.prefetch_used,
 		   (unsigned long long)b.disk_hits, (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
+	if (buf)
+		snprintf(buf, cap,
+			 "%llu opens, cache hit rate %.1f%%, %.1f MiB from storage in %llu requests, "
+			 "waited %.2f s for storage",
+			 (unsigned long long)fs->opens,
+			 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
+			 (double)ferry_stats_get(&fs->stats->bytes) / 1048576.0,
+			 (unsigned long long)ferry_stats_get(&fs->stats->requests), (b.wait_us + f.wait_us) / 1e6);
 }
 
 static void rm_dir_files(const char *dir)

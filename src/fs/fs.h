@@ -32,19 +32,21 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
 /* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
  * arrives (handlers installed for the duration). Returns 0, or -1. */
 int ferry_fs_loop(struct ferry_fs *fs);
-/* Log a summary line (opens, hits, misses, bytes, wait time). */
-void ferry_fs_report(struct ferry_fs *fs);
+/* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
+ * is not NULL, put a shorter one for a job summary there. */
+void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap);
 /* Unmount if still mounted and free everything. */
 void ferry_fs_destroy(struct ferry_fs *fs);
 
 /*
  * Serve folder `root` of `store` at `dir` in this process until unmounted.
  * When `ready_fd` >= 0, one byte 'K' is written to it once the mount answers,
- * or the error message if it failed before that; then it is closed.
+ * or the error message if it failed before that; then it is closed. When
+ * `summary_file` is not NULL, the end-of-mount summary line is written there.
  */
 int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      ferry_err *err);
+		      const char *summary_file, ferry_err *err);
 
 /*
  * Fork a child (no exec) that serves the mount in its own session; return
@@ -54,7 +56,7 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
  */
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      pid_t *pid, ferry_err *err);
+		      const char *summary_file, pid_t *pid, ferry_err *err);
 
 /* Stop a child from ferry_mount_spawn: ask it to unmount, wait up to
  * timeout_s seconds, then kill it and detach the mount. Always leaves `dir`

@@ -52,7 +52,7 @@ static void sleep_ms(long ms)
 
 int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      ferry_err *err)
+		      const char *summary_file, ferry_err *err)
 {
 	struct ferry_fs *fs = NULL;
 	if (ferry_fs_new(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
@@ -70,7 +70,15 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
 		close(ready_fd);
 	}
 	int rc = ferry_fs_loop(fs);
-	ferry_fs_report(fs);
+	char line[512];
+	ferry_fs_report(fs, line, sizeof(line));
+	if (summary_file) {
+		FILE *f = fopen(summary_file, "we");
+		if (f) {
+			fprintf(f, "%s\n", line);
+			fclose(f);
+		}
+	}
 	ferry_fs_destroy(fs);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
@@ -79,7 +87,7 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
 
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      pid_t *pid, ferry_err *err)
+		      const char *summary_file, pid_t *pid, ferry_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -116,7 +124,7 @@ int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct 
 		sigaction(SIGHUP, &dfl, NULL);
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, p[1], &e);
+		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, p[1], summary_file, &e);
 		if (rc < 0)
 			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
 		_exit(rc < 0 ? 1 : 0);

@@ -54,6 +54,7 @@ struct io_state {
 	char error[1024];
 	pid_t mount_pid;    /* ro_mount: the process serving the mount at `local` */
 	char *cache;        /* ro_mount: its cache folder */
+	char mount_summary[512]; /* ro_mount: the server's summary line */
 };
 
 struct run {
@@ -221,8 +222,10 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 	ferry_entry_clear(&e);
 	if (rc == 0) {
 		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
+		char summary[4400];
+		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
-				       &r->ctx.stats, st->local, st->cache, 1, &st->mount_pid, err);
+				       &r->ctx.stats, st->local, st->cache, 1, summary, &st->mount_pid, err);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -267,8 +270,19 @@ static void unmount_inputs(struct run *r)
 		else
 			ferry_info("input '%s': unmounted %s", name, st->local);
 		activity(r, "unmount", "input", name, 0, rc == 0, now_ms() - t0, rc < 0 ? e.msg : NULL);
-		if (st->cache)
+		if (st->cache) {
 			rm_rf(st->cache);
+			/* The server's summary line, for the job summary. */
+			char summary[4400];
+			snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+			FILE *f = fopen(summary, "re");
+			if (f) {
+				if (fgets(st->mount_summary, sizeof(st->mount_summary), f))
+					st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
+				fclose(f);
+				unlink(summary);
+			}
+		}
 	}
 }
 
@@ -705,8 +719,8 @@ static void summary(struct run *r, const char *status, int code)
 		if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
 			continue;
 		if (st->done && in->mode == FERRY_MODE_RO_MOUNT) {
-			fprintf(stderr, "  input  %-12s %s (ro_mount): mounted at %s; cache use in rslex.log "
-				"(mount summary)\n", in->name, st->uri, st->local);
+			fprintf(stderr, "  input  %-12s %s (ro_mount): %s\n", in->name, st->uri,
+				st->mount_summary[0] ? st->mount_summary : "mounted (summary in rslex.log)");
 		} else if (st->done) {
 			ferry_xfer_summary(&st->res, line, sizeof(line));
 			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri,
@@ -863,6 +877,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	if (crc < 0)
 		goto done;
 	ferry_info("command exited with %d", status);
+	unmount_inputs(&r); /* the inputs are done with; again at `done` for early exits */
 	*exit_code = status;
 	rc = 0;
 

@@ -52,6 +52,7 @@ rc=0
 ferry run "$TEST_TMP/job/fail.yml" --name m2 >"$TEST_TMP/m2.out" 2>&1 || rc=$?
 assert_eq 3 "$rc" "exit code of a failing job"
 assert_contains "$TEST_TMP/m2.out" "tree="
+assert_contains "$TEST_TMP/m2.out" "(ro_mount): 40 opens, cache hit rate" "job summary of the mounted input"
 assert_no_mounts_under "$FERRY_HOME"
 
 step "SIGTERM to ferry while the command runs: the command stops, the inputs are unmounted"
