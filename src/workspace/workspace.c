@@ -2,7 +2,7 @@
  * workspace.c — the local workspace: SQLite registry, secrets, default datastore.
  *
  * Layout of <home>:
- *   ferry.db                      registry (tables datastores, jobs)
+ *   ferry.db                      registry (tables datastores, jobs, data_assets)
  *   secrets/<datastore>           one secret per file, 0600, folder 0700
  *   datastores/workspaceblobstore the folder backing the default datastore
  *   jobs/<name>/                  job folders (created by the job runner)
@@ -66,7 +66,14 @@ static const char schema[] =
 	" status TEXT NOT NULL, exit_code INTEGER, start_time TEXT, end_time TEXT,"
 	" job_file TEXT, folder TEXT, azure_json TEXT, tags_json TEXT, inputs_json TEXT,"
 	" outputs_json TEXT, bytes_moved INTEGER NOT NULL DEFAULT 0,"
-	" seq INTEGER);";
+	" seq INTEGER);"
+	/* Data assets: rows are only ever inserted (versions are immutable);
+	 * seq orders them by creation for @latest. */
+	"CREATE TABLE IF NOT EXISTS data_assets ("
+	" name TEXT NOT NULL, version TEXT NOT NULL, type TEXT NOT NULL, path TEXT NOT NULL,"
+	" description TEXT, tags_json TEXT, created TEXT NOT NULL, job TEXT,"
+	" seq INTEGER NOT NULL, PRIMARY KEY(name, version));"
+	"CREATE INDEX IF NOT EXISTS data_assets_job ON data_assets(job);";
 
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 {
@@ -567,4 +574,276 @@ int ferry_ws_job_list(struct ferry_ws *ws, struct ferry_job_record **out, size_t
 		return db_fail(ws, err, "reading jobs");
 	}
 	return 0;
+}
+
+/* ---- data assets ---- */
+
+#define ASSET_COLS "name, version, type, path, description, tags_json, created, job"
+
+static int asset_chars_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
+			return 0;
+	}
+	return 1;
+}
+
+int ferry_ws_asset_name_ok(const char *name)
+{
+	return asset_chars_ok(name, 255);
+}
+
+int ferry_ws_asset_version_ok(const char *version)
+{
+	return asset_chars_ok(version, 64) && strcmp(version, "latest") != 0;
+}
+
+void ferry_data_asset_free(struct ferry_data_asset *a)
+{
+	if (!a)
+		return;
+	free(a->name);
+	free(a->version);
+	free(a->type);
+	free(a->path);
+	free(a->description);
+	free(a->tags_json);
+	free(a->created);
+	free(a->job);
+	memset(a, 0, sizeof(*a));
+}
+
+void ferry_data_asset_list_free(struct ferry_data_asset *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ferry_data_asset_free(&v[i]);
+	free(v);
+}
+
+static void asset_from_row(sqlite3_stmt *st, struct ferry_data_asset *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = col_text(st, 0);
+	a->version = col_text(st, 1);
+	a->type = col_text(st, 2);
+	a->path = col_text(st, 3);
+	a->description = col_text(st, 4);
+	a->tags_json = col_text(st, 5);
+	a->created = col_text(st, 6);
+	a->job = col_text(st, 7);
+}
+
+/* Run a prepared SELECT of ASSET_COLS into a malloc'd array (finalizes st). */
+static int asset_rows(struct ferry_ws *ws, sqlite3_stmt *st, struct ferry_data_asset **out,
+		      size_t *n, ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct ferry_data_asset *v = realloc(*out, cap * sizeof(**out));
+			if (!v) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*out = v;
+		}
+		asset_from_row(st, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ferry_data_asset_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_fail(ws, err, "reading data assets");
+	}
+	return 0;
+}
+
+/* Comma-separated values of a one-column query with one text parameter. */
+static void joined(struct ferry_ws *ws, const char *sql, const char *arg, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	size_t used = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int w = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
+				 (const char *)sqlite3_column_text(st, 0));
+		if (w < 0 || (size_t)w >= cap - used) {
+			buf[used] = '\0';
+			break;
+		}
+		used += (size_t)w;
+	}
+	sqlite3_finalize(st);
+}
+
+static int exec(struct ferry_ws *ws, const char *sql, ferry_err *err)
+{
+	if (sqlite3_exec(ws->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(ws, err, sql);
+	return 0;
+}
+
+int ferry_ws_asset_create(struct ferry_ws *ws, const struct ferry_data_asset *a,
+			  char **version_out, ferry_err *err)
+{
+	if (version_out)
+		*version_out = NULL;
+	if (!ferry_ws_asset_name_ok(a->name))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "data asset name '%s' is not valid: 1-255 letters, digits, '_', "
+				     "'-' or '.', starting with a letter or digit",
+				     a->name ? a->name : "");
+	if (a->version && !ferry_ws_asset_version_ok(a->version))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "data asset '%s': version '%s' is not valid: 1-64 letters, "
+				     "digits, '_', '-' or '.', starting with a letter or digit, not "
+				     "'latest'",
+				     a->name, a->version);
+	if (!a->type || !a->path || !*a->path)
+		return ferry_err_set(err, FERRY_E_INVALID, "data asset '%s': type or path missing",
+				     a->name);
+	/* IMMEDIATE takes the write lock now: the next version is read and used
+	 * under the same lock, so concurrent creators are serialized (the busy
+	 * timeout makes the second one wait). */
+	if (exec(ws, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	char version[32];
+	const char *v = a->version;
+	sqlite3_stmt *st = NULL;
+	if (!v) {
+		if (sqlite3_prepare_v2(ws->db,
+				       "SELECT IFNULL(MAX(CAST(version AS INTEGER)), 0) + 1 FROM data_assets"
+				       " WHERE name = ? AND version NOT GLOB '*[^0-9]*'"
+				       " AND length(version) < 19",
+				       -1, &st, NULL) != SQLITE_OK)
+			goto dbfail;
+		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			goto dbfail;
+		snprintf(version, sizeof(version), "%lld", (long long)sqlite3_column_int64(st, 0));
+		sqlite3_finalize(st);
+		st = NULL;
+		v = version;
+	}
+	if (sqlite3_prepare_v2(ws->db,
+			       "INSERT INTO data_assets(" ASSET_COLS ", seq) VALUES(?,?,?,?,?,?,"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?,"
+			       " (SELECT IFNULL(MAX(seq), 0) + 1 FROM data_assets))",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto dbfail;
+	const char *vals[] = { a->name, v, a->type, a->path, a->description, a->tags_json };
+	for (int i = 0; i < 6; i++)
+		sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, a->job, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_CONSTRAINT) {
+		exec(ws, "ROLLBACK", NULL);
+		char versions[600];
+		joined(ws, "SELECT version FROM data_assets WHERE name = ? ORDER BY seq", a->name,
+		       versions, sizeof(versions));
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "data asset '%s' version '%s' already exists and versions are "
+				     "immutable (existing versions: %s); give a new version, or none "
+				     "for the next number",
+				     a->name, v, versions);
+	}
+	if (rc != SQLITE_DONE)
+		goto dbfail;
+	if (exec(ws, "COMMIT", err) < 0) {
+		exec(ws, "ROLLBACK", NULL);
+		return -1;
+	}
+	if (version_out && !(*version_out = strdup(v)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	return 0;
+dbfail:
+	db_fail(ws, err, "writing data assets");
+	if (st)
+		sqlite3_finalize(st);
+	exec(ws, "ROLLBACK", NULL);
+	return -1;
+}
+
+int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *version,
+		       struct ferry_data_asset *out, ferry_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	int latest = !version || !strcmp(version, "latest");
+	sqlite3_stmt *st;
+	const char *sql = latest ? "SELECT " ASSET_COLS " FROM data_assets WHERE name = ?"
+				   " ORDER BY seq DESC LIMIT 1"
+				 : "SELECT " ASSET_COLS " FROM data_assets WHERE name = ? AND version = ?";
+	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading data assets");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (!latest)
+		sqlite3_bind_text(st, 2, version, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		asset_from_row(st, out);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(ws, err, "reading data assets");
+	char list[600];
+	joined(ws, "SELECT version FROM data_assets WHERE name = ? ORDER BY seq", name, list,
+	       sizeof(list));
+	if (list[0])
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "data asset '%s' has no version '%s' (versions: %s)", name,
+				     version, list);
+	joined(ws, "SELECT DISTINCT name FROM data_assets ORDER BY name", NULL, list, sizeof(list));
+	return ferry_err_set(err, FERRY_E_NOTFOUND,
+			     "data asset '%s' not found (known: %s); create it with `ferry data "
+			     "create`",
+			     name, list[0] ? list : "none");
+}
+
+int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, struct ferry_data_asset **out,
+			size_t *n, ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	const char *sql =
+		name ? "SELECT " ASSET_COLS " FROM data_assets WHERE name = ? ORDER BY seq DESC"
+		     : "SELECT " ASSET_COLS " FROM data_assets a WHERE seq ="
+		       " (SELECT MAX(seq) FROM data_assets b WHERE b.name = a.name) ORDER BY name";
+	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading data assets");
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	return asset_rows(ws, st, out, n, err);
+}
+
+int ferry_ws_asset_list_by_job(struct ferry_ws *ws, const char *job,
+			       struct ferry_data_asset **out, size_t *n, ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ws->db,
+			       "SELECT " ASSET_COLS " FROM data_assets WHERE job = ? ORDER BY seq", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "reading data assets");
+	sqlite3_bind_text(st, 1, job, -1, SQLITE_TRANSIENT);
+	return asset_rows(ws, st, out, n, err);
 }

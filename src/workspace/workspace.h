@@ -1,6 +1,6 @@
 /*
  * workspace.h — the local workspace: a folder ($FERRY_HOME, default ~/.ferry)
- * holding the SQLite registry (datastores, jobs), the job folders, the
+ * holding the SQLite registry (datastores, data assets, jobs), the job folders, the
  * secrets of datastores (0600 files, never in the registry) and the local
  * folder that backs the default datastore `workspaceblobstore`.
  *
@@ -101,5 +101,56 @@ int ferry_ws_job_list(struct ferry_ws *ws, struct ferry_job_record **out, size_t
 		      ferry_err *err);
 void ferry_job_record_free(struct ferry_job_record *rec);
 void ferry_job_record_list_free(struct ferry_job_record *v, size_t n);
+
+/* ---- data assets ----
+ * A data asset is a name and an immutable version pointing at a storage URI
+ * (SPEC §2/§8). Rows are never updated or deleted: (name, version) is the
+ * key, and creating an existing pair is an error. `@latest` is the most
+ * recently CREATED version of a name (Azure ML's rule), not the highest
+ * number: creating "1", "3", then "2" makes "2" the latest. */
+struct ferry_data_asset {
+	char *name;
+	char *version;
+	char *type;        /* uri_file | uri_folder | mltable */
+	char *path;        /* a storage URI (datastore, blob, s3, http); never local, never an asset */
+	char *description; /* NULL = none */
+	char *tags_json;   /* JSON object text, or NULL */
+	char *created;     /* 2024-01-01T10:00:00.000Z (UTC); set by the registry */
+	char *job;         /* the job whose output it is, or NULL */
+};
+
+/* Names: 1-255 of [A-Za-z0-9_.-], starting with a letter or digit.
+ * Versions: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit, and not
+ * "latest" (it would read like @latest). Return 1 when valid. */
+int ferry_ws_asset_name_ok(const char *name);
+int ferry_ws_asset_version_ok(const char *version);
+
+/* Register `a` (fields borrowed; `created` ignored). When a->version is NULL
+ * the version is the next integer: 1 + the highest all-digit version of the
+ * name (1 for a new name), chosen inside the same write transaction as the
+ * insert, so two ferry processes never get the same one. An existing
+ * (name, version) is FERRY_E_INVALID naming both. On success *version_out (if
+ * not NULL) is the malloc'd version given. */
+int ferry_ws_asset_create(struct ferry_ws *ws, const struct ferry_data_asset *a,
+			  char **version_out, ferry_err *err);
+
+/* Fetch name:version, or the latest version when `version` is NULL or
+ * "latest". Fills *out (free with ferry_data_asset_free). FERRY_E_NOTFOUND
+ * names the asset and lists its versions, or the known asset names. */
+int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *version,
+		       struct ferry_data_asset *out, ferry_err *err);
+
+/* name == NULL: the latest version of every asset, sorted by name.
+ * name given: every version of that asset, newest first (none: empty list).
+ * *out malloc'd, *n entries; free with ferry_data_asset_list_free. */
+int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, struct ferry_data_asset **out,
+			size_t *n, ferry_err *err);
+
+/* The assets job `job` registered, in creation order. Same ownership. */
+int ferry_ws_asset_list_by_job(struct ferry_ws *ws, const char *job,
+			       struct ferry_data_asset **out, size_t *n, ferry_err *err);
+
+void ferry_data_asset_free(struct ferry_data_asset *a);
+void ferry_data_asset_list_free(struct ferry_data_asset *v, size_t n);
 
 #endif
