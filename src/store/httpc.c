@@ -219,6 +219,9 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
+	const struct attempt_state *st = arg;
+	if (st->call->cleanup)
+		return 0;
 	return ferry_interrupted() ? 1 : 0; /* non-zero aborts the transfer */
 }
 
@@ -303,6 +306,9 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/0.1");
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &st);
+		if (call->cleanup)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (!strcmp(call->method, "HEAD"))
 			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -330,7 +336,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			return 0;
 		if (st.range_ignored)
 			return ferry_err_set(err, FERRY_E_NET, "%s: the server ignored a range request", call->what);
-		if (ferry_interrupted())
+		if (ferry_interrupted() && !call->cleanup)
 			return ferry_err_set(err, FERRY_E_INTERRUPTED, "%s: interrupted", call->what);
 		if (st.sink_failed)
 			return ferry_err_set(err, FERRY_E_IO, "%s: writing the received data failed: %s",
@@ -356,7 +362,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			if (len != UINT64_MAX)
 				len -= st.delivered;
 		}
-		if (!transient || attempt >= retries) {
+		if (!transient || attempt >= retries || call->cleanup) {
 			if (rc == CURLE_OK && !transient) {
 				if (call->describe)
 					call->describe(call->ctx, call, resp, err);

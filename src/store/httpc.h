@@ -67,6 +67,9 @@ struct ferry_http_call {
 	int body_fd;
 	uint64_t body_off, body_len;
 	const char *body_mem;
+	/* A cleanup request (S3 AbortMultipartUpload when a transfer stops): sent
+	 * even after SIGINT/SIGTERM, once, with a 10 s limit, never retried. */
+	int cleanup;
 	/* Turn a final non-2xx response (status, body, error code) into err. */
 	void (*describe)(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
 			 ferry_err *err);

@@ -16,7 +16,9 @@
  * objects; each part's ETag is kept in the object's entry (part n = block n-1)
  * for CompleteMultipartUpload. An upload whose commit fails is aborted at
  * once; one never committed (a block failed, the transfer was stopped) is
- * aborted when the store is destroyed, so no invisible parts stay billed.
+ * aborted when the store is destroyed, so no invisible parts stay billed —
+ * also after Ctrl-C (the abort is an httpc "cleanup" call, which an interrupt
+ * does not stop).
  */
 #include "store/s3.h"
 #include "core/log.h"
@@ -594,6 +596,7 @@ static void mpu_abort(struct s3 *s3, struct mpu *m)
 	struct ferry_http_call c;
 	struct ferry_http_resp resp;
 	ferry_http_call_init(&c, "DELETE", r.what);
+	c.cleanup = 1; /* also after Ctrl-C: parts left behind are billed */
 	ferry_err e;
 	if (s3_do(s3, &r, &c, &resp, &e) < 0)
 		ferry_warn("aborting the unfinished multipart upload of %s failed: %s", r.what, e.msg);

@@ -3,7 +3,8 @@
 # small goes up as 8 MiB parts staged in parallel (the upload id made once, by
 # the first part to arrive), completes with every ETag, lists at its full size,
 # downloads as parallel ranged GETs byte for byte, and leaves no multipart upload
-# open; a part size under S3's 5 MiB minimum is raised to it; the ASan and TSan
+# open; Ctrl-C midway aborts the upload (AbortMultipartUpload is sent even then);
+# a part size under S3's 5 MiB minimum is raised to it; the ASan and TSan
 # builds stage two objects' parts at once without a report.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
@@ -34,6 +35,24 @@ assert_file_same "$small" "$TEST_TMP/out2/small.bin"
 etag=$(s3cli etag "$b" small.bin)
 [[ $etag == *-3 ]] || fail "expected 3 parts of 5 MiB (12 MiB), got ETag '$etag'"
 assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads"
+
+step "Ctrl-C during a multipart upload aborts it: no object, no upload left open"
+RSLEX_DOWNLOADER_THREADS=1 timeout -k 5 120 "$FERRY" upload "$big" "s3://$b/interrupted.bin" \
+	>"$TEST_TMP/int.out" 2>"$TEST_TMP/int.err" &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+	[[ $(s3cli uploads "$b") -ge 1 ]] && break
+	sleep 0.1
+done
+sleep 0.5
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+assert_eq 130 "$rc" "exit status after SIGINT"
+assert_contains "$TEST_TMP/int.err" "interrupted"
+expect_ok ferry ls "s3://$b/"
+assert_not_contains "$TEST_TMP/last.stdout" "interrupted.bin"
+assert_eq 0 "$(s3cli uploads "$b")" "open multipart uploads after the interrupt"
 
 step "ASan and TSan builds: two objects' multipart uploads at once, and their download, are clean"
 mkdir -p "$TEST_TMP/two"
