@@ -15,6 +15,7 @@ int cmd_download(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_datastore(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_settings(int argc, char **argv);
 int cmd_mount(int argc, char **argv);

@@ -231,6 +231,36 @@ static char *absolute(const char *p)
 	return ferry_path_join(cwd, p);
 }
 
+/* azureml:<name>:<version> | azureml:<name>@latest: the asset's registered
+ * path, resolved like any other. An asset never points at another asset
+ * (data.c refuses it at creation), so this recurses once. */
+static int resolve_asset(struct ferry_ctx *ctx, const struct ferry_uri *u, int for_write,
+			 struct ferry_store **store, char **path, int *folder_hint, ferry_err *err)
+{
+	if (for_write)
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "'%s': a data asset is read-only; write to a storage path (an "
+				     "output with `name` registers a new asset version)",
+				     u->text);
+	if (!ctx->ws)
+		return ferry_err_set(err, FERRY_E_INVALID, "'%s': no workspace is open", u->text);
+	struct ferry_data_asset a;
+	if (ferry_ws_asset_get(ctx->ws, u->asset_name, u->asset_version, &a, err) < 0)
+		return -1;
+	int rc;
+	if (!strncmp(a.path, "azureml:", 8) && strncmp(a.path, "azureml://", 10) != 0)
+		rc = ferry_err_set(err, FERRY_E_INVALID, "data asset %s:%s points at another asset (%s)",
+				   a.name, a.version, a.path);
+	else
+		rc = ferry_resolve(ctx, a.path, 0, store, path, folder_hint, err);
+	if (rc < 0)
+		ferry_err_wrap(err, "data asset %s:%s", a.name, a.version);
+	else if (folder_hint && strcmp(a.type, "uri_file") != 0)
+		*folder_hint = 1; /* a uri_folder / mltable asset names a folder */
+	ferry_data_asset_free(&a);
+	return rc;
+}
+
 int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct ferry_store **store,
 		  char **path, int *folder_hint, ferry_err *err)
 {
@@ -270,9 +300,11 @@ int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct
 		s = open_datastore(ctx, &u, err);
 		p = strdup(u.path);
 		break;
-	case FERRY_URI_ASSET:
-		ferry_err_set(err, FERRY_E_INVALID, "'%s': data assets are not supported yet", text);
-		break;
+	case FERRY_URI_ASSET: {
+		int rc = resolve_asset(ctx, &u, for_write, store, path, folder_hint, err);
+		ferry_uri_free(&u);
+		return rc;
+	}
 	case FERRY_URI_S3:
 		s = open_s3(ctx, &u, err);
 		p = strdup(u.path);

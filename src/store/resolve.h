@@ -29,8 +29,11 @@ struct ferry_ctx {
 /* Resolve `uri`. On success *store (destroy with ferry_store_destroy) and
  * *path (malloc'd, no leading/trailing '/') are set; *folder_hint is 1 when
  * the text ended in '/'. for_write=1 refuses read-only forms (http) with a
- * clear error. Data assets are refused as not yet supported; s3:// opens the
- * S3 backend with AWS credentials from the environment (s3.h). */
+ * clear error. A data asset (azureml:<name>:<version>, azureml:<name>@latest)
+ * resolves to the store and path of the storage URI it was registered with
+ * (read-only: for_write refuses it; a uri_folder/mltable asset sets
+ * *folder_hint); s3:// opens the S3 backend with AWS credentials from the
+ * environment (s3.h). */
 int ferry_resolve(struct ferry_ctx *ctx, const char *uri, int for_write,
 		  struct ferry_store **store, char **path, int *folder_hint, ferry_err *err);
 
