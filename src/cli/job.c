@@ -59,6 +59,9 @@ static void show_io(const char *title, const char *json)
 		       (long long)json_integer_value(json_object_get(o, "bytes")),
 		       (long long)json_integer_value(json_object_get(o, "files")),
 		       json_number_value(json_object_get(o, "seconds")));
+		const char *asset = json_string_value(json_object_get(o, "asset"));
+		if (asset)
+			printf("    data asset: azureml:%s\n", asset);
 		const char *e = json_string_value(json_object_get(o, "error"));
 		if (e)
 			printf("    error: %s\n", e);
@@ -91,6 +94,18 @@ static int job_show(struct ferry_ws *ws, const char *name)
 		printf("azure (recorded, not acted on): %s\n", r.azure_json);
 	show_io("inputs", r.inputs_json);
 	show_io("outputs", r.outputs_json);
+	struct ferry_data_asset *assets;
+	size_t n_assets;
+	ferry_err aerr;
+	if (ferry_ws_asset_list_by_job(ws, r.name, &assets, &n_assets, &aerr) == 0) {
+		if (n_assets)
+			printf("data assets produced:\n");
+		for (size_t i = 0; i < n_assets; i++)
+			printf("  azureml:%s:%s (%s) %s\n", assets[i].name, assets[i].version,
+			       assets[i].type, assets[i].path);
+		ferry_data_asset_list_free(assets, n_assets);
+	} else
+		fprintf(stderr, "ferry: warning: %s\n", aerr.msg);
 	printf("folder:          %s\n", or_dash(r.folder));
 	if (r.folder) {
 		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);

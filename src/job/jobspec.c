@@ -13,6 +13,7 @@
 #include "core/uri.h"
 #include "job/expand.h"
 #include "job/yaml.h"
+#include "workspace/workspace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,9 +319,19 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 		} else if (!strcmp(k, "name")) {
 			if (get_str(c, v, field, &o->asset_name) < 0)
 				return -1;
+			if (o->asset_name && !ferry_ws_asset_name_ok(o->asset_name))
+				return ferr(c, v->line, field,
+					    "'%s' is not a valid data asset name (letters, digits, '_', "
+					    "'-', '.', starting with a letter or digit)",
+					    o->asset_name);
 		} else if (!strcmp(k, "version")) {
 			if (get_str(c, v, field, &o->asset_version) < 0)
 				return -1;
+			if (o->asset_version && !ferry_ws_asset_version_ok(o->asset_version))
+				return ferr(c, v->line, field,
+					    "'%s' is not a valid data asset version (letters, digits, "
+					    "'_', '-', '.', not 'latest')",
+					    o->asset_version);
 		} else if (!strcmp(k, "description")) {
 			if (get_str(c, v, field, &o->description) < 0)
 				return -1;
@@ -330,6 +341,10 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 				    "version, description)");
 		}
 	}
+	if (o->asset_version && !o->asset_name)
+		return ferr(c, key_line, NULL,
+			    "output '%s': 'version' without 'name' (name the data asset to register)",
+			    name);
 	return check_mode(c, mode_line, 1, name, o->type, o->mode);
 }
 

@@ -52,8 +52,8 @@ struct ferry_job_output {
 	enum ferry_io_type type;
 	enum ferry_io_mode mode;
 	char *path_tmpl;        /* as written, or NULL: the default location */
-	char *asset_name;       /* `name`: register as a data asset (recorded only) */
-	char *asset_version;
+	char *asset_name;       /* `name`: registered as a data asset when the job succeeds */
+	char *asset_version;    /* `version`, or NULL: the next free version */
 	char *description;
 };
 

@@ -55,6 +55,8 @@ struct io_state {
 	pid_t mount_pid;    /* ro_mount: the process serving the mount at `local` */
 	char *cache;        /* ro_mount: its cache folder */
 	char mount_summary[512]; /* ro_mount: the server's summary line */
+	char *asset;        /* input: the asset it came from ("name:version");
+	                       output: the asset it was registered as */
 };
 
 struct run {
@@ -136,6 +138,46 @@ static void activity(struct run *r, const char *what, const char *io, const char
 	fflush(r->dcap);
 }
 
+/* An input given as a data asset (azureml:<name>:<version> | @latest): look
+ * it up, check its type against the input's, and use its storage path from
+ * here on (st->uri), so that @latest is read once and every mode — download,
+ * ro_mount, direct — sees the same version. direct gets that storage path:
+ * the command cannot open an azureml: name itself. Returns 1 when the input
+ * is an asset, 0 when not, -1 with err. */
+static int resolve_asset_input(struct run *r, const struct ferry_job_input *in,
+			       struct io_state *st, ferry_err *err)
+{
+	struct ferry_uri u;
+	if (ferry_uri_parse(in->path, &u, err) < 0)
+		return ferry_err_wrap(err, "input '%s'", in->name);
+	if (u.kind != FERRY_URI_ASSET) {
+		ferry_uri_free(&u);
+		return 0;
+	}
+	struct ferry_data_asset a;
+	int rc = ferry_ws_asset_get(r->ctx.ws, u.asset_name, u.asset_version, &a, err);
+	ferry_uri_free(&u);
+	if (rc < 0)
+		return ferry_err_wrap(err, "input '%s'", in->name);
+	if (strcmp(a.type, ferry_io_type_name(in->type)) != 0)
+		rc = ferry_err_set(err, FERRY_E_INVALID,
+				   "input '%s': data asset %s:%s is of type %s, but the input is "
+				   "declared type %s (declare type: %s)",
+				   in->name, a.name, a.version, a.type, ferry_io_type_name(in->type),
+				   a.type);
+	else if (asprintf(&st->asset, "%s:%s", a.name, a.version) < 0 ||
+		 !(st->uri = strdup(a.path))) {
+		st->asset = NULL;
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+	} else {
+		ferry_info("input '%s': %s is data asset %s:%s at %s", in->name, in->path, a.name,
+			   a.version, a.path);
+		rc = 1;
+	}
+	ferry_data_asset_free(&a);
+	return rc;
+}
+
 /* Every datastore an input or output names must exist before anything runs. */
 static int check_datastores(struct run *r, ferry_err *err)
 {
@@ -143,9 +185,14 @@ static int check_datastores(struct run *r, ferry_err *err)
 		char *uri = NULL;
 		if (k < r->s->n_inputs) {
 			const struct ferry_job_input *in = &r->s->inputs[k];
-			if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
+			if (in->literal || !in->path)
 				continue;
-			uri = strdup(in->path);
+			int arc = resolve_asset_input(r, in, &r->in[k], err);
+			if (arc < 0)
+				return -1;
+			if (in->mode == FERRY_MODE_DIRECT)
+				continue;
+			uri = strdup(arc ? r->in[k].uri : in->path);
 		} else if (ferry_jobspec_output_uri(r->s, k - r->s->n_inputs, &uri, err) < 0)
 			return -1;
 		if (!uri)
@@ -165,13 +212,23 @@ static int check_datastores(struct run *r, ferry_err *err)
 				return ferry_err_wrap(err, "%s '%s'", io, nm);
 			}
 			ferry_datastore_free(&ds);
-		} else if (u.kind == FERRY_URI_ASSET) {
-			ferry_uri_free(&u);
-			return ferry_err_set(err, FERRY_E_INVALID,
-					     "data assets (azureml:<name>:<version>) are not "
-					     "supported yet");
 		}
 		ferry_uri_free(&u);
+	}
+	/* An output registered with an explicit version must be a new version. */
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct ferry_data_asset a;
+		if (!o->asset_name || !o->asset_version)
+			continue;
+		if (ferry_ws_asset_get(r->ctx.ws, o->asset_name, o->asset_version, &a, err) == 0) {
+			ferry_data_asset_free(&a);
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "output '%s': data asset '%s' version '%s' already exists "
+					     "and versions are immutable; give another version, or none "
+					     "for the next number",
+					     o->name, o->asset_name, o->asset_version);
+		}
 	}
 	return 0;
 }
@@ -297,7 +354,8 @@ static int do_inputs(struct run *r, ferry_err *err)
 		}
 		if (!in->path)
 			continue; /* absent optional input */
-		st->uri = ferry_jobspec_input_path(r->s, in);
+		if (!st->uri) /* else a data asset's path (resolve_asset_input) */
+			st->uri = ferry_jobspec_input_path(r->s, in);
 		if (!st->uri)
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
 		if (in->mode == FERRY_MODE_DIRECT) {
@@ -374,10 +432,6 @@ static int prepare_outputs(struct run *r, ferry_err *err)
 			st->value = strdup(st->local);
 		if (!st->value)
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
-		if (o->asset_name)
-			ferry_warn("output '%s': registering data asset '%s' is not supported yet; "
-				   "the data is uploaded but not registered",
-				   o->name, o->asset_name);
 	}
 	return 0;
 }
@@ -417,6 +471,43 @@ static int finish_outputs(struct run *r, ferry_err *err)
 		st->done = 1;
 		activity(r, "upload", "output", o->name, 0, 1, st->ms, NULL);
 		rm_rf(st->local);
+	}
+	return rc;
+}
+
+/* Outputs with `name` become data assets once every output has landed,
+ * pointing at the output's URI; no `version` means the next free number.
+ * A version taken since the pre-run check (another job) fails the job. */
+static int register_outputs(struct run *r, ferry_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (!o->asset_name || !st->done)
+			continue;
+		struct ferry_data_asset a = { .name = o->asset_name, .version = o->asset_version,
+					      .type = (char *)ferry_io_type_name(o->type),
+					      .path = st->uri, .description = o->description,
+					      .job = r->s->name };
+		char *version = NULL;
+		ferry_err e;
+		ferry_err_clear(&e);
+		if (ferry_ws_asset_create(r->ctx.ws, &a, &version, &e) < 0) {
+			snprintf(st->error, sizeof(st->error), "%s", e.msg);
+			if (rc == 0) {
+				*err = e;
+				ferry_err_wrap(err, "output '%s' landed in %s but was not registered",
+					       o->name, st->uri);
+			}
+			rc = -1;
+			continue;
+		}
+		if (asprintf(&st->asset, "%s:%s", o->asset_name, version) < 0)
+			st->asset = NULL;
+		ferry_info("output '%s': registered as data asset %s:%s (%s)", o->name, o->asset_name,
+			   version, st->uri);
+		free(version);
 	}
 	return rc;
 }
@@ -672,6 +763,8 @@ static char *io_json(struct run *r, int outputs)
 		}
 		if (st->uri)
 			json_object_set_new(o, outputs ? "uri" : "path", json_string(st->uri));
+		if (st->asset)
+			json_object_set_new(o, "asset", json_string(st->asset));
 		json_object_set_new(o, "status",
 				    json_string(st->failed ? "Failed" : st->done ? "Completed" : "NotRun"));
 		json_object_set_new(o, "bytes", json_integer((json_int_t)st->res.bytes));
@@ -718,6 +811,8 @@ static void summary(struct run *r, const char *status, int code)
 		struct io_state *st = &r->in[i];
 		if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
 			continue;
+		if (st->asset)
+			fprintf(stderr, "  input  %-12s is data asset azureml:%s\n", in->name, st->asset);
 		if (st->done && in->mode == FERRY_MODE_RO_MOUNT) {
 			fprintf(stderr, "  input  %-12s %s (ro_mount): %s\n", in->name, st->uri,
 				st->mount_summary[0] ? st->mount_summary : "mounted (summary in rslex.log)");
@@ -736,6 +831,12 @@ static void summary(struct run *r, const char *status, int code)
 			ferry_xfer_summary(&st->res, line, sizeof(line));
 			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name, st->uri,
 				ferry_io_mode_name(o->mode), line);
+			if (st->asset)
+				fprintf(stderr, "  output %-12s registered as data asset azureml:%s\n",
+					o->name, st->asset);
+			else if (o->asset_name)
+				fprintf(stderr, "  output %-12s NOT registered as data asset '%s': %s\n",
+					o->name, o->asset_name, st->error);
 		} else
 			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name,
 				st->uri ? st->uri : "", ferry_io_mode_name(o->mode),
@@ -752,11 +853,13 @@ static void run_free(struct run *r)
 		free(r->in[i].value);
 		free(r->in[i].uri);
 		free(r->in[i].cache);
+		free(r->in[i].asset);
 	}
 	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
 		free(r->out[i].local);
 		free(r->out[i].value);
 		free(r->out[i].uri);
+		free(r->out[i].asset);
 	}
 	free(r->in);
 	free(r->out);
@@ -883,7 +986,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 
 	int outputs_ok = 1;
 	if (status == 0) {
-		if (finish_outputs(&r, err) < 0) {
+		if (finish_outputs(&r, err) < 0 || register_outputs(&r, err) < 0) {
 			outputs_ok = 0;
 			*exit_code = 1;
 		}

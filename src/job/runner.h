@@ -6,9 +6,11 @@
  *   <home>/jobs/<name>/logs/system_logs/data_capability/{data-capability,rslex}.log
  *   <home>/jobs/<name>/user_logs/std_log.txt
  *   <home>/jobs/<name>/cap/data-capability/wd/{INPUT_<n>,OUTPUT_<n>}
- * inputs (download / direct), the command (`/bin/sh -c` in the code folder,
+ * inputs (download / ro_mount / direct; a data asset input is looked up and
+ * type-checked before anything runs and read at its storage path), the command (`/bin/sh -c` in the code folder,
  * output to the terminal and std_log.txt, SIGINT/SIGTERM forwarded), outputs
- * (upload, only when the command succeeded), cleanup of downloaded inputs
+ * (upload, only when the command succeeded; then outputs with `name` are
+ * registered as data assets), cleanup of downloaded inputs
  * (kept when FERRY_KEEP_INPUTS=1), the job record, and a summary on stderr.
  *
  * Threads: call from the main thread; it installs signal handlers for the
