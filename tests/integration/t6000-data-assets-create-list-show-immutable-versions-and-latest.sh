@@ -53,6 +53,13 @@ assert_contains "$TEST_TMP/last.stdout" "version:     v0"
 expect_ok ferry data create --file "$TEST_TMP/src/images.yml"
 assert_contains "$TEST_TMP/last.stdout" "images version 4 created"
 
+step "twelve creates at once (no version) get versions 1..12, each exactly once"
+for i in $(seq 1 12); do
+	ferry data create --name busy --path "http://127.0.0.1:9/busy/$i/" >"$TEST_TMP/busy.$i.out" 2>&1 &
+done
+wait
+assert_eq "$(seq 1 12 | xargs)" "$(cat "$TEST_TMP"/busy.*.out | sed -n 's/.*busy version \([0-9]*\) created.*/\1/p' | sort -n | xargs)" "concurrent versions"
+
 step "a version is immutable: creating images:2 again fails, naming both, and uploads nothing"
 n_before=$(ls "$uploads" | wc -l)
 expect_fail "data asset 'images' version '2' already exists" ferry data create --file "$TEST_TMP/src/images.yml" --version 2
@@ -106,7 +113,7 @@ printf 'name: x\npath: azureml:images:1\n' >"$TEST_TMP/src/bad.yml"
 expect_fail "is another data asset" ferry data create --file "$TEST_TMP/src/bad.yml"
 
 step "unknown assets and versions are clear errors"
-expect_fail "data asset 'nosuch' not found (known: images, train)" ferry download azureml:nosuch:1 "$TEST_TMP/x"
+expect_fail "data asset 'nosuch' not found (known: busy, images, train)" ferry download azureml:nosuch:1 "$TEST_TMP/x"
 expect_fail "data asset 'images' has no version '9' (versions: 1, 2, 3, v0, 4)" ferry ls azureml:images:9
 expect_fail "not found" ferry data show nosuch@latest
 expect_fail "read-only" ferry upload "$TEST_TMP/src/train.csv" azureml:train:1

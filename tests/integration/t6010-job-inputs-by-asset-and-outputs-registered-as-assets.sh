@@ -106,6 +106,30 @@ assert_contains "$TEST_TMP/last.stdout" "consumer-ok"
 grep -qx ' *25' "$TEST_TMP/last.stdout" || fail "listing lines: $(cat "$TEST_TMP/last.stdout")"
 assert_contains "$LAST_STDERR" "is data asset azureml:model:v7"
 
+step "a uri_file output with name registers a uri_file asset at the file's URI; a uri_file input reads it"
+cat >"$TEST_TMP/job/f.yml" <<YML
+command: "echo rows=42 > \${{outputs.report}}"
+outputs:
+  report:
+    type: uri_file
+    mode: upload
+    path: azureml://datastores/workspaceblobstore/paths/reports/\${{name}}/report.txt
+    name: report
+    description: one line
+YML
+expect_ok ferry run "$TEST_TMP/job/f.yml" --name f1
+expect_ok ferry data show report:1
+assert_contains "$TEST_TMP/last.stdout" "type:        uri_file"
+assert_contains "$TEST_TMP/last.stdout" "path:        azureml://datastores/workspaceblobstore/paths/reports/f1/report.txt"
+assert_contains "$TEST_TMP/last.stdout" "description: one line"
+cat >"$TEST_TMP/job/fr.yml" <<YML
+command: cat \${{inputs.r}}
+inputs:
+  r: {type: uri_file, path: "azureml:report@latest", mode: download}
+YML
+expect_ok ferry run "$TEST_TMP/job/fr.yml" --name f2
+assert_contains "$TEST_TMP/last.stdout" "rows=42"
+
 step "an asset whose type differs from the input's is refused before anything runs"
 cat >"$TEST_TMP/job/bad.yml" <<YML
 command: "true"
