@@ -277,7 +277,7 @@ static int data_create(int argc, char **argv)
 {
 	const char *file = NULL;
 	struct ferry_data_asset flags = { 0 }, a = { 0 };
-	int rc = 2;
+	int rc = 1; /* out of memory unless set otherwise */
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i];
 		char **dst = !strcmp(o, "--name")	 ? &flags.name
