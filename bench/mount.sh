@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# mount.sh — owns the mount benchmark: ferry mount (whole-file mode and block mode)
+# against rclone mount (--vfs-cache-mode off and full) on the same Azurite data, in
+# one run, printing one table with ratios (rclone time / ferry time: > 1 means
+# ferry is faster). Every row runs on a fresh mount so no tool reads another's
+# page cache.
+#
+# Rows: sequential read of one big file; BENCH_SMALL_COUNT small files read by 8
+# threads (epoch 1, then epoch 2 on the same mount); BENCH_RANDOM_READS (500) random 4 KiB reads of
+# the big file; time to the first entry and to the full listing of a flat folder
+# of BENCH_LIST_COUNT blobs; peak RSS of the mount process.
+#
+#   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
+#   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
+#
+# Uses the running fixtures when AZURITE_URL is set, else starts its own.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=/usr/bin/python3
+FERRY=${FERRY:-$ROOT/build/ferry}
+[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
+command -v rclone >/dev/null || { echo "bench: rclone missing" >&2; exit 1; }
+
+case ${BENCH_SCALE:-small} in
+full) big=1024 small_n=2000 list_n=100000 ;;
+small) big=256 small_n=500 list_n=5000 ;;
+*) echo "bench: BENCH_SCALE is full or small" >&2; exit 2 ;;
+esac
+big=${BENCH_BIG_MIB:-$big} small_n=${BENCH_SMALL_COUNT:-$small_n} list_n=${BENCH_LIST_COUNT:-$list_n}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-mount-bench.XXXXXX")
+own_fixtures=0
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+server_pid=
+cleanup() {
+	if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true; fi
+	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+	if [[ $own_fixtures -eq 1 ]]; then tests/fixtures/services.sh stop >/dev/null 2>&1 || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if [[ -z ${AZURITE_URL:-} ]]; then
+	export FERRY_FIXTURE_DIR=$WORK/fixtures
+	eval "$(tests/fixtures/services.sh start)"
+	own_fixtures=1
+fi
+export FERRY_HOME=$WORK/ferry-home
+unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
+
+echo "bench: making data: 1 x $big MiB, $small_n x 64 KiB, a flat folder of $list_n blobs" >&2
+DATA=$WORK/data
+mkdir -p "$DATA/big" "$DATA/small" "$DATA/flat"
+openssl rand $((big * 1048576)) >"$DATA/big/file.bin"
+$PY - "$DATA" "$small_n" "$list_n" <<'EOF'
+import os, sys
+root, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    d = os.path.join(root, "small", "d%02d" % (i % 20))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "s%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(65536))
+for i in range(m):
+    open(os.path.join(root, "flat", "n%06d" % i), "w").close()
+EOF
+container=mbench-$$-$RANDOM
+$PY tests/fixtures/azcli.py mkcontainer "$container"
+echo "bench: uploading to Azurite ($container)" >&2
+AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN \
+	"$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null 2>&1
+sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
+
+# mount_tool TOOL — mount the container's bench folder at $MNT; sets server_pid.
+mount_tool() {
+	case $1 in
+	ferry | ferry-block)
+		local sets=()
+		[[ $1 == ferry-block ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
+		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" mount "$AZURITE_URL/$container/bench" "$MNT" \
+			--cache-dir "$WORK/cache-ferry" "${sets[@]}"
+		server_pid=$(grep -o "served by process [0-9]*" "$FERRY_HOME/logs/mount.log" | tail -1 | awk '{print $4}')
+		;;
+	rclone-off | rclone-full)
+		RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_SAS_URL="$AZURITE_URL/$container?$sas" \
+			rclone mount --config /dev/null --read-only --vfs-cache-mode "${1#rclone-}" \
+			--cache-dir "$WORK/cache-rclone" "az:$container/bench" "$MNT" >"$WORK/rclone.log" 2>&1 &
+		server_pid=$!
+		for _ in $(seq 1 100); do grep -qF " $MNT " /proc/self/mountinfo && break; sleep 0.1; done
+		;;
+	esac
+}
+unmount_tool() {
+	peak_kb=$(grep VmHWM "/proc/$server_pid/status" 2>/dev/null | awk '{print $2}')
+	umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+	kill "$server_pid" 2>/dev/null || true
+	server_pid=
+	rm -rf "$WORK/cache-ferry" "$WORK/cache-rclone"
+}
+
+# Each workload prints seconds (or "a b" for two figures).
+w_seq() { $PY -c 'import sys,time;t=time.monotonic();f=open(sys.argv[1],"rb")
+while f.read(1<<20): pass
+print("%.3f"%(time.monotonic()-t))' "$MNT/big/file.bin"; }
+w_small() {
+	$PY - "$MNT/small" <<'EOF'
+import os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+root = sys.argv[1]
+def epoch():
+    t = time.monotonic()
+    files = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    with ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda p: len(open(p, "rb").read()), files))
+    return time.monotonic() - t
+print("%.3f %.3f" % (epoch(), epoch()))
+EOF
+}
+w_random() {
+	$PY - "$MNT/big/file.bin" "$NRANDOM" <<'EOF'
+import os, random, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY); size = os.fstat(fd).st_size; rnd = random.Random(1)
+t = time.monotonic()
+for _ in range(int(sys.argv[2])):
+    os.pread(fd, 4096, rnd.randrange(size - 4096))
+print("%.3f" % (time.monotonic() - t))
+EOF
+}
+w_list() {
+	$PY - "$MNT/flat" <<'EOF'
+import ctypes, sys, time
+libc = ctypes.CDLL(None)
+libc.opendir.restype = ctypes.c_void_p
+libc.readdir.restype = ctypes.c_void_p
+libc.readdir.argtypes = [ctypes.c_void_p]
+libc.closedir.argtypes = [ctypes.c_void_p]
+t = time.monotonic(); d = libc.opendir(sys.argv[1].encode()); libc.readdir(d); t1 = time.monotonic() - t
+while libc.readdir(d): pass
+print("%.3f %.3f" % (t1, time.monotonic() - t)); libc.closedir(d)
+EOF
+}
+
+TOOLS=${BENCH_TOOLS:-ferry ferry-block rclone-off rclone-full}
+TMO=${BENCH_TIMEOUT:-120}        # seconds per workload; a slower one shows as ">TMO"
+NRANDOM=${BENCH_RANDOM_READS:-500}
+declare -A R
+for tool in $TOOLS; do
+	echo "bench: $tool" >&2
+	peak=0
+	for w in seq small random list; do
+		mount_tool "$tool"
+		out=$(timeout "$TMO" bash -c "$(declare -f w_$w); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
+			echo ">$TMO >$TMO")
+		[[ $w == small || $w == list ]] || out=${out%% *}
+		unmount_tool
+		((${peak_kb:-0} > peak)) && peak=$peak_kb
+		case $w in
+		small) R[$tool,small1]=${out% *} R[$tool,small2]=${out#* } ;;
+		list) R[$tool,first]=${out% *} R[$tool,listall]=${out#* } ;;
+		*) R[$tool,$w]=$out ;;
+		esac
+	done
+	R[$tool,rss]=$((peak / 1024))
+done
+
+rows="seq:sequential read ${big} MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:${NRANDOM} random 4 KiB reads (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
+printf '%-44s' "row"
+for tool in $TOOLS; do printf ' %12s' "$tool"; done
+printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)"
+for key in seq small1 small2 random first listall rss; do
+	label=$(echo "$rows" | grep -o "$key:[^:]*" | sed "s/^$key://; s/ [a-z0-9]*$//")
+	printf '%-44s' "$label"
+	for tool in $TOOLS; do printf ' %12s' "${R[$tool,$key]:-}"; done
+	$PY - "${R[ferry,$key]:-}" "${R[ferry-block,$key]:-}" "${R[rclone-off,$key]:-}" "${R[rclone-full,$key]:-}" <<'EOF'
+import sys
+def f(x):
+    try: return float(x.lstrip(">"))
+    except ValueError: return None
+a, b, off, full = (f(x) for x in sys.argv[1:])
+best = min(x for x in (a, b) if x is not None) if (a is not None or b is not None) else None
+r = lambda o: "%.2fx" % (o / best) if o is not None and best else "-"
+# A '>' figure (timed out) gives a lower bound of the ratio.
+print("  %8s  %8s" % (r(off), r(full)))
+EOF
+done
