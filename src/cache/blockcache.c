@@ -324,6 +324,96 @@ static void settle(struct ferry_bcache *bc, struct block *b, int rc, const char 
 	}
 }
 
+/* A sink spreading one ranged read over consecutive blocks. */
+struct run_fill {
+	struct block **b;
+	int n;
+	uint64_t base, bs;   /* offset of b[0]; block size */
+	size_t *got;
+};
+
+static int run_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct run_fill *f = arg;
+	const char *p = data;
+	while (len > 0) {
+		if (off < f->base)
+			return -1;
+		uint64_t k = (off - f->base) / f->bs;
+		if (k >= (uint64_t)f->n)
+			return -1;
+		uint64_t in = off - f->base - k * f->bs;
+		if (in >= f->b[k]->len)
+			return -1;
+		size_t take = (size_t)(f->b[k]->len - in) < len ? (size_t)(f->b[k]->len - in) : len;
+		memcpy(f->b[k]->data + in, p, take);
+		if (in + take > f->got[k])
+			f->got[k] = (size_t)(in + take);
+		p += take;
+		off += take;
+		len -= take;
+	}
+	return 0;
+}
+
+/* Fetch consecutive blocks b[0..n) of one blob: each from the disk cache when
+ * there (rc 1), the others with one ranged read per contiguous run (rc 0), or
+ * rc -1 for the blocks of a run that failed. */
+static void fetch_run(struct ferry_bcache *bc, struct block **b, int n, const char *path, int *rc)
+{
+	if (n == 1) {
+		ferry_err err;
+		ferry_err_clear(&err);
+		rc[0] = fetch(bc, b[0], path, &err);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		rc[i] = 0;
+		if (!bc->disk_dir)
+			continue;
+		char name[4200];
+		disk_name(bc, b[i]->key, b[i]->idx, name, sizeof(name));
+		int fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (pread(fd, b[i]->data, b[i]->len, 0) == (ssize_t)b[i]->len)
+				rc[i] = 1;
+			close(fd);
+		}
+	}
+	for (int i = 0; i < n;) {
+		if (rc[i] == 1) {
+			i++;
+			continue;
+		}
+		int j = i;
+		uint64_t len = 0;
+		while (j < n && rc[j] != 1)
+			len += b[j++]->len;
+		size_t got[16] = { 0 };
+		struct run_fill f = { .b = b + i, .n = j - i, .base = b[i]->idx * bc->cfg.block_size,
+				      .bs = bc->cfg.block_size, .got = got };
+		ferry_err err;
+		ferry_err_clear(&err);
+		int r = ferry_store_read(bc->cfg.store, path, f.base, len, run_sink, &f, &err);
+		for (int k = i; k < j && r == 0; k++)
+			if (got[k - i] != b[k]->len) {
+				r = -1;
+				snprintf(err.msg, sizeof(err.msg), "storage returned %zu of %zu bytes of block %llu",
+					 got[k - i], b[k]->len, (unsigned long long)b[k]->idx);
+			}
+		if (r < 0)
+			ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
+				  (unsigned long long)f.base, (unsigned long long)(f.base + len - 1), err.msg);
+		for (int k = i; k < j; k++)
+			rc[k] = r < 0 ? -1 : 0;
+		i = j;
+	}
+}
+
+/* Prefetch workers. A worker takes the job at the head of the queue and the
+ * jobs right behind it that continue the same blob (up to 16 blocks and
+ * `coalesce_max` bytes): one ranged GET for several blocks costs one
+ * request's latency instead of several. */
 static void *prefetch_main(void *arg)
 {
 	struct ferry_bcache *bc = arg;
@@ -333,26 +423,41 @@ static void *prefetch_main(void *arg)
 			pthread_cond_wait(&bc->work, &bc->lock);
 		if (bc->stopping)
 			break;
-		struct job *j = bc->pf_head;
-		bc->pf_head = j->next;
-		if (!bc->pf_head)
-			bc->pf_tail = NULL;
-		pthread_mutex_unlock(&bc->lock);
-		ferry_err err;
-		ferry_err_clear(&err);
-		int rc = fetch(bc, j->b, j->path, &err);
-		pthread_mutex_lock(&bc->lock);
-		if (rc >= 0) {
-			bc->c.prefetched++;
-			ferry_debug("prefetched block %llu of '%s'%s", (unsigned long long)j->b->idx, j->path,
-				    rc == 1 ? " (from disk cache)" : "");
+		struct job *jobs[16];
+		struct block *blocks[16];
+		int rcs[16];
+		int n = 0;
+		uint64_t total = 0;
+		while (bc->pf_head && n < 16) {
+			struct job *j = bc->pf_head;
+			if (n > 0 && (j->b->key != jobs[0]->b->key || j->b->idx != jobs[n - 1]->b->idx + 1 ||
+				      total + j->b->len > bc->cfg.coalesce_max))
+				break;
+			bc->pf_head = j->next;
+			if (!bc->pf_head)
+				bc->pf_tail = NULL;
+			jobs[n] = j;
+			blocks[n++] = j->b;
+			total += j->b->len;
 		}
-		j->b->refs--; /* the prefetch pin */
-		settle(bc, j->b, rc, j->path);
-		if (rc >= 0 && j->b->refs == 0)
-			lru_push(bc, j->b);
-		free(j->path);
-		free(j);
+		pthread_mutex_unlock(&bc->lock);
+		fetch_run(bc, blocks, n, jobs[0]->path, rcs);
+		pthread_mutex_lock(&bc->lock);
+		for (int i = 0; i < n; i++) {
+			struct job *j = jobs[i];
+			if (rcs[i] >= 0) {
+				bc->c.prefetched++;
+				ferry_debug("prefetched block %llu of '%s'%s", (unsigned long long)j->b->idx,
+					    j->path, rcs[i] == 1 ? " (from disk cache)" : "");
+			}
+			j->b->refs--; /* the prefetch pin */
+			int keep = rcs[i] >= 0;
+			settle(bc, j->b, rcs[i], j->path);
+			if (keep && j->b->refs == 0)
+				lru_push(bc, j->b);
+			free(j->path);
+			free(j);
+		}
 	}
 	pthread_mutex_unlock(&bc->lock);
 	return NULL;
@@ -446,6 +551,8 @@ int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache 
 		bc->cfg.read_threads = 1;
 	if (bc->cfg.write_threads == 0)
 		bc->cfg.write_threads = 1;
+	if (bc->cfg.coalesce_max < bc->cfg.block_size)
+		bc->cfg.coalesce_max = bc->cfg.block_size;
 	bc->tabsize = 65521;
 	bc->tab = calloc(bc->tabsize, sizeof(*bc->tab));
 	bc->disk_dir = cfg->disk_dir ? strdup(cfg->disk_dir) : NULL;

@@ -40,6 +40,7 @@ struct ferry_bcache_config {
 	int64_t disk_limit;          /* bytes of block files on disk; -1 = unlimited */
 	unsigned write_threads;
 	uint64_t write_queue_max;    /* bytes of blocks waiting to be written */
+	uint64_t coalesce_max;       /* most bytes one prefetch request fetches (consecutive blocks) */
 };
 
 struct ferry_bcache_counters {

@@ -829,6 +829,7 @@ int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry
 		.disk_limit = cache_size >= 0 ? cache_size : -1,
 		.write_threads = u(settings, FS_BLOCK_FILE_WRITE_THREADS),
 		.write_queue_max = (uint64_t)ferry_setting_int(settings, FS_BLOCK_FILE_QUEUE),
+		.coalesce_max = (uint64_t)ferry_setting_int(settings, FS_PART_SIZE),
 	};
 	if (fs->block_mode && ferry_setting_int(settings, FS_BLOCK_FILE_CACHE_ENABLED) > 0) {
 		snprintf(dir, sizeof(dir), "%s/blocks", cache_dir);
