@@ -392,7 +392,7 @@ int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, str
 	}
 	char line[256];
 	ferry_xfer_summary(&r, line, sizeof(line));
-	ferry_info("download %s: %s%s", rc == 0 ? "completed" : "failed", line, rc == 0 ? "" : "");
+	ferry_info("download %s: %s", rc == 0 ? "completed" : "failed", line);
 	if (res)
 		*res = r;
 	ferry_store_destroy(d.store);
