@@ -13,6 +13,7 @@
 #include "core/uri.h"
 #include "store/azauth.h"
 #include "store/httpc.h"
+#include "store/wire.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -84,12 +85,6 @@ static void http_date(char *buf, size_t cap)
 		 mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static struct curl_slist *hdr(struct curl_slist *l, const char *name, const char *value)
-{
-	char line[1024];
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	return curl_slist_append(l, line);
-}
 
 static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t off, uint64_t len,
 		      struct ferry_http_attempt *a, ferry_err *err)
@@ -143,11 +138,11 @@ static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 
 	struct curl_slist *h = NULL;
 	for (size_t i = 0; i < nx; i++)
-		h = hdr(h, xms[i].name, xms[i].value);
+		h = ferry_wire_header(h, xms[i].name, xms[i].value);
 	if (r->content_type)
-		h = hdr(h, "Content-Type", r->content_type);
+		h = ferry_wire_header(h, "Content-Type", r->content_type);
 	if (r->content_md5)
-		h = hdr(h, "Content-MD5", r->content_md5);
+		h = ferry_wire_header(h, "Content-MD5", r->content_md5);
 	if (az->auth == FERRY_AZ_KEY) {
 		struct ferry_az_sign_input in = {
 			.verb = call->method, .account = az->account, .key_b64 = az->secret,
@@ -162,11 +157,11 @@ static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 			free(url);
 			return -1;
 		}
-		h = hdr(h, "Authorization", auth);
+		h = ferry_wire_header(h, "Authorization", auth);
 	} else if (az->auth == FERRY_AZ_BEARER) {
 		char auth[8192];
 		snprintf(auth, sizeof(auth), "Bearer %s", az->secret);
-		h = hdr(h, "Authorization", auth);
+		h = ferry_wire_header(h, "Authorization", auth);
 	}
 	free(path);
 	a->url = url;
@@ -174,27 +169,8 @@ static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 	return 0;
 }
 
-/* Text of the first child element of `parent` named `name`, or NULL. */
-static xmlNode *child(xmlNode *parent, const char *name)
-{
-	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
-		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
-			return n;
-	return NULL;
-}
 
-static char *text_of(xmlNode *n)
-{
-	return n ? (char *)xmlNodeGetContent(n) : NULL;
-}
 
-static xmlDoc *parse_xml(const char *body, size_t len)
-{
-	if (!body || !len || len > INT32_MAX)
-		return NULL;
-	return xmlReadMemory(body, (int)len, NULL, NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
 
 static void az_describe(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
 			ferry_err *err)
@@ -202,10 +178,10 @@ static void az_describe(void *ctx, const struct ferry_http_call *call, const str
 	(void)ctx;
 	char code[96] = "", msg[256] = "";
 	snprintf(code, sizeof(code), "%s", r->error_code);
-	xmlDoc *doc = parse_xml(r->body, r->body_len);
+	xmlDoc *doc = ferry_wire_parse_xml(r->body, r->body_len);
 	if (doc) {
 		xmlNode *root = xmlDocGetRootElement(doc);
-		char *c = text_of(child(root, "Code")), *m = text_of(child(root, "Message"));
+		char *c = ferry_wire_text(ferry_wire_child(root, "Code")), *m = ferry_wire_text(ferry_wire_child(root, "Message"));
 		if (c && !code[0])
 			snprintf(code, sizeof(code), "%s", c);
 		if (m) {
@@ -286,7 +262,7 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 		ferry_http_resp_clear(&resp);
 		return -1;
 	}
-	xmlDoc *doc = parse_xml(resp.body, resp.body_len);
+	xmlDoc *doc = ferry_wire_parse_xml(resp.body, resp.body_len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "EnumerationResults")) {
 		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a valid List Blobs response",
@@ -294,13 +270,13 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 		goto out;
 	}
 	size_t plen = strlen(pfx);
-	for (xmlNode *n = child(root, "Blobs") ? child(root, "Blobs")->children : NULL; n; n = n->next) {
+	for (xmlNode *n = ferry_wire_child(root, "Blobs") ? ferry_wire_child(root, "Blobs")->children : NULL; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		int is_prefix = !strcmp((const char *)n->name, "BlobPrefix");
 		if (!is_prefix && strcmp((const char *)n->name, "Blob"))
 			continue;
-		char *name = text_of(child(n, "Name"));
+		char *name = ferry_wire_text(ferry_wire_child(n, "Name"));
 		if (!name || strncmp(name, pfx, plen) || !name[plen]) {
 			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
 					   r.what, name ? name : "(none)", pfx);
@@ -314,11 +290,11 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 			if (!ferry_page_add(page, name, 0, 1))
 				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
 		} else if (name[nlen - 1] != '/') { /* "dir/" marker blobs are not files */
-			xmlNode *props = child(n, "Properties");
-			char *size = text_of(child(props, "Content-Length"));
-			char *md5 = text_of(child(props, "Content-MD5"));
-			char *etag = text_of(child(props, "Etag"));
-			char *lm = text_of(child(props, "Last-Modified"));
+			xmlNode *props = ferry_wire_child(n, "Properties");
+			char *size = ferry_wire_text(ferry_wire_child(props, "Content-Length"));
+			char *md5 = ferry_wire_text(ferry_wire_child(props, "Content-MD5"));
+			char *etag = ferry_wire_text(ferry_wire_child(props, "Etag"));
+			char *lm = ferry_wire_text(ferry_wire_child(props, "Last-Modified"));
 			struct ferry_entry *e = ferry_page_add(page, name, size ? strtoull(size, NULL, 10) : 0, 0);
 			if (e) {
 				fill_entry_md5(e, md5);
@@ -337,7 +313,7 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 		if (rc < 0)
 			goto out;
 	}
-	char *next = text_of(child(root, "NextMarker"));
+	char *next = ferry_wire_text(ferry_wire_child(root, "NextMarker"));
 	if (next && *next)
 		page->next_marker = strdup(next);
 	xmlFree(next);
@@ -424,28 +400,6 @@ static int az_put_common(struct azblob *az, struct azreq *r, int fd, const char 
 	return rc;
 }
 
-/* base64 MD5 of bytes [off, off+len) of fd; 0 or -1. */
-static int md5_of_range(int fd, uint64_t off, uint64_t len, char out[25])
-{
-	unsigned char buf[1 << 16], md[16];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	while (len > 0) {
-		size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
-		ssize_t got = pread(fd, buf, want, (off_t)off);
-		if (got <= 0) {
-			EVP_MD_CTX_free(ctx);
-			return -1;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)got);
-		off += (uint64_t)got;
-		len -= (uint64_t)got;
-	}
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
-	return 0;
-}
 
 static int az_put(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err)
 {
@@ -453,7 +407,7 @@ static int az_put(struct ferry_store *s, const char *path, int fd, uint64_t size
 	struct azreq r;
 	req_init(&r, az, path);
 	char md5[25];
-	if (md5_of_range(fd, 0, size, md5) < 0)
+	if (ferry_wire_md5_range(fd, 0, size, md5) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "reading the data for %s failed", r.what);
 	r.xms[r.nx++] = (struct ferry_kv){ "x-ms-blob-type", "BlockBlob" };
 	r.content_md5 = md5;
@@ -478,7 +432,7 @@ static int az_put_block(struct ferry_store *s, const char *path, unsigned index,
 	req_init(&r, az, path);
 	char id[32], md5[25];
 	block_id(index, id);
-	if (md5_of_range(fd, off, len, md5) < 0)
+	if (ferry_wire_md5_range(fd, off, len, md5) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "reading the data for %s failed", r.what);
 	q_add(&r, "comp", "block");
 	q_add(&r, "blockid", id);

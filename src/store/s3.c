@@ -25,6 +25,7 @@
 #include "core/redact.h"
 #include "core/uri.h"
 #include "store/httpc.h"
+#include "store/wire.h"
 #include "store/sigv4.h"
 
 #include <libxml/parser.h>
@@ -91,12 +92,6 @@ static void req_init(struct s3req *r, struct s3 *s3, const char *key)
 		snprintf(r->what, sizeof(r->what), "bucket '%s'", s3->bucket);
 }
 
-static struct curl_slist *hdr(struct curl_slist *l, const char *name, const char *value)
-{
-	char line[4400];
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	return curl_slist_append(l, line);
-}
 
 static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t off, uint64_t len,
 		      struct ferry_http_attempt *a, ferry_err *err)
@@ -154,7 +149,7 @@ static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 
 	struct curl_slist *l = NULL;
 	for (size_t i = 0; i < nh; i++)
-		l = hdr(l, h[i].name, h[i].value);
+		l = ferry_wire_header(l, h[i].name, h[i].value);
 	if (s3->ak) {
 		struct ferry_sigv4_input in = {
 			.method = call->method, .canonical_uri = path, .query = r->query, .nquery = r->nq,
@@ -168,7 +163,7 @@ static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 			free(url);
 			return -1;
 		}
-		l = hdr(l, "Authorization", auth);
+		l = ferry_wire_header(l, "Authorization", auth);
 	}
 	free(path);
 	a->url = url;
@@ -176,38 +171,21 @@ static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 	return 0;
 }
 
-static xmlNode *child(xmlNode *parent, const char *name)
-{
-	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
-		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
-			return n;
-	return NULL;
-}
 
-static char *text_of(xmlNode *n)
-{
-	return n ? (char *)xmlNodeGetContent(n) : NULL;
-}
 
-static xmlDoc *parse_xml(const char *body, size_t len)
-{
-	if (!body || !len || len > INT32_MAX)
-		return NULL;
-	return xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
 
 /* Code and first line of the message of an S3 <Error> document; 0 if the
  * body is one, else -1. */
 static int error_xml(const char *body, size_t len, char *code, size_t ccap, char *msg, size_t mcap)
 {
-	xmlDoc *doc = parse_xml(body, len);
+	xmlDoc *doc = ferry_wire_parse_xml(body, len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "Error")) {
 		if (doc)
 			xmlFreeDoc(doc);
 		return -1;
 	}
-	char *c = text_of(child(root, "Code")), *m = text_of(child(root, "Message"));
+	char *c = ferry_wire_text(ferry_wire_child(root, "Code")), *m = ferry_wire_text(ferry_wire_child(root, "Message"));
 	snprintf(code, ccap, "%s", c ? c : "");
 	snprintf(msg, mcap, "%s", m ? m : "");
 	msg[strcspn(msg, "\r\n")] = '\0';
@@ -305,7 +283,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 	xmlDoc *doc = NULL;
 	if (rc < 0)
 		goto out;
-	doc = parse_xml(resp.body, resp.body_len);
+	doc = ferry_wire_parse_xml(resp.body, resp.body_len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "ListBucketResult")) {
 		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a ListObjectsV2 response",
@@ -319,7 +297,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 		int is_prefix = !strcmp((const char *)n->name, "CommonPrefixes");
 		if (!is_prefix && strcmp((const char *)n->name, "Contents"))
 			continue;
-		char *name = text_of(child(n, is_prefix ? "Prefix" : "Key"));
+		char *name = ferry_wire_text(ferry_wire_child(n, is_prefix ? "Prefix" : "Key"));
 		if (!name || strncmp(name, pfx, plen)) {
 			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
 					   r.what, name ? name : "(none)", pfx);
@@ -333,9 +311,9 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 			if (nlen > plen && !ferry_page_add(page, name, 0, 1))
 				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
 		} else if (nlen > plen && name[nlen - 1] != '/') { /* "dir/" marker objects are not files */
-			char *size = text_of(child(n, "Size"));
-			char *etag = text_of(child(n, "ETag"));
-			char *lm = text_of(child(n, "LastModified"));
+			char *size = ferry_wire_text(ferry_wire_child(n, "Size"));
+			char *etag = ferry_wire_text(ferry_wire_child(n, "ETag"));
+			char *lm = ferry_wire_text(ferry_wire_child(n, "LastModified"));
 			struct ferry_entry *e = ferry_page_add(page, name, size ? strtoull(size, NULL, 10) : 0, 0);
 			if (e) {
 				if (etag)
@@ -350,8 +328,8 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 		xmlFree(name);
 	}
 	if (rc == 0) {
-		char *trunc = text_of(child(root, "IsTruncated"));
-		char *next = text_of(child(root, "NextContinuationToken"));
+		char *trunc = ferry_wire_text(ferry_wire_child(root, "IsTruncated"));
+		char *next = ferry_wire_text(ferry_wire_child(root, "NextContinuationToken"));
 		if (trunc && !strcmp(trunc, "true")) {
 			if (next && *next)
 				page->next_marker = strdup(next);
@@ -442,28 +420,6 @@ static int s3_read(struct ferry_store *s, const char *path, uint64_t off, uint64
 	return rc;
 }
 
-/* base64 MD5 of bytes [off, off+len) of fd; 0 or -1. */
-static int md5_of_range(int fd, uint64_t off, uint64_t len, char out[25])
-{
-	unsigned char buf[1 << 16], md[16];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	while (len > 0) {
-		size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
-		ssize_t got = pread(fd, buf, want, (off_t)off);
-		if (got <= 0) {
-			EVP_MD_CTX_free(ctx);
-			return -1;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)got);
-		off += (uint64_t)got;
-		len -= (uint64_t)got;
-	}
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
-	return 0;
-}
 
 /* PUT bytes [off, off+len) of fd with their Content-MD5; the response's
  * ETag into etag_out when not NULL. */
@@ -471,7 +427,7 @@ static int put_range(struct s3 *s3, struct s3req *r, int fd, uint64_t off, uint6
 		     size_t ecap, ferry_err *err)
 {
 	char md5[25];
-	if (md5_of_range(fd, off, len, md5) < 0)
+	if (ferry_wire_md5_range(fd, off, len, md5) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "reading the data for %s failed", r->what);
 	r->content_md5 = md5;
 	r->payload_hash = FERRY_SIGV4_UNSIGNED;
@@ -571,9 +527,9 @@ static int mpu_create(struct s3 *s3, struct mpu *m, ferry_err *err)
 	struct ferry_http_resp resp;
 	int rc = post(s3, &r, "", 0, &resp, err);
 	if (rc == 0) {
-		xmlDoc *doc = parse_xml(resp.body, resp.body_len);
+		xmlDoc *doc = ferry_wire_parse_xml(resp.body, resp.body_len);
 		xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-		char *id = root ? text_of(child(root, "UploadId")) : NULL;
+		char *id = root ? ferry_wire_text(ferry_wire_child(root, "UploadId")) : NULL;
 		if (id && *id)
 			m->upload_id = strdup(id);
 		else
