@@ -50,13 +50,11 @@ static int aerr(struct actx *c, int line, const char *field, const char *fmt, ..
 
 static int aerr(struct actx *c, int line, const char *field, const char *fmt, ...)
 {
-	char msg[700];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = ferry_yaml_field_errv(c->err, c->file, line, field, fmt, ap);
 	va_end(ap);
-	return ferry_err_set(c->err, FERRY_E_INVALID, "%s:%d: field '%s': %s", c->file, line,
-			     field, msg);
+	return rc;
 }
 
 static int scalar(struct actx *c, const struct ferry_yaml_node *n, const char *field, char **out)

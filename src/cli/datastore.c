@@ -30,15 +30,11 @@ static int dserr(struct dsctx *c, int line, const char *field, const char *fmt, 
 
 static int dserr(struct dsctx *c, int line, const char *field, const char *fmt, ...)
 {
-	char msg[700];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = ferry_yaml_field_errv(c->err, c->file, line, field, fmt, ap);
 	va_end(ap);
-	if (field)
-		return ferry_err_set(c->err, FERRY_E_INVALID, "%s:%d: field '%s': %s", c->file, line,
-				     field, msg);
-	return ferry_err_set(c->err, FERRY_E_INVALID, "%s:%d: %s", c->file, line, msg);
+	return rc;
 }
 
 static int scalar(struct dsctx *c, const struct ferry_yaml_node *n, const char *field,

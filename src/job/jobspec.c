@@ -65,15 +65,11 @@ static int ferr(struct lctx *c, int line, const char *field, const char *fmt, ..
 
 static int ferr(struct lctx *c, int line, const char *field, const char *fmt, ...)
 {
-	char msg[800];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = ferry_yaml_field_errv(c->err, c->label, line, field, fmt, ap);
 	va_end(ap);
-	if (field)
-		return ferry_err_set(c->err, FERRY_E_INVALID, "%s:%d: field '%s': %s", c->label,
-				     line, field, msg);
-	return ferry_err_set(c->err, FERRY_E_INVALID, "%s:%d: %s", c->label, line, msg);
+	return rc;
 }
 
 static int oom(struct lctx *c)

@@ -346,3 +346,13 @@ const char *ferry_yaml_kind_name(const struct ferry_yaml_node *n)
 		return ferry_yaml_is_null(n) ? "null" : "a scalar";
 	}
 }
+
+int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const char *field,
+			  const char *fmt, va_list ap)
+{
+	char msg[800];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (field)
+		return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: field '%s': %s", label, line, field, msg);
+	return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: %s", label, line, msg);
+}

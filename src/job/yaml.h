@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum ferry_yaml_kind { FERRY_YAML_SCALAR, FERRY_YAML_MAP, FERRY_YAML_SEQ };
@@ -43,6 +44,12 @@ int ferry_yaml_parse(const char *text, size_t len, const char *label,
 int ferry_yaml_load(const char *path, struct ferry_yaml_node **root, ferry_err *err);
 
 void ferry_yaml_free(struct ferry_yaml_node *n);
+
+/* Fill err (FERRY_E_INVALID) with "<label>:<line>: field '<field>': <message>",
+ * or "<label>:<line>: <message>" when field is NULL — the form every error
+ * about a YAML file takes (job, datastore and data asset files). Returns -1. */
+int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const char *field,
+			  const char *fmt, va_list ap);
 
 /* The value of key `key` in map `map`, or NULL (also when map is not a map). */
 const struct ferry_yaml_node *ferry_yaml_get(const struct ferry_yaml_node *map,
