@@ -35,6 +35,8 @@ int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err)
 	ferry_interrupt_install();
 	if (ferry_settings_load(&ctx->settings, ferry_settings_getenv, NULL, err) < 0)
 		return -1;
+	if (ferry_identity_from_env(&ctx->identity, err) < 0)
+		return -1;
 	if (ferry_ws_open(NULL, &ctx->ws, err) < 0)
 		return -1;
 	ctx->progress = isatty(2);

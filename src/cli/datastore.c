@@ -1,7 +1,9 @@
 /*
  * datastore.c — `ferry datastore create --file DS.yml | list | show NAME`.
  *
- * The YAML is Azure ML's datastore form (azure_blob, azure_data_lake_gen2);
+ * The YAML is Azure ML's datastore form (azure_blob, azure_data_lake_gen2,
+ * with account_key, sas_token or service-principal credentials), plus
+ * `type: s3` in the same style (bucket, endpoint, region, keys);
  * every field is checked against the type's list, and errors name the file,
  * the line and the field. Secrets go to the workspace's 0600 secret files
  * (workspace.c) and are never printed: list shows the credential type only,
@@ -60,7 +62,7 @@ static int valid_chars(const char *s, size_t min, size_t max, int dash)
 }
 
 static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
-			     struct ferry_datastore *ds)
+			     struct ferry_datastore *ds, json_t **opts)
 {
 	if (ferry_yaml_is_null(n))
 		return 0;
@@ -85,14 +87,161 @@ static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
 		} else if (!strcmp(k, "tenant_id") || !strcmp(k, "client_id") ||
 			   !strcmp(k, "client_secret") || !strcmp(k, "resource_url") ||
 			   !strcmp(k, "authority_url")) {
-			return dserr(c, n->key_lines[i], field,
-				     "service principal credentials are not supported yet; use "
-				     "account_key or sas_token");
+			if (ds->cred_type && strcmp(ds->cred_type, "service_principal"))
+				return dserr(c, n->key_lines[i], field,
+					     "give a key, a SAS token or a service principal, not several");
+			char *val = NULL;
+			if (scalar(c, n->vals[i], field, &val) < 0)
+				return -1;
+			if (!val[0]) {
+				free(val);
+				return dserr(c, n->vals[i]->line, field, "is empty");
+			}
+			if ((!strcmp(k, "authority_url") || !strcmp(k, "resource_url")) &&
+			    strncmp(val, "https://", 8) && strncmp(val, "http://", 7)) {
+				free(val);
+				return dserr(c, n->vals[i]->line, field, "expected an https:// URL");
+			}
+			if (!strcmp(k, "client_secret")) {
+				ds->secret = val;
+				ferry_redact_register(val);
+			} else {
+				if (!*opts)
+					*opts = json_object();
+				json_object_set_new(*opts, k, json_string(val));
+				free(val);
+			}
+			if (!ds->cred_type)
+				ds->cred_type = strdup("service_principal");
 		} else
 			return dserr(c, n->key_lines[i], field,
-				     "unknown credential (known: account_key, sas_token)");
+				     "unknown credential (known: account_key, sas_token; or tenant_id, "
+				     "client_id, client_secret, authority_url, resource_url)");
+	}
+	if (ds->cred_type && !strcmp(ds->cred_type, "service_principal")) {
+		const char *need[] = { "tenant_id", "client_id" };
+		for (int i = 0; i < 2; i++)
+			if (!json_object_get(*opts, need[i]))
+				return dserr(c, n->line, "credentials", "a service principal needs %s", need[i]);
+		if (!ds->secret)
+			return dserr(c, n->line, "credentials", "a service principal needs client_secret");
 	}
 	return 0;
+}
+
+/* type: s3 — bucket, endpoint (URL of another S3 service; absent: AWS),
+ * region, credentials {access_key_id, secret_access_key} or none (the keys
+ * of the environment, as for s3:// URIs). The keys go to the secret file as
+ * one JSON object. */
+static int parse_s3_credentials(struct dsctx *c, const struct ferry_yaml_node *n, struct ferry_datastore *ds)
+{
+	if (ferry_yaml_is_null(n))
+		return 0;
+	if (n->kind != FERRY_YAML_MAP)
+		return dserr(c, n->line, "credentials", "expected a map, found %s", ferry_yaml_kind_name(n));
+	char *id = NULL, *secret = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < n->n && rc == 0; i++) {
+		const char *k = n->keys[i];
+		char field[128];
+		snprintf(field, sizeof(field), "credentials.%s", k);
+		if (!strcmp(k, "access_key_id"))
+			rc = scalar(c, n->vals[i], field, &id);
+		else if (!strcmp(k, "secret_access_key")) {
+			rc = scalar(c, n->vals[i], field, &secret);
+			if (rc == 0)
+				ferry_redact_register(secret);
+		} else
+			rc = dserr(c, n->key_lines[i], field,
+				   "unknown credential for type s3 (known: access_key_id, secret_access_key)");
+	}
+	if (rc == 0 && (!id || !*id || !secret || !*secret))
+		rc = dserr(c, n->line, "credentials", "give both access_key_id and secret_access_key");
+	if (rc == 0) {
+		json_t *j = json_pack("{s:s, s:s}", "access_key_id", id, "secret_access_key", secret);
+		ds->secret = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		ds->cred_type = strdup("access_key");
+		if (!ds->secret || !ds->cred_type)
+			rc = ferry_err_set(c->err, FERRY_E_IO, "out of memory");
+		else
+			ferry_redact_register(ds->secret);
+	}
+	free(id);
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	return rc;
+}
+
+static int valid_bucket(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 3 || n > 63)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct ferry_datastore *ds,
+		    json_t **opts)
+{
+	int bucket_line = 0;
+	for (size_t i = 0; i < root->n; i++) {
+		const char *k = root->keys[i];
+		const struct ferry_yaml_node *v = root->vals[i];
+		if (!strcmp(k, "type") || !strcmp(k, "$schema") || !strcmp(k, "tags"))
+			continue;
+		if (!strcmp(k, "name")) {
+			if (scalar(c, v, k, &ds->name) < 0)
+				return -1;
+			if (!ferry_ws_datastore_name_ok(ds->name))
+				return dserr(c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
+					     ds->name);
+		} else if (!strcmp(k, "description")) {
+			if (!ferry_yaml_is_null(v) && scalar(c, v, k, &ds->description) < 0)
+				return -1;
+		} else if (!strcmp(k, "bucket")) {
+			if (scalar(c, v, k, &ds->container) < 0)
+				return -1;
+			bucket_line = v->line;
+		} else if (!strcmp(k, "endpoint")) {
+			if (scalar(c, v, k, &ds->endpoint) < 0)
+				return -1;
+			if (strncmp(ds->endpoint, "http://", 7) && strncmp(ds->endpoint, "https://", 8))
+				return dserr(c, v->line, k, "expected the http(s):// URL of an S3 service");
+			size_t n = strlen(ds->endpoint);
+			while (n > 0 && ds->endpoint[n - 1] == '/')
+				ds->endpoint[--n] = '\0';
+		} else if (!strcmp(k, "region")) {
+			char *r = NULL;
+			if (scalar(c, v, k, &r) < 0)
+				return -1;
+			if (!*opts)
+				*opts = json_object();
+			json_object_set_new(*opts, "region", json_string(r));
+			free(r);
+		} else if (!strcmp(k, "credentials")) {
+			if (parse_s3_credentials(c, v, ds) < 0)
+				return -1;
+		} else
+			return dserr(c, root->key_lines[i], k,
+				     "unknown field for type s3 (known: name, type, description, tags, bucket, "
+				     "endpoint, region, credentials)");
+	}
+	if (!ds->name)
+		return dserr(c, root->line, "name", "required");
+	if (!ds->container)
+		return dserr(c, root->line, "bucket", "required");
+	if (!valid_bucket(ds->container))
+		return dserr(c, bucket_line, "bucket", "'%s': 3-63 lowercase letters, digits, '.' and '-'",
+			     ds->container);
+	if (!ds->cred_type)
+		ds->cred_type = strdup("none");
+	return ds->cred_type ? 0 : ferry_err_set(c->err, FERRY_E_IO, "out of memory");
 }
 
 /* Parse and validate DS.yml into *ds (fields malloc'd). */
@@ -103,6 +252,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	if (ferry_yaml_load(file, &root, err) < 0)
 		return -1;
 	int rc = -1;
+	json_t *opts = NULL;
 	memset(ds, 0, sizeof(*ds));
 	if (root->kind != FERRY_YAML_MAP) {
 		dserr(&c, root->line, NULL, "a datastore file is a map of fields, found %s",
@@ -117,18 +267,21 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	if (scalar(&c, t, "type", &ds->type) < 0)
 		goto out;
 	int adls = !strcmp(ds->type, "azure_data_lake_gen2");
-	if (!adls && strcmp(ds->type, "azure_blob") != 0) {
-		dserr(&c, t->line, "type", "'%s' is not supported (use azure_blob or azure_data_lake_gen2)",
+	int s3 = !strcmp(ds->type, "s3");
+	if (!adls && !s3 && strcmp(ds->type, "azure_blob") != 0) {
+		dserr(&c, t->line, "type", "'%s' is not supported (use azure_blob, azure_data_lake_gen2 or s3)",
 		      ds->type);
 		goto out;
 	}
 	const char *cont_field = adls ? "filesystem" : "container_name";
 	int cont_line = 0, acct_line = 0;
 	json_t *tags = NULL;
+	if (s3 && parse_s3(&c, root, ds, &opts) < 0)
+		goto out;
 	for (size_t i = 0; i < root->n; i++) {
 		const char *k = root->keys[i];
 		const struct ferry_yaml_node *v = root->vals[i];
-		if (!strcmp(k, "type") || !strcmp(k, "$schema"))
+		if (!strcmp(k, "type") || !strcmp(k, "$schema") || (s3 && strcmp(k, "tags")))
 			continue;
 		if (!strcmp(k, "name")) {
 			if (scalar(&c, v, k, &ds->name) < 0)
@@ -171,7 +324,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				goto out;
 			}
 		} else if (!strcmp(k, "credentials")) {
-			if (parse_credentials(&c, v, ds) < 0)
+			if (parse_credentials(&c, v, ds, &opts) < 0)
 				goto out;
 		} else if (!strcmp(k, "tags")) {
 			if (ferry_yaml_is_null(v))
@@ -205,6 +358,10 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 			      ds->type, known);
 			goto out;
 		}
+	}
+	if (s3) {
+		rc = 0;
+		goto out;
 	}
 	if (!ds->name) {
 		dserr(&c, root->line, "name", "required");
@@ -240,6 +397,9 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	}
 	rc = 0;
 out:
+	if (rc == 0 && opts && !(ds->options_json = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS)))
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+	json_decref(opts);
 	ferry_yaml_free(root);
 	if (rc < 0)
 		ferry_datastore_free(ds);
@@ -261,7 +421,10 @@ static int ds_create(struct ferry_ws *ws, const char *file)
 	if (ds.secret)
 		ferry_redact_register(ds.secret);
 	int rc = ferry_ws_datastore_put(ws, &ds, &err);
-	if (rc == 0)
+	if (rc == 0 && !strcmp(ds.type, "s3"))
+		printf("datastore %s created (s3, bucket %s, endpoint %s, credentials: %s)\n", ds.name,
+		       ds.container, or_dash(ds.endpoint), ds.cred_type);
+	else if (rc == 0)
 		printf("datastore %s created (%s, account %s, %s %s, credentials: %s)\n", ds.name,
 		       ds.type, ds.account, !strcmp(ds.type, "azure_blob") ? "container" : "filesystem",
 		       ds.container, ds.cred_type);
@@ -294,7 +457,10 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 	printf("type:        %s\n", ds.type);
 	if (!strcmp(ds.type, "local"))
 		printf("local_path:  %s\n", or_dash(ds.local_path));
-	else {
+	else if (!strcmp(ds.type, "s3")) {
+		printf("bucket:      %s\n", or_dash(ds.container));
+		printf("endpoint:    %s\n", or_dash(ds.endpoint));
+	} else {
 		printf("account:     %s\n", or_dash(ds.account));
 		printf("%s %s\n", !strcmp(ds.type, "azure_blob") ? "container:  " : "filesystem: ",
 		       or_dash(ds.container));
@@ -302,6 +468,13 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 		printf("protocol:    %s\n", or_dash(ds.protocol));
 	}
 	printf("credentials: %s\n", or_dash(ds.cred_type));
+	json_t *opts = ds.options_json ? json_loads(ds.options_json, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(opts, k, v) /* tenant_id, client_id, region...: not secrets */
+		printf("%s:%*s%s\n", k, k && strlen(k) < 12 ? (int)(12 - strlen(k)) : 1, "",
+		       json_string_value(v) ? json_string_value(v) : "-");
+	json_decref(opts);
 	if (ds.secret)
 		printf("secret:      ***\n");
 	printf("description: %s\n", or_dash(ds.description));

@@ -349,6 +349,44 @@ static const char *const azure_only[] = { "environment", "compute",        "reso
 					  "distribution", "identity",      "queue_settings",
 					  "services" };
 
+/* identity: {type: user_identity | managed | managed_identity | aml_token,
+ * client_id: <user-assigned identity>} (absent or null: no identity). */
+static int parse_identity(struct lctx *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
+{
+	if (ferry_yaml_is_null(n))
+		return 0;
+	if (expect_map(c, n, "identity") < 0)
+		return -1;
+	int have_type = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i];
+		const struct ferry_yaml_node *v = n->vals[i];
+		char field[64];
+		snprintf(field, sizeof(field), "identity.%s", k);
+		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
+			return ferr(c, v->line, field, "expected a string, found %s", ferry_yaml_kind_name(v));
+		if (!strcmp(k, "type")) {
+			if (ferry_identity_parse(v->text, &s->identity.kind) < 0 || s->identity.kind == FERRY_ID_NONE)
+				return ferr(c, v->line, field,
+					    "'%s' is not an identity type (user_identity, managed, managed_identity, "
+					    "aml_token)",
+					    v->text);
+			have_type = 1;
+		} else if (!strcmp(k, "client_id")) {
+			if (!*v->text || strlen(v->text) >= sizeof(s->identity.client_id))
+				return ferr(c, v->line, field, "expected a client id (a GUID)");
+			snprintf(s->identity.client_id, sizeof(s->identity.client_id), "%s", v->text);
+		} else if (strcmp(k, "object_id") && strcmp(k, "msi_resource_id") && strcmp(k, "resource_id"))
+			return ferr(c, n->key_lines[i], field,
+				    "unknown field of identity (known: type, client_id, object_id, resource_id)");
+	}
+	if (!have_type)
+		return ferr(c, n->line, "identity.type", "required: user_identity or managed");
+	if (s->identity.client_id[0] && s->identity.kind != FERRY_ID_MANAGED)
+		return ferr(c, n->line, "identity.client_id", "only a managed identity takes a client id");
+	return 0;
+}
+
 static int parse_env(struct lctx *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
 	if (expect_map(c, n, "environment_variables") < 0)
@@ -588,6 +626,11 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 				continue;
 			if (parse_limits(c, v, s) < 0)
 				goto out;
+		} else if (!strcmp(k, "identity")) {
+			/* used (the storage identity) and recorded with the Azure fields */
+			if (parse_identity(c, v, s) < 0)
+				goto out;
+			json_object_set_new(azure, k, to_json(v));
 		} else {
 			size_t a = 0;
 			for (; a < sizeof(azure_only) / sizeof(azure_only[0]); a++)

@@ -6,8 +6,9 @@
  * (and which modes this version implements), the path syntax of inputs and
  * outputs, and every `${{...}}` reference in the command and output paths.
  * Errors read "job.yml:12: field 'inputs.data.mode': ..." (file, line, field).
- * Azure-only fields (environment, compute, resources, distribution, identity,
- * queue_settings, services) are accepted and kept as JSON, not acted on.
+ * Azure-only fields (environment, compute, resources, distribution,
+ * queue_settings, services) are accepted and kept as JSON, not acted on;
+ * `identity` is kept too and also parsed: it chooses how storage is reached.
  *
  * Threads: a spec is built by one thread; read-only afterwards.
  */
@@ -15,6 +16,7 @@
 #define FERRY_JOB_JOBSPEC_H
 
 #include "core/err.h"
+#include "store/aztoken.h"
 
 #include <stddef.h>
 
@@ -76,6 +78,7 @@ struct ferry_jobspec {
 	struct ferry_job_env *env;
 	long timeout_s;         /* limits.timeout; 0 = none */
 	char *azure_json;       /* JSON object of the Azure-only fields present, or "{}" */
+	struct ferry_identity identity; /* identity: (kind NONE when absent) */
 };
 
 /* Parse and validate `len` bytes of job YAML. `label` names the file in

@@ -42,7 +42,8 @@ extern char **environ;
 /* Variables that carry storage credentials: never passed to the command. */
 static const char *const secret_vars[] = { "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING",
 					   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET",
-					   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+					   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+					   "AZURE_ACCESS_TOKEN" };
 
 struct io_state {
 	char *local;        /* INPUT_<n> / OUTPUT_<n> folder, or NULL */
@@ -894,6 +895,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	if (ferry_settings_load(&r.ctx.settings, job_lookup, s, err) < 0)
 		goto done;
 	r.ctx.progress = isatty(2);
+	r.ctx.identity = s->identity;
 	if (ferry_ws_open(home, &r.ctx.ws, err) < 0)
 		goto done;
 	int ex = ferry_ws_job_exists(r.ctx.ws, s->name, err);

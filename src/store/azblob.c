@@ -9,9 +9,11 @@
  * expansion disabled; anything malformed is an error naming the container.
  */
 #include "store/azblob.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "core/uri.h"
 #include "store/azauth.h"
+#include "store/aztoken.h"
 #include "store/httpc.h"
 #include "store/wire.h"
 
@@ -34,7 +36,8 @@ struct azblob {
 	char *path_prefix; /* "" or "/devstoreaccount1" (path-style) */
 	char *account, *container;
 	enum ferry_az_auth auth;
-	char *secret;      /* key, SAS (no leading '?') or bearer token */
+	char *secret;      /* key or SAS (no leading '?') */
+	struct ferry_aztoken *token; /* BEARER: owned */
 };
 
 struct azreq {
@@ -45,6 +48,7 @@ struct azreq {
 	struct ferry_kv xms[MAX_XMS]; /* extra x-ms-* headers */
 	size_t nx;
 	const char *content_type, *content_md5;
+	char *bearer;      /* BEARER: the token the last attempt carried (malloc'd) */
 	char what[512];
 };
 
@@ -85,6 +89,15 @@ static void http_date(char *buf, size_t cap)
 		 mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+
+static void drop_bearer(struct azreq *r)
+{
+	if (r->bearer) {
+		explicit_bzero(r->bearer, strlen(r->bearer));
+		free(r->bearer);
+		r->bearer = NULL;
+	}
+}
 
 static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t off, uint64_t len,
 		      struct ferry_http_attempt *a, ferry_err *err)
@@ -159,9 +172,16 @@ static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 		}
 		h = ferry_wire_header(h, "Authorization", auth);
 	} else if (az->auth == FERRY_AZ_BEARER) {
-		char auth[8192];
-		snprintf(auth, sizeof(auth), "Bearer %s", az->secret);
-		h = ferry_wire_header(h, "Authorization", auth);
+		char *bearer;
+		if (ferry_aztoken_get(az->token, &bearer, err) < 0) {
+			curl_slist_free_all(h);
+			free(path);
+			free(url);
+			return ferry_err_wrap(err, "%s", r->what);
+		}
+		h = ferry_wire_header(h, "Authorization", bearer);
+		drop_bearer(r);
+		r->bearer = bearer;
 	}
 	free(path);
 	a->url = url;
@@ -175,7 +195,8 @@ static int az_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 static void az_describe(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
 			ferry_err *err)
 {
-	(void)ctx;
+	const struct azblob *az = ((const struct azreq *)ctx)->az;
+	char tokhint[1024] = "";
 	char code[96] = "", msg[256] = "";
 	snprintf(code, sizeof(code), "%s", r->error_code);
 	xmlDoc *doc = ferry_wire_parse_xml(r->body, r->body_len);
@@ -198,7 +219,18 @@ static void az_describe(void *ctx, const struct ferry_http_call *call, const str
 		ecode = FERRY_E_NOTFOUND;
 	} else if (r->status == 401 || r->status == 403) {
 		ecode = FERRY_E_AUTH;
-		hint = " (check the account key or SAS token, and that it allows this operation)";
+		if (az->auth == FERRY_AZ_BEARER) {
+			snprintf(tokhint, sizeof(tokhint),
+				 " (the token of %s was refused or lacks a role that allows this operation, "
+				 "such as Storage Blob Data Reader/Contributor; %s)",
+				 ferry_aztoken_describe(az->token), ferry_aztoken_hint(az->token));
+			hint = tokhint;
+		} else if (az->auth == FERRY_AZ_ANON)
+			hint = " (no credentials and no identity were used: give the datastore credentials, or run "
+			       "with an identity: `identity: {type: user_identity}` or `{type: managed}` in the "
+			       "job, FERRY_IDENTITY for ferry's own commands)";
+		else
+			hint = " (check the account key or SAS token, and that it allows this operation)";
 	} else if (r->status == 400 || r->status == 409 || r->status == 412 || r->status == 416)
 		ecode = FERRY_E_INVALID;
 	ferry_err_set(err, ecode, "%s: HTTP %ld%s%s%s%s%s", call->what, r->status, code[0] ? " " : "",
@@ -223,7 +255,19 @@ static int az_do(struct azblob *az, struct azreq *r, struct ferry_http_call *c, 
 	c->ctx = r;
 	c->describe = az_describe;
 	c->what = r->what;
-	return ferry_http_perform(az->base.settings, az->base.stats, c, resp, err);
+	int rc = ferry_http_perform(az->base.settings, az->base.stats, c, resp, err);
+	/* An expired or revoked token: forget it and try once more with a new one. */
+	if (rc < 0 && az->auth == FERRY_AZ_BEARER && r->bearer &&
+	    (resp->status == 401 || (resp->status == 403 && (!strcmp(resp->error_code, "AuthenticationFailed") ||
+							      !strcmp(resp->error_code, "InvalidAuthenticationInfo"))))) {
+		ferry_info("%s: HTTP %ld %s with the token of %s; retrying once with a new token", r->what,
+			   resp->status, resp->error_code, ferry_aztoken_describe(az->token));
+		ferry_aztoken_invalidate(az->token, r->bearer);
+		ferry_http_resp_clear(resp);
+		rc = ferry_http_perform(az->base.settings, az->base.stats, c, resp, err);
+	}
+	drop_bearer(r);
+	return rc;
 }
 
 static void fill_entry_md5(struct ferry_entry *e, const char *md5)
@@ -495,6 +539,7 @@ static void az_destroy(struct ferry_store *s)
 	free(az->account);
 	free(az->container);
 	free(az->secret);
+	ferry_aztoken_free(az->token);
 	free(az);
 }
 
@@ -517,9 +562,19 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 	const char *hs = strstr(ep, "://");
 	if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
 		ferry_err_set(err, FERRY_E_INVALID, "Blob endpoint '%s' must be an http(s) URL", ep);
+		ferry_aztoken_free(cfg->token);
 		return NULL;
 	}
-	if (cfg->auth != FERRY_AZ_ANON && (!cfg->secret || !*cfg->secret)) {
+	if (cfg->auth == FERRY_AZ_BEARER && (!cfg->token || strncmp(ep, "https://", 8))) {
+		ferry_err_set(err, FERRY_E_AUTH,
+			      cfg->token ? "account '%s': identity-based access (OAuth tokens) needs an https:// "
+					   "endpoint, not %s: tokens are never sent in the clear"
+					 : "account '%s': no token source given (%s)",
+			      cfg->account, ep);
+		ferry_aztoken_free(cfg->token);
+		return NULL;
+	}
+	if (cfg->auth != FERRY_AZ_ANON && cfg->auth != FERRY_AZ_BEARER && (!cfg->secret || !*cfg->secret)) {
 		ferry_err_set(err, FERRY_E_AUTH, "no credential given for account '%s'", cfg->account);
 		return NULL;
 	}
@@ -534,7 +589,8 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 	az->account = strdup(cfg->account);
 	az->container = strdup(cfg->container);
 	az->auth = cfg->auth;
-	if (cfg->secret) {
+	az->token = cfg->token;
+	if (cfg->secret && cfg->auth != FERRY_AZ_BEARER) {
 		az->secret = strdup(cfg->secret[0] == '?' ? cfg->secret + 1 : cfg->secret);
 		ferry_redact_register(az->secret);
 	}

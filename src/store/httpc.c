@@ -27,6 +27,11 @@
 
 static pthread_key_t easy_key;
 static pthread_once_t easy_once = PTHREAD_ONCE_INIT;
+/* CA certificates to trust instead of the system's: CURL_CA_BUNDLE, else
+ * SSL_CERT_FILE (libcurl itself reads neither; the curl tool and OpenSSL's
+ * users do, and a test's own HTTPS Azurite needs them). Set once, before
+ * threads start. */
+static const char *ca_bundle;
 
 static void easy_free(void *h)
 {
@@ -36,6 +41,10 @@ static void easy_free(void *h)
 static void easy_key_init(void)
 {
 	pthread_key_create(&easy_key, easy_free);
+	const char *ca = getenv("CURL_CA_BUNDLE");
+	if (!ca || !*ca)
+		ca = getenv("SSL_CERT_FILE");
+	ca_bundle = ca && *ca ? ca : NULL;
 }
 
 void ferry_http_global_init(void)
@@ -310,6 +319,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		if (call->cleanup)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (ca_bundle)
+			curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
 		if (!strcmp(call->method, "HEAD"))
 			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 		else if (!strcmp(call->method, "PUT")) {

@@ -13,6 +13,9 @@
  * 502, 503, 504 — up to AZUREML_DATASET_HTTP_RETRY_COUNT times. Other
  * statuses fail at once through `describe`.
  *
+ * TLS: the system's CA certificates, or the file named by CURL_CA_BUNDLE
+ * (else SSL_CERT_FILE), read once at the first use.
+ *
  * Threads: ferry_http_perform may be called from any number of threads.
  */
 #ifndef FERRY_HTTPC_H

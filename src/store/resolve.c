@@ -11,7 +11,8 @@
  *     served (wasbs://c@acct.blob.core.windows.net/... reaches an emulator);
  *  2. AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY (same account);
  *  3. AZURE_STORAGE_SAS_TOKEN;
- *  4. none: anonymous (public containers).
+ *  4. the identity of the job or command (ctx->identity): OAuth tokens;
+ *  5. none: anonymous (public containers).
  * s3://bucket/path: AWS_* variables or the shared credentials file (s3.h).
  */
 #include "store/resolve.h"
@@ -22,6 +23,8 @@
 #include "store/local.h"
 #include "store/s3.h"
 #include "workspace/workspace.h"
+
+#include <jansson.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -166,8 +169,67 @@ static struct ferry_store *open_blob_direct(struct ferry_ctx *ctx, struct ferry_
 	} else if (c.sas[0] && (same || !c.account[0])) {
 		cfg.auth = FERRY_AZ_SAS;
 		cfg.secret = c.sas;
+	} else if (ctx->identity.kind != FERRY_ID_NONE) {
+		cfg.auth = FERRY_AZ_BEARER;
+		cfg.token = ferry_aztoken_new(&ctx->identity, NULL, &ctx->settings, &ctx->stats, err);
+		if (!cfg.token) {
+			ferry_err_wrap(err, "account '%s'", u->account);
+			return NULL;
+		}
 	}
 	return ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+}
+
+/* The token cache of an identity-based datastore: its own service principal,
+ * else the identity of the job or command. */
+static struct ferry_aztoken *datastore_token(struct ferry_ctx *ctx, const struct ferry_datastore *ds, ferry_err *err)
+{
+	if (strcmp(ds->cred_type, "service_principal") != 0)
+		return ferry_aztoken_new(&ctx->identity, NULL, &ctx->settings, &ctx->stats, err);
+	json_t *o = ds->options_json ? json_loads(ds->options_json, 0, NULL) : NULL;
+	struct ferry_identity id = { .kind = FERRY_ID_SERVICE_PRINCIPAL };
+	struct ferry_sp_credentials sp = {
+		.tenant_id = json_string_value(json_object_get(o, "tenant_id")),
+		.client_id = json_string_value(json_object_get(o, "client_id")),
+		.authority = json_string_value(json_object_get(o, "authority_url")),
+		.resource = json_string_value(json_object_get(o, "resource_url")),
+		.client_secret = ds->secret,
+	};
+	struct ferry_aztoken *t = ferry_aztoken_new(&id, &sp, &ctx->settings, &ctx->stats, err);
+	json_decref(o);
+	return t;
+}
+
+/* type s3: bucket (container), endpoint, region (options), keys from the
+ * datastore's secret, else from the environment like s3:// URIs. */
+static struct ferry_store *open_s3_datastore(struct ferry_ctx *ctx, const struct ferry_datastore *ds, ferry_err *err)
+{
+	struct ferry_s3_env env;
+	if (ferry_s3_env_load(&env, err) < 0)
+		return NULL;
+	json_t *o = ds->options_json ? json_loads(ds->options_json, 0, NULL) : NULL;
+	json_t *k = ds->secret ? json_loads(ds->secret, 0, NULL) : NULL;
+	const char *region = json_string_value(json_object_get(o, "region"));
+	struct ferry_s3_config cfg = {
+		.endpoint = ds->endpoint && *ds->endpoint ? ds->endpoint : env.endpoint,
+		.region = region && *region ? region : env.region,
+		.bucket = ds->container,
+		.access_key = env.access_key, .secret_key = env.secret_key,
+		.session_token = env.session_token, .cred_source = env.source,
+	};
+	char source[300];
+	if (k) {
+		cfg.access_key = json_string_value(json_object_get(k, "access_key_id"));
+		cfg.secret_key = json_string_value(json_object_get(k, "secret_access_key"));
+		cfg.session_token = NULL;
+		ferry_redact_register(cfg.secret_key);
+		snprintf(source, sizeof(source), "the credentials of datastore '%s'", ds->name);
+		cfg.cred_source = source;
+	}
+	struct ferry_store *s = ferry_s3_open(&cfg, &ctx->settings, &ctx->stats, err);
+	json_decref(o);
+	json_decref(k);
+	return s;
 }
 
 static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_uri *u, ferry_err *err)
@@ -182,6 +244,8 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 	struct ferry_store *s = NULL;
 	if (!strcmp(ds.type, "local")) {
 		s = ferry_local_open(ds.local_path, 1, &ctx->settings, &ctx->stats, err);
+	} else if (!strcmp(ds.type, "s3")) {
+		s = open_s3_datastore(ctx, &ds, err);
 	} else {
 		char endpoint[1024];
 		const char *ep = ds.endpoint && *ds.endpoint ? ds.endpoint : "core.windows.net";
@@ -196,8 +260,18 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 			cfg.auth = FERRY_AZ_KEY;
 		else if (ds.cred_type && !strcmp(ds.cred_type, "sas_token"))
 			cfg.auth = FERRY_AZ_SAS;
+		else if (ds.cred_type && !strcmp(ds.cred_type, "service_principal"))
+			cfg.auth = FERRY_AZ_BEARER;
+		else if (ctx->identity.kind != FERRY_ID_NONE)
+			cfg.auth = FERRY_AZ_BEARER;
+		if (cfg.auth == FERRY_AZ_BEARER) {
+			cfg.secret = NULL;
+			if (!(cfg.token = datastore_token(ctx, &ds, err)))
+				goto done;
+		}
 		s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
 	}
+done:
 	if (!s)
 		ferry_err_wrap(err, "datastore '%s'", u->datastore);
 	ferry_datastore_free(&ds);

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/settings.h"
 #include "core/stats.h"
+#include "store/aztoken.h"
 #include "store/store.h"
 
 struct ferry_ws;
@@ -24,6 +25,10 @@ struct ferry_ctx {
 	struct ferry_settings settings;
 	struct ferry_stats stats;
 	int progress;                   /* draw a progress line on stderr */
+	/* The identity that reaches Blob storage when a datastore has no
+	 * credentials, or a direct Blob URI finds none in the environment
+	 * (zeroed = none: anonymous, for public data). */
+	struct ferry_identity identity;
 };
 
 /* Resolve `uri`. On success *store (destroy with ferry_store_destroy) and
@@ -33,7 +38,12 @@ struct ferry_ctx {
  * resolves to the store and path of the storage URI it was registered with
  * (read-only: for_write refuses it; a uri_folder/mltable asset sets
  * *folder_hint); s3:// opens the S3 backend with AWS credentials from the
- * environment (s3.h). */
+ * environment (s3.h).
+ * Identity: a datastore without credentials, or a Blob URI without
+ * credentials in the environment, uses ctx->identity's OAuth tokens
+ * (aztoken.h) when one is set, else goes anonymously; a service-principal
+ * datastore always uses its own client credentials; an s3 datastore signs
+ * with its keys, or with the AWS keys of the environment when it has none. */
 int ferry_resolve(struct ferry_ctx *ctx, const char *uri, int for_write,
 		  struct ferry_store **store, char **path, int *folder_hint, ferry_err *err);
 

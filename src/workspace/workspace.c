@@ -60,7 +60,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS datastores ("
 	" name TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT, container TEXT,"
 	" endpoint TEXT, protocol TEXT, local_path TEXT, cred_type TEXT NOT NULL,"
-	" description TEXT, tags TEXT, updated TEXT);"
+	" description TEXT, tags TEXT, updated TEXT, options TEXT);"
 	"CREATE TABLE IF NOT EXISTS jobs ("
 	" name TEXT PRIMARY KEY, display_name TEXT, experiment_name TEXT, description TEXT,"
 	" status TEXT NOT NULL, exit_code INTEGER, start_time TEXT, end_time TEXT,"
@@ -110,6 +110,14 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 	if (sqlite3_exec(ws->db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
 		ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path,
 			      emsg ? emsg : "schema");
+		sqlite3_free(emsg);
+		ferry_ws_close(ws);
+		return -1;
+	}
+	/* Registries made before datastores had `options` gain the column. */
+	if (sqlite3_exec(ws->db, "SELECT options FROM datastores LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
+	    sqlite3_exec(ws->db, "ALTER TABLE datastores ADD COLUMN options TEXT", NULL, NULL, &emsg) != SQLITE_OK) {
+		ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path, emsg ? emsg : "schema");
 		sqlite3_free(emsg);
 		ferry_ws_close(ws);
 		return -1;
@@ -189,6 +197,7 @@ void ferry_datastore_free(struct ferry_datastore *ds)
 	}
 	free(ds->description);
 	free(ds->tags_json);
+	free(ds->options_json);
 	memset(ds, 0, sizeof(*ds));
 }
 
@@ -206,7 +215,7 @@ static char *col_text(sqlite3_stmt *st, int i)
 }
 
 #define DS_COLS "name, type, account, container, endpoint, protocol, local_path, cred_type," \
-		" description, tags"
+		" description, tags, options"
 
 static void ds_from_row(sqlite3_stmt *st, struct ferry_datastore *ds)
 {
@@ -221,6 +230,7 @@ static void ds_from_row(sqlite3_stmt *st, struct ferry_datastore *ds)
 	ds->cred_type = col_text(st, 7);
 	ds->description = col_text(st, 8);
 	ds->tags_json = col_text(st, 9);
+	ds->options_json = col_text(st, 10);
 }
 
 static void secret_path(const struct ferry_ws *ws, const char *name, char *buf, size_t cap)
@@ -368,13 +378,13 @@ int ferry_ws_datastore_put(struct ferry_ws *ws, const struct ferry_datastore *ds
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ws->db,
 			       "INSERT OR REPLACE INTO datastores(" DS_COLS ", updated)"
-			       " VALUES(?,?,?,?,?,?,?,?,?,?, datetime('now'))",
+			       " VALUES(?,?,?,?,?,?,?,?,?,?,?, datetime('now'))",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "writing datastores");
 	const char *vals[] = { ds->name,     ds->type,       ds->account,    ds->container,
 			       ds->endpoint, ds->protocol,   ds->local_path, cred,
-			       ds->description, ds->tags_json };
-	for (int i = 0; i < 10; i++)
+			       ds->description, ds->tags_json, ds->options_json };
+	for (int i = 0; i < 11; i++)
 		sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);

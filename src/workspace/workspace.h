@@ -18,17 +18,23 @@ struct ferry_ws;
 
 struct ferry_datastore {
 	char *name;
-	char *type;        /* "local" (workspaceblobstore), "azure_blob", "azure_data_lake_gen2" */
+	char *type;        /* "local" (workspaceblobstore), "azure_blob", "azure_data_lake_gen2", "s3" */
 	char *account;     /* account_name */
-	char *container;   /* container_name or filesystem */
+	char *container;   /* container_name, filesystem, or (s3) bucket */
 	char *endpoint;    /* "core.windows.net" (suffix) or a full URL such as
 	                      http://127.0.0.1:10000/devstoreaccount1 (emulator) */
 	char *protocol;    /* https | wasbs | abfss | http */
 	char *local_path;  /* type local: the folder */
-	char *cred_type;   /* "account_key", "sas_token", "none" */
-	char *secret;      /* the key or SAS token (loaded from the 0600 file), or NULL */
+	char *cred_type;   /* "account_key", "sas_token", "service_principal",
+	                      "access_key" (s3), "none" */
+	char *secret;      /* the key, SAS token, client secret, or (s3) the JSON
+	                      {"access_key_id","secret_access_key"} (loaded from
+	                      the 0600 file), or NULL */
 	char *description;
 	char *tags_json;   /* tags as a JSON object text, or NULL (added) */
+	char *options_json; /* the type's other non-secret fields as a JSON object, or
+	                      NULL: service_principal {tenant_id, client_id,
+	                      authority_url, resource_url}; s3 {region} */
 };
 
 /* Open (creating if needed) the workspace in `home`, or when NULL in
