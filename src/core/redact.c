@@ -1,7 +1,9 @@
 /*
  * redact.c — secret redaction for logs and errors.
  *
- * Patterns are matched case-insensitively; a value runs until a delimiter
+ * Patterns (SAS `sig=`, connection-string keys, Authorization and Bearer
+ * values, client secrets in forms, and anything shaped like a JSON Web Token)
+ * are matched case-insensitively; a value runs until a delimiter
  * (`&`, `;`, whitespace, quote, end). The registered-secret list is small (a
  * handful of keys per process) so a linear scan per message is fine.
  */
@@ -87,6 +89,33 @@ static void redact_pattern(char *buf, size_t cap, const char *key, int to_eol)
 	}
 }
 
+static int jwt_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_' || c == '.';
+}
+
+/* JSON Web Tokens (OAuth access tokens): "eyJ" (base64url of '{"') then
+ * base64url segments joined by two dots. Masked wherever they appear, so a
+ * token is hidden even before it is registered, and however many are. */
+static void redact_jwts(char *buf, size_t cap)
+{
+	size_t i = 0;
+	while (buf[i]) {
+		if (strncmp(buf + i, "eyJ", 3) != 0 || (i > 0 && jwt_char(buf[i - 1]))) {
+			i++;
+			continue;
+		}
+		size_t end = i, dots = 0;
+		while (jwt_char(buf[end]))
+			dots += buf[end++] == '.';
+		if (dots >= 2 && end - i >= 20)
+			i = splice(buf, cap, i, end);
+		else
+			i = end;
+	}
+}
+
 void ferry_redact(char *buf, size_t cap)
 {
 	if (!buf || !cap)
@@ -96,6 +125,10 @@ void ferry_redact(char *buf, size_t cap)
 	redact_pattern(buf, cap, "SharedAccessSignature=", 0);
 	redact_pattern(buf, cap, "Authorization: ", 1);
 	redact_pattern(buf, cap, "x-ms-copy-source-authorization: ", 1);
+	redact_pattern(buf, cap, "Bearer ", 0);
+	redact_pattern(buf, cap, "client_secret=", 0);
+	redact_pattern(buf, cap, "access_token\":\"", 0);
+	redact_jwts(buf, cap);
 	pthread_mutex_lock(&secrets_lock);
 	for (int s = 0; s < nsecrets; s++) {
 		size_t slen = strlen(secrets[s]);
