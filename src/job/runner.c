@@ -69,6 +69,13 @@ struct run {
 	struct ferry_job_record rec;
 };
 
+/* The identity storage is reached with, in the runtime log (never a token). */
+static void log_identity(const struct ferry_identity *id)
+{
+	ferry_info("identity: %s%s%s (used for datastores without credentials and Blob URIs without keys)",
+		   ferry_identity_name(id->kind), id->client_id[0] ? ", client id " : "", id->client_id);
+}
+
 static const char *job_lookup(void *arg, const char *name)
 {
 	const char *v = ferry_jobspec_env(arg, name);
@@ -935,6 +942,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	}
 	ferry_info("job %s: file %s, code %s", s->name, s->file, s->code);
 	ferry_settings_log(&r.ctx.settings);
+	log_identity(&r.ctx.identity);
 
 	char ts[40];
 	ferry_log_timestamp(ts, sizeof(ts));
