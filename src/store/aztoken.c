@@ -9,7 +9,9 @@
  * the others keep using the current token while it has at least one second
  * left, else wait on `renewed`. A failed renewal is reported to everyone who
  * waited for it (generation counter), so N workers do not each retry a dead
- * endpoint in turn.
+ * endpoint in turn; while the current token lasts, a failed renewal is
+ * tried again after a quarter of its remaining life (at most 30 s), not at
+ * every request.
  *
  * The token endpoints are reached through httpc.c (retries on connection
  * failures, 429 and 5xx) with at most TOKEN_RETRIES retries, so a machine
@@ -66,6 +68,7 @@ struct ferry_aztoken {
 	char *bearer;           /* "Bearer <token>", or NULL */
 	time_t expires_at, obtained_at;
 	int renewing;
+	time_t retry_at;        /* after a failed renewal: next try, while the token lasts */
 	unsigned gen;           /* renewals attempted */
 	int last_failed;
 	ferry_err last_err;
@@ -610,7 +613,7 @@ int ferry_aztoken_get(struct ferry_aztoken *t, char **bearer, ferry_err *err)
 		int usable = t->bearer && now + 1 < t->expires_at;
 		if (t->bearer && now < t->expires_at - margin(t))
 			goto copy;
-		if (usable && t->renewing)
+		if (usable && (t->renewing || now < t->retry_at))
 			goto copy;
 		if (!t->renewing) {
 			if (t->gen != seen && t->last_failed && !usable) {
@@ -666,6 +669,9 @@ int ferry_aztoken_get(struct ferry_aztoken *t, char **bearer, ferry_err *err)
 	} else {
 		t->last_err = e;
 		if (t->bearer && now + 1 < t->expires_at) {
+			/* keep the current token; ask again in a while, not at every request */
+			time_t wait = (t->expires_at - now) / 4;
+			t->retry_at = now + (wait > 30 ? 30 : wait < 1 ? 1 : wait);
 			ferry_warn("%s: renewing the token failed (%s); the current one is used until it expires",
 				   t->describe, e.msg);
 			rc = 0;
