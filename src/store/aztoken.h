@@ -75,8 +75,11 @@ struct ferry_aztoken;
 /* A token cache for one identity. `sp` is required for a service principal
  * and ignored otherwise. The environment (endpoints, secrets) is read here,
  * once; settings and stats are borrowed for the cache's life. NULL with
- * FERRY_E_AUTH when the identity has no source at all on this machine (no
- * managed-identity endpoint variables and IMDS disabled, no user token).
+ * FERRY_E_AUTH when the identity has no source at all (a user identity with
+ * no token variable, file or CLI login; a service principal missing a field
+ * or with a plain-http authority that is not loopback). A managed identity
+ * always has a source (IMDS last), so its failures come from _get.
+ * new and free are called by one thread; everything else is thread-safe.
  * Free with ferry_aztoken_free. */
 struct ferry_aztoken *ferry_aztoken_new(const struct ferry_identity *id,
 					const struct ferry_sp_credentials *sp,
