@@ -100,6 +100,25 @@ credentials:
 YML
 expect_fail "needs client_id" ferry datastore create --file "$TEST_TMP/ds-half.yml"
 
+step "a registry made before datastores had options gains the column and takes a service principal"
+old=$TEST_TMP/oldhome
+mkdir -p "$old"
+$PY - "$old/ferry.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""CREATE TABLE datastores (name TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT,
+ container TEXT, endpoint TEXT, protocol TEXT, local_path TEXT, cred_type TEXT NOT NULL,
+ description TEXT, tags TEXT, updated TEXT);
+INSERT INTO datastores VALUES('legacy','azure_blob','devstoreaccount1','c1','core.windows.net','https',
+ NULL,'none',NULL,NULL,datetime('now'));""")
+db.commit()
+PYEOF
+FERRY_HOME=$old expect_ok ferry datastore list
+assert_contains "$TEST_TMP/last.stdout" "legacy"
+FERRY_HOME=$old expect_ok ferry datastore create --file "$TEST_TMP/ds-spstore.yml"
+FERRY_HOME=$old expect_ok ferry datastore show spstore
+assert_contains "$TEST_TMP/last.stdout" "client_id:   $CLIENT"
+
 step "neither secret nor token in any output, log or record"
 files=("$TEST_TMP"/*.stdout "$TEST_TMP"/*.stderr "$FERRY_HOME/ferry.db")
 while IFS= read -r f; do files+=("$f"); done < <(find "$FERRY_HOME/jobs" -type f)
