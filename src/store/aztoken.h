@@ -21,7 +21,8 @@
  *    authority from the datastore, else AZURE_AUTHORITY_HOST, else
  *    https://login.microsoftonline.com.
  *
- * Every token is registered with the redactor the moment it arrives; tokens
+ * Every token is masked by the redactor from the moment it arrives (JWTs by
+ * their shape, other tokens by registration); tokens
  * live only in the cache (and briefly in the request headers built from it).
  *
  * Errors are FERRY_E_AUTH and name the identity and the source tried, then

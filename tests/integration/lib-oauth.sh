@@ -14,9 +14,18 @@
 
 _OAUTH_PIDS=()
 _oauth_cleanup() {
-	local p
+	local p i
 	for p in "${_OAUTH_PIDS[@]}"; do
 		kill -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null || true
+	done
+	# gone before the test's folder is removed (Azurite writes on its way out)
+	for p in "${_OAUTH_PIDS[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 -- -"$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
 }
 trap '_rc=$?; _oauth_cleanup; (exit $_rc); _lib_cleanup' EXIT
