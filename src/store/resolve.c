@@ -205,8 +205,12 @@ static struct ferry_aztoken *datastore_token(struct ferry_ctx *ctx, const struct
 static struct ferry_store *open_s3_datastore(struct ferry_ctx *ctx, const struct ferry_datastore *ds, ferry_err *err)
 {
 	struct ferry_s3_env env;
-	if (ferry_s3_env_load(&env, err) < 0)
-		return NULL;
+	/* the environment's keys only matter when the datastore has none */
+	if (ferry_s3_env_load(&env, err) < 0) {
+		if (!ds->secret)
+			return NULL;
+		memset(&env, 0, sizeof(env));
+	}
 	json_t *o = ds->options_json ? json_loads(ds->options_json, 0, NULL) : NULL;
 	json_t *k = ds->secret ? json_loads(ds->secret, 0, NULL) : NULL;
 	const char *region = json_string_value(json_object_get(o, "region"));

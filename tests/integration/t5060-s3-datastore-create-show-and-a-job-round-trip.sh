@@ -60,6 +60,9 @@ expect_ok ferry download "azureml://datastores/s3store/paths/out/s3ds/" "$TEST_T
 assert_eq "$(printf 'hello\na,b\n1,2')" "$(cat "$TEST_TMP/result/combined.txt")" "output through the datastore"
 expect_ok ferry ls "azureml://datastores/s3store/paths/in/"
 assert_contains "$TEST_TMP/last.stdout" "train.csv"
+# an AWS_PROFILE that does not exist is no obstacle for a datastore with its own keys
+AWS_PROFILE=nosuchprofile expect_ok ferry ls "azureml://datastores/s3store/paths/in/"
+assert_contains "$TEST_TMP/last.stdout" "train.csv"
 
 step "a datastore without credentials uses the AWS keys of the environment"
 cat >"$TEST_TMP/ds-env.yml" <<YML
