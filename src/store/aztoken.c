@@ -14,8 +14,13 @@
  * every request.
  *
  * The token endpoints are reached through httpc.c (retries on connection
- * failures, 429 and 5xx) with at most TOKEN_RETRIES retries, so a machine
- * without a managed identity fails in seconds rather than minutes.
+ * failures, 429 and 5xx; for IMDS also 404/410, which it answers while an
+ * identity just assigned is not ready) with at most TOKEN_RETRIES retries, so
+ * a machine without a managed identity fails in seconds rather than minutes.
+ *
+ * One cache per store, not per process: a mount process is forked with its
+ * store, and a cache shared with the parent's other threads could be forked
+ * in the middle of a renewal (`renewing` set forever in the child).
  *
  * The environment is read once, in ferry_aztoken_new: the variables Azure's
  * own SDKs read (they are not ferry settings, so they are not in the
@@ -265,7 +270,19 @@ static int http_token(struct ferry_aztoken *t, const char *url, const char *hnam
 		c.body_mem = t->form;
 		c.body_len = strlen(t->form);
 	}
-	if (ferry_http_perform(&t->settings, t->stats, &c, &resp, err) < 0) {
+	int rc0;
+	/* IMDS answers 404 (and 410 while it starts) until an identity just
+	 * assigned is ready: asked again, like 429 and 5xx, a few times. */
+	for (int attempt = 0;; attempt++) {
+		rc0 = ferry_http_perform(&t->settings, t->stats, &c, &resp, err);
+		if (rc0 == 0 || t->src != SRC_IMDS || (resp.status != 404 && resp.status != 410) ||
+		    attempt >= TOKEN_RETRIES)
+			break;
+		ferry_info("%s: HTTP %ld; asking again in %d s", t->describe, resp.status, attempt + 1);
+		ferry_http_resp_clear(&resp);
+		sleep((unsigned)attempt + 1);
+	}
+	if (rc0 < 0) {
 		ferry_http_resp_clear(&resp);
 		if (err->code != FERRY_E_AUTH) {
 			char why[sizeof(err->msg)];

@@ -2,7 +2,7 @@
 # t3100 — owns `identity: {type: managed}`: a job whose datastore has no credentials
 # reads and writes an Azurite that checks OAuth tokens (HTTPS), with the token
 # taken from each managed-identity endpoint form in turn — the instance metadata
-# service (FERRY_IMDS_ENDPOINT), IDENTITY_ENDPOINT + IDENTITY_HEADER, and
+# service (FERRY_IMDS_ENDPOINT; asked again while it answers 404), IDENTITY_ENDPOINT + IDENTITY_HEADER, and
 # MSI_ENDPOINT + MSI_SECRET — and a user-assigned identity chosen by client id.
 # Without an identity the same job is refused, and the fix is named.
 source "$(dirname "$0")/lib.sh"
@@ -13,6 +13,7 @@ oauth_azurite
 no_identity_env
 token_server mi --msi-secret msi-s3cr3t-value --identity-header idh-s3cr3t-value
 token_server uami --client-id 0b5ad6f2-1111-4c44-9a6e-7d1f4c3a9e10
+token_server late --not-ready 2
 
 c=$(new_container)
 printf 'a,b\n1,2\n' >"$TEST_TMP/train.csv"
@@ -59,6 +60,11 @@ job_yml imds "identity: {type: managed}"
 FERRY_IMDS_ENDPOINT=$TS_URL_mi expect_ok ferry run "$TEST_TMP/job/imds.yml" --name imds
 check_out imds
 grep -q '^imds - ' "$TEST_TMP/ts-mi.log" || fail "no token came from the IMDS endpoint: $(cat "$TEST_TMP/ts-mi.log")"
+
+step "an IMDS that answers 404 while the identity is not ready is asked again"
+job_yml late "identity: {type: managed}"
+FERRY_IMDS_ENDPOINT=$TS_URL_late expect_ok ferry run "$TEST_TMP/job/late.yml" --name late
+check_out late
 
 step "managed identity through IDENTITY_ENDPOINT + IDENTITY_HEADER (wins over MSI_ENDPOINT)"
 job_yml ident "identity:
