@@ -34,6 +34,12 @@ static int show(struct ferry_ctx *ctx, struct ferry_mltable *m, ferry_err *err)
 		printf("  %llu\t%s\n", (unsigned long long)f.v[i].size, f.v[i].name);
 	ferry_mlt_files_clear(&f);
 	printf("schema:\n");
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (m->steps[i].op == FERRY_MLT_READ_UNSUPPORTED) {
+			printf("  (not evaluated: %s at line %d has no reader in ferry; eval_mount and eval_download "
+			       "give the files above)\n", m->steps[i].name, m->steps[i].line);
+			return 0;
+		}
 	fflush(stdout);
 	char *buf = NULL;
 	size_t len = 0;

@@ -94,6 +94,15 @@ YML
 expect_ok ferry run "$TEST_TMP/job/legacy.yml" --name ev2
 assert_tree_same "$exp" "$TEST_TMP/got-legacy"
 
+step "a legacy TabularDataset (an mltable data asset) with direct hands the command its storage URI"
+cat >"$TEST_TMP/job/tabular.yml" <<YML
+command: echo "inputs=\${{inputs.data}}"
+inputs:
+  data: {type: mltable, path: "azureml:filedataset@latest", mode: direct}
+YML
+expect_ok ferry run "$TEST_TMP/job/tabular.yml" --name ev3
+assert_contains "$TEST_TMP/last.stdout" "inputs=azureml://datastores/tables/paths/tables/images/"
+
 # A file set of 40 files for the file transformations.
 cs=$(new_container)
 for i in $(seq -w 0 39); do
