@@ -79,23 +79,30 @@ static int too_big(struct ferry_csv *c, const char *label, ferry_err *err)
 			     (unsigned long long)c->rec_line, FERRY_CSV_MAX_RECORD >> 20);
 }
 
-static int append(struct ferry_csv *c, const char *p, size_t n, const char *label, ferry_err *err)
+/* Room for `need` bytes in the record buffer. */
+static int reserve(struct ferry_csv *c, size_t need, const char *label, ferry_err *err)
 {
-	if (c->len + n + 1 > c->cap) {
-		if (c->len + n + 1 > FERRY_CSV_MAX_RECORD)
-			return too_big(c, label, err);
-		size_t cap = c->cap ? c->cap : 4096;
-		while (cap < c->len + n + 1)
-			cap *= 2;
-		char *b = realloc(c->buf, cap);
-		if (!b)
-			return ferry_err_set(err, FERRY_E_IO, "out of memory");
-		c->buf = b;
-		c->cap = cap;
-	}
+	if (need <= c->cap)
+		return 0;
+	size_t cap = c->cap ? c->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	char *b = realloc(c->buf, cap);
+	if (!b)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	c->buf = b;
+	c->cap = cap;
+	(void)label;
+	return 0;
+}
+
+/* feed() reserves, before each piece, room for every byte of the piece plus
+ * one NUL per field: data bytes never outnumber the input and NULs never
+ * outnumber the bytes that end fields, so appends need no check. */
+static inline void append(struct ferry_csv *c, const char *p, size_t n)
+{
 	memcpy(c->buf + c->len, p, n);
 	c->len += n;
-	return 0;
 }
 
 static int end_field(struct ferry_csv *c, const char *label, ferry_err *err)
@@ -111,11 +118,12 @@ static int end_field(struct ferry_csv *c, const char *label, ferry_err *err)
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
 		c->fcap = cap;
 	}
+	if (c->len > FERRY_CSV_MAX_RECORD)
+		return too_big(c, label, err);
 	c->start[c->nf] = c->cur;
 	c->flen[c->nf] = c->len - c->cur;
 	c->nf++;
-	if (append(c, "", 1, label, err) < 0) /* the NUL */
-		return -1;
+	c->buf[c->len++] = '\0';
 	c->cur = c->len;
 	return 0;
 }
@@ -150,6 +158,10 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 {
 	const char *p = data, *end = data + len;
 	int rc;
+	if (c->len > FERRY_CSV_MAX_RECORD)
+		return too_big(c, label, err);
+	if (reserve(c, c->len + 2 * len + 2, label, err) < 0)
+		return -1;
 	while (p < end) {
 		char ch = *p;
 		if (c->pending_cr) {
@@ -167,8 +179,7 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 				const char *q = p + 1;
 				while (q < end && !c->special[(unsigned char)*q])
 					q++;
-				if (append(c, p, (size_t)(q - p), label, err) < 0)
-					return -1;
+				append(c, p, (size_t)(q - p));
 				c->in_record = 1;
 				c->state = S_UNQ;
 				p = q;
@@ -194,8 +205,7 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 			const char *q = p;
 			while (q < end && *q != '"' && *q != '\n' && *q != '\r')
 				q++;
-			if (q > p && append(c, p, (size_t)(q - p), label, err) < 0)
-				return -1;
+			append(c, p, (size_t)(q - p));
 			p = q;
 			if (p == end)
 				break;
@@ -206,8 +216,7 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 				/* CRLF inside a quoted field is kept as it is */
 				if (*p == '\n' || (*p == '\r' && !(p + 1 < end && p[1] == '\n')))
 					c->line++;
-				if (append(c, p, 1, label, err) < 0)
-					return -1;
+				append(c, p, 1);
 				p++;
 			} else {
 				c->line++;
@@ -220,15 +229,13 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 		}
 		case S_QQ:
 			if (ch == '"') {
-				if (append(c, "\"", 1, label, err) < 0)
-					return -1;
+				append(c, "\"", 1);
 				c->state = S_Q;
 				p++;
 			} else {
 				c->state = S_UNQ; /* closing quote; what follows is handled unquoted */
 				if (ch != c->delim && ch != '\r' && ch != '\n') {
-					if (append(c, p, 1, label, err) < 0)
-						return -1;
+					append(c, p, 1);
 					p++;
 				} else if (ch == c->delim) {
 					if (end_field(c, label, err) < 0)

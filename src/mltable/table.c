@@ -103,6 +103,9 @@ struct table {
 	char **filter_cols;     /* build_stages: the columns a filter sees */
 	size_t filter_ncols;
 	const char *missing;
+	char *ob;               /* output buffer (OB_CAP) */
+	size_t on;
+	int oerr;               /* errno of a failed write */
 };
 
 /* ---- rows ---- */
@@ -429,45 +432,100 @@ static char *const *out_cols(const struct table *t, size_t *n)
 	return t->cols0;
 }
 
-/* ---- writers ---- */
+/* ---- writers ----
+ * Output goes through the table's own buffer (OB_CAP bytes) rather than
+ * stdio's per-character calls: fields are copied in runs found with a
+ * 256-entry table of the bytes that need quoting or escaping. */
 
-static void csv_field(FILE *o, const char *s, size_t len)
+#define OB_CAP (256u << 10)
+
+static void ob_flush(struct table *t)
+{
+	if (t->on && fwrite(t->ob, 1, t->on, t->out) != t->on)
+		t->oerr = errno ? errno : EIO;
+	t->on = 0;
+}
+
+static void ob_put(struct table *t, const char *p, size_t n)
+{
+	if (t->on + n > OB_CAP)
+		ob_flush(t);
+	if (n > OB_CAP) {
+		if (fwrite(p, 1, n, t->out) != n)
+			t->oerr = errno ? errno : EIO;
+		return;
+	}
+	memcpy(t->ob + t->on, p, n);
+	t->on += n;
+}
+
+static inline void ob_c(struct table *t, char c)
+{
+	if (t->on == OB_CAP)
+		ob_flush(t);
+	t->ob[t->on++] = c;
+}
+
+static unsigned char csv_special[256], json_special[256];
+
+static void init_tables(void)
+{
+	csv_special[','] = csv_special['"'] = csv_special['\n'] = csv_special['\r'] = 1;
+	for (int c = 0; c < 0x20; c++)
+		json_special[c] = 1;
+	json_special['"'] = json_special['\\'] = 1;
+}
+
+static void csv_field(struct table *t, const char *s, size_t len)
 {
 	if (!s)
 		return;
-	if (!memchr(s, ',', len) && !memchr(s, '"', len) && !memchr(s, '\n', len) && !memchr(s, '\r', len)) {
-		fwrite(s, 1, len, o);
+	size_t i = 0;
+	while (i < len && !csv_special[(unsigned char)s[i]])
+		i++;
+	if (i == len) {
+		ob_put(t, s, len);
 		return;
 	}
-	putc('"', o);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
-			putc('"', o);
-		putc(s[i], o);
-	}
-	putc('"', o);
+	ob_c(t, '"');
+	const char *run = s;
+	for (const char *q = s; q < s + len; q++)
+		if (*q == '"') {
+			ob_put(t, run, (size_t)(q - run) + 1);
+			run = q; /* the quote again: doubled */
+		}
+	ob_put(t, run, (size_t)(s + len - run));
+	ob_c(t, '"');
 }
 
-static void json_str(FILE *o, const char *s, size_t len)
+static void json_str(struct table *t, const char *s, size_t len)
 {
-	putc('"', o);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	ob_c(t, '"');
+	const char *run = s, *end = s + len;
+	for (const char *q = s; q < end; q++) {
+		unsigned char c = (unsigned char)*q;
+		if (!json_special[c])
+			continue;
+		ob_put(t, run, (size_t)(q - run));
+		run = q + 1;
+		char esc[8];
 		if (c == '"' || c == '\\') {
-			putc('\\', o);
-			putc(c, o);
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			ob_put(t, esc, 2);
 		} else if (c == '\n')
-			fputs("\\n", o);
+			ob_put(t, "\\n", 2);
 		else if (c == '\r')
-			fputs("\\r", o);
+			ob_put(t, "\\r", 2);
 		else if (c == '\t')
-			fputs("\\t", o);
-		else if (c < 0x20)
-			fprintf(o, "\\u%04x", c);
-		else
-			putc(c, o);
+			ob_put(t, "\\t", 2);
+		else {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			ob_put(t, esc, 6);
+		}
 	}
-	putc('"', o);
+	ob_put(t, run, (size_t)(end - run));
+	ob_c(t, '"');
 }
 
 static void write_header(struct table *t)
@@ -478,10 +536,10 @@ static void write_header(struct table *t)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			putc(',', t->out);
-		csv_field(t->out, c[i], strlen(c[i]));
+			ob_c(t, ',');
+		csv_field(t, c[i], strlen(c[i]));
 	}
-	putc('\n', t->out);
+	ob_c(t, '\n');
 }
 
 /* The type of column i judged from value kinds (and text, for TEXT). */
@@ -539,28 +597,27 @@ static void write_json_row(struct table *t, const struct row *r)
 {
 	size_t n;
 	char *const *c = out_cols(t, &n);
-	FILE *o = t->out;
-	putc('{', o);
+	ob_c(t, '{');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			putc(',', o);
-		json_str(o, c[i], strlen(c[i]));
-		putc(':', o);
+			ob_c(t, ',');
+		json_str(t, c[i], strlen(c[i]));
+		ob_c(t, ':');
 		const struct val *v = &r->v[i];
 		const char *s = r->a + v->off;
 		int b;
 		int ty = t->types ? t->types[i] : FERRY_MLT_T_STRING;
 		if (v->k == K_NULL)
-			fputs("null", o);
+			ob_put(t, "null", 4);
 		else if (v->k == K_INT || v->k == K_FLOAT ||
 			 (v->k == K_TEXT && (ty == FERRY_MLT_T_INT || ty == FERRY_MLT_T_FLOAT) && is_number(s, v->len)))
-			fwrite(s, 1, v->len, o);
+			ob_put(t, s, v->len);
 		else if ((v->k == K_BOOL || (v->k == K_TEXT && ty == FERRY_MLT_T_BOOL)) && bool_text(s, &b))
-			fputs(b ? "true" : "false", o);
+			ob_put(t, b ? "true" : "false", b ? 4 : 5);
 		else
-			json_str(o, s, v->len);
+			json_str(t, s, v->len);
 	}
-	fputs("}\n", o);
+	ob_put(t, "}\n", 2);
 }
 
 static void write_row(struct table *t, const struct row *r)
@@ -571,10 +628,10 @@ static void write_row(struct table *t, const struct row *r)
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		if (i)
-			putc(',', t->out);
-		csv_field(t->out, vtext(r, i), r->v[i].len);
+			ob_c(t, ',');
+		csv_field(t, vtext(r, i), r->v[i].len);
 	}
-	putc('\n', t->out);
+	ob_c(t, '\n');
 }
 
 static void flush_buffer(struct table *t)
@@ -585,7 +642,13 @@ static void flush_buffer(struct table *t)
 		size_t n;
 		char *const *c = out_cols(t, &n);
 		for (size_t i = 0; i < n; i++)
-			fprintf(t->out, "%s\t%s\n", c[i], ferry_mlt_type_name(t->types ? t->types[i] : 0));
+{
+			ob_put(t, c[i], strlen(c[i]));
+			ob_c(t, '\t');
+			const char *tn = ferry_mlt_type_name(t->types ? t->types[i] : 0);
+			ob_put(t, tn, strlen(tn));
+			ob_c(t, '\n');
+		}
 	} else {
 		for (size_t j = 0; j < t->nbuf; j++)
 			write_row(t, &t->buf[j]);
@@ -618,8 +681,8 @@ static int emit(struct table *t, const struct row *r)
 		write_row(t, r);
 		t->written++;
 	}
-	if (ferror(t->out))
-		return ferry_err_set(t->err, FERRY_E_IO, "cannot write the output: %s", strerror(errno));
+	if (t->oerr)
+		return ferry_err_set(t->err, FERRY_E_IO, "cannot write the output: %s", strerror(t->oerr));
 	return t->written >= t->max_rows ? 1 : 0;
 }
 
@@ -925,6 +988,11 @@ static int data_row(struct table *t, const char *const *f, const size_t *len, si
 		return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%llu: %zu fields, but the table has %zu columns",
 				     t->label, (unsigned long long)line, n, t->nfilecols);
 	int eas = t->read->empty_as_string;
+	/* the reader keeps a record's fields back to back, NUL-terminated: one copy */
+	size_t block = n ? (size_t)(f[n - 1] - f[0]) + len[n - 1] + 1 : 0;
+	size_t base = block ? arena_put(r, f[0], block - 1) : 0;
+	if (base == (size_t)-1)
+		return oom(t);
 	for (size_t i = 0; i < n; i++) {
 		size_t c = t->fmap ? (i < t->nfmap ? t->fmap[i] : (size_t)-1) : i;
 		if (c == (size_t)-1)
@@ -932,8 +1000,7 @@ static int data_row(struct table *t, const char *const *f, const size_t *len, si
 					     t->label, (unsigned long long)line, n, t->nfmap);
 		if (len[i] == 0 && !eas)
 			continue;
-		if (set_val(r, c, len[i] ? K_TEXT : K_STR, f[i], len[i]) < 0)
-			return oom(t);
+		r->v[c] = (struct val){ len[i] ? K_TEXT : K_STR, base + (size_t)(f[i] - f[0]), len[i] };
 	}
 	if (t->read->include_path && set_val(r, t->ncols0 - 1, K_STR, t->file->name, strlen(t->file->name)) < 0)
 		return oom(t);
@@ -1265,6 +1332,11 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 				      m->label, m->steps[k].line, m->steps[k].name);
 			goto out;
 		}
+	init_tables();
+	if (!(t.ob = malloc(OB_CAP))) {
+		oom(&t);
+		goto out;
+	}
 	t.inferring = fmt != FERRY_MLT_CSV;
 	if (t.inferring && !(t.buf = calloc(INFER_ROWS, sizeof(*t.buf)))) {
 		oom(&t);
@@ -1291,8 +1363,9 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		}
 		if (t.inferring)
 			flush_buffer(&t);
-		if (fflush(out) != 0 || ferror(out))
-			ferry_err_set(err, FERRY_E_IO, "cannot write the output: %s", strerror(errno));
+		ob_flush(&t);
+		if (t.oerr || fflush(out) != 0 || ferror(out))
+			ferry_err_set(err, FERRY_E_IO, "cannot write the output: %s", strerror(t.oerr ? t.oerr : errno));
 	}
 out:
 	if (rows)
@@ -1314,6 +1387,7 @@ out:
 	free(t.fmap);
 	free(t.conv);
 	free(t.jl);
+	free(t.ob);
 	row_free(&t.r);
 	row_free(&t.tmp);
 	ferry_mlt_files_clear(&t.files);
