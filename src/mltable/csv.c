@@ -105,26 +105,34 @@ static inline void append(struct ferry_csv *c, const char *p, size_t n)
 	c->len += n;
 }
 
-static int end_field(struct ferry_csv *c, const char *label, ferry_err *err)
+static __attribute__((noinline)) int grow_fields(struct ferry_csv *c, ferry_err *err)
 {
-	if (c->nf == c->fcap) {
-		size_t cap = c->fcap ? c->fcap * 2 : 32;
-		size_t *s = realloc(c->start, cap * sizeof(*s)), *l = s ? realloc(c->flen, cap * sizeof(*l)) : NULL;
-		if (s)
-			c->start = s;
-		if (l)
-			c->flen = l;
-		if (!s || !l)
-			return ferry_err_set(err, FERRY_E_IO, "out of memory");
-		c->fcap = cap;
-	}
-	if (c->len > FERRY_CSV_MAX_RECORD)
-		return too_big(c, label, err);
-	c->start[c->nf] = c->cur;
-	c->flen[c->nf] = c->len - c->cur;
+	size_t cap = c->fcap ? c->fcap * 2 : 32;
+	size_t *s = realloc(c->start, cap * sizeof(*s));
+	if (s)
+		c->start = s;
+	size_t *l = s ? realloc(c->flen, cap * sizeof(*l)) : NULL;
+	if (l)
+		c->flen = l;
+	if (!s || !l)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	c->fcap = cap;
+	return 0;
+}
+
+/* The record-size cap is checked once per piece in feed(): the buffer grows
+ * by at most twice a piece between checks. */
+static inline int end_field(struct ferry_csv *c, const char *label, ferry_err *err)
+{
+	(void)label;
+	if (c->nf == c->fcap && grow_fields(c, err) < 0)
+		return -1;
+	size_t cur = c->cur, len = c->len;
+	c->start[c->nf] = cur;
+	c->flen[c->nf] = len - cur;
 	c->nf++;
-	c->buf[c->len++] = '\0';
-	c->cur = c->len;
+	c->buf[len] = '\0';
+	c->cur = c->len = len + 1;
 	return 0;
 }
 
