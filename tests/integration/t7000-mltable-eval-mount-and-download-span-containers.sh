@@ -166,6 +166,21 @@ got8=$(files_of s8)
 assert_eq "$(expected_sample 0.5 8)" "$got8" "sample seed 8"
 [[ $got8 != "$want7" ]] || fail "seeds 7 and 8 gave the same sample"
 
+step "eval_download of the sampled set under ThreadSanitizer: same files, no report"
+if [[ -x $FERRY_TSAN ]]; then
+	export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1"
+	tsan_bin=$TEST_TMP/ferry-tsan
+	printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
+	chmod +x "$tsan_bin"
+	got=$(FERRY=$tsan_bin RSLEX_DOWNLOADER_THREADS=8 files_of s7)
+	assert_eq "$want7" "$got" "sample under TSan"
+	if grep -qE 'WARNING: ThreadSanitizer|FATAL: ThreadSanitizer' "$LAST_STDERR"; then
+		fail "TSan: $(grep -m1 -A30 'ThreadSanitizer' "$LAST_STDERR")"
+	fi
+else
+	echo "no TSan build: skipped"
+fi
+
 step "a file the MLTable names that does not exist fails the job before the command, naming it and the line"
 printf 'paths:\n  - pattern: ../set/*.bin\n  - file: ../set/missing.bin\n' >"$TEST_TMP/MLTable"
 azcli put "$cs" bad/MLTable "$TEST_TMP/MLTable"

@@ -79,3 +79,27 @@ expect_fail "no MLTable file in 'azureml://datastores/corpus/paths/partitions/da
 	ferry mltable show azureml://datastores/corpus/paths/partitions/data
 expect_fail "no MLTable at 'azureml://datastores/corpus/paths/nope': it does not exist" \
 	ferry mltable show azureml://datastores/corpus/paths/nope
+
+step "every corpus case under ASan/UBSan (leaks on): same results, no sanitizer report"
+[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=66
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for dir in "$DATA"/*/; do
+	case=$(basename "$dir")
+	for fmt in csv jsonl; do
+		rc=0
+		FERRY=$FERRY_ASAN ferry mltable export "azureml://datastores/corpus/paths/$case" --to "$fmt" "$TEST_TMP/asan.out" \
+			2>"$TEST_TMP/asan.err" || rc=$?
+		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$TEST_TMP/asan.err" || [[ $rc -gt 1 ]]; then
+			fail "$case ($fmt) under ASan: exit $rc: $(head -30 "$TEST_TMP/asan.err")"
+		fi
+		if [[ -f $dir/expected.$fmt ]]; then
+			sed "s#@TREE@#$tree#g" "$dir/expected.$fmt" | cmp -s - "$TEST_TMP/asan.out" || fail "$case ($fmt) differs under ASan"
+		fi
+	done
+	FERRY=$FERRY_ASAN ferry mltable show "azureml://datastores/corpus/paths/$case" >/dev/null 2>"$TEST_TMP/asan.err" || true
+	if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$TEST_TMP/asan.err"; then
+		fail "$case (show) under ASan: $(head -30 "$TEST_TMP/asan.err")"
+	fi
+done
+echo "ok"

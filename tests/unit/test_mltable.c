@@ -228,8 +228,66 @@ static void test_doc(void)
 		  "d/MLTable:6:", "unknown value 'money'");
 }
 
+static int count_rec(void *arg, const struct ferry_csv_record *r)
+{
+	(void)r;
+	++*(int *)arg;
+	return 0;
+}
+
+/* Hostile input: random bytes into the CSV reader in random pieces, random
+ * mutations of a valid MLTable into the parser and random filters into the
+ * expression parser. Each must end in a result or a clean error (the ASan
+ * build of this test checks the memory side). */
+static void test_hostile(void)
+{
+	srand(12345);
+	const char alphabet[] = "ab,\"\r\n;x ";
+	int fine = 1;
+	for (int round = 0; round < 2000; round++) {
+		char buf[512];
+		size_t len = (size_t)(rand() % (int)sizeof(buf));
+		for (size_t i = 0; i < len; i++)
+			buf[i] = round % 2 ? (char)(rand() & 0xff) : alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+		int n = 0;
+		ferry_err err;
+		struct ferry_csv *c = ferry_csv_new(round % 3 ? ',' : ';', round % 2, count_rec, &n);
+		int rc = 0;
+		for (size_t i = 0; rc == 0 && i < len;) {
+			size_t k = 1 + (size_t)(rand() % 64);
+			if (k > len - i)
+				k = len - i;
+			rc = ferry_csv_feed(c, buf + i, k, "r.csv", &err);
+			i += k;
+		}
+		if (rc == 0)
+			rc = ferry_csv_finish(c, "r.csv", &err);
+		fine &= rc == 0 || (rc < 0 && strstr(err.msg, "r.csv:") != NULL);
+		ferry_csv_free(c);
+	}
+	CHECK(fine);
+	const char *doc = "paths:\n  - pattern: ./*.csv\ntransformations:\n  - read_delimited:\n      header: no_header\n"
+			  "  - filter: 'col(\"a\") > 1 and not col(\"b\").contains(\"x\")'\n  - take_random_sample: {probability: 0.5, seed: 1}\n";
+	size_t dl = strlen(doc);
+	fine = 1;
+	for (int round = 0; round < 3000; round++) {
+		char buf[1024];
+		memcpy(buf, doc, dl + 1);
+		for (int k = 0; k < 1 + round % 4; k++)
+			buf[rand() % (int)dl] = "{}[]:-'\"\n #&*!|>x0"[rand() % 19];
+		struct ferry_mltable *m = NULL;
+		ferry_err err;
+		if (ferry_mltable_parse(buf, dl, "f/MLTable", &m, &err) == 0)
+			ferry_mltable_free(m);
+		else
+			fine &= strncmp(err.msg, "f/MLTable", 9) == 0;
+	}
+	CHECK(fine);
+}
+
 int main(void)
 {
+	test_hostile();
 	test_glob();
 	test_csv();
 	test_prng();
