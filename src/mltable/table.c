@@ -811,8 +811,9 @@ static int convert_one(struct table *t, const struct stage *g, struct row *r, si
 }
 
 /* Match a partition format against `rel`; fills vals (malloc'd, NULL = no
- * value) for each {column}. A format ending in '/' matches a leading part of
- * the path; otherwise the whole path. */
+ * value) for each {column}. The format must cover whole leading segments of
+ * the path ("{y}/{m}/" and "{y}/{m}" both match "2021/01/part.csv"), or all
+ * of it. */
 static int match_partition(const struct stage *g, const char *rel, char **vals)
 {
 	const char *f = g->s->text, *p = rel;
@@ -864,7 +865,8 @@ static int match_partition(const struct stage *g, const char *rel, char **vals)
 		f++;
 		p++;
 	}
-	return *p == '\0' || (p > rel && p[-1] == '/');
+	/* the format covers whole leading segments of the path */
+	return *p == '\0' || *p == '/' || (p > rel && p[-1] == '/');
 }
 
 static int apply_partition(struct table *t, struct stage *g, struct row *r)
