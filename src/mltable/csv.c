@@ -185,8 +185,7 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 			if (!c->special[(unsigned char)ch] || (ch == '"' && c->state == S_UNQ)) {
 				/* a run of plain bytes */
 				const char *q = p + 1;
-				while (q < end && !c->special[(unsigned char)*q])
-					q++;
+				q = ferry_csv_scan4(q, end, (unsigned char)c->delim, '"', '\r', '\n');
 				append(c, p, (size_t)(q - p));
 				c->in_record = 1;
 				c->state = S_UNQ;
@@ -211,8 +210,7 @@ int ferry_csv_feed(struct ferry_csv *c, const char *data, size_t len, const char
 			break;
 		case S_Q: {
 			const char *q = p;
-			while (q < end && *q != '"' && *q != '\n' && *q != '\r')
-				q++;
+			q = ferry_csv_scan4(q, end, '"', '"', '\r', '\n');
 			append(c, p, (size_t)(q - p));
 			p = q;
 			if (p == end)

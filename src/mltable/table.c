@@ -446,13 +446,22 @@ static void ob_flush(struct table *t)
 	t->on = 0;
 }
 
-static void ob_put(struct table *t, const char *p, size_t n)
+static __attribute__((noinline)) void ob_put_slow(struct table *t, const char *p, size_t n)
 {
-	if (t->on + n > OB_CAP)
-		ob_flush(t);
+	ob_flush(t);
 	if (n > OB_CAP) {
 		if (fwrite(p, 1, n, t->out) != n)
 			t->oerr = errno ? errno : EIO;
+		return;
+	}
+	memcpy(t->ob, p, n);
+	t->on = n;
+}
+
+static inline void ob_put(struct table *t, const char *p, size_t n)
+{
+	if (t->on + n > OB_CAP) {
+		ob_put_slow(t, p, n);
 		return;
 	}
 	memcpy(t->ob + t->on, p, n);
@@ -466,11 +475,10 @@ static inline void ob_c(struct table *t, char c)
 	t->ob[t->on++] = c;
 }
 
-static unsigned char csv_special[256], json_special[256];
+static unsigned char json_special[256];
 
 static void init_tables(void)
 {
-	csv_special[','] = csv_special['"'] = csv_special['\n'] = csv_special['\r'] = 1;
 	for (int c = 0; c < 0x20; c++)
 		json_special[c] = 1;
 	json_special['"'] = json_special['\\'] = 1;
@@ -480,10 +488,7 @@ static void csv_field(struct table *t, const char *s, size_t len)
 {
 	if (!s)
 		return;
-	size_t i = 0;
-	while (i < len && !csv_special[(unsigned char)s[i]])
-		i++;
-	if (i == len) {
+	if (ferry_csv_scan4(s, s + len, ',', '"', '\r', '\n') == s + len) {
 		ob_put(t, s, len);
 		return;
 	}
