@@ -10,6 +10,7 @@
  * An export that fails removes its partial output file.
  */
 #include "cli/cli.h"
+#include "core/redact.h"
 #include "mltable/mltable.h"
 
 #include <errno.h>
@@ -29,7 +30,10 @@ static int show(struct ferry_ctx *ctx, struct ferry_mltable *m, ferry_err *err)
 	uint64_t total = 0;
 	for (size_t i = 0; i < f.n; i++)
 		total += f.v[i].size;
-	printf("mltable: %s\nfiles: %zu (%llu bytes)\n", m->label, f.n, (unsigned long long)total);
+	char label[2048];
+	snprintf(label, sizeof(label), "%s", m->label);
+	ferry_redact(label, sizeof(label)); /* a SAS signature in the URI given */
+	printf("mltable: %s\nfiles: %zu (%llu bytes)\n", label, f.n, (unsigned long long)total);
 	for (size_t i = 0; i < f.n; i++)
 		printf("  %llu\t%s\n", (unsigned long long)f.v[i].size, f.v[i].name);
 	ferry_mlt_files_clear(&f);

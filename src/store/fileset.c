@@ -192,12 +192,18 @@ struct ferry_store *ferry_fileset_open(const char *display, const struct ferry_f
 		if (!bad && i && !strcmp(f->items[i].name, f->items[i - 1].name))
 			bad = ferry_err_set(err, FERRY_E_INVALID, "'%s' appears twice in the file set of %s",
 					    f->items[i].name, display);
-		/* a name that is also a folder of another ("a" and "a/b") cannot be shown */
-		size_t l = strlen(f->items[i].name);
-		if (!bad && i + 1 < n && !strncmp(f->items[i + 1].name, f->items[i].name, l) &&
-		    f->items[i + 1].name[l] == '/')
-			bad = ferry_err_set(err, FERRY_E_INVALID, "'%s' is both a file and a folder in the file set of %s",
-					    f->items[i].name, display);
+		/* a name that is also a folder of another ("a" and "a/b") cannot be shown;
+		 * "a/..." need not follow "a" directly ("a-x" sorts between them) */
+		char *k = bad ? NULL : dir_key(f->items[i].name);
+		if (!bad && !k)
+			bad = ferry_err_set(err, FERRY_E_IO, "out of memory");
+		f->n = n;
+		size_t at = k ? lower_bound(f, k) : n;
+		if (k && at < n && !strncmp(f->items[at].name, k, strlen(k)))
+			bad = ferry_err_set(err, FERRY_E_INVALID,
+					    "'%s' is both a file and a folder ('%s') in the file set of %s; an MLTable "
+					    "cannot present both", f->items[i].name, f->items[at].name, display);
+		free(k);
 		if (bad) {
 			free(f->items);
 			free(f->base.display);

@@ -198,3 +198,15 @@ printf 'paths:\n  - pattern: ../set/*.parquet\n' >"$TEST_TMP/MLTable"
 azcli put "$cs" none/MLTable "$TEST_TMP/MLTable"
 expect_fail "none/MLTable:2: pattern '../set/*.parquet': matches no file" \
 	ferry mltable show azureml://datastores/sets/paths/none
+
+step "blobs that are both a file and a folder ('x' and 'x/y', with 'x-z' sorting between) are a clear error"
+for b in conf/x conf/x-z conf/x/y; do azcli put "$cs" "$b" "$TEST_TMP/f"; done
+printf 'paths:\n  - folder: ../conf\n' >"$TEST_TMP/MLTable"
+azcli put "$cs" conft/MLTable "$TEST_TMP/MLTable"
+cat >"$TEST_TMP/job/conf.yml" <<YML
+command: touch $TEST_TMP/ran
+inputs:
+  t: {type: mltable, path: "azureml://datastores/sets/paths/conft", mode: eval_download}
+YML
+expect_fail "is both a file and a folder" ferry run "$TEST_TMP/job/conf.yml"
+[[ ! -e $TEST_TMP/ran ]] || fail "the command ran"
