@@ -254,6 +254,14 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	}
 	char *tree = NULL;
 	struct ferry_store *s = NULL;
+	/* An MLTable read from storage must not reach into the machine that
+	 * evaluates it (a shared MLTable naming /root/... would copy local files
+	 * into a job's input). Local MLTables may name local files. */
+	if ((mp->value[0] == '/' || !strncmp(mp->value, "file:", 5)) && strncmp(m->sources[0].tree, "local", 5))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "%s:%d: path '%s' names a local file, but this MLTable is in storage (%s); "
+				     "only an MLTable on the local disk may name local files",
+				     m->label, mp->line, mp->value, m->sources[0].tree);
 	if (tree_for(ctx, mp->value, &tree, 0, err) < 0 ||
 	    ferry_resolve(ctx, mp->value, 0, &s, path, NULL, err) < 0) {
 		free(tree);

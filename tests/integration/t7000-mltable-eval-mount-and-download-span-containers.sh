@@ -210,3 +210,9 @@ inputs:
 YML
 expect_fail "is both a file and a folder" ferry run "$TEST_TMP/job/conf.yml"
 [[ ! -e $TEST_TMP/ran ]] || fail "the command ran"
+
+step "an MLTable in storage cannot name local files"
+printf 'paths:\n  - file: /etc/hostname\n' >"$TEST_TMP/MLTable"
+azcli put "$cs" local/MLTable "$TEST_TMP/MLTable"
+expect_fail "local/MLTable:2: path '/etc/hostname' names a local file, but this MLTable is in storage" \
+	ferry mltable show azureml://datastores/sets/paths/local
