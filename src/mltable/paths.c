@@ -324,6 +324,11 @@ static int entry_err(const struct ferry_mltable *m, const struct ferry_mlt_path 
 			     "%s:%d: %s '%s': %s", m->label, mp->line, kinds[mp->kind], mp->value, msg);
 }
 
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct ferry_mlt_file *)a)->path, ((const struct ferry_mlt_file *)b)->path);
+}
+
 /* List `base` (recursive or not) and add the files whose name below base
  * matches `glob` (NULL: all). Returns the number added, or -1. */
 static long list_add(struct ferry_mlt_files *f, const struct ferry_mltable *m, unsigned src, const char *base,
@@ -356,6 +361,10 @@ static long list_add(struct ferry_mlt_files *f, const struct ferry_mltable *m, u
 	} while (rc == 0 && marker);
 	free(marker);
 	ferry_page_clear(&page);
+	/* name order whatever the store's listing order (a local folder lists in
+	 * readdir order; Blob and S3 already in name order) */
+	if (rc == 0 && added > 1)
+		qsort(f->v + f->n - (size_t)added, (size_t)added, sizeof(*f->v), by_path);
 	return rc < 0 ? -1 : added;
 }
 

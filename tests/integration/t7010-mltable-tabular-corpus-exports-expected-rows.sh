@@ -70,6 +70,14 @@ a, b = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
 pd.testing.assert_frame_equal(a, b)
 PYEOF
 
+step "a local folder's files are read in name order, not the file system's listing order"
+mkdir -p "$TEST_TMP/local/parts"
+for i in $(seq -w 0 29); do printf 'n\n%s\n' "$i" >"$TEST_TMP/local/parts/p$i.csv"; done
+printf 'paths:\n  - folder: ./parts\n  - pattern: ./parts/p2*.csv\ntransformations:\n  - read_delimited: {}\n' \
+	>"$TEST_TMP/local/MLTable"
+expect_ok ferry mltable export "$TEST_TMP/local" --to csv "$TEST_TMP/order.csv"
+assert_eq "$(printf 'n\n'; seq -w 0 29)" "$(cat "$TEST_TMP/order.csv")" "rows in name order (each file once)"
+
 step "bad usage is a usage error"
 rc=0
 ferry mltable export azureml://datastores/corpus/paths/titanic "$TEST_TMP/x" 2>"$TEST_TMP/err" || rc=$?
