@@ -870,8 +870,8 @@ static void summary(struct run *r, const char *status, int code)
 			continue;
 		if (st->asset)
 			fprintf(stderr, "  input  %-12s is data asset azureml:%s\n", in->name, st->asset);
-		if (st->done && in->mode == FERRY_MODE_RO_MOUNT) {
-			fprintf(stderr, "  input  %-12s %s (ro_mount): %s\n", in->name, st->uri,
+		if (st->done && (in->mode == FERRY_MODE_RO_MOUNT || in->mode == FERRY_MODE_EVAL_MOUNT)) {
+			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri, ferry_io_mode_name(in->mode),
 				st->mount_summary[0] ? st->mount_summary : "mounted (summary in rslex.log)");
 		} else if (st->done) {
 			ferry_xfer_summary(&st->res, line, sizeof(line));

@@ -74,6 +74,8 @@ expect_ok ferry run "$TEST_TMP/job/job.yml" --name ev1
 assert_eq 1 "$(cat "$TEST_TMP/mounted")" "eval_mount input is a mount while the command runs"
 assert_tree_same "$exp" "$TEST_TMP/got-mount"
 assert_tree_same "$exp" "$TEST_TMP/got-download"
+grep -E "^  input  m +$mltable_uri \(eval_mount\): [1-9][0-9]* opens" "$LAST_STDERR" >/dev/null ||
+	fail "the summary lacks the eval_mount input's mount line: $(grep 'input  m' "$LAST_STDERR")"
 
 step "ro_mount and download give the MLTable's folder as stored; direct its URI"
 assert_eq "MLTable" "$(cat "$TEST_TMP/ro-listing")" "ro_mount listing"
