@@ -149,7 +149,7 @@ static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struc
 	for (size_t i = 0; i < v->n; i++) {
 		const char *k = v->keys[i];
 		const struct ferry_yaml_node *x = v->vals[i];
-		int e;
+		int e = 0;
 		if (!strcmp(k, "delimiter")) {
 			if (x->kind != FERRY_YAML_SCALAR || strlen(x->text) != 1)
 				return derr(c, x->line, k, "expected one character, found '%s'", found(x));
@@ -198,7 +198,7 @@ static int read_json_lines(struct dctx *c, const struct ferry_yaml_node *v, stru
 	for (size_t i = 0; i < v->n; i++) {
 		const char *k = v->keys[i];
 		const struct ferry_yaml_node *x = v->vals[i];
-		int e;
+		int e = 0;
 		if (!strcmp(k, "include_path_column")) {
 			if (get_bool(c, x, k, &s->include_path) < 0)
 				return -1;
@@ -237,7 +237,7 @@ static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct
 		if (get_strings(c, cols, "columns", &cv->columns, &cv->ncolumns) < 0)
 			return -1;
 		static const char *const tn[] = { "string", "int", "float", "boolean", "datetime" };
-		int e;
+		int e = 0;
 		if (t->kind == FERRY_YAML_SCALAR) {
 			if (pick(c, t, "column_type", tn, 5, &e) < 0)
 				return -1;
