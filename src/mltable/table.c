@@ -870,6 +870,8 @@ static int convert_one(struct table *t, const struct stage *g, struct row *r, si
 static int match_partition(const struct stage *g, const char *rel, char **vals)
 {
 	const char *f = g->s->text, *p = rel;
+	if (*f == '/') /* Azure's form '/{Department}/{Date:yyyy/MM/dd}/data.csv' */
+		f++;
 	size_t col = 0;
 	while (*f) {
 		if (*f == '{') {
@@ -931,13 +933,19 @@ static int apply_partition(struct table *t, struct stage *g, struct row *r)
 	if (!vals)
 		return oom(t);
 	const char *rel = r->file ? r->file->rel : "";
-	/* try the path below the folder/pattern base, then each shorter tail */
-	for (const char *p = rel; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
-		if (match_partition(g, p, vals))
-			break;
-		for (size_t i = 0; i < g->np; i++) {
-			free(vals[i]);
-			vals[i] = NULL;
+	/* the path below the folder/pattern base and each shorter tail of it;
+	 * then the tails of the whole path, for a format that names partition
+	 * folders above the base (Azure's formats run to the end of the path) */
+	int hit = 0;
+	const char *full = r->file ? r->file->path : "";
+	for (int pass = 0; pass < 2 && !hit; pass++) {
+		for (const char *p = pass ? full : rel; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
+			if ((hit = match_partition(g, p, vals)))
+				break;
+			for (size_t i = 0; i < g->np; i++) {
+				free(vals[i]);
+				vals[i] = NULL;
+			}
 		}
 	}
 	int rc = 0;
