@@ -34,10 +34,16 @@ struct ferry_mlt_expr {
 	struct operand l, r;
 };
 
+/* Bounds that keep parsing, evaluation and freeing (all recursive) off the
+ * end of the stack whatever the text: real filters have a handful of terms. */
+#define MAX_DEPTH 64
+#define MAX_NODES 1000
+
 struct px {
 	const char *s, *p;
 	char *err;
 	size_t cap;
+	int depth, nodes;
 };
 
 static void skip_ws(struct px *x)
@@ -128,19 +134,34 @@ static int operand(struct px *x, struct operand *o)
 	return 0;
 }
 
-static struct ferry_mlt_expr *node(void)
+static struct ferry_mlt_expr *node(struct px *x)
 {
+	if (++x->nodes > MAX_NODES) {
+		perr(x, "more than 1000 terms");
+		return NULL;
+	}
 	return calloc(1, sizeof(struct ferry_mlt_expr));
 }
 
 static int parse_or(struct px *x, struct ferry_mlt_expr **out);
+static int parse_factor_in(struct px *x, struct ferry_mlt_expr *e, struct ferry_mlt_expr **out);
 
 static int parse_factor(struct px *x, struct ferry_mlt_expr **out)
 {
-	struct ferry_mlt_expr *e = node();
+	if (x->depth >= MAX_DEPTH)
+		return perr(x, "nested more than 64 deep");
+	struct ferry_mlt_expr *e = node(x);
 	if (!e)
 		return perr(x, "out of memory");
 	*out = e;
+	x->depth++;
+	int rc = parse_factor_in(x, e, out);
+	x->depth--;
+	return rc;
+}
+
+static int parse_factor_in(struct px *x, struct ferry_mlt_expr *e, struct ferry_mlt_expr **out)
+{
 	if (word(x, "not") || (skip_ws(x), *x->p == '!' && x->p[1] != '=' && (x->p++, 1))) {
 		e->kind = X_NOT;
 		return parse_factor(x, &e->a);
@@ -205,7 +226,7 @@ static int parse_and(struct px *x, struct ferry_mlt_expr **out)
 	if (parse_factor(x, out) < 0)
 		return -1;
 	while (word(x, "and") || word(x, "&&") || word(x, "&")) {
-		struct ferry_mlt_expr *e = node();
+		struct ferry_mlt_expr *e = node(x);
 		if (!e)
 			return perr(x, "out of memory");
 		e->kind = X_AND;
@@ -222,7 +243,7 @@ static int parse_or(struct px *x, struct ferry_mlt_expr **out)
 	if (parse_and(x, out) < 0)
 		return -1;
 	while (word(x, "or") || word(x, "||") || word(x, "|")) {
-		struct ferry_mlt_expr *e = node();
+		struct ferry_mlt_expr *e = node(x);
 		if (!e)
 			return perr(x, "out of memory");
 		e->kind = X_OR;

@@ -163,6 +163,25 @@ static void test_expr(void)
 	CHECK(ferry_mlt_expr_parse("col(\"a\") >", &e, msg, sizeof(msg)) < 0 && strstr(msg, "position"));
 	CHECK(ferry_mlt_expr_parse("1 == 2", &e, msg, sizeof(msg)) < 0 && strstr(msg, "col("));
 	CHECK(ferry_mlt_expr_parse("col(\"a\") > 1 junk", &e, msg, sizeof(msg)) < 0 && strstr(msg, "unexpected"));
+	/* hostile nesting and length end in errors, not in a stack overflow */
+	size_t big = 300000;
+	char *deep = malloc(big + 64);
+	memset(deep, '(', big);
+	strcpy(deep + big, "col(\"a\") > 1");
+	CHECK(ferry_mlt_expr_parse(deep, &e, msg, sizeof(msg)) < 0 && strstr(msg, "nested more than 64"));
+	for (size_t i = 0; i + 4 <= big; i += 4)
+		memcpy(deep + i, "not ", 4);
+	CHECK(ferry_mlt_expr_parse(deep, &e, msg, sizeof(msg)) < 0 && strstr(msg, "nested more than 64"));
+	char *chain = malloc(200000 * 32);
+	chain[0] = '\0';
+	char *w = chain;
+	for (int i = 0; i < 200000; i++)
+		w += sprintf(w, "%scol('a') > %d", i ? " or " : "", i);
+	CHECK(ferry_mlt_expr_parse(chain, &e, msg, sizeof(msg)) < 0 && strstr(msg, "more than 1000 terms"));
+	CHECK(ferry_mlt_expr_parse("col('a') > 1 or (col('a') < 0 and not col('b') == 'x')", &e, msg, sizeof(msg)) == 0);
+	ferry_mlt_expr_free(e);
+	free(deep);
+	free(chain);
 }
 
 static void parse_bad(const char *text, const char *want1, const char *want2)
