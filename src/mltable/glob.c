@@ -4,8 +4,10 @@
  * A backtracking matcher. `*` remembers one restart point per segment (the
  * classic two-pointer wildcard algorithm, linear for a segment); `**`
  * recurses over the segment boundaries of the rest of the name, so the cost
- * is bounded by (segments of the name) x (number of `**`), which for real
- * paths (a handful of segments) is small. No allocation.
+ * for real paths (a handful of segments, one or two `**`) is small; a
+ * hostile pattern (many `**` against a deep name) could take exponential
+ * time, so every call has a step budget and reports running out of it.
+ * No allocation.
  */
 #include "mltable/glob.h"
 
@@ -42,18 +44,22 @@ static int class_match(const char *p, unsigned char c, const char **end)
 	return neg ? !hit : hit;
 }
 
-static int match(const char *p, const char *n)
+/* 1 match, 0 none, -1 the step budget ran out. */
+static int match(const char *p, const char *n, long *budget)
 {
 	const char *star_p = NULL, *star_n = NULL;
 	for (;;) {
+		if (--*budget < 0)
+			return -1;
 		if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || p[2] == '\0')) {
 			/* `**`: zero or more whole segments. Only at a segment start. */
 			const char *rest = p[2] == '/' ? p + 3 : p + 2;
 			if (!*rest)
 				return 1; /* trailing `**` takes everything */
 			for (const char *s = n;; ) {
-				if (match(rest, s))
-					return 1;
+				int r = match(rest, s, budget);
+				if (r != 0)
+					return r;
 				const char *slash = strchr(s, '/');
 				if (!slash)
 					break;
@@ -111,7 +117,8 @@ static int match(const char *p, const char *n)
 
 int ferry_glob_match(const char *pattern, const char *name)
 {
-	return match(pattern, name);
+	long budget = FERRY_GLOB_MAX_STEPS;
+	return match(pattern, name, &budget);
 }
 
 int ferry_glob_has_magic(const char *s)

@@ -15,7 +15,11 @@
 
 #include <stddef.h>
 
-/* 1 when `name` (a '/'-separated relative path) matches `pattern`, else 0. */
+#define FERRY_GLOB_MAX_STEPS 1000000L
+
+/* 1 when `name` (a '/'-separated relative path) matches `pattern`, 0 when it
+ * does not, -1 when deciding took more than FERRY_GLOB_MAX_STEPS steps (a
+ * pathological pattern such as many `**` against a deep name). */
 int ferry_glob_match(const char *pattern, const char *name);
 
 /* 1 when `s` holds a glob character (* ? [ or a backslash escape). */

@@ -351,7 +351,14 @@ static long list_add(struct ferry_mlt_files *f, const struct ferry_mltable *m, u
 			const char *rel = e->name + blen + (blen ? 1 : 0);
 			if (blen && (strncmp(e->name, base, blen) || e->name[blen] != '/'))
 				continue;
-			if (glob && !ferry_glob_match(glob, rel))
+			int gm = glob ? ferry_glob_match(glob, rel) : 1;
+			if (gm < 0) {
+				rc = ferry_err_set(err, FERRY_E_INVALID,
+						   "the pattern is too complex to match against '%s' (more than %ld steps; "
+						   "use fewer '**')", e->name, FERRY_GLOB_MAX_STEPS);
+				break;
+			}
+			if (!gm)
 				continue;
 			rc = add_file(f, m, src, e, rel, err);
 			added++;

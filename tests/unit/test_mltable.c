@@ -38,6 +38,16 @@ static void test_glob(void)
 	CHECK(ferry_glob_literal_prefix("a?.csv") == 0);
 	CHECK(ferry_glob_literal_prefix("data/file.csv") == 5);
 	CHECK(ferry_glob_has_magic("a/*") && !ferry_glob_has_magic("a/b"));
+	/* a pathological pattern gives up (-1) instead of running for ages */
+	char pat[400] = "", name[1200] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(pat, "**/a*/");
+	strcat(pat, "zz");
+	for (int i = 0; i < 300; i++)
+		strcat(name, "a/");
+	strcat(name, "b");
+	CHECK(ferry_glob_match(pat, name) == -1);
+	CHECK(ferry_glob_match("**/a/**/b", name) == 1);
 }
 
 struct rows {
