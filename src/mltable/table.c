@@ -1022,12 +1022,16 @@ static int set_columns(struct table *t, char **names, size_t n)
 	if (!t->cols0)
 		return oom(t);
 	for (size_t i = 0; i < n; i++) {
-		if (!(t->cols0[i] = strdup(names[i])))
+		/* an empty header field (a trailing comma) gets a generated name */
+		if (!names[i][0] ? asprintf(&t->cols0[i], "Column%zu", i + 1) < 0 : !(t->cols0[i] = strdup(names[i]))) {
+			t->cols0[i] = NULL;
 			return oom(t);
+		}
+		t->ncols0 = i + 1; /* freed by the caller, also on the errors below */
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(t->cols0[j], names[i]))
 				return ferry_err_set(t->err, FERRY_E_INVALID, "%s: the header names column '%s' twice",
-						     t->label, names[i]);
+						     t->label, t->cols0[i]);
 	}
 	t->ncols0 = t->nfilecols = n;
 	if (path && !(t->cols0[t->ncols0++] = strdup("Path")))
