@@ -364,6 +364,12 @@ static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct
 		}
 		if (!strchr(s->text, '{'))
 			return derr(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
+		for (const char *p = s->text; (p = strchr(p, '{')); p++) {
+			const char *close = strchr(p, '}'), *next = strchr(p + 1, '{');
+			if (!close || (next && next < close) || close == p + 1 || close[-1] == ':' || p[1] == ':')
+				return derr(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
+					    "closing '}'", s->text);
+		}
 		return 0;
 	}
 	return derr(c, item->line, NULL,

@@ -341,6 +341,7 @@ static int build_stages(struct table *t)
 {
 	char **cols = dup_cols(t->cols0, t->ncols0);
 	size_t ncols = t->ncols0;
+	int rc = 0;
 	if (!cols)
 		return oom(t);
 	for (size_t k = 0; k < t->nst; k++) {
@@ -351,13 +352,14 @@ static int build_stages(struct table *t)
 		if (s->op == FERRY_MLT_KEEP_COLUMNS || s->op == FERRY_MLT_DROP_COLUMNS) {
 			for (size_t j = 0; j < s->ncolumns; j++)
 				if (col_index(cols, ncols, s->columns[j]) < 0) {
-					int rc = no_column(t, s, s->columns[j], cols, ncols);
-					free_cols(cols, ncols);
-					return rc;
+					rc = no_column(t, s, s->columns[j], cols, ncols);
+					goto fail;
 				}
 			g->map = calloc(ncols ? ncols : 1, sizeof(*g->map));
-			if (!g->map)
-				return oom(t);
+			if (!g->map) {
+				rc = oom(t);
+				goto fail;
+			}
 			if (s->op == FERRY_MLT_KEEP_COLUMNS) { /* in the order written */
 				for (size_t j = 0; j < s->ncolumns; j++)
 					if (col_index(s->columns, j, s->columns[j]) < 0)
@@ -368,8 +370,10 @@ static int build_stages(struct table *t)
 						g->map[g->nmap++] = i;
 			}
 			char **nc = calloc(g->nmap ? g->nmap : 1, sizeof(*nc));
-			if (!nc)
-				return oom(t);
+			if (!nc) {
+				rc = oom(t);
+				goto fail;
+			}
 			for (size_t i = 0; i < g->nmap; i++)
 				nc[i] = strdup(cols[g->map[i]]);
 			free_cols(cols, ncols);
@@ -377,17 +381,18 @@ static int build_stages(struct table *t)
 			ncols = g->nmap;
 		} else if (s->op == FERRY_MLT_CONVERT) {
 			g->conv = malloc((ncols ? ncols : 1) * sizeof(*g->conv));
-			if (!g->conv)
-				return oom(t);
+			if (!g->conv) {
+				rc = oom(t);
+				goto fail;
+			}
 			for (size_t i = 0; i < ncols; i++)
 				g->conv[i] = -1;
 			for (size_t c = 0; c < s->nconvs; c++)
 				for (size_t j = 0; j < s->convs[c].ncolumns; j++) {
 					long i = col_index(cols, ncols, s->convs[c].columns[j]);
 					if (i < 0) {
-						int rc = no_column(t, s, s->convs[c].columns[j], cols, ncols);
-						free_cols(cols, ncols);
-						return rc;
+						rc = no_column(t, s, s->convs[c].columns[j], cols, ncols);
+						goto fail;
 					}
 					g->conv[i] = (int)c;
 				}
@@ -395,33 +400,41 @@ static int build_stages(struct table *t)
 			t->filter_cols = cols;
 			t->filter_ncols = ncols;
 			if (ferry_mlt_expr_columns(s->expr, filter_col_ok, t) < 0) {
-				int rc = no_column(t, s, t->missing, cols, ncols);
-				free_cols(cols, ncols);
-				return rc;
+				rc = no_column(t, s, t->missing, cols, ncols);
+				goto fail;
 			}
 		} else if (s->op == FERRY_MLT_PARTITION) {
-			if (partition_cols(t, g) < 0)
-				return -1;
+			if (partition_cols(t, g) < 0) {
+				rc = -1;
+				goto fail;
+			}
 			char **nc = realloc(cols, (ncols + g->np) * sizeof(*nc));
-			if (!nc)
-				return oom(t);
+			if (!nc) {
+				rc = oom(t);
+				goto fail;
+			}
 			cols = nc;
 			for (size_t i = 0; i < g->np; i++)
 				cols[ncols++] = strdup(g->pnames[i]);
 		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE) {
-			free_cols(cols, ncols);
-			return ferry_err_set(t->err, FERRY_E_INVALID,
-					     "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
-					     t->m->label, s->line, s->name, t->read->name);
+			rc = ferry_err_set(t->err, FERRY_E_INVALID,
+					   "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
+					   t->m->label, s->line, s->name, t->read->name);
+			goto fail;
 		}
 		g->cols = dup_cols(cols, ncols);
 		g->ncols = ncols;
-		if (!g->cols)
-			return oom(t);
+		if (!g->cols) {
+			rc = oom(t);
+			goto fail;
+		}
 	}
 	free_cols(cols, ncols);
 	t->ready = 1;
 	return 0;
+fail:
+	free_cols(cols, ncols);
+	return rc;
 }
 
 static char *const *out_cols(const struct table *t, size_t *n)
