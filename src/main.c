@@ -21,6 +21,7 @@ static const struct {
 	{ "datastore", cmd_datastore, "datastores: ferry datastore create --file DS.yml | list | show NAME" },
 	{ "data", cmd_data, "data assets: ferry data create --file ASSET.yml | list | show NAME[:VERSION|@latest]" },
 	{ "job", cmd_job, "jobs: ferry job list | show NAME" },
+	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
 };
 

@@ -50,7 +50,8 @@ static const unsigned allowed[2][3] = {
 };
 /* What this version implements (a subset of allowed). */
 static const unsigned implemented[2][3] = {
-	{ M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), 0 },
+	{ M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT),
+	  M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT) | M(EVAL_MOUNT) | M(EVAL_DOWNLOAD) },
 	{ M(UPLOAD), M(UPLOAD), 0 },
 };
 #undef M
@@ -176,7 +177,7 @@ static int check_mode(struct lctx *c, int line, int is_output, const char *name,
 			    "%s '%s' of type %s cannot use mode %s; allowed modes for a %s %s: %s",
 			    io, name, type_names[t], mode_names[m], type_names[t], io, list);
 	}
-	if (t == FERRY_IO_MLTABLE)
+	if (t == FERRY_IO_MLTABLE && is_output)
 		return ferr(c, line, NULL, "type mltable is not supported yet (%s '%s')", io,
 			    name);
 	if (!(implemented[is_output][t] & (1u << m))) {

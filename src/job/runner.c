@@ -17,6 +17,7 @@
 #include "core/settings.h"
 #include "core/uri.h"
 #include "fs/fs.h"
+#include "mltable/mltable.h"
 #include "store/httpc.h"
 #include "store/resolve.h"
 #include "transfer/transfer.h"
@@ -351,6 +352,57 @@ static void unmount_inputs(struct run *r)
 	}
 }
 
+/* eval_mount / eval_download (type mltable): evaluate the MLTable and mount
+ * or download the files it names at wd/INPUT_<name>, laid out as
+ * <account>/<container>/<path> (mltable.h); the command gets that folder. */
+static int eval_input(struct run *r, const struct ferry_job_input *in, struct io_state *st, ferry_err *err)
+{
+	int mount = in->mode == FERRY_MODE_EVAL_MOUNT;
+	const char *what = mount ? "mount" : "download";
+	if (asprintf(&st->local, "%s/INPUT_%s", r->wd, in->name) < 0) {
+		st->local = NULL;
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	char summary[4400];
+	if (mount) {
+		if (asprintf(&st->cache, "%s/cap/data-capability/cache/%s", r->jobdir, in->name) < 0) {
+			st->cache = NULL;
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		}
+		snprintf(summary, sizeof(summary), "%s/cap/data-capability/cache", r->jobdir);
+		if (mkdirs(st->local, err) < 0 || mkdirs(summary, err) < 0)
+			return -1;
+		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+	}
+	activity(r, what, "input", in->name, 1, 0, 0, NULL);
+	double t0 = now_ms();
+	struct ferry_store *store = NULL;
+	size_t n = 0;
+	int rc = ferry_mltable_fileset(&r->ctx, st->uri, &store, &n, err);
+	if (rc == 0) {
+		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
+			   mount ? "mounting" : "downloading", n, st->uri, st->local);
+		if (mount)
+			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache, 1,
+					       summary, &st->mount_pid, err);
+		else
+			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
+	}
+	ferry_store_destroy(store);
+	st->ms = now_ms() - t0;
+	if (rc == 0 && !(st->value = strdup(st->local)))
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+	if (rc < 0) {
+		st->failed = 1;
+		snprintf(st->error, sizeof(st->error), "%s", err->msg);
+		activity(r, what, "input", in->name, 0, 0, st->ms, err->msg);
+		return ferry_err_wrap(err, "input '%s'", in->name);
+	}
+	st->done = 1;
+	activity(r, what, "input", in->name, 0, 1, st->ms, NULL);
+	return 0;
+}
+
 static int do_inputs(struct run *r, ferry_err *err)
 {
 	for (size_t i = 0; i < r->s->n_inputs; i++) {
@@ -369,6 +421,11 @@ static int do_inputs(struct run *r, ferry_err *err)
 		if (in->mode == FERRY_MODE_DIRECT) {
 			st->value = strdup(st->uri);
 			ferry_info("input '%s': direct, the command gets %s", in->name, st->value);
+			continue;
+		}
+		if (in->mode == FERRY_MODE_EVAL_MOUNT || in->mode == FERRY_MODE_EVAL_DOWNLOAD) {
+			if (eval_input(r, in, st, err) < 0)
+				return -1;
 			continue;
 		}
 		if (in->mode == FERRY_MODE_RO_MOUNT) {
@@ -821,8 +878,8 @@ static void summary(struct run *r, const char *status, int code)
 			continue;
 		if (st->asset)
 			fprintf(stderr, "  input  %-12s is data asset azureml:%s\n", in->name, st->asset);
-		if (st->done && in->mode == FERRY_MODE_RO_MOUNT) {
-			fprintf(stderr, "  input  %-12s %s (ro_mount): %s\n", in->name, st->uri,
+		if (st->done && (in->mode == FERRY_MODE_RO_MOUNT || in->mode == FERRY_MODE_EVAL_MOUNT)) {
+			fprintf(stderr, "  input  %-12s %s (%s): %s\n", in->name, st->uri, ferry_io_mode_name(in->mode),
 				st->mount_summary[0] ? st->mount_summary : "mounted (summary in rslex.log)");
 		} else if (st->done) {
 			ferry_xfer_summary(&st->res, line, sizeof(line));

@@ -346,21 +346,30 @@ static int list_and_queue(struct dl *d, struct ferry_pool *pool, struct ferry_pr
 int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, struct ferry_xfer_result *res,
 		   char **single_file, ferry_err *err)
 {
-	struct dl d = { .ctx = ctx };
+	struct ferry_store *store;
 	char *path = NULL;
 	int folder_hint = 0;
 	if (single_file)
 		*single_file = NULL;
-	if (ferry_resolve(ctx, uri, 0, &d.store, &path, &folder_hint, err) < 0)
+	if (ferry_resolve(ctx, uri, 0, &store, &path, &folder_hint, err) < 0)
 		return -1;
+	int rc = ferry_download_store(ctx, store, path, folder_hint, uri, dest, res, single_file, err);
+	ferry_store_destroy(store);
+	free(path);
+	return rc;
+}
+
+int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const char *path, int folder_hint,
+			 const char *uri, const char *dest, struct ferry_xfer_result *res, char **single_file,
+			 ferry_err *err)
+{
+	struct dl d = { .ctx = ctx, .store = store };
+	if (single_file)
+		*single_file = NULL;
 	struct stat dst;
-	if (mkdir(dest, 0777) < 0 && (errno != EEXIST || stat(dest, &dst) < 0 || !S_ISDIR(dst.st_mode))) {
-		ferry_err_set(err, FERRY_E_IO, "cannot use '%s' as the destination folder: %s", dest,
-			      errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
-		ferry_store_destroy(d.store);
-		free(path);
-		return -1;
-	}
+	if (mkdir(dest, 0777) < 0 && (errno != EEXIST || stat(dest, &dst) < 0 || !S_ISDIR(dst.st_mode)))
+		return ferry_err_set(err, FERRY_E_IO, "cannot use '%s' as the destination folder: %s", dest,
+				     errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
 	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
 	ferry_info("download %s -> %s with %u threads, parts of %lld bytes", uri, dest, threads,
 		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
@@ -395,7 +404,5 @@ int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest, str
 	ferry_info("download %s: %s", rc == 0 ? "completed" : "failed", line);
 	if (res)
 		*res = r;
-	ferry_store_destroy(d.store);
-	free(path);
 	return rc;
 }

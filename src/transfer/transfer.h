@@ -32,6 +32,13 @@ struct ferry_xfer_result {
 int ferry_download(struct ferry_ctx *ctx, const char *uri, const char *dest,
 		   struct ferry_xfer_result *res, char **single_file, ferry_err *err);
 
+/* The same from folder (or file) `path` of an opened store (borrowed; folder_hint=1
+ * when `path` is known to be a folder); `uri` only names the source in logs
+ * and errors. ferry_download is ferry_resolve plus this. */
+int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const char *path, int folder_hint,
+			 const char *uri, const char *dest, struct ferry_xfer_result *res, char **single_file,
+			 ferry_err *err);
+
 /* Upload local `src` to `uri`. A folder: its contents land under the URI's
  * path. A file: lands at the URI's path, or at <path>/<basename> when the URI
  * ends in '/' or names an existing folder. */

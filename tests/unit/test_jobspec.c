@@ -156,8 +156,17 @@ int main(void)
 				   "command: x\ninputs:\n  d: {path: ./a}\n"));
 	load_bad("default output mode rw_mount is not supported yet", "command: x\noutputs:\n  o:\n",
 		 "mode rw_mount is not supported yet (output 'o')", NULL);
-	load_bad("mltable is not supported yet",
-		 "command: x\ninputs:\n  t: {type: mltable, path: ./t, mode: eval_mount}\n",
+	ferry_jobspec_free(load_ok("mltable inputs take every mode of SPEC 3",
+				   "command: x\ninputs:\n  a: {type: mltable, path: ./t, mode: eval_mount}\n"
+				   "  b: {type: mltable, path: ./t, mode: eval_download}\n"
+				   "  c: {type: mltable, path: ./t, mode: direct}\n"
+				   "  d: {type: mltable, path: ./t, mode: download}\n"
+				   "  e: {type: mltable, path: ./t}\n"));
+	load_bad("eval modes are for mltable only",
+		 "command: x\ninputs:\n  t: {type: uri_folder, path: ./t, mode: eval_mount}\n",
+		 "cannot use mode eval_mount", NULL);
+	load_bad("mltable outputs are not supported yet",
+		 "command: x\noutputs:\n  t: {type: mltable, mode: upload}\n",
 		 "mltable is not supported yet", NULL);
 	load_bad("path required unless optional", "command: x\ninputs:\n  d: {mode: download}\n",
 		 "input 'd'", "'path' is required", NULL);

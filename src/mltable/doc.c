@@ -1,0 +1,511 @@
+/*
+ * doc.c — the MLTable document: YAML to struct ferry_mltable (see mltable.h).
+ *
+ * Validation is complete at parse time, so that a malformed MLTable fails
+ * before any data is read: every field of every transformation is known,
+ * typed and range-checked, and errors say "<label>:<line>: field 'x': ...".
+ * read_parquet and read_delta_lake parse (their files can still be mounted
+ * or downloaded by eval_mount/eval_download) but a table evaluation refuses
+ * them by name.
+ */
+#include "mltable/mltable.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct dctx {
+	const char *label;
+	ferry_err *err;
+};
+
+static int derr(struct dctx *c, int line, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int derr(struct dctx *c, int line, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ferry_yaml_field_errv(c->err, c->label, line, field, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int oom(struct dctx *c)
+{
+	return ferry_err_set(c->err, FERRY_E_IO, "%s: out of memory", c->label);
+}
+
+static const char *found(const struct ferry_yaml_node *n)
+{
+	return n->kind == FERRY_YAML_SCALAR ? n->text : ferry_yaml_kind_name(n);
+}
+
+const char *ferry_mlt_type_name(enum ferry_mlt_type t)
+{
+	static const char *const names[] = { "string", "int", "float", "boolean", "datetime" };
+	return names[t];
+}
+
+static int get_string(struct dctx *c, const struct ferry_yaml_node *n, const char *field, char **out)
+{
+	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
+		return derr(c, n->line, field, "expected a string, found %s",
+			    n->kind == FERRY_YAML_SCALAR ? "nothing" : ferry_yaml_kind_name(n));
+	if (!(*out = strdup(n->text)))
+		return oom(c);
+	return 0;
+}
+
+static int get_bool(struct dctx *c, const struct ferry_yaml_node *n, const char *field, int *out)
+{
+	if (!ferry_yaml_bool(n, out))
+		return derr(c, n->line, field, "expected true or false, found '%s'", found(n));
+	return 0;
+}
+
+static int get_u64(struct dctx *c, const struct ferry_yaml_node *n, const char *field, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = 0;
+	if (n->kind == FERRY_YAML_SCALAR && n->plain && n->text[0] >= '0' && n->text[0] <= '9')
+		v = strtoull(n->text, &end, 10);
+	if (!end || *end || errno)
+		return derr(c, n->line, field, "expected a non-negative integer, found '%s'", found(n));
+	*out = v;
+	return 0;
+}
+
+/* A string or a list of strings. */
+static int get_strings(struct dctx *c, const struct ferry_yaml_node *n, const char *field, char ***out,
+		       size_t *count)
+{
+	size_t k = n->kind == FERRY_YAML_SEQ ? n->n : 1;
+	if (n->kind == FERRY_YAML_MAP || k == 0)
+		return derr(c, n->line, field, "expected a column name or a list of them, found %s",
+			    k == 0 ? "an empty list" : "a map");
+	char **v = calloc(k, sizeof(*v));
+	if (!v)
+		return oom(c);
+	*out = v;
+	*count = k;
+	for (size_t i = 0; i < k; i++)
+		if (get_string(c, n->kind == FERRY_YAML_SEQ ? n->vals[i] : n, field, &v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int pick(struct dctx *c, const struct ferry_yaml_node *n, const char *field, const char *const *names,
+		size_t count, int *out)
+{
+	if (n->kind == FERRY_YAML_SCALAR)
+		for (size_t i = 0; i < count; i++)
+			if (!strcmp(n->text, names[i])) {
+				*out = (int)i;
+				return 0;
+			}
+	char list[400] = "";
+	for (size_t i = 0; i < count; i++) {
+		if (!names[i][0])
+			continue;
+		if (list[0])
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+	}
+	return derr(c, n->line, field, "unknown value '%s' (expected one of: %s)", found(n), list);
+}
+
+/* A transformation's options: a map whose keys must all be in `known`. */
+static int check_keys(struct dctx *c, const struct ferry_yaml_node *m, const char *what, const char *known)
+{
+	if (m->kind != FERRY_YAML_MAP)
+		return derr(c, m->line, what, "expected a map of options, found %s", ferry_yaml_kind_name(m));
+	for (size_t i = 0; i < m->n; i++) {
+		char pat[128];
+		snprintf(pat, sizeof(pat), ",%s,", m->keys[i]);
+		char all[512];
+		snprintf(all, sizeof(all), ",%s,", known);
+		if (!strstr(all, pat))
+			return derr(c, m->key_lines[i], m->keys[i], "unknown option of %s (known: %s)", what, known);
+	}
+	return 0;
+}
+
+static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	s->delimiter = ',';
+	s->header = FERRY_MLT_ALL_SAME;
+	s->infer_types = 1;
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (check_keys(c, v, "read_delimited",
+		       "delimiter,header,encoding,empty_as_string,include_path_column,infer_column_types,"
+		       "support_multi_line,path_column") < 0)
+		return -1;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *k = v->keys[i];
+		const struct ferry_yaml_node *x = v->vals[i];
+		int e = 0;
+		if (!strcmp(k, "delimiter")) {
+			if (x->kind != FERRY_YAML_SCALAR || strlen(x->text) != 1)
+				return derr(c, x->line, k, "expected one character, found '%s'", found(x));
+			s->delimiter = x->text[0];
+			if (s->delimiter == '"' || s->delimiter == '\n' || s->delimiter == '\r')
+				return derr(c, x->line, k, "a quote or a line break cannot be the delimiter");
+		} else if (!strcmp(k, "header")) {
+			static const char *const h[] = { "no_header", "from_first_file", "all_files_different_headers",
+							 "all_files_same_headers" };
+			if (pick(c, x, k, h, 4, &e) < 0)
+				return -1;
+			s->header = e;
+		} else if (!strcmp(k, "encoding")) {
+			static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
+			if (x->kind == FERRY_YAML_SCALAR && (!strcmp(x->text, "utf16") || !strcmp(x->text, "utf32")))
+				return derr(c, x->line, k, "encoding '%s' is not supported by ferry (supported: utf8, "
+					    "utf8bom, ascii, latin1, iso88591, windows1252)", x->text);
+			if (pick(c, x, k, en, 6, &e) < 0)
+				return -1;
+			s->encoding = e == 5 ? FERRY_MLT_LATIN1 : (enum ferry_mlt_encoding)e;
+		} else if (!strcmp(k, "empty_as_string")) {
+			if (get_bool(c, x, k, &s->empty_as_string) < 0)
+				return -1;
+		} else if (!strcmp(k, "include_path_column")) {
+			if (get_bool(c, x, k, &s->include_path) < 0)
+				return -1;
+		} else if (!strcmp(k, "infer_column_types")) {
+			if (get_bool(c, x, k, &s->infer_types) < 0)
+				return -1;
+		} else if (!strcmp(k, "support_multi_line")) {
+			if (get_bool(c, x, k, &s->multi_line) < 0)
+				return -1;
+		} else {
+			return derr(c, x->line, k, "is not supported by ferry");
+		}
+	}
+	return 0;
+}
+
+static int read_json_lines(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (check_keys(c, v, "read_json_lines", "include_path_column,invalid_lines,encoding") < 0)
+		return -1;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *k = v->keys[i];
+		const struct ferry_yaml_node *x = v->vals[i];
+		int e = 0;
+		if (!strcmp(k, "include_path_column")) {
+			if (get_bool(c, x, k, &s->include_path) < 0)
+				return -1;
+		} else if (!strcmp(k, "invalid_lines")) {
+			static const char *const il[] = { "error", "drop" };
+			if (pick(c, x, k, il, 2, &e) < 0)
+				return -1;
+			s->drop_invalid = e;
+		} else {
+			static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
+			if (pick(c, x, k, en, 6, &e) < 0)
+				return -1;
+			s->encoding = e == 5 ? FERRY_MLT_LATIN1 : (enum ferry_mlt_encoding)e;
+		}
+	}
+	return 0;
+}
+
+static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (v->kind != FERRY_YAML_SEQ || v->n == 0)
+		return derr(c, v->line, "convert_column_types",
+			    "expected a list of {columns, column_type}, found %s", ferry_yaml_kind_name(v));
+	if (!(s->convs = calloc(v->n, sizeof(*s->convs))))
+		return oom(c);
+	s->nconvs = v->n;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ferry_yaml_node *x = v->vals[i];
+		struct ferry_mlt_convert *cv = &s->convs[i];
+		cv->line = x->line;
+		if (check_keys(c, x, "convert_column_types", "columns,column_type") < 0)
+			return -1;
+		const struct ferry_yaml_node *cols = ferry_yaml_get(x, "columns"), *t = ferry_yaml_get(x, "column_type");
+		if (!cols || !t)
+			return derr(c, x->line, cols ? "column_type" : "columns", "is required");
+		if (get_strings(c, cols, "columns", &cv->columns, &cv->ncolumns) < 0)
+			return -1;
+		static const char *const tn[] = { "string", "int", "float", "boolean", "datetime" };
+		int e = 0;
+		if (t->kind == FERRY_YAML_SCALAR) {
+			if (pick(c, t, "column_type", tn, 5, &e) < 0)
+				return -1;
+			cv->type = e;
+			continue;
+		}
+		if (t->kind != FERRY_YAML_MAP || t->n != 1)
+			return derr(c, t->line, "column_type", "expected a type name or {datetime: ...} / {boolean: ...}");
+		const struct ferry_yaml_node *o = t->vals[0];
+		if (!strcmp(t->keys[0], "datetime")) {
+			cv->type = FERRY_MLT_T_DATETIME;
+			if (ferry_yaml_is_null(o))
+				continue;
+			if (check_keys(c, o, "datetime", "formats,date_time_format") < 0)
+				return -1;
+			const struct ferry_yaml_node *f = ferry_yaml_get(o, "formats");
+			if (!f)
+				f = ferry_yaml_get(o, "date_time_format");
+			if (f && get_strings(c, f, "formats", &cv->formats, &cv->nformats) < 0)
+				return -1;
+		} else if (!strcmp(t->keys[0], "boolean")) {
+			cv->type = FERRY_MLT_T_BOOL;
+			if (ferry_yaml_is_null(o))
+				continue;
+			if (check_keys(c, o, "boolean", "true_values,false_values,mismatch_as") < 0)
+				return -1;
+			const struct ferry_yaml_node *tv = ferry_yaml_get(o, "true_values"),
+						     *fv = ferry_yaml_get(o, "false_values"),
+						     *mm = ferry_yaml_get(o, "mismatch_as");
+			if (tv && get_strings(c, tv, "true_values", &cv->true_values, &cv->ntrue) < 0)
+				return -1;
+			if (fv && get_strings(c, fv, "false_values", &cv->false_values, &cv->nfalse) < 0)
+				return -1;
+			static const char *const mn[] = { "error", "true", "false" };
+			if (mm && pick(c, mm, "mismatch_as", mn, 3, &cv->mismatch) < 0)
+				return -1;
+		} else {
+			if (pick(c, t, "column_type", tn, 5, &e) < 0)
+				return -1;
+			cv->type = e;
+		}
+	}
+	return 0;
+}
+
+static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct ferry_mlt_step *s)
+{
+	const char *name;
+	const struct ferry_yaml_node *v;
+	static const struct ferry_yaml_node null_node = { .kind = FERRY_YAML_SCALAR, .text = "", .plain = 1 };
+	s->line = item->line;
+	if (item->kind == FERRY_YAML_SCALAR) { /* "- read_delimited" without options */
+		name = item->text;
+		v = &null_node;
+	} else if (item->kind == FERRY_YAML_MAP && item->n == 1) {
+		name = item->keys[0];
+		v = item->vals[0];
+	} else {
+		return derr(c, item->line, NULL,
+			    "a transformation is a map with one key (its name), found %s",
+			    item->kind == FERRY_YAML_MAP ? "a map with several keys" : ferry_yaml_kind_name(item));
+	}
+	if (!(s->name = strdup(name)))
+		return oom(c);
+	if (!strcmp(name, "read_delimited")) {
+		s->op = FERRY_MLT_READ_DELIMITED;
+		return read_delimited(c, v, s);
+	}
+	if (!strcmp(name, "read_json_lines")) {
+		s->op = FERRY_MLT_READ_JSON_LINES;
+		return read_json_lines(c, v, s);
+	}
+	if (!strcmp(name, "read_parquet") || !strcmp(name, "read_delta_lake")) {
+		s->op = FERRY_MLT_READ_UNSUPPORTED;
+		return 0;
+	}
+	if (!strcmp(name, "take") || !strcmp(name, "skip")) {
+		s->op = name[0] == 't' ? FERRY_MLT_TAKE : FERRY_MLT_SKIP;
+		return get_u64(c, v, name, &s->n);
+	}
+	if (!strcmp(name, "take_random_sample")) {
+		s->op = FERRY_MLT_SAMPLE;
+		if (check_keys(c, v, name, "probability,seed") < 0)
+			return -1;
+		const struct ferry_yaml_node *p = ferry_yaml_get(v, "probability"), *sd = ferry_yaml_get(v, "seed");
+		if (!p)
+			return derr(c, v->line, "probability", "is required");
+		char *end = NULL;
+		if (p->kind == FERRY_YAML_SCALAR && p->plain)
+			s->probability = strtod(p->text, &end);
+		if (!end || *end || end == p->text || !(s->probability >= 0 && s->probability <= 1))
+			return derr(c, p->line, "probability", "expected a number from 0 to 1, found '%s'", found(p));
+		if (sd)
+			return get_u64(c, sd, "seed", &s->seed);
+		/* no seed: a fresh sample each time, as Azure does */
+		s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+		return 0;
+	}
+	if (!strcmp(name, "filter")) {
+		s->op = FERRY_MLT_FILTER;
+		if (get_string(c, v, name, &s->text) < 0)
+			return -1;
+		char msg[300];
+		if (ferry_mlt_expr_parse(s->text, &s->expr, msg, sizeof(msg)) < 0)
+			return derr(c, v->line, name, "%s", msg);
+		return 0;
+	}
+	if (!strcmp(name, "keep_columns") || !strcmp(name, "drop_columns")) {
+		s->op = name[0] == 'k' ? FERRY_MLT_KEEP_COLUMNS : FERRY_MLT_DROP_COLUMNS;
+		return get_strings(c, v, name, &s->columns, &s->ncolumns);
+	}
+	if (!strcmp(name, "convert_column_types")) {
+		s->op = FERRY_MLT_CONVERT;
+		return convert_types(c, v, s);
+	}
+	if (!strcmp(name, "extract_columns_from_partition_format")) {
+		s->op = FERRY_MLT_PARTITION;
+		/* `{col:yyyy/MM/dd}` unquoted is YAML's flow map {"col:yyyy/MM/dd": null} */
+		if (v->kind == FERRY_YAML_MAP && v->n == 1 && ferry_yaml_is_null(v->vals[0])) {
+			if (asprintf(&s->text, "{%s}", v->keys[0]) < 0)
+				return oom(c);
+		} else if (get_string(c, v, name, &s->text) < 0) {
+			return -1;
+		}
+		if (!strchr(s->text, '{'))
+			return derr(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
+		for (const char *p = s->text; (p = strchr(p, '{')); p++) {
+			const char *close = strchr(p, '}'), *next = strchr(p + 1, '{');
+			if (!close || (next && next < close) || close == p + 1 || close[-1] == ':' || p[1] == ':')
+				return derr(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
+					    "closing '}'", s->text);
+		}
+		return 0;
+	}
+	return derr(c, item->line, NULL,
+		    "unknown transformation '%s' (ferry knows: read_delimited, read_json_lines, read_parquet, "
+		    "read_delta_lake, take, skip, take_random_sample, filter, keep_columns, drop_columns, "
+		    "convert_column_types, extract_columns_from_partition_format)",
+		    name);
+}
+
+static int parse_paths(struct dctx *c, const struct ferry_yaml_node *p, struct ferry_mltable *m)
+{
+	if (p->kind != FERRY_YAML_SEQ || p->n == 0)
+		return derr(c, p->line, "paths", "expected a list of {file | folder | pattern}, found %s",
+			    p->kind == FERRY_YAML_SEQ ? "an empty list" : ferry_yaml_kind_name(p));
+	if (!(m->paths = calloc(p->n, sizeof(*m->paths))))
+		return oom(c);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ferry_yaml_node *x = p->vals[i];
+		struct ferry_mlt_path *mp = &m->paths[i];
+		mp->line = x->line;
+		if (x->kind != FERRY_YAML_MAP || x->n != 1)
+			return derr(c, x->line, "paths", "each entry is one of {file: ...}, {folder: ...}, "
+				    "{pattern: ...}, found %s", ferry_yaml_kind_name(x));
+		static const char *const kinds[] = { "file", "folder", "pattern" };
+		int e = -1;
+		for (int k = 0; k < 3; k++)
+			if (!strcmp(x->keys[0], kinds[k]))
+				e = k;
+		if (e < 0)
+			return derr(c, x->key_lines[0], x->keys[0], "unknown kind of path (expected file, folder or pattern)");
+		mp->kind = e;
+		if (get_string(c, x->vals[0], x->keys[0], &mp->value) < 0)
+			return -1;
+		m->npaths++;
+	}
+	return 0;
+}
+
+int ferry_mltable_parse(const char *text, size_t len, const char *label, struct ferry_mltable **out,
+			ferry_err *err)
+{
+	struct dctx c = { .label = label, .err = err };
+	*out = NULL;
+	struct ferry_yaml_node *root = NULL;
+	if (ferry_yaml_parse(text, len, label, &root, err) < 0)
+		return -1;
+	struct ferry_mltable *m = calloc(1, sizeof(*m));
+	int rc = 0;
+	if (!m || !(m->label = strdup(label))) {
+		rc = oom(&c);
+		goto done;
+	}
+	if (root->kind != FERRY_YAML_MAP) {
+		rc = derr(&c, root->line, NULL, "an MLTable is a map with 'paths' and 'transformations', found %s",
+			  ferry_yaml_kind_name(root));
+		goto done;
+	}
+	for (size_t i = 0; rc == 0 && i < root->n; i++) {
+		const char *k = root->keys[i];
+		const struct ferry_yaml_node *v = root->vals[i];
+		if (!strcmp(k, "paths")) {
+			rc = parse_paths(&c, v, m);
+		} else if (!strcmp(k, "transformations")) {
+			if (ferry_yaml_is_null(v))
+				continue;
+			if (v->kind != FERRY_YAML_SEQ) {
+				rc = derr(&c, v->line, k, "expected a list, found %s", ferry_yaml_kind_name(v));
+				break;
+			}
+			if (!(m->steps = calloc(v->n ? v->n : 1, sizeof(*m->steps)))) {
+				rc = oom(&c);
+				break;
+			}
+			for (size_t j = 0; rc == 0 && j < v->n; j++) {
+				m->nsteps++;
+				rc = parse_step(&c, v->vals[j], &m->steps[j]);
+			}
+		} else if (!strcmp(k, "type")) {
+			if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "mltable"))
+				rc = derr(&c, v->line, k, "expected 'mltable', found '%s'", found(v));
+		} else if (!strcmp(k, "$schema") || !strcmp(k, "traits") || !strcmp(k, "metadata") ||
+			   !strcmp(k, "query_source")) {
+			continue; /* descriptive; nothing to evaluate */
+		} else {
+			rc = derr(&c, root->key_lines[i], k,
+				  "unknown field of an MLTable (known: type, paths, transformations, traits, metadata, $schema)");
+		}
+	}
+	if (rc == 0 && !m->npaths)
+		rc = derr(&c, root->line, NULL, "field 'paths' is required");
+done:
+	ferry_yaml_free(root);
+	if (rc < 0) {
+		ferry_mltable_free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void ferry_mltable_free(struct ferry_mltable *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->npaths; i++)
+		free(m->paths[i].value);
+	free(m->paths);
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct ferry_mlt_step *s = &m->steps[i];
+		free(s->name);
+		free(s->text);
+		ferry_mlt_expr_free(s->expr);
+		free_strings(s->columns, s->ncolumns);
+		for (size_t j = 0; j < s->nconvs; j++) {
+			free_strings(s->convs[j].columns, s->convs[j].ncolumns);
+			free_strings(s->convs[j].formats, s->convs[j].nformats);
+			free_strings(s->convs[j].true_values, s->convs[j].ntrue);
+			free_strings(s->convs[j].false_values, s->convs[j].nfalse);
+		}
+		free(s->convs);
+	}
+	free(m->steps);
+	for (size_t i = 0; i < m->nsources; i++) {
+		ferry_store_destroy(m->sources[i].store);
+		free(m->sources[i].tree);
+	}
+	free(m->sources);
+	free(m->folder);
+	free(m->label);
+	free(m->uri);
+	free(m);
+}

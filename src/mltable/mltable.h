@@ -1,0 +1,196 @@
+/*
+ * mltable.h — MLTable files: the document, the file set it names, the table
+ * it evaluates to.
+ *
+ * An MLTable (REFERENCE-azure.md, SPEC §8) is a YAML file named `MLTable`
+ * with `paths` (file / folder / pattern) and an ordered list of
+ * `transformations`. ferry evaluates it in two ways:
+ *
+ *  - as a file set (eval_mount / eval_download, `ferry mltable show`): the
+ *    paths are listed and the transformations that come *before* any read_*
+ *    (take, skip, take_random_sample, filter on col("Path")) pick files;
+ *  - as a table (`ferry mltable head / export`): the file set is read by the
+ *    read_* transformation and every later transformation acts on rows, one
+ *    row at a time (memory bounded whatever the table's size).
+ *
+ * Each file of a set has a tree name `<account>/<container>/<path>` (Blob and
+ * datastores over Blob), `s3/<bucket>/<path>`, `http/<host>/<path>`, or
+ * `local/<absolute path>` (local files and local datastores) — the layout of
+ * the seed's INPUT_DATA tree. The table's `Path` column holds that name.
+ *
+ * Errors name the MLTable and the line: "<uri>/MLTable:7: transformation
+ * 'read_parquet' is not supported ...". Ownership: each *_free frees what its
+ * constructor returned. Threads: one evaluation per object at a time.
+ */
+#ifndef FERRY_MLTABLE_H
+#define FERRY_MLTABLE_H
+
+#include "core/err.h"
+#include "job/yaml.h"
+#include "store/resolve.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum ferry_mlt_path_kind { FERRY_MLT_FILE, FERRY_MLT_FOLDER, FERRY_MLT_PATTERN };
+
+struct ferry_mlt_path {
+	enum ferry_mlt_path_kind kind;
+	char *value;
+	int line;
+};
+
+enum ferry_mlt_op {
+	FERRY_MLT_READ_DELIMITED,
+	FERRY_MLT_READ_JSON_LINES,
+	FERRY_MLT_READ_UNSUPPORTED, /* read_parquet, read_delta_lake: parsed, refused when evaluated */
+	FERRY_MLT_TAKE,
+	FERRY_MLT_SKIP,
+	FERRY_MLT_SAMPLE,
+	FERRY_MLT_FILTER,
+	FERRY_MLT_KEEP_COLUMNS,
+	FERRY_MLT_DROP_COLUMNS,
+	FERRY_MLT_CONVERT,
+	FERRY_MLT_PARTITION,
+};
+
+enum ferry_mlt_header { FERRY_MLT_NO_HEADER, FERRY_MLT_FROM_FIRST_FILE, FERRY_MLT_ALL_DIFFERENT, FERRY_MLT_ALL_SAME };
+enum ferry_mlt_encoding { FERRY_MLT_UTF8, FERRY_MLT_UTF8BOM, FERRY_MLT_ASCII, FERRY_MLT_LATIN1, FERRY_MLT_WIN1252 };
+
+/* Column types (convert_column_types, inference, schema). */
+enum ferry_mlt_type { FERRY_MLT_T_STRING, FERRY_MLT_T_INT, FERRY_MLT_T_FLOAT, FERRY_MLT_T_BOOL, FERRY_MLT_T_DATETIME };
+const char *ferry_mlt_type_name(enum ferry_mlt_type t);
+
+struct ferry_mlt_convert {
+	char **columns;
+	size_t ncolumns;
+	enum ferry_mlt_type type;
+	char **formats;           /* datetime: strptime formats; NULL = ISO 8601 forms */
+	size_t nformats;
+	char **true_values, **false_values; /* boolean; NULL = true/false, 1/0, yes/no */
+	size_t ntrue, nfalse;
+	int mismatch;             /* boolean: 0 error, 1 true, 2 false */
+	int line;
+};
+
+struct ferry_mlt_expr; /* filter expressions, see expr.c */
+
+struct ferry_mlt_step {
+	enum ferry_mlt_op op;
+	int line;
+	char *name;               /* the transformation as written ("read_parquet") */
+	/* read_delimited / read_json_lines */
+	char delimiter;
+	enum ferry_mlt_header header;
+	enum ferry_mlt_encoding encoding;
+	int empty_as_string, include_path, multi_line, infer_types, drop_invalid;
+	/* take / skip */
+	uint64_t n;
+	/* take_random_sample */
+	double probability;
+	uint64_t seed;
+	/* filter */
+	struct ferry_mlt_expr *expr;
+	char *text;               /* filter expression / partition format as written */
+	/* keep_columns / drop_columns */
+	char **columns;
+	size_t ncolumns;
+	/* convert_column_types */
+	struct ferry_mlt_convert *convs;
+	size_t nconvs;
+};
+
+/* Where a file comes from: a store and the prefix of its tree names. */
+struct ferry_mlt_source {
+	struct ferry_store *store; /* owned */
+	char *tree;                /* "devstoreaccount1/c1", "local", ... */
+};
+
+struct ferry_mltable {
+	char *label;              /* "<uri>/MLTable", for errors */
+	char *uri;                /* the folder holding the MLTable, as given */
+	struct ferry_mlt_path *paths;
+	size_t npaths;
+	struct ferry_mlt_step *steps;
+	size_t nsteps;
+	/* sources[0] is the MLTable's own store; `folder` its folder in it */
+	struct ferry_mlt_source *sources;
+	size_t nsources;
+	char *folder;
+};
+
+/* Parse an MLTable document (no storage access). `label` names it in errors.
+ * Checks field names, types and values of every transformation; unknown
+ * transformations and fields are errors naming them and their line. On
+ * success *out is owned by the caller (ferry_mltable_free). */
+int ferry_mltable_parse(const char *text, size_t len, const char *label, struct ferry_mltable **out,
+			ferry_err *err);
+
+/* Open the MLTable at `uri` (a folder holding a file named MLTable, or that
+ * file; any SPEC §2 form, data assets included), read and parse it. */
+int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mltable **out, ferry_err *err);
+
+void ferry_mltable_free(struct ferry_mltable *m);
+
+/* One file of an evaluated file set. */
+struct ferry_mlt_file {
+	char *name;               /* tree name (see above) */
+	unsigned src;             /* index in m->sources */
+	char *path;               /* path inside that source's store */
+	char *rel;                /* path below the folder/pattern base that found it */
+	uint64_t size;
+	int64_t mtime;
+	char md5[25];
+	char etag[72];
+};
+
+struct ferry_mlt_files {
+	struct ferry_mlt_file *v;
+	size_t n, cap;
+};
+
+/* Evaluate `paths` and the file transformations before the first read_*.
+ * Files appear in path order, each folder/pattern listed in name order; a
+ * file named twice appears once. A `file:` that does not exist, or a folder
+ * or pattern that names nothing, is an error naming the entry and its line. */
+int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			ferry_err *err);
+void ferry_mlt_files_clear(struct ferry_mlt_files *f);
+
+/* Open the MLTable at `uri`, evaluate its file set and return it as one
+ * read-only store (store/fileset.h) whose root holds the tree names; the
+ * store owns the MLTable and its sources (ferry_store_destroy frees all).
+ * *nfiles (if not NULL) gets the number of files. */
+int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
+			  ferry_err *err);
+
+enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA };
+
+/* Evaluate the table and write it to `out`: CSV (header line, then rows) or
+ * JSON lines, at most max_rows rows (UINT64_MAX: all). FERRY_MLT_SCHEMA
+ * writes "<column>\t<type>" lines instead (types from convert_column_types,
+ * else inferred from the first 200 rows). An MLTable without read_* is the
+ * table of its files (one `Path` column). *rows (if not NULL) gets the
+ * number of rows written. */
+int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt,
+			 FILE *out, uint64_t max_rows, uint64_t *rows, ferry_err *err);
+
+/* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
+ *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*
+ *   factor := "not" factor | "(" expr ")" | operand OP operand
+ *           | col(NAME) "." ("startswith"|"endswith"|"contains") "(" STRING ")"
+ *   operand := col(NAME) | NUMBER | STRING | true | false
+ *   OP := == != < <= > >=
+ * Strings are '...' or "..." with backslash escapes. A number compares
+ * numerically with a column value that parses as a number; otherwise values
+ * compare as strings; a null (empty) value satisfies only "!=". */
+int ferry_mlt_expr_parse(const char *text, struct ferry_mlt_expr **out, char *errbuf, size_t cap);
+void ferry_mlt_expr_free(struct ferry_mlt_expr *e);
+/* Evaluate: `lookup` gives a column's value (NULL + *is_null=1 for null).
+ * Returns 1 (keep) or 0. Pure; any thread. */
+typedef const char *(*ferry_mlt_lookup_fn)(void *arg, const char *column, int *is_null);
+int ferry_mlt_expr_eval(const struct ferry_mlt_expr *e, ferry_mlt_lookup_fn lookup, void *arg);
+/* Every column name the expression reads; calls fn(arg, name) for each. */
+int ferry_mlt_expr_columns(const struct ferry_mlt_expr *e, int (*fn)(void *arg, const char *name), void *arg);
+
+#endif
