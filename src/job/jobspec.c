@@ -51,7 +51,7 @@ static const unsigned allowed[2][3] = {
 /* What this version implements (a subset of allowed). */
 static const unsigned implemented[2][3] = {
 	{ M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), 0 },
-	{ M(UPLOAD), M(UPLOAD), 0 },
+	{ M(UPLOAD) | M(RW_MOUNT), M(UPLOAD) | M(RW_MOUNT), 0 },
 };
 #undef M
 
