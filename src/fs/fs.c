@@ -68,8 +68,9 @@ struct node {
  * renames and deletes of the file. Lock order: a wnode's lock, then tlock. */
 struct wnode {
 	pthread_mutex_t lock;
-	struct ferry_stage *st; /* NULL if creating it failed */
+	struct ferry_stage *st; /* NULL if creating it failed; set once, under tlock */
 	unsigned users;         /* open handles and operations in progress */
+	int ready;              /* st is set (tlock; fs->wready is signalled) */
 };
 
 struct ferry_fs {
@@ -102,6 +103,7 @@ struct ferry_fs {
 	uint64_t reserved_free;
 	size_t nlocal;          /* nodes with `local` set (tlock) */
 	struct node *detached;  /* unlinked nodes the kernel still knows, via hnext (tlock) */
+	pthread_cond_t wready;  /* a wnode became ready (with tlock) */
 	pthread_mutex_t flock;  /* guards the upload counters and the failed list */
 	uint64_t uploads, upload_bytes, upload_failures;
 	char **failed;          /* files whose last upload failed */
@@ -499,6 +501,8 @@ static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct w
 	struct wnode *w = n->w;
 	if (w) {
 		w->users++;
+		while (!w->ready) /* another thread is fetching the file */
+			pthread_cond_wait(&fs->wready, &fs->tlock);
 		pthread_mutex_unlock(&fs->tlock);
 		pthread_mutex_lock(&w->lock);
 		int rc = w->st ? 0 : EIO;
@@ -517,7 +521,6 @@ static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct w
 		return ENOMEM;
 	}
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_mutex_lock(&w->lock); /* not yet seen by anyone: cannot block */
 	w->users = 1;
 	n->w = w;
 	uint64_t fetch = n->local || truncate ? 0 : n->size;
@@ -529,8 +532,9 @@ static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct w
 		      : ENOMEM;
 	pthread_mutex_lock(&fs->tlock);
 	w->st = st;
+	w->ready = 1;
+	pthread_cond_broadcast(&fs->wready);
 	pthread_mutex_unlock(&fs->tlock);
-	pthread_mutex_unlock(&w->lock);
 	free(path);
 	if (rc) {
 		w_release(fs, n, w, 0);
@@ -1618,6 +1622,7 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	fs->rw = rw;
 	pthread_mutex_init(&fs->flock, NULL);
+	pthread_cond_init(&fs->wready, NULL);
 	fs->store = store;
 	fs->settings = settings;
 	fs->stats = stats;
@@ -1917,6 +1922,7 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 	free(fs->failed);
 	free(fs->stage_dir);
 	pthread_mutex_destroy(&fs->flock);
+	pthread_cond_destroy(&fs->wready);
 	free(fs->root);
 	free(fs->cache_dir);
 	free(fs->mountpoint);
