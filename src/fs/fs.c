@@ -106,6 +106,7 @@ struct ferry_fs {
 	pthread_cond_t wready;  /* a wnode became ready (with tlock) */
 	pthread_mutex_t flock;  /* guards the upload counters and the failed list */
 	uint64_t uploads, upload_bytes, upload_failures;
+	uint64_t upload_seq;    /* atomic; names uploads in node etags */
 	char **failed;          /* files whose last upload failed */
 	size_t nfailed;
 };
@@ -461,10 +462,14 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 		note_upload(fs, path, size, rc);
 		pthread_mutex_lock(&fs->tlock);
 		if (!rc) {
+			/* What was uploaded is what storage has: no need to ask. The
+			 * etag is ours, unique per upload, so the read caches (keyed
+			 * by path, size, mtime and etag) never serve an older copy. */
 			n->size = size;
 			n->mtime = (int64_t)time(NULL);
-			n->etag[0] = '\0';
-			n->attr_ms = 0; /* read the blob's own attributes (etag) when asked next */
+			snprintf(n->etag, sizeof(n->etag), "ferry-upload-%llu",
+				 (unsigned long long)__atomic_add_fetch(&fs->upload_seq, 1, __ATOMIC_RELAXED));
+			n->attr_ms = now_ms();
 			set_local(fs, n, 0);
 			ancestors_stored(fs, path);
 		}
@@ -586,9 +591,19 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &ep);
 		return;
 	}
+	/* Below a folder that exists only here, storage has nothing: no request. */
+	int parent_local = node_of(fs, parent)->local && !n;
 	pthread_mutex_unlock(&fs->tlock);
 	if (!path) {
 		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (parent_local) {
+		struct fuse_entry_param ep;
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = fs->kernel_timeout;
+		free(path);
+		fuse_reply_entry(req, &ep);
 		return;
 	}
 	struct ferry_entry e;
