@@ -458,6 +458,25 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 	return 0;
 }
 
+/* 1 when storage has no file at a uri_file output's path (as upload mode,
+ * an output the command did not write fails the job). */
+static int uri_file_missing(struct run *r, const char *uri)
+{
+	struct ferry_store *store = NULL;
+	char *path = NULL;
+	struct ferry_entry e = { 0 };
+	ferry_err err;
+	ferry_err_clear(&err);
+	int rc = ferry_resolve(&r->ctx, uri, 1, &store, &path, NULL, &err);
+	if (rc == 0)
+		rc = ferry_store_stat(store, path, &e, &err);
+	int missing = rc < 0 ? err.code == FERRY_E_NOTFOUND : e.is_dir;
+	ferry_entry_clear(&e);
+	free(path);
+	ferry_store_destroy(store);
+	return missing;
+}
+
 /* Unmount every rw_mount output, each bounded by
  * DATASET_UNMOUNT_TIMEOUT_SECONDS: the server uploads what is still pending
  * and writes its summary file, which names every file that did not land. An
@@ -506,7 +525,10 @@ static void unmount_outputs(struct run *r)
 		else if (missing)
 			snprintf(st->error, sizeof(st->error), "%zu file%s written but not in storage: %s%s", missing,
 				 missing == 1 ? "" : "s", list, at >= sizeof(list) ? "..." : "");
-		st->failed = !f || missing;
+		if (f && !missing && r->s->outputs[i].type == FERRY_IO_URI_FILE && uri_file_missing(r, st->uri))
+			snprintf(st->error, sizeof(st->error), "the command did not write %s (output of type uri_file)",
+				 st->value);
+		st->failed = !f || missing || st->error[0] != '\0';
 		st->done = !st->failed;
 		if (st->failed)
 			ferry_log(FERRY_LOG_ERROR, "output '%s': %s", name, st->error);

@@ -60,4 +60,14 @@ expect_ok ferry run "$TEST_TMP/file.yml" --name file1
 expect_ok ferry download "$(az_uri "$c" m)" "$TEST_TMP/got-m"
 assert_eq weights "$(cat "$TEST_TMP/got-m/model.bin")" "uri_file output"
 assert_eq keep "$(cat "$TEST_TMP/got-m/keep.txt")" "file next to it"
+
+step "a uri_file rw_mount output the command did not write fails the job, as in upload mode"
+cat >"$TEST_TMP/nofile.yml" <<-YML
+command: "true"
+outputs:
+  model: {type: uri_file, path: "azureml://datastores/azstore/paths/m/never.bin"}
+YML
+expect_fail "did not write" ferry run "$TEST_TMP/nofile.yml" --name nofile1
+assert_contains "$LAST_STDERR" "never.bin"
+assert_no_mounts_under "$FERRY_HOME"
 echo ok
