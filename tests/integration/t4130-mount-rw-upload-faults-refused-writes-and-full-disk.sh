@@ -72,6 +72,34 @@ assert_not_contains "$log" "$sas"
 assert_not_contains "$LAST_STDERR" "$sas"
 assert_no_mounts_under "$FERRY_HOME"
 
+step "a read-write SAS: writes, renames (Copy Blob with the SAS) and deletes land; the SAS is never logged"
+wsas=$(azcli sas --perms rwdlac)
+cat >"$TEST_TMP/ds-rw.yml" <<YML
+name: rwsas
+type: azure_blob
+account_name: devstoreaccount1
+container_name: $c
+endpoint: $AZURITE_URL
+credentials:
+  sas_token: "?$wsas"
+YML
+expect_ok ferry datastore create --file "$TEST_TMP/ds-rw.yml"
+cat >"$TEST_TMP/rw.yml" <<YML
+command: >-
+  cp $TEST_TMP/src/big.bin \${{outputs.out}}/a.bin && mv \${{outputs.out}}/a.bin \${{outputs.out}}/b.bin
+  && echo x > \${{outputs.out}}/gone && rm \${{outputs.out}}/gone
+outputs:
+  out: {type: uri_folder, path: "azureml://datastores/rwsas/paths/rw-out/"}
+YML
+expect_ok ferry run "$TEST_TMP/rw.yml" --name rw1
+expect_ok ferry download "$(az_uri "$c" rw-out)" "$TEST_TMP/got-rw"
+assert_file_same "$TEST_TMP/src/big.bin" "$TEST_TMP/got-rw/b.bin"
+[[ ! -e $TEST_TMP/got-rw/a.bin && ! -e $TEST_TMP/got-rw/gone ]] || fail "old or deleted names are in storage"
+for f in "$FERRY_HOME/jobs/rw1/logs/system_logs/data_capability/"* "$LAST_STDERR"; do
+	assert_not_contains "$f" "$wsas"
+	assert_not_contains "$f" "sig="
+done
+
 step "a wrong account key fails the job before its command runs, with a clear error"
 cat >"$TEST_TMP/ds-bad.yml" <<YML
 name: badkey
