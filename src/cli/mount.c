@@ -1,6 +1,7 @@
 /*
- * mount.c — `ferry mount URI DIR [-f] [--set NAME=VALUE]... [--cache-dir D]`:
- * mount a folder of any supported path read-only at DIR.
+ * mount.c — `ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]... [--cache-dir D]`:
+ * mount a folder of any supported path at DIR, read-only, or read-write with
+ * --rw (files written land in storage when closed; see fs.h).
  *
  * Without -f the mount is served by a child process and the command returns
  * once the mount answers (its exit status says whether it does); with -f it is
@@ -11,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fs/fs.h"
+#include "store/azblob.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
@@ -21,7 +23,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"ferry mount URI DIR [-f] [--set NAME=VALUE]... [--cache-dir DIR] [--log FILE]";
+	"ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]... [--cache-dir DIR] [--log FILE]";
 
 struct sets {
 	const char **kv;
@@ -42,7 +44,7 @@ static const char *set_lookup(void *arg, const char *name)
 int cmd_mount(int argc, char **argv)
 {
 	const char *uri = NULL, *dir = NULL, *cache_dir = NULL, *logfile = NULL;
-	int foreground = 0;
+	int foreground = 0, rw = 0;
 	struct sets sets = { calloc((size_t)argc, sizeof(char *)), 0 };
 	if (!sets.kv)
 		return 1;
@@ -50,6 +52,8 @@ int cmd_mount(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "-f") || !strcmp(a, "--foreground"))
 			foreground = 1;
+		else if (!strcmp(a, "--rw"))
+			rw = 1;
 		else if (!strcmp(a, "--set") || !strcmp(a, "--cache-dir") || !strcmp(a, "--log")) {
 			if (i + 1 >= argc) {
 				free(sets.kv);
@@ -122,15 +126,23 @@ int cmd_mount(int argc, char **argv)
 	}
 	struct ferry_store *s = NULL;
 	char *path = NULL;
-	int rc = ferry_resolve(&ctx, uri, 0, &s, &path, NULL, &err);
+	int rc = ferry_resolve(&ctx, uri, rw, &s, &path, NULL, &err);
+	if (rc == 0 && rw && !strcmp(s->ops->kind, "azblob")) {
+		/* as for uploads: the container is created on first write */
+		ferry_err ignore;
+		if (ferry_azblob_create_container(s, &ignore) < 0)
+			ferry_debug("creating the container: %s", ignore.msg);
+	}
 	if (rc == 0) {
-		ferry_info("ferry mount %s %s (%s)", uri, dir, foreground ? "foreground" : "background");
+		ferry_info("ferry mount %s %s (%s%s)", uri, dir, foreground ? "foreground" : "background",
+			   rw ? ", read-write" : "");
 		if (foreground)
-			rc = ferry_mount_serve(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, -1, NULL, &err);
+			rc = (rw ? ferry_mount_serve_rw : ferry_mount_serve)(s, path, &ctx.settings, &ctx.stats, dir,
+									  cache_dir, -1, NULL, &err);
 		else {
 			pid_t pid;
-			rc = ferry_mount_spawn(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, 0, NULL, &pid,
-					       &err);
+			rc = (rw ? ferry_mount_spawn_rw : ferry_mount_spawn)(s, path, &ctx.settings, &ctx.stats, dir,
+									  cache_dir, 0, NULL, &pid, &err);
 			if (rc == 0)
 				ferry_info("mount of %s served by process %d", dir, (int)pid);
 		}

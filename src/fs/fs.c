@@ -32,6 +32,7 @@
 #include "cache/blockcache.h"
 #include "cache/filecache.h"
 #include "core/log.h"
+#include "fs/staging.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +57,20 @@ struct node {
 	char etag[72];
 	double attr_ms;       /* when the attributes were read; 0 = never */
 	struct node *hnext;
+	/* read-write mounts only (guarded by tlock) */
+	int local;            /* exists only here so far: a new folder, or a file not yet uploaded */
+	int unlinked;         /* deleted or replaced: out of the table, freed by forget */
+	struct wnode *w;      /* the staged copy while the file is open for writing */
+};
+
+/* A file being written: its stage (staging.h) and who uses it. `users` is
+ * guarded by tlock; `lock` guards the stage and serialises writes, uploads,
+ * renames and deletes of the file. Lock order: a wnode's lock, then tlock. */
+struct wnode {
+	pthread_mutex_t lock;
+	struct ferry_stage *st; /* NULL if creating it failed; set once, under tlock */
+	unsigned users;         /* open handles and operations in progress */
+	int ready;              /* st is set (tlock; fs->wready is signalled) */
 };
 
 struct ferry_fs {
@@ -81,11 +96,26 @@ struct ferry_fs {
 	struct node rootnode;
 
 	uint64_t opens, read_errors, streamed; /* atomic */
+
+	/* read-write mounts */
+	int rw;
+	char *stage_dir;
+	uint64_t reserved_free;
+	size_t nlocal;          /* nodes with `local` set (tlock) */
+	struct node *detached;  /* unlinked nodes the kernel still knows, via hnext (tlock) */
+	pthread_cond_t wready;  /* a wnode became ready (with tlock) */
+	pthread_mutex_t flock;  /* guards the upload counters and the failed list */
+	uint64_t uploads, upload_bytes, upload_failures;
+	uint64_t upload_seq;    /* atomic; names uploads in node etags */
+	char **failed;          /* files whose last upload failed */
+	size_t nfailed;
 };
 
 struct dirh {
 	pthread_mutex_t lock;  /* guards the pages and the marker */
 	char *path;
+	char **extra;          /* rw: local-only children, listed after storage's */
+	size_t nextra;
 	struct ferry_list_page page[2]; /* [0] previous, [1] current */
 	uint64_t base[2];      /* listing index of page[i].entries[0] */
 	int have[2];
@@ -94,6 +124,8 @@ struct dirh {
 };
 
 struct fileh {
+	struct wnode *w;                 /* rw: the staged copy (reads and writes go there) */
+	struct node *n;
 	int fd;                          /* whole-file mode: the cached copy */
 	struct ferry_fcache_entry *ent;
 	struct ferry_bcache_reader *br;  /* block mode or streaming */
@@ -171,6 +203,18 @@ static void table_forget(struct ferry_fs *fs, struct node *n, uint64_t count)
 	n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
 	if (n->nlookup)
 		return;
+	if (n->unlinked) {
+		struct node **dp = &fs->detached;
+		while (*dp && *dp != n)
+			dp = &(*dp)->hnext;
+		if (*dp)
+			*dp = n->hnext;
+		free(n->path);
+		free(n);
+		return;
+	}
+	if (n->local)
+		fs->nlocal--;
 	struct node **pp = &fs->tab[hash_path(n->path, fs->tabsize)];
 	while (*pp && *pp != n)
 		pp = &(*pp)->hnext;
@@ -183,6 +227,8 @@ static void table_forget(struct ferry_fs *fs, struct node *n, uint64_t count)
 
 static int fresh(struct ferry_fs *fs, const struct node *n)
 {
+	if (n->w || n->local)
+		return 1; /* what is here is newer than storage */
 	return n->attr_ms > 0 && (fs->ttl_ms < 0 || now_ms() - n->attr_ms <= fs->ttl_ms);
 }
 
@@ -190,11 +236,16 @@ static void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
-	st->st_mode = n->is_dir ? S_IFDIR | 0555 : S_IFREG | 0444;
+	if (fs->rw)
+		st->st_mode = n->is_dir ? S_IFDIR | 0755 : S_IFREG | 0644;
+	else
+		st->st_mode = n->is_dir ? S_IFDIR | 0555 : S_IFREG | 0444;
 	st->st_nlink = 1;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_size = n->is_dir ? 0 : (off_t)n->size;
+	if (n->w && n->w->st)
+		st->st_size = (off_t)__atomic_load_n(&n->w->st->size, __ATOMIC_RELAXED);
 	st->st_blksize = (blksize_t)(fs->block_size > 0 && fs->block_size < (1u << 30) ? fs->block_size : 4096);
 	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = n->mtime;
@@ -249,6 +300,271 @@ static int refresh(struct ferry_fs *fs, struct node *n)
 	return 0;
 }
 
+/* ---- the read-write mount: table changes, staged files, uploads ---- */
+
+static void set_local(struct ferry_fs *fs, struct node *n, int v)
+{
+	if (n->local == v || n == &fs->rootnode)
+		return;
+	n->local = v;
+	if (n->unlinked)
+		return;
+	if (v)
+		fs->nlocal++;
+	else
+		fs->nlocal--;
+}
+
+/* tlock held: take `n` out of the table (deleted, or replaced by a rename);
+ * the kernel's references keep it alive until forget. */
+static void table_detach(struct ferry_fs *fs, struct node *n)
+{
+	if (n == &fs->rootnode || n->unlinked)
+		return;
+	set_local(fs, n, 0);
+	struct node **pp = &fs->tab[hash_path(n->path, fs->tabsize)];
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = n->hnext;
+	n->unlinked = 1;
+	n->hnext = fs->detached;
+	fs->detached = n;
+	fs->nnodes--;
+}
+
+/* tlock held: give `n` the path `to` (no node may hold `to`). */
+static int table_move_one(struct ferry_fs *fs, struct node *n, const char *to)
+{
+	char *np = strdup(to);
+	if (!np)
+		return ENOMEM;
+	struct node **pp = &fs->tab[hash_path(n->path, fs->tabsize)];
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = n->hnext;
+	free(n->path);
+	n->path = np;
+	size_t b = hash_path(np, fs->tabsize);
+	n->hnext = fs->tab[b];
+	fs->tab[b] = n;
+	return 0;
+}
+
+/* tlock held: move every node below folder `from` to the same place below `to`. */
+static int table_move_below(struct ferry_fs *fs, const char *from, const char *to)
+{
+	size_t fl = strlen(from), cap = 0, k = 0;
+	struct node **v = NULL;
+	for (size_t i = 0; i < fs->tabsize; i++)
+		for (struct node *n = fs->tab[i]; n; n = n->hnext) {
+			if (strncmp(n->path, from, fl) || n->path[fl] != '/')
+				continue;
+			if (k == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct node **nv = realloc(v, cap * sizeof(*v));
+				if (!nv) {
+					free(v);
+					return ENOMEM;
+				}
+				v = nv;
+			}
+			v[k++] = n;
+		}
+	int rc = 0;
+	for (size_t i = 0; i < k && !rc; i++) {
+		char *np = ferry_path_join(to, v[i]->path + fl + 1);
+		rc = np ? table_move_one(fs, v[i], np) : ENOMEM;
+		free(np);
+	}
+	free(v);
+	return rc;
+}
+
+/* tlock held: 1 when a local-only node lies below folder `dir`. */
+static int has_local_below(struct ferry_fs *fs, const char *dir)
+{
+	if (!fs->nlocal)
+		return 0;
+	size_t dl = strlen(dir);
+	for (size_t i = 0; i < fs->tabsize; i++)
+		for (struct node *n = fs->tab[i]; n; n = n->hnext)
+			if (n->local && (!dl || (!strncmp(n->path, dir, dl) && n->path[dl] == '/')))
+				return 1;
+	return 0;
+}
+
+/* tlock held: once `path` is in storage, its folders are too. */
+static void ancestors_stored(struct ferry_fs *fs, const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return;
+	for (char *slash; (slash = strrchr(p, '/'));) {
+		*slash = '\0';
+		struct node *n = table_find(fs, p);
+		if (n)
+			set_local(fs, n, 0);
+	}
+	free(p);
+}
+
+/* The upload counters and the list of files whose last upload failed. */
+static void note_upload(struct ferry_fs *fs, const char *path, uint64_t size, int rc)
+{
+	pthread_mutex_lock(&fs->flock);
+	size_t i = 0;
+	while (i < fs->nfailed && strcmp(fs->failed[i], path))
+		i++;
+	if (rc) {
+		fs->upload_failures++;
+		char **nf = i == fs->nfailed ? realloc(fs->failed, (fs->nfailed + 1) * sizeof(char *)) : NULL;
+		if (nf) {
+			fs->failed = nf;
+			if ((nf[fs->nfailed] = strdup(path)))
+				fs->nfailed++;
+		}
+	} else {
+		if (size != UINT64_MAX) {
+			fs->uploads++;
+			fs->upload_bytes += size;
+		}
+		if (i < fs->nfailed) {
+			free(fs->failed[i]);
+			fs->failed[i] = fs->failed[--fs->nfailed];
+		}
+	}
+	pthread_mutex_unlock(&fs->flock);
+}
+
+static void w_free(struct wnode *w)
+{
+	ferry_stage_free(w->st);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+/* Upload `n`'s stage if it changed (not once the file was deleted). Returns 0 or EIO. */
+static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
+{
+	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&fs->tlock);
+	int skip = n->unlinked || !w->st || !w->st->dirty;
+	char *path = skip ? NULL : strdup(n->path);
+	pthread_mutex_unlock(&fs->tlock);
+	int rc = 0;
+	if (!skip && !path)
+		rc = ENOMEM;
+	else if (!skip) {
+		uint64_t size = w->st->size;
+		rc = ferry_stage_upload(w->st, fs->store, fs->settings, path);
+		note_upload(fs, path, size, rc);
+		pthread_mutex_lock(&fs->tlock);
+		if (!rc) {
+			/* What was uploaded is what storage has: no need to ask. The
+			 * etag is ours, unique per upload, so the read caches (keyed
+			 * by path, size, mtime and etag) never serve an older copy. */
+			n->size = size;
+			n->mtime = (int64_t)time(NULL);
+			snprintf(n->etag, sizeof(n->etag), "ferry-upload-%llu",
+				 (unsigned long long)__atomic_add_fetch(&fs->upload_seq, 1, __ATOMIC_RELAXED));
+			n->attr_ms = now_ms();
+			set_local(fs, n, 0);
+			ancestors_stored(fs, path);
+		}
+		pthread_mutex_unlock(&fs->tlock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	free(path);
+	return rc;
+}
+
+/* Drop one use of `w` (uploading first when `upload`); the last use deletes
+ * the stage. Returns the upload's result. */
+static int w_release(struct ferry_fs *fs, struct node *n, struct wnode *w, int upload)
+{
+	int rc = upload ? w_upload(fs, n, w) : 0;
+	pthread_mutex_lock(&fs->tlock);
+	int last = --w->users == 0;
+	if (last) {
+		n->w = NULL;
+		if (w->st && w->st->dirty)
+			n->attr_ms = 0; /* not uploaded: storage says what the file is */
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	if (last)
+		w_free(w);
+	return rc;
+}
+
+/* A use of `n`'s stage, creating it (and fetching the current content unless
+ * `truncate` or the file is new) when there is none. Returns 0 or an errno. */
+static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct wnode **out)
+{
+	pthread_mutex_lock(&fs->tlock);
+	struct wnode *w = n->w;
+	if (w) {
+		w->users++;
+		while (!w->ready) /* another thread is fetching the file */
+			pthread_cond_wait(&fs->wready, &fs->tlock);
+		pthread_mutex_unlock(&fs->tlock);
+		pthread_mutex_lock(&w->lock);
+		int rc = w->st ? 0 : EIO;
+		if (!rc && truncate)
+			rc = ferry_stage_truncate(w->st, 0);
+		pthread_mutex_unlock(&w->lock);
+		if (rc) {
+			w_release(fs, n, w, 0);
+			return rc;
+		}
+		*out = w;
+		return 0;
+	}
+	if (!(w = calloc(1, sizeof(*w)))) {
+		pthread_mutex_unlock(&fs->tlock);
+		return ENOMEM;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->users = 1;
+	n->w = w;
+	uint64_t fetch = n->local || truncate ? 0 : n->size;
+	int dirty = n->local || truncate;
+	char *path = strdup(n->path);
+	pthread_mutex_unlock(&fs->tlock);
+	struct ferry_stage *st = NULL;
+	int rc = path ? ferry_stage_new(fs->stage_dir, fs->store, path, fetch, dirty, fs->reserved_free, &st)
+		      : ENOMEM;
+	pthread_mutex_lock(&fs->tlock);
+	w->st = st;
+	w->ready = 1;
+	pthread_cond_broadcast(&fs->wready);
+	pthread_mutex_unlock(&fs->tlock);
+	free(path);
+	if (rc) {
+		w_release(fs, n, w, 0);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+/* Move one file in storage: the store's rename, or copy then delete. */
+static int move_file(struct ferry_fs *fs, const char *from, const char *to, ferry_err *err)
+{
+	struct ferry_store *s = fs->store;
+	if (s->ops->rename)
+		return s->ops->rename(s, from, to, err);
+	if (s->ops->copy(s, from, to, err) < 0)
+		return -1;
+	if (s->ops->remove(s, from, err) < 0 && err->code != FERRY_E_NOTFOUND) {
+		ferry_log(FERRY_LOG_ERROR, "mount: rename of '%s' to '%s': copied, but deleting the old name failed: %s",
+			  from, to, err->msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- lookup, forget, getattr ---- */
 
 static void fill_entry(struct ferry_fs *fs, struct node *n, struct fuse_entry_param *ep)
@@ -275,9 +591,19 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &ep);
 		return;
 	}
+	/* Below a folder that exists only here, storage has nothing: no request. */
+	int parent_local = node_of(fs, parent)->local && !n;
 	pthread_mutex_unlock(&fs->tlock);
 	if (!path) {
 		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (parent_local) {
+		struct fuse_entry_param ep;
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = fs->kernel_timeout;
+		free(path);
+		fuse_reply_entry(req, &ep);
 		return;
 	}
 	struct ferry_entry e;
@@ -373,9 +699,29 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	pthread_mutex_init(&d->lock, NULL);
+	if (fs->rw) {
+		/* Children that exist only here (new folders, files not yet
+		 * uploaded) are listed after what storage lists. */
+		pthread_mutex_lock(&fs->tlock);
+		size_t dl = strlen(d->path);
+		for (size_t i = 0; fs->nlocal && i < fs->tabsize; i++)
+			for (struct node *c = fs->tab[i]; c; c = c->hnext) {
+				const char *rest = c->path + dl + (dl ? 1 : 0);
+				if (!c->local || (dl && (strncmp(c->path, d->path, dl) || c->path[dl] != '/')) ||
+				    !*rest || strchr(rest, '/'))
+					continue;
+				char **nx = realloc(d->extra, (d->nextra + 1) * sizeof(char *));
+				if (!nx)
+					break;
+				d->extra = nx;
+				if ((nx[d->nextra] = strdup(rest)))
+					d->nextra++;
+			}
+		pthread_mutex_unlock(&fs->tlock);
+	}
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->cache_readdir = fs->ttl_ms < 0;
-	fi->keep_cache = fs->ttl_ms < 0;
+	fi->cache_readdir = fs->ttl_ms < 0 && !fs->rw;
+	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw;
 	fuse_reply_open(req, fi);
 }
 
@@ -432,6 +778,48 @@ static const struct ferry_entry *dir_entry(struct ferry_fs *fs, struct dirh *d, 
 	}
 }
 
+/* Add entry `e` (number i) to the reply; 1 when it did not fit (or no
+ * memory), else 0. `is_local`: a child that exists only here (its node's
+ * attributes are authoritative and must not be overwritten from `e`). */
+static int add_entry(struct ferry_fs *fs, fuse_req_t req, const struct ferry_entry *e, size_t plen, int plus,
+		     char *buf, size_t size, size_t *used, uint64_t i, int is_local)
+{
+	const char *name = e->name + plen + (plen ? 1 : 0);
+	if (strlen(e->name) <= plen || !*name || strchr(name, '/'))
+		return 0; /* a folder marker blob or an odd name: not an entry */
+	if (!plus) {
+		struct stat st = { .st_ino = 0, .st_mode = e->is_dir ? S_IFDIR : S_IFREG };
+		size_t need = fuse_add_direntry(req, buf + *used, size - *used, name, &st, (off_t)(i + 1));
+		if (need > size - *used)
+			return 1;
+		*used += need;
+		return 0;
+	}
+	struct fuse_entry_param ep;
+	pthread_mutex_lock(&fs->tlock);
+	struct node *n = table_find(fs, e->name);
+	/* a file being written here keeps the attributes it has here */
+	if (!n || (!is_local && !n->w && !n->local))
+		n = table_get(fs, e->name, e);
+	if (!n) {
+		pthread_mutex_unlock(&fs->tlock);
+		return 1;
+	}
+	n->nlookup++;
+	fill_entry(fs, n, &ep);
+	if (e->size_unknown)
+		ep.attr_timeout = 0;
+	size_t need = fuse_add_direntry_plus(req, buf + *used, size - *used, name, &ep, (off_t)(i + 1));
+	if (need > size - *used) {
+		table_forget(fs, n, 1);
+		pthread_mutex_unlock(&fs->tlock);
+		return 1;
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	*used += need;
+	return 0;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
 		       int plus)
 {
@@ -454,40 +842,36 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		 * asks with a large buffer (1 MiB on recent kernels), and filling
 		 * it would make the first entries of a huge folder wait. */
 		const struct ferry_entry *e = dir_entry(fs, d, i, used == 0, &err);
+		struct ferry_entry xe;
+		if (!e && err.code == FERRY_OK && d->started && d->done && d->nextra) {
+			/* past storage's listing: the local-only children */
+			uint64_t total = d->have[1] ? d->base[1] + d->page[1].n : 0;
+			if (i >= total && i - total < d->nextra) {
+				char *xp = ferry_path_join(d->path, d->extra[i - total]);
+				pthread_mutex_lock(&fs->tlock);
+				struct node *xn = xp ? table_find(fs, xp) : NULL;
+				memset(&xe, 0, sizeof(xe));
+				xe.name = xp;
+				xe.is_dir = xn ? xn->is_dir : 0;
+				xe.size = xn ? xn->size : 0;
+				xe.mtime = xn ? xn->mtime : 0;
+				pthread_mutex_unlock(&fs->tlock);
+				if (!xn) {
+					free(xp);
+					continue;
+				}
+				e = &xe;
+			}
+		}
 		if (!e) {
 			failed = err.code != FERRY_OK;
 			break;
 		}
-		const char *name = e->name + plen + (plen ? 1 : 0);
-		if (strlen(e->name) <= plen || !*name || strchr(name, '/'))
-			continue; /* a folder marker blob or an odd name: not an entry */
-		if (!plus) {
-			struct stat st = { .st_ino = 0, .st_mode = e->is_dir ? S_IFDIR : S_IFREG };
-			size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(i + 1));
-			if (need > size - used)
-				break;
-			used += need;
-			continue;
-		}
-		struct fuse_entry_param ep;
-		pthread_mutex_lock(&fs->tlock);
-		struct node *n = table_get(fs, e->name, e);
-		if (!n) {
-			pthread_mutex_unlock(&fs->tlock);
+		char *own = e == &xe ? xe.name : NULL;
+		int full = add_entry(fs, req, e, plen, plus, buf, size, &used, i, own != NULL);
+		free(own);
+		if (full)
 			break;
-		}
-		n->nlookup++;
-		fill_entry(fs, n, &ep);
-		if (e->size_unknown)
-			ep.attr_timeout = 0;
-		size_t need = fuse_add_direntry_plus(req, buf + used, size - used, name, &ep, (off_t)(i + 1));
-		if (need > size - used) {
-			table_forget(fs, n, 1);
-			pthread_mutex_unlock(&fs->tlock);
-			break;
-		}
-		pthread_mutex_unlock(&fs->tlock);
-		used += need;
 	}
 	ferry_debug("mount: readdir%s '%s' from entry %lld: %zu of %zu bytes", plus ? "plus" : "", d->path,
 		    (long long)off, used, size);
@@ -515,6 +899,9 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	(void)ino;
 	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
 	dir_reset(d);
+	for (size_t i = 0; i < d->nextra; i++)
+		free(d->extra[i]);
+	free(d->extra);
 	pthread_mutex_destroy(&d->lock);
 	free(d->path);
 	free(d);
@@ -523,14 +910,57 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files ---- */
 
+/* rw: open through the file's stage (for writing, or while someone writes it). */
+static void open_staged(struct ferry_fs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	int rc = refresh(fs, n);
+	pthread_mutex_lock(&fs->tlock);
+	int isdir = n->is_dir;
+	pthread_mutex_unlock(&fs->tlock);
+	if (!rc && isdir)
+		rc = EISDIR;
+	struct wnode *w = NULL;
+	if (!rc)
+		rc = w_acquire(fs, n, (fi->flags & O_TRUNC) != 0, &w);
+	struct fileh *h = rc ? NULL : calloc(1, sizeof(*h));
+	if (!rc && !h) {
+		w_release(fs, n, w, 0);
+		rc = ENOMEM;
+	}
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
+	h->fd = -1;
+	h->w = w;
+	h->n = n;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		w_release(fs, n, w, 1);
+		free(h);
+	}
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ferry_fs *fs = fs_of(req);
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND))) {
+	int writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND));
+	if (writes && !fs->rw) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	struct node *n = node_of(fs, ino);
+	if (fs->rw) {
+		pthread_mutex_lock(&fs->tlock);
+		int staged = n->w != NULL || n->local;
+		pthread_mutex_unlock(&fs->tlock);
+		if (writes || staged) {
+			open_staged(fs, req, n, fi);
+			return;
+		}
+	}
 	int rc = refresh(fs, n);
 	if (rc) {
 		fuse_reply_err(req, rc);
@@ -584,7 +1014,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	free(path);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = fs->ttl_ms < 0;
+	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw;
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* the open was interrupted */
 		if (h->br)
@@ -601,10 +1031,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
-	if (h->fd >= 0) {
+	if (h->fd >= 0 || h->w) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = h->fd;
+		bv.buf[0].fd = h->w ? h->w->st->fd : h->fd;
 		bv.buf[0].pos = off;
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
@@ -630,6 +1060,13 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	if (h->w) {
+		/* normally flushed already; this catches writes after the last flush */
+		w_release(fs, h->n, h->w, 1);
+		free(h);
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (h->br)
 		ferry_bcache_close(h->br);
 	if (h->fd >= 0)
@@ -649,78 +1086,494 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_frsize = 4096;
 	sv.f_namemax = 1024;
 	sv.f_flag = ST_RDONLY;
+	struct ferry_fs *fs = fs_of(req);
+	struct statvfs local;
+	if (fs->rw && statvfs(fs->stage_dir, &local) == 0) {
+		/* what can be staged: the staging disk above the reserve */
+		uint64_t bs = local.f_frsize ? local.f_frsize : 4096;
+		uint64_t res = fs->reserved_free / bs;
+		sv.f_bsize = local.f_bsize;
+		sv.f_frsize = (unsigned long)bs;
+		sv.f_blocks = local.f_blocks;
+		sv.f_bfree = local.f_bfree > res ? local.f_bfree - res : 0;
+		sv.f_bavail = local.f_bavail > res ? local.f_bavail - res : 0;
+		sv.f_flag = 0;
+	}
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Everything that writes: EROFS. */
+/* ---- writes: EROFS on a read-only mount ---- */
+
+static int refuse(struct ferry_fs *fs, fuse_req_t req)
+{
+	if (fs->rw)
+		return 0;
+	fuse_reply_err(req, EROFS);
+	return 1;
+}
+
+/* The store path of `name` in folder `parent`, malloc'd (NULL: no memory). */
+static char *child_path(struct ferry_fs *fs, fuse_ino_t parent, const char *name)
+{
+	pthread_mutex_lock(&fs->tlock);
+	char *p = ferry_path_join(node_of(fs, parent)->path, name);
+	pthread_mutex_unlock(&fs->tlock);
+	return p;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	(void)ino, (void)attr, (void)to_set, (void)fi;
-	fuse_reply_err(req, EROFS);
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	struct node *n = node_of(fs, ino);
+	int rc = 0;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		pthread_mutex_lock(&fs->tlock);
+		int isdir = n->is_dir;
+		pthread_mutex_unlock(&fs->tlock);
+		struct fileh *h = fi ? (struct fileh *)(uintptr_t)fi->fh : NULL;
+		struct wnode *w = h && !isdir ? h->w : NULL;
+		int own = !w;
+		if (isdir)
+			rc = EISDIR;
+		else if (own) {
+			rc = refresh(fs, n);
+			if (!rc)
+				rc = w_acquire(fs, n, attr->st_size == 0, &w);
+		}
+		if (!rc) {
+			pthread_mutex_lock(&w->lock);
+			rc = ferry_stage_truncate(w->st, (uint64_t)attr->st_size);
+			pthread_mutex_unlock(&w->lock);
+		}
+		/* truncate(2) of a file nobody has open: it lands now */
+		if (own && w) {
+			int urc = w_release(fs, n, w, 1);
+			rc = rc ? rc : urc;
+		}
+	}
+	/* modes, owners and times are not kept: storage has none of them */
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	struct stat st;
+	pthread_mutex_lock(&fs->tlock);
+	fill_stat(fs, n, &st);
+	pthread_mutex_unlock(&fs->tlock);
+	fuse_reply_attr(req, &st, fs->kernel_timeout);
 }
+
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, dev_t rdev)
 {
 	(void)p, (void)name, (void)mode, (void)rdev;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? EPERM : EROFS);
 }
-static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode)
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)p, (void)name, (void)mode;
-	fuse_reply_err(req, EROFS);
+	(void)mode;
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	char *path = child_path(fs, parent, name);
+	if (!path) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Blob storage has no empty folders: the folder lives here until a
+	 * file is uploaded below it. */
+	struct fuse_entry_param ep;
+	int rc = 0;
+	pthread_mutex_lock(&fs->tlock);
+	struct node *n = table_find(fs, path);
+	if (n && (n->local || n->attr_ms > 0))
+		rc = EEXIST;
+	else if (!(n = table_get(fs, path, NULL)))
+		rc = ENOMEM;
+	else {
+		n->is_dir = 1;
+		n->size = 0;
+		n->mtime = (int64_t)time(NULL);
+		n->attr_ms = now_ms();
+		set_local(fs, n, 1);
+		n->nlookup++;
+		fill_entry(fs, n, &ep);
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	free(path);
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &ep);
 }
-static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *name)
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)p, (void)name;
-	fuse_reply_err(req, EROFS);
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	char *path = child_path(fs, parent, name);
+	if (!path) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->tlock);
+	struct node *n = table_find(fs, path);
+	struct wnode *w = n ? n->w : NULL;
+	if (w)
+		w->users++;
+	int isdir = n && n->is_dir;
+	pthread_mutex_unlock(&fs->tlock);
+	int rc = isdir ? EISDIR : 0;
+	if (w)
+		pthread_mutex_lock(&w->lock); /* no upload of it runs meanwhile */
+	pthread_mutex_lock(&fs->tlock);
+	int local = n && n->local;
+	pthread_mutex_unlock(&fs->tlock);
+	if (!rc && !local) {
+		ferry_err err;
+		ferry_err_clear(&err);
+		if (fs->store->ops->remove(fs->store, path, &err) < 0 && (err.code != FERRY_E_NOTFOUND || !w)) {
+			rc = errno_of(&err);
+			if (err.code != FERRY_E_NOTFOUND)
+				ferry_log(FERRY_LOG_ERROR, "mount: delete of '%s' failed: %s", path, err.msg);
+		}
+	}
+	if (!rc) {
+		pthread_mutex_lock(&fs->tlock);
+		struct node *cur = table_find(fs, path);
+		if (cur)
+			table_detach(fs, cur);
+		pthread_mutex_unlock(&fs->tlock);
+		note_upload(fs, path, UINT64_MAX, 0); /* a deleted file is not missing */
+		ferry_debug("mount: deleted '%s'", path);
+	}
+	if (w) {
+		pthread_mutex_unlock(&w->lock);
+		w_release(fs, n, w, 0);
+	}
+	free(path);
+	fuse_reply_err(req, rc);
 }
+
+/* 1 when folder `path` has a child here or in storage, 0 when empty, or -errno. */
+static int dir_has_children(struct ferry_fs *fs, const char *path)
+{
+	pthread_mutex_lock(&fs->tlock);
+	int local = has_local_below(fs, path);
+	pthread_mutex_unlock(&fs->tlock);
+	if (local)
+		return 1;
+	struct ferry_list_page page = { 0 };
+	ferry_err err;
+	ferry_err_clear(&err);
+	int rc = ferry_store_list(fs->store, path, 0, NULL, &page, &err);
+	int found = 0;
+	for (size_t i = 0; rc == 0 && i < page.n; i++)
+		if (strlen(page.entries[i].name) > strlen(path)) /* not a folder's own marker */
+			found = 1;
+	ferry_page_clear(&page);
+	if (rc < 0) {
+		ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", path, err.msg);
+		return -errno_of(&err);
+	}
+	return found;
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	char *path = child_path(fs, parent, name);
+	if (!path) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int has = dir_has_children(fs, path);
+	int rc = has < 0 ? -has : has ? ENOTEMPTY : 0;
+	if (!rc) {
+		pthread_mutex_lock(&fs->tlock);
+		struct node *n = table_find(fs, path);
+		if (n && !n->is_dir)
+			rc = ENOTDIR;
+		else if (n)
+			table_detach(fs, n);
+		pthread_mutex_unlock(&fs->tlock);
+	}
+	free(path);
+	fuse_reply_err(req, rc);
+}
+
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t p, const char *name)
 {
 	(void)link, (void)p, (void)name;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? EPERM : EROFS);
 }
-static void op_rename(fuse_req_t req, fuse_ino_t p, const char *name, fuse_ino_t np, const char *nn,
-		      unsigned int flags)
+
+/* Rename folder `from` to `to` in storage: every file below, one by one. */
+static int rename_dir(struct ferry_fs *fs, const char *from, const char *to)
 {
-	(void)p, (void)name, (void)np, (void)nn, (void)flags;
-	fuse_reply_err(req, EROFS);
+	int has = dir_has_children(fs, to);
+	if (has != 0)
+		return has < 0 ? -has : ENOTEMPTY;
+	ferry_err err;
+	ferry_err_clear(&err);
+	char *marker = NULL;
+	size_t fl = strlen(from);
+	int rc = 0;
+	do {
+		struct ferry_list_page page = { 0 };
+		if (ferry_store_list(fs->store, from, 1, marker, &page, &err) < 0) {
+			ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", from, err.msg);
+			rc = errno_of(&err);
+		}
+		free(marker);
+		marker = page.next_marker ? strdup(page.next_marker) : NULL;
+		for (size_t i = 0; !rc && i < page.n; i++) {
+			const char *name = page.entries[i].name;
+			if (strlen(name) <= fl + 1)
+				continue;
+			char *dst = ferry_path_join(to, name + fl + 1);
+			if (!dst)
+				rc = ENOMEM;
+			else if (move_file(fs, name, dst, &err) < 0) {
+				ferry_log(FERRY_LOG_ERROR, "mount: rename of folder '%s' stopped at '%s': %s", from,
+					  name, err.msg);
+				rc = errno_of(&err);
+			}
+			free(dst);
+		}
+		ferry_page_clear(&page);
+	} while (!rc && marker);
+	free(marker);
+	return rc;
 }
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE cannot be done on storage */
+		return;
+	}
+	char *from = child_path(fs, parent, name), *to = child_path(fs, newparent, newname);
+	if (!from || !to) {
+		free(from);
+		free(to);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int rc = 0;
+	if (!strcmp(from, to))
+		goto out;
+	pthread_mutex_lock(&fs->tlock);
+	struct node *n = table_find(fs, from), *t = table_find(fs, to);
+	int isdir = n ? n->is_dir : 0, local = n ? n->local : 0;
+	int t_exists = t != NULL, t_isdir = t ? t->is_dir : 0;
+	struct wnode *w = n ? n->w : NULL;
+	if (w)
+		w->users++;
+	pthread_mutex_unlock(&fs->tlock);
+	if (!n) { /* the kernel looks names up first; be safe anyway */
+		rc = ENOENT;
+		goto out;
+	}
+	if ((flags & RENAME_NOREPLACE) && t_exists)
+		rc = EEXIST;
+	else if (isdir && t_exists && !t_isdir)
+		rc = ENOTDIR;
+	else if (!isdir && t_isdir)
+		rc = EISDIR;
+	else if (isdir) {
+		size_t fl = strlen(from);
+		if (!strncmp(to, from, fl) && to[fl] == '/')
+			rc = EINVAL; /* into itself */
+		else if (!local)
+			rc = rename_dir(fs, from, to);
+	} else {
+		if (w)
+			pthread_mutex_lock(&w->lock); /* no upload of it runs meanwhile */
+		pthread_mutex_lock(&fs->tlock);
+		local = n->local;
+		pthread_mutex_unlock(&fs->tlock);
+		ferry_err err;
+		ferry_err_clear(&err);
+		if (!local && move_file(fs, from, to, &err) < 0 && (err.code != FERRY_E_NOTFOUND || !w)) {
+			ferry_log(FERRY_LOG_ERROR, "mount: rename of '%s' to '%s' failed: %s", from, to, err.msg);
+			rc = errno_of(&err);
+		}
+	}
+	if (!rc) {
+		pthread_mutex_lock(&fs->tlock);
+		t = table_find(fs, to);
+		if (t && t != n)
+			table_detach(fs, t);
+		if (isdir)
+			rc = table_move_below(fs, from, to);
+		if (!rc && !n->unlinked)
+			rc = table_move_one(fs, n, to);
+		if (!rc && !n->local)
+			ancestors_stored(fs, to);
+		pthread_mutex_unlock(&fs->tlock);
+		ferry_debug("mount: renamed '%s' to '%s'", from, to);
+	}
+	if (w && !isdir)
+		pthread_mutex_unlock(&w->lock);
+	if (w)
+		w_release(fs, n, w, 0);
+out:
+	free(from);
+	free(to);
+	fuse_reply_err(req, rc);
+}
+
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t np, const char *nn)
 {
 	(void)ino, (void)np, (void)nn;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? EPERM : EROFS);
 }
-static void op_create(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, struct fuse_file_info *fi)
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)p, (void)name, (void)mode, (void)fi;
-	fuse_reply_err(req, EROFS);
+	(void)mode;
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	char *path = child_path(fs, parent, name);
+	if (!path) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->tlock);
+	struct node *n = table_find(fs, path);
+	int rc = 0;
+	if (n && n->is_dir)
+		rc = EISDIR;
+	else if (!n && !(n = table_get(fs, path, NULL)))
+		rc = ENOMEM;
+	else {
+		if (!n->w && n->attr_ms == 0) { /* new: nothing in storage yet */
+			n->size = 0;
+			n->etag[0] = '\0';
+			set_local(fs, n, 1);
+		}
+		n->is_dir = 0;
+		n->mtime = (int64_t)time(NULL);
+		n->attr_ms = now_ms();
+		n->nlookup++;
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	free(path);
+	struct wnode *w = NULL;
+	if (!rc) {
+		rc = w_acquire(fs, n, 1, &w);
+		if (rc) {
+			pthread_mutex_lock(&fs->tlock);
+			table_forget(fs, n, 1);
+			pthread_mutex_unlock(&fs->tlock);
+		}
+	}
+	struct fileh *h = rc ? NULL : calloc(1, sizeof(*h));
+	if (!rc && !h) {
+		w_release(fs, n, w, 0);
+		rc = ENOMEM;
+	}
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
+	h->fd = -1;
+	h->w = w;
+	h->n = n;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	struct fuse_entry_param ep;
+	pthread_mutex_lock(&fs->tlock);
+	fill_entry(fs, n, &ep);
+	pthread_mutex_unlock(&fs->tlock);
+	if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
+		w_release(fs, n, w, 1);
+		free(h);
+	}
 }
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
-	fuse_reply_err(req, EROFS);
+	(void)ino;
+	struct ferry_fs *fs = fs_of(req);
+	if (refuse(fs, req))
+		return;
+	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	if (!h->w) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&h->w->lock);
+	int rc = ferry_stage_write(h->w->st, buf, size, (uint64_t)off);
+	pthread_mutex_unlock(&h->w->lock);
+	if (rc) {
+		if (rc == ENOSPC)
+			ferry_log(FERRY_LOG_ERROR, "mount: no room to stage a write of %zu bytes (DATASET_RESERVED_FREE_DISK_SPACE "
+				  "keeps %llu bytes free)", size, (unsigned long long)fs->reserved_free);
+		fuse_reply_err(req, rc);
+	} else
+		fuse_reply_write(req, size);
 }
+
+/* close(2) and fsync(2): the file lands in storage before they return. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct ferry_fs *fs = fs_of(req);
+	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	fuse_reply_err(req, h->w ? w_upload(fs, h->n, h->w) : 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	op_flush(req, ino, fi);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
 			int flags)
 {
 	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? ENOTSUP : EROFS);
 }
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)ino, (void)name;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? ENOTSUP : EROFS);
 }
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
 	(void)ino, (void)mode, (void)off, (void)len, (void)fi;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? EOPNOTSUPP : EROFS);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct ferry_fs *fs = userdata;
+	if (fs->rw && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC; /* open(O_TRUNC) needs no fetch first */
+	if (fs->rw)
+		conn->max_write = 1u << 20;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: sizes come with the listing */
@@ -749,12 +1602,15 @@ static const struct fuse_lowlevel_ops ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
 	.create = op_create,
 	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.setxattr = op_setxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
@@ -768,12 +1624,20 @@ static unsigned u(const struct ferry_settings *s, enum ferry_setting_id id)
 	return v < 0 ? 0 : v > 1024 ? 1024 : (unsigned)v;
 }
 
-int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err)
+static int fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		  struct ferry_stats *stats, const char *cache_dir, int rw, struct ferry_fs **out, ferry_err *err)
 {
+	if (rw && (!store->writable || !store->ops->put || !store->ops->remove || !store->ops->copy))
+		return ferry_err_set(err, FERRY_E_AUTH,
+				     "%s is read-only here: a read-write mount needs a credential that may write "
+				     "(account key or SAS token; AWS keys for s3://)",
+				     store->display);
 	struct ferry_fs *fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	fs->rw = rw;
+	pthread_mutex_init(&fs->flock, NULL);
+	pthread_cond_init(&fs->wready, NULL);
 	fs->store = store;
 	fs->settings = settings;
 	fs->stats = stats;
@@ -796,11 +1660,18 @@ int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry
 	fs->block_mode = ferry_setting_int(settings, FS_BLOCK_CACHE_ENABLED) > 0;
 	fs->block_size = (uint64_t)ferry_setting_int(settings, FS_READ_BLOCK_SIZE);
 
-	/* The root must be a folder. */
+	/* The root must be a folder (for a read-write mount, one that does
+	 * not exist yet is an empty folder). */
 	struct ferry_entry e;
+	memset(&e, 0, sizeof(e));
 	if (ferry_store_stat(store, root, &e, err) < 0) {
-		ferry_fs_destroy(fs);
-		return -1;
+		if (!rw || err->code != FERRY_E_NOTFOUND) {
+			ferry_fs_destroy(fs);
+			return -1;
+		}
+		ferry_err_clear(err);
+		e.is_dir = 1;
+		e.mtime = (int64_t)time(NULL);
 	}
 	int isdir = e.is_dir;
 	fs->rootnode.mtime = e.mtime;
@@ -820,6 +1691,15 @@ int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry
 	}
 	int64_t cache_size = ferry_setting_int(settings, FS_MOUNT_CACHE_SIZE);
 	char dir[4200];
+	if (rw) {
+		snprintf(dir, sizeof(dir), "%s/staging", cache_dir);
+		if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || !(fs->stage_dir = strdup(dir))) {
+			ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", dir, strerror(errno));
+			ferry_fs_destroy(fs);
+			return -1;
+		}
+		fs->reserved_free = (uint64_t)ferry_setting_int(settings, FS_RESERVED_FREE_DISK);
+	}
 	struct ferry_bcache_config bcfg = {
 		.store = store,
 		.block_size = fs->block_size,
@@ -865,10 +1745,22 @@ int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry
 	return 0;
 }
 
+int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err)
+{
+	return fs_new(store, root, settings, stats, cache_dir, 0, out, err);
+}
+
+int ferry_fs_new_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		    struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err)
+{
+	return fs_new(store, root, settings, stats, cache_dir, 1, out, err);
+}
+
 int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 {
 	char opts[1200];
-	snprintf(opts, sizeof(opts), "ro,default_permissions,fsname=ferry,subtype=ferry%s",
+	snprintf(opts, sizeof(opts), "%sdefault_permissions,fsname=ferry,subtype=ferry%s", fs->rw ? "" : "ro,",
 		 geteuid() == 0 ? ",allow_other" : "");
 	char *argv[] = { "ferry", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
@@ -882,8 +1774,8 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 				     mountpoint);
 	fs->mounted = 1;
 	fs->mountpoint = strdup(mountpoint);
-	ferry_info("mounted %s%s%s at %s read-only (%s mode)", fs->store->display, fs->root[0] ? "/" : "",
-		   fs->root, mountpoint, fs->block_mode ? "block" : "whole-file cache");
+	ferry_info("mounted %s%s%s at %s %s (%s mode)", fs->store->display, fs->root[0] ? "/" : "", fs->root,
+		   mountpoint, fs->rw ? "read-write" : "read-only", fs->block_mode ? "block" : "whole-file cache");
 	return 0;
 }
 
@@ -928,23 +1820,72 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)b.prefetched, (unsigned long long)b.prefetch_used,
 		   (unsigned long long)b.disk_hits, (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
+	char up[160] = "";
+	if (fs->rw) {
+		pthread_mutex_lock(&fs->flock);
+		snprintf(up, sizeof(up), "; %llu uploads (%.1f MiB), %zu files not uploaded", (unsigned long long)fs->uploads,
+			 (double)fs->upload_bytes / 1048576.0, fs->nfailed);
+		pthread_mutex_unlock(&fs->flock);
+		ferry_info("mount summary (writes)%s", up);
+	}
 	if (buf)
 		snprintf(buf, cap,
-			 "%llu opens, cache hit rate %.1f%%, %.1f MiB from storage in %llu requests, "
-			 "waited %.2f s for storage",
+			 "%llu opens, cache hit rate %.1f%%, %.1f MiB through storage in %llu requests, "
+			 "waited %.2f s for storage%s",
 			 (unsigned long long)fs->opens,
 			 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 			 (double)ferry_stats_get(&fs->stats->bytes) / 1048576.0,
-			 (unsigned long long)ferry_stats_get(&fs->stats->requests), (b.wait_us + f.wait_us) / 1e6);
+			 (unsigned long long)ferry_stats_get(&fs->stats->requests), (b.wait_us + f.wait_us) / 1e6, up);
+}
+
+int ferry_fs_finish_uploads(struct ferry_fs *fs)
+{
+	if (!fs->rw)
+		return 0;
+	/* Stages still held after the session ended: handles the kernel never
+	 * released (a forced unmount). Upload what changed. */
+	size_t k = 0, cap = 0;
+	struct node **v = NULL;
+	pthread_mutex_lock(&fs->tlock);
+	for (size_t i = 0; i < fs->tabsize; i++)
+		for (struct node *n = fs->tab[i]; n; n = n->hnext)
+			if (n->w) {
+				if (k == cap) {
+					cap = cap ? cap * 2 : 16;
+					struct node **nv = realloc(v, cap * sizeof(*v));
+					if (!nv)
+						break;
+					v = nv;
+				}
+				v[k++] = n;
+			}
+	pthread_mutex_unlock(&fs->tlock);
+	for (size_t i = 0; i < k; i++) {
+		ferry_warn("mount: '%s' was still open at unmount; uploading what was written", v[i]->path);
+		w_upload(fs, v[i], v[i]->w);
+	}
+	free(v);
+	pthread_mutex_lock(&fs->flock);
+	size_t nf = fs->nfailed;
+	pthread_mutex_unlock(&fs->flock);
+	return nf ? -1 : 0;
+}
+
+size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names)
+{
+	*names = (const char *const *)fs->failed;
+	return fs->nfailed;
 }
 
 static void rm_dir_files(const char *dir)
 {
-	/* The cache folder holds only files we wrote and the two sub-folders. */
+	/* The cache folder holds only files we wrote and these sub-folders. */
 	char sub[4200];
-	snprintf(sub, sizeof(sub), "%s/blocks", dir);
-	DIR *d = opendir(sub);
-	if (d) {
+	for (int k = 0; k < 2; k++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, k ? "staging" : "blocks");
+		DIR *d = opendir(sub);
+		if (!d)
+			continue;
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
@@ -977,11 +1918,26 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 	for (size_t i = 0; fs->tab && i < fs->tabsize; i++)
 		for (struct node *n = fs->tab[i], *nx; n; n = nx) {
 			nx = n->hnext;
+			if (n->w)
+				w_free(n->w);
 			free(n->path);
 			free(n);
 		}
+	for (struct node *n = fs->detached, *nx; n; n = nx) {
+		nx = n->hnext;
+		if (n->w)
+			w_free(n->w);
+		free(n->path);
+		free(n);
+	}
 	free(fs->tab);
 	pthread_mutex_destroy(&fs->tlock);
+	for (size_t i = 0; i < fs->nfailed; i++)
+		free(fs->failed[i]);
+	free(fs->failed);
+	free(fs->stage_dir);
+	pthread_mutex_destroy(&fs->flock);
+	pthread_cond_destroy(&fs->wready);
 	free(fs->root);
 	free(fs->cache_dir);
 	free(fs->mountpoint);

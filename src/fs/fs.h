@@ -1,5 +1,5 @@
 /*
- * fs.h — the read-only FUSE file system over a store (SPEC §3 ro_mount, §5).
+ * fs.h — the FUSE file system over a store (SPEC §3 ro_mount and rw_mount, §5).
  *
  * ferry_fs_* is the file system itself (fs.c): a libfuse3 low-level session
  * with an inode table, streamed readdir and the two open modes (whole-file
@@ -27,6 +27,13 @@ struct ferry_fs;
  * are removed by ferry_fs_destroy). */
 int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
+/* The same, read-write (SPEC §3 rw_mount): files written are staged in
+ * `cache_dir`/staging and uploaded when closed, flushed or fsynced (see
+ * "The read-write mount" in docs/architecture.md for what is atomic). The
+ * store must be writable (FERRY_E_AUTH otherwise); a `root` that does not
+ * exist yet is an empty folder. */
+int ferry_fs_new_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		    struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
 /* Mount at `mountpoint` (an existing folder). */
 int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
 /* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
@@ -35,6 +42,13 @@ int ferry_fs_loop(struct ferry_fs *fs);
 /* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
  * is not NULL, put a shorter one for a job summary there. */
 void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap);
+/* After ferry_fs_loop: upload what files still open at the end had written.
+ * Returns 0 when every file written through the mount is in storage, -1
+ * when some are not (ferry_fs_failed_uploads names them). */
+int ferry_fs_finish_uploads(struct ferry_fs *fs);
+/* Store paths of the files whose last upload failed; *names stays valid
+ * until ferry_fs_destroy. Call with no request in flight. */
+size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names);
 /* Unmount if still mounted and free everything. */
 void ferry_fs_destroy(struct ferry_fs *fs);
 
@@ -57,6 +71,20 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
 		      const char *summary_file, pid_t *pid, ferry_err *err);
+
+/* The same two, serving a read-write mount (ferry_fs_new_rw). When the
+ * session ends, files still open are uploaded; then the summary file gets
+ * the summary line and one line "NOT UPLOADED <store path>" per file
+ * written through the mount that is not in storage. The summary file appears
+ * (renamed into place) only once all of that is done, so its absence after
+ * the child ended means the uploads did not finish. serve returns -1 when a
+ * file is not in storage. */
+int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+			 const char *summary_file, ferry_err *err);
+int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+			 const char *summary_file, pid_t *pid, ferry_err *err);
 
 /* Stop a child from ferry_mount_spawn: ask it to unmount, wait up to
  * timeout_s seconds, then kill it and detach the mount. Always leaves `dir`

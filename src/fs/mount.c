@@ -50,12 +50,12 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      const char *summary_file, ferry_err *err)
+static int serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+		 const char *summary_file, int rw, ferry_err *err)
 {
 	struct ferry_fs *fs = NULL;
-	if (ferry_fs_new(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
+	if ((rw ? ferry_fs_new_rw : ferry_fs_new)(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
 	    ferry_fs_mount(fs, dir, err) < 0) {
 		ferry_fs_destroy(fs);
 		if (ready_fd >= 0) {
@@ -70,24 +70,54 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
 		close(ready_fd);
 	}
 	int rc = ferry_fs_loop(fs);
+	int urc = ferry_fs_finish_uploads(fs);
 	char line[512];
 	ferry_fs_report(fs, line, sizeof(line));
+	const char *const *failed = NULL;
+	size_t nfailed = ferry_fs_failed_uploads(fs, &failed);
+	for (size_t i = 0; i < nfailed; i++)
+		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage (its upload failed)",
+			  failed[i]);
 	if (summary_file) {
-		FILE *f = fopen(summary_file, "we");
+		/* line 1: the summary; then one "NOT UPLOADED <path>" per file
+		 * missing from storage; the file exists only once all is done */
+		char tmp[4400];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", summary_file);
+		FILE *f = fopen(tmp, "we");
 		if (f) {
 			fprintf(f, "%s\n", line);
-			fclose(f);
+			for (size_t i = 0; i < nfailed; i++)
+				fprintf(f, "NOT UPLOADED %s\n", failed[i]);
+			if (fclose(f) == 0)
+				rename(tmp, summary_file);
 		}
 	}
 	ferry_fs_destroy(fs);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
+	if (urc < 0)
+		return ferry_err_set(err, FERRY_E_IO, "%zu files written at %s are not in storage (see the log)",
+				     nfailed, dir);
 	return 0;
 }
 
-int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      const char *summary_file, pid_t *pid, ferry_err *err)
+int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+		      const char *summary_file, ferry_err *err)
+{
+	return serve(store, root, settings, stats, dir, cache_dir, ready_fd, summary_file, 0, err);
+}
+
+int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+			 const char *summary_file, ferry_err *err)
+{
+	return serve(store, root, settings, stats, dir, cache_dir, ready_fd, summary_file, 1, err);
+}
+
+static int spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+		 const char *summary_file, int rw, pid_t *pid, ferry_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -124,7 +154,7 @@ int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct 
 		sigaction(SIGHUP, &dfl, NULL);
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, p[1], summary_file, &e);
+		int rc = serve(store, root, settings, stats, dir, cache_dir, p[1], summary_file, rw, &e);
 		if (rc < 0)
 			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
 		_exit(rc < 0 ? 1 : 0);
@@ -152,6 +182,20 @@ int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct 
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
 	return ferry_err_set(err, FERRY_E_IO, "%s", n ? msg : "the mount process ended before the mount was up");
+}
+
+int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+		      const char *summary_file, pid_t *pid, ferry_err *err)
+{
+	return spawn(store, root, settings, stats, dir, cache_dir, die_with_parent, summary_file, 0, pid, err);
+}
+
+int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
+			 const char *summary_file, pid_t *pid, ferry_err *err)
+{
+	return spawn(store, root, settings, stats, dir, cache_dir, die_with_parent, summary_file, 1, pid, err);
 }
 
 /* Absolute form of `dir` without touching `dir` itself (a stale FUSE mount

@@ -52,7 +52,7 @@ static const unsigned allowed[2][3] = {
 static const unsigned implemented[2][3] = {
 	{ M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT),
 	  M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT) | M(EVAL_MOUNT) | M(EVAL_DOWNLOAD) },
-	{ M(UPLOAD), M(UPLOAD), 0 },
+	{ M(UPLOAD) | M(RW_MOUNT), M(UPLOAD) | M(RW_MOUNT), 0 },
 };
 #undef M
 

@@ -18,6 +18,7 @@
 #include "core/uri.h"
 #include "fs/fs.h"
 #include "mltable/mltable.h"
+#include "store/azblob.h"
 #include "store/httpc.h"
 #include "store/resolve.h"
 #include "transfer/transfer.h"
@@ -54,9 +55,9 @@ struct io_state {
 	int done, failed;
 	double ms;
 	char error[1024];
-	pid_t mount_pid;    /* ro_mount: the process serving the mount at `local` */
-	char *cache;        /* ro_mount: its cache folder */
-	char mount_summary[512]; /* ro_mount: the server's summary line */
+	pid_t mount_pid;    /* ro_mount, rw_mount: the process serving the mount at `local` */
+	char *cache;        /* ro_mount, rw_mount: its cache folder */
+	char mount_summary[512]; /* ro_mount, rw_mount: the server's summary line */
 	char *asset;        /* input: the asset it came from ("name:version");
 	                       output: the asset it was registered as */
 };
@@ -471,6 +472,139 @@ static int do_inputs(struct run *r, ferry_err *err)
 	return 0;
 }
 
+/* An rw_mount output: a read-write mount of the output's folder (of the
+ * file's folder for uri_file) at OUTPUT_<name>, served by a child process
+ * like ro_mount inputs. */
+static int mount_output(struct run *r, const struct ferry_job_output *o, struct io_state *st, ferry_err *err)
+{
+	char parent[4400];
+	snprintf(parent, sizeof(parent), "%s/cap/data-capability/cache", r->jobdir);
+	if (asprintf(&st->cache, "%s/OUTPUT_%s", parent, o->name) < 0) {
+		st->cache = NULL;
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (mkdirs(parent, err) < 0)
+		return -1;
+	activity(r, "mount", "output", o->name, 1, 0, 0, NULL);
+	double t0 = now_ms();
+	struct ferry_store *store = NULL;
+	char *path = NULL;
+	int rc = ferry_resolve(&r->ctx, st->uri, 1, &store, &path, NULL, err);
+	if (rc == 0 && !strcmp(store->ops->kind, "azblob")) {
+		ferry_err ignore; /* as uploads do: create the container on first write */
+		if (ferry_azblob_create_container(store, &ignore) < 0)
+			ferry_debug("creating the container: %s", ignore.msg);
+	}
+	if (rc == 0 && o->type == FERRY_IO_URI_FILE) {
+		char *slash = strrchr(path, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			path[0] = '\0';
+	}
+	if (rc == 0) {
+		ferry_info("output '%s': mounting %s read-write at %s", o->name, st->uri, st->local);
+		char summary[4400];
+		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+		unlink(summary);
+		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache, 1,
+					  summary, &st->mount_pid, err);
+	}
+	free(path);
+	ferry_store_destroy(store);
+	st->ms = now_ms() - t0;
+	if (rc < 0) {
+		st->failed = 1;
+		snprintf(st->error, sizeof(st->error), "%s", err->msg);
+		activity(r, "mount", "output", o->name, 0, 0, st->ms, err->msg);
+		return ferry_err_wrap(err, "output '%s'", o->name);
+	}
+	activity(r, "mount", "output", o->name, 0, 1, st->ms, NULL);
+	return 0;
+}
+
+/* 1 when storage has no file at a uri_file output's path (as upload mode,
+ * an output the command did not write fails the job). */
+static int uri_file_missing(struct run *r, const char *uri)
+{
+	struct ferry_store *store = NULL;
+	char *path = NULL;
+	struct ferry_entry e = { 0 };
+	ferry_err err;
+	ferry_err_clear(&err);
+	int rc = ferry_resolve(&r->ctx, uri, 1, &store, &path, NULL, &err);
+	if (rc == 0)
+		rc = ferry_store_stat(store, path, &e, &err);
+	int missing = rc < 0 ? err.code == FERRY_E_NOTFOUND : e.is_dir;
+	ferry_entry_clear(&e);
+	free(path);
+	ferry_store_destroy(store);
+	return missing;
+}
+
+/* Unmount every rw_mount output, each bounded by
+ * DATASET_UNMOUNT_TIMEOUT_SECONDS: the server uploads what is still pending
+ * and writes its summary file, which names every file that did not land. An
+ * output is done only when that file says nothing is missing. */
+static void unmount_outputs(struct run *r)
+{
+	int64_t t = ferry_setting_int(&r->ctx.settings, FS_UNMOUNT_TIMEOUT);
+	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
+		struct io_state *st = &r->out[i];
+		if (st->mount_pid <= 0)
+			continue;
+		const char *name = r->s->outputs[i].name;
+		activity(r, "unmount", "output", name, 1, 0, 0, NULL);
+		double t0 = now_ms();
+		ferry_err e;
+		ferry_err_clear(&e);
+		int rc = ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, &e);
+		st->mount_pid = 0;
+		if (rc < 0)
+			ferry_warn("output '%s': %s", name, e.msg);
+		char summary[4400], line[4400];
+		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+		FILE *f = fopen(summary, "re");
+		size_t missing = 0, at = 0;
+		char list[700] = "";
+		if (f && fgets(st->mount_summary, sizeof(st->mount_summary), f))
+			st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
+		while (f && fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "NOT UPLOADED ", 13))
+				continue;
+			ferry_log(FERRY_LOG_ERROR, "output '%s': '%s' was written but is not in storage", name, line + 13);
+			if (at < sizeof(list))
+				at += (size_t)snprintf(list + at, sizeof(list) - at, "%s'%s'", missing ? ", " : "", line + 13);
+			missing++;
+		}
+		if (f) {
+			fclose(f);
+			unlink(summary);
+		}
+		if (!f)
+			snprintf(st->error, sizeof(st->error),
+				 "the mount did not finish uploading within %lld s (DATASET_UNMOUNT_TIMEOUT_SECONDS); "
+				 "files written may be missing from storage",
+				 (long long)(t < 0 ? 30 : t));
+		else if (missing)
+			snprintf(st->error, sizeof(st->error), "%zu file%s written but not in storage: %s%s", missing,
+				 missing == 1 ? "" : "s", list, at >= sizeof(list) ? "..." : "");
+		if (f && !missing && r->s->outputs[i].type == FERRY_IO_URI_FILE && uri_file_missing(r, st->uri))
+			snprintf(st->error, sizeof(st->error), "the command did not write %s (output of type uri_file)",
+				 st->value);
+		st->failed = !f || missing || st->error[0] != '\0';
+		st->done = !st->failed;
+		if (st->failed)
+			ferry_log(FERRY_LOG_ERROR, "output '%s': %s", name, st->error);
+		else
+			ferry_info("output '%s': unmounted %s, everything written is in storage", name, st->local);
+		activity(r, "unmount", "output", name, 0, !st->failed, now_ms() - t0, st->failed ? st->error : NULL);
+		rm_rf(st->cache);
+		rmdir(st->local);
+	}
+}
+
 static int prepare_outputs(struct run *r, ferry_err *err)
 {
 	for (size_t i = 0; i < r->s->n_outputs; i++) {
@@ -497,6 +631,8 @@ static int prepare_outputs(struct run *r, ferry_err *err)
 			st->value = strdup(st->local);
 		if (!st->value)
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		if (o->mode == FERRY_MODE_RW_MOUNT && mount_output(r, o, st, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -507,6 +643,15 @@ static int finish_outputs(struct run *r, ferry_err *err)
 	for (size_t i = 0; i < r->s->n_outputs; i++) {
 		const struct ferry_job_output *o = &r->s->outputs[i];
 		struct io_state *st = &r->out[i];
+		if (o->mode == FERRY_MODE_RW_MOUNT) { /* landed while mounted: see unmount_outputs */
+			if (st->failed && rc == 0) {
+				ferry_err_set(err, FERRY_E_IO, "output '%s' (rw_mount to %s): %s", o->name, st->uri,
+					      st->error);
+				rc = -1;
+			} else if (st->failed)
+				rc = -1;
+			continue;
+		}
 		ferry_err e;
 		ferry_err_clear(&e);
 		activity(r, "upload", "output", o->name, 1, 0, 0, NULL);
@@ -895,7 +1040,8 @@ static void summary(struct run *r, const char *status, int code)
 		if (st->done) {
 			ferry_xfer_summary(&st->res, line, sizeof(line));
 			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name, st->uri,
-				ferry_io_mode_name(o->mode), line);
+				ferry_io_mode_name(o->mode),
+				o->mode == FERRY_MODE_RW_MOUNT && st->mount_summary[0] ? st->mount_summary : line);
 			if (st->asset)
 				fprintf(stderr, "  output %-12s registered as data asset azureml:%s\n",
 					o->name, st->asset);
@@ -905,7 +1051,8 @@ static void summary(struct run *r, const char *status, int code)
 		} else
 			fprintf(stderr, "  output %-12s -> %s (%s): %s\n", o->name,
 				st->uri ? st->uri : "", ferry_io_mode_name(o->mode),
-				st->failed ? "FAILED, kept locally" : "not uploaded");
+				o->mode == FERRY_MODE_RW_MOUNT && st->failed ? st->error
+				: st->failed ? "FAILED, kept locally" : "not uploaded");
 	}
 	fprintf(stderr, "  logs: %s/user_logs/std_log.txt, %s/logs/system_logs/data_capability/\n",
 		r->jobdir, r->jobdir);
@@ -921,6 +1068,7 @@ static void run_free(struct run *r)
 		free(r->in[i].asset);
 	}
 	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
+		free(r->out[i].cache);
 		free(r->out[i].local);
 		free(r->out[i].value);
 		free(r->out[i].uri);
@@ -1048,6 +1196,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 		goto done;
 	ferry_info("command exited with %d", status);
 	unmount_inputs(&r); /* the inputs are done with; again at `done` for early exits */
+	unmount_outputs(&r);
 	*exit_code = status;
 	rc = 0;
 
@@ -1071,6 +1220,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 
 done:
 	unmount_inputs(&r);
+	unmount_outputs(&r);
 	if (!keep_inputs(&r))
 		for (size_t i = 0; r.in && i < s->n_inputs; i++)
 			if (r.in[i].local)

@@ -513,6 +513,79 @@ static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, 
 	return rc;
 }
 
+/* Delete Blob. */
+static int az_remove(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	struct azreq r;
+	req_init(&r, az, path);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "DELETE", r.what);
+	int rc = az_do(az, &r, &c, &resp, err);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+/* The URL of a blob of this container, as a copy source: with the SAS when
+ * that is the credential (it then travels in a signed x-ms- header, never in
+ * a message). malloc'd. */
+static char *source_url(struct azblob *az, const char *blob)
+{
+	char *ecnt = escape_component(az->container);
+	char *eblob = ferry_uri_escape_path(blob);
+	size_t cap = strlen(az->origin) + strlen(az->path_prefix) + strlen(ecnt) + strlen(eblob) + 8 +
+		     (az->auth == FERRY_AZ_SAS ? strlen(az->secret) : 0);
+	char *url = malloc(cap);
+	if (url)
+		snprintf(url, cap, "%s%s/%s/%s%s%s", az->origin, az->path_prefix, ecnt, eblob,
+			 az->auth == FERRY_AZ_SAS ? "?" : "", az->auth == FERRY_AZ_SAS ? az->secret : "");
+	free(ecnt);
+	free(eblob);
+	return url;
+}
+
+/* Copy Blob within the account. Azure may answer "pending" (Azurite never
+ * does for a same-account copy): then the destination's x-ms-copy-status is
+ * polled until it settles, so the copy is complete when this returns. */
+static int az_copy(struct ferry_store *s, const char *from, const char *to, ferry_err *err)
+{
+	struct azblob *az = (struct azblob *)s;
+	char *src = source_url(az, from);
+	if (!src)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	struct azreq r;
+	req_init(&r, az, to);
+	snprintf(r.what, sizeof(r.what), "copy of blob '%s' to '%s' in container '%s'", from, to, az->container);
+	r.xms[r.nx++] = (struct ferry_kv){ "x-ms-copy-source", src };
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "PUT", r.what);
+	c.body_mem = "";
+	int rc = az_do(az, &r, &c, &resp, err);
+	char status[16];
+	snprintf(status, sizeof(status), "%s", resp.copy_status);
+	ferry_http_resp_clear(&resp);
+	free(src);
+	for (int polls = 0; rc == 0 && !strcmp(status, "pending"); polls++) {
+		if (polls >= 600)
+			return ferry_err_set(err, FERRY_E_NET, "copy of blob '%s' to '%s' still pending after 10 minutes",
+					     from, to);
+		struct timespec ts = { 1, 0 };
+		nanosleep(&ts, NULL);
+		struct azreq h;
+		req_init(&h, az, to);
+		ferry_http_call_init(&c, "HEAD", h.what);
+		rc = az_do(az, &h, &c, &resp, err);
+		snprintf(status, sizeof(status), "%s", resp.copy_status);
+		ferry_http_resp_clear(&resp);
+	}
+	if (rc == 0 && status[0] && strcmp(status, "success"))
+		rc = ferry_err_set(err, FERRY_E_NET, "copy of blob '%s' to '%s' in container '%s' ended with status '%s'",
+				   from, to, az->container, status);
+	return rc;
+}
+
 int ferry_azblob_create_container(struct ferry_store *s, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
@@ -551,6 +624,8 @@ static const struct ferry_store_ops azblob_ops = {
 	.put = az_put,
 	.put_block = az_put_block,
 	.commit = az_commit,
+	.remove = az_remove,
+	.copy = az_copy,
 	.destroy = az_destroy,
 };
 

@@ -145,6 +145,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		snprintf(r->error_code, sizeof(r->error_code), "%s", val);
 	else if (IS("x-ms-blob-type"))
 		snprintf(r->blob_type, sizeof(r->blob_type), "%s", val);
+	else if (IS("x-ms-copy-status"))
+		snprintf(r->copy_status, sizeof(r->copy_status), "%s", val);
 	else if (IS("x-ms-meta-hdi_isfolder"))
 		r->is_folder = !strcasecmp(val, "true");
 	else if (IS("Accept-Ranges"))

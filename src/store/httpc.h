@@ -41,6 +41,7 @@ struct ferry_http_resp {
 	char content_type[128];
 	char error_code[96];    /* x-ms-error-code */
 	char blob_type[32];     /* x-ms-blob-type */
+	char copy_status[16];   /* x-ms-copy-status: success, pending, aborted, failed */
 	int is_folder;          /* x-ms-meta-hdi_isfolder: true (ADLS folder marker) */
 	int accept_ranges;      /* Accept-Ranges: bytes */
 	time_t last_modified;

@@ -202,6 +202,53 @@ done:
 	return rc;
 }
 
+static int l_remove(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct local *l = (struct local *)s;
+	char *f = full(l, path);
+	struct stat st;
+	int rc = 0;
+	if (stat(f, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = ferry_err_set(err, FERRY_E_NOTFOUND, "'%s' is a folder, not a file", f);
+	else if (unlink(f) < 0)
+		rc = errno_err(err, "cannot delete", f);
+	ferry_stats_add(&s->stats->requests, 1);
+	free(f);
+	return rc;
+}
+
+static int l_rename(struct ferry_store *s, const char *from, const char *to, ferry_err *err)
+{
+	struct local *l = (struct local *)s;
+	char *f = full(l, from), *t = full(l, to);
+	int rc = 0;
+	if (mkdirs(t) < 0 || rename(f, t) < 0)
+		rc = errno_err(err, "cannot rename", f);
+	ferry_stats_add(&s->stats->requests, 1);
+	free(f);
+	free(t);
+	return rc;
+}
+
+/* A copy through a temporary name in the destination folder (the same way
+ * put writes), so `to` never holds a partial file. */
+static int l_copy(struct ferry_store *s, const char *from, const char *to, ferry_err *err)
+{
+	struct local *l = (struct local *)s;
+	char *f = full(l, from);
+	int fd = open(f, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int rc;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		rc = errno_err(err, "cannot read", f);
+	else
+		rc = l_put(s, to, fd, (uint64_t)st.st_size, err);
+	if (fd >= 0)
+		close(fd);
+	free(f);
+	return rc;
+}
+
 static void l_destroy(struct ferry_store *s)
 {
 	struct local *l = (struct local *)s;
@@ -216,6 +263,9 @@ static const struct ferry_store_ops local_ops = {
 	.list = l_list,
 	.read = l_read,
 	.put = l_put,
+	.remove = l_remove,
+	.copy = l_copy,
+	.rename = l_rename,
 	.destroy = l_destroy,
 };
 

@@ -72,6 +72,7 @@ struct s3req {
 	size_t nq;
 	const char *content_md5, *content_type;
 	const char *payload_hash; /* NULL: the empty body's hash */
+	const char *copy_source;  /* x-amz-copy-source of a CopyObject, or NULL */
 	char what[512];
 };
 
@@ -127,7 +128,7 @@ static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 	char date[17], range[64] = "";
 	ferry_sigv4_date((long long)time(NULL), date);
 	const char *payload = r->payload_hash ? r->payload_hash : FERRY_SIGV4_EMPTY_SHA256;
-	struct ferry_kv h[8];
+	struct ferry_kv h[9];
 	size_t nh = 0;
 	h[nh++] = (struct ferry_kv){ "host", s3->host };
 	h[nh++] = (struct ferry_kv){ "x-amz-date", date };
@@ -146,6 +147,8 @@ static int s3_prepare(void *ctx, const struct ferry_http_call *call, uint64_t of
 		h[nh++] = (struct ferry_kv){ "content-md5", r->content_md5 };
 	if (r->content_type)
 		h[nh++] = (struct ferry_kv){ "content-type", r->content_type };
+	if (r->copy_source)
+		h[nh++] = (struct ferry_kv){ "x-amz-copy-source", r->copy_source };
 
 	struct curl_slist *l = NULL;
 	for (size_t i = 0; i < nh; i++)
@@ -690,6 +693,62 @@ static void s3_destroy(struct ferry_store *s)
 	free(s3);
 }
 
+/* DeleteObject. S3 answers 204 also for a key that does not exist, so a
+ * missing key is looked for first to report FERRY_E_NOTFOUND. */
+static int s3_remove(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct s3 *s3 = (struct s3 *)s;
+	struct ferry_entry e = { 0 };
+	if (s3_stat(s, path, &e, err) < 0)
+		return -1;
+	int isdir = e.is_dir;
+	ferry_entry_clear(&e);
+	if (isdir)
+		return ferry_err_set(err, FERRY_E_NOTFOUND, "object '%s' not found in bucket '%s' (a folder)", path,
+				     s3->bucket);
+	struct s3req r;
+	req_init(&r, s3, path);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "DELETE", r.what);
+	int rc = s3_do(s3, &r, &c, &resp, err);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+/* CopyObject (up to 5 GiB, S3's limit for one copy). A 200 answer whose body
+ * is an <Error> document failed. */
+static int s3_copy(struct ferry_store *s, const char *from, const char *to, ferry_err *err)
+{
+	struct s3 *s3 = (struct s3 *)s;
+	char *ekey = ferry_uri_escape_path(from);
+	char *eb = ferry_uri_escape_path(s3->bucket);
+	size_t cap = strlen(ekey) + strlen(eb) + 4;
+	char *src = malloc(cap);
+	if (!src || !ekey || !eb) {
+		free(src), free(ekey), free(eb);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	snprintf(src, cap, "/%s/%s", eb, ekey);
+	free(ekey);
+	free(eb);
+	struct s3req r;
+	req_init(&r, s3, to);
+	snprintf(r.what, sizeof(r.what), "copy of object '%s' to '%s' in bucket '%s'", from, to, s3->bucket);
+	r.copy_source = src;
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "PUT", r.what);
+	c.body_mem = "";
+	int rc = s3_do(s3, &r, &c, &resp, err);
+	char code[96], msg[256];
+	if (rc == 0 && error_xml(resp.body, resp.body_len, code, sizeof(code), msg, sizeof(msg)) == 0)
+		rc = ferry_err_set(err, FERRY_E_NET, "%s: %s: %s", r.what, code, msg);
+	ferry_http_resp_clear(&resp);
+	free(src);
+	return rc;
+}
+
 static const struct ferry_store_ops s3_ops = {
 	.kind = "s3",
 	.stat = s3_stat,
@@ -698,6 +757,8 @@ static const struct ferry_store_ops s3_ops = {
 	.put = s3_put,
 	.put_block = s3_put_block,
 	.commit = s3_commit,
+	.remove = s3_remove,
+	.copy = s3_copy,
 	.max_blocks = S3_MAX_PARTS,
 	.min_block_size = S3_MIN_PART,
 	.destroy = s3_destroy,

@@ -71,6 +71,17 @@ struct ferry_store_ops {
 	int (*put_block)(struct ferry_store *s, const char *path, unsigned index, int fd,
 			 uint64_t off, uint64_t len, ferry_err *err);
 	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err);
+	/* Delete file `path` (never a folder's contents). FERRY_E_NOTFOUND when
+	 * there is no such file. NULL on read-only backends (http). */
+	int (*remove)(struct ferry_store *s, const char *path, ferry_err *err);
+	/* Copy file `from` to `to` inside the store, replacing `to`, without the
+	 * bytes passing through this process (Azure Copy Blob, S3 CopyObject).
+	 * Returns once `to` holds the complete copy (a pending Azure copy is
+	 * polled). NULL on read-only backends. */
+	int (*copy)(struct ferry_store *s, const char *from, const char *to, ferry_err *err);
+	/* Atomic rename of a file, replacing `to`; NULL where the service has
+	 * none (then callers copy and remove). Only the local backend has it. */
+	int (*rename)(struct ferry_store *s, const char *from, const char *to, ferry_err *err);
 	/* Limits of block uploads; 0 = the engine's defaults (50,000 blocks, no
 	 * minimum). S3 multipart: at most 10,000 parts of at least 5 MiB. */
 	unsigned max_blocks;

@@ -45,6 +45,21 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri,
 		 struct ferry_xfer_result *res, ferry_err *err);
 
+/* Block size for uploading a file of `size` bytes to `store`: 0 when it
+ * goes as one put (up to FERRY_UPLOAD_SINGLE_PUT_MAX, or no block support),
+ * else FERRY_TRANSFER_PART_SIZE grown to the store's minimum and so that the
+ * file needs no more than the store's block limit. */
+uint64_t ferry_upload_block_size(const struct ferry_store *store, const struct ferry_settings *settings,
+				 uint64_t size);
+
+/* Upload bytes [0, size) of `fd` to `path` of `store`: one put, or blocks
+ * staged in parallel (RSLEX_DOWNLOADER_THREADS workers, started and joined
+ * here) and committed last, so `path` changes only when every byte is in
+ * storage. Retries are the store's. Thread-safe: concurrent calls for
+ * different paths are fine (the fd is only pread). Returns 0 or -1 with err. */
+int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *settings, const char *path, int fd,
+		    uint64_t size, ferry_err *err);
+
 /* One line: "1.00 GiB in 2,000 files, 3.2 s, 320 MiB/s, 2,004 requests, 0 retries". */
 void ferry_xfer_summary(const struct ferry_xfer_result *r, char *buf, unsigned cap);
 

@@ -115,12 +115,7 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 		ferry_pool_push(pool, it);
 		return 0;
 	}
-	uint64_t part = (uint64_t)ferry_setting_int(&u->ctx->settings, FS_PART_SIZE);
-	unsigned max_blocks = u->store->ops->max_blocks ? u->store->ops->max_blocks : MAX_BLOCKS;
-	if (part < u->store->ops->min_block_size)
-		part = u->store->ops->min_block_size;
-	if ((size + part - 1) / part > max_blocks)
-		part = (size + max_blocks - 1) / max_blocks;
+	uint64_t part = ferry_upload_block_size(u->store, &u->ctx->settings, size);
 	f->fd = open(local, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", local, strerror(errno));
@@ -135,6 +130,62 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 		ferry_pool_push(pool, it);
 	}
 	return 0;
+}
+
+uint64_t ferry_upload_block_size(const struct ferry_store *store, const struct ferry_settings *settings,
+				 uint64_t size)
+{
+	uint64_t single = (uint64_t)ferry_setting_int(settings, FS_SINGLE_PUT_MAX);
+	if (size <= single || !store->ops->put_block)
+		return 0;
+	uint64_t part = (uint64_t)ferry_setting_int(settings, FS_PART_SIZE);
+	unsigned max_blocks = store->ops->max_blocks ? store->ops->max_blocks : MAX_BLOCKS;
+	if (part < store->ops->min_block_size)
+		part = store->ops->min_block_size;
+	if (part == 0)
+		part = 8u << 20;
+	if ((size + part - 1) / part > max_blocks)
+		part = (size + max_blocks - 1) / max_blocks;
+	return part;
+}
+
+/* ---- one file from a descriptor (the read-write mount) ---- */
+
+struct fdup {
+	struct ferry_store *store;
+	const char *path;
+	int fd;
+	uint64_t size, part;
+	unsigned nblocks;
+};
+
+static int run_block(void *ctx, void *item, ferry_err *err)
+{
+	struct fdup *u = ctx;
+	unsigned i = (unsigned)(uintptr_t)item - 1;
+	uint64_t off = (uint64_t)i * u->part;
+	uint64_t len = u->size - off < u->part ? u->size - off : u->part;
+	return u->store->ops->put_block(u->store, u->path, i, u->fd, off, len, err);
+}
+
+int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *settings, const char *path, int fd,
+		    uint64_t size, ferry_err *err)
+{
+	uint64_t part = ferry_upload_block_size(store, settings, size);
+	if (part == 0)
+		return store->ops->put(store, path, fd, size, err);
+	struct fdup u = { store, path, fd, size, part, (unsigned)((size + part - 1) / part) };
+	int64_t t = ferry_setting_int(settings, FS_DOWNLOADER_THREADS);
+	unsigned threads = t < 1 ? 1 : t > 64 ? 64 : (unsigned)t;
+	if (threads > u.nblocks)
+		threads = u.nblocks;
+	struct ferry_pool *pool = ferry_pool_start(threads, run_block, NULL, &u);
+	for (unsigned i = 0; i < u.nblocks; i++)
+		ferry_pool_push(pool, (void *)(uintptr_t)(i + 1));
+	if (ferry_pool_finish(pool, NULL, NULL, 0, err) < 0)
+		return -1;
+	/* every block is staged: only now does the blob appear, whole */
+	return store->ops->commit(store, path, u.nblocks, err);
 }
 
 /* Queue every regular file below local folder `dir` (rel = its path below the root). */

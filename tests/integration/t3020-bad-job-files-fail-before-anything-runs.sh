@@ -34,10 +34,6 @@ step "an output mode meant for inputs is refused"
 printf 'command: touch %s\noutputs:\n  out:\n    mode: download\n' "$marker" >"$job"
 try "output 'out'" "rw_mount, upload"
 
-step "an allowed but unimplemented mode says so"
-printf 'command: touch %s\noutputs:\n  out:\n' "$marker" >"$job"
-try "mode rw_mount is not supported yet (output 'out')"
-
 step "a reference to an input the job does not define"
 printf 'command: touch %s ${{inputs.nothere}}\n' "$marker" >"$job"
 try "$job:1:" "input 'nothere'"
