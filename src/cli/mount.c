@@ -126,11 +126,12 @@ int cmd_mount(int argc, char **argv)
 	if (rc == 0) {
 		ferry_info("ferry mount %s %s (%s)", uri, dir, foreground ? "foreground" : "background");
 		if (foreground)
-			rc = ferry_mount_serve(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, -1, NULL, &err);
+			rc = ferry_mount_serve(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, home, -1, NULL,
+					       &err);
 		else {
 			pid_t pid;
-			rc = ferry_mount_spawn(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, 0, NULL, &pid,
-					       &err);
+			rc = ferry_mount_spawn(s, path, &ctx.settings, &ctx.stats, dir, cache_dir, home, 0, NULL,
+					       &pid, &err);
 			if (rc == 0)
 				ferry_info("mount of %s served by process %d", dir, (int)pid);
 		}

@@ -81,6 +81,7 @@ struct ferry_fs {
 	struct node rootnode;
 
 	uint64_t opens, read_errors, streamed; /* atomic */
+	uint64_t bytes_read;                   /* atomic: bytes programs read */
 };
 
 struct dirh {
@@ -97,6 +98,7 @@ struct fileh {
 	int fd;                          /* whole-file mode: the cached copy */
 	struct ferry_fcache_entry *ent;
 	struct ferry_bcache_reader *br;  /* block mode or streaming */
+	uint64_t size;                   /* the file's size at open */
 };
 
 static double now_ms(void)
@@ -560,6 +562,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h->fd = -1;
+	h->size = size;
 	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
 	ferry_debug("mount: open '%s' (%llu bytes, %s mode)", path, (unsigned long long)size,
 		    fs->block_mode ? "block" : "whole-file");
@@ -606,7 +609,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = h->fd;
 		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0 && (uint64_t)off < h->size)
+			__atomic_add_fetch(&fs->bytes_read, h->size - (uint64_t)off < size ? h->size - (uint64_t)off : size,
+					   __ATOMIC_RELAXED);
 		return;
 	}
 	char *buf = malloc(size ? size : 1);
@@ -620,8 +625,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (ferry_bcache_read(h->br, (uint64_t)off, size, buf, &got, &err) < 0) {
 		__atomic_add_fetch(&fs->read_errors, 1, __ATOMIC_RELAXED);
 		fuse_reply_err(req, EIO);
-	} else
-		fuse_reply_buf(req, buf, got);
+	} else if (fuse_reply_buf(req, buf, got) == 0)
+		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
 	free(buf);
 }
 
@@ -936,6 +941,25 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 			 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 			 (double)ferry_stats_get(&fs->stats->bytes) / 1048576.0,
 			 (unsigned long long)ferry_stats_get(&fs->stats->requests), (b.wait_us + f.wait_us) / 1e6);
+}
+
+void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
+{
+	struct ferry_bcache_counters b = { 0 };
+	struct ferry_fcache_counters f = { 0 };
+	if (fs->bc)
+		ferry_bcache_counters(fs->bc, &b);
+	if (fs->fc)
+		ferry_fcache_counters(fs->fc, &f);
+	out->opens = __atomic_load_n(&fs->opens, __ATOMIC_RELAXED);
+	out->bytes_read = __atomic_load_n(&fs->bytes_read, __ATOMIC_RELAXED);
+	out->cache_hits = b.hits + f.hits;
+	out->cache_misses = b.misses + f.misses;
+	out->storage_bytes = ferry_stats_get(&fs->stats->bytes);
+	out->requests = ferry_stats_get(&fs->stats->requests);
+	out->retries = ferry_stats_get(&fs->stats->retries);
+	out->read_errors = __atomic_load_n(&fs->read_errors, __ATOMIC_RELAXED);
+	out->wait_us = b.wait_us + f.wait_us;
 }
 
 static void rm_dir_files(const char *dir)

@@ -16,6 +16,7 @@
  * run before the calling process starts threads.
  */
 #include "fs/fs.h"
+#include "fs/registry.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -51,13 +52,18 @@ static void sleep_ms(long ms)
 }
 
 int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      const char *summary_file, ferry_err *err)
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int ready_fd, const char *summary_file, ferry_err *err)
 {
 	struct ferry_fs *fs = NULL;
-	if (ferry_fs_new(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
+	/* Registered before mounting, unregistered after unmounting: whenever
+	 * this process may leave a mount behind, an entry says so. */
+	int entry = -1;
+	if ((home && (entry = ferry_mount_register(home, dir, cache_dir, err)) < 0) ||
+	    ferry_fs_new(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
 	    ferry_fs_mount(fs, dir, err) < 0) {
 		ferry_fs_destroy(fs);
+		ferry_mount_unregister(entry);
 		if (ready_fd >= 0) {
 			write_all(ready_fd, err->msg, strlen(err->msg));
 			close(ready_fd);
@@ -73,21 +79,32 @@ int ferry_mount_serve(struct ferry_store *store, const char *root, const struct 
 	char line[512];
 	ferry_fs_report(fs, line, sizeof(line));
 	if (summary_file) {
+		struct ferry_fs_counters c;
+		ferry_fs_counters(fs, &c);
 		FILE *f = fopen(summary_file, "we");
 		if (f) {
 			fprintf(f, "%s\n", line);
+			fprintf(f, "opens=%llu\nbytes_read=%llu\ncache_hits=%llu\ncache_misses=%llu\n"
+				   "storage_bytes=%llu\nrequests=%llu\nretries=%llu\nread_errors=%llu\n"
+				   "storage_wait_us=%llu\n",
+				(unsigned long long)c.opens, (unsigned long long)c.bytes_read,
+				(unsigned long long)c.cache_hits, (unsigned long long)c.cache_misses,
+				(unsigned long long)c.storage_bytes, (unsigned long long)c.requests,
+				(unsigned long long)c.retries, (unsigned long long)c.read_errors,
+				(unsigned long long)c.wait_us);
 			fclose(f);
 		}
 	}
 	ferry_fs_destroy(fs);
+	ferry_mount_unregister(entry);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
 	return 0;
 }
 
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      const char *summary_file, pid_t *pid, ferry_err *err)
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -124,7 +141,8 @@ int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct 
 		sigaction(SIGHUP, &dfl, NULL);
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, p[1], summary_file, &e);
+		int rc = ferry_mount_serve(store, root, settings, stats, dir, cache_dir, home, p[1], summary_file,
+					   &e);
 		if (rc < 0)
 			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
 		_exit(rc < 0 ? 1 : 0);
