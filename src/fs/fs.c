@@ -609,9 +609,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = h->fd;
 		bv.buf[0].pos = off;
-		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0 && (uint64_t)off < h->size)
-			__atomic_add_fetch(&fs->bytes_read, h->size - (uint64_t)off < size ? h->size - (uint64_t)off : size,
-					   __ATOMIC_RELAXED);
+		/* Counted before replying: once the reply is out, the program may
+		 * close the file and `h` be released by another thread. */
+		uint64_t n = (uint64_t)off < h->size ? h->size - (uint64_t)off : 0;
+		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0)
+			__atomic_add_fetch(&fs->bytes_read, n < size ? n : size, __ATOMIC_RELAXED);
 		return;
 	}
 	char *buf = malloc(size ? size : 1);
