@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,7 @@ struct fileh {
 	struct ferry_fcache_entry *ent;
 	struct ferry_bcache_reader *br;  /* block mode or streaming */
 	uint64_t size;                   /* the file's size at open */
+	unsigned inflight;               /* atomic: op_read calls using it */
 };
 
 static double now_ms(void)
@@ -604,6 +606,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	__atomic_add_fetch(&h->inflight, 1, __ATOMIC_ACQUIRE);
 	if (h->fd >= 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -614,10 +617,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		uint64_t n = (uint64_t)off < h->size ? h->size - (uint64_t)off : 0;
 		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0)
 			__atomic_add_fetch(&fs->bytes_read, n < size ? n : size, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 		return;
 	}
 	char *buf = malloc(size ? size : 1);
 	if (!buf) {
+		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -629,6 +634,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, EIO);
 	} else if (fuse_reply_buf(req, buf, got) == 0)
 		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 	free(buf);
 }
 
@@ -637,6 +643,14 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	/* The kernel sends RELEASE only after every READ of the file got its
+	 * reply, but a read's thread may still be between its reply and its
+	 * return (libfuse reads the cached file's fd while it replies).
+	 * Waiting for those few instructions makes the handle's
+	 * lifetime ours rather than the kernel's, and lets ThreadSanitizer see
+	 * the ordering it cannot see through /dev/fuse. */
+	while (__atomic_load_n(&h->inflight, __ATOMIC_ACQUIRE))
+		sched_yield();
 	if (h->br)
 		ferry_bcache_close(h->br);
 	if (h->fd >= 0)
