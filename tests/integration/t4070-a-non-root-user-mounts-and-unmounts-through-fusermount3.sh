@@ -21,7 +21,7 @@ if ! runuser -u "$user" -- test -r /dev/fuse -a -w /dev/fuse; then
 	# As on most distributions (/dev/fuse 0666), but only for this test: in a
 	# private mount namespace, a node of the same device open to all is bound over
 	# /dev/fuse. Nothing outside the namespace changes.
-	[[ -z ${T4070_IN_NAMESPACE:-} ]] && command -v unshare >/dev/null ||
+	[[ -z ${T4070_IN_NAMESPACE:-} ]] && command -v unshare >/dev/null && unshare -m --propagation private true ||
 		skip "/dev/fuse is $(stat -c %A /dev/fuse) here: user '$user' cannot open it, and libfuse 3 then fails instead of using fusermount3"
 	dev=$TEST_TMP/fuse-dev
 	mknod "$dev" c "$((16#$(stat -c %t /dev/fuse)))" "$((16#$(stat -c %T /dev/fuse)))" && chmod 666 "$dev" ||
@@ -29,7 +29,7 @@ if ! runuser -u "$user" -- test -r /dev/fuse -a -w /dev/fuse; then
 	echo "# /dev/fuse is $(stat -c %A /dev/fuse): running in a private mount namespace where it is 0666"
 	rc=0
 	T4070_IN_NAMESPACE=1 unshare -m --propagation private \
-		sh -c 'mount --bind "$1" /dev/fuse && exec bash "$2"' sh "$dev" "$0" || rc=$?
+		sh -c 'mount --bind "$1" /dev/fuse || { echo "skip: cannot bind a node over /dev/fuse"; exit 77; }; exec bash "$2"' sh "$dev" "$0" || rc=$?
 	exit "$rc"
 fi
 # The user must reach the binary and the test's folders.
