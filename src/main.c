@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 #include "core/log.h"
+#include "fs/registry.h"
+#include "workspace/workspace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +54,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
+		if (!strcmp(argv[i], commands[c].name)) {
+			/* Mounts whose server was killed are cleaned up by the next
+			 * ferry start (one opendir when there are none). `unmount`
+			 * reaps after unmounting its folder, so that it can report
+			 * on that folder itself. */
+			char buf[4096];
+			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
+			if (home && strcmp(argv[i], "unmount") != 0)
+				ferry_mount_reap(home);
 			return commands[c].fn(argc - i, argv + i);
+		}
 	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);
 	usage(stderr);
 	return 2;

@@ -59,6 +59,21 @@ static void show_io(const char *title, const char *json)
 		       (long long)json_integer_value(json_object_get(o, "bytes")),
 		       (long long)json_integer_value(json_object_get(o, "files")),
 		       json_number_value(json_object_get(o, "seconds")));
+		json_t *m = json_object_get(o, "mount");
+		if (json_is_object(m))
+			printf("    mount: %lld bytes read, cache hit rate %.1f%% (%lld hits, %lld misses), "
+			       "waited %.2f s for storage, %lld bytes from storage in %lld requests "
+			       "(%lld retries), %lld opens, %lld read errors\n",
+			       (long long)json_integer_value(json_object_get(m, "bytes_read")),
+			       100.0 * json_number_value(json_object_get(m, "cache_hit_rate")),
+			       (long long)json_integer_value(json_object_get(m, "cache_hits")),
+			       (long long)json_integer_value(json_object_get(m, "cache_misses")),
+			       json_number_value(json_object_get(m, "storage_wait_seconds")),
+			       (long long)json_integer_value(json_object_get(m, "storage_bytes")),
+			       (long long)json_integer_value(json_object_get(m, "requests")),
+			       (long long)json_integer_value(json_object_get(m, "retries")),
+			       (long long)json_integer_value(json_object_get(m, "opens")),
+			       (long long)json_integer_value(json_object_get(m, "read_errors")));
 		const char *asset = json_string_value(json_object_get(o, "asset"));
 		if (asset)
 			printf("    data asset: azureml:%s\n", asset);

@@ -138,11 +138,11 @@ int cmd_mount(int argc, char **argv)
 			   rw ? ", read-write" : "");
 		if (foreground)
 			rc = (rw ? ferry_mount_serve_rw : ferry_mount_serve)(s, path, &ctx.settings, &ctx.stats, dir,
-									  cache_dir, -1, NULL, &err);
+									  cache_dir, home, -1, NULL, &err);
 		else {
 			pid_t pid;
 			rc = (rw ? ferry_mount_spawn_rw : ferry_mount_spawn)(s, path, &ctx.settings, &ctx.stats, dir,
-									  cache_dir, 0, NULL, &pid, &err);
+									  cache_dir, home, 0, NULL, &pid, &err);
 			if (rc == 0)
 				ferry_info("mount of %s served by process %d", dir, (int)pid);
 		}

@@ -2,10 +2,13 @@
  * unmount.c — `ferry unmount DIR`: unmount a ferry mount (or any FUSE mount
  * we may remove), also one left stale by a killed server. Busy files are
  * waited for up to DATASET_UNMOUNT_TIMEOUT_SECONDS, then the mount is
- * detached lazily.
+ * detached lazily. Then, as every ferry start does, cleans up after mount
+ * servers of the workspace that died (fs/registry.h).
  */
 #include "cli/cli.h"
 #include "fs/fs.h"
+#include "fs/registry.h"
+#include "workspace/workspace.h"
 
 #include <stdio.h>
 
@@ -23,6 +26,8 @@ int cmd_unmount(int argc, char **argv)
 	}
 	int64_t t = ferry_setting_int(&ctx.settings, FS_UNMOUNT_TIMEOUT);
 	int rc = ferry_mount_unmount(argv[1], t < 0 ? 30 : (unsigned)t, &err);
+	/* A server that died leaves its entry and cache: clean them now. */
+	ferry_mount_reap(ferry_ws_home(ctx.ws));
 	cli_ctx_close(&ctx);
 	return rc < 0 ? cli_fail(&err) : 0;
 }

@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,7 @@ struct ferry_fs {
 	uint64_t upload_seq;    /* atomic; names uploads in node etags */
 	char **failed;          /* files whose last upload failed */
 	size_t nfailed;
+	uint64_t bytes_read;                   /* atomic: bytes programs read */
 };
 
 struct dirh {
@@ -129,6 +131,8 @@ struct fileh {
 	int fd;                          /* whole-file mode: the cached copy */
 	struct ferry_fcache_entry *ent;
 	struct ferry_bcache_reader *br;  /* block mode or streaming */
+	uint64_t size;                   /* the file's size at open */
+	unsigned inflight;               /* atomic: op_read calls using it */
 };
 
 static double now_ms(void)
@@ -990,6 +994,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h->fd = -1;
+	h->size = size;
 	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
 	ferry_debug("mount: open '%s' (%llu bytes, %s mode)", path, (unsigned long long)size,
 		    fs->block_mode ? "block" : "whole-file");
@@ -1031,16 +1036,27 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	__atomic_add_fetch(&h->inflight, 1, __ATOMIC_ACQUIRE);
 	if (h->fd >= 0 || h->w) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = h->w ? h->w->st->fd : h->fd;
 		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		/* Counted before replying: once the reply is out, the program may
+		 * close the file and `h` be released by another thread. */
+		uint64_t fsize = h->size;
+		struct stat sb;
+		if (h->w && fstat(bv.buf[0].fd, &sb) == 0) /* a staged file grows and shrinks */
+			fsize = (uint64_t)sb.st_size;
+		uint64_t n = (uint64_t)off < fsize ? fsize - (uint64_t)off : 0;
+		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0)
+			__atomic_add_fetch(&fs->bytes_read, n < size ? n : size, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 		return;
 	}
 	char *buf = malloc(size ? size : 1);
 	if (!buf) {
+		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -1050,8 +1066,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (ferry_bcache_read(h->br, (uint64_t)off, size, buf, &got, &err) < 0) {
 		__atomic_add_fetch(&fs->read_errors, 1, __ATOMIC_RELAXED);
 		fuse_reply_err(req, EIO);
-	} else
-		fuse_reply_buf(req, buf, got);
+	} else if (fuse_reply_buf(req, buf, got) == 0)
+		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 	free(buf);
 }
 
@@ -1060,6 +1077,14 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	/* The kernel sends RELEASE only after every READ of the file got its
+	 * reply, but a read's thread may still be between its reply and its
+	 * return (libfuse reads the cached file's fd while it replies).
+	 * Waiting for those few instructions makes the handle's
+	 * lifetime ours rather than the kernel's, and lets ThreadSanitizer see
+	 * the ordering it cannot see through /dev/fuse. */
+	while (__atomic_load_n(&h->inflight, __ATOMIC_ACQUIRE))
+		sched_yield();
 	if (h->w) {
 		/* normally flushed already; this catches writes after the last flush */
 		w_release(fs, h->n, h->w, 1);
@@ -1875,6 +1900,25 @@ size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names)
 {
 	*names = (const char *const *)fs->failed;
 	return fs->nfailed;
+}
+
+void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
+{
+	struct ferry_bcache_counters b = { 0 };
+	struct ferry_fcache_counters f = { 0 };
+	if (fs->bc)
+		ferry_bcache_counters(fs->bc, &b);
+	if (fs->fc)
+		ferry_fcache_counters(fs->fc, &f);
+	out->opens = __atomic_load_n(&fs->opens, __ATOMIC_RELAXED);
+	out->bytes_read = __atomic_load_n(&fs->bytes_read, __ATOMIC_RELAXED);
+	out->cache_hits = b.hits + f.hits;
+	out->cache_misses = b.misses + f.misses;
+	out->storage_bytes = ferry_stats_get(&fs->stats->bytes);
+	out->requests = ferry_stats_get(&fs->stats->requests);
+	out->retries = ferry_stats_get(&fs->stats->retries);
+	out->read_errors = __atomic_load_n(&fs->read_errors, __ATOMIC_RELAXED);
+	out->wait_us = b.wait_us + f.wait_us;
 }
 
 static void rm_dir_files(const char *dir)

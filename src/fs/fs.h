@@ -49,6 +49,18 @@ int ferry_fs_finish_uploads(struct ferry_fs *fs);
 /* Store paths of the files whose last upload failed; *names stays valid
  * until ferry_fs_destroy. Call with no request in flight. */
 size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names);
+/* What a mount did so far (SPEC §7: bytes read, cache hit rate, time spent
+ * waiting for storage). Any thread, while the fs exists. */
+struct ferry_fs_counters {
+	uint64_t opens;
+	uint64_t bytes_read;     /* bytes programs read through the mount */
+	uint64_t cache_hits;     /* reads (block mode: blocks; whole-file: opens) served */
+	uint64_t cache_misses;   /* … that had to wait for storage */
+	uint64_t storage_bytes;  /* bytes fetched from storage */
+	uint64_t requests, retries, read_errors;
+	uint64_t wait_us;        /* time reads and opens waited for storage */
+};
+void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */
 void ferry_fs_destroy(struct ferry_fs *fs);
 
@@ -56,35 +68,40 @@ void ferry_fs_destroy(struct ferry_fs *fs);
  * Serve folder `root` of `store` at `dir` in this process until unmounted.
  * When `ready_fd` >= 0, one byte 'K' is written to it once the mount answers,
  * or the error message if it failed before that; then it is closed. When
- * `summary_file` is not NULL, the end-of-mount summary line is written there.
+ * `summary_file` is not NULL, the end-of-mount summary line is written there,
+ * then the struct ferry_fs_counters fields as NAME=VALUE lines (wait_us as
+ * storage_wait_us).
+ * When `home` is not NULL the mount is in that workspace's registry of live
+ * mounts (fs/registry.h) while it is served, so that the next ferry start
+ * cleans it up if this process is killed.
  */
 int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      const char *summary_file, ferry_err *err);
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int ready_fd, const char *summary_file, ferry_err *err);
 
 /*
  * Fork a child (no exec) that serves the mount in its own session; return
  * once the mount answers (0, *pid set) or failed (-1 with the child's
- * message). die_with_parent=1: the child stops when this process dies.
+ * message); `home` as for ferry_mount_serve. die_with_parent=1: the child stops when this process dies.
  * Call before starting threads in this process.
  */
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      const char *summary_file, pid_t *pid, ferry_err *err);
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err);
 
 /* The same two, serving a read-write mount (ferry_fs_new_rw). When the
  * session ends, files still open are uploaded; then the summary file gets
- * the summary line and one line "NOT UPLOADED <store path>" per file
+ * the summary line, the counters, and one line "NOT UPLOADED <store path>" per file
  * written through the mount that is not in storage. The summary file appears
  * (renamed into place) only once all of that is done, so its absence after
  * the child ended means the uploads did not finish. serve returns -1 when a
  * file is not in storage. */
 int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-			 const char *summary_file, ferry_err *err);
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+			 int ready_fd, const char *summary_file, ferry_err *err);
 int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-			 const char *summary_file, pid_t *pid, ferry_err *err);
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+			 int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err);
 
 /* Stop a child from ferry_mount_spawn: ask it to unmount, wait up to
  * timeout_s seconds, then kill it and detach the mount. Always leaves `dir`

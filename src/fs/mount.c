@@ -16,6 +16,7 @@
  * run before the calling process starts threads.
  */
 #include "fs/fs.h"
+#include "fs/registry.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -51,13 +52,18 @@ static void sleep_ms(long ms)
 }
 
 static int serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
+		 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home, int ready_fd,
 		 const char *summary_file, int rw, ferry_err *err)
 {
 	struct ferry_fs *fs = NULL;
-	if ((rw ? ferry_fs_new_rw : ferry_fs_new)(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
+	/* Registered before mounting, unregistered after unmounting: whenever
+	 * this process may leave a mount behind, an entry says so. */
+	int entry = -1;
+	if ((home && (entry = ferry_mount_register(home, dir, cache_dir, err)) < 0) ||
+	    (rw ? ferry_fs_new_rw : ferry_fs_new)(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
 	    ferry_fs_mount(fs, dir, err) < 0) {
 		ferry_fs_destroy(fs);
+		ferry_mount_unregister(entry);
 		if (ready_fd >= 0) {
 			write_all(ready_fd, err->msg, strlen(err->msg));
 			close(ready_fd);
@@ -79,13 +85,24 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage (its upload failed)",
 			  failed[i]);
 	if (summary_file) {
-		/* line 1: the summary; then one "NOT UPLOADED <path>" per file
-		 * missing from storage; the file exists only once all is done */
+		/* line 1: the summary; then the counters as NAME=VALUE lines;
+		 * then one "NOT UPLOADED <path>" per file missing from storage.
+		 * The file appears (rename) only once all of it is written. */
+		struct ferry_fs_counters c;
+		ferry_fs_counters(fs, &c);
 		char tmp[4400];
 		snprintf(tmp, sizeof(tmp), "%s.tmp", summary_file);
 		FILE *f = fopen(tmp, "we");
 		if (f) {
 			fprintf(f, "%s\n", line);
+			fprintf(f, "opens=%llu\nbytes_read=%llu\ncache_hits=%llu\ncache_misses=%llu\n"
+				   "storage_bytes=%llu\nrequests=%llu\nretries=%llu\nread_errors=%llu\n"
+				   "storage_wait_us=%llu\n",
+				(unsigned long long)c.opens, (unsigned long long)c.bytes_read,
+				(unsigned long long)c.cache_hits, (unsigned long long)c.cache_misses,
+				(unsigned long long)c.storage_bytes, (unsigned long long)c.requests,
+				(unsigned long long)c.retries, (unsigned long long)c.read_errors,
+				(unsigned long long)c.wait_us);
 			for (size_t i = 0; i < nfailed; i++)
 				fprintf(f, "NOT UPLOADED %s\n", failed[i]);
 			if (fclose(f) == 0)
@@ -93,6 +110,7 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 		}
 	}
 	ferry_fs_destroy(fs);
+	ferry_mount_unregister(entry);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
 	if (urc < 0)
@@ -102,22 +120,22 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 }
 
 int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-		      const char *summary_file, ferry_err *err)
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int ready_fd, const char *summary_file, ferry_err *err)
 {
-	return serve(store, root, settings, stats, dir, cache_dir, ready_fd, summary_file, 0, err);
+	return serve(store, root, settings, stats, dir, cache_dir, home, ready_fd, summary_file, 0, err);
 }
 
 int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int ready_fd,
-			 const char *summary_file, ferry_err *err)
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+			 int ready_fd, const char *summary_file, ferry_err *err)
 {
-	return serve(store, root, settings, stats, dir, cache_dir, ready_fd, summary_file, 1, err);
+	return serve(store, root, settings, stats, dir, cache_dir, home, ready_fd, summary_file, 1, err);
 }
 
 static int spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		 const char *summary_file, int rw, pid_t *pid, ferry_err *err)
+		 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		 int die_with_parent, const char *summary_file, int rw, pid_t *pid, ferry_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -154,7 +172,7 @@ static int spawn(struct ferry_store *store, const char *root, const struct ferry
 		sigaction(SIGHUP, &dfl, NULL);
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = serve(store, root, settings, stats, dir, cache_dir, p[1], summary_file, rw, &e);
+		int rc = serve(store, root, settings, stats, dir, cache_dir, home, p[1], summary_file, rw, &e);
 		if (rc < 0)
 			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
 		_exit(rc < 0 ? 1 : 0);
@@ -185,17 +203,19 @@ static int spawn(struct ferry_store *store, const char *root, const struct ferry
 }
 
 int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-		      const char *summary_file, pid_t *pid, ferry_err *err)
+		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err)
 {
-	return spawn(store, root, settings, stats, dir, cache_dir, die_with_parent, summary_file, 0, pid, err);
+	return spawn(store, root, settings, stats, dir, cache_dir, home, die_with_parent, summary_file, 0, pid,
+		     err);
 }
 
 int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, int die_with_parent,
-			 const char *summary_file, pid_t *pid, ferry_err *err)
+			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
+			 int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err)
 {
-	return spawn(store, root, settings, stats, dir, cache_dir, die_with_parent, summary_file, 1, pid, err);
+	return spawn(store, root, settings, stats, dir, cache_dir, home, die_with_parent, summary_file, 1, pid,
+		     err);
 }
 
 /* Absolute form of `dir` without touching `dir` itself (a stale FUSE mount

@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ struct io_state {
 	pid_t mount_pid;    /* ro_mount, rw_mount: the process serving the mount at `local` */
 	char *cache;        /* ro_mount, rw_mount: its cache folder */
 	char mount_summary[512]; /* ro_mount, rw_mount: the server's summary line */
+	struct ferry_fs_counters mount; /* ro_mount: what the mount did, */
+	int have_mount;                 /* … once the server reported it */
 	char *asset;        /* input: the asset it came from ("name:version");
 	                       output: the asset it was registered as */
 };
@@ -292,7 +295,8 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
-				       &r->ctx.stats, st->local, st->cache, 1, summary, &st->mount_pid, err);
+				       &r->ctx.stats, st->local, st->cache, ferry_ws_home(r->ctx.ws), 1, summary,
+				       &st->mount_pid, err);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -314,6 +318,37 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 	st->done = 1;
 	activity(r, "mount", "input", in->name, 0, 1, st->ms, NULL);
 	return 0;
+}
+
+/* The NAME=VALUE lines after the summary line (ferry_mount_serve). */
+static void read_mount_counters(FILE *f, struct io_state *st)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "opens", offsetof(struct ferry_fs_counters, opens) },
+		{ "bytes_read", offsetof(struct ferry_fs_counters, bytes_read) },
+		{ "cache_hits", offsetof(struct ferry_fs_counters, cache_hits) },
+		{ "cache_misses", offsetof(struct ferry_fs_counters, cache_misses) },
+		{ "storage_bytes", offsetof(struct ferry_fs_counters, storage_bytes) },
+		{ "requests", offsetof(struct ferry_fs_counters, requests) },
+		{ "retries", offsetof(struct ferry_fs_counters, retries) },
+		{ "read_errors", offsetof(struct ferry_fs_counters, read_errors) },
+		{ "storage_wait_us", offsetof(struct ferry_fs_counters, wait_us) },
+	};
+	char line[128];
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (!strcmp(line, fields[i].name)) {
+				*(uint64_t *)((char *)&st->mount + fields[i].off) = strtoull(eq + 1, NULL, 10);
+				st->have_mount = 1;
+			}
+	}
 }
 
 /* Unmount every ro_mount input (also after a failure or a signal), each
@@ -346,6 +381,7 @@ static void unmount_inputs(struct run *r)
 			if (f) {
 				if (fgets(st->mount_summary, sizeof(st->mount_summary), f))
 					st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
+				read_mount_counters(f, st);
 				fclose(f);
 				unlink(summary);
 			}
@@ -384,8 +420,8 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
 			   mount ? "mounting" : "downloading", n, st->uri, st->local);
 		if (mount)
-			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache, 1,
-					       summary, &st->mount_pid, err);
+			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
+					       ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
 		else
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
 	}
@@ -507,8 +543,8 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		unlink(summary);
-		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache, 1,
-					  summary, &st->mount_pid, err);
+		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
+					  ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
 	}
 	free(path);
 	ferry_store_destroy(store);
@@ -944,6 +980,20 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 
 /* ---- record and summary ---- */
 
+/* An ro_mount input's SPEC §7 figures: bytes read, cache hit rate, time
+ * waiting for storage (and what explains them). */
+static json_t *mount_json(const struct ferry_fs_counters *c)
+{
+	uint64_t lookups = c->cache_hits + c->cache_misses;
+	return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:f}", "opens", (json_int_t)c->opens,
+			 "bytes_read", (json_int_t)c->bytes_read, "cache_hits", (json_int_t)c->cache_hits,
+			 "cache_misses", (json_int_t)c->cache_misses, "cache_hit_rate",
+			 lookups ? (double)c->cache_hits / (double)lookups : 0.0, "storage_bytes",
+			 (json_int_t)c->storage_bytes, "requests", (json_int_t)c->requests, "retries",
+			 (json_int_t)c->retries, "read_errors", (json_int_t)c->read_errors,
+			 "storage_wait_seconds", (double)c->wait_us / 1e6);
+}
+
 static char *io_json(struct run *r, int outputs)
 {
 	json_t *a = json_array();
@@ -977,11 +1027,13 @@ static char *io_json(struct run *r, int outputs)
 			json_object_set_new(o, "asset", json_string(st->asset));
 		json_object_set_new(o, "status",
 				    json_string(st->failed ? "Failed" : st->done ? "Completed" : "NotRun"));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)st->res.bytes));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)(st->res.bytes + st->mount.storage_bytes)));
 		json_object_set_new(o, "files", json_integer((json_int_t)st->res.files));
 		json_object_set_new(o, "seconds", json_real(st->ms / 1000.0));
 		if (st->error[0])
 			json_object_set_new(o, "error", json_string(st->error));
+		if (st->have_mount)
+			json_object_set_new(o, "mount", mount_json(&st->mount));
 		json_array_append_new(a, o);
 	}
 	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
@@ -1006,7 +1058,10 @@ static void record(struct run *r, const char *status, int has_code, int code)
 	free(rec->outputs_json);
 	rec->inputs_json = io_json(r, 0);
 	rec->outputs_json = io_json(r, 1);
+	/* The mount servers counted in their own processes. */
 	rec->bytes_moved = ferry_stats_get(&r->ctx.stats.bytes);
+	for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
+		rec->bytes_moved += r->in[i].mount.storage_bytes;
 	ferry_err e;
 	if (ferry_ws_job_put(r->ctx.ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", r->s->name, e.msg);

@@ -75,20 +75,25 @@ static const char schema[] =
 	" seq INTEGER NOT NULL, PRIMARY KEY(name, version));"
 	"CREATE INDEX IF NOT EXISTS data_assets_job ON data_assets(job);";
 
+const char *ferry_ws_home_path(const char *home, char *buf, size_t cap)
+{
+	if (!home || !*home)
+		home = getenv("FERRY_HOME");
+	if (home && *home)
+		return home;
+	const char *h = getenv("HOME");
+	if (!h || !*h)
+		return NULL;
+	snprintf(buf, cap, "%s/.ferry", h);
+	return buf;
+}
+
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 {
 	*out = NULL;
 	char buf[4096];
-	if (!home || !*home)
-		home = getenv("FERRY_HOME");
-	if (!home || !*home) {
-		const char *h = getenv("HOME");
-		if (!h || !*h)
-			return ferry_err_set(err, FERRY_E_INVALID,
-					     "no workspace folder: set FERRY_HOME or HOME");
-		snprintf(buf, sizeof(buf), "%s/.ferry", h);
-		home = buf;
-	}
+	if (!(home = ferry_ws_home_path(home, buf, sizeof(buf))))
+		return ferry_err_set(err, FERRY_E_INVALID, "no workspace folder: set FERRY_HOME or HOME");
 	if (mkdir_p(home, 0755, err) < 0)
 		return ferry_err_wrap(err, "opening workspace");
 	struct ferry_ws *ws = calloc(1, sizeof(*ws));

@@ -42,6 +42,10 @@ struct ferry_datastore {
  * workspaceblobstore (type local, <home>/datastores/workspaceblobstore).
  * On success *out is owned by the caller (ferry_ws_close). */
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err);
+/* The folder ferry_ws_open(home, ...) would use, without opening or creating
+ * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (written to buf).
+ * NULL when neither FERRY_HOME nor HOME is set. */
+const char *ferry_ws_home_path(const char *home, char *buf, size_t cap);
 void ferry_ws_close(struct ferry_ws *ws);
 
 /* The workspace folder (borrowed, lives as long as ws). */

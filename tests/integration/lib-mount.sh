@@ -4,6 +4,7 @@
 
 # Every folder this test mounted, unmounted (lazily) when the test exits.
 _MOUNTS=()
+_BULK_DIRS=()
 _mount_cleanup() {
 	local d
 	for d in "${_MOUNTS[@]}"; do
@@ -11,6 +12,7 @@ _mount_cleanup() {
 			umount -l "$d" 2>/dev/null || fusermount3 -uz "$d" 2>/dev/null || true
 		fi
 	done
+	for d in "${_BULK_DIRS[@]}"; do $PY "$ROOT/tests/fixtures/bulk-blobs.py" stop "$d" || true; done
 }
 trap '_rc=$?; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
 
@@ -40,6 +42,18 @@ assert_no_mounts_under() {
 	if grep -F " $1" /proc/self/mountinfo | grep -q fuse; then
 		fail "mounts left behind under $1: $(grep -F " $1" /proc/self/mountinfo | head -3)"
 	fi
+}
+
+# bulk_azurite CONTAINER PREFIX N — a private Azurite holding N empty blobs
+# PREFIX000000 … in CONTAINER (tests/fixtures/bulk-blobs.py: written into its
+# database, since Azurite needs ~12 CPU-minutes to take 100,000 Put Blobs). Sets
+# BULK_URL (the account URL) and BULK_CONN; stopped when the test exits.
+bulk_azurite() {
+	local d=$TEST_TMP/bulk-azurite-${#_BULK_DIRS[@]} out
+	_BULK_DIRS+=("$d")
+	out=$($PY "$ROOT/tests/fixtures/bulk-blobs.py" start "$d" "$1" "$2" "$3") || fail "bulk Azurite did not start"
+	BULK_URL=$(sed -n 's/^AZURITE_BULK_URL=//p' <<<"$out")
+	BULK_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=$BULK_URL;"
 }
 
 # need_fuse — skip when this machine cannot mount FUSE file systems.

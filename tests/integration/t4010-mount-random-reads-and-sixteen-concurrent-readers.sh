@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t4010 — owns reads at any offset and concurrency: random-offset reads of a
-# 256 MiB file through the mount match the source byte for byte in block mode
+# 1 GiB file through the mount match the source byte for byte in block mode
 # (no prefetch for random access) and in whole-file mode; 16 concurrent readers
 # of one big file and of 16 different files all get the right bytes; a cache
 # limit smaller than the data keeps the disk cache under it while reads stay
@@ -11,7 +11,8 @@ need_fixtures
 need_fuse
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 
-big=$(cached_random big-256m 256M)
+size=${T4010_SIZE:-1G} # the issue's size; the same data as t1010 and t3070
+big=$(cached_random "random-$size.bin" "$size")
 c=$(new_container)
 expect_ok ferry upload "$big" "$(az_uri "$c" data/big.bin)"
 mkdir -p "$TEST_TMP/small"
@@ -81,7 +82,7 @@ block_sets=(DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true DATASET_MOUNT_READ_BLOC
 # pairs MNT — "source mounted" path pairs of the 16 small files.
 pairs() { for i in $(seq -w 1 16); do echo "$TEST_TMP/small/s$i.bin" "$1/small/s$i.bin"; done; }
 
-step "block mode: 300 random-offset reads (up to 300 kB) of a 256 MiB file match the source"
+step "block mode: 300 random-offset reads (up to 300 kB) of a $size file match the source"
 mnt=$TEST_TMP/mnt-block
 mount_at "$(az_uri "$c" data)" "$mnt" "${block_sets[@]}"
 random_reads "$big" "$mnt/big.bin" 300 300000 >/dev/null || fail "random reads differ (block mode)"

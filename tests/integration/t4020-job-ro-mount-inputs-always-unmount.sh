@@ -4,6 +4,8 @@
 # of its folder; the command reads them through the mount; both are unmounted when
 # the job ends — also when the command fails, when ferry gets SIGTERM, and when
 # ferry is killed outright (the mount server follows it). No mount is left behind.
+# The job record (ferry job show) carries each mount's bytes read, cache hit rate
+# and time spent waiting for storage.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -45,6 +47,34 @@ dcap=$FERRY_HOME/jobs/m1/logs/system_logs/data_capability/data-capability.log
 assert_contains "$dcap" "Activity=mount, HowEnded=Success"
 assert_contains "$dcap" "Activity=unmount, HowEnded=Success"
 assert_contains "$FERRY_HOME/jobs/m1/logs/system_logs/data_capability/rslex.log" "mount summary"
+
+step "the job record carries each mount's bytes read, cache hit rate and time waiting for storage"
+# Every file of the tree read twice through the mount, each read a new open: in
+# whole-file mode the first open of each file misses (waits for storage), the
+# second hits the disk cache; the bytes come from storage once.
+cat >"$TEST_TMP/job/twice.yml" <<-YML
+command: >-
+  find \${{inputs.tree}} -type f -exec cat {} + >/dev/null && find \${{inputs.tree}} -type f -exec cat {} + >/dev/null
+inputs:
+  tree: {type: uri_folder, path: "azureml://datastores/azstore/paths/in/tree/"}
+  file: {type: uri_file, path: "azureml://datastores/azstore/paths/in/train.csv"}
+YML
+expect_ok ferry run "$TEST_TMP/job/twice.yml" --name stats
+expect_ok ferry job show stats
+tree_bytes=$(find "$TEST_TMP/src" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+grep -A1 "^  tree:" "$TEST_TMP/last.stdout" >"$TEST_TMP/tree.show"
+grep -E "^    mount: [0-9]+ bytes read, cache hit rate 50\.0% \(40 hits, 40 misses\), waited [0-9.]+ s for storage, $tree_bytes bytes from storage in [0-9]+ requests \(0 retries\), 80 opens, 0 read errors$" \
+	"$TEST_TMP/tree.show" >/dev/null || fail "ferry job show lacks the tree mount's figures: $(cat "$TEST_TMP/tree.show")"
+# Programs read every byte at least once (a second read may come from the page cache).
+read_bytes=$(sed -nE 's/^    mount: ([0-9]+) bytes read.*/\1/p' "$TEST_TMP/tree.show")
+((read_bytes >= tree_bytes && read_bytes <= 2 * tree_bytes)) ||
+	fail "bytes read through the mount: $read_bytes, the tree holds $tree_bytes"
+assert_contains "$TEST_TMP/tree.show" "(uri_folder, ro_mount) Completed, $tree_bytes bytes"
+grep -A1 "^  file:" "$TEST_TMP/last.stdout" | grep -q "^    mount: 0 bytes read, cache hit rate 0.0% (0 hits, 0 misses)" ||
+	fail "an input the command never opened should show no reads: $(grep -A1 "^  file:" "$TEST_TMP/last.stdout")"
+bm=$(sed -nE 's/^bytes_moved: *([0-9]+)/\1/p' "$TEST_TMP/last.stdout")
+((bm >= tree_bytes)) || fail "bytes_moved $bm does not count the $tree_bytes bytes the mount fetched"
+assert_no_mounts_under "$FERRY_HOME"
 
 step "a command that fails still unmounts, and its exit code is the job's"
 job "$TEST_TMP/job/fail.yml" 3

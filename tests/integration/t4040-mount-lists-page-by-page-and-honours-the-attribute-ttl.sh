@@ -2,7 +2,7 @@
 # t4040 — owns listings and attributes under the mount: a 3,000-file folder listed
 # 100 names per storage page (FERRY_LIST_PAGE_SIZE) shows every name exactly once
 # to ls, find and os.scandir, and its first entry arrives before the listing is
-# done; a folder's listing can be read twice and rewound; a blob that changes in
+# done; so does a 100,000-blob folder listed in Azure's pages of 5,000; a folder's listing can be read twice and rewound; a blob that changes in
 # storage shows its new size once DATASET_MOUNT_ATTRIBUTE_CACHE_TTL has passed and
 # keeps the old one when the TTL is unset (never expires).
 source "$(dirname "$0")/lib.sh"
@@ -59,6 +59,47 @@ print("# first entry after %.3f s, all %d after %.3f s" % (t1 - t0, n, t2 - t0))
 sys.exit(0 if n >= 3000 and (t1 - t0) < (t2 - t0) / 2 else 1)
 PYEOF
 
+unmount_at "$mnt"
+
+step "a 100,000-blob folder: the first entry arrives before the listing is done, each name once"
+# Storage pages of 5,000 names (the default and Azure's maximum): 20 pages.
+t0=$(date +%s)
+bulk_azurite huge flat/n 100000
+echo "# 100,000 blobs in a private Azurite in $(seconds_since "$t0") s"
+mnt_huge=$TEST_TMP/mnt-huge
+AZURE_STORAGE_CONNECTION_STRING=$BULK_CONN mount_at "$BULK_URL/huge/flat" "$mnt_huge"
+$PY - "$mnt_huge" <<-'PYEOF' || fail "the 100,000-blob listing was not streamed, or not every name once"
+import ctypes, sys, time
+class Dirent(ctypes.Structure):
+    _fields_ = [("d_ino", ctypes.c_uint64), ("d_off", ctypes.c_int64), ("d_reclen", ctypes.c_ushort),
+                ("d_type", ctypes.c_ubyte), ("d_name", ctypes.c_char * 256)]
+libc = ctypes.CDLL(None)
+libc.opendir.restype = ctypes.c_void_p
+libc.readdir.restype = ctypes.POINTER(Dirent)
+libc.readdir.argtypes = [ctypes.c_void_p]
+libc.closedir.argtypes = [ctypes.c_void_p]
+t0 = time.monotonic()
+d = libc.opendir(sys.argv[1].encode())
+e = libc.readdir(d)
+assert e
+t1 = time.monotonic()
+names = [e.contents.d_name]
+while True:
+    e = libc.readdir(d)
+    if not e:
+        break
+    names.append(e.contents.d_name)
+t2 = time.monotonic()
+libc.closedir(d)
+names = [n for n in names if n not in (b".", b"..")]
+want = [b"n%06d" % i for i in range(100000)]
+print("# first entry after %.3f s, all %d after %.3f s" % (t1 - t0, len(names), t2 - t0))
+ok = sorted(names) == want and (t1 - t0) < (t2 - t0) / 2
+sys.exit(0 if ok else 1)
+PYEOF
+unmount_at "$mnt_huge"
+
+mount_at "$(az_uri "$c" flat)" "$mnt" FERRY_LIST_PAGE_SIZE=100
 step "a directory stream can be rewound and read again"
 $PY - "$mnt" <<-'PYEOF' || fail "rewinddir/seekdir gave a different listing"
 import ctypes, os, sys
