@@ -320,8 +320,11 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 	return 0;
 }
 
-/* The NAME=VALUE lines after the summary line (ferry_mount_serve). */
-static void read_mount_counters(FILE *f, struct io_state *st)
+/* The lines after the summary line (ferry_mount_serve): NAME=VALUE counters
+ * into st->mount, and "NOT UPLOADED <path>" (rw mounts), each logged and
+ * listed in `list` ("'a', 'b'", "..." when cut). Returns how many were not uploaded. */
+static size_t read_mount_counters(FILE *f, struct io_state *st, const char *kind, const char *name, char *list,
+				  size_t cap)
 {
 	static const struct {
 		const char *name;
@@ -337,8 +340,22 @@ static void read_mount_counters(FILE *f, struct io_state *st)
 		{ "read_errors", offsetof(struct ferry_fs_counters, read_errors) },
 		{ "storage_wait_us", offsetof(struct ferry_fs_counters, wait_us) },
 	};
-	char line[128];
+	char line[4400];
+	size_t missing = 0, at = 0;
+	if (cap)
+		list[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "NOT UPLOADED ", 13)) {
+			ferry_log(FERRY_LOG_ERROR, "%s '%s': '%s' was written but is not in storage", kind, name,
+				  line + 13);
+			if (at < cap)
+				at += (size_t)snprintf(list + at, cap - at, "%s'%s'", missing ? ", " : "", line + 13);
+			if (at >= cap && cap > 4)
+				memcpy(list + cap - 4, "...", 4);
+			missing++;
+			continue;
+		}
 		char *eq = strchr(line, '=');
 		if (!eq)
 			continue;
@@ -349,43 +366,60 @@ static void read_mount_counters(FILE *f, struct io_state *st)
 				st->have_mount = 1;
 			}
 	}
+	return missing;
+}
+
+/* Stop the process serving st->local (bounded by
+ * DATASET_UNMOUNT_TIMEOUT_SECONDS) and read the summary file it wrote on its
+ * way out (ferry_mount_serve) into st; `e` gets the stop's error, if any
+ * (it is logged). Returns 1 when that file was there
+ * (*missing: files not uploaded, named in `list`), 0 when it was not (the
+ * server did not finish). */
+static int stop_mount(struct run *r, struct io_state *st, const char *kind, const char *name, double *t0,
+		      ferry_err *e, size_t *missing, char *list, size_t cap)
+{
+	int64_t t = ferry_setting_int(&r->ctx.settings, FS_UNMOUNT_TIMEOUT);
+	activity(r, "unmount", kind, name, 1, 0, 0, NULL);
+	*t0 = now_ms();
+	ferry_err_clear(e);
+	if (ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, e) < 0)
+		ferry_warn("%s '%s': %s", kind, name, e->msg);
+	st->mount_pid = 0;
+	*missing = 0;
+	if (!st->cache)
+		return 0;
+	char summary[4400];
+	snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+	FILE *f = fopen(summary, "re");
+	if (!f)
+		return 0;
+	if (fgets(st->mount_summary, sizeof(st->mount_summary), f))
+		st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
+	*missing = read_mount_counters(f, st, kind, name, list, cap);
+	fclose(f);
+	unlink(summary);
+	return 1;
 }
 
 /* Unmount every ro_mount input (also after a failure or a signal), each
  * bounded by DATASET_UNMOUNT_TIMEOUT_SECONDS. */
 static void unmount_inputs(struct run *r)
 {
-	int64_t t = ferry_setting_int(&r->ctx.settings, FS_UNMOUNT_TIMEOUT);
 	for (size_t i = 0; r->in && i < r->s->n_inputs; i++) {
 		struct io_state *st = &r->in[i];
 		if (st->mount_pid <= 0)
 			continue;
 		const char *name = r->s->inputs[i].name;
-		activity(r, "unmount", "input", name, 1, 0, 0, NULL);
-		double t0 = now_ms();
+		double t0;
+		size_t missing;
+		char none[1];
 		ferry_err e;
-		ferry_err_clear(&e);
-		int rc = ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, &e);
-		st->mount_pid = 0;
-		if (rc < 0)
-			ferry_warn("input '%s': %s", name, e.msg);
-		else
+		stop_mount(r, st, "input", name, &t0, &e, &missing, none, sizeof(none));
+		if (!e.msg[0])
 			ferry_info("input '%s': unmounted %s", name, st->local);
-		activity(r, "unmount", "input", name, 0, rc == 0, now_ms() - t0, rc < 0 ? e.msg : NULL);
-		if (st->cache) {
+		activity(r, "unmount", "input", name, 0, !e.msg[0], now_ms() - t0, e.msg[0] ? e.msg : NULL);
+		if (st->cache)
 			rm_rf(st->cache);
-			/* The server's summary line, for the job summary. */
-			char summary[4400];
-			snprintf(summary, sizeof(summary), "%s.summary", st->cache);
-			FILE *f = fopen(summary, "re");
-			if (f) {
-				if (fgets(st->mount_summary, sizeof(st->mount_summary), f))
-					st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
-				read_mount_counters(f, st);
-				fclose(f);
-				unlink(summary);
-			}
-		}
 	}
 }
 
@@ -590,42 +624,19 @@ static void unmount_outputs(struct run *r)
 		if (st->mount_pid <= 0)
 			continue;
 		const char *name = r->s->outputs[i].name;
-		activity(r, "unmount", "output", name, 1, 0, 0, NULL);
-		double t0 = now_ms();
+		double t0;
+		size_t missing;
+		char list[700];
 		ferry_err e;
-		ferry_err_clear(&e);
-		int rc = ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, &e);
-		st->mount_pid = 0;
-		if (rc < 0)
-			ferry_warn("output '%s': %s", name, e.msg);
-		char summary[4400], line[4400];
-		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
-		FILE *f = fopen(summary, "re");
-		size_t missing = 0, at = 0;
-		char list[700] = "";
-		if (f && fgets(st->mount_summary, sizeof(st->mount_summary), f))
-			st->mount_summary[strcspn(st->mount_summary, "\n")] = '\0';
-		while (f && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (strncmp(line, "NOT UPLOADED ", 13))
-				continue;
-			ferry_log(FERRY_LOG_ERROR, "output '%s': '%s' was written but is not in storage", name, line + 13);
-			if (at < sizeof(list))
-				at += (size_t)snprintf(list + at, sizeof(list) - at, "%s'%s'", missing ? ", " : "", line + 13);
-			missing++;
-		}
-		if (f) {
-			fclose(f);
-			unlink(summary);
-		}
+		int f = stop_mount(r, st, "output", name, &t0, &e, &missing, list, sizeof(list));
 		if (!f)
 			snprintf(st->error, sizeof(st->error),
 				 "the mount did not finish uploading within %lld s (DATASET_UNMOUNT_TIMEOUT_SECONDS); "
 				 "files written may be missing from storage",
 				 (long long)(t < 0 ? 30 : t));
 		else if (missing)
-			snprintf(st->error, sizeof(st->error), "%zu file%s written but not in storage: %s%s", missing,
-				 missing == 1 ? "" : "s", list, at >= sizeof(list) ? "..." : "");
+			snprintf(st->error, sizeof(st->error), "%zu file%s written but not in storage: %s", missing,
+				 missing == 1 ? "" : "s", list);
 		if (f && !missing && r->s->outputs[i].type == FERRY_IO_URI_FILE && uri_file_missing(r, st->uri))
 			snprintf(st->error, sizeof(st->error), "the command did not write %s (output of type uri_file)",
 				 st->value);
