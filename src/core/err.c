@@ -1,7 +1,10 @@
-/* err.c — filling ferry_err values; every message is redacted on the way in. */
+/* err.c — filling ferry_err values (every message is redacted on the way in), and
+ * their errno for the mount. */
 #include "core/err.h"
+
 #include "core/redact.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,5 +41,20 @@ void ferry_err_clear(ferry_err *e)
 	if (e) {
 		e->code = FERRY_OK;
 		e->msg[0] = '\0';
+	}
+}
+
+int ferry_err_errno(const ferry_err *e)
+{
+	switch (e->code) {
+	case FERRY_E_NOTFOUND:
+		return ENOENT;
+	case FERRY_E_AUTH:
+		return EACCES;
+	case FERRY_E_INVALID:
+	case FERRY_E_UNSAFE:
+		return EINVAL;
+	default:
+		return EIO;
 	}
 }

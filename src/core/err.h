@@ -43,4 +43,8 @@ int ferry_err_wrap(ferry_err *e, const char *fmt, ...)
 /* Reset to "no error". */
 void ferry_err_clear(ferry_err *e);
 
+/* The errno a file system call reports for `e` (the mount): not found ->
+ * ENOENT, auth -> EACCES, invalid/unsafe name -> EINVAL, anything else -> EIO. */
+int ferry_err_errno(const ferry_err *e);
+
 #endif

@@ -255,22 +255,6 @@ static void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = n->mtime;
 }
 
-/* Store errors as errno values. */
-static int errno_of(const ferry_err *e)
-{
-	switch (e->code) {
-	case FERRY_E_NOTFOUND:
-		return ENOENT;
-	case FERRY_E_AUTH:
-		return EACCES;
-	case FERRY_E_INVALID:
-	case FERRY_E_UNSAFE:
-		return EINVAL;
-	default:
-		return EIO;
-	}
-}
-
 /* Refresh `n`'s attributes from storage when stale. Returns 0 or an errno. */
 static int refresh(struct ferry_fs *fs, struct node *n)
 {
@@ -290,7 +274,7 @@ static int refresh(struct ferry_fs *fs, struct node *n)
 		if (err.code != FERRY_E_NOTFOUND)
 			ferry_log(FERRY_LOG_ERROR, "mount: stat of '%s' failed: %s", path, err.msg);
 		free(path);
-		return errno_of(&err);
+		return ferry_err_errno(&err);
 	}
 	pthread_mutex_lock(&fs->tlock);
 	n->is_dir = n == &fs->rootnode ? 1 : e.is_dir;
@@ -623,7 +607,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			fuse_reply_entry(req, &ep);
 		} else {
 			ferry_log(FERRY_LOG_ERROR, "mount: lookup of '%s' failed: %s", name, err.msg);
-			fuse_reply_err(req, errno_of(&err));
+			fuse_reply_err(req, ferry_err_errno(&err));
 		}
 		return;
 	}
@@ -882,7 +866,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	pthread_mutex_unlock(&d->lock);
 	if (failed && used == 0) {
 		ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", d->path, err.msg);
-		fuse_reply_err(req, errno_of(&err));
+		fuse_reply_err(req, ferry_err_errno(&err));
 	} else
 		fuse_reply_buf(req, buf, used);
 	free(buf);
@@ -1005,7 +989,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (frc < 0) {
 			free(path);
 			free(h);
-			fuse_reply_err(req, errno_of(&err) == ENOENT ? ENOENT : EIO);
+			fuse_reply_err(req, ferry_err_errno(&err) == ENOENT ? ENOENT : EIO);
 			return;
 		}
 		if (frc == FERRY_FCACHE_NOFIT)
@@ -1261,7 +1245,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ferry_err err;
 		ferry_err_clear(&err);
 		if (fs->store->ops->remove(fs->store, path, &err) < 0 && (err.code != FERRY_E_NOTFOUND || !w)) {
-			rc = errno_of(&err);
+			rc = ferry_err_errno(&err);
 			if (err.code != FERRY_E_NOTFOUND)
 				ferry_log(FERRY_LOG_ERROR, "mount: delete of '%s' failed: %s", path, err.msg);
 		}
@@ -1302,7 +1286,7 @@ static int dir_has_children(struct ferry_fs *fs, const char *path)
 	ferry_page_clear(&page);
 	if (rc < 0) {
 		ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", path, err.msg);
-		return -errno_of(&err);
+		return -ferry_err_errno(&err);
 	}
 	return found;
 }
@@ -1353,7 +1337,7 @@ static int rename_dir(struct ferry_fs *fs, const char *from, const char *to)
 		struct ferry_list_page page = { 0 };
 		if (ferry_store_list(fs->store, from, 1, marker, &page, &err) < 0) {
 			ferry_log(FERRY_LOG_ERROR, "mount: listing of '%s' failed: %s", from, err.msg);
-			rc = errno_of(&err);
+			rc = ferry_err_errno(&err);
 		}
 		free(marker);
 		marker = page.next_marker ? strdup(page.next_marker) : NULL;
@@ -1367,7 +1351,7 @@ static int rename_dir(struct ferry_fs *fs, const char *from, const char *to)
 			else if (move_file(fs, name, dst, &err) < 0) {
 				ferry_log(FERRY_LOG_ERROR, "mount: rename of folder '%s' stopped at '%s': %s", from,
 					  name, err.msg);
-				rc = errno_of(&err);
+				rc = ferry_err_errno(&err);
 			}
 			free(dst);
 		}
@@ -1431,7 +1415,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		ferry_err_clear(&err);
 		if (!local && move_file(fs, from, to, &err) < 0 && (err.code != FERRY_E_NOTFOUND || !w)) {
 			ferry_log(FERRY_LOG_ERROR, "mount: rename of '%s' to '%s' failed: %s", from, to, err.msg);
-			rc = errno_of(&err);
+			rc = ferry_err_errno(&err);
 		}
 	}
 	if (!rc) {

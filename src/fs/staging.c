@@ -56,18 +56,6 @@ static int fetch_sink(void *arg, uint64_t off, const void *data, size_t len)
 	return 0;
 }
 
-static int errno_of(const ferry_err *e)
-{
-	switch (e->code) {
-	case FERRY_E_NOTFOUND:
-		return ENOENT;
-	case FERRY_E_AUTH:
-		return EACCES;
-	default:
-		return EIO;
-	}
-}
-
 int ferry_stage_new(const char *dir, struct ferry_store *store, const char *path, uint64_t fetch_size,
 		    int dirty, uint64_t reserved, struct ferry_stage **out)
 {
@@ -106,7 +94,7 @@ int ferry_stage_new(const char *dir, struct ferry_store *store, const char *path
 		ferry_err err;
 		ferry_err_clear(&err);
 		if (ferry_store_read(store, path, 0, fetch_size, fetch_sink, &f, &err) < 0) {
-			rc = f.err ? f.err : errno_of(&err);
+			rc = f.err ? f.err : ferry_err_errno(&err);
 			ferry_log(FERRY_LOG_ERROR, "mount: fetching '%s' to write to it failed: %s", path,
 				  f.err ? strerror(f.err) : err.msg);
 			ferry_stage_free(st);
