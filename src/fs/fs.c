@@ -101,6 +101,7 @@ struct ferry_fs {
 	/* read-write mounts */
 	int rw;
 	char *stage_dir;
+	char *keep_dir;         /* <cache_dir>.not-uploaded: content whose upload failed */
 	uint64_t reserved_free;
 	size_t nlocal;          /* nodes with `local` set (tlock) */
 	struct node *detached;  /* unlinked nodes the kernel still knows, via hnext (tlock) */
@@ -433,6 +434,13 @@ static void w_free(struct wnode *w)
 	free(w);
 }
 
+/* `path` (a store path) relative to the mount's root. */
+static const char *mount_rel(const struct ferry_fs *fs, const char *path)
+{
+	size_t rl = strlen(fs->root);
+	return path + (rl && !strncmp(path, fs->root, rl) && path[rl] == '/' ? rl + 1 : 0);
+}
+
 /* Upload `n`'s stage if it changed (not once the file was deleted). Returns 0 or EIO. */
 static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 {
@@ -462,14 +470,34 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 			ancestors_stored(fs, path);
 		}
 		pthread_mutex_unlock(&fs->tlock);
+		if (!rc && fs->keep_dir) { /* a copy kept after an earlier failure is stale now */
+			char kept[4400];
+			snprintf(kept, sizeof(kept), "%s/%s", fs->keep_dir, mount_rel(fs, path));
+			unlink(kept);
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	free(path);
 	return rc;
 }
 
+/* The last use of a stage whose content is not in storage (its upload
+ * failed, or it was never uploaded): keep that content under fs->keep_dir at
+ * the file's name in the mount, rather than deleting it with the stage. */
+static void w_keep(struct ferry_fs *fs, struct node *n, struct wnode *w)
+{
+	pthread_mutex_lock(&fs->tlock);
+	int keep = w->st && w->st->dirty && !n->unlinked && fs->keep_dir;
+	char *rel = keep ? strdup(mount_rel(fs, n->path)) : NULL;
+	pthread_mutex_unlock(&fs->tlock);
+	if (rel && *rel)
+		ferry_stage_keep(w->st, fs->keep_dir, rel);
+	free(rel);
+}
+
 /* Drop one use of `w` (uploading first when `upload`); the last use deletes
- * the stage. Returns the upload's result. */
+ * the stage (keeping content that is not in storage: w_keep). Returns the
+ * upload's result. */
 static int w_release(struct ferry_fs *fs, struct node *n, struct wnode *w, int upload)
 {
 	int rc = upload ? w_upload(fs, n, w) : 0;
@@ -481,8 +509,10 @@ static int w_release(struct ferry_fs *fs, struct node *n, struct wnode *w, int u
 			n->attr_ms = 0; /* not uploaded: storage says what the file is */
 	}
 	pthread_mutex_unlock(&fs->tlock);
-	if (last)
+	if (last) {
+		w_keep(fs, n, w);
 		w_free(w);
+	}
 	return rc;
 }
 
@@ -1708,6 +1738,8 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 			return -1;
 		}
 		fs->reserved_free = (uint64_t)ferry_setting_int(settings, FS_RESERVED_FREE_DISK);
+		if (asprintf(&fs->keep_dir, "%s.not-uploaded", cache_dir) < 0)
+			fs->keep_dir = NULL;
 	}
 	struct ferry_bcache_config bcfg = {
 		.store = store,
@@ -1941,6 +1973,10 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 		ferry_info("unmounted %s", fs->mountpoint);
 	ferry_bcache_destroy(fs->bc);
 	ferry_fcache_destroy(fs->fc);
+	for (size_t i = 0; fs->tab && i < fs->tabsize; i++) /* before the stages go */
+		for (struct node *n = fs->tab[i]; n; n = n->hnext)
+			if (n->w)
+				w_keep(fs, n, n->w);
 	if (fs->cache_dir)
 		rm_dir_files(fs->cache_dir);
 	for (size_t i = 0; fs->tab && i < fs->tabsize; i++)
@@ -1964,6 +2000,7 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 		free(fs->failed[i]);
 	free(fs->failed);
 	free(fs->stage_dir);
+	free(fs->keep_dir);
 	pthread_mutex_destroy(&fs->flock);
 	pthread_cond_destroy(&fs->wready);
 	free(fs->root);

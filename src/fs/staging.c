@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -153,6 +154,33 @@ int ferry_stage_upload(struct ferry_stage *st, struct ferry_store *store, const 
 	}
 	ferry_debug("mount: uploaded '%s' (%llu bytes)", path, (unsigned long long)st->size);
 	st->dirty = 0;
+	return 0;
+}
+
+int ferry_stage_keep(struct ferry_stage *st, const char *dir, const char *rel)
+{
+	char *dest = NULL;
+	if (!st->file || asprintf(&dest, "%s/%s", dir, rel) < 0)
+		return ENOMEM;
+	/* `dir`, then the parent folders of `rel`, one component at a time
+	 * (a failure shows as rename's error below) */
+	mkdir(dir, 0700);
+	for (char *p = dest + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(dest, 0700);
+		*p = '/';
+	}
+	if (rename(st->file, dest) < 0) {
+		int e = errno;
+		ferry_log(FERRY_LOG_ERROR, "mount: could not keep the content of '%s' at %s: %s", rel, dest,
+			  strerror(e));
+		free(dest);
+		return e;
+	}
+	ferry_log(FERRY_LOG_ERROR, "mount: '%s' is not in storage; what was written is kept at %s", rel, dest);
+	free(st->file);
+	st->file = NULL;
+	free(dest);
 	return 0;
 }
 

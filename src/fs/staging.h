@@ -48,7 +48,13 @@ int ferry_stage_truncate(struct ferry_stage *st, uint64_t size);
  * stays set, so a later call tries again). */
 int ferry_stage_upload(struct ferry_stage *st, struct ferry_store *store, const struct ferry_settings *settings,
 		       const char *path);
-/* Close and delete the staging file. NULL is fine. */
+/* Keep the content of a stage that is not in storage: move its file to
+ * `dir`/`rel` (parent folders made 0700), so that closing the stage does not
+ * delete it. `rel` is a name relative to the mount (no "..": it came from the
+ * kernel). Logs where the content went. Returns 0 or an errno (then nothing
+ * moved and the stage is as before). */
+int ferry_stage_keep(struct ferry_stage *st, const char *dir, const char *rel);
+/* Close and delete the staging file (unless kept). NULL is fine. */
 void ferry_stage_free(struct ferry_stage *st);
 
 #endif

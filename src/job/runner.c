@@ -635,8 +635,9 @@ static void unmount_outputs(struct run *r)
 				 "files written may be missing from storage",
 				 (long long)(t < 0 ? 30 : t));
 		else if (missing)
-			snprintf(st->error, sizeof(st->error), "%zu file%s written but not in storage: %s", missing,
-				 missing == 1 ? "" : "s", list);
+			snprintf(st->error, sizeof(st->error),
+				 "%zu file%s written but not in storage: %s (what was written is kept in %s.not-uploaded)",
+				 missing, missing == 1 ? "" : "s", list, st->cache);
 		if (f && !missing && r->s->outputs[i].type == FERRY_IO_URI_FILE && uri_file_missing(r, st->uri))
 			snprintf(st->error, sizeof(st->error), "the command did not write %s (output of type uri_file)",
 				 st->value);

@@ -2,7 +2,8 @@
 # t4130 — owns the read-write mount's failure paths. Storage answering 500/503 to
 # uploads (block puts, block lists, copies, deletes; through the fault proxy) is
 # retried and everything lands. Storage refusing writes (a read-only SAS) makes the
-# writer's close() fail with EIO and the job fail with a message naming the file that
+# writer's close() fail with EIO and the job fail with a message naming the file (whose
+# content is kept in the job folder) that
 # is missing; a wrong account key fails the job before its command runs. A staging
 # disk with too little room gives the writer ENOSPC and keeps
 # DATASET_RESERVED_FREE_DISK_SPACE free, and the mount goes on working.
@@ -65,6 +66,10 @@ YML
 expect_fail "model.bin" ferry run "$TEST_TMP/ro.yml" --name ro1
 assert_contains "$LAST_STDERR" "not in storage"
 assert_contains "$TEST_TMP/last.stdout" "CLOSE-FAILED" "the writer's view"
+# nothing lost: what the command wrote is kept in the job folder, and the error says where
+kept=$FERRY_HOME/jobs/ro1/cap/data-capability/cache/OUTPUT_out.not-uploaded/model.bin
+assert_contains "$LAST_STDERR" "kept in"
+assert_file_same "$TEST_TMP/src/big.bin" "$kept"
 log=$FERRY_HOME/jobs/ro1/logs/system_logs/data_capability/rslex.log
 assert_contains "$log" "upload of 'ro-out/model.bin'"
 assert_contains "$log" "403"
