@@ -2,7 +2,7 @@
  * workspace.c — the local workspace: SQLite registry, secrets, default datastore.
  *
  * Layout of <home>:
- *   ferry.db                      registry (tables datastores, jobs, data_assets)
+ *   ferry.db                      registry (tables datastores, jobs, data_assets, data_assets_archived)
  *   secrets/<datastore>           one secret per file, 0600, folder 0700
  *   datastores/workspaceblobstore the folder backing the default datastore
  *   jobs/<name>/                  job folders (created by the job runner)
