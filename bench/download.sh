@@ -71,6 +71,10 @@ if [[ -z ${S3_ENDPOINT:-} ]]; then
 elif [[ " $SOURCES " == *" s3 "* && " $SOURCES " != *" s3-up "* && ${BENCH_S3_UPLOAD:-1} == 1 ]]; then
 	SOURCES+=" s3-up"
 fi
+if [[ -z ${SOURCES// /} ]]; then
+	echo "bench: nothing to measure: the S3 rows need a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
+	exit 1
+fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
