@@ -67,7 +67,9 @@ if [[ -z ${AZURITE_URL:-} || -z ${NGINX_ROOT:-} ]]; then
 fi
 export FERRY_HOME=$WORK/ferry-home
 if [[ -z ${S3_ENDPOINT:-} ]]; then
-	SOURCES=$(tr ' ' '\n' <<<"$SOURCES" | grep -v '^s3' | tr '\n' ' ')
+	kept=""
+	for s in $SOURCES; do [[ $s == s3* ]] || kept+="$s "; done
+	SOURCES=$kept
 elif [[ " $SOURCES " == *" s3 "* && " $SOURCES " != *" s3-up "* && ${BENCH_S3_UPLOAD:-1} == 1 ]]; then
 	SOURCES+=" s3-up"
 fi
