@@ -13,13 +13,17 @@
 #   cp                    (the same bytes from local disk: the machine's ceiling)
 # with /usr/bin/time (wall, user+sys CPU, peak RSS), checks every result byte for
 # byte, and prints a table and ferry's ratios to each peer.
+# With S3 it also times uploads of the same three shapes into the S3 server (rows
+# "s3 upload": `ferry upload` vs `rclone copy` to its s3 backend, each under a fresh
+# prefix, checked afterwards by downloading it back; BENCH_S3_UPLOAD=0 leaves them out).
+# bench/s3.sh runs the S3 rows alone.
 #
 #   bench/download.sh                       full: 1 GiB, 10 x 100 MiB, 2,000 x 256 KiB
 #   BENCH_SCALE=small bench/download.sh     quick: 128 MiB, 10 x 16 MiB, 300 x 64 KiB
 #   BENCH_OUT=docs/bench-results.md ...     also write the markdown table there
 # Overrides: BENCH_BIG, BENCH_MED_COUNT, BENCH_MED_SIZE, BENCH_SMALL_COUNT,
 # BENCH_SMALL_SIZE, BENCH_TOOLS (default "ferry rclone curl cp"), BENCH_SOURCES
-# ("azurite nginx s3"; s3 only when the fixtures run an S3 server). All files are in page cache for every tool (no cache drop).
+# ("azurite nginx s3"; s3 only when the fixtures run an S3 server; s3-up: the uploads). All files are in page cache for every tool (no cache drop).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,7 +66,17 @@ if [[ -z ${AZURITE_URL:-} || -z ${NGINX_ROOT:-} ]]; then
 	own_fixtures=1
 fi
 export FERRY_HOME=$WORK/ferry-home
-if [[ -z ${S3_ENDPOINT:-} ]]; then SOURCES=${SOURCES//s3/}; fi
+if [[ -z ${S3_ENDPOINT:-} ]]; then
+	kept=""
+	for s in $SOURCES; do [[ $s == s3* ]] || kept+="$s "; done
+	SOURCES=$kept
+elif [[ " $SOURCES " == *" s3 "* && " $SOURCES " != *" s3-up "* && ${BENCH_S3_UPLOAD:-1} == 1 ]]; then
+	SOURCES+=" s3-up"
+fi
+if [[ -z ${SOURCES// /} ]]; then
+	echo "bench: nothing to measure: the S3 rows need a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
+	exit 1
+fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
@@ -92,10 +106,12 @@ webname=bench-$$
 web=$NGINX_ROOT/$webname
 cp -al "$DATA" "$web" 2>/dev/null || cp -r "$DATA" "$web"
 bucket=bench-$$-$RANDOM
-if [[ " $SOURCES " == *" s3 "* ]]; then
-	echo "bench: uploading to the S3 server ($bucket)" >&2
+if [[ " $SOURCES " == *" s3"* ]]; then
 	S3_ENDPOINT=$S3_ENDPOINT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
 		"$S3_PYTHON" tests/fixtures/s3cli.py mkbucket "$bucket"
+fi
+if [[ " $SOURCES " == *" s3 "* ]]; then
+	echo "bench: uploading to the S3 server ($bucket)" >&2
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
 		"$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
 fi
@@ -114,6 +130,22 @@ curl_many() {
 	done | xargs -d '\n' -P 8 -n 150 curl -sSf --create-dirs
 }
 
+# ferry_s3 ARGS... — ferry with the fixture's S3 server and keys (environment only).
+ferry_s3() {
+	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+		"$FERRY" "$@"
+}
+
+# rclone_s3 FROM TO — rclone copy with its s3 backend on the fixture's server: provider
+# Other, path-style, keys in the environment (never in argv). Without AWS_CA_BUNDLE
+# (set on some machines): rclone refuses its own transport with it.
+rclone_s3() {
+	RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENDPOINT=$S3_ENDPOINT \
+		RCLONE_CONFIG_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+		RCLONE_CONFIG_S3_FORCE_PATH_STYLE=true RCLONE_CONFIG_S3_REGION=us-east-1 \
+		env -u AWS_CA_BUNDLE rclone copy --config /dev/null --transfers 8 "$1" "$2"
+}
+
 # run_tool SOURCE SHAPE TOOL DEST — download SHAPE from SOURCE into DEST with TOOL
 run_tool() {
 	local src=$1 shape=$2 tool=$3 dest=$4 path uri
@@ -121,16 +153,10 @@ run_tool() {
 	[[ $shape == big ]] && path=big/file.bin
 	case $src/$tool in
 	azurite/ferry) AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/$path" "$dest" ;;
-	s3/ferry)
-		AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-			"$FERRY" download "s3://$bucket/bench/$path" "$dest"
-		;;
-	s3/rclone) # without AWS_CA_BUNDLE (set on some machines): rclone refuses its own transport with it
-		RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENDPOINT=$S3_ENDPOINT \
-			RCLONE_CONFIG_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-			RCLONE_CONFIG_S3_FORCE_PATH_STYLE=true RCLONE_CONFIG_S3_REGION=us-east-1 \
-			env -u AWS_CA_BUNDLE rclone copy --config /dev/null --transfers 8 "s3:$bucket/bench/$path" "$dest"
-		;;
+	s3/ferry) ferry_s3 download "s3://$bucket/bench/$path" "$dest" ;;
+	s3/rclone) rclone_s3 "s3:$bucket/bench/$path" "$dest" ;;
+	s3-up/ferry) ferry_s3 upload "$DATA/$path" "s3://$bucket/$dest/" ;; # DEST: a key prefix
+	s3-up/rclone) rclone_s3 "$DATA/$path" "s3:$bucket/$dest" ;;
 	nginx/ferry)
 		uri=$NGINX_URL/$webname/$path
 		[[ $shape == big ]] || uri+=/
@@ -160,16 +186,24 @@ run_tool() {
 		;;
 	esac
 }
-export -f run_tool curl_many file_list
+export -f run_tool curl_many file_list rclone_s3 ferry_s3
 export FERRY AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
 export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-}
 
-measure() { # measure SOURCE SHAPE TOOL
-	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0
+# measure SOURCE SHAPE TOOL — SOURCE s3-up is an upload into the S3 server, under a
+# fresh prefix, checked afterwards (untimed) by downloading it back with ferry.
+measure() {
+	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0 target
 	rm -rf "$dest"
 	sync
-	/usr/bin/time -f '%e %U %S %M' -o "$tf" bash -c "run_tool $src $shape $tool $dest" \
+	target=$dest
+	[[ $src == s3-up ]] && target=up-$tool-$shape-$RANDOM
+	/usr/bin/time -f '%e %U %S %M' -o "$tf" bash -c "run_tool $src $shape $tool $target" \
 		>"$WORK/tool.log" 2>&1 || rc=$?
+	if [[ $src == s3-up && $rc -eq 0 ]]; then
+		echo "(checking the upload: ferry download of s3://$bucket/$target/)" >>"$WORK/tool.log"
+		ferry_s3 download "s3://$bucket/$target/" "$dest" >>"$WORK/tool.log" 2>&1 || rc=$?
+	fi
 	local want=$DATA/$shape
 	if [[ $rc -ne 0 ]]; then
 		echo "bench: $tool from $src ($shape) failed (exit $rc): $(tail -c 300 "$WORK/tool.log")" >&2
@@ -193,7 +227,8 @@ for src in $SOURCES; do
 	for shape in big med small; do
 		for tool in $TOOLS; do
 			[[ $tool == cp && $src != "${SOURCES%% *}" ]] && continue # ceiling measured once
-			[[ $tool == curl && $src == s3 ]] && continue                # curl cannot sign per file
+			[[ $tool == curl && $src == s3* ]] && continue               # curl cannot sign per file
+			[[ $tool == cp && $src == s3-up ]] && continue
 			measure "$src" "$shape" "$tool"
 		done
 	done
@@ -209,7 +244,7 @@ lines = ["| source | shape | tool | wall s | CPU s | peak RSS MiB | MiB/s |",
          "|---|---|---|---:|---:|---:|---:|"]
 by = collections.defaultdict(dict)
 for src, shape, tool, wall, cpu, rss, total in rows:
-    src_label = "local disk" if tool == "cp" else src
+    src_label = "local disk" if tool == "cp" else "s3 upload" if src == "s3-up" else src
     if wall in ("FAIL", "WRONG"):
         lines.append("| %s | %s | %s | %s | | | |" % (src_label, shapes[shape], tool, wall))
         continue
@@ -225,13 +260,13 @@ for (src, shape), tools in by.items():
     fw, fc, fr = tools["ferry"]
     peers = dict(tools)
     for (s2, sh2), t2 in by.items():  # the local-disk ceiling is measured once per shape
-        if sh2 == shape and "cp" in t2:
+        if sh2 == shape and "cp" in t2 and src != "s3-up":
             peers["cp"] = t2["cp"]
     for peer, (w, c, r) in peers.items():
         if peer == "ferry":
             continue
         lines.append("| %s | %s | %s | %.2f | %.2f | %.2f |" % (
-            src, shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
+            "s3 upload" if src == "s3-up" else src, shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
 text = "\n".join(lines) + "\n"
 print(text)
 if out:

@@ -12,6 +12,10 @@
  * asset version never changes under a job that uses it. A storage path is
  * registered as given (not contacted: it may need credentials only a job has).
  * The registry (workspace.c) owns versions, immutability and @latest.
+ *
+ * archive / restore hide a version, or a whole asset, from `list` and
+ * @latest without deleting it (Azure ML's `az ml data archive|restore`);
+ * `list --include-archived` and `show NAME:VERSION` still see it.
  */
 #include "cli/cli.h"
 #include "core/uri.h"
@@ -35,8 +39,10 @@ static const char usage[] =
 	"ferry data create --file ASSET.yml [--name N] [--version V] [--path P] [--type T]"
 	" [--description D]\n"
 	"       ferry data create --name N --path P [--version V] [--type T] [--description D]\n"
-	"       ferry data list [--name N]\n"
-	"       ferry data show NAME[:VERSION|@latest]";
+	"       ferry data list [--name N] [--include-archived]\n"
+	"       ferry data show NAME[:VERSION|@latest]\n"
+	"       ferry data archive NAME[:VERSION]\n"
+	"       ferry data restore NAME[:VERSION]";
 
 static const char *const types[] = { "uri_folder", "uri_file", "mltable" };
 
@@ -401,53 +407,125 @@ static const char *or_dash(const char *s)
 static int data_list(int argc, char **argv)
 {
 	const char *name = NULL;
-	if (argc == 4 && !strcmp(argv[2], "--name"))
-		name = argv[3];
-	else if (argc != 2)
-		return cli_usage(usage, "data list takes no arguments but --name NAME");
+	int include_archived = 0;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc && !name)
+			name = argv[++i];
+		else if (!strcmp(argv[i], "--include-archived"))
+			include_archived = 1;
+		else
+			return cli_usage(usage, "data list takes --name NAME and --include-archived, "
+						"not '%s'",
+					 argv[i]);
+	}
 	struct ferry_ws *ws;
 	ferry_err err;
 	if (ferry_ws_open(NULL, &ws, &err) < 0)
 		return cli_fail(&err);
 	struct ferry_data_asset *v;
 	size_t n;
-	int rc = ferry_ws_asset_list(ws, name, &v, &n, &err);
+	int rc = ferry_ws_asset_list(ws, name, include_archived, &v, &n, &err);
+	size_t n_all = n;
+	if (rc == 0 && name && n == 0 && !include_archived) {
+		struct ferry_data_asset *all;
+		if (ferry_ws_asset_list(ws, name, 1, &all, &n_all, &err) == 0)
+			ferry_data_asset_list_free(all, n_all);
+	}
 	ferry_ws_close(ws);
 	if (rc < 0)
 		return cli_fail(&err);
-	if (name && n == 0) {
+	if (name && n_all == 0) {
 		ferry_err_set(&err, FERRY_E_NOTFOUND, "data asset '%s' not found", name);
 		return cli_fail(&err);
 	}
+	if (name && n == 0)
+		fprintf(stderr, "ferry: every version of data asset '%s' is archived (%zu); "
+				"see them with --include-archived\n",
+			name, n_all);
 	printf("%-32s %-10s %-10s %-24s %s\n", "NAME", name ? "VERSION" : "LATEST", "TYPE", "CREATED",
 	       "PATH");
 	for (size_t i = 0; i < n; i++)
-		printf("%-32s %-10s %-10s %-24s %s\n", v[i].name, v[i].version, v[i].type,
-		       or_dash(v[i].created), v[i].path);
+		printf("%-32s %-10s %-10s %-24s %s%s\n", v[i].name, v[i].version, v[i].type,
+		       or_dash(v[i].created), v[i].path, v[i].archived ? "  (archived)" : "");
 	ferry_data_asset_list_free(v, n);
 	return 0;
+}
+
+/* "[azureml:]NAME[:VERSION|@latest]" into a malloc'd *name and a *version
+ * pointing into it (NULL: none, or @latest). 0, or a usage error's exit code. */
+static int parse_ref(const char *arg, int allow_latest, char **name, const char **version)
+{
+	*version = NULL;
+	*name = strdup(!strncmp(arg, "azureml:", 8) ? arg + 8 : arg);
+	if (!*name)
+		return 1;
+	char *sep = strchr(*name, ':');
+	char *at = strchr(*name, '@');
+	if (sep) {
+		*sep = '\0';
+		*version = sep + 1;
+	} else if (at) {
+		*at = '\0';
+		if (!allow_latest || strcmp(at + 1, "latest") != 0) {
+			free(*name);
+			*name = NULL;
+			return cli_usage(usage, allow_latest ? "'%s': after '@' only 'latest' is known"
+							     : "'%s': give NAME or NAME:VERSION",
+					 arg);
+		}
+	}
+	if (!**name || (*version && !**version)) {
+		free(*name);
+		*name = NULL;
+		return cli_usage(usage, "'%s': the name or version is empty", arg);
+	}
+	return 0;
+}
+
+/* archive / restore NAME[:VERSION] */
+static int data_archive(int argc, char **argv, int archived)
+{
+	if (argc != 3)
+		return cli_usage(usage, "data %s takes one NAME[:VERSION]", argv[1]);
+	char *name;
+	const char *version;
+	int urc = parse_ref(argv[2], 0, &name, &version);
+	if (urc)
+		return urc;
+	struct ferry_ws *ws;
+	ferry_err err;
+	if (ferry_ws_open(NULL, &ws, &err) < 0) {
+		free(name);
+		return cli_fail(&err);
+	}
+	int rc = ferry_ws_asset_set_archived(ws, name, version, archived, &err);
+	ferry_ws_close(ws);
+	if (rc == 0) {
+		if (version)
+			printf("data asset %s version %s %s\n", name, version,
+			       archived ? "archived: hidden from `ferry data list` and @latest; "
+					  "still usable as azureml:NAME:VERSION"
+					: "restored");
+		else
+			printf("data asset %s %s\n", name,
+			       archived ? "archived (every version, also ones created later): hidden "
+					  "from `ferry data list` and @latest; versions still usable "
+					  "by number"
+					: "restored (versions archived on their own stay archived)");
+	}
+	free(name);
+	return rc == 0 ? 0 : cli_fail(&err);
 }
 
 static int data_show(int argc, char **argv)
 {
 	if (argc != 3)
 		return cli_usage(usage, "data show takes one NAME[:VERSION|@latest]");
-	char *ref = strdup(!strncmp(argv[2], "azureml:", 8) ? argv[2] + 8 : argv[2]);
-	if (!ref)
-		return 1;
-	const char *version = NULL;
-	char *sep = strchr(ref, ':');
-	char *at = strchr(ref, '@');
-	if (sep) {
-		*sep = '\0';
-		version = sep + 1;
-	} else if (at) {
-		*at = '\0';
-		if (strcmp(at + 1, "latest") != 0) {
-			free(ref);
-			return cli_usage(usage, "'%s': after '@' only 'latest' is known", argv[2]);
-		}
-	}
+	char *ref;
+	const char *version;
+	int urc = parse_ref(argv[2], 1, &ref, &version);
+	if (urc)
+		return urc;
 	struct ferry_ws *ws;
 	ferry_err err;
 	if (ferry_ws_open(NULL, &ws, &err) < 0) {
@@ -474,6 +552,7 @@ static int data_show(int argc, char **argv)
 	if (a.tags_json)
 		printf("tags:        %s\n", a.tags_json);
 	printf("created:     %s\n", or_dash(a.created));
+	printf("archived:    %s\n", a.archived ? "yes" : "no");
 	if (a.job)
 		printf("job:         %s%s%s%s\n", a.job, have_job ? " (" : " (no longer recorded",
 		       have_job ? or_dash(job.status) : "", ")");
@@ -496,5 +575,9 @@ int cmd_data(int argc, char **argv)
 		return data_list(argc, argv);
 	if (!strcmp(argv[1], "show"))
 		return data_show(argc, argv);
+	if (!strcmp(argv[1], "archive"))
+		return data_archive(argc, argv, 1);
+	if (!strcmp(argv[1], "restore"))
+		return data_archive(argc, argv, 0);
 	return cli_usage(usage, "unknown data subcommand '%s'", argv[1]);
 }

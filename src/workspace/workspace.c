@@ -2,7 +2,7 @@
  * workspace.c — the local workspace: SQLite registry, secrets, default datastore.
  *
  * Layout of <home>:
- *   ferry.db                      registry (tables datastores, jobs, data_assets)
+ *   ferry.db                      registry (tables datastores, jobs, data_assets, data_assets_archived)
  *   secrets/<datastore>           one secret per file, 0600, folder 0700
  *   datastores/workspaceblobstore the folder backing the default datastore
  *   jobs/<name>/                  job folders (created by the job runner)
@@ -72,8 +72,21 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS data_assets ("
 	" name TEXT NOT NULL, version TEXT NOT NULL, type TEXT NOT NULL, path TEXT NOT NULL,"
 	" description TEXT, tags_json TEXT, created TEXT NOT NULL, job TEXT,"
-	" seq INTEGER NOT NULL, PRIMARY KEY(name, version));"
-	"CREATE INDEX IF NOT EXISTS data_assets_job ON data_assets(job);";
+	" seq INTEGER NOT NULL, archived INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(name, version));"
+	"CREATE INDEX IF NOT EXISTS data_assets_job ON data_assets(job);"
+	/* Names archived as a whole (`ferry data archive NAME`): every version,
+	 * also one created later, is hidden; the versions' own flags are kept. */
+	"CREATE TABLE IF NOT EXISTS data_assets_archived (name TEXT PRIMARY KEY);";
+
+/* Columns added after a registry may have been made: each is added when a
+ * probe for it fails (SQLite has no ADD COLUMN IF NOT EXISTS). */
+static const struct {
+	const char *probe, *add;
+} migrations[] = {
+	{ "SELECT options FROM datastores LIMIT 0", "ALTER TABLE datastores ADD COLUMN options TEXT" },
+	{ "SELECT archived FROM data_assets LIMIT 0",
+	  "ALTER TABLE data_assets ADD COLUMN archived INTEGER NOT NULL DEFAULT 0" },
+};
 
 const char *ferry_ws_home_path(const char *home, char *buf, size_t cap)
 {
@@ -119,13 +132,18 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 		ferry_ws_close(ws);
 		return -1;
 	}
-	/* Registries made before datastores had `options` gain the column. */
-	if (sqlite3_exec(ws->db, "SELECT options FROM datastores LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
-	    sqlite3_exec(ws->db, "ALTER TABLE datastores ADD COLUMN options TEXT", NULL, NULL, &emsg) != SQLITE_OK) {
-		ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path, emsg ? emsg : "schema");
-		sqlite3_free(emsg);
-		ferry_ws_close(ws);
-		return -1;
+	/* Older registries gain the columns added since (datastores.options,
+	 * data_assets.archived). */
+	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		if (sqlite3_exec(ws->db, migrations[i].probe, NULL, NULL, NULL) == SQLITE_OK)
+			continue;
+		if (sqlite3_exec(ws->db, migrations[i].add, NULL, NULL, &emsg) != SQLITE_OK) {
+			ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path,
+				      emsg ? emsg : "schema");
+			sqlite3_free(emsg);
+			ferry_ws_close(ws);
+			return -1;
+		}
 	}
 	/* The default datastore: always present, always local. */
 	char dspath[4200];
@@ -594,6 +612,9 @@ int ferry_ws_job_list(struct ferry_ws *ws, struct ferry_job_record **out, size_t
 /* ---- data assets ---- */
 
 #define ASSET_COLS "name, version, type, path, description, tags_json, created, job"
+/* A version is archived when it is, or when its whole name is. */
+#define ASSET_ARCHIVED "(archived OR name IN (SELECT name FROM data_assets_archived))"
+#define ASSET_SEL ASSET_COLS ", " ASSET_ARCHIVED
 
 static int asset_chars_ok(const char *s, size_t max)
 {
@@ -652,6 +673,7 @@ static void asset_from_row(sqlite3_stmt *st, struct ferry_data_asset *a)
 	a->tags_json = col_text(st, 5);
 	a->created = col_text(st, 6);
 	a->job = col_text(st, 7);
+	a->archived = sqlite3_column_int(st, 8) != 0;
 }
 
 /* Run a prepared SELECT of ASSET_COLS into a malloc'd array (finalizes st). */
@@ -802,9 +824,9 @@ int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *versio
 	memset(out, 0, sizeof(*out));
 	int latest = !version || !strcmp(version, "latest");
 	sqlite3_stmt *st;
-	const char *sql = latest ? "SELECT " ASSET_COLS " FROM data_assets WHERE name = ?"
-				   " ORDER BY seq DESC LIMIT 1"
-				 : "SELECT " ASSET_COLS " FROM data_assets WHERE name = ? AND version = ?";
+	const char *sql = latest ? "SELECT " ASSET_SEL " FROM data_assets WHERE name = ?"
+				   " AND NOT " ASSET_ARCHIVED " ORDER BY seq DESC LIMIT 1"
+				 : "SELECT " ASSET_SEL " FROM data_assets WHERE name = ? AND version = ?";
 	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "reading data assets");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -821,6 +843,12 @@ int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *versio
 	char list[600];
 	joined(ws, "SELECT version FROM data_assets WHERE name = ? ORDER BY seq", name, list,
 	       sizeof(list));
+	if (list[0] && latest)
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "data asset '%s' has no version for @latest: every version is "
+				     "archived (versions: %s); name a version (%s:VERSION), or "
+				     "`ferry data restore %s`",
+				     name, list, name, name);
 	if (list[0])
 		return ferry_err_set(err, FERRY_E_NOTFOUND,
 				     "data asset '%s' has no version '%s' (versions: %s)", name,
@@ -832,21 +860,75 @@ int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *versio
 			     name, list[0] ? list : "none");
 }
 
-int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, struct ferry_data_asset **out,
-			size_t *n, ferry_err *err)
+int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, int include_archived,
+			struct ferry_data_asset **out, size_t *n, ferry_err *err)
 {
 	*out = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
+	/* ?1: include archived versions; ?2: the name */
 	const char *sql =
-		name ? "SELECT " ASSET_COLS " FROM data_assets WHERE name = ? ORDER BY seq DESC"
-		     : "SELECT " ASSET_COLS " FROM data_assets a WHERE seq ="
-		       " (SELECT MAX(seq) FROM data_assets b WHERE b.name = a.name) ORDER BY name";
+		name ? "SELECT " ASSET_SEL " FROM data_assets WHERE name = ?2"
+		       " AND (?1 OR NOT " ASSET_ARCHIVED ") ORDER BY seq DESC"
+		     : "SELECT " ASSET_SEL " FROM data_assets a WHERE seq ="
+		       " (SELECT MAX(seq) FROM data_assets b WHERE b.name = a.name"
+		       "  AND (?1 OR NOT (b.archived OR b.name IN"
+		       "   (SELECT name FROM data_assets_archived)))) ORDER BY name";
 	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "reading data assets");
+	sqlite3_bind_int(st, 1, include_archived != 0);
 	if (name)
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
 	return asset_rows(ws, st, out, n, err);
+}
+
+int ferry_ws_asset_set_archived(struct ferry_ws *ws, const char *name, const char *version,
+				int archived, ferry_err *err)
+{
+	char list[600];
+	joined(ws, "SELECT version FROM data_assets WHERE name = ? ORDER BY seq", name, list,
+	       sizeof(list));
+	if (!list[0]) {
+		joined(ws, "SELECT DISTINCT name FROM data_assets ORDER BY name", NULL, list,
+		       sizeof(list));
+		return ferry_err_set(err, FERRY_E_NOTFOUND, "data asset '%s' not found (known: %s)",
+				     name, list[0] ? list : "none");
+	}
+	sqlite3_stmt *st;
+	const char *sql;
+	if (!version)
+		sql = archived ? "INSERT OR IGNORE INTO data_assets_archived(name) VALUES(?1)"
+			       : "DELETE FROM data_assets_archived WHERE name = ?1";
+	else {
+		int whole = 0;
+		char one[300];
+		joined(ws, "SELECT name FROM data_assets_archived WHERE name = ?", name, one,
+		       sizeof(one));
+		whole = one[0] != '\0';
+		if (!archived && whole)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "data asset '%s' is archived as a whole, so version '%s' "
+					     "cannot be restored alone; restore the asset first: "
+					     "`ferry data restore %s`",
+					     name, version, name);
+		sql = "UPDATE data_assets SET archived = ?3 WHERE name = ?1 AND version = ?2";
+	}
+	if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ws, err, "writing data assets");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (version) {
+		sqlite3_bind_text(st, 2, version, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 3, archived != 0);
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(ws, err, "writing data assets");
+	if (version && sqlite3_changes(ws->db) == 0)
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "data asset '%s' has no version '%s' (versions: %s)", name,
+				     version, list);
+	return 0;
 }
 
 int ferry_ws_asset_list_by_job(struct ferry_ws *ws, const char *job,
@@ -856,7 +938,7 @@ int ferry_ws_asset_list_by_job(struct ferry_ws *ws, const char *job,
 	*n = 0;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ws->db,
-			       "SELECT " ASSET_COLS " FROM data_assets WHERE job = ? ORDER BY seq", -1,
+			       "SELECT " ASSET_SEL " FROM data_assets WHERE job = ? ORDER BY seq", -1,
 			       &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "reading data assets");
 	sqlite3_bind_text(st, 1, job, -1, SQLITE_TRANSIENT);

@@ -117,7 +117,13 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n);
  * (SPEC §2/§8). Rows are never updated or deleted: (name, version) is the
  * key, and creating an existing pair is an error. `@latest` is the most
  * recently CREATED version of a name (Azure ML's rule), not the highest
- * number: creating "1", "3", then "2" makes "2" the latest. */
+ * number: creating "1", "3", then "2" makes "2" the latest.
+ *
+ * Archiving (Azure ML's `az ml data archive`) hides without deleting: a
+ * version is archived on its own, or with its whole name (which also covers
+ * versions created later). Archived versions are left out of lists and of
+ * @latest, and still resolve when named explicitly (name:version). Auto
+ * versions still count them, so a number is never reused. */
 struct ferry_data_asset {
 	char *name;
 	char *version;
@@ -127,6 +133,7 @@ struct ferry_data_asset {
 	char *tags_json;   /* JSON object text, or NULL */
 	char *created;     /* 2024-01-01T10:00:00.000Z (UTC); set by the registry */
 	char *job;         /* the job whose output it is, or NULL */
+	int archived;      /* 1: this version, or its whole name, is archived */
 };
 
 /* Names: 1-255 of [A-Za-z0-9_.-], starting with a letter or digit.
@@ -144,17 +151,27 @@ int ferry_ws_asset_version_ok(const char *version);
 int ferry_ws_asset_create(struct ferry_ws *ws, const struct ferry_data_asset *a,
 			  char **version_out, ferry_err *err);
 
-/* Fetch name:version, or the latest version when `version` is NULL or
- * "latest". Fills *out (free with ferry_data_asset_free). FERRY_E_NOTFOUND
+/* Fetch name:version (archived or not), or the latest version that is not
+ * archived when `version` is NULL or "latest". Fills *out (free with ferry_data_asset_free). FERRY_E_NOTFOUND
  * names the asset and lists its versions, or the known asset names. */
 int ferry_ws_asset_get(struct ferry_ws *ws, const char *name, const char *version,
 		       struct ferry_data_asset *out, ferry_err *err);
 
 /* name == NULL: the latest version of every asset, sorted by name.
  * name given: every version of that asset, newest first (none: empty list).
- * *out malloc'd, *n entries; free with ferry_data_asset_list_free. */
-int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, struct ferry_data_asset **out,
-			size_t *n, ferry_err *err);
+ * Archived versions are left out unless include_archived (then the latest of
+ * a name is its latest version, archived or not). *out malloc'd, *n entries;
+ * free with ferry_data_asset_list_free. */
+int ferry_ws_asset_list(struct ferry_ws *ws, const char *name, int include_archived,
+			struct ferry_data_asset **out, size_t *n, ferry_err *err);
+
+/* Archive (archived = 1) or restore (0) version `version` of `name`, or the
+ * whole name when version is NULL. Idempotent. FERRY_E_NOTFOUND for an unknown
+ * name (listing the known names) or version (listing the versions);
+ * FERRY_E_INVALID for restoring one version of a name archived as a whole
+ * (restore the name first, as Azure ML requires). */
+int ferry_ws_asset_set_archived(struct ferry_ws *ws, const char *name, const char *version,
+				int archived, ferry_err *err);
 
 /* The assets job `job` registered, in creation order. Same ownership. */
 int ferry_ws_asset_list_by_job(struct ferry_ws *ws, const char *job,
