@@ -21,9 +21,11 @@
  * where the reader's previous read ended is sequential. The streak counts the
  * block boundaries a reader has crossed sequentially; from two on (it has
  * streamed through at least one whole block) the cache keeps the next
- * 2^(streak-1) blocks, capped at N, in flight. A random read resets the
- * streak, so random reads of up to a block prefetch nothing and a long
- * random read wastes at most a few blocks.
+ * 2^streak blocks (4, 8, 16, ...), capped at N, in flight, topping the window
+ * up only once `coalesce_max` bytes of it are free, so that each top-up is
+ * one ranged GET of several blocks rather than one GET per block. A random
+ * read resets the streak, so random reads of up to a block prefetch nothing
+ * and a long random read wastes at most a few blocks.
  *
  * Disk spill: a block fetched from storage is pinned and queued to the write
  * threads (unless `write_queue_max` bytes already wait: then it is not
@@ -773,12 +775,22 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	r->next_off = off + len;
 	r->last_block = last;
 	if (r->streak >= 2 && bc->cfg.prefetch_blocks > 0) {
-		uint64_t window = 1ULL << (r->streak - 1 < 20 ? r->streak - 1 : 20);
+		uint64_t window = 1ULL << (r->streak < 21 ? r->streak : 21);
 		if (window > bc->cfg.prefetch_blocks)
 			window = bc->cfg.prefetch_blocks;
 		uint64_t from = r->pf_next > last + 1 ? r->pf_next : last + 1;
-		if (from <= last + window)
-			prefetch(r, from, last + window);
+		/* Top the window up only when a whole GET's worth of it is free
+		 * (or the rest of the file is less): refilled one block at a time,
+		 * each block would be a GET of its own. */
+		uint64_t batch = bc->cfg.coalesce_max / bs;
+		if (batch > window / 2)
+			batch = window / 2;
+		if (batch < 1)
+			batch = 1;
+		uint64_t nblocks = (r->size + bs - 1) / bs;
+		uint64_t to = last + window < nblocks ? last + window : nblocks - 1;
+		if (from <= to && (to - from + 1 >= batch || to == nblocks - 1))
+			prefetch(r, from, to);
 	}
 	pthread_mutex_unlock(&r->lock);
 
