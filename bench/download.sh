@@ -26,12 +26,7 @@
 # ("azurite nginx s3"; s3 only when the fixtures run an S3 server; s3-up: the uploads). All files are in page cache for every tool (no cache drop).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-PY=/usr/bin/python3
-FERRY=${FERRY:-$ROOT/build/ferry}
-[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh" download time
 
 case ${BENCH_SCALE:-full} in
 full) big=1G med_n=10 med=100M small_n=2000 small=256K ;;
@@ -51,21 +46,6 @@ bytes() {
 	esac
 }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")
-chmod 755 "$WORK"
-own_fixtures=0
-cleanup() {
-	if [[ $own_fixtures -eq 1 ]]; then tests/fixtures/services.sh stop >/dev/null 2>&1 || true; fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-if [[ -z ${AZURITE_URL:-} || -z ${NGINX_ROOT:-} ]]; then
-	export FERRY_FIXTURE_DIR=$WORK/fixtures
-	eval "$(tests/fixtures/services.sh start)"
-	own_fixtures=1
-fi
-export FERRY_HOME=$WORK/ferry-home
 if [[ -z ${S3_ENDPOINT:-} ]]; then
 	kept=""
 	for s in $SOURCES; do [[ $s == s3* ]] || kept+="$s "; done

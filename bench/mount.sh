@@ -18,12 +18,7 @@
 # takes ~7.5 ms of CPU per Put Blob: 100,000 uploads would take over 12 minutes).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-PY=/usr/bin/python3
-FERRY=${FERRY:-$ROOT/build/ferry}
-[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
-command -v rclone >/dev/null || { echo "bench: rclone missing" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh" mount rclone
 
 case ${BENCH_SCALE:-small} in
 full) big=1024 small_n=2000 list_n=100000 ;;
@@ -32,26 +27,10 @@ small) big=256 small_n=500 list_n=5000 ;;
 esac
 big=${BENCH_BIG_MIB:-$big} small_n=${BENCH_SMALL_COUNT:-$small_n} list_n=${BENCH_LIST_COUNT:-$list_n}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-mount-bench.XXXXXX")
-own_fixtures=0
-MNT=$WORK/mnt
-mkdir -p "$MNT"
 server_pid=
-cleanup() {
-	if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true; fi
-	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
-	$PY tests/fixtures/bulk-blobs.py stop "$WORK/bulk" 2>/dev/null || true
-	if [[ $own_fixtures -eq 1 ]]; then tests/fixtures/services.sh stop >/dev/null 2>&1 || true; fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-if [[ -z ${AZURITE_URL:-} ]]; then
-	export FERRY_FIXTURE_DIR=$WORK/fixtures
-	eval "$(tests/fixtures/services.sh start)"
-	own_fixtures=1
-fi
-export FERRY_HOME=$WORK/ferry-home
+bench_on_exit 'if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; fi'
+bench_on_exit '[[ -z $server_pid ]] || kill "$server_pid" 2>/dev/null'
+bench_on_exit '$PY tests/fixtures/bulk-blobs.py stop "$WORK/bulk" 2>/dev/null'
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 echo "bench: making data: 1 x $big MiB, $small_n x 64 KiB, a flat folder of $list_n blobs" >&2
@@ -157,7 +136,7 @@ EOF
 # idle for a second: after the upload (and after rclone full's cache filling) it
 # keeps a core busy for seconds, which the next row would otherwise pay for.
 AZ_PID=
-[[ $own_fixtures -eq 1 && -f $FERRY_FIXTURE_DIR/azurite.pid ]] && AZ_PID=$(cat "$FERRY_FIXTURE_DIR/azurite.pid")
+[[ $BENCH_OWN_FIXTURES -eq 1 && -f $FERRY_FIXTURE_DIR/azurite.pid ]] && AZ_PID=$(cat "$FERRY_FIXTURE_DIR/azurite.pid")
 settle() {
 	[[ -n $AZ_PID && -r /proc/$AZ_PID/stat ]] || return 0
 	$PY - "$AZ_PID" <<'EOF' || true

@@ -17,12 +17,7 @@
 # Uses the running fixtures when AZURITE_URL is set, else starts its own.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-PY=/usr/bin/python3
-FERRY=${FERRY:-$ROOT/build/ferry}
-[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
-command -v rclone >/dev/null || { echo "bench: rclone missing" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh" upload rclone
 
 case ${BENCH_SCALE:-small} in
 full) big=1024 small_n=2000 ;;
@@ -32,25 +27,9 @@ esac
 big=${BENCH_BIG_MIB:-$big} small_n=${BENCH_SMALL_COUNT:-$small_n}
 TMO=${BENCH_TIMEOUT:-300}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-upload-bench.XXXXXX")
-own_fixtures=0
-MNT=$WORK/mnt
-mkdir -p "$MNT"
 server_pid=
-cleanup() {
-	if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true; fi
-	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
-	if [[ $own_fixtures -eq 1 ]]; then tests/fixtures/services.sh stop >/dev/null 2>&1 || true; fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-if [[ -z ${AZURITE_URL:-} ]]; then
-	export FERRY_FIXTURE_DIR=$WORK/fixtures
-	eval "$(tests/fixtures/services.sh start)"
-	own_fixtures=1
-fi
-export FERRY_HOME=$WORK/ferry-home
+bench_on_exit 'if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; fi'
+bench_on_exit '[[ -z $server_pid ]] || kill "$server_pid" 2>/dev/null'
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 

@@ -928,6 +928,30 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files ---- */
 
+/* A handle on stage `w` of `n` in fi->fh, after `rc` (the stage's result):
+ * NULL when rc or out of memory — then the error is replied and the use of
+ * `w` dropped. */
+static struct fileh *staged_handle(struct ferry_fs *fs, fuse_req_t req, struct node *n, struct wnode *w, int rc,
+				   struct fuse_file_info *fi)
+{
+	struct fileh *h = rc ? NULL : calloc(1, sizeof(*h));
+	if (!rc && !h) {
+		w_release(fs, n, w, 0);
+		rc = ENOMEM;
+	}
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return NULL;
+	}
+	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
+	h->fd = -1;
+	h->w = w;
+	h->n = n;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	return h;
+}
+
 /* rw: open through the file's stage (for writing, or while someone writes it). */
 static void open_staged(struct ferry_fs *fs, fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
@@ -940,21 +964,9 @@ static void open_staged(struct ferry_fs *fs, fuse_req_t req, struct node *n, str
 	struct wnode *w = NULL;
 	if (!rc)
 		rc = w_acquire(fs, n, (fi->flags & O_TRUNC) != 0, &w);
-	struct fileh *h = rc ? NULL : calloc(1, sizeof(*h));
-	if (!rc && !h) {
-		w_release(fs, n, w, 0);
-		rc = ENOMEM;
-	}
-	if (rc) {
-		fuse_reply_err(req, rc);
+	struct fileh *h = staged_handle(fs, req, n, w, rc, fi);
+	if (!h)
 		return;
-	}
-	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
-	h->fd = -1;
-	h->w = w;
-	h->n = n;
-	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		w_release(fs, n, w, 1);
 		free(h);
@@ -1518,21 +1530,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			pthread_mutex_unlock(&fs->tlock);
 		}
 	}
-	struct fileh *h = rc ? NULL : calloc(1, sizeof(*h));
-	if (!rc && !h) {
-		w_release(fs, n, w, 0);
-		rc = ENOMEM;
-	}
-	if (rc) {
-		fuse_reply_err(req, rc);
+	struct fileh *h = staged_handle(fs, req, n, w, rc, fi);
+	if (!h)
 		return;
-	}
-	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
-	h->fd = -1;
-	h->w = w;
-	h->n = n;
-	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 0;
 	struct fuse_entry_param ep;
 	pthread_mutex_lock(&fs->tlock);
 	fill_entry(fs, n, &ep);
