@@ -1172,6 +1172,18 @@ static char *child_path(struct ferry_fs *fs, fuse_ino_t parent, const char *name
 	return p;
 }
 
+/* The store path a write operation on `name` in `parent` acts on, or NULL
+ * when the error (EROFS on a read-only mount, ENOMEM) was replied. */
+static char *write_target(struct ferry_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refuse(fs, req))
+		return NULL;
+	char *path = child_path(fs, parent, name);
+	if (!path)
+		fuse_reply_err(req, ENOMEM);
+	return path;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	struct ferry_fs *fs = fs_of(req);
@@ -1226,13 +1238,9 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	(void)mode;
 	struct ferry_fs *fs = fs_of(req);
-	if (refuse(fs, req))
+	char *path = write_target(fs, req, parent, name);
+	if (!path)
 		return;
-	char *path = child_path(fs, parent, name);
-	if (!path) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	/* Blob storage has no empty folders: the folder lives here until a
 	 * file is uploaded below it. */
 	struct fuse_entry_param ep;
@@ -1263,13 +1271,9 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ferry_fs *fs = fs_of(req);
-	if (refuse(fs, req))
+	char *path = write_target(fs, req, parent, name);
+	if (!path)
 		return;
-	char *path = child_path(fs, parent, name);
-	if (!path) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	pthread_mutex_lock(&fs->tlock);
 	struct node *n = table_find(fs, path);
 	struct wnode *w = n ? n->w : NULL;
@@ -1336,13 +1340,9 @@ static int dir_has_children(struct ferry_fs *fs, const char *path)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ferry_fs *fs = fs_of(req);
-	if (refuse(fs, req))
+	char *path = write_target(fs, req, parent, name);
+	if (!path)
 		return;
-	char *path = child_path(fs, parent, name);
-	if (!path) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	int has = dir_has_children(fs, path);
 	int rc = has < 0 ? -has : has ? ENOTEMPTY : 0;
 	if (!rc) {
@@ -1494,13 +1494,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 {
 	(void)mode;
 	struct ferry_fs *fs = fs_of(req);
-	if (refuse(fs, req))
+	char *path = write_target(fs, req, parent, name);
+	if (!path)
 		return;
-	char *path = child_path(fs, parent, name);
-	if (!path) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	pthread_mutex_lock(&fs->tlock);
 	struct node *n = table_find(fs, path);
 	int rc = 0;
