@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,27 +45,10 @@ static const char usage[] =
 
 static const char *const types[] = { "uri_folder", "uri_file", "mltable" };
 
-struct actx {
-	const char *file;
-	ferry_err *err;
-};
-
-static int aerr(struct actx *c, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int aerr(struct actx *c, int line, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = ferry_yaml_field_errv(c->err, c->file, line, field, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int scalar(struct actx *c, const struct ferry_yaml_node *n, const char *field, char **out)
+static int scalar(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, char **out)
 {
 	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n) || !*n->text)
-		return aerr(c, n->line, field, "expected a string, found %s",
+		return ferry_yaml_err(c, n->line, field, "expected a string, found %s",
 			    n->kind == FERRY_YAML_SCALAR ? "nothing" : ferry_yaml_kind_name(n));
 	free(*out);
 	*out = strdup(n->text);
@@ -84,7 +66,7 @@ static int type_ok(const char *t)
 /* ASSET.yml into *a (fields malloc'd; freed by the caller, also on failure). */
 static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *err)
 {
-	struct actx c = { file, err };
+	struct ferry_yaml_doc c = { file, err };
 	struct ferry_yaml_node *root;
 	if (ferry_yaml_load(file, &root, err) < 0)
 		return -1;
@@ -99,14 +81,14 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 		const struct ferry_yaml_node *v = root->vals[i];
 		if (!strcmp(k, "$schema")) {
 			if (v->kind != FERRY_YAML_SCALAR) {
-				aerr(&c, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
+				ferry_yaml_err(&c, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
 				goto out;
 			}
 		} else if (!strcmp(k, "name")) {
 			if (scalar(&c, v, k, &a->name) < 0)
 				goto out;
 			if (!ferry_ws_asset_name_ok(a->name)) {
-				aerr(&c, v->line, k,
+				ferry_yaml_err(&c, v->line, k,
 				     "'%s' is not a valid name (letters, digits, '_', '-', '.', starting "
 				     "with a letter or digit)",
 				     a->name);
@@ -118,7 +100,7 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 			if (scalar(&c, v, k, &a->version) < 0)
 				goto out;
 			if (!ferry_ws_asset_version_ok(a->version)) {
-				aerr(&c, v->line, k,
+				ferry_yaml_err(&c, v->line, k,
 				     "'%s' is not a valid version (letters, digits, '_', '-', '.', not "
 				     "'latest')",
 				     a->version);
@@ -128,7 +110,7 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 			if (scalar(&c, v, k, &a->type) < 0)
 				goto out;
 			if (!type_ok(a->type)) {
-				aerr(&c, v->line, k, "unknown type '%s' (expected one of: uri_folder, uri_file, mltable)",
+				ferry_yaml_err(&c, v->line, k, "unknown type '%s' (expected one of: uri_folder, uri_file, mltable)",
 				     a->type);
 				goto out;
 			}
@@ -142,7 +124,7 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 			if (ferry_yaml_is_null(v))
 				continue;
 			if (v->kind != FERRY_YAML_MAP) {
-				aerr(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
+				ferry_yaml_err(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
 				goto out;
 			}
 			json_t *tags = json_object();
@@ -150,7 +132,7 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 				if (v->vals[j]->kind != FERRY_YAML_SCALAR) {
 					char f[300];
 					snprintf(f, sizeof(f), "tags.%s", v->keys[j]);
-					aerr(&c, v->vals[j]->line, f, "expected a string, found %s",
+					ferry_yaml_err(&c, v->vals[j]->line, f, "expected a string, found %s",
 					     ferry_yaml_kind_name(v->vals[j]));
 					json_decref(tags);
 					goto out;
@@ -161,18 +143,18 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 			a->tags_json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 			json_decref(tags);
 		} else {
-			aerr(&c, root->key_lines[i], k,
+			ferry_yaml_err(&c, root->key_lines[i], k,
 			     "unknown field of a data asset (known: $schema, name, version, type, path, "
 			     "description, tags)");
 			goto out;
 		}
 	}
 	if (!a->name) {
-		aerr(&c, root->line, "name", "required");
+		ferry_yaml_err(&c, root->line, "name", "required");
 		goto out;
 	}
 	if (!a->path) {
-		aerr(&c, root->line, "path", "required (a local file or folder, or a storage URI)");
+		ferry_yaml_err(&c, root->line, "path", "required (a local file or folder, or a storage URI)");
 		goto out;
 	}
 	rc = 0;

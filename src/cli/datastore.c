@@ -15,35 +15,17 @@
 #include "workspace/workspace.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] = "ferry datastore create --file DS.yml | list | show NAME";
 
-struct dsctx {
-	const char *file;
-	ferry_err *err;
-};
-
-static int dserr(struct dsctx *c, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int dserr(struct dsctx *c, int line, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = ferry_yaml_field_errv(c->err, c->file, line, field, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int scalar(struct dsctx *c, const struct ferry_yaml_node *n, const char *field,
+static int scalar(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field,
 		  char **out)
 {
 	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return dserr(c, n->line, field, "expected a string, found %s",
+		return ferry_yaml_err(c, n->line, field, "expected a string, found %s",
 			     ferry_yaml_kind_name(n));
 	free(*out);
 	*out = strdup(n->text);
@@ -61,13 +43,13 @@ static int valid_chars(const char *s, size_t min, size_t max, int dash)
 	return 1;
 }
 
-static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
+static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n,
 			     struct ferry_datastore *ds, json_t **opts)
 {
 	if (ferry_yaml_is_null(n))
 		return 0;
 	if (n->kind != FERRY_YAML_MAP)
-		return dserr(c, n->line, "credentials", "expected a map, found %s",
+		return ferry_yaml_err(c, n->line, "credentials", "expected a map, found %s",
 			     ferry_yaml_kind_name(n));
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i];
@@ -75,32 +57,32 @@ static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
 		snprintf(field, sizeof(field), "credentials.%s", k);
 		if (!strcmp(k, "account_key") || !strcmp(k, "sas_token")) {
 			if (ds->secret)
-				return dserr(c, n->key_lines[i], field,
+				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give either account_key or sas_token, not both");
 			if (scalar(c, n->vals[i], field, &ds->secret) < 0)
 				return -1;
 			if (!strcmp(k, "sas_token") && ds->secret[0] == '?')
 				memmove(ds->secret, ds->secret + 1, strlen(ds->secret));
 			if (!ds->secret[0])
-				return dserr(c, n->vals[i]->line, field, "is empty");
+				return ferry_yaml_err(c, n->vals[i]->line, field, "is empty");
 			ds->cred_type = strdup(k);
 		} else if (!strcmp(k, "tenant_id") || !strcmp(k, "client_id") ||
 			   !strcmp(k, "client_secret") || !strcmp(k, "resource_url") ||
 			   !strcmp(k, "authority_url")) {
 			if (ds->cred_type && strcmp(ds->cred_type, "service_principal"))
-				return dserr(c, n->key_lines[i], field,
+				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give a key, a SAS token or a service principal, not several");
 			char *val = NULL;
 			if (scalar(c, n->vals[i], field, &val) < 0)
 				return -1;
 			if (!val[0]) {
 				free(val);
-				return dserr(c, n->vals[i]->line, field, "is empty");
+				return ferry_yaml_err(c, n->vals[i]->line, field, "is empty");
 			}
 			if ((!strcmp(k, "authority_url") || !strcmp(k, "resource_url")) &&
 			    strncmp(val, "https://", 8) && strncmp(val, "http://", 7)) {
 				free(val);
-				return dserr(c, n->vals[i]->line, field, "expected an https:// URL");
+				return ferry_yaml_err(c, n->vals[i]->line, field, "expected an https:// URL");
 			}
 			if (!strcmp(k, "client_secret")) {
 				ds->secret = val;
@@ -114,7 +96,7 @@ static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
 			if (!ds->cred_type)
 				ds->cred_type = strdup("service_principal");
 		} else
-			return dserr(c, n->key_lines[i], field,
+			return ferry_yaml_err(c, n->key_lines[i], field,
 				     "unknown credential (known: account_key, sas_token; or tenant_id, "
 				     "client_id, client_secret, authority_url, resource_url)");
 	}
@@ -122,9 +104,9 @@ static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
 		const char *need[] = { "tenant_id", "client_id" };
 		for (int i = 0; i < 2; i++)
 			if (!json_object_get(*opts, need[i]))
-				return dserr(c, n->line, "credentials", "a service principal needs %s", need[i]);
+				return ferry_yaml_err(c, n->line, "credentials", "a service principal needs %s", need[i]);
 		if (!ds->secret)
-			return dserr(c, n->line, "credentials", "a service principal needs client_secret");
+			return ferry_yaml_err(c, n->line, "credentials", "a service principal needs client_secret");
 	}
 	return 0;
 }
@@ -133,12 +115,12 @@ static int parse_credentials(struct dsctx *c, const struct ferry_yaml_node *n,
  * region, credentials {access_key_id, secret_access_key} or none (the keys
  * of the environment, as for s3:// URIs). The keys go to the secret file as
  * one JSON object. */
-static int parse_s3_credentials(struct dsctx *c, const struct ferry_yaml_node *n, struct ferry_datastore *ds)
+static int parse_s3_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_datastore *ds)
 {
 	if (ferry_yaml_is_null(n))
 		return 0;
 	if (n->kind != FERRY_YAML_MAP)
-		return dserr(c, n->line, "credentials", "expected a map, found %s", ferry_yaml_kind_name(n));
+		return ferry_yaml_err(c, n->line, "credentials", "expected a map, found %s", ferry_yaml_kind_name(n));
 	char *id = NULL, *secret = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < n->n && rc == 0; i++) {
@@ -152,11 +134,11 @@ static int parse_s3_credentials(struct dsctx *c, const struct ferry_yaml_node *n
 			if (rc == 0)
 				ferry_redact_register(secret);
 		} else
-			rc = dserr(c, n->key_lines[i], field,
+			rc = ferry_yaml_err(c, n->key_lines[i], field,
 				   "unknown credential for type s3 (known: access_key_id, secret_access_key)");
 	}
 	if (rc == 0 && (!id || !*id || !secret || !*secret))
-		rc = dserr(c, n->line, "credentials", "give both access_key_id and secret_access_key");
+		rc = ferry_yaml_err(c, n->line, "credentials", "give both access_key_id and secret_access_key");
 	if (rc == 0) {
 		json_t *j = json_pack("{s:s, s:s}", "access_key_id", id, "secret_access_key", secret);
 		ds->secret = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -186,7 +168,7 @@ static int valid_bucket(const char *s)
 	return 1;
 }
 
-static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct ferry_datastore *ds,
+static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root, struct ferry_datastore *ds,
 		    json_t **opts)
 {
 	int bucket_line = 0;
@@ -199,7 +181,7 @@ static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct 
 			if (scalar(c, v, k, &ds->name) < 0)
 				return -1;
 			if (!ferry_ws_datastore_name_ok(ds->name))
-				return dserr(c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
+				return ferry_yaml_err(c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
 					     ds->name);
 		} else if (!strcmp(k, "description")) {
 			if (!ferry_yaml_is_null(v) && scalar(c, v, k, &ds->description) < 0)
@@ -212,7 +194,7 @@ static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct 
 			if (scalar(c, v, k, &ds->endpoint) < 0)
 				return -1;
 			if (strncmp(ds->endpoint, "http://", 7) && strncmp(ds->endpoint, "https://", 8))
-				return dserr(c, v->line, k, "expected the http(s):// URL of an S3 service");
+				return ferry_yaml_err(c, v->line, k, "expected the http(s):// URL of an S3 service");
 			size_t n = strlen(ds->endpoint);
 			while (n > 0 && ds->endpoint[n - 1] == '/')
 				ds->endpoint[--n] = '\0';
@@ -228,16 +210,16 @@ static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct 
 			if (parse_s3_credentials(c, v, ds) < 0)
 				return -1;
 		} else
-			return dserr(c, root->key_lines[i], k,
+			return ferry_yaml_err(c, root->key_lines[i], k,
 				     "unknown field for type s3 (known: name, type, description, tags, bucket, "
 				     "endpoint, region, credentials)");
 	}
 	if (!ds->name)
-		return dserr(c, root->line, "name", "required");
+		return ferry_yaml_err(c, root->line, "name", "required");
 	if (!ds->container)
-		return dserr(c, root->line, "bucket", "required");
+		return ferry_yaml_err(c, root->line, "bucket", "required");
 	if (!valid_bucket(ds->container))
-		return dserr(c, bucket_line, "bucket", "'%s': 3-63 lowercase letters, digits, '.' and '-'",
+		return ferry_yaml_err(c, bucket_line, "bucket", "'%s': 3-63 lowercase letters, digits, '.' and '-'",
 			     ds->container);
 	if (!ds->cred_type)
 		ds->cred_type = strdup("none");
@@ -247,7 +229,7 @@ static int parse_s3(struct dsctx *c, const struct ferry_yaml_node *root, struct 
 /* Parse and validate DS.yml into *ds (fields malloc'd). */
 static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_err *err)
 {
-	struct dsctx c = { file, err };
+	struct ferry_yaml_doc c = { file, err };
 	struct ferry_yaml_node *root;
 	if (ferry_yaml_load(file, &root, err) < 0)
 		return -1;
@@ -255,13 +237,13 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	json_t *opts = NULL;
 	memset(ds, 0, sizeof(*ds));
 	if (root->kind != FERRY_YAML_MAP) {
-		dserr(&c, root->line, NULL, "a datastore file is a map of fields, found %s",
+		ferry_yaml_err(&c, root->line, NULL, "a datastore file is a map of fields, found %s",
 		      ferry_yaml_kind_name(root));
 		goto out;
 	}
 	const struct ferry_yaml_node *t = ferry_yaml_get(root, "type");
 	if (!t) {
-		dserr(&c, root->line, "type", "required (azure_blob or azure_data_lake_gen2)");
+		ferry_yaml_err(&c, root->line, "type", "required (azure_blob or azure_data_lake_gen2)");
 		goto out;
 	}
 	if (scalar(&c, t, "type", &ds->type) < 0)
@@ -269,7 +251,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	int adls = !strcmp(ds->type, "azure_data_lake_gen2");
 	int s3 = !strcmp(ds->type, "s3");
 	if (!adls && !s3 && strcmp(ds->type, "azure_blob") != 0) {
-		dserr(&c, t->line, "type", "'%s' is not supported (use azure_blob, azure_data_lake_gen2 or s3)",
+		ferry_yaml_err(&c, t->line, "type", "'%s' is not supported (use azure_blob, azure_data_lake_gen2 or s3)",
 		      ds->type);
 		goto out;
 	}
@@ -287,7 +269,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 			if (scalar(&c, v, k, &ds->name) < 0)
 				goto out;
 			if (!ferry_ws_datastore_name_ok(ds->name)) {
-				dserr(&c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
+				ferry_yaml_err(&c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
 				      ds->name);
 				goto out;
 			}
@@ -307,7 +289,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				goto out;
 			if (strstr(ds->endpoint, "://") && strncmp(ds->endpoint, "http://", 7) &&
 			    strncmp(ds->endpoint, "https://", 8)) {
-				dserr(&c, v->line, k,
+				ferry_yaml_err(&c, v->line, k,
 				      "expected a suffix such as core.windows.net or an http(s):// URL");
 				goto out;
 			}
@@ -319,7 +301,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				goto out;
 			const char *alt = adls ? "abfss" : "wasbs";
 			if (strcmp(ds->protocol, "https") && strcmp(ds->protocol, alt)) {
-				dserr(&c, v->line, k, "'%s' is not valid for %s (https or %s)", ds->protocol,
+				ferry_yaml_err(&c, v->line, k, "'%s' is not valid for %s (https or %s)", ds->protocol,
 				      ds->type, alt);
 				goto out;
 			}
@@ -330,7 +312,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 			if (ferry_yaml_is_null(v))
 				continue;
 			if (v->kind != FERRY_YAML_MAP) {
-				dserr(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
+				ferry_yaml_err(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
 				goto out;
 			}
 			tags = json_object();
@@ -338,7 +320,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				if (v->vals[j]->kind != FERRY_YAML_SCALAR) {
 					char f[300];
 					snprintf(f, sizeof(f), "tags.%s", v->keys[j]);
-					dserr(&c, v->vals[j]->line, f, "expected a string, found %s",
+					ferry_yaml_err(&c, v->vals[j]->line, f, "expected a string, found %s",
 					      ferry_yaml_kind_name(v->vals[j]));
 					json_decref(tags);
 					goto out;
@@ -354,7 +336,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				 "name, type, description, tags, account_name, %s, endpoint, protocol, "
 				 "credentials",
 				 cont_field);
-			dserr(&c, root->key_lines[i], k, "unknown field for type %s (known: %s)",
+			ferry_yaml_err(&c, root->key_lines[i], k, "unknown field for type %s (known: %s)",
 			      ds->type, known);
 			goto out;
 		}
@@ -364,24 +346,24 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 		goto out;
 	}
 	if (!ds->name) {
-		dserr(&c, root->line, "name", "required");
+		ferry_yaml_err(&c, root->line, "name", "required");
 		goto out;
 	}
 	if (!ds->account) {
-		dserr(&c, root->line, "account_name", "required");
+		ferry_yaml_err(&c, root->line, "account_name", "required");
 		goto out;
 	}
 	if (!valid_chars(ds->account, 3, 24, 0)) {
-		dserr(&c, acct_line, "account_name", "'%s': 3-24 lowercase letters and digits",
+		ferry_yaml_err(&c, acct_line, "account_name", "'%s': 3-24 lowercase letters and digits",
 		      ds->account);
 		goto out;
 	}
 	if (!ds->container) {
-		dserr(&c, root->line, cont_field, "required");
+		ferry_yaml_err(&c, root->line, cont_field, "required");
 		goto out;
 	}
 	if (!valid_chars(ds->container, 3, 63, 1)) {
-		dserr(&c, cont_line, cont_field, "'%s': 3-63 lowercase letters, digits and '-'",
+		ferry_yaml_err(&c, cont_line, cont_field, "'%s': 3-63 lowercase letters, digits and '-'",
 		      ds->container);
 		goto out;
 	}

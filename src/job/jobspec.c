@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,35 +55,18 @@ static const unsigned implemented[2][3] = {
 };
 #undef M
 
-struct lctx {
-	const char *label;
-	ferry_err *err;
-};
-
-static int ferr(struct lctx *c, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int ferr(struct lctx *c, int line, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = ferry_yaml_field_errv(c->err, c->label, line, field, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int oom(struct lctx *c)
+static int oom(struct ferry_yaml_doc *c)
 {
 	return ferry_err_set(c->err, FERRY_E_IO, "out of memory");
 }
 
 /* A scalar (not a map/list) as a string, copied into *out; null -> NULL. */
-static int get_str(struct lctx *c, const struct ferry_yaml_node *n, const char *field,
+static int get_str(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field,
 		   char **out)
 {
 	*out = NULL;
 	if (n->kind != FERRY_YAML_SCALAR)
-		return ferr(c, n->line, field, "expected a string, found %s",
+		return ferry_yaml_err(c, n->line, field, "expected a string, found %s",
 			    ferry_yaml_kind_name(n));
 	if (ferry_yaml_is_null(n))
 		return 0;
@@ -93,10 +75,10 @@ static int get_str(struct lctx *c, const struct ferry_yaml_node *n, const char *
 	return 0;
 }
 
-static int expect_map(struct lctx *c, const struct ferry_yaml_node *n, const char *field)
+static int expect_map(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field)
 {
 	if (n->kind != FERRY_YAML_MAP)
-		return ferr(c, n->line, field, "expected a map, found %s", ferry_yaml_kind_name(n));
+		return ferry_yaml_err(c, n->line, field, "expected a map, found %s", ferry_yaml_kind_name(n));
 	return 0;
 }
 
@@ -133,11 +115,11 @@ static json_t *to_json(const struct ferry_yaml_node *n)
 	return json_string(n->text);
 }
 
-static int parse_enum(struct lctx *c, const struct ferry_yaml_node *n, const char *field,
+static int parse_enum(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field,
 		      const char *const *names, int count, const char *what, int *out)
 {
 	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return ferr(c, n->line, field, "expected a %s, found %s", what,
+		return ferry_yaml_err(c, n->line, field, "expected a %s, found %s", what,
 			    ferry_yaml_kind_name(n));
 	for (int i = 0; i < count; i++)
 		if (!strcmp(n->text, names[i])) {
@@ -150,7 +132,7 @@ static int parse_enum(struct lctx *c, const struct ferry_yaml_node *n, const cha
 		if (i + 1 < count)
 			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 	}
-	return ferr(c, n->line, field, "unknown %s '%s' (expected one of: %s)", what, n->text,
+	return ferry_yaml_err(c, n->line, field, "unknown %s '%s' (expected one of: %s)", what, n->text,
 		    list);
 }
 
@@ -166,23 +148,23 @@ static void mode_list(unsigned bits, char *buf, size_t cap)
 }
 
 /* The mode table check shared by inputs and outputs. */
-static int check_mode(struct lctx *c, int line, int is_output, const char *name,
+static int check_mode(struct ferry_yaml_doc *c, int line, int is_output, const char *name,
 		      enum ferry_io_type t, enum ferry_io_mode m)
 {
 	const char *io = is_output ? "output" : "input";
 	char list[200];
 	if (!(allowed[is_output][t] & (1u << m))) {
 		mode_list(allowed[is_output][t], list, sizeof(list));
-		return ferr(c, line, NULL,
+		return ferry_yaml_err(c, line, NULL,
 			    "%s '%s' of type %s cannot use mode %s; allowed modes for a %s %s: %s",
 			    io, name, type_names[t], mode_names[m], type_names[t], io, list);
 	}
 	if (t == FERRY_IO_MLTABLE && is_output)
-		return ferr(c, line, NULL, "type mltable is not supported yet (%s '%s')", io,
+		return ferry_yaml_err(c, line, NULL, "type mltable is not supported yet (%s '%s')", io,
 			    name);
 	if (!(implemented[is_output][t] & (1u << m))) {
 		mode_list(implemented[is_output][t], list, sizeof(list));
-		return ferr(c, line, NULL, "mode %s is not supported yet (%s '%s'); use %s", mode_names[m],
+		return ferry_yaml_err(c, line, NULL, "mode %s is not supported yet (%s '%s'); use %s", mode_names[m],
 			    io, name, list);
 	}
 	return 0;
@@ -201,7 +183,7 @@ static int io_name_ok(const char *n)
 	return 1;
 }
 
-static int parse_input(struct lctx *c, const char *name, int key_line,
+static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 		       const struct ferry_yaml_node *n, struct ferry_job_input *in)
 {
 	char field[300];
@@ -209,16 +191,16 @@ static int parse_input(struct lctx *c, const char *name, int key_line,
 	if (!(in->name = strdup(name)))
 		return oom(c);
 	if (!io_name_ok(name))
-		return ferr(c, key_line, NULL,
+		return ferry_yaml_err(c, key_line, NULL,
 			    "input name '%s' is not valid (letters, digits, '_' and '-')", name);
 	if (n->kind == FERRY_YAML_SEQ)
-		return ferr(c, n->line, NULL,
+		return ferry_yaml_err(c, n->line, NULL,
 			    "input '%s': expected a literal value or a map {type, path, mode}, "
 			    "found a list",
 			    name);
 	if (n->kind == FERRY_YAML_SCALAR) {
 		if (ferry_yaml_is_null(n))
-			return ferr(c, n->line, NULL, "input '%s' has no value", name);
+			return ferry_yaml_err(c, n->line, NULL, "input '%s' has no value", name);
 		in->literal = 1;
 		if (!(in->value = strdup(n->text)))
 			return oom(c);
@@ -249,16 +231,16 @@ static int parse_input(struct lctx *c, const char *name, int key_line,
 				return -1;
 		} else if (!strcmp(k, "optional")) {
 			if (!ferry_yaml_bool(v, &in->optional))
-				return ferr(c, v->line, field, "expected true or false, found '%s'",
+				return ferry_yaml_err(c, v->line, field, "expected true or false, found '%s'",
 					    v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
 		} else {
-			return ferr(c, n->key_lines[i], field,
+			return ferry_yaml_err(c, n->key_lines[i], field,
 				    "unknown field of an input (known: type, path, mode, optional, "
 				    "description)");
 		}
 	}
 	if (!in->path && !in->optional)
-		return ferr(c, key_line, NULL, "input '%s': field 'path' is required", name);
+		return ferry_yaml_err(c, key_line, NULL, "input '%s': field 'path' is required", name);
 	if (check_mode(c, mode_line, 0, name, in->type, in->mode) < 0)
 		return -1;
 	if (in->path) {
@@ -266,14 +248,14 @@ static int parse_input(struct lctx *c, const char *name, int key_line,
 		ferry_err ue;
 		if (ferry_uri_parse(in->path, &u, &ue) < 0) {
 			const struct ferry_yaml_node *p = ferry_yaml_get(n, "path");
-			return ferr(c, p->line, NULL, "input '%s': %s", name, ue.msg);
+			return ferry_yaml_err(c, p->line, NULL, "input '%s': %s", name, ue.msg);
 		}
 		ferry_uri_free(&u);
 	}
 	return 0;
 }
 
-static int parse_output(struct lctx *c, const char *name, int key_line,
+static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line,
 			const struct ferry_yaml_node *n, struct ferry_job_output *o)
 {
 	char field[300];
@@ -283,16 +265,16 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 	if (!(o->name = strdup(name)))
 		return oom(c);
 	if (!io_name_ok(name))
-		return ferr(c, key_line, NULL,
+		return ferry_yaml_err(c, key_line, NULL,
 			    "output name '%s' is not valid (letters, digits, '_' and '-')", name);
 	int mode_line = key_line;
 	if (n->kind == FERRY_YAML_SCALAR && !ferry_yaml_is_null(n))
-		return ferr(c, n->line, NULL,
+		return ferry_yaml_err(c, n->line, NULL,
 			    "output '%s': expected nothing or a map {type, path, mode}, found "
 			    "'%s'",
 			    name, n->text);
 	if (n->kind == FERRY_YAML_SEQ)
-		return ferr(c, n->line, NULL,
+		return ferry_yaml_err(c, n->line, NULL,
 			    "output '%s': expected nothing or a map {type, path, mode}, found a "
 			    "list",
 			    name);
@@ -317,7 +299,7 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 			if (get_str(c, v, field, &o->asset_name) < 0)
 				return -1;
 			if (o->asset_name && !ferry_ws_asset_name_ok(o->asset_name))
-				return ferr(c, v->line, field,
+				return ferry_yaml_err(c, v->line, field,
 					    "'%s' is not a valid data asset name (letters, digits, '_', "
 					    "'-', '.', starting with a letter or digit)",
 					    o->asset_name);
@@ -325,7 +307,7 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 			if (get_str(c, v, field, &o->asset_version) < 0)
 				return -1;
 			if (o->asset_version && !ferry_ws_asset_version_ok(o->asset_version))
-				return ferr(c, v->line, field,
+				return ferry_yaml_err(c, v->line, field,
 					    "'%s' is not a valid data asset version (letters, digits, "
 					    "'_', '-', '.', not 'latest')",
 					    o->asset_version);
@@ -333,13 +315,13 @@ static int parse_output(struct lctx *c, const char *name, int key_line,
 			if (get_str(c, v, field, &o->description) < 0)
 				return -1;
 		} else {
-			return ferr(c, n->key_lines[i], field,
+			return ferry_yaml_err(c, n->key_lines[i], field,
 				    "unknown field of an output (known: type, path, mode, name, "
 				    "version, description)");
 		}
 	}
 	if (o->asset_version && !o->asset_name)
-		return ferr(c, key_line, NULL,
+		return ferry_yaml_err(c, key_line, NULL,
 			    "output '%s': 'version' without 'name' (name the data asset to register)",
 			    name);
 	return check_mode(c, mode_line, 1, name, o->type, o->mode);
@@ -352,7 +334,7 @@ static const char *const azure_only[] = { "environment", "compute",        "reso
 
 /* identity: {type: user_identity | managed | managed_identity | aml_token,
  * client_id: <user-assigned identity>} (absent or null: no identity). */
-static int parse_identity(struct lctx *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
+static int parse_identity(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
 	if (ferry_yaml_is_null(n))
 		return 0;
@@ -365,30 +347,30 @@ static int parse_identity(struct lctx *c, const struct ferry_yaml_node *n, struc
 		char field[64];
 		snprintf(field, sizeof(field), "identity.%s", k);
 		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
-			return ferr(c, v->line, field, "expected a string, found %s", ferry_yaml_kind_name(v));
+			return ferry_yaml_err(c, v->line, field, "expected a string, found %s", ferry_yaml_kind_name(v));
 		if (!strcmp(k, "type")) {
 			if (ferry_identity_parse(v->text, &s->identity.kind) < 0 || s->identity.kind == FERRY_ID_NONE)
-				return ferr(c, v->line, field,
+				return ferry_yaml_err(c, v->line, field,
 					    "'%s' is not an identity type (user_identity, managed, managed_identity, "
 					    "aml_token)",
 					    v->text);
 			have_type = 1;
 		} else if (!strcmp(k, "client_id")) {
 			if (!*v->text || strlen(v->text) >= sizeof(s->identity.client_id))
-				return ferr(c, v->line, field, "expected a client id (a GUID)");
+				return ferry_yaml_err(c, v->line, field, "expected a client id (a GUID)");
 			snprintf(s->identity.client_id, sizeof(s->identity.client_id), "%s", v->text);
 		} else if (strcmp(k, "object_id") && strcmp(k, "msi_resource_id") && strcmp(k, "resource_id"))
-			return ferr(c, n->key_lines[i], field,
+			return ferry_yaml_err(c, n->key_lines[i], field,
 				    "unknown field of identity (known: type, client_id, object_id, resource_id)");
 	}
 	if (!have_type)
-		return ferr(c, n->line, "identity.type", "required: user_identity or managed");
+		return ferry_yaml_err(c, n->line, "identity.type", "required: user_identity or managed");
 	if (s->identity.client_id[0] && s->identity.kind != FERRY_ID_MANAGED)
-		return ferr(c, n->line, "identity.client_id", "only a managed identity takes a client id");
+		return ferry_yaml_err(c, n->line, "identity.client_id", "only a managed identity takes a client id");
 	return 0;
 }
 
-static int parse_env(struct lctx *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
+static int parse_env(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
 	if (expect_map(c, n, "environment_variables") < 0)
 		return -1;
@@ -400,10 +382,10 @@ static int parse_env(struct lctx *c, const struct ferry_yaml_node *n, struct fer
 		char field[300];
 		snprintf(field, sizeof(field), "environment_variables.%s", n->keys[i]);
 		if (v->kind != FERRY_YAML_SCALAR)
-			return ferr(c, v->line, field, "expected a string, number or boolean, found %s",
+			return ferry_yaml_err(c, v->line, field, "expected a string, number or boolean, found %s",
 				    ferry_yaml_kind_name(v));
 		if (!*n->keys[i] || strchr(n->keys[i], '='))
-			return ferr(c, n->key_lines[i], field, "not a valid variable name");
+			return ferry_yaml_err(c, n->key_lines[i], field, "not a valid variable name");
 		struct ferry_job_env *e = &s->env[s->n_env++];
 		e->key = strdup(n->keys[i]);
 		e->value = strdup(ferry_yaml_is_null(v) ? "" : v->text);
@@ -413,7 +395,7 @@ static int parse_env(struct lctx *c, const struct ferry_yaml_node *n, struct fer
 	return 0;
 }
 
-static int parse_limits(struct lctx *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
+static int parse_limits(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
 	if (expect_map(c, n, "limits") < 0)
 		return -1;
@@ -422,12 +404,12 @@ static int parse_limits(struct lctx *c, const struct ferry_yaml_node *n, struct 
 		if (strcmp(n->keys[i], "timeout") != 0) {
 			char field[300];
 			snprintf(field, sizeof(field), "limits.%s", n->keys[i]);
-			return ferr(c, n->key_lines[i], field, "unknown field (known: timeout)");
+			return ferry_yaml_err(c, n->key_lines[i], field, "unknown field (known: timeout)");
 		}
 		char *end = NULL;
 		long t = v->kind == FERRY_YAML_SCALAR ? strtol(v->text, &end, 10) : -1;
 		if (v->kind != FERRY_YAML_SCALAR || !*v->text || *end || t <= 0)
-			return ferr(c, v->line, "limits.timeout",
+			return ferry_yaml_err(c, v->line, "limits.timeout",
 				    "expected a positive number of seconds");
 		s->timeout_s = t;
 	}
@@ -443,7 +425,7 @@ static char *abs_dir(const char *dir)
 }
 
 /* Placeholder values for validating references: "<inputs.x>". */
-static int check_references(struct lctx *c, struct ferry_jobspec *s, int cmd_line)
+static int check_references(struct ferry_yaml_doc *c, struct ferry_jobspec *s, int cmd_line)
 {
 	char **iv = calloc(s->n_inputs + 1, sizeof(char *));
 	char **ov = calloc(s->n_outputs + 1, sizeof(char *));
@@ -484,7 +466,7 @@ static int check_references(struct lctx *c, struct ferry_jobspec *s, int cmd_lin
 		struct ferry_uri u;
 		ferry_err ue;
 		if (ferry_uri_parse(uri, &u, &ue) < 0) {
-			ferr(c, s->outputs[i].line, NULL, "output '%s': %s", s->outputs[i].name,
+			ferry_yaml_err(c, s->outputs[i].line, NULL, "output '%s': %s", s->outputs[i].name,
 			     ue.msg);
 			free(uri);
 			goto out;
@@ -492,7 +474,7 @@ static int check_references(struct lctx *c, struct ferry_jobspec *s, int cmd_lin
 		int kind = u.kind;
 		ferry_uri_free(&u);
 		if (kind != FERRY_URI_DATASTORE && kind != FERRY_URI_BLOB && kind != FERRY_URI_S3) {
-			ferr(c, s->outputs[i].line, NULL,
+			ferry_yaml_err(c, s->outputs[i].line, NULL,
 			     "output '%s': path '%s' is not a storage location; outputs go to a "
 			     "datastore (azureml://datastores/<name>/paths/<path>), a Blob URI or s3://",
 			     s->outputs[i].name, uri);
@@ -512,11 +494,11 @@ out:
 	return rc;
 }
 
-static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const char *dir,
+static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root, const char *dir,
 		      struct ferry_jobspec *s)
 {
 	if (root->kind != FERRY_YAML_MAP)
-		return ferr(c, root->line, NULL, "a job file is a map of fields, found %s",
+		return ferry_yaml_err(c, root->line, NULL, "a job file is a map of fields, found %s",
 			    ferry_yaml_kind_name(root));
 	if (!(s->dir = abs_dir(dir)))
 		return oom(c);
@@ -538,7 +520,7 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 			free(tmp);
 		} else if (!strcmp(k, "type")) {
 			if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "command") != 0) {
-				ferr(c, v->line, k, "only 'command' jobs are supported, found '%s'",
+				ferry_yaml_err(c, v->line, k, "only 'command' jobs are supported, found '%s'",
 				     v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
 				goto out;
 			}
@@ -546,7 +528,7 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 			if (get_str(c, v, k, &s->name) < 0)
 				goto out;
 			if (s->name && !ferry_job_name_ok(s->name)) {
-				ferr(c, v->line, k,
+				ferry_yaml_err(c, v->line, k,
 				     "'%s' is not a valid job name (letters, digits, '_' and '-', "
 				     "starting with a letter or digit, at most 255)",
 				     s->name);
@@ -570,7 +552,7 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 				if (v->vals[t]->kind != FERRY_YAML_SCALAR) {
 					char field[300];
 					snprintf(field, sizeof(field), "tags.%s", v->keys[t]);
-					ferr(c, v->vals[t]->line, field, "expected a string, found %s",
+					ferry_yaml_err(c, v->vals[t]->line, field, "expected a string, found %s",
 					     ferry_yaml_kind_name(v->vals[t]));
 					goto out;
 				}
@@ -638,19 +620,19 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 				if (!strcmp(k, azure_only[a]))
 					break;
 			if (a == sizeof(azure_only) / sizeof(azure_only[0])) {
-				ferr(c, kl, k, "unknown field of a command job");
+				ferry_yaml_err(c, kl, k, "unknown field of a command job");
 				goto out;
 			}
 			json_object_set_new(azure, k, to_json(v));
 		}
 	}
 	if (!s->command || !*s->command) {
-		ferr(c, cmd_line, "command", "required: the command to run");
+		ferry_yaml_err(c, cmd_line, "command", "required: the command to run");
 		goto out;
 	}
 	/* code: relative to the job file's folder; must be a folder. */
 	if (code && !strncmp(code, "azureml:", 8)) {
-		ferr(c, code_line, "code", "code assets ('%s') are not supported; use a local folder",
+		ferry_yaml_err(c, code_line, "code", "code assets ('%s') are not supported; use a local folder",
 		     code);
 		goto out;
 	}
@@ -673,7 +655,7 @@ static int build_spec(struct lctx *c, const struct ferry_yaml_node *root, const 
 	if (code) {
 		struct stat st;
 		if (stat(s->code, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			ferr(c, code_line, "code", "'%s' is not a folder (resolved to %s)", code,
+			ferry_yaml_err(c, code_line, "code", "'%s' is not a folder (resolved to %s)", code,
 			     s->code);
 			goto out;
 		}
@@ -716,7 +698,7 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 		ferry_yaml_free(root);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
-	struct lctx c = { .label = label, .err = err };
+	struct ferry_yaml_doc c = { .label = label, .err = err };
 	int rc = build_spec(&c, root, dir, s);
 	ferry_yaml_free(root);
 	if (rc < 0) {

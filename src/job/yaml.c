@@ -356,3 +356,12 @@ int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const cha
 		return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: field '%s': %s", label, line, field, msg);
 	return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: %s", label, line, msg);
 }
+
+int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ferry_yaml_field_errv(d->err, d->label, line, field, fmt, ap);
+	va_end(ap);
+	return rc;
+}

@@ -51,6 +51,17 @@ void ferry_yaml_free(struct ferry_yaml_node *n);
 int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const char *field,
 			  const char *fmt, va_list ap);
 
+/* A YAML document being checked: what its errors are labelled with (a file
+ * name or URI) and where they go. */
+struct ferry_yaml_doc {
+	const char *label;
+	ferry_err *err;
+};
+
+/* ferry_yaml_field_errv for document `d`, printf-style. Returns -1. */
+int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* The value of key `key` in map `map`, or NULL (also when map is not a map). */
 const struct ferry_yaml_node *ferry_yaml_get(const struct ferry_yaml_node *map,
 					     const char *key);

@@ -11,30 +11,13 @@
 #include "mltable/mltable.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
-struct dctx {
-	const char *label;
-	ferry_err *err;
-};
-
-static int derr(struct dctx *c, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int derr(struct dctx *c, int line, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = ferry_yaml_field_errv(c->err, c->label, line, field, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int oom(struct dctx *c)
+static int oom(struct ferry_yaml_doc *c)
 {
 	return ferry_err_set(c->err, FERRY_E_IO, "%s: out of memory", c->label);
 }
@@ -50,24 +33,24 @@ const char *ferry_mlt_type_name(enum ferry_mlt_type t)
 	return names[t];
 }
 
-static int get_string(struct dctx *c, const struct ferry_yaml_node *n, const char *field, char **out)
+static int get_string(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, char **out)
 {
 	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return derr(c, n->line, field, "expected a string, found %s",
+		return ferry_yaml_err(c, n->line, field, "expected a string, found %s",
 			    n->kind == FERRY_YAML_SCALAR ? "nothing" : ferry_yaml_kind_name(n));
 	if (!(*out = strdup(n->text)))
 		return oom(c);
 	return 0;
 }
 
-static int get_bool(struct dctx *c, const struct ferry_yaml_node *n, const char *field, int *out)
+static int get_bool(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, int *out)
 {
 	if (!ferry_yaml_bool(n, out))
-		return derr(c, n->line, field, "expected true or false, found '%s'", found(n));
+		return ferry_yaml_err(c, n->line, field, "expected true or false, found '%s'", found(n));
 	return 0;
 }
 
-static int get_u64(struct dctx *c, const struct ferry_yaml_node *n, const char *field, uint64_t *out)
+static int get_u64(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, uint64_t *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -75,18 +58,18 @@ static int get_u64(struct dctx *c, const struct ferry_yaml_node *n, const char *
 	if (n->kind == FERRY_YAML_SCALAR && n->plain && n->text[0] >= '0' && n->text[0] <= '9')
 		v = strtoull(n->text, &end, 10);
 	if (!end || *end || errno)
-		return derr(c, n->line, field, "expected a non-negative integer, found '%s'", found(n));
+		return ferry_yaml_err(c, n->line, field, "expected a non-negative integer, found '%s'", found(n));
 	*out = v;
 	return 0;
 }
 
 /* A string or a list of strings. */
-static int get_strings(struct dctx *c, const struct ferry_yaml_node *n, const char *field, char ***out,
+static int get_strings(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, char ***out,
 		       size_t *count)
 {
 	size_t k = n->kind == FERRY_YAML_SEQ ? n->n : 1;
 	if (n->kind == FERRY_YAML_MAP || k == 0)
-		return derr(c, n->line, field, "expected a column name or a list of them, found %s",
+		return ferry_yaml_err(c, n->line, field, "expected a column name or a list of them, found %s",
 			    k == 0 ? "an empty list" : "a map");
 	char **v = calloc(k, sizeof(*v));
 	if (!v)
@@ -99,7 +82,7 @@ static int get_strings(struct dctx *c, const struct ferry_yaml_node *n, const ch
 	return 0;
 }
 
-static int pick(struct dctx *c, const struct ferry_yaml_node *n, const char *field, const char *const *names,
+static int pick(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, const char *const *names,
 		size_t count, int *out)
 {
 	if (n->kind == FERRY_YAML_SCALAR)
@@ -116,26 +99,26 @@ static int pick(struct dctx *c, const struct ferry_yaml_node *n, const char *fie
 			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
 	}
-	return derr(c, n->line, field, "unknown value '%s' (expected one of: %s)", found(n), list);
+	return ferry_yaml_err(c, n->line, field, "unknown value '%s' (expected one of: %s)", found(n), list);
 }
 
 /* A transformation's options: a map whose keys must all be in `known`. */
-static int check_keys(struct dctx *c, const struct ferry_yaml_node *m, const char *what, const char *known)
+static int check_keys(struct ferry_yaml_doc *c, const struct ferry_yaml_node *m, const char *what, const char *known)
 {
 	if (m->kind != FERRY_YAML_MAP)
-		return derr(c, m->line, what, "expected a map of options, found %s", ferry_yaml_kind_name(m));
+		return ferry_yaml_err(c, m->line, what, "expected a map of options, found %s", ferry_yaml_kind_name(m));
 	for (size_t i = 0; i < m->n; i++) {
 		char pat[128];
 		snprintf(pat, sizeof(pat), ",%s,", m->keys[i]);
 		char all[512];
 		snprintf(all, sizeof(all), ",%s,", known);
 		if (!strstr(all, pat))
-			return derr(c, m->key_lines[i], m->keys[i], "unknown option of %s (known: %s)", what, known);
+			return ferry_yaml_err(c, m->key_lines[i], m->keys[i], "unknown option of %s (known: %s)", what, known);
 	}
 	return 0;
 }
 
-static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+static int read_delimited(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	s->delimiter = ',';
 	s->header = FERRY_MLT_ALL_SAME;
@@ -152,10 +135,10 @@ static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struc
 		int e = 0;
 		if (!strcmp(k, "delimiter")) {
 			if (x->kind != FERRY_YAML_SCALAR || strlen(x->text) != 1)
-				return derr(c, x->line, k, "expected one character, found '%s'", found(x));
+				return ferry_yaml_err(c, x->line, k, "expected one character, found '%s'", found(x));
 			s->delimiter = x->text[0];
 			if (s->delimiter == '"' || s->delimiter == '\n' || s->delimiter == '\r')
-				return derr(c, x->line, k, "a quote or a line break cannot be the delimiter");
+				return ferry_yaml_err(c, x->line, k, "a quote or a line break cannot be the delimiter");
 		} else if (!strcmp(k, "header")) {
 			static const char *const h[] = { "no_header", "from_first_file", "all_files_different_headers",
 							 "all_files_same_headers" };
@@ -165,7 +148,7 @@ static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struc
 		} else if (!strcmp(k, "encoding")) {
 			static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
 			if (x->kind == FERRY_YAML_SCALAR && (!strcmp(x->text, "utf16") || !strcmp(x->text, "utf32")))
-				return derr(c, x->line, k, "encoding '%s' is not supported by ferry (supported: utf8, "
+				return ferry_yaml_err(c, x->line, k, "encoding '%s' is not supported by ferry (supported: utf8, "
 					    "utf8bom, ascii, latin1, iso88591, windows1252)", x->text);
 			if (pick(c, x, k, en, 6, &e) < 0)
 				return -1;
@@ -183,13 +166,13 @@ static int read_delimited(struct dctx *c, const struct ferry_yaml_node *v, struc
 			if (get_bool(c, x, k, &s->multi_line) < 0)
 				return -1;
 		} else {
-			return derr(c, x->line, k, "is not supported by ferry");
+			return ferry_yaml_err(c, x->line, k, "is not supported by ferry");
 		}
 	}
 	return 0;
 }
 
-static int read_json_lines(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+static int read_json_lines(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	if (ferry_yaml_is_null(v))
 		return 0;
@@ -217,10 +200,10 @@ static int read_json_lines(struct dctx *c, const struct ferry_yaml_node *v, stru
 	return 0;
 }
 
-static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+static int convert_types(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	if (v->kind != FERRY_YAML_SEQ || v->n == 0)
-		return derr(c, v->line, "convert_column_types",
+		return ferry_yaml_err(c, v->line, "convert_column_types",
 			    "expected a list of {columns, column_type}, found %s", ferry_yaml_kind_name(v));
 	if (!(s->convs = calloc(v->n, sizeof(*s->convs))))
 		return oom(c);
@@ -233,7 +216,7 @@ static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct
 			return -1;
 		const struct ferry_yaml_node *cols = ferry_yaml_get(x, "columns"), *t = ferry_yaml_get(x, "column_type");
 		if (!cols || !t)
-			return derr(c, x->line, cols ? "column_type" : "columns", "is required");
+			return ferry_yaml_err(c, x->line, cols ? "column_type" : "columns", "is required");
 		if (get_strings(c, cols, "columns", &cv->columns, &cv->ncolumns) < 0)
 			return -1;
 		static const char *const tn[] = { "string", "int", "float", "boolean", "datetime" };
@@ -245,7 +228,7 @@ static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct
 			continue;
 		}
 		if (t->kind != FERRY_YAML_MAP || t->n != 1)
-			return derr(c, t->line, "column_type", "expected a type name or {datetime: ...} / {boolean: ...}");
+			return ferry_yaml_err(c, t->line, "column_type", "expected a type name or {datetime: ...} / {boolean: ...}");
 		const struct ferry_yaml_node *o = t->vals[0];
 		if (!strcmp(t->keys[0], "datetime")) {
 			cv->type = FERRY_MLT_T_DATETIME;
@@ -283,7 +266,7 @@ static int convert_types(struct dctx *c, const struct ferry_yaml_node *v, struct
 	return 0;
 }
 
-static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct ferry_mlt_step *s)
+static int parse_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *item, struct ferry_mlt_step *s)
 {
 	const char *name;
 	const struct ferry_yaml_node *v;
@@ -296,7 +279,7 @@ static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct
 		name = item->keys[0];
 		v = item->vals[0];
 	} else {
-		return derr(c, item->line, NULL,
+		return ferry_yaml_err(c, item->line, NULL,
 			    "a transformation is a map with one key (its name), found %s",
 			    item->kind == FERRY_YAML_MAP ? "a map with several keys" : ferry_yaml_kind_name(item));
 	}
@@ -324,12 +307,12 @@ static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct
 			return -1;
 		const struct ferry_yaml_node *p = ferry_yaml_get(v, "probability"), *sd = ferry_yaml_get(v, "seed");
 		if (!p)
-			return derr(c, v->line, "probability", "is required");
+			return ferry_yaml_err(c, v->line, "probability", "is required");
 		char *end = NULL;
 		if (p->kind == FERRY_YAML_SCALAR && p->plain)
 			s->probability = strtod(p->text, &end);
 		if (!end || *end || end == p->text || !(s->probability >= 0 && s->probability <= 1))
-			return derr(c, p->line, "probability", "expected a number from 0 to 1, found '%s'", found(p));
+			return ferry_yaml_err(c, p->line, "probability", "expected a number from 0 to 1, found '%s'", found(p));
 		if (sd)
 			return get_u64(c, sd, "seed", &s->seed);
 		/* no seed: a fresh sample each time, as Azure does */
@@ -342,7 +325,7 @@ static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct
 			return -1;
 		char msg[300];
 		if (ferry_mlt_expr_parse(s->text, &s->expr, msg, sizeof(msg)) < 0)
-			return derr(c, v->line, name, "%s", msg);
+			return ferry_yaml_err(c, v->line, name, "%s", msg);
 		return 0;
 	}
 	if (!strcmp(name, "keep_columns") || !strcmp(name, "drop_columns")) {
@@ -363,26 +346,26 @@ static int parse_step(struct dctx *c, const struct ferry_yaml_node *item, struct
 			return -1;
 		}
 		if (!strchr(s->text, '{'))
-			return derr(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
+			return ferry_yaml_err(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
 		for (const char *p = s->text; (p = strchr(p, '{')); p++) {
 			const char *close = strchr(p, '}'), *next = strchr(p + 1, '{');
 			if (!close || (next && next < close) || close == p + 1 || close[-1] == ':' || p[1] == ':')
-				return derr(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
+				return ferry_yaml_err(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
 					    "closing '}'", s->text);
 		}
 		return 0;
 	}
-	return derr(c, item->line, NULL,
+	return ferry_yaml_err(c, item->line, NULL,
 		    "unknown transformation '%s' (ferry knows: read_delimited, read_json_lines, read_parquet, "
 		    "read_delta_lake, take, skip, take_random_sample, filter, keep_columns, drop_columns, "
 		    "convert_column_types, extract_columns_from_partition_format)",
 		    name);
 }
 
-static int parse_paths(struct dctx *c, const struct ferry_yaml_node *p, struct ferry_mltable *m)
+static int parse_paths(struct ferry_yaml_doc *c, const struct ferry_yaml_node *p, struct ferry_mltable *m)
 {
 	if (p->kind != FERRY_YAML_SEQ || p->n == 0)
-		return derr(c, p->line, "paths", "expected a list of {file | folder | pattern}, found %s",
+		return ferry_yaml_err(c, p->line, "paths", "expected a list of {file | folder | pattern}, found %s",
 			    p->kind == FERRY_YAML_SEQ ? "an empty list" : ferry_yaml_kind_name(p));
 	if (!(m->paths = calloc(p->n, sizeof(*m->paths))))
 		return oom(c);
@@ -391,7 +374,7 @@ static int parse_paths(struct dctx *c, const struct ferry_yaml_node *p, struct f
 		struct ferry_mlt_path *mp = &m->paths[i];
 		mp->line = x->line;
 		if (x->kind != FERRY_YAML_MAP || x->n != 1)
-			return derr(c, x->line, "paths", "each entry is one of {file: ...}, {folder: ...}, "
+			return ferry_yaml_err(c, x->line, "paths", "each entry is one of {file: ...}, {folder: ...}, "
 				    "{pattern: ...}, found %s", ferry_yaml_kind_name(x));
 		static const char *const kinds[] = { "file", "folder", "pattern" };
 		int e = -1;
@@ -399,7 +382,7 @@ static int parse_paths(struct dctx *c, const struct ferry_yaml_node *p, struct f
 			if (!strcmp(x->keys[0], kinds[k]))
 				e = k;
 		if (e < 0)
-			return derr(c, x->key_lines[0], x->keys[0], "unknown kind of path (expected file, folder or pattern)");
+			return ferry_yaml_err(c, x->key_lines[0], x->keys[0], "unknown kind of path (expected file, folder or pattern)");
 		mp->kind = e;
 		if (get_string(c, x->vals[0], x->keys[0], &mp->value) < 0)
 			return -1;
@@ -411,7 +394,7 @@ static int parse_paths(struct dctx *c, const struct ferry_yaml_node *p, struct f
 int ferry_mltable_parse(const char *text, size_t len, const char *label, struct ferry_mltable **out,
 			ferry_err *err)
 {
-	struct dctx c = { .label = label, .err = err };
+	struct ferry_yaml_doc c = { .label = label, .err = err };
 	*out = NULL;
 	struct ferry_yaml_node *root = NULL;
 	if (ferry_yaml_parse(text, len, label, &root, err) < 0)
@@ -423,7 +406,7 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
 		goto done;
 	}
 	if (root->kind != FERRY_YAML_MAP) {
-		rc = derr(&c, root->line, NULL, "an MLTable is a map with 'paths' and 'transformations', found %s",
+		rc = ferry_yaml_err(&c, root->line, NULL, "an MLTable is a map with 'paths' and 'transformations', found %s",
 			  ferry_yaml_kind_name(root));
 		goto done;
 	}
@@ -436,7 +419,7 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
 			if (ferry_yaml_is_null(v))
 				continue;
 			if (v->kind != FERRY_YAML_SEQ) {
-				rc = derr(&c, v->line, k, "expected a list, found %s", ferry_yaml_kind_name(v));
+				rc = ferry_yaml_err(&c, v->line, k, "expected a list, found %s", ferry_yaml_kind_name(v));
 				break;
 			}
 			if (!(m->steps = calloc(v->n ? v->n : 1, sizeof(*m->steps)))) {
@@ -449,17 +432,17 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
 			}
 		} else if (!strcmp(k, "type")) {
 			if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "mltable"))
-				rc = derr(&c, v->line, k, "expected 'mltable', found '%s'", found(v));
+				rc = ferry_yaml_err(&c, v->line, k, "expected 'mltable', found '%s'", found(v));
 		} else if (!strcmp(k, "$schema") || !strcmp(k, "traits") || !strcmp(k, "metadata") ||
 			   !strcmp(k, "query_source")) {
 			continue; /* descriptive; nothing to evaluate */
 		} else {
-			rc = derr(&c, root->key_lines[i], k,
+			rc = ferry_yaml_err(&c, root->key_lines[i], k,
 				  "unknown field of an MLTable (known: type, paths, transformations, traits, metadata, $schema)");
 		}
 	}
 	if (rc == 0 && !m->npaths)
-		rc = derr(&c, root->line, NULL, "field 'paths' is required");
+		rc = ferry_yaml_err(&c, root->line, NULL, "field 'paths' is required");
 done:
 	ferry_yaml_free(root);
 	if (rc < 0) {
