@@ -10,16 +10,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
-# azput CONTAINER BLOB FILE — azcli put, retried: Azurite under a loaded machine
-# sometimes answers a Put Blob with 500; the setup, not ferry, is what retries here.
-azput() {
-	local i
-	for i in 1 2 3; do
-		azcli put "$@" && return 0
-		sleep 1
-	done
-	fail "azcli put $* failed three times"
-}
 export FERRY_CMD_TIMEOUT=120
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 acct=devstoreaccount1
@@ -30,7 +20,7 @@ cc=$(new_container)
 exp=$TEST_TMP/expected
 put() { # put CONTAINER BLOB CONTENT — upload, and record it in the expected tree
 	printf '%s' "$3" >"$TEST_TMP/blob"
-	azput "$1" "$2" "$TEST_TMP/blob"
+	azcli put "$1" "$2" "$TEST_TMP/blob"
 	mkdir -p "$(dirname "$exp/$acct/$1/$2")"
 	cp "$TEST_TMP/blob" "$exp/$acct/$1/$2"
 }
@@ -43,8 +33,8 @@ put "$cc" annotations.csv "img,label
 "
 # present in storage but not named by the MLTable: must not appear
 printf 'no' >"$TEST_TMP/no"
-azput "$ca" camera1/notes.txt "$TEST_TMP/no"
-azput "$cb" other/x.jpg "$TEST_TMP/no"
+azcli put "$ca" camera1/notes.txt "$TEST_TMP/no"
+azcli put "$cb" other/x.jpg "$TEST_TMP/no"
 az_datastore cams "$cb"
 
 cat >"$TEST_TMP/MLTable" <<YML
@@ -54,7 +44,7 @@ paths:
   - folder: azureml://datastores/cams/paths/camera2/
   - file: $(az_uri "$cc" annotations.csv)
 YML
-azput "$ca" tables/images/MLTable "$TEST_TMP/MLTable"
+azcli put "$ca" tables/images/MLTable "$TEST_TMP/MLTable"
 mltable_uri=$(az_uri "$ca" tables/images)
 
 step "mltable show lists the five files under <account>/<container>/<path>"
@@ -119,14 +109,14 @@ assert_contains "$TEST_TMP/last.stdout" "inputs=azureml://datastores/tables/path
 cs=$(new_container)
 for i in $(seq -w 0 39); do
 	printf 'file %s' "$i" >"$TEST_TMP/f"
-	azput "$cs" "set/part-$i.bin" "$TEST_TMP/f"
+	azcli put "$cs" "set/part-$i.bin" "$TEST_TMP/f"
 done
-azput "$cs" set/readme.txt "$TEST_TMP/f"
+azcli put "$cs" set/readme.txt "$TEST_TMP/f"
 az_datastore sets "$cs"
 # mk_table NAME TRANSFORMATIONS-YAML — an MLTable over set/*.bin in folder NAME of cs
 mk_table() {
 	printf 'paths:\n  - pattern: ../set/*.bin\ntransformations:\n%s\n' "$2" >"$TEST_TMP/MLTable"
-	azput "$cs" "$1/MLTable" "$TEST_TMP/MLTable"
+	azcli put "$cs" "$1/MLTable" "$TEST_TMP/MLTable"
 }
 # files_of NAME — the relative names eval_download gives, one a line
 files_of() {
@@ -195,7 +185,7 @@ fi
 
 step "a file the MLTable names that does not exist fails the job before the command, naming it and the line"
 printf 'paths:\n  - pattern: ../set/*.bin\n  - file: ../set/missing.bin\n' >"$TEST_TMP/MLTable"
-azput "$cs" bad/MLTable "$TEST_TMP/MLTable"
+azcli put "$cs" bad/MLTable "$TEST_TMP/MLTable"
 cat >"$TEST_TMP/job/bad.yml" <<YML
 command: touch $TEST_TMP/ran
 inputs:
@@ -207,14 +197,14 @@ assert_no_mounts_under "$FERRY_HOME"
 
 step "a pattern that matches nothing is an error, not an empty input"
 printf 'paths:\n  - pattern: ../set/*.parquet\n' >"$TEST_TMP/MLTable"
-azput "$cs" none/MLTable "$TEST_TMP/MLTable"
+azcli put "$cs" none/MLTable "$TEST_TMP/MLTable"
 expect_fail "none/MLTable:2: pattern '../set/*.parquet': matches no file" \
 	ferry mltable show azureml://datastores/sets/paths/none
 
 step "blobs that are both a file and a folder ('x' and 'x/y', with 'x-z' sorting between) are a clear error"
-for b in conf/x conf/x-z conf/x/y; do azput "$cs" "$b" "$TEST_TMP/f"; done
+for b in conf/x conf/x-z conf/x/y; do azcli put "$cs" "$b" "$TEST_TMP/f"; done
 printf 'paths:\n  - folder: ../conf\n' >"$TEST_TMP/MLTable"
-azput "$cs" conft/MLTable "$TEST_TMP/MLTable"
+azcli put "$cs" conft/MLTable "$TEST_TMP/MLTable"
 cat >"$TEST_TMP/job/conf.yml" <<YML
 command: touch $TEST_TMP/ran
 inputs:
@@ -225,6 +215,6 @@ expect_fail "is both a file and a folder" ferry run "$TEST_TMP/job/conf.yml"
 
 step "an MLTable in storage cannot name local files"
 printf 'paths:\n  - file: /etc/hostname\n' >"$TEST_TMP/MLTable"
-azput "$cs" local/MLTable "$TEST_TMP/MLTable"
+azcli put "$cs" local/MLTable "$TEST_TMP/MLTable"
 expect_fail "local/MLTable:2: path '/etc/hostname' names a local file, but this MLTable is in storage" \
 	ferry mltable show azureml://datastores/sets/paths/local

@@ -12,16 +12,6 @@
 # titanic case as it reads the original.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
-# azput CONTAINER BLOB FILE — azcli put, retried: Azurite under a loaded machine
-# sometimes answers a Put Blob with 500; the setup, not ferry, is what retries here.
-azput() {
-	local i
-	for i in 1 2 3; do
-		azcli put "$@" && return 0
-		sleep 1
-	done
-	fail "azcli put $* failed three times"
-}
 export FERRY_CMD_TIMEOUT=120
 DATA=$ROOT/tests/data/mltable
 
@@ -29,7 +19,7 @@ c=$(new_container)
 az_datastore corpus "$c"
 tree="devstoreaccount1/$c"
 for f in $(cd "$DATA" && find . -type f ! -name 'expected.*' | sed 's#^\./##' | sort); do
-	azput "$c" "$f" "$DATA/$f"
+	azcli put "$c" "$f" "$DATA/$f"
 done
 
 n=0
