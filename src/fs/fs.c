@@ -399,9 +399,11 @@ static void ancestors_stored(struct ferry_fs *fs, const char *path)
 	free(p);
 }
 
-/* The upload counters and the list of files whose last upload failed. */
-static void note_upload(struct ferry_fs *fs, const char *path, uint64_t size, int rc)
+/* The upload counters and the list of files whose last upload failed.
+ * Returns 1 when a success took `path` off that list. */
+static int note_upload(struct ferry_fs *fs, const char *path, uint64_t size, int rc)
 {
+	int cleared = 0;
 	pthread_mutex_lock(&fs->flock);
 	size_t i = 0;
 	while (i < fs->nfailed && strcmp(fs->failed[i], path))
@@ -422,9 +424,11 @@ static void note_upload(struct ferry_fs *fs, const char *path, uint64_t size, in
 		if (i < fs->nfailed) {
 			free(fs->failed[i]);
 			fs->failed[i] = fs->failed[--fs->nfailed];
+			cleared = 1;
 		}
 	}
 	pthread_mutex_unlock(&fs->flock);
+	return cleared;
 }
 
 static void w_free(struct wnode *w)
@@ -455,7 +459,7 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 	else if (!skip) {
 		uint64_t size = w->st->size;
 		rc = ferry_stage_upload(w->st, fs->store, fs->settings, path);
-		note_upload(fs, path, size, rc);
+		int was_failed = note_upload(fs, path, size, rc);
 		pthread_mutex_lock(&fs->tlock);
 		if (!rc) {
 			/* What was uploaded is what storage has: no need to ask. The
@@ -470,7 +474,7 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 			ancestors_stored(fs, path);
 		}
 		pthread_mutex_unlock(&fs->tlock);
-		if (!rc && fs->keep_dir) { /* a copy kept after an earlier failure is stale now */
+		if (was_failed && fs->keep_dir) { /* a copy kept after the earlier failure is stale now */
 			char kept[4400];
 			snprintf(kept, sizeof(kept), "%s/%s", fs->keep_dir, mount_rel(fs, path));
 			unlink(kept);
@@ -1070,10 +1074,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		bv.buf[0].pos = off;
 		/* Counted before replying: once the reply is out, the program may
 		 * close the file and `h` be released by another thread. */
-		uint64_t fsize = h->size;
-		struct stat sb;
-		if (h->w && fstat(bv.buf[0].fd, &sb) == 0) /* a staged file grows and shrinks */
-			fsize = (uint64_t)sb.st_size;
+		uint64_t fsize = h->w ? __atomic_load_n(&h->w->st->size, __ATOMIC_RELAXED) /* grows and shrinks */
+				      : h->size;
 		uint64_t n = (uint64_t)off < fsize ? fsize - (uint64_t)off : 0;
 		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0)
 			__atomic_add_fetch(&fs->bytes_read, n < size ? n : size, __ATOMIC_RELAXED);
