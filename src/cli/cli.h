@@ -8,6 +8,7 @@
 #define FERRY_CLI_H
 
 #include "core/err.h"
+#include "job/yaml.h"
 #include "store/resolve.h"
 
 int cmd_run(int argc, char **argv);
@@ -32,5 +33,11 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
  * Returns 0 or -1 with err. Release with cli_ctx_close. */
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
 void cli_ctx_close(struct ferry_ctx *ctx);
+
+/* The `tags:` map `v` of a datastore or data asset file (field `k`): every
+ * value a string. On success *json (malloc'd, replacing and freeing the old
+ * value) is the tags as compact JSON with sorted keys; returns 0, or -1 with
+ * "<file>:<line>: field 'tags.x': ..." in d->err. A null `v` leaves *json. */
+int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json);
 
 #endif

@@ -4,8 +4,11 @@
 #include "store/httpc.h"
 #include "workspace/workspace.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,4 +52,27 @@ void cli_ctx_close(struct ferry_ctx *ctx)
 		ferry_ws_close(ctx->ws);
 	ctx->ws = NULL;
 	curl_global_cleanup();
+}
+
+int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json)
+{
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (v->kind != FERRY_YAML_MAP)
+		return ferry_yaml_err(d, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
+	json_t *tags = json_object();
+	for (size_t j = 0; tags && j < v->n; j++) {
+		if (v->vals[j]->kind != FERRY_YAML_SCALAR) {
+			char f[300];
+			snprintf(f, sizeof(f), "%s.%s", k, v->keys[j]);
+			json_decref(tags);
+			return ferry_yaml_err(d, v->vals[j]->line, f, "expected a string, found %s",
+					      ferry_yaml_kind_name(v->vals[j]));
+		}
+		json_object_set_new(tags, v->keys[j], json_string(v->vals[j]->text));
+	}
+	free(*json);
+	*json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(tags);
+	return 0;
 }

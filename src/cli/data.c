@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,27 +120,8 @@ static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *
 			if (!ferry_yaml_is_null(v) && scalar(&c, v, k, &a->description) < 0)
 				goto out;
 		} else if (!strcmp(k, "tags")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (v->kind != FERRY_YAML_MAP) {
-				ferry_yaml_err(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
+			if (cli_yaml_tags(&c, v, k, &a->tags_json) < 0)
 				goto out;
-			}
-			json_t *tags = json_object();
-			for (size_t j = 0; tags && j < v->n; j++) {
-				if (v->vals[j]->kind != FERRY_YAML_SCALAR) {
-					char f[300];
-					snprintf(f, sizeof(f), "tags.%s", v->keys[j]);
-					ferry_yaml_err(&c, v->vals[j]->line, f, "expected a string, found %s",
-					     ferry_yaml_kind_name(v->vals[j]));
-					json_decref(tags);
-					goto out;
-				}
-				json_object_set_new(tags, v->keys[j], json_string(v->vals[j]->text));
-			}
-			free(a->tags_json);
-			a->tags_json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-			json_decref(tags);
 		} else {
 			ferry_yaml_err(&c, root->key_lines[i], k,
 			     "unknown field of a data asset (known: $schema, name, version, type, path, "

@@ -257,7 +257,6 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 	}
 	const char *cont_field = adls ? "filesystem" : "container_name";
 	int cont_line = 0, acct_line = 0;
-	json_t *tags = NULL;
 	if (s3 && parse_s3(&c, root, ds, &opts) < 0)
 		goto out;
 	for (size_t i = 0; i < root->n; i++) {
@@ -309,27 +308,8 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 			if (parse_credentials(&c, v, ds, &opts) < 0)
 				goto out;
 		} else if (!strcmp(k, "tags")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (v->kind != FERRY_YAML_MAP) {
-				ferry_yaml_err(&c, v->line, k, "expected a map, found %s", ferry_yaml_kind_name(v));
+			if (cli_yaml_tags(&c, v, k, &ds->tags_json) < 0)
 				goto out;
-			}
-			tags = json_object();
-			for (size_t j = 0; tags && j < v->n; j++) {
-				if (v->vals[j]->kind != FERRY_YAML_SCALAR) {
-					char f[300];
-					snprintf(f, sizeof(f), "tags.%s", v->keys[j]);
-					ferry_yaml_err(&c, v->vals[j]->line, f, "expected a string, found %s",
-					      ferry_yaml_kind_name(v->vals[j]));
-					json_decref(tags);
-					goto out;
-				}
-				json_object_set_new(tags, v->keys[j], json_string(v->vals[j]->text));
-			}
-			free(ds->tags_json);
-			ds->tags_json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-			json_decref(tags);
 		} else {
 			char known[300];
 			snprintf(known, sizeof(known),
