@@ -7,6 +7,7 @@
 #include "store/local.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/tmpname.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -70,8 +71,8 @@ static int walk(struct local *l, const char *rel, int recursive, struct ferry_li
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || ferry_is_tmp_name(de->d_name))
+			continue; /* a file being written (l_put) is not there yet */
 		char *name = ferry_path_join(rel, de->d_name);
 		char *abs = full(l, name);
 		struct stat st;
@@ -169,9 +170,7 @@ static int l_put(struct ferry_store *s, const char *path, int fd, uint64_t size,
 {
 	struct local *l = (struct local *)s;
 	char *f = full(l, path);
-	size_t tl = strlen(f) + 32;
-	char *tmp = malloc(tl);
-	snprintf(tmp, tl, "%s.ferry-part-%d", f, (int)gettid());
+	char *tmp = ferry_tmp_name(f); /* short: the final name may take all 255 bytes */
 	int rc = 0, out = -1;
 	if (mkdirs(f) < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		rc = errno_err(err, "cannot create", f);

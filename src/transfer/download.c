@@ -17,12 +17,12 @@
 #include "transfer/transfer.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/tmpname.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,12 +252,7 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 	struct dfile *f = calloc(1, sizeof(*f));
 	f->remote = strdup(e->name);
 	f->final = ferry_path_join(dest, rel);
-	size_t tl = strlen(f->final) + 48;
-	f->tmp = malloc(tl);
-	char *dir = strdup(f->final), *base = strdup(f->final);
-	snprintf(f->tmp, tl, "%s/.%s.ferry-%d-%zu.part", dirname(dir), basename(base), (int)getpid(), d->nfiles);
-	free(dir);
-	free(base);
+	f->tmp = ferry_tmp_name(f->final); /* short: the final name may take all 255 bytes */
 	f->size = e->size;
 	memcpy(f->md5, e->md5, sizeof(f->md5));
 	if (d->nfiles == d->cap) {
