@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fs/registry.h"
+#include "job/jobclaim.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>
@@ -61,8 +62,10 @@ int main(int argc, char **argv)
 			 * on that folder itself. */
 			char buf[4096];
 			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
-			if (home && strcmp(argv[i], "unmount") != 0)
+			if (home && strcmp(argv[i], "unmount") != 0) {
 				ferry_mount_reap(home);
+				ferry_job_reap(home); /* jobs whose ferry was killed */
+			}
 			return commands[c].fn(argc - i, argv + i);
 		}
 	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);

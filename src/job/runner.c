@@ -13,6 +13,7 @@
  * SIGINT/SIGTERM reaches everything the shell started.
  */
 #include "job/runner.h"
+#include "job/jobclaim.h"
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/uri.h"
@@ -1163,7 +1164,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	*exit_code = 1;
 	struct run r = { .s = s };
 	int rc = -1;
-	int recorded = 0, log_open = 0;
+	int recorded = 0, log_open = 0, claim = -1;
 	ferry_http_global_init();
 	r.in = calloc(s->n_inputs + 1, sizeof(*r.in));
 	r.out = calloc(s->n_outputs + 1, sizeof(*r.out));
@@ -1189,8 +1190,11 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	if (check_datastores(&r, err) < 0)
 		goto done;
 
-	/* The job folder. */
+	/* The job folder: claimed atomically, with the liveness lock held until
+	 * the job's end is recorded (jobclaim.h). */
 	const char *wsh = ferry_ws_home(r.ctx.ws);
+	if ((claim = ferry_job_claim(wsh, s->name, err)) < 0)
+		goto done;
 	char dcap_dir[4300], path[4400];
 	if (asprintf(&r.jobdir, "%s/jobs/%s", wsh, s->name) < 0 ||
 	    asprintf(&r.wd, "%s/cap/data-capability/wd", r.jobdir) < 0) {
@@ -1297,6 +1301,7 @@ done:
 		record(&r, "Failed", 0, 0);
 		summary(&r, "Failed", 1);
 	}
+	ferry_job_release(claim); /* after the last record: see jobclaim.h */
 	if (log_open)
 		ferry_log_close();
 	run_free(&r);
