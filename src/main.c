@@ -3,6 +3,7 @@
  */
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/proc.h"
 #include "fs/registry.h"
 #include "job/jobclaim.h"
 #include "workspace/workspace.h"
@@ -37,6 +38,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	ferry_proc_harden(); /* before anything reads a credential */
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))

@@ -712,7 +712,7 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(path, "rbe");
 	if (!f)
 		return ferry_err_set(err, errno == ENOENT ? FERRY_E_NOTFOUND : FERRY_E_IO,
 				     "cannot read job file %s: %s", path, strerror(errno));

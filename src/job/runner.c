@@ -14,7 +14,9 @@
  */
 #include "job/runner.h"
 #include "job/jobclaim.h"
+#include "job/sandbox.h"
 #include "core/log.h"
+#include "core/proc.h"
 #include "core/settings.h"
 #include "core/uri.h"
 #include "fs/fs.h"
@@ -42,12 +44,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-/* Variables that carry storage credentials: never passed to the command. */
-static const char *const secret_vars[] = { "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING",
-					   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET",
-					   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-					   "AZURE_ACCESS_TOKEN" };
 
 struct io_state {
 	char *local;        /* INPUT_<n> / OUTPUT_<n> folder, or NULL */
@@ -783,12 +779,11 @@ static void forward_signal(int sig)
 		kill(-(pid_t)child_pgid, sig);
 }
 
+/* Variables that carry storage credentials (core/proc.h), and FERRY_HOME
+ * (the way to the workspace's secrets): never passed to the command. */
 static int is_secret_var(const char *kv, size_t keylen)
 {
-	for (size_t i = 0; i < sizeof(secret_vars) / sizeof(secret_vars[0]); i++)
-		if (strlen(secret_vars[i]) == keylen && !strncmp(kv, secret_vars[i], keylen))
-			return 1;
-	return 0;
+	return ferry_secret_env(kv, keylen) || (keylen == 10 && !strncmp(kv, "FERRY_HOME", 10));
 }
 
 /* ferry's environment minus credentials and minus what the job overrides,
@@ -893,6 +888,8 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 	sigaction(SIGPIPE, &ign, &old_pipe);
 
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	struct ferry_sandbox sb;
+	ferry_sandbox_prepare(&sb, ferry_ws_home(r->ctx.ws));
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* Child: async-signal-safe calls only until execve. */
@@ -903,17 +900,19 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 		sigaction(SIGHUP, &dfl, NULL);
 		sigaction(SIGPIPE, &dfl, NULL);
 		setpgid(0, 0);
-		int nul = open("/dev/null", O_RDONLY);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		if (chdir(r->s->code) < 0)
 			_exit(126);
+		ferry_sandbox_child(&sb);
 		execve("/bin/sh", argv, env);
 		_exit(127);
 	}
 	int fork_errno = errno;
+	ferry_sandbox_parent(&sb, pid);
 	close(p[1]);
 	for (size_t i = 0; env[i]; i++)
 		free(env[i]);

@@ -307,7 +307,7 @@ static int http_token(struct ferry_aztoken *t, const char *url, const char *hnam
 
 static char *read_small_file(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return NULL;
 	char *buf = malloc(MAX_TOKEN_FILE + 1);

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -51,6 +52,15 @@ void ferry_http_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_once(&easy_once, easy_key_init);
+}
+
+/* Every connection's socket is close-on-exec from its creation: no program
+ * ferry starts (the job's command, fusermount3) inherits it. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)arg;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 /* The calling thread's easy handle: kept for the thread's life so that its
@@ -309,6 +319,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall);

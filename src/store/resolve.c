@@ -87,7 +87,7 @@ static int azurite_key(char *out, size_t cap)
 			snprintf(alt, sizeof(alt), "%s/tools/node_modules/azurite/dist/src/common/utils/constants.js", exe);
 			path = alt;
 		}
-		FILE *f = path ? fopen(path, "r") : NULL;
+		FILE *f = path ? fopen(path, "re") : NULL;
 		if (!f)
 			continue;
 		char line[4096];

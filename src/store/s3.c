@@ -846,7 +846,7 @@ static const char *env(const char *name)
  * "[name]" headers, "key = value" lines, '#'/';' comments). 1 if found. */
 static int ini_get(const char *path, const char *section, const char *key, char *out, size_t cap, int *has_section)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
 	char line[4608];

@@ -266,7 +266,7 @@ static int secret_read(struct ferry_ws *ws, const char *name, char **out, ferry_
 	char path[4400];
 	secret_path(ws, name, path, sizeof(path));
 	*out = NULL;
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return ferry_err_set(err, FERRY_E_NOTFOUND,
 				     "datastore '%s': its secret file %s cannot be read: %s "
