@@ -18,7 +18,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run a command job: ferry run JOB.yml" },
 	{ "download", cmd_download, "download a file or folder: ferry download URI DEST" },
-	{ "upload", cmd_upload, "upload a file or folder: ferry upload SRC URI" },
+	{ "upload", cmd_upload, "upload a file or folder: ferry upload [--follow-links] SRC URI" },
 	{ "mount", cmd_mount, "mount a folder (read-only, or --rw): ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]..." },
 	{ "unmount", cmd_unmount, "unmount: ferry unmount DIR" },
 	{ "ls", cmd_ls, "list a folder: ferry ls URI [-R]" },

@@ -61,6 +61,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"threads", "threads writing blocks to the disk cache" },
 	[FS_UNMOUNT_TIMEOUT] = { "DATASET_UNMOUNT_TIMEOUT_SECONDS", FST_U64, 30, 0, 86400, 0,
 		"seconds", "time for pending operations at unmount before it is forced" },
+	[FS_UPLOAD_FOLLOW_LINKS] = { "FERRY_UPLOAD_FOLLOW_LINKS", FST_BOOL, 0, 0, 1, 0,
+		"bool", "uploads follow links to files outside the source folder (ferry upload --follow-links)" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

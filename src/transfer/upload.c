@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ struct uitem {
 struct ul {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
+	char root[PATH_MAX]; /* the source folder, links resolved */
+	int follow_links;    /* FERRY_UPLOAD_FOLLOW_LINKS */
 	uint64_t files_done;
 	struct ufile **files;
 	size_t nfiles, cap;
@@ -62,7 +65,7 @@ static int run_item(void *ctx, void *item, ferry_err *err)
 	struct ufile *f = it->f;
 	int rc;
 	if (f->nblocks == 0) {
-		int fd = open(f->local, O_RDONLY | O_CLOEXEC);
+		int fd = open(f->local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", f->local, strerror(errno));
 		else {
@@ -116,7 +119,7 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 		return 0;
 	}
 	uint64_t part = ferry_upload_block_size(u->store, &u->ctx->settings, size);
-	f->fd = open(local, O_RDONLY | O_CLOEXEC);
+	f->fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (f->fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", local, strerror(errno));
 	f->nblocks = (unsigned)((size + part - 1) / part);
@@ -188,6 +191,42 @@ int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *sett
 	return store->ops->commit(store, path, u.nblocks, err);
 }
 
+/* 1 if the resolved path `p` is the folder `root` or below it. */
+static int inside(const char *p, const char *root)
+{
+	size_t n = strlen(root);
+	if (n == 1 && root[0] == '/')
+		return 1;
+	return !strncmp(p, root, n) && (p[n] == '/' || !p[n]);
+}
+
+/*
+ * The symbolic link `full`: the path to open instead (its target, resolved, in
+ * `target`), or NULL when it is skipped, with a warning naming it. Links to
+ * files inside the source folder are uploaded as the files they point to;
+ * links that leave the folder only with FERRY_UPLOAD_FOLLOW_LINKS
+ * (--follow-links); links to folders never (no loops); broken links never.
+ */
+static const char *link_target(struct ul *u, const char *full, char *target)
+{
+	struct stat st;
+	if (!realpath(full, target) || stat(target, &st) < 0) {
+		ferry_warn("skipping '%s': a broken link", full);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ferry_warn("skipping '%s': a link to a folder", full);
+		return NULL;
+	}
+	if (!inside(target, u->root) && !u->follow_links) {
+		ferry_warn("skipping '%s': a link to '%s', outside the source folder (--follow-links or "
+			   "FERRY_UPLOAD_FOLLOW_LINKS=true uploads it)",
+			   full, target);
+		return NULL;
+	}
+	return target;
+}
+
 /* Queue every regular file below local folder `dir` (rel = its path below the root). */
 static int walk(struct ul *u, struct ferry_pool *pool, struct ferry_progress *prog, const char *root,
 		const char *rel, const char *remote_prefix, ferry_err *err)
@@ -206,18 +245,18 @@ static int walk(struct ul *u, struct ferry_pool *pool, struct ferry_progress *pr
 			continue;
 		char *r = ferry_path_join(rel, de->d_name);
 		char *full = ferry_path_join(abs, de->d_name);
+		char target[PATH_MAX];
+		const char *open_as = full; /* a link: its target (opened without following) */
 		struct stat st;
-		/* follow links to files, never links to folders (no loops) */
-		int is_link = lstat(full, &st) == 0 && S_ISLNK(st.st_mode);
-		if (stat(full, &st) < 0)
+		if (lstat(full, &st) < 0)
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot read '%s': %s", full, strerror(errno));
-		else if (S_ISDIR(st.st_mode) && is_link)
-			ferry_warn("skipping '%s': a link to a folder", full);
+		else if (S_ISLNK(st.st_mode) && (!(open_as = link_target(u, full, target)) || stat(open_as, &st) < 0))
+			; /* skipped, said why */
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(u, pool, prog, root, r, remote_prefix, err);
 		else if (S_ISREG(st.st_mode)) {
 			char *remote = ferry_path_join(remote_prefix, r);
-			rc = add_file(u, pool, prog, full, remote, (uint64_t)st.st_size, err);
+			rc = add_file(u, pool, prog, open_as, remote, (uint64_t)st.st_size, err);
 			free(remote);
 		} else
 			ferry_warn("skipping '%s': not a regular file or folder", full);
@@ -238,7 +277,9 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 				     strerror(errno));
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return ferry_err_set(err, FERRY_E_INVALID, "'%s' is neither a file nor a folder", src);
-	struct ul u = { .ctx = ctx };
+	struct ul u = { .ctx = ctx, .follow_links = ferry_setting_int(&ctx->settings, FS_UPLOAD_FOLLOW_LINKS) != 0 };
+	if (!realpath(src, u.root))
+		return ferry_err_set(err, FERRY_E_IO, "cannot resolve '%s': %s", src, strerror(errno));
 	char *path = NULL;
 	int folder_hint = 0;
 	if (ferry_resolve(ctx, uri, 1, &u.store, &path, &folder_hint, err) < 0)
@@ -277,7 +318,7 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 	struct ferry_pool *pool = ferry_pool_start(threads, run_item, cancel_item, &u);
 	ferry_err lerr;
 	ferry_err_clear(&lerr);
-	int lrc = remote ? add_file(&u, pool, &prog, src, remote, (uint64_t)st.st_size, &lerr)
+	int lrc = remote ? add_file(&u, pool, &prog, u.root, remote, (uint64_t)st.st_size, &lerr)
 			 : walk(&u, pool, &prog, src, "", path, &lerr);
 	if (lrc < 0)
 		ferry_pool_fail(pool, &lerr);
