@@ -18,6 +18,8 @@
 /* What the child reports: one letter and its errno. */
 enum { R_HIDDEN = 'H', R_UNSHARE = 'U', R_MAP = 'M', R_SLAVE = 'S', R_COVER = 'C', R_LOCK = 'L' };
 
+#define NO_SECRETS "the workspace has no secrets folder"
+
 static int sysctl_is_zero(const char *path)
 {
 	char buf[16] = "";
@@ -36,7 +38,7 @@ int ferry_sandbox_prepare(struct ferry_sandbox *sb, const char *home)
 	snprintf(sb->hide, sizeof(sb->hide), "%s/secrets", home);
 	struct stat st;
 	if (stat(sb->hide, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(sb->why_none, sizeof(sb->why_none), "the workspace has no secrets folder");
+		snprintf(sb->why_none, sizeof(sb->why_none), NO_SECRETS);
 		return 0;
 	}
 	if (geteuid() == 0)
@@ -164,8 +166,11 @@ void ferry_sandbox_parent(struct ferry_sandbox *sb, pid_t pid)
 		close(sb->report[1]);
 	sb->report[1] = -1;
 	if (sb->mode == FERRY_SANDBOX_NONE) {
-		ferry_info("note: the command is not kept from %s: %s (threat model: docs/architecture.md)", sb->hide,
-			   sb->why_none);
+		if (!strcmp(sb->why_none, NO_SECRETS))
+			ferry_info("command: %s does not exist; nothing to hide from it", sb->hide);
+		else
+			ferry_info("note: the command is not kept from %s: %s (threat model: docs/architecture.md)",
+				   sb->hide, sb->why_none);
 		return;
 	}
 	char buf[1 + sizeof(int)] = { 0 };
