@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -35,7 +37,10 @@ int ferry_sandbox_prepare(struct ferry_sandbox *sb, const char *home)
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->report[0] = sb->report[1] = -1;
-	snprintf(sb->hide, sizeof(sb->hide), "%s/secrets", home);
+	char rel[PATH_MAX];
+	snprintf(rel, sizeof(rel), "%s/secrets", home);
+	if (!realpath(rel, sb->hide)) /* absolute: the child changes folder before mounting */
+		snprintf(sb->hide, sizeof(sb->hide), "%s", rel);
 	struct stat st;
 	if (stat(sb->hide, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(sb->why_none, sizeof(sb->why_none), NO_SECRETS);
