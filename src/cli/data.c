@@ -418,7 +418,8 @@ static int data_list(int argc, char **argv)
 static int parse_ref(const char *arg, int allow_latest, char **name, const char **version)
 {
 	*version = NULL;
-	*name = strdup(!strncmp(arg, "azureml:", 8) ? arg + 8 : arg);
+	size_t skip;
+	*name = strdup(ferry_uri_scheme(arg, &skip) == FERRY_SCHEME_ASSET ? arg + skip : arg);
 	if (!*name)
 		return 1;
 	char *sep = strchr(*name, ':');

@@ -319,10 +319,13 @@ int ferry_uri_is_remote(const char *text)
 	return s != FERRY_SCHEME_NONE && s != FERRY_SCHEME_FILE;
 }
 
-/* The first "." or ".." segment of s[0, n): '/' and '\\' separate segments
- * (Azure folds '\\' into '/'), "%2e" in any case is a '.'. Returns 1 and
- * points *seg / *seglen at it as written, or 0. */
-static int dot_segment(const char *s, size_t n, const char **seg, size_t *seglen)
+int ferry_uri_is_http(const char *text)
+{
+	enum ferry_scheme s = ferry_uri_scheme(text, NULL);
+	return s == FERRY_SCHEME_HTTP || s == FERRY_SCHEME_HTTPS;
+}
+
+int ferry_uri_dot_segment(const char *s, size_t n, const char **seg, size_t *seglen)
 {
 	const char *end = s + n;
 	for (const char *p = s; p <= end;) {
@@ -357,7 +360,7 @@ static int check_dot_segments(const char *text, size_t skip, const struct ferry_
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		const char *seg;
 		size_t n;
-		if (!parts[i] || !dot_segment(parts[i], strlen(parts[i]), &seg, &n))
+		if (!parts[i] || !ferry_uri_dot_segment(parts[i], strlen(parts[i]), &seg, &n))
 			continue;
 		char why[160];
 		snprintf(why, sizeof(why),

@@ -77,6 +77,14 @@ enum ferry_scheme ferry_uri_scheme(const char *text, size_t *len);
  * file: and none), 0 for a local path. */
 int ferry_uri_is_remote(const char *text);
 
+/* The first "." or ".." segment of s[0, n): '/' and '\\' separate segments
+ * (Azure folds '\\' into '/'), "%2e" in any case is a '.'. Returns 1 and
+ * points *seg / *seglen at it as written, or 0. Pure. */
+int ferry_uri_dot_segment(const char *s, size_t n, const char **seg, size_t *seglen);
+
+/* 1 when `text` is an http:// or https:// URL (any case), else 0. */
+int ferry_uri_is_http(const char *text);
+
 /* Percent-encode a blob path for a URL: keeps [A-Za-z0-9-._~/]. malloc'd. */
 char *ferry_uri_escape_path(const char *path);
 

@@ -631,8 +631,8 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		goto out;
 	}
 	/* code: relative to the job file's folder; must be a folder. */
-	if (code && !strncmp(code, "azureml:", 8)) {
-		ferry_yaml_err(c, code_line, "code", "code assets ('%s') are not supported; use a local folder",
+	if (code && ferry_uri_is_remote(code)) {
+		ferry_yaml_err(c, code_line, "code", "code assets and remote code ('%s') are not supported; use a local folder",
 		     code);
 		goto out;
 	}
