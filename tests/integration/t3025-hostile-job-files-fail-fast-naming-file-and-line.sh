@@ -63,12 +63,11 @@ expect_ok ferry run "$job"
 
 step "an MLTable option key holding commas is refused"
 mkdir -p "$TEST_TMP/mlt"
-printf 'a,b\n1,2\n' >"$TEST_TMP/mlt/t.csv"
-printf 'paths:\n  - file: t.csv\ntransformations:\n  - read_delimited:\n      "delimiter,header": ","\n' \
+printf '{"a":1}\n' >"$TEST_TMP/mlt/t.jsonl"
+printf 'paths:\n  - file: t.jsonl\ntransformations:\n  - read_json_lines:\n      "include_path_column,invalid_lines": utf8\n' \
 	>"$TEST_TMP/mlt/MLTable"
-expect_fail "MLTable:5: field 'delimiter,header': unknown option of read_delimited" \
+expect_fail "MLTable:5: field 'include_path_column,invalid_lines': unknown option of read_json_lines" \
 	ferry mltable show "$TEST_TMP/mlt"
-printf 'paths:\n  - file: t.csv\ntransformations:\n  - read_delimited:\n      delimiter: ","\n' >"$TEST_TMP/mlt/MLTable"
-expect_ok ferry mltable head "$TEST_TMP/mlt"
-assert_contains "$TEST_TMP/last.stdout" "1,2"
+printf 'paths:\n  - file: t.jsonl\ntransformations:\n  - read_json_lines:\n      encoding: utf8\n' >"$TEST_TMP/mlt/MLTable"
+expect_ok ferry mltable show "$TEST_TMP/mlt"
 echo "ok"
