@@ -4,7 +4,8 @@
  * Two nets, both applied to every log line and error message:
  *  1. patterns: the value of `sig=` (SAS signature), `Signature=` and
  *     `Security-Token=` (S3 presigned URLs), `access_token=`,
- *     `refresh_token=`, `AccountKey=`, `SharedAccessSignature=`, and the rest of an `Authorization:` header;
+ *     `refresh_token=`, `AccountKey=`, `SharedAccessSignature=`, and the
+ *     rest of an `Authorization:` header;
  *  2. registered secrets: account keys, SAS tokens and bearer tokens are
  *     registered when they are loaded, and any occurrence is replaced.
  * Thread-safe: registration takes a lock; redaction reads under it.

@@ -42,8 +42,8 @@ static size_t key_hash(const char *k)
 	return h;
 }
 
-/* Note map->keys[map->n] == key (about to be pushed). 1: a duplicate, 0:
- * added, -1: out of memory. */
+/* Add `key`, about to be pushed as map->keys[map->n], unless map has it.
+ * 1: a duplicate, 0: added, -1: out of memory. */
 static int keyset_add(struct keyset *ks, const struct ferry_yaml_node *map, const char *key)
 {
 	if ((map->n + 1) * 2 > ks->cap) {
