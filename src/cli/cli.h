@@ -34,6 +34,10 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
 void cli_ctx_close(struct ferry_ctx *ctx);
 
+/* Replace the malloc'd string *s (may be NULL) by a copy with its secrets
+ * masked (ferry_redact_dup), before printing what a registry row holds. */
+void cli_mask(char **s);
+
 /* The `tags:` map `v` of a datastore or data asset file (field `k`): every
  * value a string. On success *json (malloc'd, replacing and freeing the old
  * value) is the tags as compact JSON with sorted keys; returns 0, or -1 with

@@ -1,6 +1,7 @@
 /* common.c — what the subcommands share: error printing, usage, context. */
 #include "cli/cli.h"
 #include "core/interrupt.h"
+#include "core/redact.h"
 #include "store/httpc.h"
 #include "workspace/workspace.h"
 
@@ -75,4 +76,13 @@ int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *
 	*json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(tags);
 	return 0;
+}
+
+void cli_mask(char **s)
+{
+	char *m = *s ? ferry_redact_dup(*s) : NULL;
+	if (m) {
+		free(*s);
+		*s = m;
+	}
 }

@@ -406,9 +406,11 @@ static int data_list(int argc, char **argv)
 			name, n_all);
 	printf("%-32s %-10s %-10s %-24s %s\n", "NAME", name ? "VERSION" : "LATEST", "TYPE", "CREATED",
 	       "PATH");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		cli_mask(&v[i].path);
 		printf("%-32s %-10s %-10s %-24s %s%s\n", v[i].name, v[i].version, v[i].type,
 		       or_dash(v[i].created), v[i].path, v[i].archived ? "  (archived)" : "");
+	}
 	ferry_data_asset_list_free(v, n);
 	return 0;
 }
@@ -418,7 +420,8 @@ static int data_list(int argc, char **argv)
 static int parse_ref(const char *arg, int allow_latest, char **name, const char **version)
 {
 	*version = NULL;
-	*name = strdup(!strncmp(arg, "azureml:", 8) ? arg + 8 : arg);
+	size_t skip;
+	*name = strdup(ferry_uri_scheme(arg, &skip) == FERRY_SCHEME_ASSET ? arg + skip : arg);
 	if (!*name)
 		return 1;
 	char *sep = strchr(*name, ':');
@@ -506,6 +509,9 @@ static int data_show(int argc, char **argv)
 	free(ref);
 	if (rc < 0)
 		return cli_fail(&err);
+	cli_mask(&a.path);
+	cli_mask(&a.description);
+	cli_mask(&a.tags_json);
 	printf("name:        %s\n", a.name);
 	printf("version:     %s\n", a.version);
 	printf("type:        %s\n", a.type);

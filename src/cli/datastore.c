@@ -10,6 +10,7 @@
  * show prints `***`.
  */
 #include "cli/cli.h"
+#include "core/uri.h"
 #include "core/redact.h"
 #include "job/yaml.h"
 #include "workspace/workspace.h"
@@ -80,7 +81,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 				return ferry_yaml_err(c, n->vals[i]->line, field, "is empty");
 			}
 			if ((!strcmp(k, "authority_url") || !strcmp(k, "resource_url")) &&
-			    strncmp(val, "https://", 8) && strncmp(val, "http://", 7)) {
+			    !ferry_uri_is_http(val)) {
 				free(val);
 				return ferry_yaml_err(c, n->vals[i]->line, field, "expected an https:// URL");
 			}
@@ -193,7 +194,7 @@ static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root
 		} else if (!strcmp(k, "endpoint")) {
 			if (scalar(c, v, k, &ds->endpoint) < 0)
 				return -1;
-			if (strncmp(ds->endpoint, "http://", 7) && strncmp(ds->endpoint, "https://", 8))
+			if (!ferry_uri_is_http(ds->endpoint))
 				return ferry_yaml_err(c, v->line, k, "expected the http(s):// URL of an S3 service");
 			size_t n = strlen(ds->endpoint);
 			while (n > 0 && ds->endpoint[n - 1] == '/')
@@ -286,8 +287,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 		} else if (!strcmp(k, "endpoint")) {
 			if (scalar(&c, v, k, &ds->endpoint) < 0)
 				goto out;
-			if (strstr(ds->endpoint, "://") && strncmp(ds->endpoint, "http://", 7) &&
-			    strncmp(ds->endpoint, "https://", 8)) {
+			if (strstr(ds->endpoint, "://") && !ferry_uri_is_http(ds->endpoint)) {
 				ferry_yaml_err(&c, v->line, k,
 				      "expected a suffix such as core.windows.net or an http(s):// URL");
 				goto out;

@@ -115,9 +115,11 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	if (ferry_ws_asset_list_by_job(ws, r.name, &assets, &n_assets, &aerr) == 0) {
 		if (n_assets)
 			printf("data assets produced:\n");
-		for (size_t i = 0; i < n_assets; i++)
+		for (size_t i = 0; i < n_assets; i++) {
+			cli_mask(&assets[i].path);
 			printf("  azureml:%s:%s (%s) %s\n", assets[i].name, assets[i].version,
 			       assets[i].type, assets[i].path);
+		}
 		ferry_data_asset_list_free(assets, n_assets);
 	} else
 		fprintf(stderr, "ferry: warning: %s\n", aerr.msg);

@@ -407,10 +407,14 @@ static int parse_limits(struct ferry_yaml_doc *c, const struct ferry_yaml_node *
 			return ferry_yaml_err(c, n->key_lines[i], field, "unknown field (known: timeout)");
 		}
 		char *end = NULL;
+		errno = 0;
 		long t = v->kind == FERRY_YAML_SCALAR ? strtol(v->text, &end, 10) : -1;
 		if (v->kind != FERRY_YAML_SCALAR || !*v->text || *end || t <= 0)
 			return ferry_yaml_err(c, v->line, "limits.timeout",
 				    "expected a positive number of seconds");
+		if (errno == ERANGE || t > FERRY_JOB_MAX_TIMEOUT_S)
+			return ferry_yaml_err(c, v->line, "limits.timeout", "%s seconds is too long (at most %d)",
+					      v->text, FERRY_JOB_MAX_TIMEOUT_S);
 		s->timeout_s = t;
 	}
 	return 0;
@@ -631,8 +635,8 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		goto out;
 	}
 	/* code: relative to the job file's folder; must be a folder. */
-	if (code && !strncmp(code, "azureml:", 8)) {
-		ferry_yaml_err(c, code_line, "code", "code assets ('%s') are not supported; use a local folder",
+	if (code && ferry_uri_is_remote(code)) {
+		ferry_yaml_err(c, code_line, "code", "code assets and remote code ('%s') are not supported; use a local folder",
 		     code);
 		goto out;
 	}

@@ -20,6 +20,9 @@
 
 #include <stddef.h>
 
+/* The longest limits.timeout accepted: 366 days, in seconds. */
+#define FERRY_JOB_MAX_TIMEOUT_S (366 * 24 * 3600)
+
 enum ferry_io_type { FERRY_IO_URI_FOLDER, FERRY_IO_URI_FILE, FERRY_IO_MLTABLE };
 
 enum ferry_io_mode {
@@ -76,7 +79,8 @@ struct ferry_jobspec {
 	struct ferry_job_input *inputs;
 	struct ferry_job_output *outputs;
 	struct ferry_job_env *env;
-	long timeout_s;         /* limits.timeout; 0 = none */
+	long timeout_s;         /* limits.timeout; 0 = none; at most
+				   FERRY_JOB_MAX_TIMEOUT_S */
 	char *azure_json;       /* JSON object of the Azure-only fields present, or "{}" */
 	struct ferry_identity identity; /* identity: (kind NONE when absent) */
 };

@@ -854,6 +854,56 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+/* Linux refuses to start a program with one argument or environment string
+ * of MAX_ARG_STRLEN (32 pages) or more, or with all of them over ARG_MAX. */
+#define MAX_ARG_STRLEN_BYTES (32 * 4096)
+
+/* Why `sh -c cmd` with `env` cannot start, in err (-1), or 0 when it can. */
+static int check_exec_size(const char *cmd, char *const *env, ferry_err *err)
+{
+	size_t n = strlen(cmd);
+	if (n + 1 > MAX_ARG_STRLEN_BYTES)
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "the command is %zu bytes once expanded; Linux starts no program with an "
+				     "argument of %d bytes or more: put it in a script under code: and run that",
+				     n, MAX_ARG_STRLEN_BYTES);
+	size_t total = n + 1 + sizeof("sh") + sizeof("-c") + 4 * sizeof(char *);
+	for (size_t i = 0; env[i]; i++) {
+		size_t l = strlen(env[i]);
+		if (l + 1 > MAX_ARG_STRLEN_BYTES)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "environment variable %.*s is %zu bytes; Linux starts no program with "
+					     "one of %d bytes or more",
+					     (int)(strchr(env[i], '=') ? strchr(env[i], '=') - env[i] : 40), env[i], l,
+					     MAX_ARG_STRLEN_BYTES);
+		total += l + 1 + sizeof(char *);
+	}
+	long max = sysconf(_SC_ARG_MAX);
+	if (max > 0 && total > (size_t)max)
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "the command and its environment are %zu bytes; this system starts no "
+				     "program with more than %ld (ARG_MAX)",
+				     total, max);
+	return 0;
+}
+
+/* In the child after execve failed: say why on the command's stderr, with
+ * async-signal-safe calls only, and exit 127. */
+static void exec_failed(int e)
+{
+	const char *why = e == E2BIG    ? "the command and its environment are too long (E2BIG)"
+			  : e == ENOENT  ? "/bin/sh does not exist (ENOENT)"
+			  : e == EACCES  ? "/bin/sh may not be run (EACCES)"
+			  : e == ENOMEM  ? "out of memory (ENOMEM)"
+					 : "execve failed";
+	static const char pre[] = "ferry: cannot start the command: ";
+	ssize_t w = write(2, pre, sizeof(pre) - 1);
+	w = write(2, why, strlen(why));
+	w = write(2, "\n", 1);
+	(void)w;
+	_exit(127);
+}
+
 /* Run `cmd`; returns 0 with *status = exit code (128+N for signal N), or -1. */
 static int run_command(struct run *r, const char *cmd, const char *stdlog, int *status,
 		       ferry_err *err)
@@ -865,6 +915,13 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 	if (!env) {
 		close(logfd);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (check_exec_size(cmd, env, err) < 0) {
+		close(logfd);
+		for (size_t i = 0; env[i]; i++)
+			free(env[i]);
+		free(env);
+		return -1;
 	}
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -909,7 +966,7 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 			_exit(126);
 		ferry_sandbox_child(&sb);
 		execve("/bin/sh", argv, env);
-		_exit(127);
+		exec_failed(errno);
 	}
 	int fork_errno = errno;
 	ferry_sandbox_parent(&sb, pid);

@@ -104,6 +104,9 @@ struct ferry_mlt_step {
 struct ferry_mlt_source {
 	struct ferry_store *store; /* owned */
 	char *tree;                /* "devstoreaccount1/c1", "local", ... */
+	int on_disk;               /* 1: the local file system (a local path or a
+				      local datastore); only an MLTable there may
+				      name local files */
 };
 
 struct ferry_mltable {

@@ -40,9 +40,15 @@ static char *strip_slashes(const char *s)
 	return r;
 }
 
-/* The tree prefix files of `uri` get: <account>/<container>, local, ... */
-static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int depth, ferry_err *err)
+/* The tree prefix files of `uri` get: <account>/<container>, local, ...;
+ * *on_disk (may be NULL) is 1 when `uri` is on the local file system (a
+ * local path or a local datastore). */
+static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int *on_disk, int depth, ferry_err *err)
 {
+	int dummy;
+	if (!on_disk)
+		on_disk = &dummy;
+	*on_disk = 0;
 	struct ferry_uri u;
 	if (ferry_uri_parse(uri, &u, err) < 0)
 		return -1;
@@ -50,6 +56,7 @@ static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int dep
 	*tree = NULL;
 	switch (u.kind) {
 	case FERRY_URI_LOCAL:
+		*on_disk = 1;
 		*tree = strdup("local");
 		break;
 	case FERRY_URI_BLOB:
@@ -77,6 +84,7 @@ static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int dep
 			break;
 		}
 		if (!strcmp(ds.type, "local")) {
+			*on_disk = 1;
 			char *p = strip_slashes(ds.local_path);
 			if (p && asprintf(tree, "local/%s", p) < 0)
 				*tree = NULL;
@@ -97,7 +105,7 @@ static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int dep
 			rc = -1;
 			break;
 		}
-		rc = tree_for(ctx, a.path, tree, depth + 1, err);
+		rc = tree_for(ctx, a.path, tree, on_disk, depth + 1, err);
 		ferry_data_asset_free(&a);
 		ferry_uri_free(&u);
 		return rc;
@@ -136,9 +144,10 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	char *path = NULL, *tree = NULL, *folder = NULL, *file = NULL, *label = NULL;
 	struct membuf b = { 0 };
 	struct ferry_entry e = { 0 };
+	int on_disk = 0;
 	int rc = ferry_resolve(ctx, uri, 0, &store, &path, NULL, err);
 	if (rc == 0)
-		rc = tree_for(ctx, uri, &tree, 0, err);
+		rc = tree_for(ctx, uri, &tree, &on_disk, 0, err);
 	if (rc == 0 && (rc = ferry_store_stat(store, path, &e, err)) < 0 && err->code == FERRY_E_NOTFOUND)
 		ferry_err_set(err, FERRY_E_NOTFOUND, "no MLTable at '%s': it does not exist", uri);
 	const char *base = path ? (strrchr(path, '/') ? strrchr(path, '/') + 1 : path) : "";
@@ -174,6 +183,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	if (rc == 0) {
 		m->sources[0].store = store;
 		m->sources[0].tree = tree;
+		m->sources[0].on_disk = on_disk;
 		m->nsources = 1;
 		m->folder = folder;
 		m->uri = strndup(uri, ul);
@@ -196,7 +206,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 
 static int is_absolute(const char *v)
 {
-	return v[0] == '/' || strstr(v, "://") || !strncmp(v, "azureml:", 8) || !strncmp(v, "file:", 5);
+	return v[0] == '/' || strstr(v, "://") || ferry_uri_scheme(v, NULL) != FERRY_SCHEME_NONE;
 }
 
 /* folder + rel with "." and ".." folded; NULL when ".." climbs above the root. */
@@ -250,6 +260,19 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 			return above ? ferry_err_set(err, FERRY_E_INVALID, "%s:%d: path '%s' climbs above the root of its store",
 						     m->label, mp->line, mp->value)
 				     : ferry_err_set(err, FERRY_E_IO, "out of memory");
+		/* plain "." and ".." were folded above; an encoded one ("%2e%2e",
+		 * "..\\") would reach the server unfolded */
+		const char *seg;
+		size_t n;
+		if (ferry_uri_dot_segment(*path, strlen(*path), &seg, &n)) {
+			ferry_err_set(err, FERRY_E_INVALID,
+				      "%s:%d: path '%s' holds '%.*s', an encoded '.' or '..' segment; write plain "
+				      "'..' to name a parent folder",
+				      m->label, mp->line, mp->value, (int)(n > 40 ? 40 : n), seg);
+			free(*path);
+			*path = NULL;
+			return -1;
+		}
 		return 0;
 	}
 	char *tree = NULL;
@@ -257,12 +280,13 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	/* An MLTable read from storage must not reach into the machine that
 	 * evaluates it (a shared MLTable naming /root/... would copy local files
 	 * into a job's input). Local MLTables may name local files. */
-	if ((mp->value[0] == '/' || !strncmp(mp->value, "file:", 5)) && strncmp(m->sources[0].tree, "local", 5))
+	if (!ferry_uri_is_remote(mp->value) && !m->sources[0].on_disk)
 		return ferry_err_set(err, FERRY_E_INVALID,
 				     "%s:%d: path '%s' names a local file, but this MLTable is in storage (%s); "
 				     "only an MLTable on the local disk may name local files",
 				     m->label, mp->line, mp->value, m->sources[0].tree);
-	if (tree_for(ctx, mp->value, &tree, 0, err) < 0 ||
+	int on_disk;
+	if (tree_for(ctx, mp->value, &tree, &on_disk, 0, err) < 0 ||
 	    ferry_resolve(ctx, mp->value, 0, &s, path, NULL, err) < 0) {
 		free(tree);
 		return ferry_err_wrap(err, "%s:%d", m->label, mp->line);
@@ -283,6 +307,7 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	m->sources = v;
 	v[m->nsources].store = s;
 	v[m->nsources].tree = tree;
+	v[m->nsources].on_disk = on_disk;
 	*src = (unsigned)m->nsources++;
 	return 0;
 }

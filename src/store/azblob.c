@@ -635,12 +635,12 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 {
 	const char *ep = cfg->endpoint;
 	const char *hs = strstr(ep, "://");
-	if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
+	if (!hs || !ferry_uri_is_http(ep)) {
 		ferry_err_set(err, FERRY_E_INVALID, "Blob endpoint '%s' must be an http(s) URL", ep);
 		ferry_aztoken_free(cfg->token);
 		return NULL;
 	}
-	if (cfg->auth == FERRY_AZ_BEARER && (!cfg->token || strncmp(ep, "https://", 8))) {
+	if (cfg->auth == FERRY_AZ_BEARER && (!cfg->token || ferry_uri_scheme(ep, NULL) != FERRY_SCHEME_HTTPS)) {
 		ferry_err_set(err, FERRY_E_AUTH,
 			      cfg->token ? "account '%s': identity-based access (OAuth tokens) needs an https:// "
 					   "endpoint, not %s: tokens are never sent in the clear"

@@ -326,7 +326,7 @@ static int resolve_asset(struct ferry_ctx *ctx, const struct ferry_uri *u, int f
 	if (ferry_ws_asset_get(ctx->ws, u->asset_name, u->asset_version, &a, err) < 0)
 		return -1;
 	int rc;
-	if (!strncmp(a.path, "azureml:", 8) && strncmp(a.path, "azureml://", 10) != 0)
+	if (ferry_uri_scheme(a.path, NULL) == FERRY_SCHEME_ASSET)
 		rc = ferry_err_set(err, FERRY_E_INVALID, "data asset %s:%s points at another asset (%s)",
 				   a.name, a.version, a.path);
 	else

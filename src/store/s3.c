@@ -782,7 +782,7 @@ struct ferry_store *ferry_s3_open(const struct ferry_s3_config *cfg, const struc
 	if (cfg->endpoint && *cfg->endpoint) {
 		const char *ep = cfg->endpoint;
 		const char *hs = strstr(ep, "://");
-		if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
+		if (!hs || !ferry_uri_is_http(ep)) {
 			ferry_err_set(err, FERRY_E_INVALID, "S3 endpoint '%s' (AWS_ENDPOINT_URL) must be an http(s) URL", ep);
 			return NULL;
 		}

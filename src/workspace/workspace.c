@@ -12,6 +12,7 @@
  * jobs at once) wait for each other instead of failing.
  */
 #include "workspace/workspace.h"
+#include "core/log.h"
 #include "core/redact.h"
 
 #include <errno.h>
@@ -116,6 +117,15 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 	}
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/ferry.db", ws->home);
+	/* The registry holds job records and data assets: 0600, and so its
+	 * journals (SQLite gives them the database file's mode); a registry made
+	 * 0644 by an older ferry is fixed here. */
+	int dbfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (dbfd >= 0) {
+		if (fchmod(dbfd, 0600) < 0)
+			ferry_warn("cannot make %s private (mode 0600): %s", path, strerror(errno));
+		close(dbfd);
+	}
 	if (sqlite3_open_v2(path, &ws->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		ferry_err_set(err, FERRY_E_IO, "cannot open workspace registry %s: %s", path,
@@ -478,13 +488,21 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n)
 	free(v);
 }
 
+/* A text column with secrets masked (records written before they were
+ * masked on the way in). */
+static char *col_masked(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? ferry_redact_dup((const char *)t) : NULL;
+}
+
 static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->name = col_text(st, 0);
 	r->display_name = col_text(st, 1);
 	r->experiment_name = col_text(st, 2);
-	r->description = col_text(st, 3);
+	r->description = col_masked(st, 3);
 	r->status = col_text(st, 4);
 	r->has_exit_code = sqlite3_column_type(st, 5) != SQLITE_NULL;
 	r->exit_code = sqlite3_column_int(st, 5);
@@ -492,10 +510,10 @@ static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
 	r->end_time = col_text(st, 7);
 	r->job_file = col_text(st, 8);
 	r->folder = col_text(st, 9);
-	r->azure_json = col_text(st, 10);
-	r->tags_json = col_text(st, 11);
-	r->inputs_json = col_text(st, 12);
-	r->outputs_json = col_text(st, 13);
+	r->azure_json = col_masked(st, 10);
+	r->tags_json = col_masked(st, 11);
+	r->inputs_json = col_masked(st, 12);
+	r->outputs_json = col_masked(st, 13);
 	r->bytes_moved = (uint64_t)sqlite3_column_int64(st, 14);
 }
 
@@ -519,10 +537,12 @@ int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *r, ferr
 		    " bytes_moved=excluded.bytes_moved",
 		    -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "writing jobs");
+	/* a job record is history: it is stored with secrets masked (a literal
+	 * input or a tag holding a SAS), and nothing runs from it */
 	const char *t1[] = { r->name, r->display_name, r->experiment_name, r->description,
 			     r->status };
 	for (int i = 0; i < 5; i++)
-		sqlite3_bind_text(st, i + 1, t1[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, ferry_redact_dup(t1[i]), -1, free);
 	if (r->has_exit_code)
 		sqlite3_bind_int(st, 6, r->exit_code);
 	else
@@ -530,7 +550,7 @@ int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *r, ferr
 	const char *t2[] = { r->start_time, r->end_time,  r->job_file,   r->folder,
 			     r->azure_json, r->tags_json, r->inputs_json, r->outputs_json };
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, i + 7, t2[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 7, ferry_redact_dup(t2[i]), -1, free);
 	sqlite3_bind_int64(st, 15, (sqlite3_int64)r->bytes_moved);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -753,6 +773,13 @@ int ferry_ws_asset_create(struct ferry_ws *ws, const struct ferry_data_asset *a,
 				     a->name, a->version);
 	if (!a->type || !a->path || !*a->path)
 		return ferry_err_set(err, FERRY_E_INVALID, "data asset '%s': type or path missing",
+				     a->name);
+	if (ferry_redact_holds_secret(a->path) || ferry_redact_holds_secret(a->description) ||
+	    ferry_redact_holds_secret(a->tags_json))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "data asset '%s': its path, description or tags hold a secret (a SAS "
+				     "signature, a key or a token); register the storage as a datastore "
+				     "with credentials and use an azureml://datastores/ path",
 				     a->name);
 	/* IMMEDIATE takes the write lock now: the next version is read and used
 	 * under the same lock, so concurrent creators are serialized (the busy
