@@ -414,6 +414,59 @@ static void print_node(struct agent *ag, int k)
 	fprintf(stderr, " %lld bytes moved\n", (long long)jint(fig, "bytes_moved"));
 }
 
+/* Files of an upload output that more than one node wrote (each node lists
+ * them in nodes/<K>.outputs before uploading): every node uploads its copy,
+ * the last upload wins. Said on stderr and in nodes/overlaps.txt. */
+static void report_overlaps(const char *jobdir, int nodes)
+{
+	json_t *seen = json_object(); /* "<output>\t<path>" -> [nodes] */
+	char path[4400], line[8192];
+	for (int k = 0; seen && k < nodes; k++) {
+		snprintf(path, sizeof(path), "%s/nodes/%d.outputs", jobdir, k);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			json_t *a = json_object_get(seen, line);
+			if (!a)
+				json_object_set_new(seen, line, a = json_array());
+			json_array_append_new(a, json_integer(k));
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/nodes/overlaps.txt", jobdir);
+	FILE *out = NULL;
+	const char *key;
+	json_t *a;
+	size_t shown = 0;
+	json_object_foreach(seen, key, a)
+	{
+		if (json_array_size(a) < 2)
+			continue;
+		char nl[256] = "";
+		size_t i, at = 0;
+		json_t *x;
+		json_array_foreach(a, i, x) if (at < sizeof(nl)) at += (size_t)snprintf(
+			nl + at, sizeof(nl) - at, "%s%lld", i ? ", " : "", (long long)json_integer_value(x));
+		const char *tab = strchr(key, '\t');
+		if (!tab)
+			continue;
+		if (!out && !(out = fopen(path, "we")))
+			break;
+		fprintf(out, "output '%.*s': '%s' written by nodes %s; the last upload wins\n", (int)(tab - key), key,
+			tab + 1, nl);
+		if (shown++ < 5)
+			fprintf(stderr, "ferry: note: output '%.*s': '%s' was written by nodes %s; the last upload wins\n",
+				(int)(tab - key), key, tab + 1, nl);
+	}
+	if (shown > 5)
+		fprintf(stderr, "ferry: note: %zu files were written by more than one node (all in %s)\n", shown, path);
+	if (out)
+		fclose(out);
+	json_decref(seen);
+}
+
 /* Outputs with `name`, once every node completed (runner.c's rule). */
 static int register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err)
 {
@@ -513,6 +566,7 @@ int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, fe
 	}
 	fprintf(stderr, "  total: %llu bytes moved by %d node%s\n", (unsigned long long)total, nodes,
 		nodes == 1 ? "" : "s");
+	report_overlaps(jobdir, nodes);
 	if (!strcmp(final, "Completed") && register_outputs(ws, s, err) < 0) {
 		final = "Failed";
 		*exit_code = 1;

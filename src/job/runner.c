@@ -1371,6 +1371,39 @@ static int run_folder(struct run *r, int *log_open, ferry_err *err)
 	return 0;
 }
 
+/* A node's upload outputs: every file it is about to upload, one line
+ * "<output>\t<path>" in <jobdir>/nodes/<K>.outputs, so that the submitter can
+ * say which names more than one node wrote (the last upload wins). */
+static FILE *listing;
+static size_t listing_skip;
+static const char *listing_name;
+
+static int list_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_F && strlen(path) > listing_skip)
+		fprintf(listing, "%s\t%s\n", listing_name, path + listing_skip);
+	return 0;
+}
+
+static void list_node_outputs(struct run *r)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/nodes/%d.outputs", r->jobdir, r->node->node_rank);
+	if (!(listing = fopen(path, "we")))
+		return;
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		if (r->s->outputs[i].mode != FERRY_MODE_UPLOAD || !r->out[i].local)
+			continue;
+		listing_name = r->s->outputs[i].name;
+		listing_skip = strlen(r->out[i].local) + 1;
+		nftw(r->out[i].local, list_entry, 16, FTW_PHYS);
+	}
+	fclose(listing);
+	listing = NULL;
+}
+
 /* Inputs, outputs, the command, unmounts, then (when the command succeeded)
  * uploads and (not on a node: the submitter registers) data assets. Returns
  * -1 with err when the command could not run; else 0 with *status (the
@@ -1407,6 +1440,8 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 	unmount_inputs(r); /* the inputs are done with; again at the end for early exits */
 	unmount_outputs(r);
 	if (*status == 0) {
+		if (r->node)
+			list_node_outputs(r);
 		if (finish_outputs(r, err) < 0 || (!r->node && register_outputs(r, err) < 0))
 			*outputs_ok = 0;
 	} else if (s->n_outputs > 0) {

@@ -3,7 +3,8 @@
 # mpi 2 x 2 gets Open MPI's OMPI_COMM_WORLD_* names, AZ_BATCH_MASTER_NODE=addr:port
 # and the RANK-style names; tensorflow (3 workers + 1 ps on 2 nodes) gets TF_CONFIG
 # with the workers then the ps and this task's type and index; instance_count
-# alone runs the command once per node; unknown fields and impossible counts in
+# alone runs the command once per node; one output file name written on two nodes
+# lands once (the last upload wins) and the run says so; unknown fields and impossible counts in
 # distribution/resources are file:line errors before anything runs.
 source "$(dirname "$0")/lib.sh"
 export FERRY_CMD_TIMEOUT=60
@@ -79,6 +80,22 @@ for r in 0 1 2; do
 	assert_contains "$FERRY_HOME/jobs/plain3/user_logs/std_log_process_$r.txt" "ran RANK=none TF=none"
 done
 
+step "the same output file from two nodes: both uploaded into one folder, the last upload wins, and it is said"
+cat >"$job" <<'YML'
+command: 'echo "rank $RANK" > ${{outputs.out}}/shared.txt; echo "rank $RANK" > ${{outputs.out}}/own_$RANK.txt'
+outputs:
+  out: {type: uri_folder, mode: upload}
+distribution: {type: pytorch}
+resources: {instance_count: 2}
+YML
+expect_ok ferry run "$job" --name same1
+out=$FERRY_HOME/datastores/workspaceblobstore/azureml/same1/out
+assert_eq "own_0.txt own_1.txt shared.txt" "$(cd "$out" && echo *)" "output files"
+grep -qx 'rank [01]' "$out/shared.txt" || fail "shared.txt: $(cat "$out/shared.txt")"
+assert_contains "$LAST_STDERR" "output 'out': 'shared.txt' was written by nodes 0, 1; the last upload wins"
+assert_not_contains "$LAST_STDERR" "own_0.txt"
+assert_contains "$FERRY_HOME/jobs/same1/nodes/overlaps.txt" "'shared.txt' written by nodes 0, 1"
+
 step "bad shapes are file:line errors and nothing runs"
 marker=$TEST_TMP/ran
 try() { # try YAML-TAIL NEEDLE...
@@ -95,4 +112,4 @@ try $'resources:\n  instance_count: -1\n' "$job:3: field 'resources.instance_cou
 try $'resources:\n  instance_count: 2\n  gpu_count: 1\n' "$job:4: field 'resources.gpu_count'" "unknown field"
 try $'distribution:\n  type: mpi\n  worker_count: 2\n' "$job:4:" "only tensorflow"
 try $'distribution:\n  type: tensorflow\n  worker_count: 3\nresources: {instance_count: 2}\n' "$job:4:" "spread evenly"
-[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3) ]] || fail "a bad job left a folder"
+[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3 -e same1) ]] || fail "a bad job left a folder"
