@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -196,9 +197,14 @@ static pid_t start_agent(const char *self, const char *jobdir, int nodes, int k,
 	char *argv[] = { "ferry",	  "_node",	 "--job-dir",	  (char *)jobdir, "--nodes", n,
 			 "--node-rank",	  kr,		 "--master-addr", "127.0.0.1",	  "--master-port", p,
 			 NULL };
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0); /* Ctrl-C reaches ferry run; it stops the agents itself */
+		/* ferry run killed: the agent stops its ranks and unmounts (SIGTERM). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
 		struct sigaction dfl = { 0 };
 		dfl.sa_handler = SIG_DFL;
 		sigaction(SIGINT, &dfl, NULL);

@@ -907,13 +907,10 @@ struct rank_proc {
 	int exited, status;
 };
 
-/* Seconds between SIGTERM and SIGKILL when ranks are stopped. */
+/* Milliseconds between SIGTERM and SIGKILL when ranks are stopped. */
 static double grace_ms(struct run *r)
 {
-	const char *v = job_lookup(r->s, "FERRY_KILL_GRACE_SECONDS");
-	char *end = NULL;
-	double g = v ? strtod(v, &end) : 10;
-	return (v && (end == v || *end || g < 0)) ? 10000 : g * 1000;
+	return (double)ferry_setting_int(&r->ctx.settings, FS_KILL_GRACE) * 1000.0;
 }
 
 /* Start the ranks of this process: one without distribution (its output to
