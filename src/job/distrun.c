@@ -233,9 +233,9 @@ static void load_report(const char *jobdir, int k, struct agent *a, int wstatus)
 			 k, (int)a->pid, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
 }
 
-static const char *report_status(const struct agent *a)
+static const char *rep_status(json_t *rep)
 {
-	const char *s = a->report ? json_string_value(json_object_get(a->report, "status")) : NULL;
+	const char *s = rep ? json_string_value(json_object_get(rep, "status")) : NULL;
 	return s ? s : "Failed";
 }
 
@@ -246,13 +246,8 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 			  int port, char *cause, size_t cap, int *exit_code)
 {
 	int nodes = s->dist.nodes;
-	char self[PATH_MAX];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (sl <= 0) {
-		snprintf(cause, cap, "cannot find ferry's own binary: %s", strerror(errno));
-		return "Failed";
-	}
-	self[sl] = '\0';
+	/* This very binary, even if a rebuild replaced the file since. */
+	const char *self = "/proc/self/exe";
 	int left = 0, canceled = 0, failed = 0;
 	for (int k = 0; k < nodes; k++) {
 		ag[k].pid = start_agent(self, jobdir, nodes, k, port);
@@ -301,7 +296,7 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 				nanosleep(&w, NULL); /* its mount servers die with it (SIGTERM) */
 				ferry_mount_reap(home);
 			}
-			const char *st = report_status(&ag[k]);
+			const char *st = rep_status(ag[k].report);
 			if (!strcmp(st, "Completed"))
 				continue;
 			if (strcmp(st, "Canceled") != 0 && !failed && !canceled) {
@@ -345,20 +340,37 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 
 /* ---- figures, record, summary ---- */
 
+struct ferry_dist_job {
+	struct ferry_jobspec *s; /* borrowed */
+	struct ferry_ws *ws;
+	char *jobdir;
+	struct ferry_job_record rec;
+};
+
+const char *ferry_dist_jobdir(const struct ferry_dist_job *j)
+{
+	return j->jobdir;
+}
+
+const char *ferry_dist_home(const struct ferry_dist_job *j)
+{
+	return ferry_ws_home(j->ws);
+}
+
 static json_int_t jint(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-/* The record's inputs or outputs: node 0's list, each entry's bytes and
- * files summed over the nodes, and a per_node list of each node's figures. */
-static char *merged_io(struct agent *ag, int nodes, const char *which)
+/* The record's inputs or outputs: the first report's list, each entry's bytes
+ * and files summed over the nodes, and a per_node list of each node's figures. */
+static char *merged_io(json_t **reps, int nodes, const char *which)
 {
 	json_t *base = NULL;
 	for (int k = 0; k < nodes && !base; k++)
-		if (ag[k].report)
-			base = json_object_get(json_object_get(ag[k].report, "figures"), which);
+		if (reps[k])
+			base = json_object_get(json_object_get(reps[k], "figures"), which);
 	json_t *out = base ? json_deep_copy(base) : json_array();
 	size_t i;
 	json_t *e;
@@ -367,8 +379,7 @@ static char *merged_io(struct agent *ag, int nodes, const char *which)
 		json_int_t bytes = 0, files = 0;
 		json_t *per = json_array();
 		for (int k = 0; k < nodes; k++) {
-			json_t *x = ag[k].report
-					    ? json_array_get(json_object_get(json_object_get(ag[k].report, "figures"), which), i)
+			json_t *x = reps[k] ? json_array_get(json_object_get(json_object_get(reps[k], "figures"), which), i)
 					    : NULL;
 			if (!x)
 				continue;
@@ -390,14 +401,14 @@ static char *merged_io(struct agent *ag, int nodes, const char *which)
 	return s;
 }
 
-static void print_node(struct agent *ag, int k)
+static void print_node(json_t *rep, int k)
 {
-	fprintf(stderr, "  node %d %-9s", k, report_status(&ag[k]));
-	if (!ag[k].report) {
-		fprintf(stderr, " %s\n", ag[k].died);
+	fprintf(stderr, "  node %d %-9s", k, rep ? rep_status(rep) : "no report (its agent died)");
+	if (!rep) {
+		fprintf(stderr, "\n");
 		return;
 	}
-	json_t *fig = json_object_get(ag[k].report, "figures");
+	json_t *fig = json_object_get(rep, "figures");
 	static const char *const which[] = { "inputs", "outputs" };
 	for (int w = 0; w < 2; w++) {
 		size_t i;
@@ -498,106 +509,174 @@ static int register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_
 	return 0;
 }
 
-int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
+int ferry_dist_begin(struct ferry_jobspec *s, const char *home, struct ferry_dist_job **out, ferry_err *err)
 {
-	*exit_code = 1;
+	*out = NULL;
 	if (ferry_job_check(s, home, err) < 0)
 		return -1;
-	struct ferry_ws *ws = NULL;
-	if (ferry_ws_open(home, &ws, err) < 0)
-		return -1;
-	int nodes = s->dist.nodes, rc = -1;
-	struct agent *ag = calloc((size_t)nodes, sizeof(*ag));
-	char *jobdir = NULL;
-	struct ferry_job_record rec = { 0 };
+	struct ferry_dist_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	j->s = s;
 	char path[4400];
-	if (!ag || asprintf(&jobdir, "%s/jobs/%s", ferry_ws_home(ws), s->name) < 0) {
-		jobdir = NULL;
+	if (ferry_ws_open(home, &j->ws, err) < 0)
+		goto fail;
+	if (asprintf(&j->jobdir, "%s/jobs/%s", ferry_ws_home(j->ws), s->name) < 0) {
+		j->jobdir = NULL;
 		ferry_err_set(err, FERRY_E_IO, "out of memory");
-		goto out;
+		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/jobs", ferry_ws_home(ws));
+	snprintf(path, sizeof(path), "%s/jobs", ferry_ws_home(j->ws));
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/nodes", jobdir);
-	if (mkdir(jobdir, 0755) < 0 && errno != EEXIST) {
-		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", jobdir, strerror(errno));
-		goto out;
+	if (mkdir(j->jobdir, 0755) < 0 && errno != EEXIST) {
+		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", j->jobdir, strerror(errno));
+		goto fail;
 	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", path, strerror(errno));
-		goto out;
+	static const char *const sub[] = { "nodes", "user_logs" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", j->jobdir, sub[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
-	snprintf(path, sizeof(path), "%s/user_logs", jobdir);
-	mkdir(path, 0755);
-	if (ferry_dist_write_plan(s, ferry_ws_home(ws), jobdir, err) < 0)
-		goto out;
-	int tasks = s->dist.type == FERRY_DIST_TENSORFLOW ? s->dist.workers + s->dist.ps : 1;
-	int port = ferry_dist_free_port(tasks);
-	if (port < 0) {
-		ferry_err_set(err, FERRY_E_IO, "no free TCP port on 127.0.0.1 for MASTER_PORT");
-		goto out;
-	}
+	if (ferry_dist_write_plan(s, ferry_ws_home(j->ws), j->jobdir, err) < 0)
+		goto fail;
 	if (s->dist.ignored[0])
 		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n", s->dist.ignored,
 			strchr(s->dist.ignored, ',') ? "are" : "is");
-	fprintf(stderr, "ferry: job %s: %d node%s x %d process%s (%s), on this machine, MASTER_PORT %d\n", s->name,
-		nodes, nodes == 1 ? "" : "s", s->dist.per_node, s->dist.per_node == 1 ? "" : "es",
-		ferry_dist_type_name(s->dist.type), port);
-
 	char ts[40], jf[PATH_MAX];
 	ferry_log_timestamp(ts, sizeof(ts));
-	rec.name = strdup(s->name);
-	rec.display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec.experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec.description = s->description ? strdup(s->description) : NULL;
-	rec.start_time = strdup(ts);
-	rec.job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec.folder = strdup(jobdir);
-	rec.azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec.tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
-	rec.status = strdup("Running");
+	struct ferry_job_record *rec = &j->rec;
+	rec->name = strdup(s->name);
+	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
+	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
+	rec->description = s->description ? strdup(s->description) : NULL;
+	rec->start_time = strdup(ts);
+	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
+	rec->folder = strdup(j->jobdir);
+	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
+	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	rec->status = strdup("Running");
 	ferry_err e;
-	if (ferry_ws_job_put(ws, &rec, &e) < 0)
+	if (ferry_ws_job_put(j->ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", s->name, e.msg);
+	*out = j;
+	return 0;
+fail:
+	ferry_dist_free(j);
+	return -1;
+}
 
-	char cause[1400] = "";
-	const char *final = follow(s, ferry_ws_home(ws), jobdir, ag, port, cause, sizeof(cause), exit_code);
-	rc = 0;
+void ferry_dist_free(struct ferry_dist_job *j)
+{
+	if (!j)
+		return;
+	free(j->jobdir);
+	ferry_job_record_free(&j->rec);
+	if (j->ws)
+		ferry_ws_close(j->ws);
+	free(j);
+}
+
+int ferry_dist_finish(struct ferry_dist_job *j, const char *final, const char *cause, int *exit_code, ferry_err *err)
+{
+	struct ferry_jobspec *s = j->s;
+	int nodes = s->dist.nodes;
+	json_t **reps = calloc((size_t)nodes, sizeof(*reps));
+	if (!reps)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	char path[4400], derived[1400] = "";
+	int failed_code = 0, any_failed = 0, any_canceled = 0;
+	for (int k = 0; k < nodes; k++) {
+		snprintf(path, sizeof(path), "%s/nodes/%d.json", j->jobdir, k);
+		json_error_t je;
+		reps[k] = json_load_file(path, 0, &je);
+		const char *st = rep_status(reps[k]);
+		if (!strcmp(st, "Canceled"))
+			any_canceled = 1;
+		else if (strcmp(st, "Completed") != 0 && !any_failed) {
+			any_failed = 1;
+			const char *e = reps[k] ? json_string_value(json_object_get(reps[k], "error")) : NULL;
+			if (reps[k])
+				snprintf(derived, sizeof(derived), "%s", e && *e ? e : "node failed");
+			else
+				snprintf(derived, sizeof(derived), "node %d did not report (its agent died)", k);
+			failed_code = reps[k] ? (int)jint(reps[k], "exit_code") : 0;
+		}
+	}
+	if (!final) {
+		final = any_failed ? "Failed" : any_canceled ? "Canceled" : "Completed";
+		*exit_code = any_failed ? (failed_code ? failed_code : 1) : any_canceled ? 143 : 0;
+		cause = derived;
+	}
 	fprintf(stderr, "\nferry: job %s %s (exit code %d)\n", s->name, final, *exit_code);
 	uint64_t total = 0;
 	for (int k = 0; k < nodes; k++) {
-		print_node(ag, k);
-		if (ag[k].report)
-			total += (uint64_t)jint(json_object_get(ag[k].report, "figures"), "bytes_moved");
+		print_node(reps[k], k);
+		if (reps[k])
+			total += (uint64_t)jint(json_object_get(reps[k], "figures"), "bytes_moved");
 	}
 	fprintf(stderr, "  total: %llu bytes moved by %d node%s\n", (unsigned long long)total, nodes,
 		nodes == 1 ? "" : "s");
-	report_overlaps(jobdir, nodes);
-	if (!strcmp(final, "Completed") && register_outputs(ws, s, err) < 0) {
+	report_overlaps(j->jobdir, nodes);
+	if (!strcmp(final, "Completed") && register_outputs(j->ws, s, err) < 0) {
 		final = "Failed";
 		*exit_code = 1;
 	} else if (strcmp(final, "Completed") != 0)
 		ferry_err_set(err, strcmp(final, "Canceled") ? FERRY_E_CHILD : FERRY_E_INTERRUPTED, "job %s %s: %s",
-			      s->name, final, cause);
+			      s->name, final, cause && *cause ? cause : "-");
 	fprintf(stderr, "  logs: %s/user_logs/std_log_process_<rank>.txt, %s/logs/system_logs/data_capability/node_<K>/\n",
-		jobdir, jobdir);
-	free(rec.status);
-	rec.status = strdup(final);
+		j->jobdir, j->jobdir);
+	struct ferry_job_record *rec = &j->rec;
+	char ts[40];
+	free(rec->status);
+	rec->status = strdup(final);
 	ferry_log_timestamp(ts, sizeof(ts));
-	rec.end_time = strdup(ts);
-	rec.has_exit_code = 1;
-	rec.exit_code = *exit_code;
-	rec.inputs_json = merged_io(ag, nodes, "inputs");
-	rec.outputs_json = merged_io(ag, nodes, "outputs");
-	rec.bytes_moved = total;
-	if (ferry_ws_job_put(ws, &rec, &e) < 0)
+	free(rec->end_time);
+	rec->end_time = strdup(ts);
+	rec->has_exit_code = 1;
+	rec->exit_code = *exit_code;
+	free(rec->inputs_json);
+	free(rec->outputs_json);
+	rec->inputs_json = merged_io(reps, nodes, "inputs");
+	rec->outputs_json = merged_io(reps, nodes, "outputs");
+	rec->bytes_moved = total;
+	ferry_err e;
+	if (ferry_ws_job_put(j->ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", s->name, e.msg);
-out:
+	for (int k = 0; k < nodes; k++)
+		json_decref(reps[k]);
+	free(reps);
+	return 0;
+}
+
+int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
+{
+	*exit_code = 1;
+	struct ferry_dist_job *j;
+	if (ferry_dist_begin(s, home, &j, err) < 0)
+		return -1;
+	int nodes = s->dist.nodes;
+	struct agent *ag = calloc((size_t)nodes, sizeof(*ag));
+	int tasks = s->dist.type == FERRY_DIST_TENSORFLOW ? s->dist.workers + s->dist.ps : 1;
+	int port = ferry_dist_free_port(tasks);
+	char cause[1400] = "";
+	const char *final = "Failed";
+	if (!ag)
+		snprintf(cause, sizeof(cause), "out of memory");
+	else if (port < 0)
+		snprintf(cause, sizeof(cause), "no free TCP port on 127.0.0.1 for MASTER_PORT");
+	else {
+		fprintf(stderr, "ferry: job %s: %d node%s x %d process%s (%s), on this machine, MASTER_PORT %d\n",
+			s->name, nodes, nodes == 1 ? "" : "s", s->dist.per_node, s->dist.per_node == 1 ? "" : "es",
+			ferry_dist_type_name(s->dist.type), port);
+		final = follow(s, ferry_ws_home(j->ws), j->jobdir, ag, port, cause, sizeof(cause), exit_code);
+	}
+	int rc = ferry_dist_finish(j, final, cause, exit_code, err);
 	for (int k = 0; ag && k < nodes; k++)
 		json_decref(ag[k].report);
 	free(ag);
-	free(jobdir);
-	ferry_job_record_free(&rec);
-	ferry_ws_close(ws);
+	ferry_dist_free(j);
 	return rc;
 }
