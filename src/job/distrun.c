@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -72,9 +73,17 @@ int ferry_dist_write_plan(const struct ferry_jobspec *s, const char *home, const
 	char path[4200], tmp[4300];
 	snprintf(path, sizeof(path), "%s/plan.json", jobdir);
 	snprintf(tmp, sizeof(tmp), "%s/.plan.json.tmp", jobdir);
-	if (!o || json_dump_file(o, tmp, JSON_INDENT(1)) < 0 || rename(tmp, path) < 0) {
+	/* 0600: the job's variables (--set values too) may carry secrets. */
+	int fd = o ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int bad = !f || json_dumpf(o, f, JSON_INDENT(1)) < 0;
+	if (f ? fclose(f) != 0 : (fd >= 0 && close(fd) < 0))
+		bad = 1;
+	if (bad || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
 		json_decref(o);
-		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(errno));
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(e));
 	}
 	json_decref(o);
 	return 0;

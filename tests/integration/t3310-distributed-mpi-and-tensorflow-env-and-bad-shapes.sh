@@ -22,6 +22,7 @@ distribution: {type: mpi, process_count_per_instance: 2}
 resources: {instance_count: 2}
 YML
 expect_ok ferry run "$job" --name mpi1
+assert_eq 600 "$(stat -c %a "$FERRY_HOME/jobs/mpi1/plan.json")" "mode of the plan (job variables may be secrets)"
 $PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out" <<'PY' || fail "mpi environments"
 import json, os, sys
 out = sys.argv[1]
