@@ -1317,7 +1317,8 @@ static int run_check(struct run *r, const char *home, ferry_err *err)
 		return -1;
 	r->ctx.progress = !r->node && isatty(2);
 	r->ctx.identity = s->identity;
-	if (ferry_ws_open(home, &r->ctx.ws, err) < 0)
+	/* A node only reads the workspace: the submitter owns ferry.db. */
+	if ((r->node ? ferry_ws_open_readonly(home, &r->ctx.ws, err) : ferry_ws_open(home, &r->ctx.ws, err)) < 0)
 		return -1;
 	if (!r->node) {
 		int ex = ferry_ws_job_exists(r->ctx.ws, s->name, err);

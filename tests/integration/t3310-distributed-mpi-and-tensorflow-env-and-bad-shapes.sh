@@ -43,6 +43,27 @@ for r in range(4):
 assert len(masters) == 1
 PY
 
+step "a node agent started by hand, as a Slurm launcher does, only reads the workspace"
+db=$FERRY_HOME/ferry.db
+mount --bind "$db" "$db" && mount -o remount,ro,bind "$db" || skip "cannot bind-mount a file read-only here"
+trap 'rc=$?; set +e; umount "$db" 2>/dev/null; (exit $rc); _lib_cleanup' EXIT
+rm -f "$FERRY_HOME/jobs/mpi1/nodes/1.json"
+rc=0
+SLURM_NODEID=1 FERRY_MASTER_ADDR=127.0.0.1 FERRY_MASTER_PORT=29611 \
+	"$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 2 >"$TEST_TMP/node.out" 2>&1 || rc=$?
+umount "$db"
+trap _lib_cleanup EXIT
+assert_eq 0 "$rc" "agent exit code ($(tail -c 600 "$TEST_TMP/node.out"))"
+assert_contains "$FERRY_HOME/jobs/mpi1/nodes/1.json" '"status":"Completed"'
+$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out/rank_3.json" <<'PY' || fail "node 1's ranks by hand"
+import json, sys
+e = json.load(open(sys.argv[1]))["env"]
+assert e["RANK"] == "3" and e["NODE_RANK"] == "1" and e["AZ_BATCH_MASTER_NODE"] == "127.0.0.1:29611", e
+PY
+expect_fail "--nodes" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1"
+expect_fail "--node-rank" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 2 --node-rank 2 --master-addr a --master-port 1
+expect_fail "instance_count 2" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 3 --node-rank 0 --master-addr a --master-port 1
+
 step "tensorflow: 3 workers + 1 parameter server on 2 nodes, TF_CONFIG per task"
 cat >"$job" <<YML
 command: $PY allreduce.py \${{outputs.out}}
