@@ -106,17 +106,21 @@ step "the same output file from two nodes: both uploaded into one folder, the la
 cat >"$job" <<'YML'
 command: 'echo "rank $RANK" > ${{outputs.out}}/shared.txt; echo "rank $RANK" > ${{outputs.out}}/own_$RANK.txt'
 outputs:
-  out: {type: uri_folder, mode: upload}
+  out: {type: uri_folder, mode: upload, name: same_out}
 distribution: {type: pytorch}
 resources: {instance_count: 2}
 YML
 expect_ok ferry run "$job" --name same1
+assert_contains "$LAST_STDERR" "registered as data asset azureml:same_out:1"
+
 out=$FERRY_HOME/datastores/workspaceblobstore/azureml/same1/out
 assert_eq "own_0.txt own_1.txt shared.txt" "$(cd "$out" && echo *)" "output files"
 grep -qx 'rank [01]' "$out/shared.txt" || fail "shared.txt: $(cat "$out/shared.txt")"
 assert_contains "$LAST_STDERR" "output 'out': 'shared.txt' was written by nodes 0, 1; the last upload wins"
 assert_not_contains "$LAST_STDERR" "own_0.txt"
 assert_contains "$FERRY_HOME/jobs/same1/nodes/overlaps.txt" "'shared.txt' written by nodes 0, 1"
+expect_ok ferry data show same_out:1 # registered once every node completed
+assert_contains "$TEST_TMP/last.stdout" "azureml/same1/out"
 
 step "bad shapes are file:line errors and nothing runs"
 marker=$TEST_TMP/ran
