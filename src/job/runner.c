@@ -76,6 +76,7 @@ struct run {
 	char *cap;                  /* <jobdir>/cap/data-capability (a node: cap/node_<K>/…) */
 	int failed_rank;            /* the first rank that exited non-zero, or -1 */
 	int canceled;               /* the signal that stopped the command, or 0 */
+	int timed_out;              /* limits.timeout stopped the command */
 	FILE *dcap;                 /* data-capability.log */
 	struct io_state *in, *out;
 	struct ferry_job_record rec;
@@ -1119,6 +1120,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
+	r->timed_out = timed_out;
 	if (timed_out)
 		ferry_info("command stopped after limits.timeout (%ld s)", r->s->timeout_s);
 	if (got_signal) {
@@ -1540,6 +1542,7 @@ int ferry_job_run_node(struct ferry_jobspec *s, const char *home, const struct f
 		res->exit_code = outputs_ok ? status : 1;
 		res->failed_rank = r.failed_rank;
 		res->canceled = r.canceled;
+		res->timed_out = r.timed_out;
 		if (!outputs_ok)
 			rc = -1;
 	} else

@@ -111,3 +111,15 @@ assert_contains "$TEST_TMP/show" "Canceled"
 for k in 0 1; do assert_contains "$FERRY_HOME/jobs/cancel1/nodes/$k.json" '"status":"Canceled"'; done
 ranks_gone cancel1
 no_mounts_left
+
+step "limits.timeout stops every node's ranks and says so"
+cat >"$job" <<'YML'
+command: sleep 50
+distribution: {type: pytorch, process_count_per_instance: 2}
+resources: {instance_count: 2}
+limits: {timeout: 1}
+YML
+t0=$(date +%s)
+expect_fail "limits.timeout of 1 s reached; its ranks were stopped" ferry run "$job" --name slow1
+(($(seconds_since "$t0") < 30)) || fail "the timeout took $(seconds_since "$t0") s"
+ranks_gone slow1
