@@ -120,6 +120,9 @@ resources: {instance_count: 2}
 limits: {timeout: 1}
 YML
 t0=$(date +%s)
-expect_fail "limits.timeout of 1 s reached; its ranks were stopped" ferry run "$job" --name slow1
+rc=0
+ferry run "$job" --name slow1 >/dev/null 2>"$TEST_TMP/slow.err" || rc=$?
+assert_eq 143 "$rc" "exit code (the ranks' SIGTERM, as for a one-process job)"
+assert_contains "$TEST_TMP/slow.err" "limits.timeout of 1 s reached; its ranks were stopped"
 (($(seconds_since "$t0") < 30)) || fail "the timeout took $(seconds_since "$t0") s"
 ranks_gone slow1
