@@ -6,6 +6,7 @@
 #include "core/proc.h"
 #include "fs/registry.h"
 #include "job/jobclaim.h"
+#include "job/node.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>
@@ -27,13 +28,15 @@ static const struct {
 	{ "job", cmd_job, "jobs: ferry job list | show NAME" },
 	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
+	{ "_node", cmd_node, NULL }, /* a distributed job's node agent (job/node.h) */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ferry [-v] <command> [args]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		if (commands[i].help)
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
@@ -61,10 +64,12 @@ int main(int argc, char **argv)
 			/* Mounts whose server was killed are cleaned up by the next
 			 * ferry start (one opendir when there are none). `unmount`
 			 * reaps after unmounting its folder, so that it can report
-			 * on that folder itself. */
+			 * on that folder itself. A node agent leaves it to the
+			 * ferry run that started it: the workspace may be shared
+			 * by several hosts. */
 			char buf[4096];
 			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
-			if (home && strcmp(argv[i], "unmount") != 0) {
+			if (home && strcmp(argv[i], "unmount") != 0 && strcmp(argv[i], "_node") != 0) {
 				ferry_mount_reap(home);
 				ferry_job_reap(home); /* jobs whose ferry was killed */
 			}

@@ -63,6 +63,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "time for pending operations at unmount before it is forced" },
 	[FS_UPLOAD_FOLLOW_LINKS] = { "FERRY_UPLOAD_FOLLOW_LINKS", FST_BOOL, 0, 0, 1, 0,
 		"bool", "uploads follow links to files outside the source folder (ferry upload --follow-links)" },
+	[FS_KILL_GRACE] = { "FERRY_KILL_GRACE_SECONDS", FST_U64, 10, 0, 3600, 0,
+		"seconds", "a distributed job's ranks get SIGTERM when one fails; SIGKILL after this" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)
