@@ -1,5 +1,8 @@
 /*
  * main.c — ferry's entry point: dispatch to one subcommand (src/cli/).
+ *
+ * Layer main may include: core, workspace, fs, cli. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #include "cli/cli.h"
 #include "core/log.h"

@@ -17,6 +17,9 @@
  * block table, the LRU list and the queues.
  * Errors: ferry_bcache_read returns -1 with a ferry_err naming the blob and
  * the byte range when storage fails after its retries.
+ *
+ * Layer cache may include: core, store. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_BLOCKCACHE_H
 #define FERRY_BLOCKCACHE_H

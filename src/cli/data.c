@@ -19,7 +19,7 @@
  */
 #include "cli/cli.h"
 #include "core/uri.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 

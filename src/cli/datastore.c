@@ -11,7 +11,7 @@
  */
 #include "cli/cli.h"
 #include "core/redact.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>

@@ -7,6 +7,9 @@
  * helps, what to do. Messages pass through the secret redactor before they are
  * stored, so a message can never carry a key, a SAS signature or a bearer
  * token. Only src/cli/ turns an error into an exit status.
+ *
+ * Layer core may include: nothing. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_ERR_H
 #define FERRY_ERR_H

@@ -16,7 +16,7 @@
 #define FERRY_FS_H
 
 #include "core/err.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 
 #include <sys/types.h>
 

@@ -12,7 +12,7 @@
 #include "job/jobspec.h"
 #include "core/uri.h"
 #include "job/expand.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>

@@ -20,7 +20,7 @@
 #include "mltable/mltable.h"
 #include "store/azblob.h"
 #include "store/httpc.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 

@@ -21,13 +21,16 @@
  * Errors name the MLTable and the line: "<uri>/MLTable:7: transformation
  * 'read_parquet' is not supported ...". Ownership: each *_free frees what its
  * constructor returned. Threads: one evaluation per object at a time.
+ *
+ * Layer mltable may include: core, store, resolve. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_MLTABLE_H
 #define FERRY_MLTABLE_H
 
 #include "core/err.h"
-#include "job/yaml.h"
-#include "store/resolve.h"
+#include "core/yaml.h"
+#include "resolve/resolve.h"
 
 #include <stdint.h>
 #include <stdio.h>

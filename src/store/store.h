@@ -12,6 +12,9 @@
  * same store; backends keep per-thread connections. Errors: 0 or -1 with a
  * filled ferry_err whose message names the object and the storage reason.
  * Backends retry transient failures themselves (AZUREML_DATASET_HTTP_RETRY_COUNT).
+ *
+ * Layer store may include: core. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H

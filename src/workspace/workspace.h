@@ -5,6 +5,9 @@
  * folder that backs the default datastore `workspaceblobstore`.
  *
  * Threads: a ferry_ws is used from one thread at a time.
+ *
+ * Layer workspace may include: core. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_WORKSPACE_H
 #define FERRY_WORKSPACE_H

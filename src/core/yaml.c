@@ -5,7 +5,7 @@
  * event that starts it. Nesting depth is capped so that a hostile file cannot
  * exhaust the stack.
  */
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -11,8 +11,8 @@
  *
  * Threads: a tree is immutable after loading; any thread may read it.
  */
-#ifndef FERRY_JOB_YAML_H
-#define FERRY_JOB_YAML_H
+#ifndef FERRY_CORE_YAML_H
+#define FERRY_CORE_YAML_H
 
 #include "core/err.h"
 
