@@ -18,8 +18,6 @@
 #include "core/uri.h"
 #include "fs/fs.h"
 #include "mltable/mltable.h"
-#include "store/azblob.h"
-#include "store/httpc.h"
 #include "resolve/resolve.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
@@ -560,11 +558,8 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 	struct ferry_store *store = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&r->ctx, st->uri, 1, &store, &path, NULL, err);
-	if (rc == 0 && !strcmp(store->ops->kind, "azblob")) {
-		ferry_err ignore; /* as uploads do: create the container on first write */
-		if (ferry_azblob_create_container(store, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	if (rc == 0)
+		ferry_store_ensure_container(store);
 	if (rc == 0 && o->type == FERRY_IO_URI_FILE) {
 		char *slash = strrchr(path, '/');
 		if (slash)
@@ -992,7 +987,7 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 
 /* ---- record and summary ---- */
 
-/* An ro_mount input's SPEC §7 figures: bytes read, cache hit rate, time
+/* An ro_mount input's figures in its job record: bytes read, cache hit rate, time
  * waiting for storage (and what explains them). */
 static json_t *mount_json(const struct ferry_fs_counters *c)
 {
@@ -1164,7 +1159,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	struct run r = { .s = s };
 	int rc = -1;
 	int recorded = 0, log_open = 0;
-	ferry_http_global_init();
+	ferry_store_global_init();
 	r.in = calloc(s->n_inputs + 1, sizeof(*r.in));
 	r.out = calloc(s->n_outputs + 1, sizeof(*r.out));
 	if (!r.in || !r.out) {
@@ -1300,6 +1295,6 @@ done:
 	if (log_open)
 		ferry_log_close();
 	run_free(&r);
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
 	return rc;
 }

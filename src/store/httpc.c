@@ -53,6 +53,11 @@ void ferry_http_global_init(void)
 	pthread_once(&easy_once, easy_key_init);
 }
 
+void ferry_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 /* The calling thread's easy handle: kept for the thread's life so that its
  * connections are reused by every request the thread makes. */
 static CURL *thread_easy(void)
