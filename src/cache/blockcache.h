@@ -1,5 +1,6 @@
 /*
- * blockcache.h — the block-based read path of the mount (SPEC §5, block mode).
+ * blockcache.h — the block-based read path of the mount (block mode, see
+ * docs/architecture.md, "The read-only mount").
  *
  * A file is read in blocks of DATASET_MOUNT_READ_BLOCK_SIZE. A read waits only
  * for the block(s) it covers; a reader whose accesses look sequential makes

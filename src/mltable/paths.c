@@ -3,8 +3,8 @@
  *
  * Relative entries resolve against the MLTable's folder inside the MLTable's
  * own store (sources[0]), with "." and ".." folded as a file system would
- * (".." above the store's root is an error). Absolute entries — any SPEC §2
- * form: Blob URLs of other accounts and containers, azureml://datastores/,
+ * (".." above the store's root is an error). Absolute entries — any path
+ * form (README.md, "Paths"): Blob URLs of other accounts and containers, azureml://datastores/,
  * local paths, s3:// — are resolved with ferry_resolve into another source;
  * sources are shared by their tree prefix, so a hundred files of one
  * container open one store.

@@ -1,5 +1,6 @@
 /*
- * resolve.h — from a path string (SPEC §2) to a store and a path inside it.
+ * resolve.h — from a path string (README.md, "Paths") to a store and a path
+ * inside it.
  *
  * This is where names meet credentials: datastores come from the workspace;
  * direct Blob URIs find credentials the way Azure's tools do
