@@ -62,10 +62,11 @@ int main(int argc, char **argv)
 			 * ferry start (one opendir when there are none). `unmount`
 			 * reaps after unmounting its folder, so that it can report
 			 * on that folder itself. */
-			char buf[4096];
-			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
+			struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+			const char *home = ferry_ws_home_path(NULL, &sb);
 			if (home && strcmp(argv[i], "unmount") != 0)
 				ferry_mount_reap(home);
+			ferry_strbuf_release(&sb);
 			return commands[c].fn(argc - i, argv + i);
 		}
 	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);

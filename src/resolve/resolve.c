@@ -17,6 +17,7 @@
  */
 #include "resolve/resolve.h"
 #include "core/redact.h"
+#include "core/strbuf.h"
 #include "core/uri.h"
 #include "store/azblob.h"
 #include "store/http.h"
@@ -268,13 +269,13 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 	} else if (!strcmp(ds.type, "s3")) {
 		s = open_s3_datastore(ctx, &ds, err);
 	} else {
-		char endpoint[1024];
+		struct ferry_strbuf endpoint = FERRY_STRBUF_INIT;
 		const char *ep = ds.endpoint && *ds.endpoint ? ds.endpoint : "core.windows.net";
 		if (strstr(ep, "://"))
-			snprintf(endpoint, sizeof(endpoint), "%s", ep);
+			ferry_strbuf_adds(&endpoint, ep);
 		else
-			snprintf(endpoint, sizeof(endpoint), "https://%s.blob.%s", ds.account, ep);
-		struct ferry_azblob_config cfg = { .endpoint = endpoint, .account = ds.account,
+			ferry_strbuf_addf(&endpoint, "https://%s.blob.%s", ds.account, ep);
+		struct ferry_azblob_config cfg = { .endpoint = endpoint.buf, .account = ds.account,
 						   .container = ds.container, .auth = FERRY_AZ_ANON,
 						   .secret = ds.secret };
 		if (ds.cred_type && !strcmp(ds.cred_type, "account_key"))
@@ -287,12 +288,18 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 			cfg.auth = FERRY_AZ_BEARER;
 		if (cfg.auth == FERRY_AZ_BEARER) {
 			cfg.secret = NULL;
-			if (!(cfg.token = datastore_token(ctx, &ds, err)))
-				goto done;
+			cfg.token = datastore_token(ctx, &ds, err);
 		}
-		s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+		if (cfg.auth == FERRY_AZ_BEARER && !cfg.token) {
+			/* err says why */
+		} else if (endpoint.failed) {
+			ferry_aztoken_free(cfg.token);
+			ferry_err_set(err, FERRY_E_IO, "out of memory");
+		} else {
+			s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+		}
+		ferry_strbuf_release(&endpoint);
 	}
-done:
 	if (s && tree) {
 		if (!strcmp(ds.type, "local"))
 			*tree = tree_join("local", ds.local_path);
@@ -325,18 +332,16 @@ static struct ferry_store *open_s3(struct ferry_ctx *ctx, struct ferry_uri *u, f
 	return ferry_s3_open(&cfg, &ctx->settings, &ctx->stats, err);
 }
 
-/* Absolute form of a local path (the file need not exist). */
+/* Absolute form of a local path (the file need not exist). malloc'd. */
 static char *absolute(const char *p)
 {
-	char buf[PATH_MAX];
-	if (realpath(p, buf))
-		return strdup(buf);
-	if (p[0] == '/')
-		return strdup(p);
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		return NULL;
-	return ferry_path_join(cwd, p);
+	char *r = realpath(p, NULL);
+	if (r || p[0] == '/')
+		return r ? r : strdup(p);
+	char *cwd = getcwd(NULL, 0);
+	r = cwd ? ferry_path_join(cwd, p) : NULL;
+	free(cwd);
+	return r;
 }
 
 /* azureml:<name>:<version> | azureml:<name>@latest: the asset's registered

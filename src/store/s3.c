@@ -24,6 +24,7 @@
 #include "store/flatns.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/strbuf.h"
 #include "core/uri.h"
 #include "store/httpc.h"
 #include "store/wire.h"
@@ -884,11 +885,11 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 	else if (env("AWS_ENDPOINT_URL"))
 		snprintf(e->endpoint, sizeof(e->endpoint), "%s", env("AWS_ENDPOINT_URL"));
 
-	char cfgpath[1024] = "";
+	struct ferry_strbuf cfgpath = FERRY_STRBUF_INIT;
 	if (env("AWS_CONFIG_FILE"))
-		snprintf(cfgpath, sizeof(cfgpath), "%s", env("AWS_CONFIG_FILE"));
+		ferry_strbuf_adds(&cfgpath, env("AWS_CONFIG_FILE"));
 	else if (home)
-		snprintf(cfgpath, sizeof(cfgpath), "%s/.aws/config", home);
+		ferry_strbuf_addf(&cfgpath, "%s/.aws/config", home);
 	if (env("AWS_REGION"))
 		snprintf(e->region, sizeof(e->region), "%s", env("AWS_REGION"));
 	else if (env("AWS_DEFAULT_REGION"))
@@ -896,9 +897,10 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 	else {
 		char sect[300];
 		snprintf(sect, sizeof(sect), !strcmp(profile, "default") ? "%s" : "profile %s", profile);
-		if (!cfgpath[0] || !ini_get(cfgpath, sect, "region", e->region, sizeof(e->region), NULL))
+		if (!cfgpath.len || !ini_get(cfgpath.buf, sect, "region", e->region, sizeof(e->region), NULL))
 			snprintf(e->region, sizeof(e->region), "us-east-1");
 	}
+	ferry_strbuf_release(&cfgpath);
 
 	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
 		snprintf(e->access_key, sizeof(e->access_key), "%s", env("AWS_ACCESS_KEY_ID"));
@@ -907,28 +909,31 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 			snprintf(e->session_token, sizeof(e->session_token), "%s", env("AWS_SESSION_TOKEN"));
 		snprintf(e->source, sizeof(e->source), "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
 	} else {
-		char path[1024] = "";
+		struct ferry_strbuf path = FERRY_STRBUF_INIT;
 		if (env("AWS_SHARED_CREDENTIALS_FILE"))
-			snprintf(path, sizeof(path), "%s", env("AWS_SHARED_CREDENTIALS_FILE"));
+			ferry_strbuf_adds(&path, env("AWS_SHARED_CREDENTIALS_FILE"));
 		else if (home)
-			snprintf(path, sizeof(path), "%s/.aws/credentials", home);
-		int has = 0;
-		if (path[0]) {
-			ini_get(path, profile, "aws_access_key_id", e->access_key, sizeof(e->access_key), &has);
-			ini_get(path, profile, "aws_secret_access_key", e->secret_key, sizeof(e->secret_key), NULL);
-			ini_get(path, profile, "aws_session_token", e->session_token, sizeof(e->session_token), NULL);
+			ferry_strbuf_addf(&path, "%s/.aws/credentials", home);
+		int has = 0, rc = 0;
+		if (path.len) {
+			ini_get(path.buf, profile, "aws_access_key_id", e->access_key, sizeof(e->access_key), &has);
+			ini_get(path.buf, profile, "aws_secret_access_key", e->secret_key, sizeof(e->secret_key), NULL);
+			ini_get(path.buf, profile, "aws_session_token", e->session_token, sizeof(e->session_token), NULL);
 		}
-		snprintf(e->source, sizeof(e->source), "profile '%s' in %s", profile, path);
+		snprintf(e->source, sizeof(e->source), "profile '%.200s' in %.380s", profile, path.buf);
 		if (!has && explicit_profile)
-			return ferry_err_set(err, FERRY_E_AUTH,
-					     "AWS_PROFILE='%s': no such profile in the shared credentials file '%s' "
-					     "(AWS_SHARED_CREDENTIALS_FILE)", profile, path);
-		if (has && (!e->access_key[0] || !e->secret_key[0]))
-			return ferry_err_set(err, FERRY_E_AUTH,
-					     "profile '%s' in '%s' lacks aws_access_key_id or aws_secret_access_key",
-					     profile, path);
-		if (!has)
+			rc = ferry_err_set(err, FERRY_E_AUTH,
+					   "AWS_PROFILE='%s': no such profile in the shared credentials file '%s' "
+					   "(AWS_SHARED_CREDENTIALS_FILE)", profile, path.buf);
+		else if (has && (!e->access_key[0] || !e->secret_key[0]))
+			rc = ferry_err_set(err, FERRY_E_AUTH,
+					   "profile '%s' in '%s' lacks aws_access_key_id or aws_secret_access_key",
+					   profile, path.buf);
+		else if (!has)
 			snprintf(e->source, sizeof(e->source), "none");
+		ferry_strbuf_release(&path);
+		if (rc < 0)
+			return -1;
 	}
 	ferry_redact_register(e->secret_key);
 	ferry_redact_register(e->session_token);

@@ -13,6 +13,7 @@
 #define FERRY_WORKSPACE_H
 
 #include "core/err.h"
+#include "core/strbuf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,9 +47,10 @@ struct ferry_datastore {
  * On success *out is owned by the caller (ferry_ws_close). */
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err);
 /* The folder ferry_ws_open(home, ...) would use, without opening or creating
- * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (written to buf).
- * NULL when neither FERRY_HOME nor HOME is set. */
-const char *ferry_ws_home_path(const char *home, char *buf, size_t cap);
+ * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (built in sb,
+ * which the caller releases). NULL when neither FERRY_HOME nor HOME is set,
+ * or memory ran out (sb->failed). */
+const char *ferry_ws_home_path(const char *home, struct ferry_strbuf *sb);
 void ferry_ws_close(struct ferry_ws *ws);
 
 /* The workspace folder (borrowed, lives as long as ws). */
