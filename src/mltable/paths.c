@@ -4,10 +4,10 @@
  * Relative entries resolve against the MLTable's folder inside the MLTable's
  * own store (sources[0]), with "." and ".." folded as a file system would
  * (".." above the store's root is an error). Absolute entries — any path
- * form (README.md, "Paths"): Blob URLs of other accounts and containers, azureml://datastores/,
- * local paths, s3:// — are resolved with ferry_resolve into another source;
- * sources are shared by their tree prefix, so a hundred files of one
- * container open one store.
+ * form (README.md, "Paths"): Blob URLs of other accounts and containers,
+ * azureml://datastores/, local paths, s3:// — are resolved with
+ * ferry_resolve_named into another source and its naming tree; sources are
+ * shared by their tree, so a hundred files of one container open one store.
  *
  * Folders and patterns are listed page by page through the store interface
  * (a pattern lists from its longest literal folder, recursively only when

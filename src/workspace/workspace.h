@@ -119,8 +119,8 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n);
 
 /* ---- data assets ----
  * A data asset is a name and an immutable version pointing at a storage URI
- * (docs/architecture.md, "Data assets"). Rows are never updated or deleted: (name, version) is the
- * key, and creating an existing pair is an error. `@latest` is the most
+ * (docs/architecture.md, "Data assets"). Rows are never updated or deleted:
+ * (name, version) is the key, and creating an existing pair is an error. `@latest` is the most
  * recently CREATED version of a name (Azure ML's rule), not the highest
  * number: creating "1", "3", then "2" makes "2" the latest.
  *
