@@ -1,5 +1,8 @@
 /*
  * main.c — ferry's entry point: dispatch to one subcommand (src/cli/).
+ *
+ * Layer main may include: core, workspace, fs, job, cli. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #include "cli/cli.h"
 #include "core/log.h"
@@ -67,12 +70,13 @@ int main(int argc, char **argv)
 			 * on that folder itself. A node agent leaves it to the
 			 * ferry run that started it: the workspace may be shared
 			 * by several hosts. */
-			char buf[4096];
-			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
+			struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+			const char *home = ferry_ws_home_path(NULL, &sb);
 			if (home && strcmp(argv[i], "unmount") != 0 && strcmp(argv[i], "_node") != 0) {
 				ferry_mount_reap(home);
 				ferry_job_reap(home); /* jobs whose ferry was killed */
 			}
+			ferry_strbuf_release(&sb);
 			return commands[c].fn(argc - i, argv + i);
 		}
 	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);

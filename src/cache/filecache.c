@@ -16,6 +16,8 @@
  * (one thread per part, at most cfg.threads) and unlink run outside it.
  */
 #include "cache/filecache.h"
+#include "core/files.h"
+#include "core/sys.h"
 #include "cache/blockcache.h" /* ferry_cache_key */
 #include "core/log.h"
 
@@ -52,13 +54,6 @@ struct ferry_fcache {
 	unsigned seq;
 	struct ferry_fcache_counters c;
 };
-
-static double mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void lru_unlink(struct ferry_fcache_entry *e)
 {
@@ -219,18 +214,9 @@ struct dl_sink {
 static int dl_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct dl_sink *s = arg;
-	const char *p = data;
-	while (len > 0) {
-		ssize_t w = pwrite(s->fd, p, len, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		off += (uint64_t)w;
-		len -= (size_t)w;
-		s->written += (uint64_t)w;
-	}
+	if (ferry_pwrite_all(s->fd, data, len, off) < 0)
+		return -1;
+	s->written += len;
 	return 0;
 }
 
@@ -315,7 +301,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 	uint64_t key = ferry_cache_key(path, size, mtime, etag);
 	char name[4200], tmp[4300];
 	file_name(fc, key, name, sizeof(name));
-	double t0 = mono_us();
+	double t0 = ferry_now_us();
 	pthread_mutex_lock(&fc->lock);
 	struct ferry_fcache_entry *e;
 	for (;;) {
@@ -378,7 +364,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 
 	pthread_mutex_lock(&fc->lock);
 	fc->c.bytes_downloaded += bytes;
-	fc->c.wait_us += (uint64_t)(mono_us() - t0);
+	fc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 	if (rc < 0) {
 		unhash(fc, e);
 		fc->used -= size;

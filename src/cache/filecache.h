@@ -1,6 +1,7 @@
 /*
- * filecache.h — the whole-file disk cache of the mount (SPEC §5, the default
- * open mode).
+ * filecache.h — the whole-file disk cache of the mount (the default open
+ * mode: open() waits until the whole file is on local disk; docs/architecture.md,
+ * "The read-only mount").
  *
  * open() of a file not in the cache downloads it whole into the cache folder
  * (parallel ranged reads, a temporary name, then rename) and returns a local

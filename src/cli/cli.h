@@ -3,13 +3,16 @@
  * the few helpers they share. Only src/cli/ turns errors into exit statuses:
  * 0 success, 1 a failed operation (message on stderr), 2 a usage error; for
  * `ferry run`, the command's own exit status.
+ *
+ * Layer cli may include: core, store, workspace, resolve, transfer, fs, mltable, job. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
 #include "core/err.h"
-#include "job/yaml.h"
-#include "store/resolve.h"
+#include "core/yaml.h"
+#include "resolve/resolve.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_download(int argc, char **argv);

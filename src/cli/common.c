@@ -2,7 +2,6 @@
 #include "cli/cli.h"
 #include "core/interrupt.h"
 #include "core/redact.h"
-#include "store/httpc.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
@@ -35,7 +34,7 @@ int cli_usage(const char *usage, const char *fmt, ...)
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ferry_http_global_init();
+	ferry_store_global_init();
 	ferry_interrupt_install();
 	if (ferry_settings_load(&ctx->settings, ferry_settings_getenv, NULL, err) < 0)
 		return -1;
@@ -52,7 +51,7 @@ void cli_ctx_close(struct ferry_ctx *ctx)
 	if (ctx->ws)
 		ferry_ws_close(ctx->ws);
 	ctx->ws = NULL;
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
 }
 
 int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json)

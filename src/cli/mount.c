@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fs/fs.h"
-#include "store/azblob.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
@@ -127,12 +126,8 @@ int cmd_mount(int argc, char **argv)
 	struct ferry_store *s = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&ctx, uri, rw, &s, &path, NULL, &err);
-	if (rc == 0 && rw && !strcmp(s->ops->kind, "azblob")) {
-		/* as for uploads: the container is created on first write */
-		ferry_err ignore;
-		if (ferry_azblob_create_container(s, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	if (rc == 0 && rw)
+		ferry_store_ensure_container(s);
 	if (rc == 0) {
 		ferry_info("ferry mount %s %s (%s%s)", uri, dir, foreground ? "foreground" : "background",
 			   rw ? ", read-write" : "");

@@ -53,8 +53,8 @@ static int absolute(const char *dir, char *out, size_t cap)
 		if (!realpath(slash ? tmp : ".", parent))
 			return -1;
 	}
-	snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
-	return 0;
+	int w = snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
+	return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
 /* The file system type and source of the top mount at `dir` (the last line

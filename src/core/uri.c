@@ -1,5 +1,5 @@
 /*
- * uri.c — parsing SPEC §2's path forms (see uri.h).
+ * uri.c — parsing ferry's path forms (see uri.h).
  *
  * Recognition order matters: azureml:// datastore forms, azureml: assets,
  * wasbs/wasb/abfss/abfs, s3, then http(s) — where a host of the form

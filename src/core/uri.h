@@ -1,5 +1,5 @@
 /*
- * uri.h — parsing the path forms of SPEC §2 into one structure.
+ * uri.h — parsing the path forms (README.md, "Paths") into one structure.
  *
  * Pure string work: no lookups, no network. Resolution of a datastore name
  * or of credentials happens in store/resolve.c.

@@ -1,5 +1,6 @@
 /*
- * fs.h — the FUSE file system over a store (SPEC §3 ro_mount and rw_mount, §5).
+ * fs.h — the FUSE file system over a store (ro_mount and rw_mount, docs/jobs.md;
+ * docs/architecture.md, "The read-only mount" and "The read-write mount").
  *
  * ferry_fs_* is the file system itself (fs.c): a libfuse3 low-level session
  * with an inode table, streamed readdir and the two open modes (whole-file
@@ -16,7 +17,7 @@
 #define FERRY_FS_H
 
 #include "core/err.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 
 #include <sys/types.h>
 
@@ -27,7 +28,7 @@ struct ferry_fs;
  * are removed by ferry_fs_destroy). */
 int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
 		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
-/* The same, read-write (SPEC §3 rw_mount): files written are staged in
+/* The same, read-write (rw_mount): files written are staged in
  * `cache_dir`/staging and uploaded when closed, flushed or fsynced (see
  * "The read-write mount" in docs/architecture.md for what is atomic). The
  * store must be writable (FERRY_E_AUTH otherwise); a `root` that does not
@@ -49,7 +50,7 @@ int ferry_fs_finish_uploads(struct ferry_fs *fs);
 /* Store paths of the files whose last upload failed; *names stays valid
  * until ferry_fs_destroy. Call with no request in flight. */
 size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names);
-/* What a mount did so far (SPEC §7: bytes read, cache hit rate, time spent
+/* What a mount did so far (for the job record: bytes read, cache hit rate, time spent
  * waiting for storage). Any thread, while the fs exists. */
 struct ferry_fs_counters {
 	uint64_t opens;

@@ -1,6 +1,6 @@
 /*
  * staging.h — the local copy of one file being written through the
- * read-write mount (SPEC §3 rw_mount).
+ * read-write mount (rw_mount; docs/architecture.md, "The read-write mount").
  *
  * A stage is a file in the fs cache folder holding the whole current content
  * of one storage file: the existing bytes are fetched into it when it is

@@ -3,7 +3,7 @@
  *
  * Validation walks the YAML tree once, field by field, from a list of the
  * known top-level fields; anything not listed is an error naming its line.
- * The mode table of SPEC §3 is data (allowed[][]), and a second, smaller
+ * The mode table (docs/jobs.md) is data (allowed[][]), and a second, smaller
  * table says which of the allowed modes this version implements, so that an
  * allowed-but-unimplemented mode gets "not supported yet" instead of the
  * "not allowed" error. References in the command are checked by expanding it
@@ -12,7 +12,7 @@
 #include "job/jobspec.h"
 #include "core/uri.h"
 #include "job/expand.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
@@ -41,7 +41,7 @@ const char *ferry_io_mode_name(enum ferry_io_mode m)
 	return mode_names[m];
 }
 
-/* SPEC §3: allowed[is_output][type] is a bit set of modes. */
+/* docs/jobs.md's table: allowed[is_output][type] is a bit set of modes. */
 #define M(x) (1u << FERRY_MODE_##x)
 static const unsigned allowed[2][3] = {
 	{ M(DOWNLOAD) | M(RO_MOUNT) | M(DIRECT), M(DOWNLOAD) | M(RO_MOUNT) | M(DIRECT),

@@ -2,8 +2,8 @@
  * jobspec.h — the command job model: a job YAML file loaded and validated.
  *
  * Everything that can be checked without touching storage is checked here,
- * before anything runs: field names and types, the type/mode table of SPEC §3
- * (and which modes this version implements), the path syntax of inputs and
+ * before anything runs: field names and types, which modes each input and
+ * output type allows (the table in docs/jobs.md) and which of them this version implements, the path syntax of inputs and
  * outputs, and every `${{...}}` reference in the command and output paths.
  * Errors read "job.yml:12: field 'inputs.data.mode': ..." (file, line, field).
  * Azure-only fields (environment, compute, queue_settings, services) are

@@ -24,9 +24,7 @@
 #include "core/uri.h"
 #include "fs/fs.h"
 #include "mltable/mltable.h"
-#include "store/azblob.h"
-#include "store/httpc.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -585,11 +583,8 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 	struct ferry_store *store = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&r->ctx, st->uri, 1, &store, &path, NULL, err);
-	if (rc == 0 && !strcmp(store->ops->kind, "azblob")) {
-		ferry_err ignore; /* as uploads do: create the container on first write */
-		if (ferry_azblob_create_container(store, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	if (rc == 0)
+		ferry_store_ensure_container(store);
 	if (rc == 0 && o->type == FERRY_IO_URI_FILE) {
 		char *slash = strrchr(path, '/');
 		if (slash)
@@ -1210,7 +1205,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 
 /* ---- record and summary ---- */
 
-/* An ro_mount input's SPEC §7 figures: bytes read, cache hit rate, time
+/* An ro_mount input's figures in its job record: bytes read, cache hit rate, time
  * waiting for storage (and what explains them). */
 static json_t *mount_json(const struct ferry_fs_counters *c)
 {
@@ -1417,7 +1412,7 @@ static int run_check(struct run *r, const char *home, ferry_err *err)
 static int run_folder(struct run *r, int *log_open, ferry_err *err)
 {
 	struct ferry_jobspec *s = r->s;
-	char dcap_dir[4400], path[4400], node[32] = "";
+	char dcap_dir[4300], path[4400], node[32] = "";
 	if (r->node)
 		snprintf(node, sizeof(node), "node_%d", r->node->node_rank);
 	if ((r->node ? !(r->jobdir = strdup(r->node->jobdir))
@@ -1563,7 +1558,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	struct run r = { .s = s };
 	int rc = -1;
 	int recorded = 0, log_open = 0, claim = -1;
-	ferry_http_global_init();
+	ferry_store_global_init();
 	if (run_check(&r, home, err) < 0 ||
 	    (claim = ferry_job_claim(ferry_ws_home(r.ctx.ws), s->name, err)) < 0 ||
 	    run_folder(&r, &log_open, err) < 0)
@@ -1603,7 +1598,7 @@ done:
 	}
 	run_close(&r, log_open);
 	ferry_job_release(claim); /* after the last record: see jobclaim.h */
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
 	return rc;
 }
 
@@ -1613,7 +1608,7 @@ int ferry_job_run_node(struct ferry_jobspec *s, const char *home, const struct f
 	struct run r = { .s = s, .node = opts, .failed_rank = -1 };
 	int log_open = 0, status = 1, outputs_ok = 0;
 	*res = (struct ferry_node_result){ .failed_rank = -1, .exit_code = 1 };
-	ferry_http_global_init();
+	ferry_store_global_init();
 	int rc = run_check(&r, home, err);
 	if (rc == 0)
 		rc = run_folder(&r, &log_open, err);
@@ -1640,6 +1635,6 @@ int ferry_job_run_node(struct ferry_jobspec *s, const char *home, const struct f
 	free(in);
 	free(out);
 	run_close(&r, log_open);
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
 	return rc;
 }

@@ -20,6 +20,9 @@
  * Threads: call from the main thread; it installs signal handlers for the
  * command's lifetime and restores them afterwards. Opens and closes the
  * process-wide runtime log (core/log.h).
+ *
+ * Layer job may include: core, store, workspace, resolve, transfer, fs, mltable. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_JOB_RUNNER_H
 #define FERRY_JOB_RUNNER_H

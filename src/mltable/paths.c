@@ -3,11 +3,11 @@
  *
  * Relative entries resolve against the MLTable's folder inside the MLTable's
  * own store (sources[0]), with "." and ".." folded as a file system would
- * (".." above the store's root is an error). Absolute entries — any SPEC §2
- * form: Blob URLs of other accounts and containers, azureml://datastores/,
- * local paths, s3:// — are resolved with ferry_resolve into another source;
- * sources are shared by their tree prefix, so a hundred files of one
- * container open one store.
+ * (".." above the store's root is an error). Absolute entries — any path
+ * form (README.md, "Paths"): Blob URLs of other accounts and containers,
+ * azureml://datastores/, local paths, s3:// — are resolved with
+ * ferry_resolve_named into another source and its naming tree; sources are
+ * shared by their tree, so a hundred files of one container open one store.
  *
  * Folders and patterns are listed page by page through the store interface
  * (a pattern lists from its longest literal folder, recursively only when
@@ -19,103 +19,12 @@
 #include "core/uri.h"
 #include "mltable/glob.h"
 #include "mltable/prng.h"
-#include "workspace/workspace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_MLTABLE_BYTES (4u << 20)
-
-static char *strip_slashes(const char *s)
-{
-	while (*s == '/')
-		s++;
-	char *r = strdup(s);
-	if (r) {
-		size_t n = strlen(r);
-		while (n && r[n - 1] == '/')
-			r[--n] = '\0';
-	}
-	return r;
-}
-
-/* The tree prefix files of `uri` get: <account>/<container>, local, ...;
- * *on_disk (may be NULL) is 1 when `uri` is on the local file system (a
- * local path or a local datastore). */
-static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int *on_disk, int depth, ferry_err *err)
-{
-	int dummy;
-	if (!on_disk)
-		on_disk = &dummy;
-	*on_disk = 0;
-	struct ferry_uri u;
-	if (ferry_uri_parse(uri, &u, err) < 0)
-		return -1;
-	int rc = 0;
-	*tree = NULL;
-	switch (u.kind) {
-	case FERRY_URI_LOCAL:
-		*on_disk = 1;
-		*tree = strdup("local");
-		break;
-	case FERRY_URI_BLOB:
-		if (asprintf(tree, "%s/%s", u.account, u.container) < 0)
-			*tree = NULL;
-		break;
-	case FERRY_URI_S3:
-		if (asprintf(tree, "s3/%s", u.container) < 0)
-			*tree = NULL;
-		break;
-	case FERRY_URI_HTTP: {
-		const char *h = strstr(u.endpoint, "://");
-		if (asprintf(tree, "http/%s", h ? h + 3 : u.endpoint) < 0)
-			*tree = NULL;
-		break;
-	}
-	case FERRY_URI_DATASTORE: {
-		struct ferry_datastore ds;
-		if (!ctx->ws) {
-			rc = ferry_err_set(err, FERRY_E_INVALID, "datastore '%s': no workspace is open", u.datastore);
-			break;
-		}
-		if (ferry_ws_datastore_get(ctx->ws, u.datastore, &ds, err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (!strcmp(ds.type, "local")) {
-			*on_disk = 1;
-			char *p = strip_slashes(ds.local_path);
-			if (p && asprintf(tree, "local/%s", p) < 0)
-				*tree = NULL;
-			free(p);
-		} else if (asprintf(tree, "%s/%s", ds.account, ds.container) < 0) {
-			*tree = NULL;
-		}
-		ferry_datastore_free(&ds);
-		break;
-	}
-	case FERRY_URI_ASSET: {
-		struct ferry_data_asset a;
-		if (!ctx->ws || depth > 1) {
-			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s': cannot look up the data asset", uri);
-			break;
-		}
-		if (ferry_ws_asset_get(ctx->ws, u.asset_name, u.asset_version, &a, err) < 0) {
-			rc = -1;
-			break;
-		}
-		rc = tree_for(ctx, a.path, tree, on_disk, depth + 1, err);
-		ferry_data_asset_free(&a);
-		ferry_uri_free(&u);
-		return rc;
-	}
-	}
-	ferry_uri_free(&u);
-	if (rc == 0 && !*tree)
-		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
-	return rc;
-}
 
 struct membuf {
 	char *p;
@@ -144,10 +53,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	char *path = NULL, *tree = NULL, *folder = NULL, *file = NULL, *label = NULL;
 	struct membuf b = { 0 };
 	struct ferry_entry e = { 0 };
-	int on_disk = 0;
-	int rc = ferry_resolve(ctx, uri, 0, &store, &path, NULL, err);
-	if (rc == 0)
-		rc = tree_for(ctx, uri, &tree, &on_disk, 0, err);
+	int rc = ferry_resolve_named(ctx, uri, 0, &store, &path, NULL, &tree, err);
 	if (rc == 0 && (rc = ferry_store_stat(store, path, &e, err)) < 0 && err->code == FERRY_E_NOTFOUND)
 		ferry_err_set(err, FERRY_E_NOTFOUND, "no MLTable at '%s': it does not exist", uri);
 	const char *base = path ? (strrchr(path, '/') ? strrchr(path, '/') + 1 : path) : "";
@@ -183,7 +89,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	if (rc == 0) {
 		m->sources[0].store = store;
 		m->sources[0].tree = tree;
-		m->sources[0].on_disk = on_disk;
+		m->sources[0].on_disk = ferry_store_on_disk(store);
 		m->nsources = 1;
 		m->folder = folder;
 		m->uri = strndup(uri, ul);
@@ -285,12 +191,8 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 				     "%s:%d: path '%s' names a local file, but this MLTable is in storage (%s); "
 				     "only an MLTable on the local disk may name local files",
 				     m->label, mp->line, mp->value, m->sources[0].tree);
-	int on_disk;
-	if (tree_for(ctx, mp->value, &tree, &on_disk, 0, err) < 0 ||
-	    ferry_resolve(ctx, mp->value, 0, &s, path, NULL, err) < 0) {
-		free(tree);
+	if (ferry_resolve_named(ctx, mp->value, 0, &s, path, NULL, &tree, err) < 0)
 		return ferry_err_wrap(err, "%s:%d", m->label, mp->line);
-	}
 	for (unsigned i = 0; i < m->nsources; i++)
 		if (!strcmp(m->sources[i].tree, tree)) {
 			*src = i;
@@ -307,7 +209,7 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	m->sources = v;
 	v[m->nsources].store = s;
 	v[m->nsources].tree = tree;
-	v[m->nsources].on_disk = on_disk;
+	v[m->nsources].on_disk = ferry_store_on_disk(s);
 	*src = (unsigned)m->nsources++;
 	return 0;
 }

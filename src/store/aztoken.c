@@ -513,7 +513,7 @@ static int setup_user(struct ferry_aztoken *t, ferry_err *err)
 		snprintf(t->path, sizeof(t->path), "%s/.azure/msal_token_cache.json", home);
 	if (t->path[0] && access(t->path, R_OK) == 0) {
 		t->src = SRC_AZ_CLI;
-		snprintf(t->describe, sizeof(t->describe), "user identity (Azure CLI login, %s)", t->path);
+		snprintf(t->describe, sizeof(t->describe), "user identity (Azure CLI login, %.400s)", t->path);
 		return 0;
 	}
 	return ferry_err_set(err, FERRY_E_AUTH,

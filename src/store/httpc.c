@@ -13,6 +13,7 @@
  * for again; the next attempt starts at the first missing byte.
  */
 #include "store/httpc.h"
+#include "core/strbuf.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 
@@ -52,6 +53,11 @@ void ferry_http_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_once(&easy_once, easy_key_init);
+}
+
+void ferry_http_global_cleanup(void)
+{
+	curl_global_cleanup();
 }
 
 /* Every connection's socket is close-on-exec from its creation: no program
@@ -146,17 +152,17 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		if (slash && slash[1] != '*')
 			r->range_total = strtoull(slash + 1, NULL, 10);
 	} else if (IS("Content-MD5"))
-		snprintf(r->content_md5, sizeof(r->content_md5), "%s", val);
+		ferry_strlcpy(r->content_md5, val, sizeof(r->content_md5));
 	else if (IS("ETag"))
-		snprintf(r->etag, sizeof(r->etag), "%s", val);
+		ferry_strlcpy(r->etag, val, sizeof(r->etag));
 	else if (IS("Content-Type"))
-		snprintf(r->content_type, sizeof(r->content_type), "%s", val);
+		ferry_strlcpy(r->content_type, val, sizeof(r->content_type));
 	else if (IS("x-ms-error-code"))
-		snprintf(r->error_code, sizeof(r->error_code), "%s", val);
+		ferry_strlcpy(r->error_code, val, sizeof(r->error_code));
 	else if (IS("x-ms-blob-type"))
-		snprintf(r->blob_type, sizeof(r->blob_type), "%s", val);
+		ferry_strlcpy(r->blob_type, val, sizeof(r->blob_type));
 	else if (IS("x-ms-copy-status"))
-		snprintf(r->copy_status, sizeof(r->copy_status), "%s", val);
+		ferry_strlcpy(r->copy_status, val, sizeof(r->copy_status));
 	else if (IS("x-ms-meta-hdi_isfolder"))
 		r->is_folder = !strcasecmp(val, "true");
 	else if (IS("Accept-Ranges"))

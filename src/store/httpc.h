@@ -92,5 +92,7 @@ void ferry_http_resp_clear(struct ferry_http_resp *r);
 
 /* Process-wide libcurl setup; call once from main before threads start. */
 void ferry_http_global_init(void);
+/* libcurl's global cleanup; at exit (ferry_store_global_cleanup). */
+void ferry_http_global_cleanup(void);
 
 #endif

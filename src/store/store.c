@@ -1,5 +1,7 @@
 /* store.c — the generic half of store.h: dispatch, entries, pages, path rules. */
 #include "store/store.h"
+#include "core/log.h"
+#include "store/httpc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,28 @@ int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint
 		     ferry_sink_fn sink, void *arg, ferry_err *err)
 {
 	return s->ops->read(s, path, off, len, sink, arg, err);
+}
+
+int ferry_store_on_disk(const struct ferry_store *s)
+{
+	return s && !strcmp(s->ops->kind, "local");
+}
+
+void ferry_store_ensure_container(struct ferry_store *s)
+{
+	ferry_err err;
+	if (s->ops->ensure_container && s->ops->ensure_container(s, &err) < 0)
+		ferry_debug("creating the container: %s", err.msg);
+}
+
+void ferry_store_global_init(void)
+{
+	ferry_http_global_init();
+}
+
+void ferry_store_global_cleanup(void)
+{
+	ferry_http_global_cleanup();
 }
 
 void ferry_store_destroy(struct ferry_store *s)

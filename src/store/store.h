@@ -12,6 +12,9 @@
  * same store; backends keep per-thread connections. Errors: 0 or -1 with a
  * filled ferry_err whose message names the object and the storage reason.
  * Backends retry transient failures themselves (AZUREML_DATASET_HTTP_RETRY_COUNT).
+ *
+ * Layer store may include: core. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
@@ -38,6 +41,8 @@ struct ferry_list_page {
 	struct ferry_entry *entries; /* owned by the page */
 	size_t n, cap;
 	char *next_marker;           /* NULL when the listing is complete */
+	int self_marker;             /* the listed folder's own marker ("dir/") was
+					met: the folder exists, even empty (flatns.h) */
 };
 
 /* Receives response bytes. `off` is the offset in the object of data[0].
@@ -82,6 +87,9 @@ struct ferry_store_ops {
 	/* Atomic rename of a file, replacing `to`; NULL where the service has
 	 * none (then callers copy and remove). Only the local backend has it. */
 	int (*rename)(struct ferry_store *s, const char *from, const char *to, ferry_err *err);
+	/* Create the container (bucket) if it does not exist; 0, or -1 with err.
+	 * NULL where there is nothing to create. Azure: Create Container. */
+	int (*ensure_container)(struct ferry_store *s, ferry_err *err);
 	/* Limits of block uploads; 0 = the engine's defaults (50,000 blocks, no
 	 * minimum). S3 multipart: at most 10,000 parts of at least 5 MiB. */
 	unsigned max_blocks;
@@ -105,6 +113,23 @@ int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, c
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err);
 void ferry_store_destroy(struct ferry_store *s);
+
+/* Before writing: make sure the container (bucket) exists, creating it as
+ * rclone does on first write. Best effort: a credential that may not create
+ * containers (a SAS) fails here quietly (logged at debug level), and the
+ * write itself then says what is wrong. Used by upload, rw mounts and job
+ * outputs alike, so none of them knows which backend it holds. */
+void ferry_store_ensure_container(struct ferry_store *s);
+
+/* 1 when `s` reads this machine's own file system (the local backend: a
+ * path or a local datastore), else 0. Thread-safe. */
+int ferry_store_on_disk(const struct ferry_store *s);
+
+/* The store layer's process-wide state (libcurl's global state, the
+ * per-thread connection handles): init before the first store is opened,
+ * from one thread; cleanup once no store is left, at exit. */
+void ferry_store_global_init(void);
+void ferry_store_global_cleanup(void);
 
 /* Entries and pages. */
 void ferry_entry_clear(struct ferry_entry *e);

@@ -15,6 +15,7 @@
  * ferry_download returns, so a failed download leaves no partial file.
  */
 #include "transfer/transfer.h"
+#include "core/files.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/tmpname.h"
@@ -72,25 +73,9 @@ struct sink_state {
 	uint64_t buf_off; /* file offset of buf[0] */
 };
 
-static int write_all(int fd, const char *p, size_t left, uint64_t off)
-{
-	while (left > 0) {
-		ssize_t w = pwrite(fd, p, left, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		off += (uint64_t)w;
-		left -= (size_t)w;
-	}
-	return 0;
-}
-
 static int sink_flush(struct sink_state *s)
 {
-	int rc = write_all(s->fd, s->buf, s->used, s->buf_off);
+	int rc = ferry_pwrite_all(s->fd, s->buf, s->used, s->buf_off);
 	s->buf_off += s->used;
 	s->used = 0;
 	return rc;
@@ -103,7 +88,7 @@ static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 	if (s->used && (off != s->buf_off + s->used || s->used + len > s->cap) && sink_flush(s) < 0)
 		return -1;
 	if (len > s->cap) {
-		if (write_all(s->fd, data, len, off) < 0)
+		if (ferry_pwrite_all(s->fd, data, len, off) < 0)
 			return -1;
 	} else {
 		if (!s->used)

@@ -10,7 +10,6 @@
 #include "transfer/transfer.h"
 #include "core/interrupt.h"
 #include "core/log.h"
-#include "store/azblob.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
@@ -290,13 +289,7 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 		free(path);
 		return -1;
 	}
-	if (!strcmp(u.store->ops->kind, "azblob")) {
-		/* like rclone, create the container on first write; a credential
-		 * that may not create containers (a SAS) just fails here quietly */
-		ferry_err ignore;
-		if (ferry_azblob_create_container(u.store, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	ferry_store_ensure_container(u.store);
 	char *remote = NULL;
 	if (S_ISREG(st.st_mode)) {
 		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;

@@ -13,8 +13,9 @@ _mount_cleanup() {
 		fi
 	done
 	for d in "${_BULK_DIRS[@]}"; do $PY "$ROOT/tests/fixtures/bulk-blobs.py" stop "$d" || true; done
+	_MOUNTS=() _BULK_DIRS=() # done: a second call has nothing left to do
 }
-trap '_rc=$?; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit _mount_cleanup
 
 # mount_at URI DIR [NAME=VALUE]... — `ferry mount` in the background with settings.
 mount_at() {

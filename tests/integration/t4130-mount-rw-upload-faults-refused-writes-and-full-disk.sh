@@ -13,9 +13,10 @@ need_fixtures
 need_fuse
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 export FERRY_CMD_TIMEOUT=300
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 _SMALL=""
-trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; [[ -n $_SMALL ]] && umount -l "$_SMALL" 2>/dev/null; (exit $_rc); _lib_cleanup' EXIT
+# the small disk goes after the mounts that use it, the faults are cleared before both
+at_exit '_mount_cleanup; [[ -z $_SMALL ]] || umount -l "$_SMALL" 2>/dev/null'
+at_exit 'fault clear 2>/dev/null'
 
 c=$(new_container)
 mkdata_random "$TEST_TMP/src/big.bin" 6M

@@ -155,7 +155,7 @@ int main(void)
 	ferry_jobspec_free(load_ok("default input mode ro_mount is supported",
 				   "command: x\ninputs:\n  d: {path: ./a}\n"));
 	ferry_jobspec_free(load_ok("default output mode rw_mount is supported", "command: x\noutputs:\n  o:\n"));
-	ferry_jobspec_free(load_ok("mltable inputs take every mode of SPEC 3",
+	ferry_jobspec_free(load_ok("mltable inputs take every input mode (docs/jobs.md)",
 				   "command: x\ninputs:\n  a: {type: mltable, path: ./t, mode: eval_mount}\n"
 				   "  b: {type: mltable, path: ./t, mode: eval_download}\n"
 				   "  c: {type: mltable, path: ./t, mode: direct}\n"

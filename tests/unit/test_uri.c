@@ -1,4 +1,4 @@
-/* test_uri.c — every path form of SPEC §2 parses to the right parts; bad ones are refused. */
+/* test_uri.c — every path form (README.md, "Paths") parses to the right parts; bad ones are refused. */
 #include "check.h"
 #include "core/uri.h"
 

@@ -1,7 +1,7 @@
 /* test_yaml.c — the YAML loader finds duplicate keys among many (hash set) and
  * caps keys per map, nodes per document and value size with file:line errors. */
 #include "check.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

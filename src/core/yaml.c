@@ -7,7 +7,7 @@
  * capped (each cap an error naming the file and line), and duplicate keys
  * are found with a hash set per map, so loading is linear in the file.
  */
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -448,4 +448,37 @@ int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, 
 	int rc = ferry_yaml_field_errv(d->err, d->label, line, field, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
+		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown)
+{
+	for (size_t i = 0; map->kind == FERRY_YAML_MAP && i < map->n; i++) {
+		const char *k = map->keys[i];
+		const struct ferry_yaml_node *v = map->vals[i];
+		const struct ferry_yaml_field *f = NULL;
+		for (size_t j = 0; j < n && !f; j++)
+			if (!strcmp(fields[j].key, k))
+				f = &fields[j];
+		if (!f)
+			return ferry_yaml_err(d, map->key_lines[i], k, "%s", unknown);
+		if (f->type == FERRY_YF_IGNORE)
+			continue;
+		if (f->type == FERRY_YF_CUSTOM) {
+			if (f->fn(d, v, k, target, arg) < 0)
+				return -1;
+			continue;
+		}
+		if (f->type == FERRY_YF_OPT_STRING && ferry_yaml_is_null(v))
+			continue;
+		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
+			return ferry_yaml_err(d, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
+		char **dst = (char **)((char *)target + f->offset);
+		free(*dst);
+		if (!(*dst = strdup(v->text)))
+			return ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+		if (f->fn && f->fn(d, v, k, target, arg) < 0)
+			return -1;
+	}
+	return 0;
 }
