@@ -1,5 +1,5 @@
 /*
- * fs.c — the read-only file system: libfuse3 low-level operations over a store.
+ * fs.c — the file system: libfuse3 low-level operations over a store.
  *
  * Inodes. As in libfuse's passthrough_ll, a FUSE inode number is the address
  * of a `struct node` (the root is FUSE_ROOT_ID). Nodes are found by store path
@@ -22,6 +22,13 @@
  * cache. Storage failures become EIO; the caches log blob, range and reason.
  * Everything that would modify the tree fails with EROFS (the mount is also
  * mounted read-only, so the kernel refuses most of it before asking).
+ *
+ * Writes (read-write mounts). A file opened for writing has a stage
+ * (staging.h); close and fsync upload it. Only a stage its writer finished
+ * is committed: a failed write breaks it (wnode.broken), a close caused by
+ * the death of a process killed by a signal breaks it, and a stage still
+ * open when the session ends is never uploaded; such content is kept under
+ * <cache>.not-uploaded and the file is listed as not uploaded.
  *
  * Threads: the session is multi-threaded. `tlock` guards the node table and
  * every node's lookup count and attributes; a directory handle has its own
@@ -72,6 +79,8 @@ struct wnode {
 	struct ferry_stage *st; /* NULL if creating it failed; set once, under tlock */
 	unsigned users;         /* open handles and operations in progress */
 	int ready;              /* st is set (tlock; fs->wready is signalled) */
+	int broken;             /* errno of a write or truncate that failed, or of a writer killed
+			         * before closing it (`lock`): the stage is never committed */
 };
 
 struct ferry_fs {
@@ -445,18 +454,41 @@ static const char *mount_rel(const struct ferry_fs *fs, const char *path)
 	return path + (rl && !strncmp(path, fs->root, rl) && path[rl] == '/' ? rl + 1 : 0);
 }
 
-/* Upload `n`'s stage if it changed (not once the file was deleted). Returns 0 or EIO. */
+/* Remove the copy kept under fs->keep_dir for `path` (its content is in
+ * storage now, or the file was deleted). */
+static void drop_kept(struct ferry_fs *fs, const char *path)
+{
+	if (!fs->keep_dir)
+		return;
+	char *kept = NULL;
+	if (asprintf(&kept, "%s/%s", fs->keep_dir, mount_rel(fs, path)) >= 0)
+		unlink(kept);
+	free(kept);
+}
+
+/* Upload `n`'s stage if it changed (not once the file was deleted). A broken
+ * stage (a write to it failed, or a writer died holding it) is never
+ * uploaded: storage keeps the previous content and the file is listed as
+ * not uploaded. Returns 0 or EIO. */
 static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 {
 	pthread_mutex_lock(&w->lock);
 	pthread_mutex_lock(&fs->tlock);
-	int skip = n->unlinked || !w->st || !w->st->dirty;
+	int broken = w->st ? w->broken : 0;
+	int skip = n->unlinked || !w->st || (!w->st->dirty && !broken);
 	char *path = skip ? NULL : strdup(n->path);
 	pthread_mutex_unlock(&fs->tlock);
 	int rc = 0;
 	if (!skip && !path)
 		rc = ENOMEM;
-	else if (!skip) {
+	else if (!skip && broken) {
+		ferry_log(FERRY_LOG_ERROR,
+			  "mount: '%s' is not uploaded: %s (%s); storage keeps its previous content", path,
+			  broken == ECANCELED ? "its writer was killed before closing it" : "a write to it failed",
+			  strerror(broken));
+		note_upload(fs, path, 0, EIO);
+		rc = EIO;
+	} else if (!skip) {
 		uint64_t size = w->st->size;
 		rc = ferry_stage_upload(w->st, fs->store, fs->settings, path);
 		int was_failed = note_upload(fs, path, size, rc);
@@ -474,11 +506,8 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 			ancestors_stored(fs, path);
 		}
 		pthread_mutex_unlock(&fs->tlock);
-		if (was_failed && fs->keep_dir) { /* a copy kept after the earlier failure is stale now */
-			char kept[4400];
-			snprintf(kept, sizeof(kept), "%s/%s", fs->keep_dir, mount_rel(fs, path));
-			unlink(kept);
-		}
+		if (was_failed) /* a copy kept after the earlier failure is stale now */
+			drop_kept(fs, path);
 	}
 	pthread_mutex_unlock(&w->lock);
 	free(path);
@@ -491,7 +520,7 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 static void w_keep(struct ferry_fs *fs, struct node *n, struct wnode *w)
 {
 	pthread_mutex_lock(&fs->tlock);
-	int keep = w->st && w->st->dirty && !n->unlinked && fs->keep_dir;
+	int keep = w->st && (w->st->dirty || w->broken) && !n->unlinked && fs->keep_dir;
 	char *rel = keep ? strdup(mount_rel(fs, n->path)) : NULL;
 	pthread_mutex_unlock(&fs->tlock);
 	if (rel && *rel)
@@ -509,7 +538,7 @@ static int w_release(struct ferry_fs *fs, struct node *n, struct wnode *w, int u
 	int last = --w->users == 0;
 	if (last) {
 		n->w = NULL;
-		if (w->st && w->st->dirty)
+		if (w->st && (w->st->dirty || w->broken))
 			n->attr_ms = 0; /* not uploaded: storage says what the file is */
 	}
 	pthread_mutex_unlock(&fs->tlock);
@@ -517,6 +546,28 @@ static int w_release(struct ferry_fs *fs, struct node *n, struct wnode *w, int u
 		w_keep(fs, n, w);
 		w_free(w);
 	}
+	return rc;
+}
+
+/* w->lock held: write to the stage; a failure breaks it (never committed). */
+static int w_write(struct wnode *w, const void *buf, size_t len, uint64_t off)
+{
+	int rc = ferry_stage_write(w->st, buf, len, off);
+	if (rc)
+		w->broken = rc;
+	return rc;
+}
+
+/* w->lock held: set the stage's length. A failure breaks the stage; a
+ * truncation to 0 (O_TRUNC, ftruncate(fd, 0)) starts the file over, so it
+ * mends it. */
+static int w_truncate(struct wnode *w, uint64_t size)
+{
+	int rc = ferry_stage_truncate(w->st, size);
+	if (rc)
+		w->broken = rc;
+	else if (size == 0)
+		w->broken = 0;
 	return rc;
 }
 
@@ -534,7 +585,7 @@ static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct w
 		pthread_mutex_lock(&w->lock);
 		int rc = w->st ? 0 : EIO;
 		if (!rc && truncate)
-			rc = ferry_stage_truncate(w->st, 0);
+			rc = w_truncate(w, 0);
 		pthread_mutex_unlock(&w->lock);
 		if (rc) {
 			w_release(fs, n, w, 0);
@@ -1209,7 +1260,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 		if (!rc) {
 			pthread_mutex_lock(&w->lock);
-			rc = ferry_stage_truncate(w->st, (uint64_t)attr->st_size);
+			rc = w_truncate(w, (uint64_t)attr->st_size);
 			pthread_mutex_unlock(&w->lock);
 		}
 		/* truncate(2) of a file nobody has open: it lands now */
@@ -1304,7 +1355,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (cur)
 			table_detach(fs, cur);
 		pthread_mutex_unlock(&fs->tlock);
-		note_upload(fs, path, UINT64_MAX, 0); /* a deleted file is not missing */
+		if (note_upload(fs, path, UINT64_MAX, 0)) /* a deleted file is not missing */
+			drop_kept(fs, path);          /* nor is what was kept of it */
 		ferry_debug("mount: deleted '%s'", path);
 	}
 	if (w) {
@@ -1554,7 +1606,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	pthread_mutex_lock(&h->w->lock);
-	int rc = ferry_stage_write(h->w->st, buf, size, (uint64_t)off);
+	int rc = w_write(h->w, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&h->w->lock);
 	if (rc) {
 		if (rc == ENOSPC)
@@ -1565,19 +1617,76 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, size);
 }
 
-/* close(2) and fsync(2): the file lands in storage before they return. */
+/* The signal that is ending process `pid`, or 0: its files are being closed
+ * by its death, not by itself (flags of /proc/PID/stat, field 9, hold
+ * PF_EXITING; exit_code, field 52, holds the signal that killed it). */
+static int dying_by_signal(pid_t pid)
+{
+	char name[64], buf[1024];
+	if (pid <= 0)
+		return 0;
+	snprintf(name, sizeof(name), "/proc/%d/stat", (int)pid);
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name (field 2) may hold anything */
+	unsigned long long flags = 0;
+	long code = 0;
+	for (int field = 3; p && *p; field++) {
+		if (!(p = strchr(p + 1, ' ')))
+			break;
+		if (field == 9)
+			flags = strtoull(p + 1, NULL, 10);
+		else if (field == 52)
+			code = strtol(p + 1, NULL, 10);
+	}
+	return (flags & 0x4 /* PF_EXITING */) ? (int)(code & 0x7f) : 0;
+}
+
+/* close(2) and fsync(2): the file lands in storage before they return. A
+ * close by the death of a process killed by a signal is not its writer's
+ * close: what it wrote is never committed (the stage breaks). */
+static void do_flush(fuse_req_t req, struct fuse_file_info *fi, int is_close)
+{
+	struct ferry_fs *fs = fs_of(req);
+	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
+	if (!h->w) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	int sig = is_close ? dying_by_signal(fuse_req_ctx(req)->pid) : 0;
+	if (sig) {
+		pthread_mutex_lock(&h->w->lock);
+		int changed = h->w->st && h->w->st->dirty;
+		if (changed)
+			h->w->broken = ECANCELED;
+		pthread_mutex_unlock(&h->w->lock);
+		pthread_mutex_lock(&fs->tlock);
+		char *rel = changed ? strdup(mount_rel(fs, h->n->path)) : NULL;
+		pthread_mutex_unlock(&fs->tlock);
+		if (rel)
+			ferry_warn("mount: process %d was killed (signal %d) with '%s' open for writing",
+				   (int)fuse_req_ctx(req)->pid, sig, rel);
+		free(rel);
+	}
+	fuse_reply_err(req, w_upload(fs, h->n, h->w));
+}
+
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	struct ferry_fs *fs = fs_of(req);
-	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
-	fuse_reply_err(req, h->w ? w_upload(fs, h->n, h->w) : 0);
+	do_flush(req, fi, 1);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)datasync;
-	op_flush(req, ino, fi);
+	(void)ino, (void)datasync;
+	do_flush(req, fi, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -1973,8 +2082,19 @@ int ferry_fs_finish_uploads(struct ferry_fs *fs)
 			}
 	pthread_mutex_unlock(&fs->tlock);
 	for (size_t i = 0; i < k; i++) {
-		ferry_warn("mount: '%s' was still open at unmount; uploading what was written", v[i]->path);
-		w_upload(fs, v[i], v[i]->w);
+		/* Its writer never closed it: what was written may be a prefix.
+		 * Never committed; ferry_fs_destroy keeps it under keep_dir. */
+		struct wnode *w = v[i]->w;
+		pthread_mutex_lock(&w->lock);
+		int changed = w->st && (w->st->dirty || w->broken);
+		pthread_mutex_unlock(&w->lock);
+		if (!changed)
+			continue;
+		ferry_log(FERRY_LOG_ERROR,
+			  "mount: '%s' is not uploaded: it was still open for writing at unmount; storage keeps "
+			  "its previous content",
+			  v[i]->path);
+		note_upload(fs, v[i]->path, 0, EIO);
 	}
 	free(v);
 	pthread_mutex_lock(&fs->flock);

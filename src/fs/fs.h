@@ -42,7 +42,9 @@ int ferry_fs_loop(struct ferry_fs *fs);
 /* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
  * is not NULL, put a shorter one for a job summary there. */
 void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap);
-/* After ferry_fs_loop: upload what files still open at the end had written.
+/* After ferry_fs_loop: list every file still open for writing (changed) as
+ * not uploaded — its writer never closed it, so nothing of it is committed;
+ * ferry_fs_destroy keeps its content under <cache_dir>.not-uploaded.
  * Returns 0 when every file written through the mount is in storage, -1
  * when some are not (ferry_fs_failed_uploads names them). */
 int ferry_fs_finish_uploads(struct ferry_fs *fs);
@@ -90,7 +92,8 @@ int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct 
 		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err);
 
 /* The same two, serving a read-write mount (ferry_fs_new_rw). When the
- * session ends, files still open are uploaded; then the summary file gets
+ * session ends, files still open for writing are not uploaded (kept
+ * locally); then the summary file gets
  * the summary line, the counters, and one line "NOT UPLOADED <store path>" per file
  * written through the mount that is not in storage. The summary file appears
  * (renamed into place) only once all of that is done, so its absence after

@@ -82,7 +82,7 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 	const char *const *failed = NULL;
 	size_t nfailed = ferry_fs_failed_uploads(fs, &failed);
 	for (size_t i = 0; i < nfailed; i++)
-		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage (its upload failed)",
+		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage",
 			  failed[i]);
 	if (summary_file) {
 		/* line 1: the summary; then the counters as NAME=VALUE lines;
