@@ -61,6 +61,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"threads", "threads writing blocks to the disk cache" },
 	[FS_UNMOUNT_TIMEOUT] = { "DATASET_UNMOUNT_TIMEOUT_SECONDS", FST_U64, 30, 0, 86400, 0,
 		"seconds", "time for pending operations at unmount before it is forced" },
+	[FS_READ_TIMEOUT] = { "FERRY_READ_TIMEOUT_SECONDS", FST_U64, 60, 1, 86400, 0,
+		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

@@ -1869,6 +1869,7 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 		.write_threads = u(settings, FS_BLOCK_FILE_WRITE_THREADS),
 		.write_queue_max = (uint64_t)ferry_setting_int(settings, FS_BLOCK_FILE_QUEUE),
 		.coalesce_max = (uint64_t)ferry_setting_int(settings, FS_PART_SIZE),
+		.read_timeout_ms = (uint64_t)ferry_setting_int(settings, FS_READ_TIMEOUT) * 1000,
 	};
 	if (fs->block_mode && ferry_setting_int(settings, FS_BLOCK_FILE_CACHE_ENABLED) > 0) {
 		snprintf(dir, sizeof(dir), "%s/blocks", cache_dir);
@@ -1894,6 +1895,7 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 			.prune_target = ferry_setting_f64(settings, FS_PRUNE_TARGET),
 			.threads = u(settings, FS_DOWNLOADER_THREADS),
 			.part_size = (uint64_t)ferry_setting_int(settings, FS_PART_SIZE),
+			.read_timeout_ms = (uint64_t)ferry_setting_int(settings, FS_READ_TIMEOUT) * 1000,
 		};
 		if (ferry_fcache_new(&fcfg, &fs->fc, err) < 0) {
 			ferry_fs_destroy(fs);

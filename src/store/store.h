@@ -121,6 +121,13 @@ int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, c
 		     struct ferry_list_page *page, ferry_err *err);
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err);
+/* ferry_store_read bounded in total time: every attempt and retry of its
+ * requests ends within `timeout_ms` (0 = unbounded), after which it fails
+ * with FERRY_E_NET naming FERRY_READ_TIMEOUT_SECONDS (the mount's bound on
+ * one read, so that a frozen server fails a read instead of blocking it for
+ * minutes). Other threads are not affected. */
+int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+			    ferry_sink_fn sink, void *arg, uint64_t timeout_ms, ferry_err *err);
 void ferry_store_destroy(struct ferry_store *s);
 
 /* Entries and pages. */
