@@ -3,7 +3,7 @@
  */
 #include "cli/cli.h"
 #include "core/log.h"
-#include "fs/registry.h"
+#include "fs/fs.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>

@@ -3,11 +3,10 @@
  * we may remove), also one left stale by a killed server. Busy files are
  * waited for up to DATASET_UNMOUNT_TIMEOUT_SECONDS, then the mount is
  * detached lazily. Then, as every ferry start does, cleans up after mount
- * servers of the workspace that died (fs/registry.h).
+ * servers of the workspace that died (ferry_mount_reap, fs/fs.h).
  */
 #include "cli/cli.h"
 #include "fs/fs.h"
-#include "fs/registry.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>

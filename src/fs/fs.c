@@ -1781,9 +1781,12 @@ static unsigned u(const struct ferry_settings *s, enum ferry_setting_id id)
 	return v < 0 ? 0 : v > 1024 ? 1024 : (unsigned)v;
 }
 
-static int fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		  struct ferry_stats *stats, const char *cache_dir, int rw, struct ferry_fs **out, ferry_err *err)
+int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_err *err)
 {
+	struct ferry_store *store = o->store;
+	const struct ferry_settings *settings = o->settings;
+	const char *root = o->root ? o->root : "", *cache_dir = o->cache_dir;
+	int rw = o->rw;
 	if (rw && (!store->writable || !store->ops->put || !store->ops->remove || !store->ops->copy))
 		return ferry_err_set(err, FERRY_E_AUTH,
 				     "%s is read-only here: a read-write mount needs a credential that may write "
@@ -1797,7 +1800,7 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 	pthread_cond_init(&fs->wready, NULL);
 	fs->store = store;
 	fs->settings = settings;
-	fs->stats = stats;
+	fs->stats = o->stats;
 	fs->root = strdup(root);
 	fs->cache_dir = strdup(cache_dir);
 	fs->tabsize = 1 << 16;
@@ -1904,18 +1907,6 @@ static int fs_new(struct ferry_store *store, const char *root, const struct ferr
 	}
 	*out = fs;
 	return 0;
-}
-
-int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err)
-{
-	return fs_new(store, root, settings, stats, cache_dir, 0, out, err);
-}
-
-int ferry_fs_new_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		    struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err)
-{
-	return fs_new(store, root, settings, stats, cache_dir, 1, out, err);
 }
 
 /* The MAJ:MIN of the mount at `path` (absolute, resolved), from

@@ -294,9 +294,11 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
-		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
-				       &r->ctx.stats, st->local, st->cache, ferry_ws_home(r->ctx.ws), 1, summary,
-				       &st->mount_pid, err);
+		struct ferry_mount_opts o = { .store = store, .root = base && base == path ? "" : path,
+					      .settings = &r->ctx.settings, .stats = &r->ctx.stats, .dir = st->local,
+					      .cache_dir = st->cache, .home = ferry_ws_home(r->ctx.ws),
+					      .die_with_parent = 1, .summary_file = summary };
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -453,9 +455,11 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 	if (rc == 0) {
 		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
 			   mount ? "mounting" : "downloading", n, st->uri, st->local);
+		struct ferry_mount_opts o = { .store = store, .root = "", .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
 		if (mount)
-			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					       ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+			rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 		else
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
 	}
@@ -577,8 +581,10 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		unlink(summary);
-		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					  ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+		struct ferry_mount_opts o = { .store = store, .root = path, .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache, .rw = 1,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 	}
 	free(path);
 	ferry_store_destroy(store);
