@@ -1,15 +1,19 @@
 /*
  * fs.h — the FUSE file system over a store (SPEC §3 ro_mount and rw_mount, §5).
  *
- * ferry_fs_* is the file system itself (fs.c): a libfuse3 low-level session
- * with an inode table, streamed readdir and the two open modes (whole-file
- * cache, block cache). ferry_mount_* (mount.c) is the process around it: serve
- * in the foreground, serve from a forked child that reports when the mount
- * works, stop such a child, and unmount a folder whatever state it is in.
+ * ferry_fs_* is the file system itself (fs.c, inode.c, dir.c, write.c; see
+ * fs_internal.h): a libfuse3 low-level session with an inode table, streamed
+ * readdir, the two open modes (whole-file cache, block cache) and, for
+ * read-write mounts, the write path. ferry_mount_* (mount.c) is the mount's
+ * lifecycle, the process around it: serve in the foreground, serve from a
+ * forked child that reports when the mount works, stop such a child,
+ * unmount a folder whatever state it is in, and clean up after servers
+ * that died (over the records of fs/registry.h).
  *
  * Ownership: ferry_fs_new borrows what its options point to (struct
- * ferry_mount_opts); it must outlive the fs. Threads: ferry_fs_loop runs the session on its own worker
- * threads; the other functions are called from one controlling thread.
+ * ferry_mount_opts); it must outlive the fs. Threads: ferry_fs_loop runs the
+ * session on its own worker threads; the other functions are called from
+ * one controlling thread.
  * Errors: 0 or -1 with a filled ferry_err.
  */
 #ifndef FERRY_FS_H
