@@ -3,7 +3,8 @@
 # blob "d/a/b", with "d/a-z" sorting between them): the folder wins, the file is
 # hidden, and a warning names it — the same in the mount (listing, a lookup without a
 # listing, and a listing cut into one-name pages, where the folder is on a later
-# page), in downloads, and in MLTable file sets (t7000 has the eval_download case).
+# page), in downloads, and in MLTable file sets (t7000 has the eval_download case);
+# on S3 too when the suite runs an S3 server.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -46,4 +47,21 @@ done
 step "the URI of the name itself is the folder"
 expect_ok ferry download "$(az_uri "$c" d/a)" "$TEST_TMP/got-a"
 assert_eq B "$(cat "$TEST_TMP/got-a/b")" "d/a downloaded as a folder"
+if [[ -n ${S3_ENDPOINT:-} ]]; then
+	step "S3 (files and folders come in two runs of a page): the same rule in the mount and downloads"
+	s3_env
+	b=$(new_bucket)
+	expect_ok ferry upload "$TEST_TMP/file" "s3://$b/d/a"
+	expect_ok ferry upload "$TEST_TMP/b" "s3://$b/d/a/b"
+	expect_ok ferry upload "$TEST_TMP/z" "s3://$b/d/a-z"
+	mnt=$TEST_TMP/mnt-s3
+	mount_at "s3://$b/d/" "$mnt"
+	assert_eq B "$(cat "$mnt/a/b")" "a/b through the S3 mount"
+	assert_eq "a a-z" "$(ls "$mnt" | tr '\n' ' ' | sed 's/ $//')" "the S3 mount's listing"
+	unmount_at "$mnt"
+	expect_ok ferry download "s3://$b/d/" "$TEST_TMP/got-s3"
+	assert_eq B "$(cat "$TEST_TMP/got-s3/a/b")" "a/b downloaded from S3"
+	assert_eq 2 "$(find "$TEST_TMP/got-s3" -type f | wc -l)" "files downloaded from S3"
+	assert_contains "$LAST_STDERR" "is both a file and a folder: the folder wins, the file is hidden"
+fi
 echo ok

@@ -203,8 +203,7 @@ expect_fail "none/MLTable:2: pattern '../set/*.parquet': matches no file" \
 
 step "blobs that are both a file and a folder ('x' and 'x/y', with 'x-z' sorting between): the folder wins"
 for b in conf/x conf/x-z conf/x/y; do azcli put "$cs" "$b" "$TEST_TMP/f"; done
-# a folder that holds the folder, and the file named on its own: the file set hides it either way
-printf 'paths:\n  - folder: ../conf\n  - file: ../conf/x\n' >"$TEST_TMP/MLTable"
+printf 'paths:\n  - folder: ../conf\n' >"$TEST_TMP/MLTable"
 azcli put "$cs" conft/MLTable "$TEST_TMP/MLTable"
 cat >"$TEST_TMP/job/conf.yml" <<YML
 command: cd \${{inputs.t}} && find . -type f | sort > $TEST_TMP/conf-files
@@ -216,6 +215,10 @@ assert_contains "$LAST_STDERR" "is both a file and a folder: the folder wins, th
 assert_contains "$TEST_TMP/conf-files" "/conf/x/y"
 assert_contains "$TEST_TMP/conf-files" "/conf/x-z"
 grep -q '/conf/x$' "$TEST_TMP/conf-files" && fail "the file 'x' is in the file set beside the folder 'x'"
+# named on its own, the name is the folder too
+printf 'paths:\n  - file: ../conf/x\n' >"$TEST_TMP/MLTable"
+azcli put "$cs" conff/MLTable "$TEST_TMP/MLTable"
+expect_fail "file '../conf/x': names a folder" ferry mltable show azureml://datastores/sets/paths/conff
 
 step "an MLTable in storage cannot name local files"
 printf 'paths:\n  - file: /etc/hostname\n' >"$TEST_TMP/MLTable"
