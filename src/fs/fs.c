@@ -260,8 +260,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	while (__atomic_load_n(&h->inflight, __ATOMIC_ACQUIRE))
 		sched_yield();
 	if (h->w) {
-		/* normally flushed already; this catches writes after the last flush */
-		w_release(fs, h->n, h->w, 1);
+		/* normally flushed already; this catches writes after the last
+		 * flush (a reader's release commits nothing) */
+		w_release(fs, h->n, h->w, h->writer);
 		free(h);
 		fuse_reply_err(req, 0);
 		return;

@@ -112,6 +112,7 @@ struct dirh {
 
 struct fileh {
 	struct wnode *w;                 /* rw: the staged copy (reads and writes go there) */
+	int writer;                      /* rw: opened for writing (its close commits the stage) */
 	struct node *n;
 	int fd;                          /* whole-file mode: the cached copy */
 	struct ferry_fcache_entry *ent;

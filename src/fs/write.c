@@ -264,6 +264,7 @@ static struct fileh *staged_handle(struct ferry_fs *fs, fuse_req_t req, struct n
 	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
 	h->fd = -1;
 	h->w = w;
+	h->writer = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND));
 	h->n = n;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
@@ -698,14 +699,16 @@ static int dying_by_signal(pid_t pid)
 	return (flags & 0x4 /* PF_EXITING */) ? (int)(code & 0x7f) : 0;
 }
 
-/* close(2) and fsync(2): the file lands in storage before they return. A
- * close by the death of a process killed by a signal is not its writer's
- * close: what it wrote is never committed (the stage breaks). */
+/* close(2) of a descriptor open for writing, and fsync(2): the file lands in
+ * storage before they return. The close of a reader (a descriptor opened
+ * read-only while another writes the file) commits nothing. A close by the
+ * death of a process killed by a signal is not its writer's close: what it
+ * wrote is never committed (the stage breaks). */
 static void do_flush(fuse_req_t req, struct fuse_file_info *fi, int is_close)
 {
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
-	if (!h->w) {
+	if (!h->w || (is_close && !h->writer)) {
 		fuse_reply_err(req, 0);
 		return;
 	}

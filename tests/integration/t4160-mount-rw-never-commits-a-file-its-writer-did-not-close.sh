@@ -6,8 +6,9 @@
 # still open), leave storage with the old content, byte for byte, and the part
 # written kept under <cache>.not-uploaded/; a command that exits 0 while a
 # background writer still holds a file open fails the job naming the file, and
-# nothing appears in storage; a writer that got ENOSPC gets an error from close(),
-# and storage keeps the old content.
+# nothing appears in storage; a reader's close of a file being written commits
+# nothing; a writer that got ENOSPC gets an error from close(), and storage keeps
+# the old content.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -87,6 +88,35 @@ assert_contains "$LAST_STDERR" "not in storage"
 rc=0
 ferry download "$(az_uri "$c" bg/bg.bin)" "$TEST_TMP/got-bg" >/dev/null 2>&1 || rc=$?
 ((rc != 0)) || fail "a file still open when the job ended is in storage"
+
+step "a reader's close commits nothing: only the writer's close puts the file in storage"
+mnt=$TEST_TMP/mnt-rd
+mkdir -p "$mnt"
+_MOUNTS+=("$mnt")
+expect_ok ferry mount --rw "$(az_uri "$c" rd)" "$mnt"
+$PY - "$mnt/f.bin" "$TEST_TMP/rd-half" "$TEST_TMP/rd-go" <<'PY' &
+import os, sys, time
+f = open(sys.argv[1], "wb", buffering=0)
+f.write(b"a" * (1 << 20))
+open(sys.argv[2], "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+f.write(b"b" * (1 << 20))
+f.close()
+PY
+w=$!
+wait_for "$TEST_TMP/rd-half" 30
+cat "$mnt/f.bin" >/dev/null || fail "reading a file being written failed"
+rc=0
+ferry download "$(az_uri "$c" rd/f.bin)" "$TEST_TMP/got-rd" >/dev/null 2>&1 || rc=$?
+((rc != 0)) || fail "a reader's close put the half-written file in storage"
+touch "$TEST_TMP/rd-go"
+wait "$w" || fail "the writer's close failed"
+expect_ok ferry download "$(az_uri "$c" rd/f.bin)" "$TEST_TMP/got-rd2"
+assert_eq $((2 << 20)) "$(stat -c %s "$TEST_TMP/got-rd2/f.bin")" "size in storage"
+unmount_at "$mnt"
 
 step "a writer that got ENOSPC: close() fails and storage keeps the old blob"
 mnt=$TEST_TMP/mnt-small
