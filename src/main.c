@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/proc.h"
-#include "fs/registry.h"
+#include "fs/fs.h"
 #include "job/jobclaim.h"
 #include "job/node.h"
 #include "workspace/workspace.h"

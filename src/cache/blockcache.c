@@ -270,7 +270,7 @@ static int fetch(struct ferry_bcache *bc, struct block *b, const char *path, fer
 	struct fill f = { .buf = b->data, .base = off, .len = b->len };
 	if (b->len == 0)
 		return 0;
-	if (ferry_store_read(bc->cfg.store, path, off, b->len, fill_sink, &f, err) < 0) {
+	if (ferry_store_read_within(bc->cfg.store, path, off, b->len, fill_sink, &f, bc->cfg.read_timeout_ms, err) < 0) {
 		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
 			  (unsigned long long)off, (unsigned long long)(off + b->len - 1), err->msg);
 		return -1;
@@ -391,7 +391,8 @@ static void fetch_run(struct ferry_bcache *bc, struct block **b, int n, const ch
 				      .bs = bc->cfg.block_size, .got = got };
 		ferry_err err;
 		ferry_err_clear(&err);
-		int r = ferry_store_read(bc->cfg.store, path, f.base, len, run_sink, &f, &err);
+		int r = ferry_store_read_within(bc->cfg.store, path, f.base, len, run_sink, &f,
+						 bc->cfg.read_timeout_ms, &err);
 		for (int k = i; k < j && r == 0; k++)
 			if (got[k - i] != b[k]->len) {
 				r = -1;

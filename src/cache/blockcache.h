@@ -45,6 +45,7 @@ struct ferry_bcache_config {
 	unsigned write_threads;
 	uint64_t write_queue_max;    /* bytes of blocks waiting to be written */
 	uint64_t coalesce_max;       /* most bytes one prefetch request fetches (consecutive blocks) */
+	uint64_t read_timeout_ms;    /* bound of one storage read, retries included; 0 = none */
 };
 
 struct ferry_bcache_counters {

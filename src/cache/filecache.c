@@ -236,7 +236,8 @@ static void *dl_main(void *arg)
 		struct dl_sink s = { .fd = d->fd };
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = ferry_store_read(d->fc->cfg.store, d->path, off, len, dl_sink, &s, &e);
+		int rc = ferry_store_read_within(d->fc->cfg.store, d->path, off, len, dl_sink, &s,
+						 d->fc->cfg.read_timeout_ms, &e);
 		if (rc == 0 && s.written != len)
 			rc = ferry_err_set(&e, FERRY_E_INTEGRITY,
 					   "blob '%s': bytes %llu-%llu: storage returned %llu of %llu bytes",

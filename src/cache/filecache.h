@@ -38,6 +38,7 @@ struct ferry_fcache_config {
 	double prune_threshold, prune_target;
 	unsigned threads;           /* parallel ranged reads per download */
 	uint64_t part_size;
+	uint64_t read_timeout_ms;   /* bound of one part's storage read, retries included; 0 = none */
 };
 
 struct ferry_fcache_counters {

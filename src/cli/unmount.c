@@ -6,11 +6,10 @@
  * disk (issue 10 item 4). Busy files are waited for up to
  * DATASET_UNMOUNT_TIMEOUT_SECONDS, then the mount is detached lazily. Then, as
  * every ferry start does, cleans up after mount servers of the workspace that
- * died (fs/registry.h).
+ * died (ferry_mount_reap, fs/fs.h).
  */
 #include "cli/cli.h"
 #include "fs/fs.h"
-#include "fs/registry.h"
 #include "workspace/workspace.h"
 
 #include <limits.h>

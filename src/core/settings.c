@@ -65,6 +65,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"bool", "uploads follow links to files outside the source folder (ferry upload --follow-links)" },
 	[FS_KILL_GRACE] = { "FERRY_KILL_GRACE_SECONDS", FST_U64, 10, 0, 3600, 0,
 		"seconds", "a distributed job's ranks get SIGTERM when one fails; SIGKILL after this" },
+	[FS_READ_TIMEOUT] = { "FERRY_READ_TIMEOUT_SECONDS", FST_U64, 60, 1, 86400, 0,
+		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

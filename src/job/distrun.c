@@ -6,7 +6,7 @@
 #include "job/jobclaim.h"
 #include "core/interrupt.h"
 #include "core/log.h"
-#include "fs/registry.h"
+#include "fs/fs.h"
 #include "job/runner.h"
 #include "workspace/workspace.h"
 

@@ -313,10 +313,12 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+		struct ferry_mount_opts o = { .store = store, .root = base && base == path ? "" : path,
+					      .settings = &r->ctx.settings, .stats = &r->ctx.stats, .dir = st->local,
+					      .cache_dir = st->cache, .home = ferry_ws_home(r->ctx.ws),
+					      .die_with_parent = 1, .summary_file = summary };
 		struct ferry_stats saved = zero_stats(r);
-		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
-				       &r->ctx.stats, st->local, st->cache, ferry_ws_home(r->ctx.ws), 1, summary,
-				       &st->mount_pid, err);
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 		restore_stats(r, &saved);
 	}
 	if (rc == 0) {
@@ -474,10 +476,12 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 	if (rc == 0) {
 		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
 			   mount ? "mounting" : "downloading", n, st->uri, st->local);
+		struct ferry_mount_opts o = { .store = store, .root = "", .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
 		if (mount) {
 			struct ferry_stats saved = zero_stats(r);
-			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					       ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+			rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 			restore_stats(r, &saved);
 		} else
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
@@ -597,9 +601,11 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		unlink(summary);
+		struct ferry_mount_opts o = { .store = store, .root = path, .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache, .rw = 1,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
 		struct ferry_stats saved = zero_stats(r);
-		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					  ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
 		restore_stats(r, &saved);
 	}
 	free(path);

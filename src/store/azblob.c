@@ -359,6 +359,17 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 	return list_page(s, prefix, recursive, marker, ferry_setting_int(s->settings, FS_LIST_PAGE_SIZE), page, err);
 }
 
+/* One name below `path`/ is enough to know a folder exists (a full page of
+ * a big folder cost 0.4 s of Azurite's time per stat). */
+static int az_has_below(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct ferry_list_page page = { 0 };
+	int rc = list_page(s, path, 0, NULL, 1, &page, err);
+	int found = page.n > 0;
+	ferry_page_clear(&page);
+	return rc < 0 ? -1 : found;
+}
+
 /* HEAD of one blob (flatns.h): a folder entry (hdi_isfolder) is no file. */
 static int az_head(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
 {
@@ -599,6 +610,7 @@ static const struct ferry_store_ops azblob_ops = {
 	.kind = "azblob",
 	.stat = az_stat,
 	.list = az_list,
+	.has_below = az_has_below,
 	.read = az_read,
 	.put = az_put,
 	.put_block = az_put_block,

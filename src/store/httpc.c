@@ -9,6 +9,10 @@
  * Stalls: libcurl's low-speed limit aborts a transfer that moved less than
  * 1 byte/s for FERRY_STALL_TIMEOUT_SECONDS; the abort is retried like a reset.
  *
+ * Deadline: a thread may bound its calls in total time (ferry_http_deadline,
+ * for the mount's reads): each attempt gets the time left as libcurl's total
+ * timeout, the wait before a retry is cut to it, and past it the call fails.
+ *
  * Resumption: for ranged calls, bytes already handed to the sink are not asked
  * for again; the next attempt starts at the first missing byte.
  */
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_MEM_BODY (64u << 20)
@@ -298,6 +303,22 @@ static void sleep_ms(long ms)
 		;
 }
 
+static __thread int64_t deadline_us; /* ferry_http_deadline; 0 = none */
+
+int64_t ferry_http_deadline(int64_t d)
+{
+	int64_t prev = deadline_us;
+	deadline_us = d;
+	return prev;
+}
+
+static int64_t mono_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats,
 		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err)
 {
@@ -308,7 +329,20 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 
 	memset(resp, 0, sizeof(*resp));
 	ferry_http_resp_clear(resp);
+	int64_t deadline = call->cleanup ? 0 : deadline_us;
+	why[0] = '\0';
 	for (int attempt = 0;; attempt++) {
+		long left_ms = 0;
+		if (deadline) {
+			int64_t left = deadline - mono_now_us();
+			if (left <= 0)
+				return ferry_err_set(err, FERRY_E_NET,
+						     "%s: no complete answer within FERRY_READ_TIMEOUT_SECONDS (gave up after "
+						     "%d %s%s%s)",
+						     call->what, attempt, attempt == 1 ? "attempt" : "attempts",
+						     why[0] ? "; last: " : "", why);
+			left_ms = (long)(left / 1000) + 1;
+		}
 		struct ferry_http_attempt a = { 0 };
 		if (call->prepare(call->ctx, call, off, len, &a, err) < 0)
 			return -1;
@@ -337,6 +371,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &st);
 		if (call->cleanup)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+		else if (left_ms)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (ca_bundle)
 			curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
@@ -379,7 +415,9 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			transient = transient_curl(rc);
 			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 				 curl_msg[0] ? ": " : "", curl_msg);
-			if (rc == CURLE_OPERATION_TIMEDOUT)
+			if (rc == CURLE_OPERATION_TIMEDOUT && deadline && mono_now_us() >= deadline)
+				snprintf(why, sizeof(why), "cut at the deadline (%s)", curl_msg);
+			else if (rc == CURLE_OPERATION_TIMEDOUT)
 				snprintf(why, sizeof(why), "stalled: no data for %ld s (%s)", stall, curl_msg);
 		} else {
 			transient = transient_status(resp->status);
@@ -406,6 +444,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 					     attempt + 1, attempt ? "attempts" : "attempt");
 		}
 		long wait = backoff_ms(s, attempt, resp->retry_after_ms);
+		if (deadline && mono_now_us() + (int64_t)wait * 1000 > deadline) /* the next turn gives up */
+			wait = deadline > mono_now_us() ? (long)((deadline - mono_now_us()) / 1000) : 0;
 		ferry_info("%s: %s; retry %d of %d in %ld ms", call->what, why, attempt + 1, retries, wait);
 		ferry_stats_add(&stats->retries, 1);
 		sleep_ms(wait);

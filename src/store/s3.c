@@ -343,6 +343,16 @@ static int s3_list(struct ferry_store *s, const char *prefix, int recursive, con
 	return list_page(s3, prefix, recursive, marker, ferry_setting_int(s->settings, FS_LIST_PAGE_SIZE), page, err);
 }
 
+/* One name below `path`/ is enough to know a folder exists. */
+static int s3_has_below(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct ferry_list_page page = { 0 };
+	int rc = list_page((struct s3 *)s, path, 0, NULL, 1, &page, err);
+	int found = page.n > 0;
+	ferry_page_clear(&page);
+	return rc < 0 ? -1 : found;
+}
+
 /* HEAD of one object (flatns.h). */
 static int s3_head(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
 {
@@ -727,6 +737,7 @@ static const struct ferry_store_ops s3_ops = {
 	.kind = "s3",
 	.stat = s3_stat,
 	.list = s3_list,
+	.has_below = s3_has_below,
 	.read = s3_read,
 	.put = s3_put,
 	.put_block = s3_put_block,

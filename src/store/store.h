@@ -90,6 +90,11 @@ struct ferry_store_ops {
 	/* Create the container (bucket) if it does not exist; 0, or -1 with err.
 	 * NULL where there is nothing to create. Azure: Create Container. */
 	int (*ensure_container)(struct ferry_store *s, ferry_err *err);
+	/* 1 when something lies below folder `path` ("path/…"), 0 when not, -1
+	 * with err: one cheap request (a listing of at most one name). NULL
+	 * where a name cannot be both a file and a folder (local, http, file
+	 * sets check their items themselves). */
+	int (*has_below)(struct ferry_store *s, const char *path, ferry_err *err);
 	/* Limits of block uploads; 0 = the engine's defaults (50,000 blocks, no
 	 * minimum). S3 multipart: at most 10,000 parts of at least 5 MiB. */
 	unsigned max_blocks;
@@ -106,12 +111,31 @@ struct ferry_store {
 	int writable;                         /* put/put_block allowed */
 };
 
-/* Convenience wrappers (same contracts as the ops). */
+/*
+ * A name that is both a file and a folder (blob "a" beside blob "a/b": object
+ * stores allow it, a file system cannot show it): the folder wins, the file
+ * is hidden, and a warning names it. The rule lives here only:
+ * ferry_store_stat and ferry_store_list apply it to what a backend with
+ * has_below answers (a stat of a file costs one more request there: is there
+ * a folder of that name?), and the MLTable file set (fileset.c) to its
+ * items, so the mount, downloads and MLTable file sets agree.
+ */
+/* The warning for hidden file `name` of `display` (any thread). */
+void ferry_store_file_hidden(const char *display, const char *name);
+
+/* Convenience wrappers (same contracts as the ops, with the rule above). */
 int ferry_store_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err);
 int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
 		     struct ferry_list_page *page, ferry_err *err);
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err);
+/* ferry_store_read bounded in total time: every attempt and retry of its
+ * requests ends within `timeout_ms` (0 = unbounded), after which it fails
+ * with FERRY_E_NET naming FERRY_READ_TIMEOUT_SECONDS (the mount's bound on
+ * one read, so that a frozen server fails a read instead of blocking it for
+ * minutes). Other threads are not affected. */
+int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+			    ferry_sink_fn sink, void *arg, uint64_t timeout_ms, ferry_err *err);
 void ferry_store_destroy(struct ferry_store *s);
 
 /* Before writing: make sure the container (bucket) exists, creating it as
