@@ -37,6 +37,7 @@ enum ferry_setting_id {
 	FS_BLOCK_FILE_QUEUE,        /* DATASET_MOUNT_BLOCK_FILE_CACHE_MAX_QUEUE_SIZE */
 	FS_BLOCK_FILE_WRITE_THREADS,/* DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS */
 	FS_UNMOUNT_TIMEOUT,         /* DATASET_UNMOUNT_TIMEOUT_SECONDS */
+	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
 	FS__COUNT
 };
 
@@ -46,6 +47,14 @@ enum ferry_setting_type {
 	FST_SSIZE, /* like SIZE but may be negative (cache size: how much to leave free) */
 	FST_F64,   /* real number within [min, max] */
 	FST_BOOL,  /* true/false/1/0/yes/no */
+	FST_ENUM,  /* one of the words in unit_help, "a|b|c"; the value is its index */
+};
+
+/* FERRY_VERIFY_MD5 (in the order of its row's words). */
+enum ferry_verify_md5 {
+	FERRY_VERIFY_AUTO,    /* check downloads against the stored Content-MD5 when there is one */
+	FERRY_VERIFY_OFF,     /* never check */
+	FERRY_VERIFY_REQUIRE, /* check, and refuse a file that has no stored MD5 */
 };
 
 /* A default of FERRY_DEFAULT_CORES_X(n) means "cores × n". */

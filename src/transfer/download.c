@@ -7,9 +7,13 @@
  * (pwrite at the part's offset) in the final folder; the worker that finishes
  * a file's last part checks its size and MD5 and renames it into place.
  *
- * MD5: for a file fetched as one part the digest is computed as the bytes
- * stream by (no second read); a file fetched in parts is read back once at
- * the end, from the page cache. Only done when the store keeps an MD5.
+ * MD5 (FERRY_VERIFY_MD5: auto = when the store keeps one, off, require = a
+ * file without one is refused before any byte moves): for a file fetched as
+ * one part the digest is computed as the bytes stream by; a file fetched in
+ * parts is hashed in file order while the download runs (core/md5order.h: a
+ * cursor over the landed parts, each read back from the page cache right
+ * after it lands), so the digest is ready as the last part lands. The thread
+ * that hashes the file's end checks it and renames the file into place.
  *
  * Cleanup: every file that did not complete has its temporary removed before
  * ferry_download returns, so a failed download leaves no partial file.
@@ -17,6 +21,7 @@
 #include "transfer/transfer.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/md5order.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
@@ -33,7 +38,8 @@
 struct dfile {
 	char *remote, *final, *tmp;
 	uint64_t size;
-	char md5[25];
+	char md5[25];             /* "" when not checked */
+	struct ferry_md5order *hash; /* parts hashed in order; NULL unless checked and in parts */
 	unsigned parts_left; /* atomic */
 	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
@@ -42,6 +48,7 @@ struct dfile {
 struct dpart {
 	struct dfile *f;
 	uint64_t off, len;
+	unsigned index; /* part number in the file */
 	int whole;    /* the only part of the file */
 	int unranged; /* ask for the whole body without a Range header */
 };
@@ -49,6 +56,7 @@ struct dpart {
 struct dl {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
+	enum ferry_verify_md5 verify;
 	uint64_t files_done; /* atomic */
 	struct dfile **files;
 	size_t nfiles, cap;
@@ -121,36 +129,15 @@ static void md5_b64(EVP_MD_CTX *ctx, char out[25])
 {
 	unsigned char md[16];
 	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	ferry_md5_b64(md, out);
 }
 
-static int md5_file(const char *path, char out[25])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	char *buf = malloc(1 << 20);
-	ssize_t n;
-	while ((n = read(fd, buf, 1 << 20)) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-	free(buf);
-	close(fd);
-	md5_b64(ctx, out);
-	EVP_MD_CTX_free(ctx);
-	return n < 0 ? -1 : 0;
-}
-
-static int finish_file(struct dl *d, struct dfile *f, const char *streamed_md5, ferry_err *err)
+/* All bytes are in f->tmp; `got` is their MD5 (NULL when not computed: then
+ * f->md5 is ""). Check it and rename the file into place. */
+static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err *err)
 {
 	if (f->md5[0]) {
-		char got[25];
-		if (streamed_md5)
-			memcpy(got, streamed_md5, sizeof(got));
-		else if (md5_file(f->tmp, got) < 0)
-			return ferry_err_set(err, FERRY_E_IO, "cannot read back '%s': %s", f->tmp, strerror(errno));
-		if (strcmp(got, f->md5))
+		if (!got || strcmp(got, f->md5))
 			return ferry_err_set(err, FERRY_E_INTEGRITY,
 					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
 					     f->remote, f->md5, got);
@@ -169,8 +156,10 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	struct dl *d = ctx;
 	struct dpart *pt = item;
 	struct dfile *f = pt->f;
-	int rc = 0;
-	struct sink_state s = { .fd = open(f->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) };
+	int rc = 0, hashed_end = 0;
+	char digest[25];
+	/* read-write: the in-order hasher reads landed parts back through it */
+	struct sink_state s = { .fd = open(f->tmp, (f->hash ? O_RDWR : O_WRONLY) | O_CREAT | O_CLOEXEC, 0644) };
 	if (s.fd < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
 		goto out;
@@ -185,25 +174,30 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	free(s.buf);
-	if (close(s.fd) < 0 && rc == 0)
-		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	if (rc == 0 && s.got != pt->len)
 		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
 				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
 				   f->remote, (unsigned long long)pt->len, (unsigned long long)pt->off,
 				   (unsigned long long)s.got);
-	char streamed[25];
+	if (rc == 0 && f->hash && (hashed_end = ferry_md5order_landed(f->hash, s.fd, pt->index, digest)) < 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot read back '%s' to check its MD5: %s", f->tmp,
+				   strerror(errno));
+	if (close(s.fd) < 0 && rc == 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	if (s.md5) {
-		md5_b64(s.md5, streamed);
+		md5_b64(s.md5, digest);
 		EVP_MD_CTX_free(s.md5);
+		hashed_end = 1;
 	}
-	/* the last part to end renames the file only if no part failed: parts
-	 * of one file end in any order, and a failed one left a hole */
+	/* Parts of one file end in any order, and a failed one left a hole: the
+	 * file is renamed only if no part failed, by the thread that ends it —
+	 * the one that hashed its end when it is checked in parts, else the
+	 * last part to end. */
 	if (rc < 0)
 		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
-	if (__atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0 && rc == 0 &&
-	    !__atomic_load_n(&f->failed, __ATOMIC_RELAXED))
-		rc = finish_file(d, f, s.md5 ? streamed : NULL, err);
+	int last = __atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0;
+	if (rc == 0 && !__atomic_load_n(&f->failed, __ATOMIC_RELAXED) && (f->hash ? hashed_end : last))
+		rc = finish_file(d, f, hashed_end ? digest : NULL, err);
 out:
 	free(pt);
 	return rc;
@@ -240,6 +234,10 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 {
 	if (ferry_path_check_safe(rel, err) < 0)
 		return -1;
+	if (d->verify == FERRY_VERIFY_REQUIRE && !e->md5[0] && !e->size_unknown)
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "'%s' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: refusing to download it unchecked",
+				     e->name);
 	struct ferry_entry st = { 0 };
 	if (e->size_unknown) { /* an index without sizes: ask the server */
 		if (ferry_store_stat(d->store, e->name, &st, err) < 0)
@@ -259,7 +257,8 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 	free(dir);
 	free(base);
 	f->size = e->size;
-	memcpy(f->md5, e->md5, sizeof(f->md5));
+	if (d->verify != FERRY_VERIFY_OFF)
+		memcpy(f->md5, e->md5, sizeof(f->md5));
 	if (d->nfiles == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 256;
 		d->files = realloc(d->files, d->cap * sizeof(*d->files));
@@ -283,11 +282,14 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		part = f->size;
 	unsigned nparts = (unsigned)((f->size + part - 1) / part);
 	f->parts_left = nparts;
+	if (nparts > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, part)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	for (unsigned i = 0; i < nparts; i++) {
 		struct dpart *pt = malloc(sizeof(*pt));
 		pt->f = f;
 		pt->off = (uint64_t)i * part;
 		pt->len = f->size - pt->off < part ? f->size - pt->off : part;
+		pt->index = i;
 		pt->whole = nparts == 1;
 		pt->unranged = e->no_ranges;
 		ferry_pool_push(pool, pt);
@@ -363,7 +365,8 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 			 const char *uri, const char *dest, struct ferry_xfer_result *res, char **single_file,
 			 ferry_err *err)
 {
-	struct dl d = { .ctx = ctx, .store = store };
+	struct dl d = { .ctx = ctx, .store = store,
+			.verify = (enum ferry_verify_md5)ferry_setting_int(&ctx->settings, FS_VERIFY_MD5) };
 	if (single_file)
 		*single_file = NULL;
 	struct stat dst;
@@ -392,6 +395,7 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		free(f->remote);
 		free(f->final);
 		free(f->tmp);
+		ferry_md5order_free(f->hash);
 		free(f);
 	}
 	free(d.files);
