@@ -292,7 +292,7 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 	int64_t verify = fc->cfg.store->settings ? ferry_setting_int(fc->cfg.store->settings, FS_VERIFY_MD5)
 						 : FERRY_VERIFY_AUTO;
 	int check = verify == FERRY_VERIFY_REQUIRE || (verify == FERRY_VERIFY_AUTO && parts > 1);
-	if (check && !(d.hash = ferry_md5order_new(size, fc->cfg.part_size))) {
+	if (check && !(d.hash = ferry_md5order_new(size, fc->cfg.part_size, FERRY_MD5ORDER_MAP))) {
 		close(fd);
 		unlink(tmp);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");

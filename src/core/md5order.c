@@ -7,6 +7,8 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_BUF (1u << 20)
@@ -15,6 +17,7 @@ struct ferry_md5order {
 	pthread_mutex_t mu; /* guards everything below but ctx */
 	EVP_MD_CTX *ctx;    /* used only by the thread with busy set */
 	uint64_t size, part;
+	int flags;
 	unsigned nparts, next; /* next: first part not yet hashed */
 	unsigned char *done;   /* per part: landed */
 	int busy;              /* a thread is hashing */
@@ -22,13 +25,14 @@ struct ferry_md5order {
 	char *buf;             /* READ_BUF bytes, used by the hashing thread */
 };
 
-struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part)
+struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags)
 {
 	struct ferry_md5order *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->mu, NULL);
 	h->size = size;
+	h->flags = flags;
 	h->part = part ? part : 1;
 	h->nparts = (unsigned)((size + h->part - 1) / h->part);
 	h->done = calloc(h->nparts ? h->nparts : 1, 1);
@@ -56,9 +60,22 @@ void ferry_md5_b64(const unsigned char md[16], char out[25])
 	EVP_EncodeBlock((unsigned char *)out, md, 16);
 }
 
-/* Hash bytes [off, off+len) of fd (busy held, lock not). */
+/* Hash bytes [off, off+len) of fd (busy held, lock not). The range was just
+ * written, so it is in the page cache: mapped (FERRY_MD5ORDER_MAP), it is
+ * hashed without the copy a pread costs; else read into a buffer. */
 static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t len)
 {
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	if ((h->flags & FERRY_MD5ORDER_MAP) && len > 0 && page > 0 && off % (uint64_t)page == 0 &&
+	    fstat(fd, &st) == 0 && (uint64_t)st.st_size >= off + len) {
+		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+		if (m != MAP_FAILED) {
+			EVP_DigestUpdate(h->ctx, m, (size_t)len);
+			munmap(m, (size_t)len);
+			return 0;
+		}
+	}
 	if (!h->buf && !(h->buf = malloc(READ_BUF)))
 		return -1;
 	while (len > 0) {

@@ -24,9 +24,15 @@
 
 struct ferry_md5order;
 
+/* flags of ferry_md5order_new */
+#define FERRY_MD5ORDER_MAP 1 /* the file is ours (a download's temporary): nobody
+				 truncates it, so landed parts may be hashed through
+				 mmap, without a copy. Never for a user's file: a
+				 concurrent truncate would be a SIGBUS. */
+
 /* A hasher for a file of `size` bytes cut into parts of `part` bytes (the
  * last one shorter). NULL when out of memory. */
-struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part);
+struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags);
 void ferry_md5order_free(struct ferry_md5order *h);
 
 /* Part `index` is complete in `fd` (readable; borrowed for this call only).

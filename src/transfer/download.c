@@ -282,7 +282,7 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		part = f->size;
 	unsigned nparts = (unsigned)((f->size + part - 1) / part);
 	f->parts_left = nparts;
-	if (nparts > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, part)))
+	if (nparts > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, part, FERRY_MD5ORDER_MAP)))
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	for (unsigned i = 0; i < nparts; i++) {
 		struct dpart *pt = malloc(sizeof(*pt));

@@ -136,7 +136,7 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 	f->nblocks = (unsigned)((size + part - 1) / part);
 	f->blocks_left = f->nblocks;
 	if (ferry_setting_int(&u->ctx->settings, FS_VERIFY_MD5) != FERRY_VERIFY_OFF &&
-	    !(f->hash = ferry_md5order_new(size, part)))
+	    !(f->hash = ferry_md5order_new(size, part, 0)))
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	for (unsigned i = 0; i < f->nblocks; i++) {
 		struct uitem *it = malloc(sizeof(*it));
@@ -198,7 +198,7 @@ int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *sett
 	if (part == 0)
 		return store->ops->put(store, path, fd, size, err);
 	struct fdup u = { store, path, fd, size, part, (unsigned)((size + part - 1) / part), NULL, "" };
-	if (ferry_setting_int(settings, FS_VERIFY_MD5) != FERRY_VERIFY_OFF && !(u.hash = ferry_md5order_new(size, part)))
+	if (ferry_setting_int(settings, FS_VERIFY_MD5) != FERRY_VERIFY_OFF && !(u.hash = ferry_md5order_new(size, part, 0)))
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	int64_t t = ferry_setting_int(settings, FS_DOWNLOADER_THREADS);
 	unsigned threads = t < 1 ? 1 : t > 64 ? 64 : (unsigned)t;

@@ -1,6 +1,7 @@
 /*
  * test_md5order.c — the in-order MD5 hasher (core/md5order.h): parts landing
- * in any order, from many threads, give the digest of one pass over the file;
+ * in any order, from many threads, give the digest of one pass over the file
+ * (read or mapped);
  * exactly one call reports the end; a failed read stops it for good.
  */
 #include "check.h"
@@ -81,7 +82,7 @@ int main(void)
 			order[i] = order[j];
 			order[j] = t;
 		}
-		struct ferry_md5order *h = ferry_md5order_new(SIZE, PART);
+		struct ferry_md5order *h = ferry_md5order_new(SIZE, PART, round % 2 ? FERRY_MD5ORDER_MAP : 0);
 		int fd = open(path, O_RDONLY);
 		pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 		unsigned next = 0;
@@ -105,7 +106,7 @@ int main(void)
 	}
 
 	/* nothing is reported before the first part lands, however many others did */
-	struct ferry_md5order *h = ferry_md5order_new(SIZE, PART);
+	struct ferry_md5order *h = ferry_md5order_new(SIZE, PART, FERRY_MD5ORDER_MAP);
 	int fd = open(path, O_RDONLY);
 	char d[25];
 	for (unsigned i = nparts - 1; i > 0; i--)
@@ -117,7 +118,7 @@ int main(void)
 	ferry_md5order_free(h);
 
 	/* a read that fails (the file is shorter than the parts say) stops it */
-	h = ferry_md5order_new(SIZE + PART, PART);
+	h = ferry_md5order_new(SIZE + PART, PART, FERRY_MD5ORDER_MAP); /* mapping checks the size too */
 	int rc = 0;
 	for (unsigned i = 0; i <= nparts && rc >= 0; i++)
 		rc = ferry_md5order_landed(h, fd, i, d);
@@ -127,7 +128,7 @@ int main(void)
 	close(fd);
 
 	/* an empty file ends at once with the MD5 of nothing */
-	h = ferry_md5order_new(0, PART);
+	h = ferry_md5order_new(0, PART, 0);
 	CHECK(ferry_md5order_landed(h, -1, 0, d) == 1);
 	CHECK(!strcmp(d, "1B2M2Y8AsgTpgAmY7PhCfg=="));
 	ferry_md5order_free(h);
