@@ -15,6 +15,13 @@
  * after it lands), so the digest is ready as the last part lands. The thread
  * that hashes the file's end checks it and renames the file into place.
  *
+ * Requests in flight: a small file costs one request whose time is mostly the
+ * server's latency, so the pool has at least SMALL_INFLIGHT workers whatever
+ * RSLEX_DOWNLOADER_THREADS says (each keeps its own keep-alive connection in
+ * the store); parts of large files, which are bandwidth, not latency, still
+ * run at most RSLEX_DOWNLOADER_THREADS at once (a semaphore), so that
+ * setting keeps bounding the load and the part buffers.
+ *
  * Cleanup: every file that did not complete has its temporary removed before
  * ferry_download returns, so a failed download leaves no partial file.
  */
@@ -29,6 +36,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/evp.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +61,13 @@ struct dpart {
 	int unranged; /* ask for the whole body without a Range header */
 };
 
+/* Workers at least: requests in flight for small files (see the top). */
+#define SMALL_INFLIGHT 16
+
 struct dl {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
+	sem_t part_slots; /* RSLEX_DOWNLOADER_THREADS: parts of large files running at once */
 	enum ferry_verify_md5 verify;
 	uint64_t files_done; /* atomic */
 	struct dfile **files;
@@ -168,12 +180,17 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		s.md5 = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
 	}
+	if (!pt->whole)
+		while (sem_wait(&d->part_slots) < 0 && errno == EINTR)
+			;
 	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
 	s.buf = malloc(s.cap);
 	rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s, err);
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	free(s.buf);
+	if (!pt->whole)
+		sem_post(&d->part_slots);
 	if (rc == 0 && s.got != pt->len)
 		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
 				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
@@ -374,11 +391,13 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		return ferry_err_set(err, FERRY_E_IO, "cannot use '%s' as the destination folder: %s", dest,
 				     errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
 	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
-	ferry_info("download %s -> %s with %u threads, parts of %lld bytes", uri, dest, threads,
-		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
+	unsigned workers = threads < SMALL_INFLIGHT ? SMALL_INFLIGHT : threads;
+	sem_init(&d.part_slots, 0, threads);
+	ferry_info("download %s -> %s with %u workers (%u at once on parts of large files), parts of %lld bytes", uri,
+		   dest, workers, threads, (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
 	struct ferry_progress prog;
 	ferry_progress_begin(&prog, "download", &ctx->stats, &d.files_done, ctx->progress);
-	struct ferry_pool *pool = ferry_pool_start(threads, run_part, cancel_part, &d);
+	struct ferry_pool *pool = ferry_pool_start(workers, run_part, cancel_part, &d);
 	ferry_err lerr;
 	ferry_err_clear(&lerr);
 	if (list_and_queue(&d, pool, &prog, path, dest, folder_hint, single_file, &lerr) < 0)
@@ -399,6 +418,7 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		free(f);
 	}
 	free(d.files);
+	sem_destroy(&d.part_slots);
 	if (rc < 0 && single_file) {
 		free(*single_file);
 		*single_file = NULL;
