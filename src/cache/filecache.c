@@ -297,6 +297,8 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 		unlink(tmp);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
+	if (d.hash && parts == 0) /* an empty file: no part will land */
+		d.hashed = ferry_md5order_landed(d.hash, fd, 0, d.digest) == 1;
 	unsigned n = parts < fc->cfg.threads ? (unsigned)parts : fc->cfg.threads;
 	pthread_t th[64];
 	unsigned started = 0;

@@ -4,15 +4,15 @@
  * The producer (calling thread) lists the source page by page and queues one
  * work item per file, or per FERRY_TRANSFER_PART_SIZE part of a larger file.
  * Workers stream each part straight into its place in a temporary file
- * (pwrite at the part's offset) in the final folder; the worker that finishes
- * a file's last part checks its size and MD5 and renames it into place.
+ * (pwrite at the part's offset) in the final folder; the worker that ends a
+ * file (see run_part) checks its MD5 and renames it into place.
  *
  * MD5 (FERRY_VERIFY_MD5: auto = when the store keeps one, off, require = a
  * file without one is refused before any byte moves): for a file fetched as
  * one part the digest is computed as the bytes stream by; a file fetched in
  * parts is hashed in file order while the download runs (core/md5order.h: a
- * cursor over the landed parts, each read back from the page cache right
- * after it lands), so the digest is ready as the last part lands. The thread
+ * cursor over the landed parts, each mapped from the page cache right after
+ * it lands), so the digest is ready as the last part lands. The thread
  * that hashes the file's end checks it and renames the file into place.
  *
  * Requests in flight: a small file costs one request whose time is mostly the
@@ -152,7 +152,7 @@ static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err
 		if (!got || strcmp(got, f->md5))
 			return ferry_err_set(err, FERRY_E_INTEGRITY,
 					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
-					     f->remote, f->md5, got);
+					     f->remote, f->md5, got ? got : "(not computed)");
 	}
 	if (rename(f->tmp, f->final) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot rename '%s' into place: %s", f->final, strerror(errno));
