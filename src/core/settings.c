@@ -249,11 +249,16 @@ static void format_value(const struct ferry_setting_def *d, double v, int unset,
 		snprintf(buf, cap, "%lld", (long long)v);
 }
 
+void ferry_setting_format(const struct ferry_settings *s, enum ferry_setting_id id, char *buf, size_t cap)
+{
+	format_value(&table[id], s->v[id], table[id].unset_ok && !s->from_user[id], buf, cap);
+}
+
 void ferry_settings_log(const struct ferry_settings *s)
 {
 	for (int id = 0; id < FS__COUNT; id++) {
 		char buf[64];
-		format_value(&table[id], s->v[id], table[id].unset_ok && !s->from_user[id], buf, sizeof(buf));
+		ferry_setting_format(s, (enum ferry_setting_id)id, buf, sizeof(buf));
 		ferry_info("setting %s=%s (%s)", table[id].name, buf, s->from_user[id] ? "set" : "default");
 	}
 }

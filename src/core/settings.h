@@ -97,6 +97,10 @@ double ferry_setting_f64(const struct ferry_settings *s, enum ferry_setting_id i
 /* Parse a size such as "150MB", "2 MiB", "-10GB", "4096". Returns 0 or -1. */
 int ferry_parse_size(const char *text, int64_t *out);
 
+/* The value of setting `id` as `ferry settings` and the runtime log show it:
+ * "unset", true/false, the word of an enum, or the number. */
+void ferry_setting_format(const struct ferry_settings *s, enum ferry_setting_id id, char *buf, size_t cap);
+
 /* Write "NAME=value (default|set)" lines through ferry_info (runtime log). */
 void ferry_settings_log(const struct ferry_settings *s);
 

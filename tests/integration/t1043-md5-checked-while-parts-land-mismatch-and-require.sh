@@ -13,6 +13,11 @@ fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null
 trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=120
 
+step "FERRY_VERIFY_MD5 takes auto, off or require, and says so otherwise"
+FERRY_VERIFY_MD5=sometimes expect_fail 'FERRY_VERIFY_MD5="sometimes" is not one of auto|off|require' ferry settings
+FERRY_VERIFY_MD5=REQUIRE expect_ok ferry settings
+assert_contains "$TEST_TMP/last.stdout" "FERRY_VERIFY_MD5=require" "ferry settings"
+
 c=$(new_container)
 big=$(cached_random random-64M.bin 64M)
 want=$($PY -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.md5(open(sys.argv[1],"rb").read()).digest()).decode())' "$big")
