@@ -20,6 +20,7 @@
 #include "core/sys.h"
 #include "cache/blockcache.h" /* ferry_cache_key */
 #include "core/log.h"
+#include "core/md5order.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -204,6 +205,9 @@ struct dl {
 	int failed;
 	ferry_err err;
 	uint64_t bytes;
+	struct ferry_md5order *hash; /* NULL: not checked */
+	char digest[25];             /* set by the thread that hashed the end */
+	int hashed;
 };
 
 struct dl_sink {
@@ -243,8 +247,15 @@ static void *dl_main(void *arg)
 					   "blob '%s': bytes %llu-%llu: storage returned %llu of %llu bytes",
 					   d->path, (unsigned long long)off, (unsigned long long)(off + len - 1),
 					   (unsigned long long)s.written, (unsigned long long)len);
+		int h = 0;
+		if (rc == 0 && d->hash &&
+		    (h = ferry_md5order_landed(d->hash, d->fd, (unsigned)(off / d->fc->cfg.part_size), d->digest)) < 0)
+			rc = ferry_err_set(&e, FERRY_E_IO, "blob '%s': cannot read the cached bytes back: %s", d->path,
+					   strerror(errno));
 		pthread_mutex_lock(&d->mu);
 		d->bytes += s.written;
+		if (h == 1)
+			d->hashed = 1;
 		if (rc < 0 && !d->failed) {
 			d->failed = 1;
 			d->err = e;
@@ -258,12 +269,23 @@ static void *dl_main(void *arg)
 static int download(struct ferry_fcache *fc, const char *path, uint64_t size, const char *tmp,
 		    const char *final, uint64_t *bytes, ferry_err *err)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* read-write: the in-order hasher reads landed parts back */
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp, strerror(errno));
 	struct dl d = { .fc = fc, .path = path, .fd = fd, .size = size };
 	pthread_mutex_init(&d.mu, NULL);
 	uint64_t parts = (size + fc->cfg.part_size - 1) / fc->cfg.part_size;
+	int64_t verify = fc->cfg.store->settings ? ferry_setting_int(fc->cfg.store->settings, FS_VERIFY_MD5)
+						 : FERRY_VERIFY_AUTO;
+	int check = verify == FERRY_VERIFY_REQUIRE || (verify == FERRY_VERIFY_AUTO && parts > 1);
+	if (check && !(d.hash = ferry_md5order_new(size, fc->cfg.part_size, FERRY_MD5ORDER_MAP))) {
+		close(fd);
+		unlink(tmp);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (d.hash && parts == 0) /* an empty file: no part will land */
+		d.hashed = ferry_md5order_landed(d.hash, fd, 0, d.digest) == 1;
 	unsigned n = parts < fc->cfg.threads ? (unsigned)parts : fc->cfg.threads;
 	pthread_t th[64];
 	unsigned started = 0;
@@ -272,15 +294,31 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 	for (; started + 1 < n; started++)
 		if (pthread_create(&th[started], NULL, dl_main, &d) != 0)
 			break;
+	/* the stored MD5, asked for while the parts download */
+	struct ferry_entry st = { 0 };
+	ferry_err serr;
+	ferry_err_clear(&serr);
+	int src = check ? ferry_store_stat(fc->cfg.store, path, &st, &serr) : 0;
 	dl_main(&d);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&d.mu);
+	ferry_md5order_free(d.hash);
 	*bytes = d.bytes;
 	int rc = 0;
 	if (d.failed) {
 		*err = d.err;
 		rc = -1;
+	} else if (check && src < 0) {
+		*err = serr;
+		rc = -1;
+	} else if (check && !st.md5[0] && verify == FERRY_VERIFY_REQUIRE) {
+		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
+				   "blob '%s' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: not opened unchecked", path);
+	} else if (check && st.md5[0] && (!d.hashed || strcmp(d.digest, st.md5))) {
+		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
+				   "blob '%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
+				   path, st.md5, d.hashed ? d.digest : "(not computed)");
 	} else if (ftruncate(fd, (off_t)size) < 0 || close(fd) < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(errno));
 		fd = -1;
@@ -289,8 +327,11 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 		if (rename(tmp, final) < 0)
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot rename %s: %s", tmp, strerror(errno));
 	}
+	ferry_entry_clear(&st);
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0 && !d.failed) /* a failed read was logged where it failed */
+		ferry_log(FERRY_LOG_ERROR, "file cache: %s", err->msg);
 	if (rc < 0)
 		unlink(tmp);
 	return rc;

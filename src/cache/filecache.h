@@ -13,6 +13,14 @@
  * used. A file that cannot fit even then gets FERRY_FCACHE_NOFIT: the caller
  * streams it instead.
  *
+ * MD5 (FERRY_VERIFY_MD5, read from the store's settings): a file fetched in more than one part (and, under
+ * `require`, every file) is hashed in file order while its parts land
+ * (core/md5order.h) and checked against the blob's stored Content-MD5, which
+ * the opening thread asks for (one HEAD) while the parts download; a
+ * mismatch fails the open and nothing is kept. `auto` does not check files
+ * of one part (the extra request would double their cost); `require` fails
+ * files storage keeps no MD5 for.
+ *
  * Ownership: the cache borrows the store and owns its folder's contents
  * (removed by ferry_fcache_destroy). An entry handed out by ferry_fcache_open
  * is pinned until ferry_fcache_close.

@@ -482,7 +482,7 @@ static int az_put_block(struct ferry_store *s, const char *path, unsigned index,
 	return az_put_common(az, &r, fd, NULL, off, len, err);
 }
 
-static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err)
+static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
@@ -498,6 +498,8 @@ static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, 
 	at += (size_t)snprintf(xml + at, cap - at, "</BlockList>");
 	q_add(&r, "comp", "blocklist");
 	r.content_type = "application/xml";
+	if (md5 && *md5) /* the blob's Content-MD5, as a Put Blob would have it */
+		r.xms[r.nx++] = (struct ferry_kv){ "x-ms-blob-content-md5", md5 };
 	int rc = az_put_common(az, &r, -1, xml, 0, at, err);
 	free(xml);
 	return rc;

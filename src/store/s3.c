@@ -611,8 +611,11 @@ static void xml_escape(const char *s, char *out, size_t cap)
 	out[at] = '\0';
 }
 
-static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err)
+/* `md5` is not sent: S3 keeps no whole-object MD5 for a multipart upload
+ * (its checksums of one are checksums of the parts' checksums). */
+static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err)
 {
+	(void)md5;
 	struct s3 *s3 = (struct s3 *)s;
 	struct mpu *m = mpu_get(s3, path);
 	if (!m)

@@ -71,11 +71,14 @@ struct ferry_store_ops {
 	/* Create or replace `path` with bytes [0, size) of `fd` (read with pread). */
 	int (*put)(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err);
 	/* Stage block `index` of `path` from bytes [off, off+len) of fd; blocks
-	 * are committed in index order by commit(nblocks). May be NULL: then the
-	 * engine uses put() for every file. */
+	 * are committed in index order by commit(nblocks). `md5` (base64, or
+	 * NULL) is the whole file's MD5: stored as the blob's Content-MD5 where
+	 * the service keeps one for a block upload (Azure), so later reads can
+	 * check it; ignored where it has none (S3 multipart). May be NULL: then
+	 * the engine uses put() for every file. */
 	int (*put_block)(struct ferry_store *s, const char *path, unsigned index, int fd,
 			 uint64_t off, uint64_t len, ferry_err *err);
-	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err);
+	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err);
 	/* Delete file `path` (never a folder's contents). FERRY_E_NOTFOUND when
 	 * there is no such file. NULL on read-only backends (http). */
 	int (*remove)(struct ferry_store *s, const char *path, ferry_err *err);
