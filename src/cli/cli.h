@@ -22,6 +22,7 @@ int cmd_settings(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 int cmd_mltable(int argc, char **argv);
+int cmd_compute(int argc, char **argv);
 
 /* Print "ferry: error: <msg>" on stderr and return 1. */
 int cli_fail(const ferry_err *err);
