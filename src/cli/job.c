@@ -1,12 +1,16 @@
-/* job.c — `ferry job list` and `ferry job show NAME`: the jobs of the workspace. */
+/* job.c — `ferry job list | show NAME | stream NAME | cancel NAME`: the jobs of
+ * the workspace. show and list bring the records of jobs on Slurm up to date
+ * first (job/follow.h); stream and cancel work on jobs on Slurm. */
 #include "cli/cli.h"
+#include "core/interrupt.h"
+#include "job/follow.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] = "ferry job list | ferry job show NAME";
+static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME";
 
 static const char *or_dash(const char *s)
 {
@@ -20,6 +24,9 @@ static int job_list(struct ferry_ws *ws)
 	ferry_err err;
 	if (ferry_ws_job_list(ws, &v, &n, &err) < 0)
 		return cli_fail(&err);
+	for (size_t i = 0; i < n; i++)
+		if (ferry_follow_reconcile(ws, &v[i], &err) < 0)
+			fprintf(stderr, "ferry: warning: job %s: %s\n", v[i].name, err.msg);
 	printf("%-40s %-10s %-5s %-28s %s\n", "NAME", "STATUS", "EXIT", "STARTED", "DISPLAY NAME");
 	for (size_t i = 0; i < n; i++) {
 		char code[16] = "-";
@@ -90,6 +97,8 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	ferry_err err;
 	if (ferry_ws_job_get(ws, name, &r, &err) < 0)
 		return cli_fail(&err);
+	if (ferry_follow_reconcile(ws, &r, &err) < 0)
+		fprintf(stderr, "ferry: warning: the status may be stale: %s\n", err.msg);
 	printf("name:            %s\n", r.name);
 	printf("display_name:    %s\n", or_dash(r.display_name));
 	printf("experiment_name: %s\n", or_dash(r.experiment_name));
@@ -127,6 +136,8 @@ static int job_show(struct ferry_ws *ws, const char *name)
 		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",
 		       r.folder);
 		printf("runtime_log:     %s/logs/system_logs/data_capability/rslex.log\n", r.folder);
+		if (ferry_follow_is_slurm(r.folder))
+			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-<id>.out)\n", r.folder);
 	}
 	ferry_job_record_free(&r);
 	return 0;
@@ -136,18 +147,33 @@ int cmd_job(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(usage, "job needs a subcommand");
-	int list = !strcmp(argv[1], "list"), show = !strcmp(argv[1], "show");
-	if (!list && !show)
-		return cli_usage(usage, "unknown job subcommand '%s'", argv[1]);
+	const char *sub = argv[1];
+	int list = !strcmp(sub, "list");
+	if (!list && strcmp(sub, "show") && strcmp(sub, "stream") && strcmp(sub, "cancel"))
+		return cli_usage(usage, "unknown job subcommand '%s'", sub);
 	if (list && argc != 2)
 		return cli_usage(usage, "job list takes no arguments");
-	if (show && argc != 3)
-		return cli_usage(usage, "job show takes one job name");
+	if (!list && argc != 3)
+		return cli_usage(usage, "job %s takes one job name", sub);
 	struct ferry_ws *ws;
 	ferry_err err;
 	if (ferry_ws_open(NULL, &ws, &err) < 0)
 		return cli_fail(&err);
-	int rc = list ? job_list(ws) : job_show(ws, argv[2]);
+	int rc;
+	if (list)
+		rc = job_list(ws);
+	else if (!strcmp(sub, "show"))
+		rc = job_show(ws, argv[2]);
+	else if (!strcmp(sub, "stream")) {
+		ferry_interrupt_install(); /* Ctrl-C stops following, not the job */
+		int code = 1;
+		rc = ferry_follow(ws, argv[2], 1, 0, &code, &err) < 0 ? cli_fail(&err) : code;
+	} else {
+		char status[32];
+		rc = ferry_follow_cancel(ws, argv[2], status, sizeof(status), &err) < 0 ? cli_fail(&err) : 0;
+		if (rc == 0)
+			printf("job %s %s\n", argv[2], status);
+	}
 	ferry_ws_close(ws);
 	return rc;
 }
