@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fs/registry.h"
+#include "job/node.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>
@@ -26,13 +27,15 @@ static const struct {
 	{ "job", cmd_job, "jobs: ferry job list | show NAME | stream NAME | cancel NAME" },
 	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
+	{ "_node", cmd_node, NULL }, /* a distributed job's node agent (job/node.h) */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ferry [-v] <command> [args]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		if (commands[i].help)
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
