@@ -5,7 +5,9 @@
  */
 #include "job/slurmrun.h"
 #include "core/log.h"
+#include "job/distrun.h"
 #include "job/follow.h"
+#include "job/runner.h"
 #include "job/slurm.h"
 #include "workspace/workspace.h"
 
@@ -66,17 +68,6 @@ int ferry_job_compute(const struct ferry_jobspec *spec, const char *override, co
 	return 0;
 }
 
-/* The number of nodes the job asks for: resources.instance_count (1 when absent). */
-static int job_nodes(const struct ferry_jobspec *spec)
-{
-	json_t *a = spec->azure_json ? json_loads(spec->azure_json, 0, NULL) : NULL;
-	json_t *n = json_object_get(json_object_get(a, "resources"), "instance_count");
-	long v = json_is_integer(n) ? (long)json_integer_value(n)
-		 : json_is_string(n) ? strtol(json_string_value(n), NULL, 10) : 1;
-	json_decref(a);
-	return v >= 1 && v <= 100000 ? (int)v : 1;
-}
-
 static int mkdir_in(const char *parent, const char *sub, ferry_err *err)
 {
 	char p[4400];
@@ -129,7 +120,7 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 			int detach, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
-	int nodes = job_nodes(spec);
+	int nodes = spec->dist.nodes;
 	struct ferry_ws *ws = NULL;
 	struct ferry_job_record rec = { 0 };
 	char *jobdir = NULL;
@@ -139,21 +130,16 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 	if (el <= 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot find ferry's own binary: %s", strerror(errno));
 	exe[el] = '\0';
-	if (ferry_ws_open(home, &ws, err) < 0)
+	if (ferry_job_check(spec, home, err) < 0 || ferry_ws_open(home, &ws, err) < 0)
 		return -1;
-	int ex = ferry_ws_job_exists(ws, spec->name, err);
-	if (ex < 0)
-		goto out;
-	if (ex) {
-		ferry_err_set(err, FERRY_E_INVALID,
-			      "a job named '%s' already exists in %s; choose another with --name",
-			      spec->name, ferry_ws_home(ws));
-		goto out;
-	}
 	if (ferry_slurm_check_nodes(c, nodes, err) < 0)
 		goto out;
-	if (make_jobdir(ferry_ws_home(ws), spec->name, &jobdir, err) < 0)
+	if (make_jobdir(ferry_ws_home(ws), spec->name, &jobdir, err) < 0 ||
+	    ferry_dist_write_plan(spec, ferry_ws_home(ws), jobdir, err) < 0)
 		goto out;
+	if (spec->dist.ignored[0])
+		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n",
+			spec->dist.ignored, strchr(spec->dist.ignored, ',') ? "are" : "is");
 	record_init(&rec, spec, jobdir);
 	rec.status = strdup("Queued");
 	if (ferry_ws_job_put(ws, &rec, err) < 0)
@@ -179,8 +165,9 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 			ferry_slurm_cancel(id, &e);
 		goto out;
 	}
-	fprintf(stderr, "ferry: job %s submitted to compute %s as Slurm job %s (%d node%s)\n",
-		spec->name, c->name, id, nodes, nodes == 1 ? "" : "s");
+	fprintf(stderr, "ferry: job %s submitted to compute %s as Slurm job %s: %d node%s x %d process%s (%s)\n",
+		spec->name, c->name, id, nodes, nodes == 1 ? "" : "s", spec->dist.per_node,
+		spec->dist.per_node == 1 ? "" : "es", ferry_dist_type_name(spec->dist.type));
 	if (detach) {
 		fprintf(stderr,
 			"ferry: detached; follow it with `ferry job stream %s`, stop it with `ferry "
