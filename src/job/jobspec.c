@@ -343,7 +343,7 @@ int ferry_jobspec_distributed(const struct ferry_jobspec *s)
 	return s->dist.type != FERRY_DIST_NONE || s->dist.nodes > 1;
 }
 
-/* A positive count (at most `max`; min 0 when zero_ok) as a plain scalar. */
+/* A count from 1 (0 when zero_ok) to `max`, as a plain scalar. */
 static int get_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *field, int zero_ok,
 		     long max, int *out)
 {
@@ -393,14 +393,10 @@ static int parse_distribution(struct ferry_yaml_doc *c, const struct ferry_yaml_
 		} else if (!strcmp(k, "process_count_per_instance")) {
 			if (get_count(c, v, field, 0, FERRY_MAX_PER_NODE, &s->dist.per_node) < 0)
 				return -1;
-			if (s->dist.per_node == 0)
-				return ferry_yaml_err(c, v->line, field, "a node runs at least 1 process");
 			pc_line = v->line;
 		} else if (!strcmp(k, "worker_count")) {
 			if (get_count(c, v, field, 0, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.workers) < 0)
 				return -1;
-			if (s->dist.workers == 0)
-				return ferry_yaml_err(c, v->line, field, "a tensorflow job has at least 1 worker");
 			wc_line = v->line;
 		} else if (!strcmp(k, "parameter_server_count")) {
 			if (get_count(c, v, field, 1, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.ps) < 0)
