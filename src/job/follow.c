@@ -159,7 +159,13 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		} else if (!strcmp(r[k].status, "Failed")) {
 			if (failed < 0)
 				failed = k;
-			if (rank_failed < 0 && r[k].failed_rank >= 0)
+			/* Slurm signals every process of a stopping step, so ranks of
+			 * other nodes may "fail" with 143/137 before their agent is told
+			 * to stop them: a rank's own failure is the one to report. */
+			int cascade = r[k].exit_code == 128 + SIGTERM || r[k].exit_code == 128 + SIGKILL;
+			if (r[k].failed_rank >= 0 &&
+			    (rank_failed < 0 || (!cascade && (r[rank_failed].exit_code == 128 + SIGTERM ||
+							      r[rank_failed].exit_code == 128 + SIGKILL))))
 				rank_failed = k;
 		} else if (!strcmp(r[k].status, "Canceled") && cancel_rep < 0)
 			cancel_rep = k;
@@ -183,9 +189,22 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		o->exit_code = canceled ? 128 + canceled : 128 + SIGTERM;
 		snprintf(o->error, sizeof(o->error), "Slurm job %s was cancelled", s->id);
 	} else if (missing) {
-		int code = srun_exit(jobdir);
+		int code = srun_exit(jobdir), died = -1;
+		char host[64] = "", how[160] = "ended without a report (killed, or its node failed)";
+		char dpath[4300];
+		snprintf(dpath, sizeof(dpath), "%s/nodes/%d.died", jobdir, first_missing);
+		FILE *df = fopen(dpath, "re"); /* what the node's task shell saw (slurm.c) */
+		if (df && fscanf(df, "%d %63s", &died, host) >= 1 && died >= 0) {
+			if (died > 128)
+				snprintf(how, sizeof(how), "on %s was killed by signal %d before reporting",
+					 host, died - 128);
+			else
+				snprintf(how, sizeof(how), "on %s exited with %d without a report", host, died);
+		}
+		if (df)
+			fclose(df);
 		o->status = "Failed";
-		o->exit_code = code > 0 ? code : st->exit_code > 0 ? st->exit_code : 1;
+		o->exit_code = died > 0 ? died : code > 0 ? code : st->exit_code > 0 ? st->exit_code : 1;
 		struct stat sb;
 		if (missing == s->nodes && stat(out, &sb) < 0 && st->state[0])
 			snprintf(o->error, sizeof(o->error),
@@ -195,11 +214,9 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 				 s->id, st->state, out);
 		else
 			snprintf(o->error, sizeof(o->error),
-				 "the node agent of node %d%s ended without a report (killed, or its node "
-				 "failed); Slurm job %s ended %s (exit %d); see %s",
-				 first_missing, missing > 1 ? " (and others)" : "", s->id,
-				 st->state[0] ? st->state : "and is no longer known to Slurm", o->exit_code,
-				 out);
+				 "the node agent of node %d%s %s; Slurm job %s ended %s; see %s",
+				 first_missing, missing > 1 ? " (and others)" : "", how, s->id,
+				 st->state[0] ? st->state : "and is no longer known to Slurm", out);
 	} else if (failed >= 0) {
 		o->status = "Failed";
 		o->exit_code = r[failed].exit_code ? r[failed].exit_code : 1;
