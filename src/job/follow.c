@@ -21,6 +21,10 @@
 #define POLL_MS 200
 #define UNREACHABLE_GIVE_UP_S 300
 #define CANCEL_WAIT_S 120
+/* After Slurm says a job ended, how long a node without a report (and without a
+ * word from its task shell, nodes/<K>.died) may still be writing one: agents
+ * stop within the cluster's KillWait (30 s by default) after a cancel. */
+#define REPORT_GRACE_S 40
 
 /* What slurm/submit.json says. */
 struct sub {
@@ -32,6 +36,7 @@ struct sub {
 /* One node agent's report, nodes/<K>.json. */
 struct report {
 	int present;
+	int died;        /* no report, but nodes/<K>.died: its agent is gone for sure */
 	char status[16];
 	int exit_code;
 	int failed_rank; /* -1: none */
@@ -101,9 +106,11 @@ int ferry_follow_is_slurm(const char *jobdir)
 static void read_report(const char *jobdir, int k, struct report *r)
 {
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/nodes/%d.json", jobdir, k);
 	memset(r, 0, sizeof(*r));
 	r->failed_rank = -1;
+	snprintf(path, sizeof(path), "%s/nodes/%d.died", jobdir, k);
+	r->died = access(path, F_OK) == 0;
+	snprintf(path, sizeof(path), "%s/nodes/%d.json", jobdir, k);
 	json_t *j = json_load_file(path, 0, NULL);
 	const char *st = json_string_value(json_object_get(j, "status"));
 	if (!st) {
@@ -149,6 +156,14 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		o->status = !strcmp(st->state, "PENDING") ? "Queued" : "Running";
 		return;
 	}
+	int waiting = 0;
+	for (int k = 0; k < s->nodes; k++)
+		waiting += !r[k].present && !r[k].died;
+	if (waiting && st->state[0] && (st->ended_ago < 0 || st->ended_ago < REPORT_GRACE_S) &&
+	    !hopeless) {
+		o->status = "Running"; /* its agents may still be stopping and unmounting */
+		return;
+	}
 	o->final = 1;
 	int missing = 0, first_missing = -1, failed = -1, rank_failed = -1, cancel_rep = -1;
 	for (int k = 0; k < s->nodes; k++) {
@@ -178,7 +193,9 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		o->exit_code = 1;
 		snprintf(o->error, sizeof(o->error), "Slurm cannot run this job: %s; it was cancelled",
 			 hopeless);
-	} else if (rank_failed >= 0) {
+	} else if (rank_failed >= 0 && (!(r[rank_failed].exit_code == 128 + SIGTERM ||
+					  r[rank_failed].exit_code == 128 + SIGKILL) ||
+					(!cancelled && !missing))) {
 		const struct report *f = &r[rank_failed];
 		o->status = "Failed";
 		o->exit_code = f->exit_code ? f->exit_code : 1;
@@ -390,7 +407,7 @@ int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int canc
 	int logfd = -1, canceled = 0, rc = 0;
 	const char *hopeless = NULL;
 	char last_state[32] = "";
-	double unreachable_since = 0, ended_at = 0;
+	double unreachable_since = 0;
 	struct ferry_slurm_state st = { .exit_code = -1 };
 	struct outcome o;
 	for (;;) {
@@ -455,15 +472,9 @@ int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int canc
 		}
 		read_reports(jobdir, &s, r);
 		decide(jobdir, &s, &st, r, canceled, hopeless, &o);
-		if (o.final) {
-			/* Reports written just before the end may show up a moment
-			 * late on a network filesystem: look again for a few seconds. */
-			double t = now_s();
-			if (!ended_at)
-				ended_at = t;
-			if (all_present(&s, r) || t - ended_at > 3)
-				break;
-		} else
+		if (o.final)
+			break;
+		else
 			store(ws, &rec, &o, r, s.nodes);
 		sleep_ms(POLL_MS);
 	}
@@ -510,7 +521,7 @@ int ferry_follow_cancel(struct ferry_ws *ws, const char *name, char *status, siz
 	}
 	struct ferry_slurm_state st = { .exit_code = -1 };
 	struct outcome o = { 0 };
-	double t0 = now_s(), ended_at = 0;
+	double t0 = now_s();
 	int qfail = 0;
 	while (now_s() - t0 < CANCEL_WAIT_S) {
 		if (ferry_slurm_query(s.id, &st, err) < 0) {
@@ -519,12 +530,8 @@ int ferry_follow_cancel(struct ferry_ws *ws, const char *name, char *status, siz
 		}
 		read_reports(rec.folder, &s, r);
 		decide(rec.folder, &s, &st, r, SIGTERM, NULL, &o);
-		if (o.final) {
-			if (!ended_at)
-				ended_at = now_s();
-			if (all_present(&s, r) || now_s() - ended_at > 3)
-				break;
-		}
+		if (o.final)
+			break;
 		sleep_ms(POLL_MS);
 	}
 	if (o.final) {

@@ -406,6 +406,16 @@ int ferry_slurm_query(const char *id, struct ferry_slurm_state *st, ferry_err *e
 	if (!strcmp(st->nodes, "(null)"))
 		st->nodes[0] = '\0';
 	field(out, "ExitCode=", ec, sizeof(ec));
+	st->ended_ago = -1;
+	char end[64];
+	field(out, "EndTime=", end, sizeof(end));
+	struct tm tm = { 0 };
+	if (!ferry_slurm_active(st) && st->state[0] && strptime(end, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		tm.tm_isdst = -1; /* Slurm prints the controller's local time */
+		time_t t = mktime(&tm);
+		if (t != (time_t)-1)
+			st->ended_ago = time(NULL) >= t ? (long)(time(NULL) - t) : 0;
+	}
 	if (!ferry_slurm_active(st) && st->state[0] && ec[0]) {
 		/* "code:signal" */
 		int code = atoi(ec), sig = strchr(ec, ':') ? atoi(strchr(ec, ':') + 1) : 0;

@@ -60,6 +60,7 @@ struct ferry_slurm_state {
 	char reason[128];  /* why it is pending (squeue %r), or "" */
 	char nodes[256];   /* its node list once running (n[1-2]), or "" */
 	int exit_code;     /* the batch script's exit code, once ended (-1: unknown) */
+	long ended_ago;    /* seconds since it ended (EndTime), or -1: unknown / not ended */
 };
 
 /* Ask squeue (then scontrol, which keeps ended jobs for MinJobAge) about `id`.
