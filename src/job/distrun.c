@@ -345,14 +345,12 @@ static json_int_t jint(json_t *o, const char *k)
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-/* The record's inputs or outputs: node 0's list, each entry's bytes and
- * files summed over the nodes, and a per_node list of each node's figures. */
-static char *merged_io(struct agent *ag, int nodes, const char *which)
+char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which)
 {
 	json_t *base = NULL;
 	for (int k = 0; k < nodes && !base; k++)
-		if (ag[k].report)
-			base = json_object_get(json_object_get(ag[k].report, "figures"), which);
+		if (reports[k])
+			base = json_object_get(json_object_get(reports[k], "figures"), which);
 	json_t *out = base ? json_deep_copy(base) : json_array();
 	size_t i;
 	json_t *e;
@@ -361,8 +359,8 @@ static char *merged_io(struct agent *ag, int nodes, const char *which)
 		json_int_t bytes = 0, files = 0;
 		json_t *per = json_array();
 		for (int k = 0; k < nodes; k++) {
-			json_t *x = ag[k].report
-					    ? json_array_get(json_object_get(json_object_get(ag[k].report, "figures"), which), i)
+			json_t *x = reports[k]
+					    ? json_array_get(json_object_get(json_object_get(reports[k], "figures"), which), i)
 					    : NULL;
 			if (!x)
 				continue;
@@ -384,14 +382,15 @@ static char *merged_io(struct agent *ag, int nodes, const char *which)
 	return s;
 }
 
-static void print_node(struct agent *ag, int k)
+void ferry_dist_print_node(json_t *report, int k, const char *died)
 {
-	fprintf(stderr, "  node %d %-9s", k, report_status(&ag[k]));
-	if (!ag[k].report) {
-		fprintf(stderr, " %s\n", ag[k].died);
+	const char *st = report ? json_string_value(json_object_get(report, "status")) : NULL;
+	fprintf(stderr, "  node %d %-9s", k, st ? st : "Failed");
+	if (!report) {
+		fprintf(stderr, " %s\n", died ? died : "sent no report");
 		return;
 	}
-	json_t *fig = json_object_get(ag[k].report, "figures");
+	json_t *fig = json_object_get(report, "figures");
 	static const char *const which[] = { "inputs", "outputs" };
 	for (int w = 0; w < 2; w++) {
 		size_t i;
@@ -414,8 +413,7 @@ static void print_node(struct agent *ag, int k)
 	fprintf(stderr, " %lld bytes moved\n", (long long)jint(fig, "bytes_moved"));
 }
 
-/* Outputs with `name`, once every node completed (runner.c's rule). */
-static int register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err)
+int ferry_dist_register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err)
 {
 	for (size_t i = 0; i < s->n_outputs; i++) {
 		const struct ferry_job_output *o = &s->outputs[i];
@@ -507,13 +505,13 @@ int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, fe
 	fprintf(stderr, "\nferry: job %s %s (exit code %d)\n", s->name, final, *exit_code);
 	uint64_t total = 0;
 	for (int k = 0; k < nodes; k++) {
-		print_node(ag, k);
+		ferry_dist_print_node(ag[k].report, k, ag[k].died);
 		if (ag[k].report)
 			total += (uint64_t)jint(json_object_get(ag[k].report, "figures"), "bytes_moved");
 	}
 	fprintf(stderr, "  total: %llu bytes moved by %d node%s\n", (unsigned long long)total, nodes,
 		nodes == 1 ? "" : "s");
-	if (!strcmp(final, "Completed") && register_outputs(ws, s, err) < 0) {
+	if (!strcmp(final, "Completed") && ferry_dist_register_outputs(ws, s, err) < 0) {
 		final = "Failed";
 		*exit_code = 1;
 	} else if (strcmp(final, "Completed") != 0)
@@ -527,8 +525,12 @@ int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, fe
 	rec.end_time = strdup(ts);
 	rec.has_exit_code = 1;
 	rec.exit_code = *exit_code;
-	rec.inputs_json = merged_io(ag, nodes, "inputs");
-	rec.outputs_json = merged_io(ag, nodes, "outputs");
+	json_t **reps = calloc((size_t)nodes, sizeof(*reps));
+	for (int k = 0; reps && k < nodes; k++)
+		reps[k] = ag[k].report;
+	rec.inputs_json = reps ? ferry_dist_merged_io(reps, nodes, "inputs") : NULL;
+	rec.outputs_json = reps ? ferry_dist_merged_io(reps, nodes, "outputs") : NULL;
+	free(reps);
 	rec.bytes_moved = total;
 	if (ferry_ws_job_put(ws, &rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", s->name, e.msg);

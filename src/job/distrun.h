@@ -17,6 +17,9 @@
 
 #include "core/err.h"
 #include "job/jobspec.h"
+#include "workspace/workspace.h"
+
+#include <jansson.h>
 
 /* As ferry_job_run (runner.h): 0 when the ranks ran (*exit_code: the failed
  * rank's exit code, 1 when outputs failed, 0), -1 with err when the job could
@@ -31,6 +34,22 @@ int ferry_dist_write_plan(const struct ferry_jobspec *spec, const char *home, co
 /* Load the job of <jobdir>/plan.json: the spec (as `ferry run` parsed it,
  * with its name and --set values) and the workspace home (malloc'd). */
 int ferry_dist_read_plan(const char *jobdir, struct ferry_jobspec **spec, char **home, ferry_err *err);
+
+/* ---- the end of a distributed job, from its nodes' reports (<jobdir>/nodes/<K>.json,
+ * parsed; NULL for a node that sent none): shared with the Slurm launcher (follow.h) ---- */
+
+/* The record's inputs or outputs ("inputs"/"outputs"): node 0's list, each
+ * entry's bytes and files summed over the nodes, and a per_node list of each
+ * node's figures. malloc'd JSON text, or NULL (out of memory). */
+char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which);
+
+/* One line on stderr for node k: its status and figures, or why it sent no
+ * report (`died`, may be NULL). */
+void ferry_dist_print_node(json_t *report, int k, const char *died);
+
+/* Register the outputs with `name` as data assets, once every node completed
+ * (runner.c's rule); a line on stderr for each. 0, or -1 with err. */
+int ferry_dist_register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err);
 
 /* A TCP port on 127.0.0.1 such that port .. port+count-1 are free now. */
 int ferry_dist_free_port(int count);

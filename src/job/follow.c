@@ -5,6 +5,7 @@
 #include "job/follow.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "job/distrun.h"
 #include "job/slurm.h"
 
 #include <errno.h>
@@ -265,17 +266,65 @@ static int all_present(const struct sub *s, const struct report *r)
 	return 1;
 }
 
-/* Write the outcome into the record (and the registry) when it changed. */
-static void store(struct ferry_ws *ws, struct ferry_job_record *rec, const struct outcome *o,
+/* Every node's report as JSON (NULL where none); free with free_reports. */
+static json_t **load_reports(const char *jobdir, int nodes)
+{
+	json_t **v = calloc((size_t)nodes, sizeof(*v));
+	for (int k = 0; v && k < nodes; k++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/nodes/%d.json", jobdir, k);
+		v[k] = json_load_file(path, 0, NULL);
+	}
+	return v;
+}
+
+static void free_reports(json_t **v, int nodes)
+{
+	for (int k = 0; v && k < nodes; k++)
+		json_decref(v[k]);
+	free(v);
+}
+
+/* A job that completed on every node: its outputs with `name` become data
+ * assets (the plan holds the job as submitted). On failure the outcome turns
+ * Failed with the reason. */
+static void register_outputs(struct ferry_ws *ws, const char *jobdir, struct outcome *o)
+{
+	struct ferry_jobspec *spec = NULL;
+	char *home = NULL;
+	ferry_err e;
+	if (ferry_dist_read_plan(jobdir, &spec, &home, &e) < 0 ||
+	    ferry_dist_register_outputs(ws, spec, &e) < 0) {
+		o->status = "Failed";
+		o->exit_code = 1;
+		snprintf(o->error, sizeof(o->error), "%s", e.msg);
+	}
+	ferry_jobspec_free(spec);
+	free(home);
+}
+
+/* Write the outcome into the record (and the registry) when it changed; the
+ * final one with each node's figures merged, outputs registered first. */
+static void store(struct ferry_ws *ws, struct ferry_job_record *rec, struct outcome *o,
 		  const struct report *r, int nodes)
 {
 	int same = rec->status && !strcmp(rec->status, o->status) &&
 		   (!o->final || (rec->has_exit_code && rec->exit_code == o->exit_code));
 	if (same)
 		return;
+	if (o->final && !strcmp(o->status, "Completed"))
+		register_outputs(ws, rec->folder, o);
 	free(rec->status);
 	rec->status = strdup(o->status);
 	if (o->final) {
+		json_t **reps = load_reports(rec->folder, nodes);
+		if (reps) {
+			free(rec->inputs_json);
+			free(rec->outputs_json);
+			rec->inputs_json = ferry_dist_merged_io(reps, nodes, "inputs");
+			rec->outputs_json = ferry_dist_merged_io(reps, nodes, "outputs");
+		}
+		free_reports(reps, nodes);
 		char ts[40];
 		ferry_log_timestamp(ts, sizeof(ts));
 		free(rec->end_time);
@@ -362,15 +411,23 @@ static void print_summary(const char *name, const char *jobdir, const struct sub
 	if (o->error[0] && strcmp(o->status, "Completed") != 0)
 		fprintf(stderr, "  error: %s\n", o->error);
 	long long total = 0;
-	for (int k = 0; k < s->nodes; k++) {
-		if (!r[k].present) {
-			fprintf(stderr, "  node %d: no report\n", k);
-			continue;
-		}
+	json_t **reps = load_reports(jobdir, s->nodes);
+	for (int k = 0; reps && k < s->nodes; k++) {
+		char died[300] = "sent no report", path[4300];
+		snprintf(path, sizeof(path), "%s/nodes/%d.died", jobdir, k);
+		FILE *f = fopen(path, "re");
+		int code;
+		char host[64];
+		if (f && fscanf(f, "%d %63s", &code, host) == 2)
+			snprintf(died, sizeof(died), "sent no report: its agent on %s %s %d", host,
+				 code > 128 ? "was killed by signal" : "exited with",
+				 code > 128 ? code - 128 : code);
+		if (f)
+			fclose(f);
+		ferry_dist_print_node(reps[k], k, died);
 		total += r[k].bytes_moved;
-		fprintf(stderr, "  node %d: %s, exit code %d, %lld bytes moved%s%s\n", k, r[k].status,
-			r[k].exit_code, r[k].bytes_moved, r[k].error[0] ? ": " : "", r[k].error);
 	}
+	free_reports(reps, s->nodes);
 	fprintf(stderr, "  total: %lld bytes moved by %d nodes\n", total, s->nodes);
 	if (!all_present(s, r))
 		tail_file(jobdir, s->id);

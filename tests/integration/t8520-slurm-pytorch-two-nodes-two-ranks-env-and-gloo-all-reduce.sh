@@ -4,7 +4,7 @@
 # agent per node under srun, every rank with torchrun's and Azure ML's variables
 # (MASTER_ADDR = the first node's NodeAddr, MASTER_PORT from the Slurm job id), a real
 # gloo all-reduce across the 4 ranks, rank 0's output live on ferry's stdout, each
-# rank's log, each node's report, the record Completed.
+# rank's log, each node's report, the record Completed, the named output registered.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-slurm.sh"
 export FERRY_CMD_TIMEOUT=90
@@ -18,7 +18,7 @@ command: $PY allreduce.py \${{outputs.out}} allreduce
 code: .
 compute: azureml:cpu-cluster
 outputs:
-  out: {type: uri_folder, mode: upload}
+  out: {type: uri_folder, mode: upload, name: pt-out}
 distribution:
   type: pytorch
   process_count_per_instance: 2
@@ -32,8 +32,8 @@ assert_contains "$LAST_STDERR" "submitted to compute cpu-cluster as Slurm job"
 assert_contains "$LAST_STDERR" "2 nodes x 2 processes (pytorch)"
 assert_contains "$LAST_STDERR" "job pt1 running on n[1-2]"
 assert_contains "$LAST_STDERR" "job pt1 Completed (exit code 0)"
-assert_contains "$LAST_STDERR" "node 0: Completed"
-assert_contains "$LAST_STDERR" "node 1: Completed"
+assert_contains "$LAST_STDERR" "node 0 Completed"
+assert_contains "$LAST_STDERR" "node 1 Completed"
 assert_contains "$TEST_TMP/last.stdout" "rank 0 done 10.0" # rank 0 streamed from its log
 assert_not_contains "$TEST_TMP/last.stdout" "rank 3 done"
 id=$(sed -n 's/.*"slurm_job_id":"\([0-9]*\)".*/\1/p' "$FERRY_HOME/jobs/pt1/slurm/submit.json")
@@ -77,6 +77,9 @@ ferry job show pt1 >"$TEST_TMP/show"
 assert_contains "$TEST_TMP/show" "status:          Completed"
 assert_contains "$TEST_TMP/show" "exit_code:       0"
 assert_contains "$TEST_TMP/show" "slurm:           $job/slurm/"
+assert_contains "$TEST_TMP/show" "azureml:pt-out:1"  # the named output, registered once every node completed
+grep -Eq "^  out: .*Completed, [0-9]+ bytes, 4 files" "$TEST_TMP/show" || # both nodes' files summed
+	fail "the record's output does not sum the nodes' figures: $(grep -A1 '^outputs' "$TEST_TMP/show")"
 ferry job stream pt1 >"$TEST_TMP/stream.out" 2>"$TEST_TMP/stream.err" || fail "job stream of an ended job failed"
 assert_contains "$TEST_TMP/stream.out" "rank 0 done 10.0"
 assert_contains "$TEST_TMP/stream.err" "job pt1 Completed (exit code 0)"
