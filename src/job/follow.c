@@ -157,11 +157,15 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		o->status = !strcmp(st->state, "PENDING") ? "Queued" : "Running";
 		return;
 	}
+	char out[4300];
+	struct stat sb;
+	snprintf(out, sizeof(out), "%s/slurm/slurm-%s.out", jobdir, s->id);
+	int out_exists = stat(out, &sb) == 0; /* the batch script started where we can see it */
 	int waiting = 0;
 	for (int k = 0; k < s->nodes; k++)
 		waiting += !r[k].present && !r[k].died;
-	if (waiting && st->state[0] && (st->ended_ago < 0 || st->ended_ago < REPORT_GRACE_S) &&
-	    !hopeless) {
+	if (waiting && out_exists && st->state[0] &&
+	    (st->ended_ago < 0 || st->ended_ago < REPORT_GRACE_S) && !hopeless) {
 		o->status = "Running"; /* its agents may still be stopping and unmounting */
 		return;
 	}
@@ -186,8 +190,6 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 		} else if (!strcmp(r[k].status, "Canceled") && cancel_rep < 0)
 			cancel_rep = k;
 	}
-	char out[4300];
-	snprintf(out, sizeof(out), "%s/slurm/slurm-%s.out", jobdir, s->id);
 	int cancelled = canceled || !strcmp(st->state, "CANCELLED");
 	if (hopeless) {
 		o->status = "Failed";
@@ -223,14 +225,14 @@ static void decide(const char *jobdir, const struct sub *s, const struct ferry_s
 			fclose(df);
 		o->status = "Failed";
 		o->exit_code = died > 0 ? died : code > 0 ? code : st->exit_code > 0 ? st->exit_code : 1;
-		struct stat sb;
-		if (missing == s->nodes && stat(out, &sb) < 0 && st->state[0])
+		if (missing == s->nodes && !out_exists && st->state[0]) {
+			o->exit_code = 1; /* Slurm's own code for a batch step that could not start */
 			snprintf(o->error, sizeof(o->error),
 				 "Slurm job %s ended %s before any node agent started, and wrote nothing to "
 				 "%s: is the workspace (FERRY_HOME) on a filesystem every node of the "
 				 "cluster sees?",
 				 s->id, st->state, out);
-		else
+		} else
 			snprintf(o->error, sizeof(o->error),
 				 "the node agent of node %d%s %s; Slurm job %s ended %s; see %s",
 				 first_missing, missing > 1 ? " (and others)" : "", how, s->id,
