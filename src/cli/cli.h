@@ -41,4 +41,13 @@ void cli_ctx_close(struct ferry_ctx *ctx);
  * "<file>:<line>: field 'tags.x': ..." in d->err. A null `v` leaves *json. */
 int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json);
 
+/* The string value `n` of field `field` into *out (malloc'd, replacing and
+ * freeing the old value); a null, a map or a list is "<file>:<line>: field
+ * '<field>': expected a string" in d->err. Returns 0 or -1. */
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out);
+
+/* s, or "-" when it is NULL or empty (for tables and `show`). */
+const char *cli_or_dash(const char *s);
+
 #endif

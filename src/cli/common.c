@@ -76,3 +76,18 @@ int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *
 	json_decref(tags);
 	return 0;
 }
+
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out)
+{
+	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
+		return ferry_yaml_err(d, n->line, field, "expected a string, found %s", ferry_yaml_kind_name(n));
+	free(*out);
+	*out = strdup(n->text);
+	return *out ? 0 : ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+}
+
+const char *cli_or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}

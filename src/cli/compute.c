@@ -28,17 +28,6 @@ static const char *const own_args[] = { "-N", "--nodes", "-n", "--ntasks", "--nt
 					"--wait", "-J", "--job-name", "-a", "--array", "-D",
 					"--chdir", "-i", "--input" };
 
-static int scalar(struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
-		  char **out)
-{
-	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return ferry_yaml_err(d, n->line, field, "expected a string, found %s",
-				      ferry_yaml_kind_name(n));
-	free(*out);
-	*out = strdup(n->text);
-	return *out ? 0 : ferry_err_set(d->err, FERRY_E_IO, "out of memory");
-}
-
 /* A Slurm name (partition, account, qos): 1-64 of [A-Za-z0-9_.-]. */
 static int slurm_name_ok(const char *s)
 {
@@ -135,7 +124,7 @@ static int parse_compute(const char *file, struct ferry_compute *c, ferry_err *e
 		ferry_yaml_err(&d, root->line, "type", "required (slurm)");
 		goto out;
 	}
-	if (scalar(&d, t, "type", &c->type) < 0)
+	if (cli_yaml_string(&d, t, "type", &c->type) < 0)
 		goto out;
 	if (strcmp(c->type, "slurm") != 0) {
 		ferry_yaml_err(&d, t->line, "type",
@@ -173,7 +162,7 @@ static int parse_compute(const char *file, struct ferry_compute *c, ferry_err *e
 		}
 		if (dst == &c->description && ferry_yaml_is_null(v))
 			continue;
-		if (scalar(&d, v, k, dst) < 0)
+		if (cli_yaml_string(&d, v, k, dst) < 0)
 			goto out;
 		if (dst == &c->name && !ferry_ws_compute_name_ok(c->name)) {
 			ferry_yaml_err(&d, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
@@ -205,11 +194,6 @@ out:
 	return rc;
 }
 
-static const char *or_dash(const char *s)
-{
-	return s && *s ? s : "-";
-}
-
 static int c_create(struct ferry_ws *ws, const char *file)
 {
 	struct ferry_compute c;
@@ -235,8 +219,8 @@ static int c_list(struct ferry_ws *ws)
 	       "TIME LIMIT");
 	for (size_t i = 0; i < n; i++)
 		printf("%-24s %-8s %-16s %-16s %-10s %s\n", v[i].name, v[i].type,
-		       or_dash(v[i].partition), or_dash(v[i].account), or_dash(v[i].qos),
-		       or_dash(v[i].time_limit));
+		       cli_or_dash(v[i].partition), cli_or_dash(v[i].account), cli_or_dash(v[i].qos),
+		       cli_or_dash(v[i].time_limit));
 	ferry_compute_list_free(v, n);
 	return 0;
 }
@@ -250,11 +234,11 @@ static int c_show(struct ferry_ws *ws, const char *name)
 	printf("name:        %s\n", c.name);
 	printf("type:        %s\n", c.type);
 	printf("partition:   %s\n", c.partition ? c.partition : "- (the cluster's default)");
-	printf("account:     %s\n", or_dash(c.account));
-	printf("qos:         %s\n", or_dash(c.qos));
-	printf("time_limit:  %s\n", or_dash(c.time_limit));
-	printf("sbatch_args: %s\n", or_dash(c.sbatch_args));
-	printf("description: %s\n", or_dash(c.description));
+	printf("account:     %s\n", cli_or_dash(c.account));
+	printf("qos:         %s\n", cli_or_dash(c.qos));
+	printf("time_limit:  %s\n", cli_or_dash(c.time_limit));
+	printf("sbatch_args: %s\n", cli_or_dash(c.sbatch_args));
+	printf("description: %s\n", cli_or_dash(c.description));
 	ferry_compute_free(&c);
 	return 0;
 }

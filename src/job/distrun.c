@@ -483,17 +483,8 @@ int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, fe
 		nodes, nodes == 1 ? "" : "s", s->dist.per_node, s->dist.per_node == 1 ? "" : "es",
 		ferry_dist_type_name(s->dist.type), port);
 
-	char ts[40], jf[PATH_MAX];
-	ferry_log_timestamp(ts, sizeof(ts));
-	rec.name = strdup(s->name);
-	rec.display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec.experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec.description = s->description ? strdup(s->description) : NULL;
-	rec.start_time = strdup(ts);
-	rec.job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec.folder = strdup(jobdir);
-	rec.azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec.tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	char ts[40];
+	ferry_job_record_start(&rec, s, jobdir);
 	rec.status = strdup("Running");
 	ferry_err e;
 	if (ferry_ws_job_put(ws, &rec, &e) < 0)

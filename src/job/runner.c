@@ -1442,6 +1442,22 @@ int ferry_job_check(struct ferry_jobspec *s, const char *home, ferry_err *err)
 	return rc;
 }
 
+void ferry_job_record_start(struct ferry_job_record *rec, const struct ferry_jobspec *s, const char *jobdir)
+{
+	char ts[40], jf[4096];
+	ferry_log_timestamp(ts, sizeof(ts));
+	memset(rec, 0, sizeof(*rec));
+	rec->name = strdup(s->name);
+	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
+	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
+	rec->description = s->description ? strdup(s->description) : NULL;
+	rec->start_time = strdup(ts);
+	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
+	rec->folder = strdup(jobdir);
+	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
+	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+}
+
 int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
@@ -1454,19 +1470,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	if (run_check(&r, home, err) < 0 || run_folder(&r, &log_open, err) < 0)
 		goto done;
 
-	char ts[40];
-	ferry_log_timestamp(ts, sizeof(ts));
-	char jf[4096];
-	struct ferry_job_record *rec = &r.rec;
-	rec->name = strdup(s->name);
-	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec->description = s->description ? strdup(s->description) : NULL;
-	rec->start_time = strdup(ts);
-	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec->folder = strdup(r.jobdir);
-	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	ferry_job_record_start(&r.rec, s, r.jobdir);
 	recorded = 1;
 	record(&r, "Running", 0, 0);
 

@@ -37,6 +37,12 @@
  * the creation of its folder. */
 int ferry_job_run(struct ferry_jobspec *spec, const char *home, int *exit_code, ferry_err *err);
 
+/* Fill a fresh record of job `s` (all fields malloc'd, status and end left
+ * NULL): its names, description, tags, Azure fields, the job file's absolute
+ * path, `jobdir`, and now as start time. Free with ferry_job_record_free. */
+struct ferry_job_record;
+void ferry_job_record_start(struct ferry_job_record *rec, const struct ferry_jobspec *s, const char *jobdir);
+
 /* The checks ferry_job_run makes before anything exists (settings, a free job
  * name, datastores, data assets). 0, or -1 with err. */
 int ferry_job_check(struct ferry_jobspec *spec, const char *home, ferry_err *err);

@@ -99,23 +99,6 @@ static int make_jobdir(const char *home, const char *name, char **jobdir, ferry_
 	return 0;
 }
 
-static void record_init(struct ferry_job_record *rec, const struct ferry_jobspec *s,
-			const char *jobdir)
-{
-	char ts[40], jf[PATH_MAX];
-	ferry_log_timestamp(ts, sizeof(ts));
-	memset(rec, 0, sizeof(*rec));
-	rec->name = strdup(s->name);
-	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec->description = s->description ? strdup(s->description) : NULL;
-	rec->start_time = strdup(ts);
-	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec->folder = strdup(jobdir);
-	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
-}
-
 int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const struct ferry_compute *c,
 			int detach, int *exit_code, ferry_err *err)
 {
@@ -140,7 +123,7 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 	if (spec->dist.ignored[0])
 		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n",
 			spec->dist.ignored, strchr(spec->dist.ignored, ',') ? "are" : "is");
-	record_init(&rec, spec, jobdir);
+	ferry_job_record_start(&rec, spec, jobdir);
 	rec.status = strdup("Queued");
 	if (ferry_ws_job_put(ws, &rec, err) < 0)
 		goto out;
