@@ -444,6 +444,7 @@ const char *ferry_slurm_hopeless(const struct ferry_slurm_state *st)
 	} r[] = {
 		{ "PartitionNodeLimit", "the job asks for more nodes than its partition allows" },
 		{ "PartitionConfig", "the partition's configuration can never run this job" },
+		{ "PartitionTimeLimit", "the job's time limit is above its partition's" },
 		{ "BadConstraints", "the job's constraints can never be met" },
 		{ "PartitionDown", "the partition is down" },
 		{ "PartitionInactive", "the partition is inactive" },
