@@ -62,10 +62,12 @@ int main(int argc, char **argv)
 			/* Mounts whose server was killed are cleaned up by the next
 			 * ferry start (one opendir when there are none). `unmount`
 			 * reaps after unmounting its folder, so that it can report
-			 * on that folder itself. */
+			 * on that folder itself. A node agent leaves it to the
+			 * ferry run that started it: the workspace may be shared
+			 * by several hosts. */
 			char buf[4096];
 			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
-			if (home && strcmp(argv[i], "unmount") != 0)
+			if (home && strcmp(argv[i], "unmount") != 0 && strcmp(argv[i], "_node") != 0)
 				ferry_mount_reap(home);
 			return commands[c].fn(argc - i, argv + i);
 		}

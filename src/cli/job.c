@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME";
 
@@ -131,13 +132,20 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	} else
 		fprintf(stderr, "ferry: warning: %s\n", aerr.msg);
 	printf("folder:          %s\n", or_dash(r.folder));
-	if (r.folder) {
+	char plan[4200];
+	snprintf(plan, sizeof(plan), "%s/plan.json", r.folder ? r.folder : "");
+	if (r.folder && access(plan, F_OK) == 0) { /* distributed: per rank, per node (job/node.h) */
+		printf("std_log:         %s/user_logs/std_log_process_<rank>.txt\n", r.folder);
+		printf("data_capability: %s/logs/system_logs/data_capability/node_<K>/data-capability.log\n", r.folder);
+		printf("runtime_log:     %s/logs/system_logs/data_capability/node_<K>/rslex.log\n", r.folder);
+		printf("node reports:    %s/nodes/<K>.json\n", r.folder);
+		if (ferry_follow_is_slurm(r.folder))
+			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-<id>.out)\n", r.folder);
+	} else if (r.folder) {
 		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);
 		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",
 		       r.folder);
 		printf("runtime_log:     %s/logs/system_logs/data_capability/rslex.log\n", r.folder);
-		if (ferry_follow_is_slurm(r.folder))
-			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-<id>.out)\n", r.folder);
 	}
 	ferry_job_record_free(&r);
 	return 0;
@@ -167,7 +175,10 @@ int cmd_job(int argc, char **argv)
 	else if (!strcmp(sub, "stream")) {
 		ferry_interrupt_install(); /* Ctrl-C stops following, not the job */
 		int code = 1;
-		rc = ferry_follow(ws, argv[2], 1, 0, &code, &err) < 0 ? cli_fail(&err) : code;
+		ferry_err_clear(&err);
+		rc = ferry_follow(ws, NULL, argv[2], 1, 0, &code, &err) < 0 ? cli_fail(&err) : code;
+		if (rc == code && err.code != FERRY_OK && err.msg[0])
+			fprintf(stderr, "ferry: error: %s\n", err.msg);
 	} else {
 		char status[32];
 		rc = ferry_follow_cancel(ws, argv[2], status, sizeof(status), &err) < 0 ? cli_fail(&err) : 0;

@@ -61,6 +61,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"threads", "threads writing blocks to the disk cache" },
 	[FS_UNMOUNT_TIMEOUT] = { "DATASET_UNMOUNT_TIMEOUT_SECONDS", FST_U64, 30, 0, 86400, 0,
 		"seconds", "time for pending operations at unmount before it is forced" },
+	[FS_KILL_GRACE] = { "FERRY_KILL_GRACE_SECONDS", FST_U64, 10, 0, 3600, 0,
+		"seconds", "a distributed job's ranks get SIGTERM when one fails; SIGKILL after this" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

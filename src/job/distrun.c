@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,9 +73,17 @@ int ferry_dist_write_plan(const struct ferry_jobspec *s, const char *home, const
 	char path[4200], tmp[4300];
 	snprintf(path, sizeof(path), "%s/plan.json", jobdir);
 	snprintf(tmp, sizeof(tmp), "%s/.plan.json.tmp", jobdir);
-	if (!o || json_dump_file(o, tmp, JSON_INDENT(1)) < 0 || rename(tmp, path) < 0) {
+	/* 0600: the job's variables (--set values too) may carry secrets. */
+	int fd = o ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int bad = !f || json_dumpf(o, f, JSON_INDENT(1)) < 0;
+	if (f ? fclose(f) != 0 : (fd >= 0 && close(fd) < 0))
+		bad = 1;
+	if (bad || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
 		json_decref(o);
-		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(errno));
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(e));
 	}
 	json_decref(o);
 	return 0;
@@ -196,9 +206,14 @@ static pid_t start_agent(const char *self, const char *jobdir, int nodes, int k,
 	char *argv[] = { "ferry",	  "_node",	 "--job-dir",	  (char *)jobdir, "--nodes", n,
 			 "--node-rank",	  kr,		 "--master-addr", "127.0.0.1",	  "--master-port", p,
 			 NULL };
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0); /* Ctrl-C reaches ferry run; it stops the agents itself */
+		/* ferry run killed: the agent stops its ranks and unmounts (SIGTERM). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
 		struct sigaction dfl = { 0 };
 		dfl.sa_handler = SIG_DFL;
 		sigaction(SIGINT, &dfl, NULL);
@@ -227,9 +242,9 @@ static void load_report(const char *jobdir, int k, struct agent *a, int wstatus)
 			 k, (int)a->pid, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
 }
 
-static const char *report_status(const struct agent *a)
+static const char *rep_status(json_t *rep)
 {
-	const char *s = a->report ? json_string_value(json_object_get(a->report, "status")) : NULL;
+	const char *s = rep ? json_string_value(json_object_get(rep, "status")) : NULL;
 	return s ? s : "Failed";
 }
 
@@ -240,13 +255,8 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 			  int port, char *cause, size_t cap, int *exit_code)
 {
 	int nodes = s->dist.nodes;
-	char self[PATH_MAX];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (sl <= 0) {
-		snprintf(cause, cap, "cannot find ferry's own binary: %s", strerror(errno));
-		return "Failed";
-	}
-	self[sl] = '\0';
+	/* This very binary, even if a rebuild replaced the file since. */
+	const char *self = "/proc/self/exe";
 	int left = 0, canceled = 0, failed = 0;
 	for (int k = 0; k < nodes; k++) {
 		ag[k].pid = start_agent(self, jobdir, nodes, k, port);
@@ -295,7 +305,7 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 				nanosleep(&w, NULL); /* its mount servers die with it (SIGTERM) */
 				ferry_mount_reap(home);
 			}
-			const char *st = report_status(&ag[k]);
+			const char *st = rep_status(ag[k].report);
 			if (!strcmp(st, "Completed"))
 				continue;
 			if (strcmp(st, "Canceled") != 0 && !failed && !canceled) {
@@ -339,18 +349,38 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 
 /* ---- figures, record, summary ---- */
 
+struct ferry_dist_job {
+	struct ferry_jobspec *s; /* borrowed, or owned (ferry_dist_reopen) */
+	struct ferry_jobspec *owned;
+	struct ferry_ws *ws;
+	char *jobdir;
+	struct ferry_job_record rec;
+};
+
+const char *ferry_dist_jobdir(const struct ferry_dist_job *j)
+{
+	return j->jobdir;
+}
+
+const char *ferry_dist_home(const struct ferry_dist_job *j)
+{
+	return ferry_ws_home(j->ws);
+}
+
 static json_int_t jint(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which)
+/* The record's inputs or outputs: the first report's list, each entry's bytes
+ * and files summed over the nodes, and a per_node list of each node's figures. */
+static char *merged_io(json_t **reps, int nodes, const char *which)
 {
 	json_t *base = NULL;
 	for (int k = 0; k < nodes && !base; k++)
-		if (reports[k])
-			base = json_object_get(json_object_get(reports[k], "figures"), which);
+		if (reps[k])
+			base = json_object_get(json_object_get(reps[k], "figures"), which);
 	json_t *out = base ? json_deep_copy(base) : json_array();
 	size_t i;
 	json_t *e;
@@ -359,8 +389,7 @@ char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which)
 		json_int_t bytes = 0, files = 0;
 		json_t *per = json_array();
 		for (int k = 0; k < nodes; k++) {
-			json_t *x = reports[k]
-					    ? json_array_get(json_object_get(json_object_get(reports[k], "figures"), which), i)
+			json_t *x = reps[k] ? json_array_get(json_object_get(json_object_get(reps[k], "figures"), which), i)
 					    : NULL;
 			if (!x)
 				continue;
@@ -382,15 +411,14 @@ char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which)
 	return s;
 }
 
-void ferry_dist_print_node(json_t *report, int k, const char *died)
+static void print_node(json_t *rep, int k)
 {
-	const char *st = report ? json_string_value(json_object_get(report, "status")) : NULL;
-	fprintf(stderr, "  node %d %-9s", k, st ? st : "Failed");
-	if (!report) {
-		fprintf(stderr, " %s\n", died ? died : "sent no report");
+	fprintf(stderr, "  node %d %-9s", k, rep ? rep_status(rep) : "no report (its agent died)");
+	if (!rep) {
+		fprintf(stderr, "\n");
 		return;
 	}
-	json_t *fig = json_object_get(report, "figures");
+	json_t *fig = json_object_get(rep, "figures");
 	static const char *const which[] = { "inputs", "outputs" };
 	for (int w = 0; w < 2; w++) {
 		size_t i;
@@ -413,7 +441,61 @@ void ferry_dist_print_node(json_t *report, int k, const char *died)
 	fprintf(stderr, " %lld bytes moved\n", (long long)jint(fig, "bytes_moved"));
 }
 
-int ferry_dist_register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err)
+/* Files of an upload output that more than one node wrote (each node lists
+ * them in nodes/<K>.outputs before uploading): every node uploads its copy,
+ * the last upload wins. Said on stderr and in nodes/overlaps.txt. */
+static void report_overlaps(const char *jobdir, int nodes)
+{
+	json_t *seen = json_object(); /* "<output>\t<path>" -> [nodes] */
+	char path[4400], line[8192];
+	for (int k = 0; seen && k < nodes; k++) {
+		snprintf(path, sizeof(path), "%s/nodes/%d.outputs", jobdir, k);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			json_t *a = json_object_get(seen, line);
+			if (!a)
+				json_object_set_new(seen, line, a = json_array());
+			json_array_append_new(a, json_integer(k));
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/nodes/overlaps.txt", jobdir);
+	FILE *out = NULL;
+	const char *key;
+	json_t *a;
+	size_t shown = 0;
+	json_object_foreach(seen, key, a)
+	{
+		if (json_array_size(a) < 2)
+			continue;
+		char nl[256] = "";
+		size_t i, at = 0;
+		json_t *x;
+		json_array_foreach(a, i, x) if (at < sizeof(nl)) at += (size_t)snprintf(
+			nl + at, sizeof(nl) - at, "%s%lld", i ? ", " : "", (long long)json_integer_value(x));
+		const char *tab = strchr(key, '\t');
+		if (!tab)
+			continue;
+		if (!out && !(out = fopen(path, "we")))
+			break;
+		fprintf(out, "output '%.*s': '%s' written by nodes %s; the last upload wins\n", (int)(tab - key), key,
+			tab + 1, nl);
+		if (shown++ < 5)
+			fprintf(stderr, "ferry: note: output '%.*s': '%s' was written by nodes %s; the last upload wins\n",
+				(int)(tab - key), key, tab + 1, nl);
+	}
+	if (shown > 5)
+		fprintf(stderr, "ferry: note: %zu files were written by more than one node (all in %s)\n", shown, path);
+	if (out)
+		fclose(out);
+	json_decref(seen);
+}
+
+/* Outputs with `name`, once every node completed (runner.c's rule). */
+static int register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err)
 {
 	for (size_t i = 0; i < s->n_outputs; i++) {
 		const struct ferry_job_output *o = &s->outputs[i];
@@ -437,100 +519,186 @@ int ferry_dist_register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, fe
 	return 0;
 }
 
-int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
+int ferry_dist_begin(struct ferry_jobspec *s, const char *home, struct ferry_dist_job **out, ferry_err *err)
 {
-	*exit_code = 1;
+	*out = NULL;
 	if (ferry_job_check(s, home, err) < 0)
 		return -1;
-	struct ferry_ws *ws = NULL;
-	if (ferry_ws_open(home, &ws, err) < 0)
-		return -1;
-	int nodes = s->dist.nodes, rc = -1;
-	struct agent *ag = calloc((size_t)nodes, sizeof(*ag));
-	char *jobdir = NULL;
-	struct ferry_job_record rec = { 0 };
+	struct ferry_dist_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	j->s = s;
 	char path[4400];
-	if (!ag || asprintf(&jobdir, "%s/jobs/%s", ferry_ws_home(ws), s->name) < 0) {
-		jobdir = NULL;
+	if (ferry_ws_open(home, &j->ws, err) < 0)
+		goto fail;
+	if (asprintf(&j->jobdir, "%s/jobs/%s", ferry_ws_home(j->ws), s->name) < 0) {
+		j->jobdir = NULL;
 		ferry_err_set(err, FERRY_E_IO, "out of memory");
-		goto out;
+		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/jobs", ferry_ws_home(ws));
+	snprintf(path, sizeof(path), "%s/jobs", ferry_ws_home(j->ws));
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/nodes", jobdir);
-	if (mkdir(jobdir, 0755) < 0 && errno != EEXIST) {
-		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", jobdir, strerror(errno));
-		goto out;
+	if (mkdir(j->jobdir, 0755) < 0 && errno != EEXIST) {
+		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", j->jobdir, strerror(errno));
+		goto fail;
 	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", path, strerror(errno));
-		goto out;
+	static const char *const sub[] = { "nodes", "user_logs" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", j->jobdir, sub[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
-	snprintf(path, sizeof(path), "%s/user_logs", jobdir);
-	mkdir(path, 0755);
-	if (ferry_dist_write_plan(s, ferry_ws_home(ws), jobdir, err) < 0)
-		goto out;
-	int tasks = s->dist.type == FERRY_DIST_TENSORFLOW ? s->dist.workers + s->dist.ps : 1;
-	int port = ferry_dist_free_port(tasks);
-	if (port < 0) {
-		ferry_err_set(err, FERRY_E_IO, "no free TCP port on 127.0.0.1 for MASTER_PORT");
-		goto out;
-	}
+	if (ferry_dist_write_plan(s, ferry_ws_home(j->ws), j->jobdir, err) < 0)
+		goto fail;
 	if (s->dist.ignored[0])
 		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n", s->dist.ignored,
 			strchr(s->dist.ignored, ',') ? "are" : "is");
-	fprintf(stderr, "ferry: job %s: %d node%s x %d process%s (%s), on this machine, MASTER_PORT %d\n", s->name,
-		nodes, nodes == 1 ? "" : "s", s->dist.per_node, s->dist.per_node == 1 ? "" : "es",
-		ferry_dist_type_name(s->dist.type), port);
-
-	char ts[40];
-	ferry_job_record_start(&rec, s, jobdir);
-	rec.status = strdup("Running");
+	struct ferry_job_record *rec = &j->rec;
+	ferry_job_record_start(rec, s, j->jobdir);
+	rec->status = strdup("Running");
 	ferry_err e;
-	if (ferry_ws_job_put(ws, &rec, &e) < 0)
+	if (ferry_ws_job_put(j->ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", s->name, e.msg);
+	*out = j;
+	return 0;
+fail:
+	ferry_dist_free(j);
+	return -1;
+}
 
-	char cause[1400] = "";
-	const char *final = follow(s, ferry_ws_home(ws), jobdir, ag, port, cause, sizeof(cause), exit_code);
-	rc = 0;
+int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err *err)
+{
+	*out = NULL;
+	struct ferry_dist_job *j = calloc(1, sizeof(*j));
+	char *home = NULL;
+	if (!j || !(j->jobdir = strdup(jobdir))) {
+		free(j);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (ferry_dist_read_plan(jobdir, &j->owned, &home, err) < 0 || ferry_ws_open(home, &j->ws, err) < 0 ||
+	    ferry_ws_job_get(j->ws, j->owned->name, &j->rec, err) < 0) {
+		free(home);
+		ferry_dist_free(j);
+		return -1;
+	}
+	free(home);
+	j->s = j->owned;
+	*out = j;
+	return 0;
+}
+
+void ferry_dist_free(struct ferry_dist_job *j)
+{
+	if (!j)
+		return;
+	free(j->jobdir);
+	ferry_jobspec_free(j->owned);
+	ferry_job_record_free(&j->rec);
+	if (j->ws)
+		ferry_ws_close(j->ws);
+	free(j);
+}
+
+int ferry_dist_finish(struct ferry_dist_job *j, const char *final, const char *cause, int *exit_code, ferry_err *err)
+{
+	struct ferry_jobspec *s = j->s;
+	int nodes = s->dist.nodes;
+	json_t **reps = calloc((size_t)nodes, sizeof(*reps));
+	if (!reps)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	char path[4400], derived[1400] = "";
+	int failed_code = 0, any_failed = 0, any_canceled = 0;
+	for (int k = 0; k < nodes; k++) {
+		snprintf(path, sizeof(path), "%s/nodes/%d.json", j->jobdir, k);
+		json_error_t je;
+		reps[k] = json_load_file(path, 0, &je);
+		const char *st = rep_status(reps[k]);
+		if (!strcmp(st, "Canceled"))
+			any_canceled = 1;
+		else if (strcmp(st, "Completed") != 0 && !any_failed) {
+			any_failed = 1;
+			const char *e = reps[k] ? json_string_value(json_object_get(reps[k], "error")) : NULL;
+			if (reps[k])
+				snprintf(derived, sizeof(derived), "%s", e && *e ? e : "node failed");
+			else
+				snprintf(derived, sizeof(derived), "node %d did not report (its agent died)", k);
+			failed_code = reps[k] ? (int)jint(reps[k], "exit_code") : 0;
+		}
+	}
+	if (!final) {
+		final = any_failed ? "Failed" : any_canceled ? "Canceled" : "Completed";
+		*exit_code = any_failed ? (failed_code ? failed_code : 1) : any_canceled ? 143 : 0;
+		cause = derived;
+	}
 	fprintf(stderr, "\nferry: job %s %s (exit code %d)\n", s->name, final, *exit_code);
 	uint64_t total = 0;
 	for (int k = 0; k < nodes; k++) {
-		ferry_dist_print_node(ag[k].report, k, ag[k].died);
-		if (ag[k].report)
-			total += (uint64_t)jint(json_object_get(ag[k].report, "figures"), "bytes_moved");
+		print_node(reps[k], k);
+		if (reps[k])
+			total += (uint64_t)jint(json_object_get(reps[k], "figures"), "bytes_moved");
 	}
 	fprintf(stderr, "  total: %llu bytes moved by %d node%s\n", (unsigned long long)total, nodes,
 		nodes == 1 ? "" : "s");
-	if (!strcmp(final, "Completed") && ferry_dist_register_outputs(ws, s, err) < 0) {
+	report_overlaps(j->jobdir, nodes);
+	if (!strcmp(final, "Completed") && register_outputs(j->ws, s, err) < 0) {
 		final = "Failed";
 		*exit_code = 1;
 	} else if (strcmp(final, "Completed") != 0)
 		ferry_err_set(err, strcmp(final, "Canceled") ? FERRY_E_CHILD : FERRY_E_INTERRUPTED, "job %s %s: %s",
-			      s->name, final, cause);
+			      s->name, final, cause && *cause ? cause : "-");
 	fprintf(stderr, "  logs: %s/user_logs/std_log_process_<rank>.txt, %s/logs/system_logs/data_capability/node_<K>/\n",
-		jobdir, jobdir);
-	free(rec.status);
-	rec.status = strdup(final);
+		j->jobdir, j->jobdir);
+	struct ferry_job_record *rec = &j->rec;
+	char ts[40];
+	free(rec->status);
+	rec->status = strdup(final);
 	ferry_log_timestamp(ts, sizeof(ts));
-	rec.end_time = strdup(ts);
-	rec.has_exit_code = 1;
-	rec.exit_code = *exit_code;
-	json_t **reps = calloc((size_t)nodes, sizeof(*reps));
-	for (int k = 0; reps && k < nodes; k++)
-		reps[k] = ag[k].report;
-	rec.inputs_json = reps ? ferry_dist_merged_io(reps, nodes, "inputs") : NULL;
-	rec.outputs_json = reps ? ferry_dist_merged_io(reps, nodes, "outputs") : NULL;
-	free(reps);
-	rec.bytes_moved = total;
-	if (ferry_ws_job_put(ws, &rec, &e) < 0)
+	free(rec->end_time);
+	rec->end_time = strdup(ts);
+	rec->has_exit_code = 1;
+	rec->exit_code = *exit_code;
+	free(rec->inputs_json);
+	free(rec->outputs_json);
+	rec->inputs_json = merged_io(reps, nodes, "inputs");
+	rec->outputs_json = merged_io(reps, nodes, "outputs");
+	rec->bytes_moved = total;
+	ferry_err e;
+	if (ferry_ws_job_put(j->ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", s->name, e.msg);
-out:
+	for (int k = 0; k < nodes; k++)
+		json_decref(reps[k]);
+	free(reps);
+	return 0;
+}
+
+int ferry_dist_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
+{
+	*exit_code = 1;
+	struct ferry_dist_job *j;
+	if (ferry_dist_begin(s, home, &j, err) < 0)
+		return -1;
+	int nodes = s->dist.nodes;
+	struct agent *ag = calloc((size_t)nodes, sizeof(*ag));
+	int tasks = s->dist.type == FERRY_DIST_TENSORFLOW ? s->dist.workers + s->dist.ps : 1;
+	int port = ferry_dist_free_port(tasks);
+	char cause[1400] = "";
+	const char *final = "Failed";
+	if (!ag)
+		snprintf(cause, sizeof(cause), "out of memory");
+	else if (port < 0)
+		snprintf(cause, sizeof(cause), "no free TCP port on 127.0.0.1 for MASTER_PORT");
+	else {
+		fprintf(stderr, "ferry: job %s: %d node%s x %d process%s (%s), on this machine, MASTER_PORT %d\n",
+			s->name, nodes, nodes == 1 ? "" : "s", s->dist.per_node, s->dist.per_node == 1 ? "" : "es",
+			ferry_dist_type_name(s->dist.type), port);
+		final = follow(s, ferry_ws_home(j->ws), j->jobdir, ag, port, cause, sizeof(cause), exit_code);
+	}
+	int rc = ferry_dist_finish(j, final, cause, exit_code, err);
 	for (int k = 0; ag && k < nodes; k++)
 		json_decref(ag[k].report);
 	free(ag);
-	free(jobdir);
-	ferry_job_record_free(&rec);
-	ferry_ws_close(ws);
+	ferry_dist_free(j);
 	return rc;
 }

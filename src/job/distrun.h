@@ -17,14 +17,43 @@
 
 #include "core/err.h"
 #include "job/jobspec.h"
-#include "workspace/workspace.h"
-
-#include <jansson.h>
 
 /* As ferry_job_run (runner.h): 0 when the ranks ran (*exit_code: the failed
  * rank's exit code, 1 when outputs failed, 0), -1 with err when the job could
  * not start. */
 int ferry_dist_run(struct ferry_jobspec *spec, const char *home, int *exit_code, ferry_err *err);
+
+/* A distributed job between its start and its record, whatever launches its
+ * node agents (this machine: ferry_dist_run; Slurm: sbatch + srun). */
+struct ferry_dist_job;
+
+/* Everything before the agents start: the checks `ferry run` makes (nothing
+ * exists when they fail), the job folder with nodes/ and user_logs/, the plan,
+ * a note naming resources fields not used, and the record (Running). *out
+ * owned by the caller (ferry_dist_free). 0, or -1 with err. */
+int ferry_dist_begin(struct ferry_jobspec *spec, const char *home, struct ferry_dist_job **out, ferry_err *err);
+
+/* The job folder (<home>/jobs/<name>) and the workspace folder; borrowed. */
+const char *ferry_dist_jobdir(const struct ferry_dist_job *j);
+const char *ferry_dist_home(const struct ferry_dist_job *j);
+
+/* Once every agent ended: read nodes/<K>.json of each node, print the summary
+ * (each node's figures, the total, files written by more than one node),
+ * register outputs with `name` when the job completed, and write the final
+ * record. `final` ("Completed", "Failed", "Canceled") and `cause` (the
+ * error, e.g. the first failed rank) as the launcher saw them, with
+ * *exit_code; or final NULL: derived from the reports (the first node not
+ * Completed, in node order). err gets "job NAME Failed: <cause>" when the job
+ * did not complete. Returns 0 (the record is written), -1 only when out of memory. */
+int ferry_dist_finish(struct ferry_dist_job *j, const char *final, const char *cause, int *exit_code, ferry_err *err);
+
+/* The job of <jobdir> again, in another process than the one that began it
+ * (a detached Slurm job reconciled by `ferry job show|stream|cancel`): its
+ * plan, its workspace, its record. *out owned by the caller (ferry_dist_free).
+ * 0, or -1 with err. */
+int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err *err);
+
+void ferry_dist_free(struct ferry_dist_job *j);
 
 /* Write <jobdir>/plan.json: what a node agent needs to run its part of
  * `spec` (node.h documents the format). 0, or -1 with err. */
@@ -34,22 +63,6 @@ int ferry_dist_write_plan(const struct ferry_jobspec *spec, const char *home, co
 /* Load the job of <jobdir>/plan.json: the spec (as `ferry run` parsed it,
  * with its name and --set values) and the workspace home (malloc'd). */
 int ferry_dist_read_plan(const char *jobdir, struct ferry_jobspec **spec, char **home, ferry_err *err);
-
-/* ---- the end of a distributed job, from its nodes' reports (<jobdir>/nodes/<K>.json,
- * parsed; NULL for a node that sent none): shared with the Slurm launcher (follow.h) ---- */
-
-/* The record's inputs or outputs ("inputs"/"outputs"): node 0's list, each
- * entry's bytes and files summed over the nodes, and a per_node list of each
- * node's figures. malloc'd JSON text, or NULL (out of memory). */
-char *ferry_dist_merged_io(json_t *const *reports, int nodes, const char *which);
-
-/* One line on stderr for node k: its status and figures, or why it sent no
- * report (`died`, may be NULL). */
-void ferry_dist_print_node(json_t *report, int k, const char *died);
-
-/* Register the outputs with `name` as data assets, once every node completed
- * (runner.c's rule); a line on stderr for each. 0, or -1 with err. */
-int ferry_dist_register_outputs(struct ferry_ws *ws, struct ferry_jobspec *s, ferry_err *err);
 
 /* A TCP port on 127.0.0.1 such that port .. port+count-1 are free now. */
 int ferry_dist_free_port(int count);

@@ -268,80 +268,67 @@ static int all_present(const struct sub *s, const struct report *r)
 	return 1;
 }
 
-/* Every node's report as JSON (NULL where none); free with free_reports. */
-static json_t **load_reports(const char *jobdir, int nodes)
+static int is_final(const char *status)
 {
-	json_t **v = calloc((size_t)nodes, sizeof(*v));
-	for (int k = 0; v && k < nodes; k++) {
-		char path[4200];
-		snprintf(path, sizeof(path), "%s/nodes/%d.json", jobdir, k);
-		v[k] = json_load_file(path, 0, NULL);
-	}
-	return v;
+	return status && strcmp(status, "Queued") != 0 && strcmp(status, "Running") != 0;
 }
 
-static void free_reports(json_t **v, int nodes)
+/* A status on the way (Queued, Running) into the record, when it changed. */
+static void note_status(struct ferry_ws *ws, struct ferry_job_record *rec, const char *status)
 {
-	for (int k = 0; v && k < nodes; k++)
-		json_decref(v[k]);
-	free(v);
-}
-
-/* A job that completed on every node: its outputs with `name` become data
- * assets (the plan holds the job as submitted). On failure the outcome turns
- * Failed with the reason. */
-static void register_outputs(struct ferry_ws *ws, const char *jobdir, struct outcome *o)
-{
-	struct ferry_jobspec *spec = NULL;
-	char *home = NULL;
-	ferry_err e;
-	if (ferry_dist_read_plan(jobdir, &spec, &home, &e) < 0 ||
-	    ferry_dist_register_outputs(ws, spec, &e) < 0) {
-		o->status = "Failed";
-		o->exit_code = 1;
-		snprintf(o->error, sizeof(o->error), "%s", e.msg);
-	}
-	ferry_jobspec_free(spec);
-	free(home);
-}
-
-/* Write the outcome into the record (and the registry) when it changed; the
- * final one with each node's figures merged, outputs registered first. */
-static void store(struct ferry_ws *ws, struct ferry_job_record *rec, struct outcome *o,
-		  const struct report *r, int nodes)
-{
-	int same = rec->status && !strcmp(rec->status, o->status) &&
-		   (!o->final || (rec->has_exit_code && rec->exit_code == o->exit_code));
-	if (same)
+	if (rec->status && !strcmp(rec->status, status))
 		return;
-	if (o->final && !strcmp(o->status, "Completed"))
-		register_outputs(ws, rec->folder, o);
 	free(rec->status);
-	rec->status = strdup(o->status);
-	if (o->final) {
-		json_t **reps = load_reports(rec->folder, nodes);
-		if (reps) {
-			free(rec->inputs_json);
-			free(rec->outputs_json);
-			rec->inputs_json = ferry_dist_merged_io(reps, nodes, "inputs");
-			rec->outputs_json = ferry_dist_merged_io(reps, nodes, "outputs");
-		}
-		free_reports(reps, nodes);
-		char ts[40];
-		ferry_log_timestamp(ts, sizeof(ts));
-		free(rec->end_time);
-		rec->end_time = strdup(ts);
-		rec->has_exit_code = 1;
-		rec->exit_code = o->exit_code;
-		uint64_t bytes = 0;
-		for (int k = 0; k < nodes; k++)
-			bytes += r[k].present && r[k].bytes_moved > 0 ? (uint64_t)r[k].bytes_moved : 0;
-		if (bytes)
-			rec->bytes_moved = bytes;
-	}
+	rec->status = strdup(status);
 	ferry_err e;
 	if (ferry_ws_job_put(ws, rec, &e) < 0)
 		fprintf(stderr, "ferry: warning: could not record job %s: %s\n", rec->name, e.msg);
+}
+
+static void tail_file(const char *jobdir, const char *id);
+
+/* The end, once: the Slurm side of it, then the distributed runner's summary
+ * and final record (ferry_dist_finish: each node's figures, named outputs
+ * registered when Completed). `j` is the job as `ferry run` began it, or NULL:
+ * reopened from its folder. *rec is reloaded from the registry afterwards.
+ * The job's error goes to err (code set) when it did not complete. */
+static void finish_job(struct ferry_ws *ws, struct ferry_dist_job *j, struct ferry_job_record *rec,
+		       const struct sub *s, const struct ferry_slurm_state *st, const struct report *r,
+		       struct outcome *o, ferry_err *err)
+{
+	struct ferry_job_record now;
+	ferry_err e;
+	if (ferry_ws_job_get(ws, rec->name, &now, &e) == 0) {
+		int done = is_final(now.status); /* another ferry recorded the end meanwhile */
+		if (done) {
+			ferry_job_record_free(rec);
+			*rec = now;
+			o->status = rec->status;
+			o->exit_code = rec->has_exit_code ? rec->exit_code : 1;
+			fprintf(stderr, "\nferry: job %s %s (exit code %d)\n", rec->name, rec->status,
+				o->exit_code);
+			return;
+		}
+		ferry_job_record_free(&now);
+	}
+	fprintf(stderr, "\nferry: Slurm job %s%s%s ended %s\n", s->id, st->nodes[0] ? " on " : "",
+		st->nodes, st->state[0] ? st->state : "(no longer known to Slurm)");
+	if (!all_present(s, r))
+		tail_file(rec->folder, s->id);
+	struct ferry_dist_job *own = NULL;
+	if (!j && ferry_dist_reopen(rec->folder, &own, &e) < 0) {
+		fprintf(stderr, "ferry: warning: job %s: %s\n", rec->name, e.msg);
+		return;
+	}
+	ferry_err_clear(err);
+	ferry_dist_finish(j ? j : own, o->status, o->error, &o->exit_code, err);
+	fprintf(stderr, "  slurm: %s/slurm/ (job.sh, slurm-%s.out)\n", rec->folder, s->id);
+	ferry_dist_free(own);
+	if (ferry_ws_job_get(ws, rec->name, &now, &e) == 0) {
+		ferry_job_record_free(rec);
+		*rec = now;
+		o->status = rec->status;
+	}
 }
 
 int ferry_follow_reconcile(struct ferry_ws *ws, struct ferry_job_record *rec, ferry_err *err)
@@ -360,7 +347,13 @@ int ferry_follow_reconcile(struct ferry_ws *ws, struct ferry_job_record *rec, fe
 	read_reports(rec->folder, &s, r);
 	struct outcome o;
 	decide(rec->folder, &s, &st, r, 0, NULL, &o);
-	store(ws, rec, &o, r, s.nodes);
+	if (o.final) {
+		ferry_err je;
+		finish_job(ws, NULL, rec, &s, &st, r, &o, &je);
+		if (je.code != FERRY_OK && je.msg[0])
+			fprintf(stderr, "  error: %s\n", je.msg);
+	} else
+		note_status(ws, rec, o.status);
 	free(r);
 	return 0;
 }
@@ -404,43 +397,8 @@ static void tail_file(const char *jobdir, const char *id)
 		fprintf(stderr, "    %s\n", ln);
 }
 
-static void print_summary(const char *name, const char *jobdir, const struct sub *s,
-			  const struct ferry_slurm_state *st, const struct report *r,
-			  const struct outcome *o)
-{
-	fprintf(stderr, "\nferry: job %s %s (exit code %d) — Slurm job %s%s%s\n", name, o->status,
-		o->exit_code, s->id, st->nodes[0] ? " on " : "", st->nodes);
-	if (o->error[0] && strcmp(o->status, "Completed") != 0)
-		fprintf(stderr, "  error: %s\n", o->error);
-	long long total = 0;
-	json_t **reps = load_reports(jobdir, s->nodes);
-	for (int k = 0; reps && k < s->nodes; k++) {
-		char died[300] = "sent no report", path[4300];
-		snprintf(path, sizeof(path), "%s/nodes/%d.died", jobdir, k);
-		FILE *f = fopen(path, "re");
-		int code;
-		char host[64];
-		if (f && fscanf(f, "%d %63s", &code, host) == 2)
-			snprintf(died, sizeof(died), "sent no report: its agent on %s %s %d", host,
-				 code > 128 ? "was killed by signal" : "exited with",
-				 code > 128 ? code - 128 : code);
-		if (f)
-			fclose(f);
-		ferry_dist_print_node(reps[k], k, died);
-		total += r[k].bytes_moved;
-	}
-	free_reports(reps, s->nodes);
-	fprintf(stderr, "  total: %lld bytes moved by %d nodes\n", total, s->nodes);
-	if (!all_present(s, r))
-		tail_file(jobdir, s->id);
-	fprintf(stderr,
-		"  logs: %s/user_logs/std_log_process_<rank>.txt, %s/logs/system_logs/, "
-		"%s/slurm/slurm-%s.out\n",
-		jobdir, jobdir, jobdir, s->id);
-}
-
-int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int cancel_on_interrupt,
-		 int *exit_code, ferry_err *err)
+int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name, int stream_log,
+		 int cancel_on_interrupt, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
 	struct ferry_job_record rec;
@@ -456,14 +414,26 @@ int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int canc
 		return -1;
 	}
 	const char *jobdir = rec.folder;
+	char logpath[4300];
+	snprintf(logpath, sizeof(logpath), "%s/user_logs/std_log_process_0.txt", jobdir);
+	int logfd = -1;
+	if (is_final(rec.status)) { /* ended and recorded: its log and its end, as az ml job stream */
+		if (stream_log)
+			pump_log(logpath, &logfd);
+		if (logfd >= 0)
+			close(logfd);
+		*exit_code = rec.has_exit_code ? rec.exit_code : 1;
+		fprintf(stderr, "\nferry: job %s %s (exit code %d) — Slurm job %s\n", name, rec.status,
+			*exit_code, s.id);
+		ferry_job_record_free(&rec);
+		return 0;
+	}
 	struct report *r = calloc((size_t)s.nodes, sizeof(*r));
 	if (!r) {
 		ferry_job_record_free(&rec);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
-	char logpath[4300];
-	snprintf(logpath, sizeof(logpath), "%s/user_logs/std_log_process_0.txt", jobdir);
-	int logfd = -1, canceled = 0, rc = 0;
+	int canceled = 0, rc = 0;
 	const char *hopeless = NULL;
 	char last_state[32] = "";
 	double unreachable_since = 0;
@@ -533,14 +503,12 @@ int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int canc
 		decide(jobdir, &s, &st, r, canceled, hopeless, &o);
 		if (o.final)
 			break;
-		else
-			store(ws, &rec, &o, r, s.nodes);
+		note_status(ws, &rec, o.status);
 		sleep_ms(POLL_MS);
 	}
 	if (stream_log)
 		pump_log(logpath, &logfd);
-	store(ws, &rec, &o, r, s.nodes);
-	print_summary(name, jobdir, &s, &st, r, &o);
+	finish_job(ws, j, &rec, &s, &st, r, &o, err);
 	*exit_code = o.exit_code;
 out:
 	if (logfd >= 0)
@@ -594,8 +562,9 @@ int ferry_follow_cancel(struct ferry_ws *ws, const char *name, char *status, siz
 		sleep_ms(POLL_MS);
 	}
 	if (o.final) {
-		store(ws, &rec, &o, r, s.nodes);
-		snprintf(status, cap, "%s", o.status);
+		ferry_err je;
+		finish_job(ws, NULL, &rec, &s, &st, r, &o, &je);
+		snprintf(status, cap, "%s", rec.status);
 		rc = 0;
 	} else if (!qfail)
 		ferry_err_set(err, FERRY_E_NET,

@@ -27,6 +27,7 @@
 #define FERRY_JOB_FOLLOW_H
 
 #include "core/err.h"
+#include "job/distrun.h"
 #include "workspace/workspace.h"
 
 #include <stddef.h>
@@ -39,16 +40,21 @@ int ferry_follow_save(const char *jobdir, const char *id, const char *compute, i
 /* 1 when <jobdir> holds a job submitted to Slurm (slurm/submit.json), else 0. */
 int ferry_follow_is_slurm(const char *jobdir);
 
-/* Follow job `name` until it ends: rank 0's output to stdout as it comes
+/* Follow job `name` until it ends (`j`: the job as `ferry run` began it,
+ * ferry_dist_begin; NULL: reopened from its folder at the end): rank 0's output to stdout as it comes
  * (stream_log; from its start), status changes and the final summary (each
  * node's report, the logs) to stderr, the record kept up to date. A first
  * SIGINT/SIGTERM (core/interrupt.h) cancels the Slurm job when
  * cancel_on_interrupt (`ferry run`), else only stops following (`ferry job
  * stream`: the job goes on). Returns 0 with *exit_code = the job's exit code
  * (0 Completed; the failed rank's code; 130/143 Canceled), or -1 with err
- * (no such job, not a Slurm job, the cluster unreachable for 5 minutes). */
-int ferry_follow(struct ferry_ws *ws, const char *name, int stream_log, int cancel_on_interrupt,
-		 int *exit_code, ferry_err *err);
+ * (no such job, not a Slurm job, the cluster unreachable for 5 minutes).
+ * The end is recorded once, by ferry_dist_finish (distrun.h): each node's
+ * figures, the summary, named outputs registered when Completed; a job whose
+ * record already ended is only shown (its log and status). When the job did
+ * not complete, err holds its error (code set) while 0 is returned. */
+int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name, int stream_log,
+		 int cancel_on_interrupt, int *exit_code, ferry_err *err);
 
 /* Bring rec (a job of ws) up to date once, without waiting, and write it back
  * when it changed. A job not on Slurm, or already ended, is left as it is.

@@ -907,13 +907,10 @@ struct rank_proc {
 	int exited, status;
 };
 
-/* Seconds between SIGTERM and SIGKILL when ranks are stopped. */
+/* Milliseconds between SIGTERM and SIGKILL when ranks are stopped. */
 static double grace_ms(struct run *r)
 {
-	const char *v = job_lookup(r->s, "FERRY_KILL_GRACE_SECONDS");
-	char *end = NULL;
-	double g = v ? strtod(v, &end) : 10;
-	return (v && (end == v || *end || g < 0)) ? 10000 : g * 1000;
+	return (double)ferry_setting_int(&r->ctx.settings, FS_KILL_GRACE) * 1000.0;
 }
 
 /* Start the ranks of this process: one without distribution (its output to
@@ -1320,7 +1317,8 @@ static int run_check(struct run *r, const char *home, ferry_err *err)
 		return -1;
 	r->ctx.progress = !r->node && isatty(2);
 	r->ctx.identity = s->identity;
-	if (ferry_ws_open(home, &r->ctx.ws, err) < 0)
+	/* A node only reads the workspace: the submitter owns ferry.db. */
+	if ((r->node ? ferry_ws_open_readonly(home, &r->ctx.ws, err) : ferry_ws_open(home, &r->ctx.ws, err)) < 0)
 		return -1;
 	if (!r->node) {
 		int ex = ferry_ws_job_exists(r->ctx.ws, s->name, err);
@@ -1371,6 +1369,39 @@ static int run_folder(struct run *r, int *log_open, ferry_err *err)
 	return 0;
 }
 
+/* A node's upload outputs: every file it is about to upload, one line
+ * "<output>\t<path>" in <jobdir>/nodes/<K>.outputs, so that the submitter can
+ * say which names more than one node wrote (the last upload wins). */
+static FILE *listing;
+static size_t listing_skip;
+static const char *listing_name;
+
+static int list_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_F && strlen(path) > listing_skip)
+		fprintf(listing, "%s\t%s\n", listing_name, path + listing_skip);
+	return 0;
+}
+
+static void list_node_outputs(struct run *r)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/nodes/%d.outputs", r->jobdir, r->node->node_rank);
+	if (!(listing = fopen(path, "we")))
+		return;
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		if (r->s->outputs[i].mode != FERRY_MODE_UPLOAD || !r->out[i].local)
+			continue;
+		listing_name = r->s->outputs[i].name;
+		listing_skip = strlen(r->out[i].local) + 1;
+		nftw(r->out[i].local, list_entry, 16, FTW_PHYS);
+	}
+	fclose(listing);
+	listing = NULL;
+}
+
 /* Inputs, outputs, the command, unmounts, then (when the command succeeded)
  * uploads and (not on a node: the submitter registers) data assets. Returns
  * -1 with err when the command could not run; else 0 with *status (the
@@ -1407,6 +1438,8 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 	unmount_inputs(r); /* the inputs are done with; again at the end for early exits */
 	unmount_outputs(r);
 	if (*status == 0) {
+		if (r->node)
+			list_node_outputs(r);
 		if (finish_outputs(r, err) < 0 || (!r->node && register_outputs(r, err) < 0))
 			*outputs_ok = 0;
 	} else if (s->n_outputs > 0) {

@@ -68,64 +68,44 @@ int ferry_job_compute(const struct ferry_jobspec *spec, const char *override, co
 	return 0;
 }
 
-static int mkdir_in(const char *parent, const char *sub, ferry_err *err)
+/* The record's status after submitting: Queued, or Failed (with an end time)
+ * when the job could not be submitted. */
+static void record_status(struct ferry_ws *ws, const char *name, const char *status)
 {
-	char p[4400];
-	snprintf(p, sizeof(p), "%s/%s", parent, sub);
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", p, strerror(errno));
-	return 0;
-}
-
-/* <home>/jobs/<name>/ and the folders the node agents and ferry write to. */
-static int make_jobdir(const char *home, const char *name, char **jobdir, ferry_err *err)
-{
-	char jobs[4200];
-	snprintf(jobs, sizeof(jobs), "%s/jobs", home);
-	if (mkdir(jobs, 0755) < 0 && errno != EEXIST)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", jobs, strerror(errno));
-	if (asprintf(jobdir, "%s/%s", jobs, name) < 0) {
-		*jobdir = NULL;
-		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	struct ferry_job_record rec;
+	ferry_err e;
+	if (ferry_ws_job_get(ws, name, &rec, &e) < 0)
+		return;
+	char ts[40];
+	ferry_log_timestamp(ts, sizeof(ts));
+	free(rec.status);
+	rec.status = strdup(status);
+	if (!strcmp(status, "Failed")) {
+		free(rec.end_time);
+		rec.end_time = strdup(ts);
 	}
-	if (mkdir(*jobdir, 0755) < 0)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", *jobdir,
-				     strerror(errno));
-	const char *subs[] = { "user_logs", "nodes", "slurm", "logs", "logs/system_logs",
-			       "logs/system_logs/data_capability" };
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (mkdir_in(*jobdir, subs[i], err) < 0)
-			return -1;
-	return 0;
+	if (ferry_ws_job_put(ws, &rec, &e) < 0)
+		fprintf(stderr, "ferry: warning: could not record job %s: %s\n", name, e.msg);
+	ferry_job_record_free(&rec);
 }
 
 int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const struct ferry_compute *c,
 			int detach, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
-	int nodes = spec->dist.nodes;
+	int nodes = spec->dist.nodes, rc = -1;
 	struct ferry_ws *ws = NULL;
-	struct ferry_job_record rec = { 0 };
-	char *jobdir = NULL;
-	int rc = -1;
+	struct ferry_dist_job *j = NULL;
 	char exe[PATH_MAX];
 	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (el <= 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot find ferry's own binary: %s", strerror(errno));
 	exe[el] = '\0';
-	if (ferry_job_check(spec, home, err) < 0 || ferry_ws_open(home, &ws, err) < 0)
+	/* The cluster first: nothing exists yet when it cannot run the job. */
+	if (ferry_slurm_check_nodes(c, nodes, err) < 0 || ferry_dist_begin(spec, home, &j, err) < 0)
 		return -1;
-	if (ferry_slurm_check_nodes(c, nodes, err) < 0)
-		goto out;
-	if (make_jobdir(ferry_ws_home(ws), spec->name, &jobdir, err) < 0 ||
-	    ferry_dist_write_plan(spec, ferry_ws_home(ws), jobdir, err) < 0)
-		goto out;
-	if (spec->dist.ignored[0])
-		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n",
-			spec->dist.ignored, strchr(spec->dist.ignored, ',') ? "are" : "is");
-	ferry_job_record_start(&rec, spec, jobdir);
-	rec.status = strdup("Queued");
-	if (ferry_ws_job_put(ws, &rec, err) < 0)
+	const char *jobdir = ferry_dist_jobdir(j);
+	if (ferry_ws_open(ferry_dist_home(j), &ws, err) < 0)
 		goto out;
 	struct ferry_slurm_request rq = { .compute = c,
 					  .job_name = spec->name,
@@ -133,17 +113,11 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 					  .ferry_exe = exe,
 					  .nodes = nodes,
 					  .timeout_s = spec->timeout_s };
-	char id[32];
+	char id[32] = "";
 	if (ferry_slurm_submit(&rq, id, sizeof(id), err) < 0 ||
 	    ferry_follow_save(jobdir, id, c->name, nodes, err) < 0) {
-		char ts[40];
-		ferry_log_timestamp(ts, sizeof(ts));
-		free(rec.status);
-		rec.status = strdup("Failed");
-		rec.end_time = strdup(ts);
+		record_status(ws, spec->name, "Failed");
 		ferry_err e;
-		if (ferry_ws_job_put(ws, &rec, &e) < 0)
-			fprintf(stderr, "ferry: warning: could not record job %s: %s\n", spec->name, e.msg);
 		if (id[0])
 			ferry_slurm_cancel(id, &e);
 		goto out;
@@ -151,6 +125,7 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 	fprintf(stderr, "ferry: job %s submitted to compute %s as Slurm job %s: %d node%s x %d process%s (%s)\n",
 		spec->name, c->name, id, nodes, nodes == 1 ? "" : "s", spec->dist.per_node,
 		spec->dist.per_node == 1 ? "" : "es", ferry_dist_type_name(spec->dist.type));
+	record_status(ws, spec->name, "Queued");
 	if (detach) {
 		fprintf(stderr,
 			"ferry: detached; follow it with `ferry job stream %s`, stop it with `ferry "
@@ -160,10 +135,9 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 		rc = 0;
 		goto out;
 	}
-	rc = ferry_follow(ws, spec->name, 1, 1, exit_code, err);
+	rc = ferry_follow(ws, j, spec->name, 1, 1, exit_code, err);
 out:
-	ferry_job_record_free(&rec);
-	free(jobdir);
+	ferry_dist_free(j);
 	ferry_ws_close(ws);
 	return rc;
 }

@@ -181,6 +181,34 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 	return 0;
 }
 
+int ferry_ws_open_readonly(const char *home, struct ferry_ws **out, ferry_err *err)
+{
+	*out = NULL;
+	char buf[4096], path[4200];
+	if (!(home = ferry_ws_home_path(home, buf, sizeof(buf))))
+		return ferry_err_set(err, FERRY_E_INVALID, "no workspace folder: set FERRY_HOME or HOME");
+	snprintf(path, sizeof(path), "%s/ferry.db", home);
+	if (access(path, R_OK) < 0)
+		return ferry_err_set(err, FERRY_E_NOTFOUND,
+				     "no workspace registry at %s (%s): every node must see the workspace folder "
+				     "at the same path (a shared filesystem)",
+				     path, strerror(errno));
+	struct ferry_ws *ws = calloc(1, sizeof(*ws));
+	if (!ws || !(ws->home = strdup(home))) {
+		free(ws);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (sqlite3_open_v2(path, &ws->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		ferry_err_set(err, FERRY_E_IO, "cannot open workspace registry %s: %s", path,
+			      ws->db ? sqlite3_errmsg(ws->db) : "out of memory");
+		ferry_ws_close(ws);
+		return -1;
+	}
+	sqlite3_busy_timeout(ws->db, 10000);
+	*out = ws;
+	return 0;
+}
+
 void ferry_ws_close(struct ferry_ws *ws)
 {
 	if (!ws)

@@ -42,6 +42,12 @@ struct ferry_datastore {
  * workspaceblobstore (type local, <home>/datastores/workspaceblobstore).
  * On success *out is owned by the caller (ferry_ws_close). */
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err);
+
+/* Open an existing workspace read-only: nothing is created, migrated or
+ * written (a distributed job's node agents, which share the submitter's
+ * workspace, maybe over a network filesystem). FERRY_E_NOTFOUND when `home`
+ * has no registry. Writing functions fail on such a handle. */
+int ferry_ws_open_readonly(const char *home, struct ferry_ws **out, ferry_err *err);
 /* The folder ferry_ws_open(home, ...) would use, without opening or creating
  * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (written to buf).
  * NULL when neither FERRY_HOME nor HOME is set. */

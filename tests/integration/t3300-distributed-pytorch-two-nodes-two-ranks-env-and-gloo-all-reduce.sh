@@ -76,6 +76,7 @@ step "the job record: Completed, exit code 0, the Azure fields kept"
 expect_ok ferry job show pt1
 assert_contains "$TEST_TMP/last.stdout" "Completed"
 assert_contains "$TEST_TMP/last.stdout" "instance_count"
+assert_contains "$TEST_TMP/last.stdout" "user_logs/std_log_process_<rank>.txt"
 
 step "a job without distribution: one process, std_log.txt and std_log_process_0.txt"
 cat >"$TEST_TMP/job/one.yml" <<'YML'

@@ -3,7 +3,8 @@
 # mpi 2 x 2 gets Open MPI's OMPI_COMM_WORLD_* names, AZ_BATCH_MASTER_NODE=addr:port
 # and the RANK-style names; tensorflow (3 workers + 1 ps on 2 nodes) gets TF_CONFIG
 # with the workers then the ps and this task's type and index; instance_count
-# alone runs the command once per node; unknown fields and impossible counts in
+# alone runs the command once per node; one output file name written on two nodes
+# lands once (the last upload wins) and the run says so; unknown fields and impossible counts in
 # distribution/resources are file:line errors before anything runs.
 source "$(dirname "$0")/lib.sh"
 export FERRY_CMD_TIMEOUT=60
@@ -21,6 +22,7 @@ distribution: {type: mpi, process_count_per_instance: 2}
 resources: {instance_count: 2}
 YML
 expect_ok ferry run "$job" --name mpi1
+assert_eq 600 "$(stat -c %a "$FERRY_HOME/jobs/mpi1/plan.json")" "mode of the plan (job variables may be secrets)"
 $PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out" <<'PY' || fail "mpi environments"
 import json, os, sys
 out = sys.argv[1]
@@ -40,6 +42,27 @@ for r in range(4):
     assert "TF_CONFIG" not in e and "GROUP_RANK" not in e, e
 assert len(masters) == 1
 PY
+
+step "a node agent started by hand, as a Slurm launcher does, only reads the workspace"
+db=$FERRY_HOME/ferry.db
+mount --bind "$db" "$db" && mount -o remount,ro,bind "$db" || skip "cannot bind-mount a file read-only here"
+trap 'rc=$?; set +e; umount "$db" 2>/dev/null; (exit $rc); _lib_cleanup' EXIT
+rm -f "$FERRY_HOME/jobs/mpi1/nodes/1.json"
+rc=0
+SLURM_NODEID=1 FERRY_MASTER_ADDR=127.0.0.1 FERRY_MASTER_PORT=29611 \
+	"$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 2 >"$TEST_TMP/node.out" 2>&1 || rc=$?
+umount "$db"
+trap _lib_cleanup EXIT
+assert_eq 0 "$rc" "agent exit code ($(tail -c 600 "$TEST_TMP/node.out"))"
+assert_contains "$FERRY_HOME/jobs/mpi1/nodes/1.json" '"status":"Completed"'
+$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out/rank_3.json" <<'PY' || fail "node 1's ranks by hand"
+import json, sys
+e = json.load(open(sys.argv[1]))["env"]
+assert e["RANK"] == "3" and e["NODE_RANK"] == "1" and e["AZ_BATCH_MASTER_NODE"] == "127.0.0.1:29611", e
+PY
+expect_fail "--nodes" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1"
+expect_fail "--node-rank" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 2 --node-rank 2 --master-addr a --master-port 1
+expect_fail "instance_count 2" "$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 3 --node-rank 0 --master-addr a --master-port 1
 
 step "tensorflow: 3 workers + 1 parameter server on 2 nodes, TF_CONFIG per task"
 cat >"$job" <<YML
@@ -79,6 +102,26 @@ for r in 0 1 2; do
 	assert_contains "$FERRY_HOME/jobs/plain3/user_logs/std_log_process_$r.txt" "ran RANK=none TF=none"
 done
 
+step "the same output file from two nodes: both uploaded into one folder, the last upload wins, and it is said"
+cat >"$job" <<'YML'
+command: 'echo "rank $RANK" > ${{outputs.out}}/shared.txt; echo "rank $RANK" > ${{outputs.out}}/own_$RANK.txt'
+outputs:
+  out: {type: uri_folder, mode: upload, name: same_out}
+distribution: {type: pytorch}
+resources: {instance_count: 2}
+YML
+expect_ok ferry run "$job" --name same1
+assert_contains "$LAST_STDERR" "registered as data asset azureml:same_out:1"
+
+out=$FERRY_HOME/datastores/workspaceblobstore/azureml/same1/out
+assert_eq "own_0.txt own_1.txt shared.txt" "$(cd "$out" && echo *)" "output files"
+grep -qx 'rank [01]' "$out/shared.txt" || fail "shared.txt: $(cat "$out/shared.txt")"
+assert_contains "$LAST_STDERR" "output 'out': 'shared.txt' was written by nodes 0, 1; the last upload wins"
+assert_not_contains "$LAST_STDERR" "own_0.txt"
+assert_contains "$FERRY_HOME/jobs/same1/nodes/overlaps.txt" "'shared.txt' written by nodes 0, 1"
+expect_ok ferry data show same_out:1 # registered once every node completed
+assert_contains "$TEST_TMP/last.stdout" "azureml/same1/out"
+
 step "bad shapes are file:line errors and nothing runs"
 marker=$TEST_TMP/ran
 try() { # try YAML-TAIL NEEDLE...
@@ -95,4 +138,4 @@ try $'resources:\n  instance_count: -1\n' "$job:3: field 'resources.instance_cou
 try $'resources:\n  instance_count: 2\n  gpu_count: 1\n' "$job:4: field 'resources.gpu_count'" "unknown field"
 try $'distribution:\n  type: mpi\n  worker_count: 2\n' "$job:4:" "only tensorflow"
 try $'distribution:\n  type: tensorflow\n  worker_count: 3\nresources: {instance_count: 2}\n' "$job:4:" "spread evenly"
-[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3) ]] || fail "a bad job left a folder"
+[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3 -e same1) ]] || fail "a bad job left a folder"
