@@ -76,6 +76,7 @@ kill -9 "$agent"
 start=$(date +%s)
 rc=0
 wait "$runner" || rc=$?
+assert_no_mounts_under "$FERRY_HOME" # before any other ferry start could reap them
 assert_eq 137 "$rc" "ferry run's exit code after node 1's agent was killed by signal 9"
 [[ $(seconds_since "$start") -lt 40 ]] || fail "took $(seconds_since "$start") s to notice"
 assert_contains "$TEST_TMP/k1.err" "job k1 Failed"
