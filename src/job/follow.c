@@ -42,7 +42,6 @@ struct report {
 	int exit_code;
 	int failed_rank; /* -1: none */
 	char error[512];
-	long long bytes_moved;
 };
 
 struct outcome {
@@ -127,7 +126,6 @@ static void read_report(const char *jobdir, int k, struct report *r)
 	const char *e = json_string_value(json_object_get(j, "error"));
 	if (e)
 		snprintf(r->error, sizeof(r->error), "%s", e);
-	r->bytes_moved = json_integer_value(json_object_get(json_object_get(j, "figures"), "bytes_moved"));
 	json_decref(j);
 }
 
