@@ -2,6 +2,7 @@
 # On a real 2-node Slurm cluster, a 2 x 2 job with an ro_mount input on every node:
 # - `ferry run --detach` returns once submitted; `ferry job stream` shows rank 0's
 #   output and the end, exits with the job's code; the record ends Completed;
+# - Ctrl-C on `ferry job stream` only stops following;
 # - Ctrl-C on `ferry run`, `scancel`, and `ferry job cancel` each stop every rank,
 #   unmount everything on every node, and the job is recorded Canceled.
 source "$(dirname "$0")/lib.sh"
@@ -96,9 +97,19 @@ for ((i = 0; i < 150; i++)); do
 done
 stopped_cleanly s1
 
-step "ferry job cancel"
+step "Ctrl-C on ferry job stream stops following only; ferry job cancel stops the job"
 expect_ok ferry run "$TEST_TMP/job/long.yml" --name j1 --detach
 started j1
+"$FERRY" job stream j1 >"$TEST_TMP/js.out" 2>"$TEST_TMP/js.err" &
+streamer=$!
+for ((i = 0; i < 100; i++)); do grep -q "rank 0 started" "$TEST_TMP/js.out" && break; sleep 0.1; done
+assert_contains "$TEST_TMP/js.out" "rank 0 started"
+kill -INT "$streamer"
+rc=0
+wait "$streamer" || rc=$?
+assert_eq 130 "$rc" "ferry job stream's exit code after Ctrl-C"
+assert_contains "$TEST_TMP/js.err" "stopped following job j1; it goes on"
+ferry job show j1 | grep -Eq "status: +Running" || fail "Ctrl-C on job stream changed the job: $(ferry job show j1 | grep status)"
 expect_ok ferry job cancel j1
 assert_contains "$TEST_TMP/last.stdout" "job j1 Canceled"
 stopped_cleanly j1
