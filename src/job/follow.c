@@ -479,9 +479,9 @@ int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name
 		if (strcmp(st.state, last_state) != 0) {
 			if (!strcmp(st.state, "PENDING"))
 				fprintf(stderr, "ferry: job %s queued as Slurm job %s on compute %s (%d "
-						"nodes)%s%s\n",
-					name, s.id, s.compute, s.nodes, st.reason[0] ? ", waiting: " : "",
-					st.reason);
+						"node%s)%s%s\n",
+					name, s.id, s.compute, s.nodes, s.nodes == 1 ? "" : "s",
+					st.reason[0] ? ", waiting: " : "", st.reason);
 			else if (!strcmp(st.state, "RUNNING"))
 				fprintf(stderr, "ferry: job %s running on %s (Slurm job %s)\n", name,
 					st.nodes, s.id);
