@@ -296,6 +296,7 @@ static void finish_job(struct ferry_ws *ws, struct ferry_dist_job *j, struct fer
 {
 	struct ferry_job_record now;
 	ferry_err e;
+	ferry_slurm_forget_secrets(rec->folder); /* no agent starts any more */
 	if (ferry_ws_job_get(ws, rec->name, &now, &e) == 0) {
 		int done = is_final(now.status); /* another ferry recorded the end meanwhile */
 		if (done) {

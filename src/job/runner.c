@@ -786,7 +786,7 @@ static void note_signal(int sig)
 	got_signal = sig;
 }
 
-static int is_secret_var(const char *kv, size_t keylen)
+int ferry_job_secret_var(const char *kv, size_t keylen)
 {
 	for (size_t i = 0; i < sizeof(secret_vars) / sizeof(secret_vars[0]); i++)
 		if (strlen(secret_vars[i]) == keylen && !strncmp(kv, secret_vars[i], keylen))
@@ -811,7 +811,7 @@ static char **build_env(struct run *r, char *const *extra)
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
 		size_t kl = eq ? (size_t)(eq - *e) : strlen(*e);
-		if (is_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
+		if (ferry_job_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
 		    (kl == 14 && !strncmp(*e, "FERRY_JOB_NAME", 14)) || ferry_rank_env_has(extra, *e))
 			continue;
 		int overridden = 0;
@@ -823,7 +823,7 @@ static char **build_env(struct run *r, char *const *extra)
 	}
 	for (size_t j = 0; j < r->s->n_env; j++) {
 		const char *key = r->s->env[j].key;
-		if (is_secret_var(key, strlen(key))) {
+		if (ferry_job_secret_var(key, strlen(key))) {
 			ferry_warn("environment variable %s is not passed to the command: the "
 				   "command never sees storage credentials",
 				   key);

@@ -3,6 +3,7 @@
  * and the batch script of a distributed job. See slurm.h for the contract.
  */
 #include "job/slurm.h"
+#include "job/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 
 #define CMD_TIMEOUT_MS 30000
 
+extern char **environ;
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -30,8 +33,8 @@ static double now_ms(void)
  * its stderr into errout (each NUL-terminated, cut at cap), in its own process
  * group, killed after CMD_TIMEOUT_MS. Returns 0 with *status = its exit status
  * (128+N for signal N), or -1 with err when it could not run at all. */
-static int run(char *const argv[], char *out, size_t ocap, char *errout, size_t ecap, int *status,
-	       ferry_err *err)
+static int run_env(char *const argv[], char *const envp[], char *out, size_t ocap, char *errout,
+		   size_t ecap, int *status, ferry_err *err)
 {
 	int po[2], pe[2];
 	if (pipe2(po, O_CLOEXEC) < 0)
@@ -54,7 +57,7 @@ static int run(char *const argv[], char *out, size_t ocap, char *errout, size_t 
 			dup2(nul, 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, envp ? envp : environ);
 		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -115,6 +118,12 @@ static int run(char *const argv[], char *out, size_t ocap, char *errout, size_t 
 		return ferry_err_set(err, FERRY_E_NET, "%s did not answer within %d s", argv[0],
 				     CMD_TIMEOUT_MS / 1000);
 	return 0;
+}
+
+static int run(char *const argv[], char *out, size_t ocap, char *errout, size_t ecap, int *status,
+	       ferry_err *err)
+{
+	return run_env(argv, NULL, out, ocap, errout, ecap, status, err);
 }
 
 /* The last non-empty line of s, trimmed, into buf. */
@@ -267,6 +276,7 @@ static int write_script(const struct ferry_slurm_request *rq, const char *path, 
 		"    echo \"ferry: node $SLURMD_NODENAME cannot run $0: ferry must be installed at the same"
 		" path on every node\" >&2; exit 3\n"
 		"  fi\n"
+		"  if [ -f \"$d/slurm/secrets.env\" ]; then set -a; . \"$d/slurm/secrets.env\"; set +a; fi\n"
 		"  \"$0\" \"$@\" & a=$!\n"
 		"  trap \"\" TERM INT HUP  # the agent itself is told to stop; this shell outlives it\n"
 		"  wait $a; rc=$?\n"
@@ -300,6 +310,60 @@ static int write_script(const struct ferry_slurm_request *rq, const char *path, 
 		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
+}
+
+/* sbatch's environment: ferry's, minus the variables that carry credentials
+ * (Slurm keeps a job's environment in its state files and shows it to
+ * whoever may see the job). Those go to <dir>/secrets.env (0600, on the
+ * shared filesystem like the workspace's own secrets), which each node's task
+ * shell reads for its agent; ferry removes it when the job ended
+ * (ferry_slurm_forget_secrets). *envp: malloc'd array of borrowed strings. */
+static int split_env(const char *dir, char ***envp, ferry_err *err)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	char path[4300], tmp[4400];
+	snprintf(path, sizeof(path), "%s/secrets.env", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		if (!eq || !ferry_job_secret_var(environ[i], (size_t)(eq - environ[i]))) {
+			v[k++] = environ[i];
+			continue;
+		}
+		if (!f) {
+			int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd < 0 || !(f = fdopen(fd, "w"))) {
+				if (fd >= 0)
+					close(fd);
+				free(v);
+				return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+			}
+		}
+		fprintf(f, "%.*s=", (int)(eq - environ[i]), environ[i]);
+		sq(f, eq + 1);
+		fputc('\n', f);
+	}
+	if (f && (fflush(f) != 0 || ferror(f) || fclose(f) != 0 || rename(tmp, path) < 0)) {
+		unlink(tmp);
+		free(v);
+		return ferry_err_set(err, FERRY_E_IO, "cannot write %s", path);
+	}
+	*envp = v;
+	return 0;
+}
+
+void ferry_slurm_forget_secrets(const char *jobdir)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/slurm/secrets.env", jobdir);
+	unlink(path);
 }
 
 int ferry_slurm_submit(const struct ferry_slurm_request *rq, char *id, size_t cap, ferry_err *err)
@@ -355,7 +419,11 @@ int ferry_slurm_submit(const struct ferry_slurm_request *rq, char *id, size_t ca
 	argv[n] = NULL;
 	char out[256], eout[2048];
 	int status;
-	int rc = run(argv, out, sizeof(out), eout, sizeof(eout), &status, err);
+	char **envp = NULL;
+	int rc = split_env(dir, &envp, err);
+	if (rc == 0)
+		rc = run_env(argv, envp, out, sizeof(out), eout, sizeof(eout), &status, err);
+	free(envp);
 	json_decref(extra);
 	if (rc < 0)
 		return -1;

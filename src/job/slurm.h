@@ -52,6 +52,12 @@ int ferry_slurm_check_nodes(const struct ferry_compute *c, int nodes, ferry_err 
 int ferry_slurm_submit(const struct ferry_slurm_request *rq, char *id, size_t cap,
 		       ferry_err *err);
 
+/* Remove <jobdir>/slurm/secrets.env: the credentials ferry's environment
+ * held at submission (they are kept out of sbatch's environment, which Slurm
+ * stores and shows, and read from there by each node's task shell). Called
+ * once the job ended, or could not be submitted. */
+void ferry_slurm_forget_secrets(const char *jobdir);
+
 /* The state of Slurm job `id`. */
 struct ferry_slurm_state {
 	char state[32];    /* PENDING, RUNNING, COMPLETING, COMPLETED, FAILED,

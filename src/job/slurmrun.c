@@ -117,6 +117,7 @@ int ferry_slurm_job_run(struct ferry_jobspec *spec, const char *home, const stru
 	if (ferry_slurm_submit(&rq, id, sizeof(id), err) < 0 ||
 	    ferry_follow_save(jobdir, id, c->name, nodes, err) < 0) {
 		record_status(ws, spec->name, "Failed");
+		ferry_slurm_forget_secrets(jobdir);
 		ferry_err e;
 		if (id[0])
 			ferry_slurm_cancel(id, &e);
