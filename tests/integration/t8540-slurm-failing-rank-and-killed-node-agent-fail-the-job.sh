@@ -38,11 +38,9 @@ no_sleepers() {
 
 step "rank 2 exits 3: the job fails with rank, node and exit code; the others stop"
 job "$TEST_TMP/job/fail.yml" "if [ \$RANK = 2 ]; then echo 'rank 2 gives up' && exit 3; fi; sleep $marker"
-start=$(date +%s)
-rc=0
-ferry run "$TEST_TMP/job/fail.yml" --name f1 >"$TEST_TMP/f1.out" 2>"$TEST_TMP/f1.err" || rc=$?
+rc=0 # bounded: the other ranks sleep longer than FERRY_CMD_TIMEOUT unless stopped
+FERRY_CMD_TIMEOUT=45 ferry run "$TEST_TMP/job/fail.yml" --name f1 >"$TEST_TMP/f1.out" 2>"$TEST_TMP/f1.err" || rc=$?
 assert_eq 3 "$rc" "ferry run's exit code"
-[[ $(seconds_since "$start") -lt 50 ]] || fail "the other ranks were not stopped (took $(seconds_since "$start") s)"
 assert_contains "$TEST_TMP/f1.err" "job f1 Failed (exit code 3)"
 grep -E "rank 2.*node 1|node 1.*rank 2" "$TEST_TMP/f1.err" | grep -q 3 ||
 	fail "the error does not name rank 2, node 1 and exit code 3: $(cat "$TEST_TMP/f1.err")"
@@ -73,12 +71,10 @@ for p in $(pgrep -f -- "_node --job-dir $FERRY_HOME/jobs/k1 "); do
 done
 [[ -n $agent ]] || fail "no node agent of node 1 found: $(pgrep -af _node)"
 kill -9 "$agent"
-start=$(date +%s)
-rc=0
+rc=0 # a hang would end at FERRY_CMD_TIMEOUT with 124
 wait "$runner" || rc=$?
 assert_no_mounts_under "$FERRY_HOME" # before any other ferry start could reap them
 assert_eq 137 "$rc" "ferry run's exit code after node 1's agent was killed by signal 9"
-[[ $(seconds_since "$start") -lt 40 ]] || fail "took $(seconds_since "$start") s to notice"
 assert_contains "$TEST_TMP/k1.err" "job k1 Failed"
 assert_contains "$TEST_TMP/k1.err" "the node agent of node 1 on n2 was killed by signal 9 before reporting"
 assert_contains "$TEST_TMP/k1.err" "node 1 no report (its agent died)"

@@ -16,9 +16,8 @@ distribution: {type: pytorch, process_count_per_instance: 2}
 resources: {instance_count: 2}
 YML
 step "a workspace only this machine's ferry sees: a clear error, quickly, recorded Failed"
-start=$(date +%s)
 rc=0
-timeout -k 5 60 unshare -m bash -c '
+timeout -k 5 30 unshare -m bash -c '
 	mount -t tmpfs ferry-private "$1" && export FERRY_HOME=$1/home && mkdir "$FERRY_HOME" &&
 	"$2" compute create --file "$3" >/dev/null && { "$2" run "$4" --name v1; echo "rc=$?"; } &&
 	"$2" job show v1' _ "$TEST_TMP/priv" "$FERRY" "$TEST_TMP/cluster.yml" "$TEST_TMP/job/job.yml" \
@@ -28,6 +27,5 @@ assert_contains "$TEST_TMP/out" "rc=1"
 assert_contains "$TEST_TMP/err" "before any node agent started"
 assert_contains "$TEST_TMP/err" "is the workspace (FERRY_HOME) on a filesystem every node of the cluster sees?"
 assert_contains "$TEST_TMP/out" "status:          Failed"
-[[ $(seconds_since "$start") -lt 30 ]] || fail "took $(seconds_since "$start") s"
 slurm_idle
 echo "ok"
