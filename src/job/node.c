@@ -137,6 +137,9 @@ int cmd_node(int argc, char **argv)
 	if (res.failed_rank >= 0)
 		snprintf(error, sizeof(error), "rank %d on node %d exited with code %d (log: %s/user_logs/std_log_process_%d.txt)",
 			 res.failed_rank, rank, res.exit_code, jobdir, res.failed_rank);
+	else if (res.timed_out)
+		snprintf(error, sizeof(error), "node %d: limits.timeout of %ld s reached; its ranks were stopped", rank,
+			 spec->timeout_s);
 	else if (res.canceled)
 		snprintf(error, sizeof(error), "node %d stopped by signal %d", rank, res.canceled);
 	else if (rc < 0)

@@ -31,8 +31,14 @@
  *      "outputs":[...], "bytes_moved":N}}
  *   and exits 0 iff every rank exited 0 and outputs landed (else the failed
  *   rank's exit code, or 1).
- * - The agent never writes the workspace registry (ferry.db): it only reads
- *   datastores and data assets.
+ * - The agent never writes the workspace registry (ferry.db): it opens it
+ *   read-only (ferry_ws_open_readonly; a clear error when the node does not
+ *   see the workspace) for datastores and data assets, and does not reap
+ *   other mounts at start.
+ * - The submitter's side — checks, job folder, plan, the Running record, and
+ *   at the end the summary, output assets and final record from the
+ *   nodes/<K>.json reports — is ferry_dist_begin / ferry_dist_finish
+ *   (distrun.h), for any launcher; ferry_dist_run is the local one.
  *
  * Threads: main thread only.
  */

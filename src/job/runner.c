@@ -76,6 +76,7 @@ struct run {
 	char *cap;                  /* <jobdir>/cap/data-capability (a node: cap/node_<K>/…) */
 	int failed_rank;            /* the first rank that exited non-zero, or -1 */
 	int canceled;               /* the signal that stopped the command, or 0 */
+	int timed_out;              /* limits.timeout stopped the command */
 	FILE *dcap;                 /* data-capability.log */
 	struct io_state *in, *out;
 	struct ferry_job_record rec;
@@ -253,6 +254,22 @@ static int check_datastores(struct run *r, ferry_err *err)
 	return 0;
 }
 
+/* A mount server counts in its own process and reports its counters at the
+ * end; the fork would hand it this process's counters so far (an earlier
+ * download's bytes), so it starts from zeroed ones: zero_stats before
+ * spawning, restore_stats after (no transfer runs in between). */
+static struct ferry_stats zero_stats(struct run *r)
+{
+	struct ferry_stats saved = r->ctx.stats;
+	memset(&r->ctx.stats, 0, sizeof(r->ctx.stats));
+	return saved;
+}
+
+static void restore_stats(struct run *r, const struct ferry_stats *saved)
+{
+	r->ctx.stats = *saved;
+}
+
 /* ro_mount: mount the input's folder (a uri_file's parent folder) read-only
  * at wd/INPUT_<name>, served by a child process that dies with us. */
 static int mount_input(struct run *r, const struct ferry_job_input *in, struct io_state *st,
@@ -301,9 +318,11 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
+		struct ferry_stats saved = zero_stats(r);
 		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
 				       &r->ctx.stats, st->local, st->cache, ferry_ws_home(r->ctx.ws), 1, summary,
 				       &st->mount_pid, err);
+		restore_stats(r, &saved);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -460,10 +479,12 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 	if (rc == 0) {
 		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
 			   mount ? "mounting" : "downloading", n, st->uri, st->local);
-		if (mount)
+		if (mount) {
+			struct ferry_stats saved = zero_stats(r);
 			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
 					       ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
-		else
+			restore_stats(r, &saved);
+		} else
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
 	}
 	ferry_store_destroy(store);
@@ -584,8 +605,10 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		unlink(summary);
+		struct ferry_stats saved = zero_stats(r);
 		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
 					  ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+		restore_stats(r, &saved);
 	}
 	free(path);
 	ferry_store_destroy(store);
@@ -1119,6 +1142,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
+	r->timed_out = timed_out;
 	if (timed_out)
 		ferry_info("command stopped after limits.timeout (%ld s)", r->s->timeout_s);
 	if (got_signal) {
@@ -1544,6 +1568,7 @@ int ferry_job_run_node(struct ferry_jobspec *s, const char *home, const struct f
 		res->exit_code = outputs_ok ? status : 1;
 		res->failed_rank = r.failed_rank;
 		res->canceled = r.canceled;
+		res->timed_out = r.timed_out;
 		if (!outputs_ok)
 			rc = -1;
 	} else

@@ -66,6 +66,7 @@ struct ferry_node_result {
 	int exit_code;   /* the failed rank's exit code, 1 when outputs failed, else 0 */
 	int failed_rank; /* the first rank that exited non-zero, or -1 */
 	int canceled;    /* the signal that stopped this node, or 0 */
+	int timed_out;   /* limits.timeout stopped the ranks */
 	char *figures;   /* malloc'd JSON {"inputs":[..],"outputs":[..],"bytes_moved":N}, or NULL */
 };
 

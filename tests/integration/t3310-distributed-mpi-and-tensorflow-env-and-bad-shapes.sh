@@ -122,6 +122,29 @@ assert_contains "$FERRY_HOME/jobs/same1/nodes/overlaps.txt" "'shared.txt' writte
 expect_ok ferry data show same_out:1 # registered once every node completed
 assert_contains "$TEST_TMP/last.stdout" "azureml/same1/out"
 
+step "an rw_mount output counts only what it wrote, not an earlier download (one process and per node)"
+mkdir -p "$FERRY_HOME/datastores/workspaceblobstore/in"
+head -c 1000000 /dev/urandom >"$FERRY_HOME/datastores/workspaceblobstore/in/a.bin"
+cat >"$job" <<'YML'
+command: 'cat ${{inputs.d}}/a.bin >/dev/null && printf abc > ${{outputs.rw}}/r${RANK:-0}.txt'
+inputs:
+  d: {type: uri_folder, path: azureml://datastores/workspaceblobstore/paths/in/, mode: download}
+outputs:
+  rw: {type: uri_folder, mode: rw_mount}
+YML
+expect_ok ferry run "$job" --name count1
+expect_ok ferry job show count1
+grep -q "rw: .* Completed, 3 bytes" "$TEST_TMP/last.stdout" || fail "rw output figure: $(grep -A1 ' rw:' "$TEST_TMP/last.stdout")"
+printf 'distribution: {type: pytorch}\nresources: {instance_count: 2}\n' >>"$job"
+expect_ok ferry run "$job" --name count2
+for k in 0 1; do
+	$PY - "$FERRY_HOME/jobs/count2/nodes/$k.json" <<'PY' || fail "node $k's rw output figure"
+import json, sys
+o = json.load(open(sys.argv[1]))["figures"]["outputs"][0]
+assert o["bytes"] == 3 and o["mount"]["storage_bytes"] == 3, o
+PY
+done
+
 step "bad shapes are file:line errors and nothing runs"
 marker=$TEST_TMP/ran
 try() { # try YAML-TAIL NEEDLE...
@@ -138,4 +161,4 @@ try $'resources:\n  instance_count: -1\n' "$job:3: field 'resources.instance_cou
 try $'resources:\n  instance_count: 2\n  gpu_count: 1\n' "$job:4: field 'resources.gpu_count'" "unknown field"
 try $'distribution:\n  type: mpi\n  worker_count: 2\n' "$job:4:" "only tensorflow"
 try $'distribution:\n  type: tensorflow\n  worker_count: 3\nresources: {instance_count: 2}\n' "$job:4:" "spread evenly"
-[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3 -e same1) ]] || fail "a bad job left a folder"
+[[ -z $(ls "$FERRY_HOME/jobs" 2>/dev/null | grep -v -e mpi1 -e tf1 -e plain3 -e same1 -e count1 -e count2) ]] || fail "a bad job left a folder"

@@ -111,3 +111,18 @@ assert_contains "$TEST_TMP/show" "Canceled"
 for k in 0 1; do assert_contains "$FERRY_HOME/jobs/cancel1/nodes/$k.json" '"status":"Canceled"'; done
 ranks_gone cancel1
 no_mounts_left
+
+step "limits.timeout stops every node's ranks and says so"
+cat >"$job" <<'YML'
+command: sleep 50
+distribution: {type: pytorch, process_count_per_instance: 2}
+resources: {instance_count: 2}
+limits: {timeout: 1}
+YML
+t0=$(date +%s)
+rc=0
+ferry run "$job" --name slow1 >/dev/null 2>"$TEST_TMP/slow.err" || rc=$?
+assert_eq 143 "$rc" "exit code (the ranks' SIGTERM, as for a one-process job)"
+assert_contains "$TEST_TMP/slow.err" "limits.timeout of 1 s reached; its ranks were stopped"
+(($(seconds_since "$t0") < 30)) || fail "the timeout took $(seconds_since "$t0") s"
+ranks_gone slow1
