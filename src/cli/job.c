@@ -139,8 +139,11 @@ static int job_show(struct ferry_ws *ws, const char *name)
 		printf("data_capability: %s/logs/system_logs/data_capability/node_<K>/data-capability.log\n", r.folder);
 		printf("runtime_log:     %s/logs/system_logs/data_capability/node_<K>/rslex.log\n", r.folder);
 		printf("node reports:    %s/nodes/<K>.json\n", r.folder);
-		if (ferry_follow_is_slurm(r.folder))
-			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-<id>.out)\n", r.folder);
+		char sid[32], comp[256];
+		if (ferry_follow_is_slurm(r.folder, sid, sizeof(sid), comp, sizeof(comp))) {
+			printf("compute:         %s (Slurm job %s)\n", comp, sid);
+			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-%s.out)\n", r.folder, sid);
+		}
 	} else if (r.folder) {
 		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);
 		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",

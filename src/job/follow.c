@@ -97,10 +97,16 @@ static int load_sub(const char *jobdir, struct sub *s)
 	return s->id[0] && s->nodes > 0 ? 0 : -1;
 }
 
-int ferry_follow_is_slurm(const char *jobdir)
+int ferry_follow_is_slurm(const char *jobdir, char *id, size_t idcap, char *compute, size_t ccap)
 {
 	struct sub s;
-	return jobdir && load_sub(jobdir, &s) == 0;
+	if (!jobdir || load_sub(jobdir, &s) < 0)
+		return 0;
+	if (id)
+		snprintf(id, idcap, "%s", s.id);
+	if (compute)
+		snprintf(compute, ccap, "%s", s.compute);
+	return 1;
 }
 
 static void read_report(const char *jobdir, int k, struct report *r)

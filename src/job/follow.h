@@ -37,8 +37,10 @@
 int ferry_follow_save(const char *jobdir, const char *id, const char *compute, int nodes,
 		      ferry_err *err);
 
-/* 1 when <jobdir> holds a job submitted to Slurm (slurm/submit.json), else 0. */
-int ferry_follow_is_slurm(const char *jobdir);
+/* 1 when <jobdir> holds a job submitted to Slurm (slurm/submit.json), else 0;
+ * then its Slurm job id and compute name go to id and compute (may be NULL;
+ * cut at cap). */
+int ferry_follow_is_slurm(const char *jobdir, char *id, size_t idcap, char *compute, size_t ccap);
 
 /* Follow job `name` until it ends (`j`: the job as `ferry run` began it,
  * ferry_dist_begin; NULL: reopened from its folder at the end): rank 0's output to stdout as it comes

@@ -76,6 +76,7 @@ for k in 0 1; do assert_contains "$job/nodes/$k.json" '"status":"Completed"'; do
 ferry job show pt1 >"$TEST_TMP/show"
 assert_contains "$TEST_TMP/show" "status:          Completed"
 assert_contains "$TEST_TMP/show" "exit_code:       0"
+assert_contains "$TEST_TMP/show" "compute:         cpu-cluster (Slurm job $id)"
 assert_contains "$TEST_TMP/show" "slurm:           $job/slurm/"
 assert_contains "$TEST_TMP/show" "azureml:pt-out:1"  # the named output, registered once every node completed
 grep -Eq "^  out: .*Completed, [0-9]+ bytes, 4 files" "$TEST_TMP/show" || # both nodes' files summed
