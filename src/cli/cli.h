@@ -47,6 +47,11 @@ int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *
 int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
 		    char **out);
 
+/* `ferry <object> create --file F` (or -f F, --file=F): argv[2..] parsed into
+ * *file (borrowed). Returns 0, or cli_usage's 2 (an unexpected argument, or no
+ * file: the message `need`). */
+int cli_create_file(int argc, char **argv, const char *usage, const char *need, const char **file);
+
 /* s, or "-" when it is NULL or empty (for tables and `show`). */
 const char *cli_or_dash(const char *s);
 

@@ -437,16 +437,9 @@ int cmd_datastore(int argc, char **argv)
 	const char *sub = argv[1];
 	const char *file = NULL, *name = NULL;
 	if (!strcmp(sub, "create")) {
-		for (int i = 2; i < argc; i++) {
-			if ((!strcmp(argv[i], "--file") || !strcmp(argv[i], "-f")) && i + 1 < argc)
-				file = argv[++i];
-			else if (!strncmp(argv[i], "--file=", 7))
-				file = argv[i] + 7;
-			else
-				return cli_usage(usage, "unexpected argument '%s'", argv[i]);
-		}
-		if (!file)
-			return cli_usage(usage, "datastore create needs --file DS.yml");
+		int u = cli_create_file(argc, argv, usage, "datastore create needs --file DS.yml", &file);
+		if (u)
+			return u;
 	} else if (!strcmp(sub, "list")) {
 		if (argc != 2)
 			return cli_usage(usage, "datastore list takes no arguments");
