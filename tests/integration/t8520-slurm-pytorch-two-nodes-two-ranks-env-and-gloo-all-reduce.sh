@@ -36,7 +36,7 @@ assert_contains "$LAST_STDERR" "node 0 Completed"
 assert_contains "$LAST_STDERR" "node 1 Completed"
 assert_contains "$TEST_TMP/last.stdout" "rank 0 done 10.0" # rank 0 streamed from its log
 assert_not_contains "$TEST_TMP/last.stdout" "rank 3 done"
-id=$(sed -n 's/.*"slurm_job_id":"\([0-9]*\)".*/\1/p' "$FERRY_HOME/jobs/pt1/slurm/submit.json")
+id=$(slurm_job_id pt1)
 [[ -n $id ]] || fail "no Slurm job id in submit.json"
 
 step "one Slurm job of 2 nodes, srun running one ferry _node per node (the contract)"
@@ -45,7 +45,7 @@ assert_contains "$TEST_TMP/sjob" "NumNodes=2 "
 assert_contains "$TEST_TMP/sjob" "JobState=COMPLETED"
 assert_contains "$FERRY_HOME/jobs/pt1/slurm/job.sh" 'srun -N "$nodes" --ntasks-per-node=1 --kill-on-bad-exit=1'
 assert_contains "$FERRY_HOME/jobs/pt1/slurm/job.sh" '_node --job-dir "$dir" --nodes "$nodes"'
-master=$(sed -n 's/.*master \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$FERRY_HOME/jobs/pt1/slurm/slurm-$id.out")
+master=$(slurm_master pt1)
 [[ -n $master ]] || fail "the batch script did not say its master: $(cat "$FERRY_HOME/jobs/pt1/slurm/slurm-$id.out")"
 
 step "every rank has its environment, and the all-reduce summed 1+2+3+4"

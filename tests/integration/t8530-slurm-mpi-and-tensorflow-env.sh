@@ -11,12 +11,6 @@ slurm_up 2
 mkdir -p "$TEST_TMP/job"
 cp "$ROOT/tests/data/dist/allreduce.py" "$TEST_TMP/job/"
 job=$TEST_TMP/job/job.yml
-master_of() { # master_of JOB — the "addr:port" the batch script chose
-	local id
-	id=$(sed -n 's/.*"slurm_job_id":"\([0-9]*\)".*/\1/p' "$FERRY_HOME/jobs/$1/slurm/submit.json")
-	sed -n 's/.*master \([0-9.]*:[0-9]*\)$/\1/p' "$FERRY_HOME/jobs/$1/slurm/slurm-$id.out"
-}
-
 step "mpi: 2 nodes x 2 ranks"
 cat >"$job" <<YML
 command: $PY allreduce.py \${{outputs.out}}
@@ -27,7 +21,7 @@ resources: {instance_count: 2}
 YML
 expect_ok ferry run "$job" --compute cpu-cluster --name mpi1
 assert_contains "$LAST_STDERR" "job mpi1 Completed (exit code 0)"
-$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out" "$(master_of mpi1)" <<'PY' || fail "mpi environments"
+$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out" "$(slurm_master mpi1)" <<'PY' || fail "mpi environments"
 import json, os, sys
 out, master = sys.argv[1], sys.argv[2]
 assert sorted(os.listdir(out)) == ["rank_%d.json" % r for r in range(4)], os.listdir(out)
@@ -53,7 +47,7 @@ resources: {instance_count: 2}
 YML
 expect_ok ferry run "$job" --name tf1
 assert_contains "$LAST_STDERR" "job tf1 Completed (exit code 0)"
-$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/tf1/out" "$(master_of tf1)" <<'PY' || fail "TF_CONFIG"
+$PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/tf1/out" "$(slurm_master tf1)" <<'PY' || fail "TF_CONFIG"
 import json, os, sys
 out, master = sys.argv[1], sys.argv[2]
 files = sorted(os.listdir(out))

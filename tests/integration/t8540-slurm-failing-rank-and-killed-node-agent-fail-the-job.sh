@@ -12,32 +12,10 @@ need_fixtures
 export FERRY_CMD_TIMEOUT=60
 slurm_up 2
 
-c=$(new_container)
-printf 'x,y\n1,2\n' >"$TEST_TMP/train.csv"
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/train.csv" "$(az_uri "$c" in/train.csv)"
-az_datastore azstore "$c"
-mkdir -p "$TEST_TMP/job"
 marker=$((70 + RANDOM % 20)).$$ # a sleep no other process on this machine runs
-# job FILE BODY — a 2 x 2 pytorch job on cpu-cluster reading its mounted input first.
-job() {
-	cat >"$1" <<-YML
-	command: >-
-	  cat \${{inputs.data}} >/dev/null && echo "rank \$RANK started" && $2
-	compute: azureml:cpu-cluster
-	inputs:
-	  data: {type: uri_file, path: "azureml://datastores/azstore/paths/in/train.csv", mode: ro_mount}
-	distribution: {type: pytorch, process_count_per_instance: 2}
-	resources: {instance_count: 2}
-	YML
-}
-no_sleepers() {
-	local i
-	for ((i = 0; i < 50; i++)); do pgrep -f "sleep $marker" >/dev/null || return 0; sleep 0.2; done
-	fail "ranks left running: $(pgrep -af "sleep $marker")"
-}
 
 step "rank 2 exits 3: the job fails with rank, node and exit code; the others stop"
-job "$TEST_TMP/job/fail.yml" "if [ \$RANK = 2 ]; then echo 'rank 2 gives up' && exit 3; fi; sleep $marker"
+slurm_marked_input "$TEST_TMP/job/fail.yml" "if [ \$RANK = 2 ]; then echo 'rank 2 gives up' && exit 3; fi; sleep $marker"
 rc=0 # bounded: the other ranks sleep longer than FERRY_CMD_TIMEOUT unless stopped
 FERRY_CMD_TIMEOUT=45 ferry run "$TEST_TMP/job/fail.yml" --name f1 >"$TEST_TMP/f1.out" 2>"$TEST_TMP/f1.err" || rc=$?
 assert_eq 3 "$rc" "ferry run's exit code"
@@ -48,20 +26,15 @@ assert_contains "$FERRY_HOME/jobs/f1/user_logs/std_log_process_2.txt" "rank 2 gi
 ferry job show f1 >"$TEST_TMP/show"
 assert_contains "$TEST_TMP/show" "status:          Failed"
 assert_contains "$TEST_TMP/show" "exit_code:       3"
-no_sleepers
+slurm_no_sleepers "$marker"
 slurm_idle
 assert_no_mounts_under "$FERRY_HOME"
 
 step "kill -9 of node 1's agent: the job fails, naming node 1; its ranks die, nothing stays mounted"
-job "$TEST_TMP/job/long.yml" "sleep $marker"
+slurm_marked_input "$TEST_TMP/job/long.yml" "sleep $marker"
 ferry run "$TEST_TMP/job/long.yml" --name k1 >"$TEST_TMP/k1.out" 2>"$TEST_TMP/k1.err" &
 runner=$!
-for ((i = 0; i < 300; i++)); do
-	n=$(cat "$FERRY_HOME"/jobs/k1/user_logs/std_log_process_*.txt 2>/dev/null | grep -c started || true)
-	[[ $n -eq 4 ]] && break
-	sleep 0.1
-done
-[[ $n -eq 4 ]] || fail "the 4 ranks did not start: $(cat "$TEST_TMP/k1.err")"
+slurm_started k1
 agent=
 for p in $(pgrep -f -- "_node --job-dir $FERRY_HOME/jobs/k1 "); do
 	[[ $(cat /proc/"$p"/comm 2>/dev/null) == ferry ]] || continue # not the srun task's shell
@@ -80,7 +53,7 @@ assert_contains "$TEST_TMP/k1.err" "the node agent of node 1 on n2 was killed by
 assert_contains "$TEST_TMP/k1.err" "node 1 no report (its agent died)"
 ferry job show k1 >"$TEST_TMP/show"
 assert_contains "$TEST_TMP/show" "status:          Failed"
-no_sleepers
+slurm_no_sleepers "$marker"
 slurm_idle
 assert_no_mounts_under "$FERRY_HOME"
 echo "ok"

@@ -12,30 +12,8 @@ need_fixtures
 export FERRY_CMD_TIMEOUT=60
 slurm_up 2
 
-c=$(new_container)
-printf 'x,y\n1,2\n' >"$TEST_TMP/train.csv"
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/train.csv" "$(az_uri "$c" in/train.csv)"
-az_datastore azstore "$c"
-mkdir -p "$TEST_TMP/job"
 marker=$((70 + RANDOM % 20)).$$
-cat >"$TEST_TMP/job/long.yml" <<YML
-command: >-
-  cat \${{inputs.data}} >/dev/null && echo "rank \$RANK started" && sleep $marker
-compute: azureml:cpu-cluster
-inputs:
-  data: {type: uri_file, path: "azureml://datastores/azstore/paths/in/train.csv", mode: ro_mount}
-distribution: {type: pytorch, process_count_per_instance: 2}
-resources: {instance_count: 2}
-YML
-started() { # started JOB — wait until its 4 ranks run
-	local i n=0
-	for ((i = 0; i < 300; i++)); do
-		n=$(cat "$FERRY_HOME/jobs/$1"/user_logs/std_log_process_*.txt 2>/dev/null | grep -c started || true)
-		[[ $n -eq 4 ]] && return 0
-		sleep 0.1
-	done
-	fail "job $1: $n of 4 ranks started"
-}
+slurm_marked_input "$TEST_TMP/job/long.yml" "sleep $marker"
 stopped_cleanly() { # stopped_cleanly JOB — Canceled everywhere, no rank, no mount left
 	local i
 	ferry job show "$1" >"$TEST_TMP/show"
@@ -47,12 +25,10 @@ stopped_cleanly() { # stopped_cleanly JOB — Canceled everywhere, no rank, no m
 		grep -Eq '"status":"Canceled"|"status":"Failed","exit_code":143' "$FERRY_HOME/jobs/$1/nodes/$i.json" ||
 			fail "node $i of $1 did not report a cancel: $(cat "$FERRY_HOME/jobs/$1/nodes/$i.json" 2>&1)"
 	done
-	for ((i = 0; i < 50; i++)); do pgrep -f "sleep $marker" >/dev/null || break; sleep 0.2; done
-	pgrep -f "sleep $marker" >/dev/null && fail "ranks left running: $(pgrep -af "sleep $marker")"
+	slurm_no_sleepers "$marker"
 	slurm_idle
 	assert_no_mounts_under "$FERRY_HOME"
 }
-slurm_id() { sed -n 's/.*"slurm_job_id":"\([0-9]*\)".*/\1/p' "$FERRY_HOME/jobs/$1/slurm/submit.json"; }
 
 step "--detach returns once submitted; job stream follows it to Completed"
 cat >"$TEST_TMP/job/short.yml" <<'YML'
@@ -78,7 +54,7 @@ grep -E "^d1 +Completed +0 " "$TEST_TMP/list" >/dev/null || fail "job list: $(ca
 step "Ctrl-C on ferry run cancels the Slurm job"
 "$FERRY" run "$TEST_TMP/job/long.yml" --name c1 >"$TEST_TMP/c1.out" 2>"$TEST_TMP/c1.err" &
 runner=$!
-started c1
+slurm_started c1
 kill -INT "$runner"
 rc=0
 wait "$runner" || rc=$?
@@ -89,8 +65,8 @@ stopped_cleanly c1
 
 step "scancel of the Slurm job: the record (reconciled by job show) says Canceled"
 expect_ok ferry run "$TEST_TMP/job/long.yml" --name s1 --detach
-started s1
-scancel "$(slurm_id s1)"
+slurm_started s1
+scancel "$(slurm_job_id s1)"
 for ((i = 0; i < 150; i++)); do
 	ferry job show s1 | grep -Eq "status: +(Queued|Running)" || break
 	sleep 0.2
@@ -99,7 +75,7 @@ stopped_cleanly s1
 
 step "Ctrl-C on ferry job stream stops following only; ferry job cancel stops the job"
 expect_ok ferry run "$TEST_TMP/job/long.yml" --name j1 --detach
-started j1
+slurm_started j1
 "$FERRY" job stream j1 >"$TEST_TMP/js.out" 2>"$TEST_TMP/js.err" &
 streamer=$!
 for ((i = 0; i < 100; i++)); do grep -q "rank 0 started" "$TEST_TMP/js.out" && break; sleep 0.1; done

@@ -45,7 +45,7 @@ for r in 0 1; do
 done
 
 step "Slurm does not hold it, and its carrier file is gone"
-id=$(sed -n 's/.*"slurm_job_id":"\([0-9]*\)".*/\1/p' "$FERRY_HOME/jobs/cred1/slurm/submit.json")
+id=$(slurm_job_id cred1)
 held=$(grep -rl "ORDINARY_VAR=still-here" "$FERRY_SLURM_DIR/state" 2>/dev/null | head -1)
 [[ -n $held ]] || fail "no stored environment of job $id found under $FERRY_SLURM_DIR/state (test cannot check)"
 assert_not_contains "$held" "AZURE_STORAGE_CONNECTION_STRING"
