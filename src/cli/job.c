@@ -116,7 +116,7 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	if (r.tags_json && strcmp(r.tags_json, "{}") != 0)
 		printf("tags:            %s\n", r.tags_json);
 	if (r.azure_json && strcmp(r.azure_json, "{}") != 0)
-		printf("azure (recorded, not acted on): %s\n", r.azure_json);
+		printf("azure fields:    %s\n", r.azure_json); /* as written; compute, resources, distribution are acted on */
 	show_io("inputs", r.inputs_json);
 	show_io("outputs", r.outputs_json);
 	struct ferry_data_asset *assets;
