@@ -256,6 +256,14 @@ static int parse_token_json(json_t *j, char **token, time_t *exp)
 	return *token ? 0 : -1;
 }
 
+int ferry_aztoken_parse_response(const char *body, size_t len, char **token, time_t *exp)
+{
+	json_t *j = json_loadb(body, len, 0, NULL);
+	int rc = j ? parse_token_json(j, token, exp) : -1;
+	json_decref(j);
+	return rc;
+}
+
 static int http_token(struct ferry_aztoken *t, const char *url, const char *hname, const char *hvalue,
 		      char **token, time_t *exp, ferry_err *err)
 {
@@ -291,12 +299,10 @@ static int http_token(struct ferry_aztoken *t, const char *url, const char *hnam
 		}
 		return -1;
 	}
-	json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+	int rc = resp.body ? ferry_aztoken_parse_response(resp.body, resp.body_len, token, exp) : -1;
 	if (resp.body)
 		explicit_bzero(resp.body, resp.body_len);
 	ferry_http_resp_clear(&resp);
-	int rc = j ? parse_token_json(j, token, exp) : -1;
-	json_decref(j);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_AUTH, "%s: the token endpoint's answer has no access_token; %s",
 				     t->describe, t->hint);

@@ -283,14 +283,22 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 	struct ferry_http_resp resp;
 	ferry_http_call_init(&c, "GET", r.what);
 	int rc = s3_do(s3, &r, &c, &resp, err);
-	xmlDoc *doc = NULL;
-	if (rc < 0)
-		goto out;
-	doc = ferry_wire_parse_xml(resp.body, resp.body_len);
+	if (rc == 0)
+		rc = ferry_s3_parse_list(resp.body, resp.body_len, pfx, r.what, page, err);
+	free(pfx);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+int ferry_s3_parse_list(const char *body, size_t len, const char *pfx, const char *what,
+			struct ferry_list_page *page, ferry_err *err)
+{
+	int rc = 0;
+	xmlDoc *doc = ferry_wire_parse_xml(body, len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "ListBucketResult")) {
 		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a ListObjectsV2 response",
-				   r.what);
+				   what);
 		goto out;
 	}
 	size_t plen = strlen(pfx);
@@ -303,7 +311,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 		char *name = ferry_wire_text(ferry_wire_child(n, is_prefix ? "Prefix" : "Key"));
 		if (!name || strncmp(name, pfx, plen)) {
 			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
-					   r.what, name ? name : "(none)", pfx);
+					   what, name ? name : "(none)", pfx);
 			xmlFree(name);
 			break;
 		}
@@ -338,7 +346,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 				page->next_marker = strdup(next);
 			else
 				rc = ferry_err_set(err, FERRY_E_NET,
-						   "listing %s: truncated answer without a NextContinuationToken", r.what);
+						   "listing %s: truncated answer without a NextContinuationToken", what);
 		}
 		xmlFree(trunc);
 		xmlFree(next);
@@ -346,8 +354,6 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 out:
 	if (doc)
 		xmlFreeDoc(doc);
-	free(pfx);
-	ferry_http_resp_clear(&resp);
 	return rc;
 }
 
