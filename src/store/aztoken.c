@@ -218,18 +218,24 @@ static void tok_describe(void *ctx, const struct ferry_http_call *call, const st
 		      r->status, code, msg, q->t->hint);
 }
 
-/* expires_on: seconds since the epoch, as a number or a string of digits. */
+/* expires_on, expires_in, exp: seconds, as a number or a string of digits;
+ * 0 when absent, unreadable or past year 9999, so that a huge value neither
+ * overflows now + expires_in nor converts from a double out of range (both
+ * undefined behaviour, found by tests/fuzz/aztoken.c). */
 static time_t json_time(json_t *v)
 {
+	const long long max = 253402300799LL; /* 9999-12-31T23:59:59Z */
 	if (json_is_integer(v))
-		return (time_t)json_integer_value(v);
-	if (json_is_real(v))
-		return (time_t)json_real_value(v);
+		return json_integer_value(v) <= max ? (time_t)json_integer_value(v) : 0;
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		return d > -(double)max && d <= (double)max ? (time_t)d : 0;
+	}
 	const char *s = json_string_value(v);
 	if (s && *s) {
 		char *end;
 		long long n = strtoll(s, &end, 10);
-		if (*end == '\0' && n > 0)
+		if (*end == '\0' && n > 0 && n <= max)
 			return (time_t)n;
 	}
 	return 0;
