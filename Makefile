@@ -50,7 +50,7 @@ FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -Wno-unknown-warning-option \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
-FUZZ_BINS    := $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+FUZZ_BINS    := $(addprefix $(B)/,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 3600
 
 fuzz:
@@ -58,12 +58,20 @@ fuzz:
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBOBJS)
+$(FUZZ_BINS): $(B)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBOBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
 
 fuzz-long: fuzz
 	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# Line coverage of each target's corpus (seeds + build/fuzz/work/<t>) over the
+# files it fuzzes: targets rebuilt with clang's source-based coverage in
+# build/fuzz-cov/, reported by llvm-cov.
+fuzz-cov:
+	$(MAKE) B=build/fuzz-cov CC=$(FUZZ_CC) fuzz-build \
+		CFLAGS="-O1 -g -Wno-unknown-warning-option -fprofile-instr-generate -fcoverage-mapping -fsanitize=fuzzer-no-link"
+	tests/fuzz/coverage.sh
 
 test: all
 	tests/run.sh
@@ -71,5 +79,5 @@ test: all
 clean:
 	rm -rf build
 
-.PHONY: all unit asan tsan test clean unit-build fuzz fuzz-build fuzz-long
+.PHONY: all unit asan tsan test clean unit-build fuzz fuzz-build fuzz-long fuzz-cov
 -include $(OBJS:.o=.d)
