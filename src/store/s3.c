@@ -247,13 +247,15 @@ static int s3_do(struct s3 *s3, struct s3req *r, struct ferry_http_call *c, stru
 	return ferry_http_perform(s3->base.settings, s3->base.stats, c, resp, err);
 }
 
-/* "2013-05-24T00:00:00.000Z" -> seconds since the epoch, 0 if malformed. */
+/* "2013-05-24T00:00:00.000Z" -> seconds since the epoch, 0 if malformed
+ * (a year outside 1-9999 or a month outside 1-12 too: year - 1900 overflowed
+ * for a year near INT_MIN: tests/fuzz/regressions/s3_list/). */
 static int64_t iso8601(const char *s)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			 &tm.tm_sec) != 6)
+			 &tm.tm_sec) != 6 || tm.tm_year < 1 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
