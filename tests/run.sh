@@ -11,7 +11,7 @@
 #
 # Environment: FERRY_TEST_TIMEOUT (seconds per integration test, default 900),
 # FERRY_KEEP_TMP=1 (keep every test's folder), FERRY_SKIP_BUILD=1 (use what is built),
-# FERRY_FUZZ_SECONDS (seconds of fuzzing per target, default 4).
+# FERRY_FUZZ_SECONDS (seconds of fuzzing per target, default 3).
 # Logs of every step: build/test-logs/. Exit status: non-zero if anything failed.
 set -euo pipefail
 
@@ -103,8 +103,8 @@ if [[ ${#FUZZ_TARGETS[@]} -gt 0 ]]; then
 	if tests/fuzz/run.sh --check >"$LOGS/fuzz-check.log" 2>&1; then
 		if [[ ${FERRY_SKIP_BUILD:-0} != 1 ]]; then step "build: make -j$JOBS fuzz" make -j"$JOBS" fuzz; fi
 		for t in "${FUZZ_TARGETS[@]}"; do
-			step "fuzz-$t: replay, then ${FERRY_FUZZ_SECONDS:-4} s under ASan/UBSan" \
-				tests/fuzz/run.sh --fresh --seconds "${FERRY_FUZZ_SECONDS:-4}" "$t"
+			step "fuzz-$t: replay, then ${FERRY_FUZZ_SECONDS:-3} s under ASan/UBSan" \
+				tests/fuzz/run.sh --fresh --seconds "${FERRY_FUZZ_SECONDS:-3}" "$t"
 		done
 	else
 		report "fuzz: tests/fuzz/*" 77 "$LOGS/fuzz-check.log" # says "skip: ..." and why

@@ -6,7 +6,8 @@
 # tests/fuzz/<t>.dict when there is one, and prints one summary line:
 #   fuzz <t>: <executions> execs in <s> s, cov <edges> ft <features>, corpus <n> inputs
 # New inputs go to build/fuzz/work/<t>/ (kept, so long runs build on each other;
-# --fresh uses a temporary folder instead), crashes to build/fuzz/artifacts/<t>/.
+# --fresh uses a temporary folder, and keeps no log), crashes to
+# build/fuzz/artifacts/<t>/, libFuzzer's log to build/fuzz/<t>.log.
 #
 #   tests/fuzz/run.sh --check                exit 77 unless clang's libFuzzer works
 #   tests/fuzz/run.sh [--seconds N] [--fresh] [TARGET...]   (default: all, 60 s each)
@@ -68,6 +69,7 @@ for t in "${targets[@]}"; do
 	[[ $fresh -eq 1 ]] && work=$tmp/work-$t
 	mkdir -p "$work" "build/fuzz/artifacts/$t"
 	log=build/fuzz/$t.log
+	[[ $fresh -eq 1 ]] && log=$tmp/$t.log # a short run beside a long one: logs apart
 	rc=0
 	"$bin" "${opts[@]}" -max_total_time="$seconds" -print_final_stats=1 \
 		-artifact_prefix="build/fuzz/artifacts/$t/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
@@ -79,7 +81,7 @@ for t in "${targets[@]}"; do
 	echo "fuzz $t: ${execs:-?} execs in $seconds s, cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?} inputs"
 	if [[ $rc -ne 0 ]]; then
 		echo "fuzz $t: FOUND A BUG (exit $rc); log $log:"
-		grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | tail -n 20
+		grep -E 'ERROR|SUMMARY|runtime error|Test unit written|#[0-9]+ *(DONE|pulse)' "$log" | tail -n 20
 		status=1
 	fi
 done
