@@ -3,13 +3,16 @@
  * the few helpers they share. Only src/cli/ turns errors into exit statuses:
  * 0 success, 1 a failed operation (message on stderr), 2 a usage error; for
  * `ferry run`, the command's own exit status.
+ *
+ * Layer cli may include: core, store, workspace, resolve, transfer, fs, mltable, job. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
 #include "core/err.h"
-#include "job/yaml.h"
-#include "store/resolve.h"
+#include "core/yaml.h"
+#include "resolve/resolve.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_download(int argc, char **argv);
@@ -47,6 +50,10 @@ int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err 
  * caller). Fields are malloc'd and freed by the caller with
  * ferry_data_asset_free, also on failure (-1 with the error in err). */
 int cli_data_asset_parse(const char *file, struct ferry_data_asset *a, ferry_err *err);
+
+/* Replace the malloc'd string *s (may be NULL) by a copy with its secrets
+ * masked (ferry_redact_dup), before printing what a registry row holds. */
+void cli_mask(char **s);
 
 /* The `tags:` map `v` of a datastore or data asset file (field `k`): every
  * value a string. On success *json (malloc'd, replacing and freeing the old

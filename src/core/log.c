@@ -15,7 +15,7 @@ static const char *level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 
 int ferry_log_open(const char *path)
 {
-	FILE *f = fopen(path, "a");
+	FILE *f = fopen(path, "ae"); /* close-on-exec: the command must not write here */
 	if (!f)
 		return -1;
 	pthread_mutex_lock(&log_lock);

@@ -53,12 +53,12 @@ struct ferry_s3_env {
 int ferry_s3_env_load(struct ferry_s3_env *env, ferry_err *err);
 
 /* Parse one ListObjectsV2 answer (`len` bytes of XML at `body`) of a listing
- * of `pfx` ("" or "dir/") into `page`: CommonPrefixes as folders, Contents as
- * files with Size, ETag and LastModified ("dir/" marker objects and the prefix
- * itself skipped); NextContinuationToken as page->next_marker when
- * IsTruncated. A body that is not ListBucketResult XML, a name outside `pfx`,
- * or a truncated answer without a token is -1 with FERRY_E_NET naming `what`.
- * Pure: no network; exposed for the fuzz target (tests/fuzz/s3_list.c). */
+ * of `pfx` ("" or "dir/", as ferry_flatns_prefix makes it) into `page`, by the
+ * rules of store/flatns.h: CommonPrefixes as folders, Contents as files with
+ * Size, ETag and LastModified; NextContinuationToken as page->next_marker when
+ * IsTruncated. A body that is not ListBucketResult XML, a name the rules
+ * refuse, or a truncated answer without a token is -1 with FERRY_E_NET naming
+ * `what`. Pure: no network; exposed for the fuzz target (tests/fuzz/s3_list.c). */
 int ferry_s3_parse_list(const char *body, size_t len, const char *pfx, const char *what,
 			struct ferry_list_page *page, ferry_err *err);
 

@@ -24,8 +24,10 @@ scope_of() {
 	data_asset) echo 'src/cli/data.c:^(scalar|type_ok|cli_data_asset_parse)$' ;;
 	mltable) echo src/mltable/doc.c src/mltable/expr.c ;;
 	expr) echo src/mltable/expr.c ;;
-	azblob_list) echo 'src/store/azblob.c:^(ferry_azblob_parse_list|fill_entry_md5)$' 'src/store/wire.c:^ferry_wire_(parse_xml|child|text)$' ;;
-	s3_list) echo 'src/store/s3.c:^(ferry_s3_parse_list|iso8601)$' 'src/store/wire.c:^ferry_wire_(parse_xml|child|text)$' ;;
+	azblob_list) echo 'src/store/azblob.c:^(ferry_azblob_parse_list|fill_entry_md5)$' 'src/store/wire.c:^ferry_wire_(parse_xml|child|text)$' \
+		'src/store/flatns.c:^ferry_flatns_add$' ;;
+	s3_list) echo 'src/store/s3.c:^(ferry_s3_parse_list|iso8601)$' 'src/store/wire.c:^ferry_wire_(parse_xml|child|text)$' \
+		'src/store/flatns.c:^ferry_flatns_add$' ;;
 	aztoken) echo 'src/store/aztoken.c:^(ferry_aztoken_parse_response|parse_token_json|json_time|ferry_jwt_exp)$' ;;
 	csv) echo src/mltable/csv.c ;;
 	esac
