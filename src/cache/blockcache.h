@@ -51,6 +51,9 @@ struct ferry_bcache_config {
 struct ferry_bcache_counters {
 	uint64_t hits, misses, disk_hits, prefetched, prefetch_used, evicted, disk_evicted,
 		spilled, spill_dropped;
+	uint64_t random_switches;    /* readers that turned to random access */
+	uint64_t prefetch_cancelled; /* queued prefetches dropped (random access, close) */
+	uint64_t ranged, ranged_bytes; /* random-mode reads served by a small ranged read */
 	uint64_t wait_us; /* time reads waited for storage */
 };
 
