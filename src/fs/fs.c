@@ -620,7 +620,8 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)ferry_stats_get(&fs->stats->retries), (b.wait_us + f.wait_us) / 1e6,
 		   (unsigned long long)b.prefetched, (unsigned long long)b.prefetch_used,
 		   (unsigned long long)b.prefetch_cancelled, (unsigned long long)b.ranged,
-		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits, (unsigned long long)b.evicted, (unsigned long long)f.evicted,
+		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits,
+		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
 	char up[160] = "";
 	if (fs->rw) {
