@@ -17,6 +17,10 @@
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
 #   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list)
+#   BENCH_TOOLS="base-block ferry-block rclone-off" BENCH_FERRY_BASE=/path/to/old/ferry
+#                                        before/after: base-block is block mode run by
+#                                        another build (same data, same run)
+#   BENCH_REPEAT=3 …                     measure and print the table 3 times (one upload)
 #
 # Uses the running fixtures when AZURITE_URL is set, else starts its own. The flat
 # folder lives in a private Azurite filled by tests/fixtures/bulk-blobs.py (Azurite
@@ -76,10 +80,11 @@ mount_tool() {
 	# listing of its parent by walking all its blobs (minutes for 100,000).
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
 	case $1 in
-	ferry | ferry-block)
-		local sets=()
-		[[ $1 == ferry-block ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
-		AZURE_STORAGE_CONNECTION_STRING=$conn "$FERRY" mount "$url/$cont/$dir" "$MNT" \
+	ferry | ferry-block | base-block)
+		local sets=() bin=$FERRY
+		[[ $1 == *-block ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
+		[[ $1 == base-* ]] && bin=${BENCH_FERRY_BASE:?base-block needs BENCH_FERRY_BASE}
+		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"
 		server_pid=$(grep -o "served by process [0-9]*" "$FERRY_HOME/logs/mount.log" | tail -1 | awk '{print $4}')
 		;;
@@ -172,6 +177,8 @@ EOF
 TOOLS=${BENCH_TOOLS:-ferry ferry-block rclone-off rclone-full}
 TMO=${BENCH_TIMEOUT:-120}        # seconds per workload; a slower one shows as ">TMO"
 NRANDOM=${BENCH_RANDOM_READS:-500}
+for rep in $(seq 1 "${BENCH_REPEAT:-1}"); do
+((${BENCH_REPEAT:-1} == 1)) || echo "bench: repetition $rep, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A R
 for tool in $TOOLS; do
 	echo "bench: $tool" >&2
@@ -211,4 +218,5 @@ r = lambda o: "%.2fx" % (o / best) if o is not None and best else "-"
 # A '>' figure (timed out) gives a lower bound of the ratio.
 print("  %8s  %8s" % (r(off), r(full)))
 EOF
+done
 done

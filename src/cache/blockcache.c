@@ -27,6 +27,18 @@
  * read resets the streak, so random reads of up to a block prefetch nothing
  * and a long random read wastes at most a few blocks.
  *
+ * Random mode (per reader). A read that lands more than a block away from
+ * where the previous one ended puts the reader in random mode: its queued
+ * prefetches are cancelled (those already fetching finish and stay cached),
+ * and a read that is not already in a READY block is served by one ranged
+ * read of the RANGE-aligned bytes around it (RANGE = 128 KiB; a read of half
+ * a block or more takes the block path) straight into the caller's buffer
+ * via a per-reader slot that keeps the last range, so a 4 KiB random read
+ * costs one small GET instead of a whole block. Two reads in a row that each
+ * start within RANGE of where the previous one ended make the pattern
+ * sequential again: the reader leaves random mode and the block path with
+ * its prefetch window resumes.
+ *
  * Disk spill: a block fetched from storage is pinned and queued to the write
  * threads (unless `write_queue_max` bytes already wait: then it is not
  * written), written as <dir>/<key>-<index> via a temporary name, and evicted
@@ -66,6 +78,7 @@ struct block {
 struct job {                 /* a prefetch or a disk write */
 	struct block *b;
 	char *path;
+	const void *owner;           /* the reader a prefetch is for (compared, never followed) */
 	uint64_t off;
 	struct job *next;
 };
@@ -108,7 +121,14 @@ struct ferry_bcache_reader {
 	uint64_t pf_next;            /* first block not yet asked of the prefetcher */
 	struct block *cur;           /* pinned: the block last read */
 	int have_prev;
+	int random;                  /* in random mode (see the top of the file) */
+	unsigned near_run;           /* random mode: reads in a row that continued the previous */
+	char *rbuf;                  /* random mode: the last range fetched ... */
+	uint64_t roff;               /* ... its offset */
+	size_t rlen;                 /* ... and length (0: none) */
 };
+
+enum { RANGE = 128 * 1024 };     /* random mode's fetch granule */
 
 uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const char *etag)
 {
@@ -252,6 +272,27 @@ static void disk_name(struct ferry_bcache *bc, uint64_t key, uint64_t idx, char 
 	snprintf(buf, cap, "%s/%016llx-%llu", bc->disk_dir, (unsigned long long)key, (unsigned long long)idx);
 }
 
+/* Read bytes [off, off+len) of `path` from storage into buf: 0, or -1 with
+ * err set (and logged) when storage fails or returns fewer bytes. */
+static int read_range(struct ferry_bcache *bc, const char *path, uint64_t off, size_t len, char *buf,
+		      ferry_err *err)
+{
+	struct fill f = { .buf = buf, .base = off, .len = len };
+	if (ferry_store_read_within(bc->cfg.store, path, off, len, fill_sink, &f, bc->cfg.read_timeout_ms, err) < 0) {
+		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
+			  (unsigned long long)off, (unsigned long long)(off + len - 1), err->msg);
+		return -1;
+	}
+	if (f.got != len) {
+		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu returned %zu bytes (changed in storage?)",
+			  path, (unsigned long long)off, (unsigned long long)(off + len - 1), f.got);
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes", path,
+				     (unsigned long long)off, (unsigned long long)(off + len - 1), f.got, len);
+	}
+	return 0;
+}
+
 /* Fill b->data from the disk cache (returns 1) or from storage (0), or -1. */
 static int fetch(struct ferry_bcache *bc, struct block *b, const char *path, ferry_err *err)
 {
@@ -266,24 +307,9 @@ static int fetch(struct ferry_bcache *bc, struct block *b, const char *path, fer
 				return 1;
 		}
 	}
-	uint64_t off = b->idx * bc->cfg.block_size;
-	struct fill f = { .buf = b->data, .base = off, .len = b->len };
 	if (b->len == 0)
 		return 0;
-	if (ferry_store_read_within(bc->cfg.store, path, off, b->len, fill_sink, &f, bc->cfg.read_timeout_ms, err) < 0) {
-		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
-			  (unsigned long long)off, (unsigned long long)(off + b->len - 1), err->msg);
-		return -1;
-	}
-	if (f.got != b->len) {
-		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu returned %zu bytes (changed in storage?)",
-			  path, (unsigned long long)off, (unsigned long long)(off + b->len - 1), f.got);
-		return ferry_err_set(err, FERRY_E_INTEGRITY,
-				     "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes", path,
-				     (unsigned long long)off, (unsigned long long)(off + b->len - 1), f.got,
-				     b->len);
-	}
-	return 0;
+	return read_range(bc, path, b->idx * bc->cfg.block_size, b->len, b->data, err) < 0 ? -1 : 0;
 }
 
 /* After a fetch (lock held): mark READY or drop, wake waiters, queue spill. */
@@ -698,6 +724,47 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 	}
 }
 
+/* Forget the "prefetched, not yet read" marks of r's window below pf_next
+ * so those blocks become evictable (bc->lock held). */
+static void release_unread(struct ferry_bcache_reader *r)
+{
+	struct ferry_bcache *bc = r->bc;
+	for (uint64_t i = 0; i < r->pf_next && i <= bc->cfg.prefetch_blocks + 1; i++) {
+		struct block *b = find(bc, r->key, r->pf_next - 1 - i);
+		if (b && b->unread) {
+			b->unread = 0;
+			bc->unread_bytes -= b->len;
+			if (b->refs == 0 && b->state == B_READY)
+				lru_push(bc, b);
+		}
+	}
+}
+
+/* Drop r's queued prefetches that no worker has started (bc->lock held).
+ * Their blocks are LOADING with only the prefetch pin: anyone waiting on one
+ * wakes, finds it gone and fetches it itself. */
+static void cancel_prefetch(struct ferry_bcache_reader *r)
+{
+	struct ferry_bcache *bc = r->bc;
+	struct job **pp = &bc->pf_head, *last = NULL;
+	while (*pp) {
+		struct job *j = *pp;
+		if (j->owner != r) {
+			last = j;
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		unhash(bc, j->b);
+		free_block(bc, j->b);
+		free(j->path);
+		free(j);
+		bc->c.prefetch_cancelled++;
+	}
+	bc->pf_tail = last;
+	pthread_cond_broadcast(&bc->ready);
+}
+
 /* Queue blocks [from, to] for prefetch (reader lock held). */
 static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
 {
@@ -728,6 +795,7 @@ static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
 		b->unread = 1;
 		bc->unread_bytes += b->len;
 		j->b = b;
+		j->owner = r;
 		if (bc->pf_tail)
 			bc->pf_tail->next = j;
 		else
@@ -737,6 +805,91 @@ static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
 	}
 	r->pf_next = idx;
 	pthread_mutex_unlock(&bc->lock);
+}
+
+/* Is every block of [first, last] READY in RAM? */
+static int blocks_ready(struct ferry_bcache_reader *r, uint64_t first, uint64_t last)
+{
+	struct ferry_bcache *bc = r->bc;
+	int ok = 1;
+	pthread_mutex_lock(&bc->lock);
+	for (uint64_t i = first; i <= last && ok; i++) {
+		struct block *b = find(bc, r->key, i);
+		ok = b && b->state == B_READY;
+	}
+	pthread_mutex_unlock(&bc->lock);
+	return ok;
+}
+
+/* Random mode: serve [off, off+len) (within the file) from the reader's last
+ * range, a block file on disk, or one RANGE-aligned ranged read of storage.
+ * Called and returns with r->lock held (dropped around I/O). Returns 0 when
+ * buf is filled, -1 on a storage error, 1 when the block path should serve
+ * it (the blocks are in RAM already, or the range would be a block's worth). */
+static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, ferry_err *err)
+{
+	struct ferry_bcache *bc = r->bc;
+	uint64_t bs = bc->cfg.block_size, first = off / bs, last = (off + len - 1) / bs;
+	if (r->rlen && off >= r->roff && off + len <= r->roff + r->rlen) {
+		memcpy(buf, r->rbuf + (off - r->roff), len);
+		pthread_mutex_lock(&bc->lock);
+		bc->c.hits++;
+		pthread_mutex_unlock(&bc->lock);
+		return 0;
+	}
+	uint64_t lo = off / RANGE * RANGE, hi = (off + len + RANGE - 1) / RANGE * RANGE;
+	if (hi > r->size)
+		hi = r->size;
+	if (hi - lo > bs / 2 || (r->cur && r->cur->idx == first && first == last))
+		return 1;
+	pthread_mutex_unlock(&r->lock);
+	int rc = 1;
+	if (blocks_ready(r, first, last))
+		goto out;
+	if (bc->disk_dir && first == last) {
+		char name[4200];
+		disk_name(bc, r->key, first, name, sizeof(name));
+		int fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = pread(fd, buf, len, (off_t)(off - first * bs));
+			close(fd);
+			if (n == (ssize_t)len) {
+				pthread_mutex_lock(&bc->lock);
+				bc->c.disk_hits++;
+				pthread_mutex_unlock(&bc->lock);
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	char *nb = malloc((size_t)(hi - lo));
+	if (!nb) {
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte range",
+				   (unsigned long long)(hi - lo));
+		goto out;
+	}
+	double t0 = ferry_now_us();
+	if (read_range(bc, r->path, lo, (size_t)(hi - lo), nb, err) < 0) {
+		free(nb);
+		rc = -1;
+		goto out;
+	}
+	memcpy(buf, nb + (off - lo), len);
+	pthread_mutex_lock(&bc->lock);
+	bc->c.misses++;
+	bc->c.ranged++;
+	bc->c.ranged_bytes += hi - lo;
+	bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
+	pthread_mutex_unlock(&bc->lock);
+	pthread_mutex_lock(&r->lock);
+	free(r->rbuf);
+	r->rbuf = nb;
+	r->roff = lo;
+	r->rlen = (size_t)(hi - lo);
+	return 0;
+out:
+	pthread_mutex_lock(&r->lock);
+	return rc;
 }
 
 int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, size_t *got,
@@ -751,12 +904,29 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 		len = (size_t)(r->size - off);
 	uint64_t first = off / bs, last = (off + len - 1) / bs;
 
-	/* Sequential detection and the prefetch window. */
+	/* Sequential detection, random mode and the prefetch window. */
 	pthread_mutex_lock(&r->lock);
 	int seq = r->have_prev ? (off + bs >= r->next_off && off <= r->next_off + bs) : off == 0;
-	if (!seq) {
+	if (r->random) {
+		int near = off + RANGE >= r->next_off && off <= r->next_off + RANGE;
+		r->near_run = near ? r->near_run + 1 : 0;
+		if (r->near_run >= 2) {
+			r->random = 0; /* sequential again: blocks and prefetch resume */
+			ferry_debug("block cache: '%s' read sequentially again at %llu", r->path,
+				    (unsigned long long)off);
+		}
+	} else if (!seq) {
 		r->streak = 0;
+		r->random = 1;
+		r->near_run = 0;
+		pthread_mutex_lock(&bc->lock);
+		cancel_prefetch(r);
+		release_unread(r);
+		bc->c.random_switches++;
+		pthread_mutex_unlock(&bc->lock);
 		r->pf_next = 0;
+		ferry_debug("block cache: '%s' read at random (%llu after %llu): small ranges, no prefetch",
+			    r->path, (unsigned long long)off, (unsigned long long)r->next_off);
 	} else if (r->have_prev && last > r->last_block) {
 		uint64_t t = r->streak + (last - r->last_block);
 		r->streak = t > 30 ? 30 : (unsigned)t;
@@ -764,7 +934,15 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	r->have_prev = 1;
 	r->next_off = off + len;
 	r->last_block = last;
-	if (r->streak >= 2 && bc->cfg.prefetch_blocks > 0) {
+	if (r->random) {
+		int rc = read_random(r, off, len, buf, err); /* drops and retakes r->lock around I/O */
+		if (rc <= 0) {
+			pthread_mutex_unlock(&r->lock);
+			*got = rc == 0 ? len : 0;
+			return rc;
+		}
+	}
+	if (!r->random && r->streak >= 2 && bc->cfg.prefetch_blocks > 0) {
 		uint64_t window = 1ULL << (r->streak < 21 ? r->streak : 21);
 		if (window > bc->cfg.prefetch_blocks)
 			window = bc->cfg.prefetch_blocks;
@@ -825,21 +1003,14 @@ void ferry_bcache_close(struct ferry_bcache_reader *r)
 	pthread_mutex_lock(&bc->lock);
 	if (r->cur)
 		unpin(bc, r->cur);
-	/* Blocks prefetched for this reader and never read become evictable. */
-	for (uint64_t i = 0; i < r->pf_next; i++) {
-		struct block *b = find(bc, r->key, r->pf_next - 1 - i);
-		if (i > bc->cfg.prefetch_blocks + 1)
-			break;
-		if (b && b->unread && b->state == B_READY) {
-			b->unread = 0;
-			bc->unread_bytes -= b->len;
-			if (b->refs == 0)
-				lru_push(bc, b);
-		}
-	}
+	/* Prefetches not started are dropped; blocks prefetched for this reader
+	 * and never read become evictable. */
+	cancel_prefetch(r);
+	release_unread(r);
 	evict(bc);
 	pthread_mutex_unlock(&bc->lock);
 	pthread_mutex_destroy(&r->lock);
+	free(r->rbuf);
 	free(r->path);
 	free(r);
 }

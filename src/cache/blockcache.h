@@ -6,7 +6,10 @@
  * for the block(s) it covers; a reader whose accesses look sequential makes
  * the cache fetch the next blocks (up to DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT)
  * on DATASET_MOUNT_READ_THREADS prefetch threads, with a window that doubles
- * per sequential read, so random readers cost nothing extra. Blocks that were
+ * per sequential read. A reader that jumps (more than a block from where its
+ * last read ended) turns random: its queued prefetches are cancelled and a
+ * read not already in RAM fetches only the 128 KiB-aligned range around it,
+ * until two reads in a row continue the previous one. Blocks that were
  * read stay in RAM up to DATASET_MOUNT_MEMORY_CACHE_SIZE (LRU; 0 keeps none
  * beyond each reader's current block) and, when a disk folder is given, are
  * written there by write threads (at most `write_queue_max` bytes waiting;
@@ -51,6 +54,9 @@ struct ferry_bcache_config {
 struct ferry_bcache_counters {
 	uint64_t hits, misses, disk_hits, prefetched, prefetch_used, evicted, disk_evicted,
 		spilled, spill_dropped;
+	uint64_t random_switches;    /* readers that turned to random access */
+	uint64_t prefetch_cancelled; /* queued prefetches dropped (random access, close) */
+	uint64_t ranged, ranged_bytes; /* random-mode reads served by a small ranged read */
 	uint64_t wait_us; /* time reads waited for storage */
 };
 

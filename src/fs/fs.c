@@ -611,15 +611,17 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	uint64_t hits = b.hits + f.hits, misses = b.misses + f.misses;
 	ferry_info("mount summary: %llu opens, cache hits %llu, misses %llu (hit rate %.1f%%), "
 		   "%llu bytes from storage in %llu requests (%llu retries), waited %.2f s for storage, "
-		   "%llu blocks prefetched (%llu used), %llu from disk, %llu RAM evictions, %llu files "
-		   "evicted, %llu streamed, %llu read errors",
+		   "%llu blocks prefetched (%llu used, %llu cancelled), %llu random reads by small ranges "
+		   "(%llu KiB), %llu from disk, %llu RAM evictions, %llu files evicted, %llu streamed, %llu read errors",
 		   (unsigned long long)fs->opens, (unsigned long long)hits, (unsigned long long)misses,
 		   hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 		   (unsigned long long)ferry_stats_get(&fs->stats->bytes),
 		   (unsigned long long)ferry_stats_get(&fs->stats->requests),
 		   (unsigned long long)ferry_stats_get(&fs->stats->retries), (b.wait_us + f.wait_us) / 1e6,
 		   (unsigned long long)b.prefetched, (unsigned long long)b.prefetch_used,
-		   (unsigned long long)b.disk_hits, (unsigned long long)b.evicted, (unsigned long long)f.evicted,
+		   (unsigned long long)b.prefetch_cancelled, (unsigned long long)b.ranged,
+		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits,
+		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
 	char up[160] = "";
 	if (fs->rw) {
@@ -656,6 +658,11 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->retries = ferry_stats_get(&fs->stats->retries);
 	out->read_errors = __atomic_load_n(&fs->read_errors, __ATOMIC_RELAXED);
 	out->wait_us = b.wait_us + f.wait_us;
+	out->prefetched = b.prefetched;
+	out->prefetch_cancelled = b.prefetch_cancelled;
+	out->random_switches = b.random_switches;
+	out->ranged_reads = b.ranged;
+	out->ranged_bytes = b.ranged_bytes;
 }
 
 static void rm_dir_files(const char *dir)

@@ -87,6 +87,10 @@ struct ferry_fs_counters {
 	uint64_t storage_bytes;  /* bytes fetched from storage */
 	uint64_t requests, retries, read_errors;
 	uint64_t wait_us;        /* time reads and opens waited for storage */
+	uint64_t prefetched;     /* block mode: blocks prefetched */
+	uint64_t prefetch_cancelled; /* … queued prefetches dropped on random access or close */
+	uint64_t random_switches;    /* … times a reader turned to random access */
+	uint64_t ranged_reads, ranged_bytes; /* … random reads served by small ranged reads */
 };
 void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */

@@ -100,12 +100,15 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 			fprintf(f, "%s\n", line);
 			fprintf(f, "opens=%llu\nbytes_read=%llu\ncache_hits=%llu\ncache_misses=%llu\n"
 				   "storage_bytes=%llu\nrequests=%llu\nretries=%llu\nread_errors=%llu\n"
-				   "storage_wait_us=%llu\n",
+				   "storage_wait_us=%llu\nprefetched=%llu\nprefetch_cancelled=%llu\n"
+				   "random_switches=%llu\nranged_reads=%llu\nranged_bytes=%llu\n",
 				(unsigned long long)c.opens, (unsigned long long)c.bytes_read,
 				(unsigned long long)c.cache_hits, (unsigned long long)c.cache_misses,
 				(unsigned long long)c.storage_bytes, (unsigned long long)c.requests,
 				(unsigned long long)c.retries, (unsigned long long)c.read_errors,
-				(unsigned long long)c.wait_us);
+				(unsigned long long)c.wait_us, (unsigned long long)c.prefetched,
+				(unsigned long long)c.prefetch_cancelled, (unsigned long long)c.random_switches,
+				(unsigned long long)c.ranged_reads, (unsigned long long)c.ranged_bytes);
 			for (size_t i = 0; i < nfailed; i++)
 				fprintf(f, "NOT UPLOADED %s\n", failed[i]);
 			if (fclose(f) == 0)

@@ -19,10 +19,11 @@ c=$(new_container)
 expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
 
 # readers SRC MNT — 8 threads read every small file twice (a new open each
-# time), 16 threads read 16 slices of big.bin; all must match the source.
+# time), 16 threads read 16 slices of big.bin, 8 threads share one open big.bin
+# for random reads, then it is read through; all must match the source.
 readers() {
 	$PY - "$1" "$2" <<-'PYEOF'
-	import hashlib, os, sys
+	import hashlib, os, random, sys
 	from concurrent.futures import ThreadPoolExecutor
 	src, mnt = sys.argv[1], sys.argv[2]
 	rel = [os.path.relpath(os.path.join(d, f), src) for d, _, fs in os.walk(src) for f in fs]
@@ -42,6 +43,17 @@ readers() {
 	    ok = all(ex.map(same, rel * 2))
 	with ThreadPoolExecutor(16) as ex:
 	    ok = all(ex.map(slice_ok, range(16))) and ok
+	# 8 threads share one open file for random 4 KiB reads (block mode's
+	# per-handle random mode: small ranges, cancelled prefetch), then a pass.
+	fs, fm = (os.open(os.path.join(r, "big.bin"), os.O_RDONLY) for r in (src, mnt))
+	size = os.path.getsize(os.path.join(src, "big.bin"))
+	def rand_ok(k):
+	    rnd = random.Random(k)
+	    offs = [rnd.randrange(size - 4096) for _ in range(40)]
+	    return all(os.pread(fs, 4096, o) == os.pread(fm, 4096, o) for o in offs)
+	with ThreadPoolExecutor(8) as ex:
+	    ok = all(ex.map(rand_ok, range(8))) and ok
+	ok = all(os.pread(fs, 1 << 20, o) == os.pread(fm, 1 << 20, o) for o in range(0, size, 1 << 20)) and ok
 	sys.exit(0 if ok else 1)
 	PYEOF
 }
