@@ -1,4 +1,6 @@
-# ferry build. `make` builds build/ferry; `make asan` and `make tsan` build the
+# ferry build. `make` builds build/ferry and build/libferry.so (the library
+# objects again with -fPIC under build/pic, for the C API of src/api/ that the
+# Python package loads; build/ferry keeps its non-PIC objects); `make asan` and `make tsan` build the
 # sanitizer variants under build/asan and build/tsan; `make unit` builds and runs
 # the C unit tests; `make test` runs everything (tests/run.sh).
 CC      ?= cc
@@ -14,22 +16,32 @@ B       ?= build
 
 OBJS    := $(patsubst src/%.c,$(B)/obj/%.o,$(SRCS) src/main.c)
 LIBOBJS := $(patsubst src/%.c,$(B)/obj/%.o,$(LIBSRCS))
+PICOBJS := $(patsubst src/%.c,$(B)/pic/%.o,$(LIBSRCS))
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 
-all: $(B)/ferry
+all: $(B)/ferry $(B)/libferry.so
 
 $(B)/ferry: $(OBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/libferry.so: $(PICOBJS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -shared -Wl,-soname,libferry.so -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # TODO(sec-fs, issue 16): these two still build paths into fixed buffers that
 # snprintf may cut short; the rest of the tree builds with truncation warnings on.
-$(B)/obj/fs/mount.o $(B)/obj/fs/registry.o: override CFLAGS += -Wno-format-truncation
+$(B)/obj/fs/mount.o $(B)/obj/fs/registry.o $(B)/pic/fs/mount.o $(B)/pic/fs/registry.o: override CFLAGS += -Wno-format-truncation
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/pic/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (pic)"
+	@$(CC) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
@@ -53,4 +65,4 @@ clean:
 	rm -rf build
 
 .PHONY: all unit asan tsan test clean unit-build
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(PICOBJS:.o=.d)
