@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# t8000 — owns the Python package's fsspec filesystem (python/ferry over build/libferry.so)
+# under Debian's /usr/bin/python3: against an Azurite datastore, ls/info/exists/isdir/glob/
+# find/walk/du agree with what was uploaded; random ranged reads and cat_file ranges are
+# byte-exact; pandas.read_csv on an azureml:// URI; open("wb") lands (read back with
+# `ferry download`); get/put of a folder tree round-trip; rm; a missing path raises
+# FileNotFoundError, a wrong key PermissionError/OSError naming the blob and never the key;
+# every path form of the same blob reads the same bytes; the library is loaded with CDLL
+# (calls release the GIL).
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+export FERRY_CMD_TIMEOUT=120
+$PY -c 'import fsspec, pandas' 2>/dev/null || skip "Debian's python3-fsspec and python3-pandas are not installed"
+export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
+[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
+
+c=$(new_container)
+az_datastore pyds "$c"
+mk_small_tree "$TEST_TMP/tree" 60 1 16
+printf 'sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n6.3,3.3,virginica\n' >"$TEST_TMP/iris.csv"
+head -c 3000000 /dev/urandom >"$TEST_TMP/big.bin"
+expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/pyds/paths/tree/"
+expect_ok ferry upload "$TEST_TMP/iris.csv" "azureml://datastores/pyds/paths/iris.csv"
+expect_ok ferry upload "$TEST_TMP/big.bin" "azureml://datastores/pyds/paths/big.bin"
+
+# A second datastore over the same container with a wrong key.
+sed "s/^name: pyds/name: badkey/; s|account_key: .*|account_key: $(printf 'wrong-key-0123456789' | base64)|" \
+	"$TEST_TMP/ds-pyds.yml" >"$TEST_TMP/ds-bad.yml"
+expect_ok ferry datastore create --file "$TEST_TMP/ds-bad.yml"
+
+export T8_TMP=$TEST_TMP T8_CONTAINER=$c T8_KEY=$AZURITE_KEY T8_AZURITE=$AZURITE_URL
+run_py() { # run_py NAME — run $TEST_TMP/NAME.py under Debian's python
+	step "python: $1"
+	timeout -k 5 120 $PY "$TEST_TMP/$1.py" >"$TEST_TMP/$1.out" 2>&1 || { cat "$TEST_TMP/$1.out"; fail "$1"; }
+	cat "$TEST_TMP/$1.out"
+}
+
+cat >"$TEST_TMP/listing.py" <<'PY'
+import os, ferry, fsspec
+T = os.environ["T8_TMP"]
+fs = fsspec.filesystem("azureml")
+assert type(fs).__name__ == "FerryFileSystem", type(fs)
+base = "azureml://datastores/pyds/paths"
+local = {}
+for d, _, files in os.walk(T + "/tree"):
+    for f in files:
+        p = os.path.join(d, f)
+        local[os.path.relpath(p, T + "/tree")] = os.path.getsize(p)
+top = sorted(os.listdir(T + "/tree"))
+got = fs.ls(base + "/tree", detail=True)
+assert sorted(e["name"].rsplit("/", 1)[1] for e in got) == top, (got, top)
+for e in got:
+    want = "directory" if os.path.isdir(T + "/tree/" + e["name"].rsplit("/", 1)[1]) else "file"
+    assert e["type"] == want, e
+assert fs.ls(base + "/tree/", detail=False) == [e["name"] for e in got]
+found = fs.find(base + "/tree")
+assert sorted(p[len(base) + 6:] for p in found) == sorted(local), (found, local)
+assert fs.du(base + "/tree") == sum(local.values())
+walked = sorted(os.path.relpath(os.path.join(r, f), base + "/tree") for r, _, fl in fs.walk(base + "/tree") for f in fl)
+assert walked == sorted(local), walked
+rel, size = sorted(local.items())[-1]
+info = fs.info(base + "/tree/" + rel)
+assert info["type"] == "file" and info["size"] == size, info
+assert fs.isdir(base + "/tree") and not fs.isfile(base + "/tree")
+assert fs.exists(base + "/iris.csv") and not fs.exists(base + "/no-such.csv")
+# glob agrees with fsspec's own local filesystem on the same tree, pattern by pattern
+lfs = fsspec.filesystem("file")
+root = os.path.realpath(T + "/tree")
+for pat in ["**", "**/*.bin", "*/*.bin", "d0?/d*/f0000*.bin", "*.bin"]:
+    g = sorted(p[len(base) + 6:] for p in fs.glob(base + "/tree/" + pat))
+    w = sorted(p[len(root) + 1:] for p in lfs.glob(root + "/" + pat))
+    assert g == w and w, (pat, g, w)
+g1 = fs.glob(base + "/*.csv")
+assert g1 == [base + "/iris.csv"], g1
+print("listing ok:", len(local), "files,", "files")
+PY
+run_py listing
+
+cat >"$TEST_TMP/reads.py" <<'PY'
+import os, random, ferry, fsspec, pandas as pd, ctypes
+T = os.environ["T8_TMP"]
+base = "azureml://datastores/pyds/paths"
+data = open(T + "/big.bin", "rb").read()
+rnd = random.Random(8000)
+with fsspec.open(base + "/big.bin", "rb") as f:
+    for _ in range(200):
+        off = rnd.randrange(len(data) + 10)
+        n = rnd.choice([1, 7, 4096, 65536, 1 << 20])
+        f.seek(off)
+        assert f.read(n) == data[off:off + n], (off, n)
+fs = ferry.filesystem()
+for s, e in [(0, 10), (100, 5000), (len(data) - 3, None), (-100, None), (5, 5)]:
+    assert fs.cat_file(base + "/big.bin", start=s, end=e) == data[s:e], (s, e)
+assert fs.cat_file(base + "/big.bin") == data
+df = pd.read_csv(base + "/iris.csv")
+assert list(df.columns) == ["sepal_length", "sepal_width", "species"] and len(df) == 3, df
+assert df["sepal_length"].sum() == 5.1 + 4.9 + 6.3
+# every path form of the same blob gives the same bytes
+c, key, url = os.environ["T8_CONTAINER"], os.environ["T8_KEY"], os.environ["T8_AZURITE"]
+os.environ["AZURE_STORAGE_CONNECTION_STRING"] = "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=" + url
+for uri in [base + "/iris.csv", url + "/" + c + "/iris.csv"]:
+    assert fs.cat_file(uri) == open(T + "/iris.csv", "rb").read(), uri
+# the library is a CDLL: ctypes releases the GIL around each call
+assert isinstance(ferry._lib.lib(), ctypes.CDLL) and not isinstance(ferry._lib.lib(), ctypes.PyDLL)
+print("reads ok")
+PY
+run_py reads
+
+cat >"$TEST_TMP/writes.py" <<'PY'
+import os, ferry
+T = os.environ["T8_TMP"]
+base = "azureml://datastores/pyds/paths"
+fs = ferry.filesystem()
+payload = os.urandom(5 * 1024 * 1024 + 123)
+with fs.open(base + "/written/w.bin", "wb") as f:
+    for k in range(0, len(payload), 1000003):
+        f.write(payload[k:k + 1000003])
+    assert not fs.exists(base + "/written/w.bin"), "nothing lands before close"
+assert fs.info(base + "/written/w.bin")["size"] == len(payload)
+open(T + "/w.expected", "wb").write(payload)
+fs.put(T + "/tree", base + "/putdir", recursive=True)
+fs.get(base + "/putdir", T + "/got", recursive=True)
+fs.get_file(base + "/iris.csv", T + "/iris.copy")
+assert open(T + "/iris.copy", "rb").read() == open(T + "/iris.csv", "rb").read()
+assert not [n for n in os.listdir(T) if n.startswith(".ferry")], os.listdir(T)
+fs.put_file(T + "/iris.csv", base + "/one/iris2.csv")
+assert fs.cat_file(base + "/one/iris2.csv") == open(T + "/iris.csv", "rb").read()
+fs.rm(base + "/one/iris2.csv")
+assert not fs.exists(base + "/one/iris2.csv")
+fs.mkdir(base + "/newdir")
+print("writes ok")
+PY
+run_py writes
+step "what open('wb') wrote downloads byte-exact with the CLI"
+expect_ok ferry download "azureml://datastores/pyds/paths/written/w.bin" "$TEST_TMP/dl"
+assert_file_same "$TEST_TMP/w.expected" "$TEST_TMP/dl/w.bin"
+step "get/put of a folder tree round-trips"
+assert_tree_same "$TEST_TMP/tree" "$TEST_TMP/got"
+
+cat >"$TEST_TMP/errors.py" <<'PY'
+import os, ferry, pandas as pd
+T, key = os.environ["T8_TMP"], os.environ["T8_KEY"]
+base = "azureml://datastores/pyds/paths"
+fs = ferry.filesystem()
+def expect(exc, fn, *a, **k):
+    try:
+        fn(*a, **k)
+    except exc as e:
+        assert key not in str(e) and key not in repr(e), "key in message"
+        print(type(e).__name__, e)
+        return e
+    raise AssertionError("%s did not raise %s" % (fn, exc))
+e = expect(FileNotFoundError, fs.info, base + "/no/such.csv")
+assert "no/such.csv" in str(e), e
+expect(FileNotFoundError, fs.ls, base + "/no/such/")
+expect(FileNotFoundError, fs.open, base + "/no/such.csv", "rb")
+expect(FileNotFoundError, pd.read_csv, base + "/no/such.csv")
+expect(FileNotFoundError, fs.cat_file, "azureml://datastores/nosuchstore/paths/x.csv")
+expect(IsADirectoryError, fs.open, base + "/tree", "rb")
+e = expect(OSError, fs.cat_file, "azureml://datastores/badkey/paths/iris.csv")
+assert isinstance(e, PermissionError) or "403" in str(e) or "auth" in str(e).lower(), e
+assert "iris.csv" in str(e) or "badkey" in str(e), e
+expect(OSError, fs.info, "notascheme://x/y")
+e = expect(OSError, ferry.Engine(settings={"NO_SUCH_SETTING": 1}).stat, base + "/iris.csv")
+assert "NO_SUCH_SETTING" in str(e), e
+print("errors ok")
+PY
+run_py errors
+assert_not_contains "$TEST_TMP/errors.out" "$AZURITE_KEY" "the account key"
