@@ -35,6 +35,8 @@ APT_PACKAGES=(
 )
 # Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
 APT_PACKAGES+=(python3-torch)
+# bench/python.sh's peer: Azure's own Python SDK.
+APT_PACKAGES+=(python3-azure)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)
