@@ -73,6 +73,8 @@ def lib():
                 "ferry_api_file_open": (P, [P, s, ctypes.POINTER(u64), E]),
                 "ferry_api_file_read": (i64, [P, u64, u64, P, E]),
                 "ferry_api_file_close": (None, [P]),
+                "ferry_api_cat": (i, [P, s, u64, u64, ctypes.POINTER(P), ctypes.POINTER(u64), E]),
+                "ferry_api_buf_free": (None, [P]),
                 "ferry_api_download": (i, [P, s, s, ctypes.POINTER(u64), ctypes.POINTER(u64), E]),
                 "ferry_api_upload": (i, [P, s, s, ctypes.POINTER(u64), ctypes.POINTER(u64), E]),
                 "ferry_api_put_fd": (i, [P, i, u64, s, E]),
@@ -206,6 +208,19 @@ class Engine:
 
     def open(self, uri):
         return File(self, uri)
+
+    def cat(self, uri, off=0, n=None):
+        """Bytes [off, off+n) of file uri (n None: to the end) in one ranged read, no stat."""
+        if n is not None and n <= 0:
+            n = 0
+        buf, got, err = ctypes.c_void_p(), ctypes.c_uint64(), _Err()
+        if lib().ferry_api_cat(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
+                               ctypes.byref(buf), ctypes.byref(got), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+        try:
+            return ctypes.string_at(buf, got.value) if got.value else b""
+        finally:
+            lib().ferry_api_buf_free(buf)
 
     def download(self, uri, dest):
         """Download a file or folder (recursively) into local folder dest; returns (bytes, files)."""

@@ -113,15 +113,15 @@ class FerryFileSystem(AbstractFileSystem):
         return sum(sizes.values()) if total else sizes
 
     def cat_file(self, path, start=None, end=None, **kw):
-        f = self.engine.open(self._strip_protocol(path))
-        try:
-            size = f.size
-            start = 0 if start is None else (start + size if start < 0 else start)
-            end = size if end is None else (end + size if end < 0 else end)
-            start, end = max(0, min(start, size)), max(0, min(end, size))
-            return f.read(start, end - start) if end > start else b""
-        finally:
-            f.close()
+        path = self._strip_protocol(path)
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            size = self.engine.stat(path)["size"]  # ranges from the end need the size
+            start = None if start is None else max(0, start + size if start < 0 else start)
+            end = None if end is None else max(0, end + size if end < 0 else end)
+        start = start or 0
+        if end is not None and end <= start:
+            return self.engine.cat(path, start, 0)  # still raises for a missing file or a folder
+        return self.engine.cat(path, start, None if end is None else end - start)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kw):
         return FerryFile(self, self._strip_protocol(path), mode=mode, block_size=block_size,

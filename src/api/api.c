@@ -302,6 +302,74 @@ void ferry_api_file_close(struct ferry_api_file *f)
 	free(f);
 }
 
+struct grow_buf {
+	char *buf;
+	uint64_t off, n, cap;
+};
+
+static int grow_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct grow_buf *b = arg;
+	if (off != b->off + b->n)
+		return -1; /* the store delivers in order (store.h) */
+	if (b->n + len > b->cap) {
+		uint64_t cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->n + len)
+			cap *= 2;
+		char *g = realloc(b->buf, cap);
+		if (!g)
+			return -1;
+		b->buf = g;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->n, data, len);
+	b->n += len;
+	return 0;
+}
+
+int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void **out,
+		  uint64_t *n, ferry_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	struct ferry_store *s;
+	char *path;
+	if (ferry_resolve(&api->ctx, uri, 0, &s, &path, NULL, err) < 0)
+		return -1;
+	struct grow_buf b = { NULL, off, 0, 0 };
+	int rc = len ? ferry_store_read(s, path, off, len, grow_sink, &b, err) : -1;
+	if (rc < 0) {
+		/* Why no bytes: a folder, or a range at or past the end of a file
+		 * (which reads as empty, as a file's read there does), or the read's
+		 * own error. */
+		struct ferry_entry e = { 0 };
+		ferry_err serr;
+		if (ferry_store_stat(s, path, &e, &serr) == 0) {
+			if (e.is_dir)
+				rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
+			else if (!len || off >= e.size)
+				rc = 0;
+		} else if (!len) {
+			*err = serr;
+		}
+		ferry_entry_clear(&e);
+	}
+	if (rc < 0) {
+		free(b.buf);
+	} else {
+		*out = b.buf;
+		*n = b.n;
+	}
+	ferry_store_destroy(s);
+	free(path);
+	return rc;
+}
+
+void ferry_api_buf_free(void *buf)
+{
+	free(buf);
+}
+
 /* A transfer's own copy of the context (transfer.h: one call per ctx). */
 static void xfer_ctx(const struct ferry_api *api, struct ferry_ctx *c)
 {

@@ -94,6 +94,15 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
 int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len, void *buf, ferry_err *err);
 void ferry_api_file_close(struct ferry_api_file *f);
 
+/* Bytes [off, off+len) of file `uri` (len UINT64_MAX: to the end) in one
+ * ranged read, without a stat first (one request for a small file, where a
+ * file handle costs a stat too): *out gets a malloc'd buffer of *n bytes
+ * (free with ferry_api_buf_free; *n is less than len at the end of the
+ * file). A folder is FERRY_E_INVALID "is a folder", missing FERRY_E_NOTFOUND. */
+int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void **out,
+		  uint64_t *n, ferry_err *err);
+void ferry_api_buf_free(void *buf);
+
 /* Download `uri` (a file or a folder, recursively) into local folder `dest`
  * with the parallel transfer engine (transfer.h: temporary names, renamed
  * when complete). A file lands as dest/<basename>. *bytes and *files (may be

@@ -89,7 +89,7 @@ with fsspec.open(base + "/big.bin", "rb") as f:
         f.seek(off)
         assert f.read(n) == data[off:off + n], (off, n)
 fs = ferry.filesystem()
-for s, e in [(0, 10), (100, 5000), (len(data) - 3, None), (-100, None), (5, 5)]:
+for s, e in [(0, 10), (100, 5000), (len(data) - 3, None), (-100, None), (-100, -10), (5, 5), (len(data) + 5, None), (None, 17)]:
     assert fs.cat_file(base + "/big.bin", start=s, end=e) == data[s:e], (s, e)
 assert fs.cat_file(base + "/big.bin") == data
 df = pd.read_csv(base + "/iris.csv")
@@ -127,6 +127,10 @@ fs.put_file(T + "/iris.csv", base + "/one/iris2.csv")
 assert fs.cat_file(base + "/one/iris2.csv") == open(T + "/iris.csv", "rb").read()
 fs.rm(base + "/one/iris2.csv")
 assert not fs.exists(base + "/one/iris2.csv")
+fs.pipe_file(base + "/empty.bin", b"")
+assert fs.cat_file(base + "/empty.bin") == b"" and fs.info(base + "/empty.bin")["size"] == 0
+with fs.open(base + "/empty.bin", "rb") as f:
+    assert f.read() == b""
 fs.mkdir(base + "/newdir")
 print("writes ok")
 PY
@@ -154,9 +158,12 @@ e = expect(FileNotFoundError, fs.info, base + "/no/such.csv")
 assert "no/such.csv" in str(e), e
 expect(FileNotFoundError, fs.ls, base + "/no/such/")
 expect(FileNotFoundError, fs.open, base + "/no/such.csv", "rb")
+expect(FileNotFoundError, fs.cat_file, base + "/no/such.csv")
+expect(FileNotFoundError, fs.cat_file, base + "/no/such.csv", start=0, end=0)
 expect(FileNotFoundError, pd.read_csv, base + "/no/such.csv")
 expect(FileNotFoundError, fs.cat_file, "azureml://datastores/nosuchstore/paths/x.csv")
 expect(IsADirectoryError, fs.open, base + "/tree", "rb")
+expect(IsADirectoryError, fs.cat_file, base + "/tree")
 e = expect(OSError, fs.cat_file, "azureml://datastores/badkey/paths/iris.csv")
 assert isinstance(e, PermissionError) or "403" in str(e) or "auth" in str(e).lower(), e
 assert "iris.csv" in str(e) or "badkey" in str(e), e
