@@ -105,6 +105,56 @@ void ferry_api_close(struct ferry_api *api)
 	free(api);
 }
 
+static int nomem(ferry_err *err)
+{
+	return ferry_err_set(err, FERRY_E_IO, "out of memory");
+}
+
+/*
+ * ferry_resolve, plus one form of its own: azureml:<name>:<version>/<sub>
+ * (or <name>@latest/<sub>), a path inside a folder asset. It is how the
+ * names of an asset's listing are written, so a binding can open what it
+ * listed; the part after the asset is checked for "."/".." segments as any
+ * path is.
+ */
+static int resolve(struct ferry_api *api, const char *uri, int for_write, struct ferry_store **store,
+		   char **path, int *folder_hint, ferry_err *err)
+{
+	size_t n;
+	const char *slash;
+	if (ferry_uri_scheme(uri, &n) != FERRY_SCHEME_ASSET || !(slash = strchr(uri + n, '/')))
+		return ferry_resolve(&api->ctx, uri, for_write, store, path, folder_hint, err);
+	const char *sub = slash, *seg;
+	size_t sublen, seglen;
+	while (*sub == '/')
+		sub++;
+	sublen = strlen(sub);
+	while (sublen && sub[sublen - 1] == '/')
+		sublen--;
+	if (ferry_uri_dot_segment(sub, sublen, &seg, &seglen))
+		return ferry_err_set(err, FERRY_E_INVALID, "invalid path '%s': '%.*s' segments are not allowed",
+				     uri, (int)seglen, seg);
+	char *head = strndup(uri, (size_t)(slash - uri));
+	char *rel = strndup(sub, sublen);
+	char *p = NULL;
+	int rc = head && rel ? ferry_resolve(&api->ctx, head, for_write, store, &p, folder_hint, err) : nomem(err);
+	if (rc == 0 && sublen) {
+		*path = ferry_path_join(p, rel);
+		free(p);
+		if (!*path) {
+			ferry_store_destroy(*store);
+			rc = nomem(err);
+		}
+		if (folder_hint)
+			*folder_hint = slash[strlen(slash) - 1] == '/';
+	} else if (rc == 0) {
+		*path = p;
+	}
+	free(head);
+	free(rel);
+	return rc;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -136,17 +186,12 @@ void ferry_api_entries_free(struct ferry_api_entry *entries, size_t n)
 	free(entries);
 }
 
-static int nomem(ferry_err *err)
-{
-	return ferry_err_set(err, FERRY_E_IO, "out of memory");
-}
-
 int ferry_api_stat(struct ferry_api *api, const char *uri, struct ferry_api_entry *out, ferry_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 0, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
 		return -1;
 	struct ferry_entry e = { 0 };
 	int rc = ferry_store_stat(s, path, &e, err);
@@ -206,7 +251,7 @@ int ferry_api_list(struct ferry_api *api, const char *uri, int recursive, struct
 	*n = 0;
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 0, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
 		return -1;
 	struct ferry_entry e = { 0 };
 	int rc = ferry_store_stat(s, path, &e, err);
@@ -241,7 +286,7 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
 		nomem(err);
 		return NULL;
 	}
-	if (ferry_resolve(&api->ctx, uri, 0, &f->store, &f->path, NULL, err) < 0) {
+	if (resolve(api, uri, 0, &f->store, &f->path, NULL, err) < 0) {
 		free(f);
 		return NULL;
 	}
@@ -334,7 +379,7 @@ int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t
 	*n = 0;
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 0, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
 		return -1;
 	struct grow_buf b = { NULL, off, 0, 0 };
 	int rc = len ? ferry_store_read(s, path, off, len, grow_sink, &b, err) : -1;
@@ -392,10 +437,17 @@ int ferry_api_download(struct ferry_api *api, const char *uri, const char *dest,
 	struct ferry_ctx c;
 	xfer_ctx(api, &c);
 	struct ferry_xfer_result r = { 0 };
-	if (ferry_download(&c, uri, dest, &r, NULL, err) < 0)
+	struct ferry_store *s;
+	char *path;
+	int hint = 0;
+	if (resolve(api, uri, 0, &s, &path, &hint, err) < 0)
 		return -1;
-	report(&r, bytes, files);
-	return 0;
+	int rc = ferry_download_store(&c, s, path, hint, uri, dest, &r, NULL, err);
+	ferry_store_destroy(s);
+	free(path);
+	if (rc == 0)
+		report(&r, bytes, files);
+	return rc;
 }
 
 int ferry_api_upload(struct ferry_api *api, const char *src, const char *uri, uint64_t *bytes,
@@ -414,7 +466,7 @@ int ferry_api_put_fd(struct ferry_api *api, int fd, uint64_t size, const char *u
 {
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 1, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 1, &s, &path, NULL, err) < 0)
 		return -1;
 	int rc = 0;
 	if (!*path)
@@ -440,7 +492,7 @@ int ferry_api_remove(struct ferry_api *api, const char *uri, int recursive, ferr
 {
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 1, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 1, &s, &path, NULL, err) < 0)
 		return -1;
 	struct ferry_entry e = { 0 };
 	int rc = ferry_store_stat(s, path, &e, err);
@@ -471,7 +523,7 @@ int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err)
 		return ferry_mkdir_p(uri, 0777, err);
 	struct ferry_store *s;
 	char *path;
-	if (ferry_resolve(&api->ctx, uri, 1, &s, &path, NULL, err) < 0)
+	if (resolve(api, uri, 1, &s, &path, NULL, err) < 0)
 		return -1;
 	ferry_store_ensure_container(s);
 	ferry_store_destroy(s);

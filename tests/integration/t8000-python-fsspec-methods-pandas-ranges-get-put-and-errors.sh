@@ -28,7 +28,9 @@ sed "s/^name: pyds/name: badkey/; s|account_key: .*|account_key: $(printf 'wrong
 	"$TEST_TMP/ds-pyds.yml" >"$TEST_TMP/ds-bad.yml"
 expect_ok ferry datastore create --file "$TEST_TMP/ds-bad.yml"
 
-export T8_TMP=$TEST_TMP T8_CONTAINER=$c T8_KEY=$AZURITE_KEY T8_AZURITE=$AZURITE_URL
+# A data asset naming the datastore's folder (its storage path is remote: nothing uploaded).
+expect_ok ferry data create --name pytree --path "azureml://datastores/pyds/paths/tree/" --type uri_folder
+export T8_TMP=$TEST_TMP T8_CONTAINER=$c T8_KEY=$AZURITE_KEY T8_AZURITE=$AZURITE_URL T8_CONN=$AZURITE_CONN
 run_py() { # run_py NAME — run $TEST_TMP/NAME.py under Debian's python
 	step "python: $1"
 	timeout -k 5 120 $PY "$TEST_TMP/$1.py" >"$TEST_TMP/$1.out" 2>&1 || { cat "$TEST_TMP/$1.out"; fail "$1"; }
@@ -95,11 +97,25 @@ assert fs.cat_file(base + "/big.bin") == data
 df = pd.read_csv(base + "/iris.csv")
 assert list(df.columns) == ["sepal_length", "sepal_width", "species"] and len(df) == 3, df
 assert df["sepal_length"].sum() == 5.1 + 4.9 + 6.3
-# every path form of the same blob gives the same bytes
-c, key, url = os.environ["T8_CONTAINER"], os.environ["T8_KEY"], os.environ["T8_AZURITE"]
-os.environ["AZURE_STORAGE_CONNECTION_STRING"] = "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=" + url
-for uri in [base + "/iris.csv", url + "/" + c + "/iris.csv"]:
-    assert fs.cat_file(uri) == open(T + "/iris.csv", "rb").read(), uri
+# every path form of the same folder lists the same files and reads the same bytes
+c = os.environ["T8_CONTAINER"]
+os.environ["AZURE_STORAGE_CONNECTION_STRING"] = os.environ["T8_CONN"]
+want = sorted(fs.find(base + "/tree"))
+want = [p[len(base) + 6:] for p in want]
+one = want[0]
+local = open(T + "/tree/" + one, "rb").read()
+for uri in [os.environ["T8_AZURITE"] + "/" + c + "/tree",
+            "wasbs://%s@devstoreaccount1.blob.core.windows.net/tree" % c,
+            "abfss://%s@devstoreaccount1.dfs.core.windows.net/tree" % c,
+            "https://devstoreaccount1.blob.core.windows.net/%s/tree" % c,
+            "azureml://subscriptions/s1/resourcegroups/rg1/workspaces/ws1/datastores/pyds/paths/tree",
+            "azureml:pytree:1"]:
+    got = [p[len(uri) + 1:] for p in fs.find(uri)]
+    assert sorted(got) == want, (uri, got[:3])
+    assert fs.cat_file(uri + "/" + one) == local, uri
+    with fs.open(uri + "/" + one, "rb") as f:
+        f.seek(100)
+        assert f.read(50) == local[100:150], uri
 # the library is a CDLL: ctypes releases the GIL around each call
 assert isinstance(ferry._lib.lib(), ctypes.CDLL) and not isinstance(ferry._lib.lib(), ctypes.PyDLL)
 print("reads ok")
@@ -120,6 +136,7 @@ assert fs.info(base + "/written/w.bin")["size"] == len(payload)
 open(T + "/w.expected", "wb").write(payload)
 fs.put(T + "/tree", base + "/putdir", recursive=True)
 fs.get(base + "/putdir", T + "/got", recursive=True)
+fs.get("azureml:pytree:1", T + "/got-asset", recursive=True)
 fs.get_file(base + "/iris.csv", T + "/iris.copy")
 assert open(T + "/iris.copy", "rb").read() == open(T + "/iris.csv", "rb").read()
 assert not [n for n in os.listdir(T) if n.startswith(".ferry")], os.listdir(T)
@@ -140,6 +157,7 @@ expect_ok ferry download "azureml://datastores/pyds/paths/written/w.bin" "$TEST_
 assert_file_same "$TEST_TMP/w.expected" "$TEST_TMP/dl/w.bin"
 step "get/put of a folder tree round-trips"
 assert_tree_same "$TEST_TMP/tree" "$TEST_TMP/got"
+assert_tree_same "$TEST_TMP/tree" "$TEST_TMP/got-asset"
 
 cat >"$TEST_TMP/errors.py" <<'PY'
 import os, ferry, pandas as pd
@@ -168,6 +186,8 @@ e = expect(OSError, fs.cat_file, "azureml://datastores/badkey/paths/iris.csv")
 assert isinstance(e, PermissionError) or "403" in str(e) or "auth" in str(e).lower(), e
 assert "iris.csv" in str(e) or "badkey" in str(e), e
 expect(OSError, fs.info, "notascheme://x/y")
+e = expect(OSError, fs.cat_file, "azureml:pytree:1/d00/../../iris.csv")
+assert "'..'" in str(e), e
 e = expect(OSError, ferry.Engine(settings={"NO_SUCH_SETTING": 1}).stat, base + "/iris.csv")
 assert "NO_SUCH_SETTING" in str(e), e
 print("errors ok")
