@@ -21,10 +21,24 @@ except ImportError:  # the engine works without fsspec; filesystem() says what i
 if _fsspec is not None:
     from ferry.fsspec import FerryFileSystem, FerryFile  # noqa: F401
 
-    try:
-        _fsspec.register_implementation("azureml", FerryFileSystem, clobber=False)
-    except ValueError:
-        pass  # the user already has an "azureml" implementation: keep it
+    def _other_azureml_installed():
+        """fsspec knows an "azureml" class by name (newer fsspec lists Azure's azureml-fsspec)
+        and its module is installed: the user has one, which register_implementation's
+        clobber=False would not see (it checks only classes already imported)."""
+        import importlib.util
+        known = getattr(_fsspec.registry, "known_implementations", {}).get("azureml")
+        if not known or not isinstance(known.get("class"), str):
+            return False
+        try:
+            return importlib.util.find_spec(known["class"].rsplit(".", 1)[0]) is not None
+        except (ImportError, ValueError):
+            return False
+
+    if not _other_azureml_installed():
+        try:
+            _fsspec.register_implementation("azureml", FerryFileSystem, clobber=False)
+        except ValueError:
+            pass  # the user already has an "azureml" implementation: keep it
 else:
     FerryFileSystem = None
 

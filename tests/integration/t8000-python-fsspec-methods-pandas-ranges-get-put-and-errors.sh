@@ -5,8 +5,10 @@
 # byte-exact; pandas.read_csv on an azureml:// URI; open("wb") lands (read back with
 # `ferry download`); get/put of a folder tree round-trip; rm; a missing path raises
 # FileNotFoundError, a wrong key PermissionError/OSError naming the blob and never the key;
-# every path form of the same blob reads the same bytes; the library is loaded with CDLL
-# (calls release the GIL).
+# every path form (emulator URL, wasbs, abfss, https, long-form azureml, a data asset and
+# paths inside it) lists and reads the same; one handle read from 8 threads stays exact;
+# the library is loaded with CDLL (calls release the GIL); an "azureml" implementation
+# registered before `import ferry` is kept.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 export FERRY_CMD_TIMEOUT=120
@@ -36,6 +38,19 @@ run_py() { # run_py NAME — run $TEST_TMP/NAME.py under Debian's python
 	timeout -k 5 120 $PY "$TEST_TMP/$1.py" >"$TEST_TMP/$1.out" 2>&1 || { cat "$TEST_TMP/$1.out"; fail "$1"; }
 	cat "$TEST_TMP/$1.out"
 }
+
+cat >"$TEST_TMP/clobber.py" <<'PY'
+import fsspec
+from fsspec.spec import AbstractFileSystem
+class Mine(AbstractFileSystem):
+    protocol = "azureml"
+fsspec.register_implementation("azureml", Mine)
+import ferry
+assert fsspec.get_filesystem_class("azureml") is Mine, fsspec.get_filesystem_class("azureml")
+assert type(ferry.filesystem()).__name__ == "FerryFileSystem"
+print("an azureml implementation registered before import ferry is kept")
+PY
+run_py clobber
 
 cat >"$TEST_TMP/listing.py" <<'PY'
 import os, ferry, fsspec
