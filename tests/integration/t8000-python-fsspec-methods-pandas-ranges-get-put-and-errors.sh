@@ -2,7 +2,7 @@
 # t8000 — owns the Python package's fsspec filesystem (python/ferry over build/libferry.so)
 # under Debian's /usr/bin/python3: against an Azurite datastore, ls/info/exists/isdir/glob/
 # find/walk/du agree with what was uploaded; random ranged reads and cat_file ranges are
-# byte-exact; pandas.read_csv on an azureml:// URI; open("wb") lands (read back with
+# byte-exact; pandas.read_csv and DataFrame.to_csv on azureml:// URIs; open("wb") lands (read back with
 # `ferry download`); get/put of a folder tree round-trip; rm; a missing path raises
 # FileNotFoundError, a wrong key PermissionError/OSError naming the blob and never the key;
 # every path form (emulator URL, wasbs, abfss, https, long-form azureml, a data asset and
@@ -169,6 +169,10 @@ fs.put_file(T + "/iris.csv", base + "/one/iris2.csv")
 assert fs.cat_file(base + "/one/iris2.csv") == open(T + "/iris.csv", "rb").read()
 fs.rm(base + "/one/iris2.csv")
 assert not fs.exists(base + "/one/iris2.csv")
+import pandas as pd
+df = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+df.to_csv(base + "/pandas/out.csv", index=False)
+assert pd.read_csv(base + "/pandas/out.csv").equals(df)
 fs.pipe_file(base + "/empty.bin", b"")
 assert fs.cat_file(base + "/empty.bin") == b"" and fs.info(base + "/empty.bin")["size"] == 0
 with fs.open(base + "/empty.bin", "rb") as f:
