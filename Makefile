@@ -1,4 +1,5 @@
-# ferry build. `make` builds build/ferry; `make asan` and `make tsan` build the
+# ferry build. `make` builds build/ferry and build/libferry.so (the C API of
+# src/api/ that the Python package loads, from the same objects); `make asan` and `make tsan` build the
 # sanitizer variants under build/asan and build/tsan; `make unit` builds and runs
 # the C unit tests; `make test` runs everything (tests/run.sh); `make fuzz` builds
 # the libFuzzer targets of tests/fuzz/ into build/fuzz/ (clang), `make fuzz-long`
@@ -6,7 +7,10 @@
 CC      ?= cc
 PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+# -fPIC -fno-semantic-interposition: one set of objects serves both build/ferry and
+# build/libferry.so. Debian's gcc builds PIE by default, and PIC without semantic
+# interposition compiles to the same direct calls as PIE, so the binary pays nothing.
+override CFLAGS += -fPIC -fno-semantic-interposition -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Isrc $(shell pkg-config --cflags $(PKGS))
 override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
@@ -18,17 +22,27 @@ OBJS    := $(patsubst src/%.c,$(B)/obj/%.o,$(SRCS) src/main.c)
 LIBOBJS := $(patsubst src/%.c,$(B)/obj/%.o,$(LIBSRCS))
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 
-all: $(B)/ferry
+all: $(B)/ferry $(B)/libferry.so
 
 $(B)/ferry: $(OBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/libferry.so: $(LIBOBJS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -shared -Wl,-soname,libferry.so -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # TODO(sec-fs, issue 16): these two still build paths into fixed buffers that
 # snprintf may cut short; the rest of the tree builds with truncation warnings on.
 $(B)/obj/fs/mount.o $(B)/obj/fs/registry.o: override CFLAGS += -Wno-format-truncation
 
-$(B)/obj/%.o: src/%.c
+# Objects depend on the flags they were built with: a change of CFLAGS (such as
+# -fPIC, which libferry.so needs) rebuilds them instead of linking stale ones.
+$(B)/obj/.cflags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' >$@
+
+$(B)/obj/%.o: src/%.c $(B)/obj/.cflags
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -42,9 +56,9 @@ unit: $(UNITS)
 	@set -e; for t in $(UNITS); do $$t; done
 
 asan:
-	$(MAKE) B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all unit-build
+	$(MAKE) B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/ferry build/asan/libferry.so unit-build
 tsan:
-	$(MAKE) B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" all
+	$(MAKE) B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/ferry
 
 unit-build: $(UNITS)
 
@@ -83,5 +97,5 @@ test: all
 clean:
 	rm -rf build
 
-.PHONY: all unit asan tsan test clean unit-build fuzz fuzz-build fuzz-long fuzz-cov
+.PHONY: all unit asan tsan test clean unit-build FORCE fuzz fuzz-build fuzz-long fuzz-cov
 -include $(OBJS:.o=.d)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — owns getting a fresh Debian 12 machine to a built ferry: installs the
-# apt packages and the npm tools (Azurite) that are missing, builds build/ferry, and
-# runs the quickstart job. The README's first command. Safe to re-run: it checks
+# apt packages and the npm tools (Azurite) that are missing, builds build/ferry and
+# build/libferry.so, makes `import ferry` work in /usr/bin/python3 and the first python3
+# on PATH (a ferry.pth in each one's site-packages naming python/), and runs the quickstart job. The README's first command. Safe to re-run: it checks
 # before installing (dpkg -s, the Azurite binary), so a second run is offline and fast.
 #
 #   ./setup.sh              install what is missing, build, run examples/quickstart/job.yml
@@ -37,6 +38,8 @@ APT_PACKAGES=(
 )
 # Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
 APT_PACKAGES+=(python3-torch)
+# bench/python.sh's peer: Azure's own Python SDK.
+APT_PACKAGES+=(python3-azure)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)
@@ -69,6 +72,25 @@ fi
 
 echo "setup.sh: building (make -j2)"
 make -j2
+
+# `import ferry` (python/ferry, over build/libferry.so) in Debian's Python and in the
+# first python3 on PATH: a one-line ferry.pth in each interpreter's site-packages names
+# this checkout's python/ folder. An interpreter whose site-packages we may not write
+# (or a virtualenv made later) gets PYTHONPATH=$PWD/python instead (README, "Python").
+pth_dir=$(pwd)/python
+declare -A done_py=()
+for py in /usr/bin/python3 "$(command -v python3 || true)"; do
+	[[ -n $py && -x $py ]] || continue
+	real=$(readlink -f "$py")
+	[[ -z ${done_py[$real]:-} ]] || continue
+	done_py[$real]=1
+	site=$("$py" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null) || continue
+	if $SUDO mkdir -p "$site" 2>/dev/null && echo "$pth_dir" | $SUDO tee "$site/ferry.pth" >/dev/null 2>&1; then
+		echo "setup.sh: import ferry: $py ($site/ferry.pth)"
+	else
+		echo "setup.sh: note: cannot write $site; use PYTHONPATH=$pth_dir with $py" >&2
+	fi
+done
 
 if [[ $quickstart -eq 0 ]]; then exit 0; fi
 if [[ -f examples/quickstart/job.yml ]]; then

@@ -1,0 +1,260 @@
+"""_lib.py — the ctypes binding of ferry's C API (src/api/api.h) in build/libferry.so.
+
+The library is loaded with ctypes.CDLL, so every call releases the GIL while it
+runs (downloads, listings and reads of many threads proceed in parallel); PyDLL
+would hold it. Errors come back as (code, message) in a ferry_err and become
+Python exceptions here: FileNotFoundError, PermissionError, IsADirectoryError,
+NotADirectoryError or OSError, each with ferry's (redacted) message.
+
+The library is found at $FERRY_LIB, else next to this package (an installed
+copy: ferry/libferry.so), else in the repository's build/ (python/../build).
+A context is per process: after a fork (DataLoader workers) the child opens
+its own.
+"""
+import ctypes
+import errno
+import os
+import threading
+
+_API_VERSION = 1
+
+# enum ferry_errcode (src/core/err.h)
+E_INVALID, E_NOTFOUND, E_AUTH, E_IO, E_NET, E_UNSAFE, E_INTEGRITY = 1, 2, 3, 4, 5, 6, 7
+
+
+class _Err(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("msg", ctypes.c_char * 1024)]
+
+
+class _Entry(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("size", ctypes.c_uint64),
+        ("is_dir", ctypes.c_int32),
+        ("mtime", ctypes.c_int64),
+        ("md5", ctypes.c_char * 25),
+        ("etag", ctypes.c_char * 72),
+    ]
+
+
+def _lib_path():
+    env = os.environ.get("FERRY_LIB")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (os.path.join(here, "libferry.so"),
+                 os.path.join(here, "..", "..", "build", "libferry.so")):
+        if os.path.exists(cand):
+            return os.path.normpath(cand)
+    raise ImportError("ferry: libferry.so not found next to the package or in the repository's build/ "
+                      "(run `make`, or set FERRY_LIB to its path)")
+
+
+_lib = None
+_lib_lock = threading.Lock()
+
+
+def lib():
+    global _lib
+    with _lib_lock:
+        if _lib is None:
+            L = ctypes.CDLL(_lib_path())  # CDLL: the GIL is released during calls
+            P, E = ctypes.c_void_p, ctypes.POINTER(_Err)
+            s, u64, i64, i = ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int
+            sigs = {
+                "ferry_api_version": (i, []),
+                "ferry_api_open": (P, [s, ctypes.POINTER(s), E]),
+                "ferry_api_close": (None, [P]),
+                "ferry_api_stat": (i, [P, s, ctypes.POINTER(_Entry), E]),
+                "ferry_api_entry_clear": (None, [ctypes.POINTER(_Entry)]),
+                "ferry_api_list": (i, [P, s, i, ctypes.POINTER(ctypes.POINTER(_Entry)),
+                                       ctypes.POINTER(ctypes.c_size_t), E]),
+                "ferry_api_entries_free": (None, [ctypes.POINTER(_Entry), ctypes.c_size_t]),
+                "ferry_api_file_open": (P, [P, s, ctypes.POINTER(u64), E]),
+                "ferry_api_file_read": (i64, [P, u64, u64, P, E]),
+                "ferry_api_file_close": (None, [P]),
+                "ferry_api_cat": (i, [P, s, u64, u64, ctypes.POINTER(P), ctypes.POINTER(u64), E]),
+                "ferry_api_buf_free": (None, [P]),
+                "ferry_api_download": (i, [P, s, s, ctypes.POINTER(u64), ctypes.POINTER(u64), E]),
+                "ferry_api_upload": (i, [P, s, s, ctypes.POINTER(u64), ctypes.POINTER(u64), E]),
+                "ferry_api_put_fd": (i, [P, i, u64, s, E]),
+                "ferry_api_remove": (i, [P, s, i, E]),
+                "ferry_api_mkdir": (i, [P, s, E]),
+            }
+            for name, (res, args) in sigs.items():
+                fn = getattr(L, name)
+                fn.restype, fn.argtypes = res, args
+            v = L.ferry_api_version()
+            if v != _API_VERSION:
+                raise ImportError("ferry: %s has API version %d, this package wants %d (rebuild with `make`)"
+                                  % (_lib_path(), v, _API_VERSION))
+            _lib = L
+    return _lib
+
+
+def _raise(err, path=None):
+    msg = err.msg.decode("utf-8", "replace") or "unknown failure"
+    code = err.code
+    if code == E_NOTFOUND:
+        raise FileNotFoundError(errno.ENOENT, msg, path)
+    if code == E_AUTH:
+        raise PermissionError(errno.EACCES, msg, path)
+    if code == E_INVALID and "is a folder" in msg:
+        raise IsADirectoryError(errno.EISDIR, msg, path)
+    if code == E_INVALID:
+        raise OSError(errno.EINVAL, msg, path)
+    raise OSError(errno.EIO, msg, path)
+
+
+def _b(s):
+    return os.fsencode(s) if s is not None else None
+
+
+def _entry(e):
+    return {
+        "name": os.fsdecode(e.name or b""),
+        "size": int(e.size),
+        "type": "directory" if e.is_dir else "file",
+        "mtime": int(e.mtime),
+        "md5": e.md5.decode() or None,
+        "etag": e.etag.decode() or None,
+    }
+
+
+class File:
+    """A file opened for ranged reads (ferry_api_file_*); read(off, n) from any thread."""
+
+    def __init__(self, engine, uri):
+        self._L = lib()
+        size = ctypes.c_uint64()
+        err = _Err()
+        h = self._L.ferry_api_file_open(engine._handle(), _b(uri), ctypes.byref(size), ctypes.byref(err))
+        if not h:
+            _raise(err, uri)
+        self._h, self.size, self.uri = h, size.value, uri
+
+    def read(self, off, n):
+        if n <= 0 or off >= self.size:
+            return b""
+        n = min(n, self.size - off)
+        buf = ctypes.create_string_buffer(n)
+        err = _Err()
+        got = self._L.ferry_api_file_read(self._h, off, n, buf, ctypes.byref(err))
+        if got < 0:
+            _raise(err, self.uri)
+        return buf.raw[:got]
+
+    def close(self):
+        h, self._h = self._h, None
+        if h:
+            self._L.ferry_api_file_close(h)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Engine:
+    """A ferry context: the workspace (home, default $FERRY_HOME or ~/.ferry) and settings
+    ({"RSLEX_DOWNLOADER_THREADS": 8, ...}, over the environment). Every method takes any
+    path form ferry knows and may be called from many threads at once."""
+
+    def __init__(self, home=None, settings=None):
+        self.home = home
+        self.settings = dict(settings or {})
+        self._h, self._pid = None, None
+        self._lock = threading.Lock()
+
+    def _handle(self):
+        with self._lock:
+            if self._h is None or self._pid != os.getpid():  # a forked child opens its own
+                L = lib()
+                kv = [_b("%s=%s" % (k, v)) for k, v in self.settings.items()]
+                arr = (ctypes.c_char_p * (len(kv) + 1))(*kv, None)
+                err = _Err()
+                h = L.ferry_api_open(_b(self.home), arr, ctypes.byref(err))
+                if not h:
+                    _raise(err)
+                self._h, self._pid = h, os.getpid()
+            return self._h
+
+    def close(self):
+        with self._lock:
+            h, self._h = self._h, None
+            if h and self._pid == os.getpid():
+                lib().ferry_api_close(h)
+
+    def stat(self, uri):
+        e, err = _Entry(), _Err()
+        if lib().ferry_api_stat(self._handle(), _b(uri), ctypes.byref(e), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+        try:
+            return _entry(e)
+        finally:
+            lib().ferry_api_entry_clear(ctypes.byref(e))
+
+    def list(self, uri, recursive=False):
+        """[{name (relative to uri), size, type, mtime, md5, etag}, ...]"""
+        arr, n, err = ctypes.POINTER(_Entry)(), ctypes.c_size_t(), _Err()
+        if lib().ferry_api_list(self._handle(), _b(uri), int(bool(recursive)), ctypes.byref(arr),
+                                ctypes.byref(n), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+        try:
+            return [_entry(arr[k]) for k in range(n.value)]
+        finally:
+            lib().ferry_api_entries_free(arr, n)
+
+    def open(self, uri):
+        return File(self, uri)
+
+    def cat(self, uri, off=0, n=None):
+        """Bytes [off, off+n) of file uri (n None: to the end) in one ranged read, no stat."""
+        if n is not None and n <= 0:
+            n = 0
+        buf, got, err = ctypes.c_void_p(), ctypes.c_uint64(), _Err()
+        if lib().ferry_api_cat(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
+                               ctypes.byref(buf), ctypes.byref(got), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+        try:
+            return ctypes.string_at(buf, got.value) if got.value else b""
+        finally:
+            lib().ferry_api_buf_free(buf)
+
+    def download(self, uri, dest):
+        """Download a file or folder (recursively) into local folder dest; returns (bytes, files)."""
+        b, f, err = ctypes.c_uint64(), ctypes.c_uint64(), _Err()
+        if lib().ferry_api_download(self._handle(), _b(uri), _b(os.fspath(dest)), ctypes.byref(b),
+                                    ctypes.byref(f), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+        return b.value, f.value
+
+    def upload(self, src, uri):
+        """Upload a local file or folder; returns (bytes, files)."""
+        b, f, err = ctypes.c_uint64(), ctypes.c_uint64(), _Err()
+        if lib().ferry_api_upload(self._handle(), _b(os.fspath(src)), _b(uri), ctypes.byref(b),
+                                  ctypes.byref(f), ctypes.byref(err)) < 0:
+            _raise(err, src)
+        return b.value, f.value
+
+    def put_fd(self, fd, size, uri):
+        err = _Err()
+        if lib().ferry_api_put_fd(self._handle(), fd, size, _b(uri), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+
+    def remove(self, uri, recursive=False):
+        err = _Err()
+        if lib().ferry_api_remove(self._handle(), _b(uri), int(bool(recursive)), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+
+    def mkdir(self, uri):
+        err = _Err()
+        if lib().ferry_api_mkdir(self._handle(), _b(uri), ctypes.byref(err)) < 0:
+            _raise(err, uri)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,253 @@
+"""fsspec.py — ferry as an fsspec filesystem (protocol "azureml", and every other path form
+through ferry.filesystem()).
+
+Paths are kept whole: "azureml://datastores/x/paths/a.csv", "wasbs://c@acct.blob.core.windows.net/a",
+"s3://bucket/key", "azureml:asset:1", or a local path. A path goes to the C engine as it is, so it
+resolves exactly as `ferry ls` resolves it (workspace datastores, environment credentials,
+identities). Listings, reads, downloads and uploads run in C with the GIL released.
+
+- ls/info/exists/isdir/walk: one listing or stat per call; find (no maxdepth) is one recursive
+  listing (paged in C), so glob("**") and du over thousands of blobs cost few requests.
+- open("rb"): an AbstractBufferedFile whose _fetch_range is one ranged read in C (fsspec's
+  read-ahead cache on top). open("wb"): bytes go to a local temporary file, uploaded on close
+  by the engine (one put, or blocks in parallel committed last: nothing lands until close).
+- get/put of a folder are one call of the parallel transfer engine.
+"""
+import os
+import shutil
+import tempfile
+
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from ferry._lib import Engine
+
+_GLOB = "*?["
+
+
+def _join(base, rel):
+    if not rel:
+        return base
+    return base.rstrip("/") + "/" + rel
+
+
+class FerryFileSystem(AbstractFileSystem):
+    """fsspec filesystem over ferry's C engine. Options: home (the workspace folder, default
+    $FERRY_HOME or ~/.ferry), settings (dict of ferry settings, e.g.
+    {"RSLEX_DOWNLOADER_THREADS": 16})."""
+
+    protocol = ("azureml",)
+    root_marker = ""
+    cachable = True
+
+    def __init__(self, home=None, settings=None, **kw):
+        super().__init__(**kw)
+        self.engine = Engine(home=home, settings=settings)
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = os.fspath(path) if hasattr(path, "__fspath__") else str(path)
+        if "://" in path:
+            scheme, rest = path.split("://", 1)
+            return scheme + "://" + rest.rstrip("/") if rest.rstrip("/") else path
+        return path.rstrip("/") or path
+
+    def unstrip_protocol(self, name):
+        return name
+
+    @staticmethod
+    def _get_kwargs_from_urls(path):
+        return {}
+
+    def _entry(self, e, name):
+        d = dict(e)
+        d["name"] = name
+        return d
+
+    def ls(self, path, detail=True, **kw):
+        path = self._strip_protocol(path)
+        entries = self.engine.list(path)
+        st = None
+        if len(entries) == 1 and entries[0]["type"] == "file":
+            st = self.engine.stat(path)
+        if st is not None and st["type"] == "file":
+            out = [self._entry(st, path)]
+        else:
+            out = [self._entry(e, _join(path, e["name"])) for e in entries]
+        return out if detail else [e["name"] for e in out]
+
+    def info(self, path, **kw):
+        path = self._strip_protocol(path)
+        return self._entry(self.engine.stat(path), path)
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kw):
+        if maxdepth is not None:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kw)
+        path = self._strip_protocol(path)
+        try:
+            st = self.engine.stat(path)
+        except FileNotFoundError:
+            return {} if detail else []
+        out = {}
+        if st["type"] == "file":
+            out[path] = self._entry(st, path)
+        else:
+            if withdirs:
+                out[path] = self._entry(st, path)
+            for e in self.engine.list(path, recursive=True):
+                name = _join(path, e["name"])
+                out[name] = self._entry(e, name)
+                if withdirs:  # folders are implied by the names below them
+                    parts = e["name"].split("/")[:-1]
+                    for k in range(1, len(parts) + 1):
+                        d = _join(path, "/".join(parts[:k]))
+                        if d not in out:
+                            out[d] = {"name": d, "size": 0, "type": "directory"}
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def du(self, path, total=True, maxdepth=None, withdirs=False, **kw):
+        sizes = {p: i["size"] for p, i in self.find(path, maxdepth=maxdepth, withdirs=withdirs,
+                                                     detail=True).items()}
+        return sum(sizes.values()) if total else sizes
+
+    def cat_file(self, path, start=None, end=None, **kw):
+        path = self._strip_protocol(path)
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            size = self.engine.stat(path)["size"]  # ranges from the end need the size
+            start = None if start is None else max(0, start + size if start < 0 else start)
+            end = None if end is None else max(0, end + size if end < 0 else end)
+        start = start or 0
+        if end is not None and end <= start:
+            return self.engine.cat(path, start, 0)  # still raises for a missing file or a folder
+        return self.engine.cat(path, start, None if end is None else end - start)
+
+    def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kw):
+        return FerryFile(self, self._strip_protocol(path), mode=mode, block_size=block_size,
+                         cache_options=cache_options, **kw)
+
+    def pipe_file(self, path, value, **kw):
+        with self.open(path, "wb") as f:
+            f.write(value)
+
+    def get(self, rpath, lpath, recursive=False, **kw):
+        if isinstance(rpath, list) or isinstance(lpath, list) or any(c in rpath for c in _GLOB):
+            return super().get(rpath, lpath, recursive=recursive, **kw)
+        rpath = self._strip_protocol(rpath)
+        if self.isdir(rpath):
+            if not recursive:
+                raise IsADirectoryError(21, "%s is a folder (get it with recursive=True)" % rpath, rpath)
+            os.makedirs(lpath, exist_ok=True)
+            self.engine.download(rpath, lpath)
+        else:
+            self.get_file(rpath, lpath)
+
+    def get_file(self, rpath, lpath, **kw):
+        rpath = self._strip_protocol(rpath)
+        lpath = os.fspath(lpath)
+        if os.path.isdir(lpath) or lpath.endswith("/"):
+            os.makedirs(lpath, exist_ok=True)
+            self.engine.download(rpath, lpath)
+            return
+        parent = os.path.dirname(os.path.abspath(lpath))
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".ferry-get-", dir=parent)
+        try:  # the engine names the file after the blob: land it beside lpath, then rename
+            self.engine.download(rpath, tmp)
+            os.replace(os.path.join(tmp, rpath.rstrip("/").rsplit("/", 1)[-1]), lpath)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def put(self, lpath, rpath, recursive=False, **kw):
+        if isinstance(lpath, list) or isinstance(rpath, list) or any(c in lpath for c in _GLOB):
+            return super().put(lpath, rpath, recursive=recursive, **kw)
+        lpath = os.fspath(lpath)
+        if os.path.isdir(lpath):
+            if not recursive:
+                raise IsADirectoryError(21, "%s is a folder (put it with recursive=True)" % lpath, lpath)
+            self.engine.upload(lpath, self._strip_protocol(rpath))
+        else:
+            self.put_file(lpath, rpath)
+
+    def put_file(self, lpath, rpath, **kw):
+        rpath = os.fspath(rpath)
+        if rpath.endswith("/"):
+            self.engine.upload(lpath, rpath)
+            return
+        with open(lpath, "rb") as f:
+            self.engine.put_fd(f.fileno(), os.fstat(f.fileno()).st_size, self._strip_protocol(rpath))
+
+    def rm_file(self, path):
+        self.engine.remove(self._strip_protocol(path))
+
+    def rm(self, path, recursive=False, maxdepth=None):
+        paths = path if isinstance(path, list) else [path]
+        for p in paths:
+            if any(c in p for c in _GLOB):
+                for q in self.expand_path(p, recursive=recursive):
+                    if self.isfile(q):
+                        self.engine.remove(q)
+            else:
+                self.engine.remove(self._strip_protocol(p), recursive=recursive)
+        self.invalidate_cache()
+
+    def _rm(self, path):
+        self.engine.remove(self._strip_protocol(path))
+
+    def mkdir(self, path, create_parents=True, **kw):
+        self.engine.mkdir(self._strip_protocol(path))
+
+    def makedirs(self, path, exist_ok=False):
+        self.engine.mkdir(self._strip_protocol(path))
+
+    def rmdir(self, path):
+        pass  # folders in object stores are names: one with nothing below is gone already
+
+
+class FerryFile(AbstractBufferedFile):
+    """Read: ranged reads through one opened C handle. Write: a local temporary file uploaded
+    by the engine on close (so nothing is in storage until close succeeds)."""
+
+    def __init__(self, fs, path, mode="rb", block_size=None, cache_options=None, **kw):
+        self._h = None
+        self._tmp = None
+        size = None
+        if mode == "rb":
+            self._h = fs.engine.open(path)
+            size = self._h.size
+        elif mode != "wb":
+            raise ValueError("ferry: mode %r is not supported (rb or wb)" % mode)
+        super().__init__(fs, path, mode=mode, block_size=block_size or "default",
+                         cache_type=kw.pop("cache_type", "readahead"), cache_options=cache_options,
+                         size=size, **kw)
+
+    def _fetch_range(self, start, end):
+        return self._h.read(start, end - start)
+
+    def _initiate_upload(self):
+        self._tmp = tempfile.TemporaryFile(prefix="ferry-write-")
+
+    def _upload_chunk(self, final=False):
+        self._tmp.write(self.buffer.getvalue())
+        if final:
+            self._tmp.flush()
+            size = self._tmp.tell()
+            try:
+                self.fs.engine.put_fd(self._tmp.fileno(), size, self.path)
+            finally:
+                self._tmp.close()
+                self._tmp = None
+            self.fs.invalidate_cache(self.path)
+        return True
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self._h is not None:
+                self._h.close()
+                self._h = None
+            if self._tmp is not None:
+                self._tmp.close()
+                self._tmp = None

@@ -1,0 +1,137 @@
+/*
+ * api.h — ferry's C API for other languages (the Python package over
+ * build/libferry.so calls it through ctypes).
+ *
+ * A context (struct ferry_api) holds what the CLI's commands hold for one
+ * run: the workspace ($FERRY_HOME: datastores, data assets), the settings
+ * (the environment, then NAME=VALUE overrides given at open) and the
+ * identity (FERRY_IDENTITY). Every call takes a path in any form ferry knows
+ * (README.md, "Paths": azureml://datastores/<name>/paths/..., long-form
+ * azureml://subscriptions/..., wasbs://, abfss://, https://, s3://,
+ * azureml:<asset>:<version>, a local path) and resolves it the way the CLI
+ * does, so credentials are found exactly as for `ferry ls`.
+ *
+ * Errors: every function returns 0 (or a count) on success and -1 on
+ * failure, filling the caller's ferry_err (core/err.h: an int code from enum
+ * ferry_errcode and a NUL-terminated, redacted message of at most 1023
+ * bytes: never a key, SAS signature or token).
+ *
+ * Threads: every function may be called from many threads at once on the
+ * same context (the Python package calls with the GIL released); a context
+ * must not be closed while a call on it is in flight. A file handle
+ * (ferry_api_file) may be read from many threads at once. There is no
+ * global state beyond the store layer's (libcurl), initialised once on the
+ * first ferry_api_open and never torn down (a library cannot know when the
+ * last user is gone).
+ *
+ * Layer api may include: core, store, workspace, resolve, transfer.
+ * (docs/STYLE.md "Layers"; tools/check-layers.sh fails on any other #include.)
+ */
+#ifndef FERRY_API_H
+#define FERRY_API_H
+
+#include "core/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ferry_api;
+struct ferry_api_file;
+
+/* One entry of a stat or a listing. `name` is malloc'd (freed by
+ * ferry_api_entries_free / ferry_api_entry_clear): for a listing the path
+ * relative to the listed folder (no trailing '/'), for a stat the last
+ * component of the path ("" for a container's root). */
+struct ferry_api_entry {
+	char *name;
+	uint64_t size;    /* 0 for folders */
+	int32_t is_dir;
+	int64_t mtime;    /* seconds since the epoch, 0 if unknown */
+	char md5[25];     /* base64 Content-MD5, or "" */
+	char etag[72];    /* or "" */
+};
+
+/* The API's version: bumped when a signature or struct above changes, so a
+ * binding can refuse a library it was not written for. */
+#define FERRY_API_VERSION 1
+int ferry_api_version(void);
+
+/* Open a context. `home` is the workspace folder (NULL: $FERRY_HOME, else
+ * ~/.ferry, created if missing, as the CLI does). `settings` is NULL or a
+ * NULL-terminated array of "NAME=VALUE" strings (borrowed) that override the
+ * environment for this context's settings (e.g. "RSLEX_DOWNLOADER_THREADS=8");
+ * an unknown name or a bad value is FERRY_E_INVALID. Returns the context
+ * (free with ferry_api_close) or NULL with err. Any thread. */
+struct ferry_api *ferry_api_open(const char *home, const char *const *settings, ferry_err *err);
+/* Free a context (NULL is fine). No call may be in flight on it. */
+void ferry_api_close(struct ferry_api *api);
+
+/* Properties of the file or folder `uri` into *out (clear with
+ * ferry_api_entry_clear). FERRY_E_NOTFOUND when neither exists. */
+int ferry_api_stat(struct ferry_api *api, const char *uri, struct ferry_api_entry *out, ferry_err *err);
+void ferry_api_entry_clear(struct ferry_api_entry *e);
+
+/* The entries of folder `uri`: recursive=0 its immediate children (folders
+ * as is_dir entries), recursive=1 every file below it (no folder entries).
+ * *out is a malloc'd array of *n entries (free with ferry_api_entries_free),
+ * in the store's order (sorted by name on Blob and S3). A file `uri` lists
+ * as itself (one entry, its base name). FERRY_E_NOTFOUND when `uri` names
+ * nothing. */
+int ferry_api_list(struct ferry_api *api, const char *uri, int recursive, struct ferry_api_entry **out,
+		   size_t *n, ferry_err *err);
+void ferry_api_entries_free(struct ferry_api_entry *entries, size_t n);
+
+/* Open file `uri` for ranged reads: resolves and stats it once (a folder is
+ * FERRY_E_INVALID with "is a folder" in the message, so bindings can raise
+ * IsADirectoryError; missing is FERRY_E_NOTFOUND). *size gets its size.
+ * Free with ferry_api_file_close. */
+struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *uri, uint64_t *size,
+					   ferry_err *err);
+/* Read bytes [off, off+len) of the file into `buf` (caller's, len bytes).
+ * Returns the number of bytes read (less than len only at the end of the
+ * file; 0 at or past it) or -1 with err. Reads of one handle may run in
+ * many threads at once. */
+int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len, void *buf, ferry_err *err);
+void ferry_api_file_close(struct ferry_api_file *f);
+
+/* Bytes [off, off+len) of file `uri` (len UINT64_MAX: to the end) in one
+ * ranged read, without a stat first (one request for a small file, where a
+ * file handle costs a stat too): *out gets a malloc'd buffer of *n bytes
+ * (free with ferry_api_buf_free; *n is less than len at the end of the
+ * file). A folder is FERRY_E_INVALID "is a folder", missing FERRY_E_NOTFOUND. */
+int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void **out,
+		  uint64_t *n, ferry_err *err);
+void ferry_api_buf_free(void *buf);
+
+/* Download `uri` (a file or a folder, recursively) into local folder `dest`
+ * with the parallel transfer engine (transfer.h: temporary names, renamed
+ * when complete). A file lands as dest/<basename>. *bytes and *files (may be
+ * NULL) get what was transferred. */
+int ferry_api_download(struct ferry_api *api, const char *uri, const char *dest, uint64_t *bytes,
+		       uint64_t *files, ferry_err *err);
+
+/* Upload local file or folder `src` to `uri` (transfer.h's ferry_upload:
+ * a folder's contents land under the path; a file lands at the path, or
+ * inside it when it ends in '/' or names a folder). Creates the container
+ * if missing and allowed. */
+int ferry_api_upload(struct ferry_api *api, const char *src, const char *uri, uint64_t *bytes,
+		     uint64_t *files, ferry_err *err);
+
+/* Write bytes [0, size) of local descriptor `fd` (only pread) to exactly
+ * `uri`: one put, or blocks committed last, so `uri` changes only when
+ * every byte is in storage. */
+int ferry_api_put_fd(struct ferry_api *api, int fd, uint64_t size, const char *uri, ferry_err *err);
+
+/* Remove file `uri`; with recursive=1 a folder `uri` loses every file below
+ * it (the folder then disappears on object stores, whose folders are only
+ * names). A folder without recursive is FERRY_E_INVALID ("is a folder").
+ * FERRY_E_NOTFOUND when nothing is there. Read-only forms (http, data
+ * assets) are refused. */
+int ferry_api_remove(struct ferry_api *api, const char *uri, int recursive, ferry_err *err);
+
+/* Make folder `uri` usable for writing: creates the container (bucket)
+ * when missing and allowed; on a local store creates the folder. Object
+ * stores have no empty folders, so nothing else is written there. */
+int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err);
+
+#endif
