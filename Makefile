@@ -2,11 +2,11 @@
 # sanitizer variants under build/asan and build/tsan; `make unit` builds and runs
 # the C unit tests; `make test` runs everything (tests/run.sh).
 CC      ?= cc
-PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
+PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3 zlib libzstd
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Isrc $(shell pkg-config --cflags $(PKGS))
-override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lsnappy -lpthread -lm
 
 SRCS    := $(sort $(wildcard src/*/*.c))
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
