@@ -436,7 +436,7 @@ static int open_common(struct ferry_pq *q, ferry_err *err)
 {
 	if (q->size < 12)
 		return bad(err, q, "%" PRIu64 " bytes, shorter than a Parquet file's header and footer", q->size);
-	uint64_t tail = q->size < 65536 ? q->size : 65536;
+	uint64_t tail = q->size < 8192 ? q->size : 8192; /* most footers; a longer one is a second read */
 	uint8_t *b = fetch(q, q->size - tail, tail, err);
 	if (!b)
 		return -1;
