@@ -32,6 +32,8 @@ APT_PACKAGES=(
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
 )
+# Parquet (read_parquet): Debian's codec libraries; zstd compresses the test fixtures.
+APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 # Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
 APT_PACKAGES+=(python3-torch)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
@@ -60,6 +62,15 @@ if [[ ! -x tools/node_modules/.bin/azurite-blob ]]; then
 	fi
 else
 	echo "setup.sh: Azurite present"
+fi
+
+# The Parquet fixtures' writer and reader (npm's hyparquet-writer, hyparquet), an
+# implementation independent of ferry's; pinned by tests/fixtures/parquet/package-lock.json.
+if [[ ! -d tests/fixtures/parquet/node_modules/hyparquet-writer ]]; then
+	echo "setup.sh: installing hyparquet-writer and hyparquet (npm) into tests/fixtures/parquet"
+	(cd tests/fixtures/parquet && npm ci --no-audit --no-fund)
+else
+	echo "setup.sh: Parquet fixture tools present"
 fi
 
 [[ $deps_only -eq 1 ]] && exit 0
