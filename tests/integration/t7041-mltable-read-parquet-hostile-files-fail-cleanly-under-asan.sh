@@ -23,6 +23,7 @@ fx, tmp, ferry = sys.argv[1:]
 rnd = random.Random(20261130)
 env = dict(os.environ, FERRY_HOME=os.path.join(tmp, "home"))
 bad = 0
+outcomes = {"rows": 0, "errors": 0}
 
 def run(name, data, must_fail=False):
     global bad
@@ -40,6 +41,7 @@ def run(name, data, must_fail=False):
         bad += 1
         print("%s: exit %d\n%s" % (name, p.returncode, err[-1500:]))
         return
+    outcomes["rows" if p.returncode == 0 else "errors"] += 1
     os.remove(os.path.join(d, "x.parquet"))
 
 files = {n: open(os.path.join(fx, n + ".parquet"), "rb").read() for n in ["snappy", "gzip", "zstd", "plain", "delta"]}
@@ -54,22 +56,25 @@ run("tiny", b"PAR1PAR1", True)
 run("empty", b"", True)
 deep = b"\x1c" * 1000
 run("thrift-deep", b"PAR1" + deep + struct.pack("<I", len(deep)) + b"PAR1", True)
-# FileMetaData {2: schema [root{4:"r",5:1}, {1:1,4:"a"}], 3: rows, 4: [RowGroup{1:[...], 3: 2^40}]}
-meta = bytes([0x19, 0x2c, 0x48, 1]) + b"r" + bytes([0x15, 2, 0, 0x15, 2, 0x38, 1]) + b"a" + bytes([0])
-meta += bytes([0x16, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x19, 0x1c, 0x19, 0x1c, 0x3c, 0x15, 2, 0x16, 8, 0x16, 8, 0x16, 8, 0x26, 8, 0, 0, 0x26, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0, 0])
+# FileMetaData {2: schema [root{4:"r",5:1}, {1:INT32,4:"a"}], 3: 2^40 rows,
+#   4: [RowGroup{1: [ColumnChunk{3: {1: INT32, 3: ["a"], 4: 0, 5: 4, 7: 4, 9: 4}}], 3: 2^40}]}
+big = bytes([0x80] * 5 + [0x40])  # zigzag varint of 2^40
+meta = bytes([0x29, 0x2c, 0x48, 1]) + b"r" + bytes([0x15, 2, 0, 0x15, 2, 0x38, 1]) + b"a" + bytes([0])
+meta += bytes([0x16]) + big + bytes([0x19, 0x1c, 0x19, 0x1c, 0x3c, 0x15, 2, 0x29, 0x18, 1]) + b"a"
+meta += bytes([0x15, 0, 0x16, 8, 0x26, 8, 0x26, 8, 0, 0, 0x26]) + big + bytes([0, 0])
 run("rows-2-40", b"PAR1" + b"\0" * 8 + meta + struct.pack("<I", len(meta)) + b"PAR1", True)
-# a page header claiming more bytes than its column chunk: find the first page header
-# of the plain file (right after the magic) and raise its compressed_page_size
+# a page header claiming more bytes than its column chunk: the first PageHeader follows
+# the magic as {1: type, 2: uncompressed_page_size, 3: compressed_page_size, ...}
+def varint_end(buf, at):
+    while buf[at] & 0x80:
+        at += 1
+    return at + 1
 plain = bytearray(files["plain"])
-i = plain.find(b"\x15", 4, 16)  # field 1 (type) of the first PageHeader
-if i > 0:
-    hdr = bytearray(plain)
-    hdr[i + 4: i + 4] = b""  # keep the layout; mutate sizes below
-    for k in range(4, 40):
-        if hdr[k] == 0x15 and k > i + 2:  # field 3 (compressed_page_size), delta 1
-            hdr[k + 1: k + 2] = b"\xfe\xff\xff\xff\x07"
-            break
-    run("page-size-beyond-chunk", bytes(hdr))
+assert plain[4] == 0x15 and plain[6] == 0x15, plain[:12].hex()
+c3 = varint_end(plain, 7)
+assert plain[c3] == 0x15
+run("page-size-beyond-chunk", bytes(plain[:c3 + 1] + b"\xfe\xff\xff\xff\x07" + plain[varint_end(plain, c3 + 1):]), True)
+run("page-usize-huge", bytes(plain[:7] + b"\xfe\xff\xff\xff\x07" + plain[varint_end(plain, 7):]), True)
 # seeded mutations
 for i in range(300):
     name = rnd.choice(sorted(files))
@@ -89,7 +94,7 @@ for i in range(300):
                 at = rnd.randrange(len(b))
             b[at] = rnd.choice([rnd.randrange(256), b[at] ^ (1 << rnd.randrange(8)), 0, 0xff])
     run("m%03d-%s" % (i, name), bytes(b))
-print("300 mutations and 10 hostile files, %d bad runs" % bad)
+print("300 mutations and 10 hostile files: %d read, %d clean errors, %d bad runs" % (outcomes["rows"], outcomes["errors"], bad))
 sys.exit(1 if bad else 0)
 PYEOF
 echo "ok"
