@@ -2,7 +2,8 @@
 # t7040 — owns read_parquet: Parquet files written by an independent implementation
 # (npm's hyparquet-writer via tests/fixtures/parquet/gen.mjs: snappy, gzip, zstd and
 # uncompressed codecs; dictionary, PLAIN, RLE and DELTA_BINARY_PACKED pages; nulls;
-# int32/64, boolean, float, double, strings, dates, timestamps, decimals; several row
+# int32/64, boolean, float, double, strings, dates, timestamps in ms/us/ns, decimals in
+# INT32, INT64 and FIXED_LEN_BYTE_ARRAY; several row
 # groups and pages) are uploaded to Azurite; `ferry mltable export --to csv` must equal
 # the rows npm's hyparquet reads from the same files, byte for byte; head, jsonl,
 # include_path_column, filter and keep_columns work on them; and through the fault
