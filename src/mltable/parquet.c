@@ -737,15 +737,41 @@ static uint64_t le(const uint8_t *p, int n)
 	return v;
 }
 
+/* A BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY value: a decimal as text, else the bytes. */
+static int bytes_value(const struct pq_col *c, const uint8_t *v, size_t n, char *buf, size_t cap, const char **out,
+		       size_t *len, int *kind, const char **why)
+{
+	*kind = FERRY_PQ_STR;
+	if (c->lt == LT_DECIMAL) {
+		if (n > 16 || n == 0) {
+			*why = "a decimal wider than 128 bits";
+			return -1;
+		}
+		__int128 x = (v[0] & 0x80) ? -1 : 0;
+		for (size_t i = 0; i < n; i++)
+			x = (__int128)(((unsigned __int128)x << 8) | v[i]);
+		*len = fmt_decimal(buf, cap, x, c->scale);
+		*out = buf;
+		return 0;
+	}
+	*out = (const char *)v;
+	*len = n;
+	return 0;
+}
+
 /* ---- pages ---- */
 
 struct src {
 	const struct pq_col *c;
-	int enc;                 /* 0 plain, 1 dictionary, 2 rle booleans, 3 delta */
+	int enc;                 /* 0 plain, 1 dictionary, 2 rle booleans, 3 delta, 4 delta
+				    lengths, 5 delta byte arrays, 6 byte stream split */
 	const uint8_t *p, *end;
 	const struct cvals *dict;
 	uint32_t *idx;           /* dictionary indices / booleans */
-	int64_t *ints;           /* delta-decoded */
+	int64_t *ints;           /* delta-decoded (values, lengths or prefix lengths) */
+	int64_t *ints2;          /* delta byte arrays: suffix lengths */
+	uint8_t *prev;           /* delta byte arrays: the previous value; split: one value */
+	size_t prevlen, prevcap;
 	size_t k, n;
 	uint64_t bit;            /* plain booleans */
 };
@@ -786,6 +812,40 @@ static int src_next(struct src *s, char *buf, size_t cap, const char **out, size
 	if (s->enc == 3) {
 		*kind = fmt_int(c, s->ints[s->k++], buf, cap, len);
 		return 0;
+	}
+	if (s->enc == 4 || s->enc == 5) {
+		int64_t pre = s->enc == 5 ? s->ints[s->k] : 0, n = s->enc == 5 ? s->ints2[s->k] : s->ints[s->k];
+		s->k++;
+		if (pre < 0 || n < 0 || (uint64_t)pre > s->prevlen || (uint64_t)n > (uint64_t)(s->end - s->p)) {
+			*why = "a delta-encoded byte array longer than its data";
+			return -1;
+		}
+		if (s->enc == 4) {
+			const uint8_t *v = s->p;
+			s->p += n;
+			return bytes_value(c, v, (size_t)n, buf, cap, out, len, kind, why);
+		}
+		size_t need = (size_t)pre + (size_t)n;
+		if (need > s->prevcap) {
+			uint8_t *b = realloc(s->prev, need);
+			if (!b) {
+				*why = "out of memory";
+				return -1;
+			}
+			s->prev = b;
+			s->prevcap = need;
+		}
+		memcpy(s->prev + pre, s->p, (size_t)n);
+		s->p += n;
+		s->prevlen = need;
+		return bytes_value(c, s->prev, need, buf, cap, out, len, kind, why);
+	}
+	if (s->enc == 6) { /* byte k of value i is at k * n + i */
+		size_t w = (size_t)(s->prevcap), i = s->k++;
+		for (size_t b = 0; b < w; b++)
+			s->prev[b] = s->p[b * s->n + i];
+		struct src one = { .c = c, .enc = 0, .p = s->prev, .end = s->prev + w };
+		return src_next(&one, buf, cap, out, len, kind, why);
 	}
 	size_t avail = (size_t)(s->end - s->p);
 	switch (c->type) {
@@ -858,22 +918,7 @@ static int src_next(struct src *s, char *buf, size_t cap, const char **out, size
 			goto short_;
 		const uint8_t *v = s->p;
 		s->p += n;
-		if (c->lt == LT_DECIMAL) {
-			if (n > 16 || n == 0) {
-				*why = "a decimal wider than 128 bits";
-				return -1;
-			}
-			__int128 x = (v[0] & 0x80) ? -1 : 0;
-			for (size_t i = 0; i < n; i++)
-				x = (__int128)(((unsigned __int128)x << 8) | v[i]);
-			*len = fmt_decimal(buf, cap, x, c->scale);
-			*kind = FERRY_PQ_STR;
-			return 0;
-		}
-		*out = (const char *)v;
-		*len = n;
-		*kind = FERRY_PQ_STR;
-		return 0;
+		return bytes_value(c, v, n, buf, cap, out, len, kind, why);
 	}
 	}
 	*why = "an unknown physical type";
@@ -953,7 +998,10 @@ static uint8_t *decompress(struct ferry_pq *q, const struct pq_col *col, int cod
 	return dst;
 }
 
-static int delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n, int bits, const char **why)
+/* DELTA_BINARY_PACKED: n values into out. With `used`, the data must hold
+ * exactly n values and *used gets the bytes they take. */
+static int delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n, int bits, size_t *used,
+			const char **why)
 {
 	struct ferry_thrift t;
 	ferry_thrift_init(&t, p, len);
@@ -965,8 +1013,8 @@ static int delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n, in
 		*why = "a DELTA_BINARY_PACKED header with bad block sizes";
 		return -1;
 	}
-	if (total < n) {
-		*why = "DELTA_BINARY_PACKED holds fewer values than the page";
+	if (total < n || (used && total != n)) {
+		*why = "DELTA_BINARY_PACKED holds another number of values than the page";
 		return -1;
 	}
 	uint64_t cur = (first >> 1) ^ -(first & 1);
@@ -1003,6 +1051,8 @@ static int delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n, in
 			t.p += bytes;
 		}
 	}
+	if (used)
+		*used = (size_t)(t.p - p);
 	return 0;
 short_:
 	*why = "DELTA_BINARY_PACKED data ends early";
@@ -1071,6 +1121,13 @@ static int page_header(struct ferry_thrift *t, struct page_hdr *h)
 	return r;
 }
 
+static const char *type_name(int t)
+{
+	static const char *const n[] = { "BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY",
+					  "FIXED_LEN_BYTE_ARRAY" };
+	return t >= 0 && t <= T_FIXED ? n[t] : "an unknown type";
+}
+
 static const char *enc_name(int e)
 {
 	static const char *const n[] = { "PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
@@ -1086,7 +1143,8 @@ static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct pa
 {
 	size_t n = (size_t)h->nvalues;
 	uint32_t *def = NULL, *idx = NULL;
-	int64_t *ints = NULL;
+	int64_t *ints = NULL, *ints2 = NULL;
+	struct src s = { .c = c, .p = p, .end = p + len, .dict = dict };
 	const char *why = NULL;
 	int rc = -1;
 	size_t nnon = n;
@@ -1099,7 +1157,6 @@ static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct pa
 		for (size_t i = 0; i < n; i++)
 			nnon += def[i] != 0;
 	}
-	struct src s = { .c = c, .p = p, .end = p + len, .dict = dict };
 	if (h->enc == 0) {
 		s.enc = 0;
 	} else if (h->enc == 2 || h->enc == 8) {
@@ -1136,16 +1193,43 @@ static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct pa
 			rc = oom(err);
 			goto out;
 		}
-		if (delta_decode(p, len, ints, nnon, c->type == T_INT32 ? 32 : 64, &why) < 0)
+		if (delta_decode(p, len, ints, nnon, c->type == T_INT32 ? 32 : 64, NULL, &why) < 0)
 			goto bad_;
+	} else if ((h->enc == 6 && c->type == T_BYTE_ARRAY) ||
+		   (h->enc == 7 && (c->type == T_BYTE_ARRAY || c->type == T_FIXED))) {
+		size_t used = 0, used2 = 0;
+		s.enc = h->enc == 6 ? 4 : 5;
+		if (!(ints = malloc((nnon ? nnon : 1) * sizeof(*ints))) ||
+		    (h->enc == 7 && !(ints2 = malloc((nnon ? nnon : 1) * sizeof(*ints2))))) {
+			rc = oom(err);
+			goto out;
+		}
+		if (delta_decode(p, len, ints, nnon, 64, &used, &why) < 0 ||
+		    (h->enc == 7 && delta_decode(p + used, len - used, ints2, nnon, 64, &used2, &why) < 0))
+			goto bad_;
+		s.p = p + used + used2;
+	} else if (h->enc == 9 && c->type != T_BOOLEAN && c->type != T_BYTE_ARRAY && c->type != T_INT96) {
+		size_t w = c->type == T_INT32 || c->type == T_FLOAT ? 4 : c->type == T_FIXED ? (size_t)c->type_length : 8;
+		if (nnon > len / w) {
+			why = "BYTE_STREAM_SPLIT values end early";
+			goto bad_;
+		}
+		s.enc = 6;
+		s.n = nnon;
+		if (!(s.prev = malloc(w))) {
+			rc = oom(err);
+			goto out;
+		}
+		s.prevcap = w;
 	} else {
-		rc = bad(err, q, "column '%s': encoding %s is not supported (ferry reads PLAIN, dictionary, RLE and "
-				 "DELTA_BINARY_PACKED)",
-			 c->name, enc_name(h->enc));
+		rc = bad(err, q, "column '%s': encoding %s is not supported for %s (ferry reads PLAIN, dictionary, RLE, "
+				 "the DELTA encodings and BYTE_STREAM_SPLIT)",
+			 c->name, enc_name(h->enc), type_name(c->type));
 		goto out;
 	}
 	s.idx = idx;
 	s.ints = ints;
+	s.ints2 = ints2;
 	for (size_t i = 0; i < n; i++) {
 		char buf[128];
 		const char *v = NULL;
@@ -1170,6 +1254,8 @@ out:
 	free(def);
 	free(idx);
 	free(ints);
+	free(ints2);
+	free(s.prev);
 	return rc;
 }
 

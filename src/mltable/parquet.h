@@ -7,7 +7,8 @@
  * each) and hands rows to a callback. Supported: flat schemas (a nested
  * group, LIST or MAP column is refused by name), data pages v1 and v2,
  * dictionary pages, PLAIN, PLAIN_DICTIONARY/RLE_DICTIONARY, RLE (booleans and
- * levels), DELTA_BINARY_PACKED; codecs UNCOMPRESSED, SNAPPY, GZIP, ZSTD (the
+ * levels), DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY,
+ * BYTE_STREAM_SPLIT; codecs UNCOMPRESSED, SNAPPY, GZIP, ZSTD (the
  * others refused by name); physical types BOOLEAN, INT32, INT64, INT96,
  * FLOAT, DOUBLE, BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY with DATE, TIMESTAMP
  * (ms/us/ns), DECIMAL (as text) and STRING logical types.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t7040 — owns read_parquet: Parquet files written by an independent implementation
 # (npm's hyparquet-writer via tests/fixtures/parquet/gen.mjs: snappy, gzip, zstd and
-# uncompressed codecs; dictionary, PLAIN, RLE and DELTA_BINARY_PACKED pages; nulls;
+# uncompressed codecs; dictionary, PLAIN, RLE, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
+# DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT pages; nulls;
 # int32/64, boolean, float, double, strings, dates, timestamps in ms/us/ns, decimals in
 # INT32, INT64 and FIXED_LEN_BYTE_ARRAY; several row
 # groups and pages) are uploaded to Azurite; `ferry mltable export --to csv` must equal
@@ -20,7 +21,7 @@ step "generate the fixtures with hyparquet-writer, expected rows with hyparquet"
 c=$(new_container)
 az_datastore pq "$c"
 tree="devstoreaccount1/$c"
-names="snappy gzip zstd plain delta wide"
+names="snappy gzip zstd plain delta encodings wide"
 for n in $names; do
 	azcli put "$c" "$n/data.parquet" "$TEST_TMP/fx/$n.parquet"
 	printf 'paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n' >"$TEST_TMP/ml-$n"

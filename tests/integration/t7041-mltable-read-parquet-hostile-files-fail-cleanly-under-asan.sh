@@ -44,7 +44,7 @@ def run(name, data, must_fail=False):
     outcomes["rows" if p.returncode == 0 else "errors"] += 1
     os.remove(os.path.join(d, "x.parquet"))
 
-files = {n: open(os.path.join(fx, n + ".parquet"), "rb").read() for n in ["snappy", "gzip", "zstd", "plain", "delta"]}
+files = {n: open(os.path.join(fx, n + ".parquet"), "rb").read() for n in ["snappy", "gzip", "zstd", "plain", "delta", "encodings"]}
 good = files["snappy"]
 flen = struct.unpack("<I", good[-8:-4])[0]
 # hand-made hostile files
