@@ -90,8 +90,7 @@ struct ferry_mlt_step {
 	enum ferry_mlt_op op;
 	int line;
 	char *name;               /* the transformation as written ("read_parquet") */
-	/* read_delimited / read_json_lines / read_parquet (include_path) */
-	/* read_delimited / read_json_lines */
+	/* read_delimited / read_json_lines (read_parquet: include_path only) */
 	char delimiter;
 	enum ferry_mlt_header header;
 	enum ferry_mlt_encoding encoding;

@@ -3,7 +3,9 @@
  * (ferry_mltable_export; see mltable.h).
  *
  * The shape is a push pipeline: each file of the file set is streamed from
- * its store (store read -> transcoding -> csv.c or a JSON-lines splitter),
+ * its store (store read -> transcoding -> csv.c or a JSON-lines splitter;
+ * read_parquet: parquet.c's ranged reads of the footer and of the column
+ * chunks a later stage needs, one row group at a time),
  * every record becomes a row, and the row passes through one stage per
  * transformation after the read_* (take, skip, take_random_sample, filter,
  * keep/drop_columns, convert_column_types, extract_columns_from_partition_format)
@@ -90,7 +92,7 @@ struct table {
 	size_t file_index;
 	int header_done;        /* this file's header record was consumed */
 	size_t *fmap;           /* all_files_different_headers: file column -> table column */
-	size_t nfmap;
+	size_t nfmap;           /* (read_parquet: the file's columns, mapped by pqmap) */
 	char label[1200];
 	int enc_first;          /* first chunk of the file (BOM check) */
 	char *conv;             /* transcoding buffer */
