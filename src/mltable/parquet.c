@@ -630,8 +630,31 @@ static void cv_free(struct cvals *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* an int64 in decimal (buf holds at least 21 bytes); printf costs more */
+static size_t fmt_i64(char *buf, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0, o = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[o++] = '-';
+	while (n)
+		buf[o++] = tmp[--n];
+	buf[o] = '\0';
+	return o;
+}
+
 static size_t fmt_real(char *buf, size_t cap, double d, int is_float)
 {
+	if (fabs(d) < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) { /* integral: "3.0" */
+		size_t n = fmt_i64(buf, (int64_t)d);
+		memcpy(buf + n, ".0", 3);
+		return n + 2;
+	}
 	for (int prec = is_float ? 6 : 15; prec <= (is_float ? 9 : 17); prec++) {
 		snprintf(buf, cap, "%.*g", prec, d);
 		if (is_float ? strtof(buf, NULL) == (float)d : strtod(buf, NULL) == d)
@@ -725,7 +748,7 @@ static int fmt_int(const struct pq_col *c, int64_t v, char *buf, size_t cap, siz
 	case LT_UINT:
 		*len = (size_t)snprintf(buf, cap, "%" PRIu64, c->type == T_INT32 ? (uint64_t)(uint32_t)v : (uint64_t)v);
 		return FERRY_PQ_INT;
-	default: *len = (size_t)snprintf(buf, cap, "%" PRId64, v); return FERRY_PQ_INT;
+	default: *len = fmt_i64(buf, v); return FERRY_PQ_INT;
 	}
 }
 
