@@ -372,7 +372,7 @@ static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
 				if (c->type == T_FIXED && (c->type_length < 1 || c->type_length > (1 << 20)))
 					return bad(err, q, "column '%s': FIXED_LEN_BYTE_ARRAY of length %d", c->name,
 						   c->type_length);
-				if (c->lt == LT_DECIMAL && (c->scale < 0 || c->scale > 76))
+				if (c->lt == LT_DECIMAL && (c->scale < 0 || c->scale > 38))
 					return bad(err, q, "column '%s': decimal scale %d", c->name, c->scale);
 				for (size_t j = 0; j + 1 < q->ncols; j++)
 					if (!strcmp(q->cols[j].name, c->name))
@@ -895,7 +895,7 @@ static int src_next(struct src *s, char *buf, size_t cap, const char **out, size
 			return -1;
 		}
 		int64_t days = jd - 2440588;
-		if (days > 106751 || days < -106751) { /* keep it in int64 nanoseconds */
+		if (days > 106750 || days < -106750) { /* keep it in int64 nanoseconds */
 			*why = "an INT96 timestamp out of range";
 			return -1;
 		}

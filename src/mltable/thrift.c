@@ -198,12 +198,17 @@ int ferry_thrift_skip(struct ferry_thrift *t, int type)
 		if (t->p >= t->end)
 			return fail(t, "truncated Thrift data");
 		uint8_t kv = *t->p++;
+		int kt = kv >> 4, vt = kv & 0x0f;
+		if (kt == FERRY_TT_TRUE || kt == FERRY_TT_FALSE)
+			kt = FERRY_TT_BYTE; /* bools in maps are bytes, as in lists */
+		if (vt == FERRY_TT_TRUE || vt == FERRY_TT_FALSE)
+			vt = FERRY_TT_BYTE;
 		if (t->depth >= FERRY_THRIFT_MAX_DEPTH)
 			return fail(t, "Thrift values nested too deep");
 		t->depth++;
 		t->last[t->depth] = 0;
 		for (uint64_t i = 0; i < cnt; i++)
-			if (ferry_thrift_skip(t, kv >> 4) < 0 || ferry_thrift_skip(t, kv & 0x0f) < 0)
+			if (ferry_thrift_skip(t, kt) < 0 || ferry_thrift_skip(t, vt) < 0)
 				return -1;
 		t->depth--;
 		return 0;

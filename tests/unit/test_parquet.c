@@ -1,5 +1,5 @@
 /* test_parquet.c — the Parquet reader's pure parts: the Thrift compact reader
- * (fields with short and long ids, bools in types and lists, nested structs,
+ * (fields with short and long ids, bools in types, lists and maps, nested structs,
  * skipping, and its refusals: truncated data, lengths beyond the data, nesting
  * deeper than FERRY_THRIFT_MAX_DEPTH), the RLE/bit-packed hybrid (the format's
  * own example, bounds), and a hand-built file with data pages v1 (which the npm
@@ -107,6 +107,15 @@ static void thrift_tests(void)
 		free(copy);
 	}
 	CHECK(fails == (int)w.n);
+
+	/* a map<i32, bool>: its bools are one byte each, as in lists */
+	uint8_t map[] = { 0x1b, 2, 0x51, 2, 1, 4, 2, 0x15, 14, 0 };
+	ferry_thrift_init(&t, map, sizeof(map));
+	CHECK(ferry_thrift_begin(&t) == 0);
+	CHECK(ferry_thrift_field(&t, &id, &ty) == 1 && id == 1 && ty == FERRY_TT_MAP && ferry_thrift_skip(&t, ty) == 0);
+	int32_t after = 0;
+	CHECK(ferry_thrift_field(&t, &id, &ty) == 1 && id == 2 && ferry_thrift_i32(&t, ty, &after) == 0 && after == 7);
+	CHECK(ferry_thrift_field(&t, &id, &ty) == 0 && t.p == t.end);
 
 	/* a string longer than its data; a list longer than its data; too deep */
 	uint8_t s1[] = { 0x18, 0x7f, 'a', 0 };
