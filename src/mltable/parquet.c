@@ -350,10 +350,7 @@ static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
 			free(root.name);
 			if (rc < 0)
 				return rc == -2 ? -2 : -3;
-			if (nch < 0 || (size_t)nch != n - 1)
-				return bad(err, q, "the schema's root has %d children, the schema %zu columns (nested columns "
-						   "are not supported)",
-					   nch, n - 1);
+			int32_t root_children = nch;
 			for (size_t i = 1; i < n; i++) {
 				struct pq_col *c = &q->cols[q->ncols++];
 				rc = schema_elem(t, c, &nch, &rep, &conv, &ltk);
@@ -378,6 +375,9 @@ static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
 					if (!strcmp(q->cols[j].name, c->name))
 						return bad(err, q, "column '%s' appears twice", c->name);
 			}
+			if (root_children < 0 || (size_t)root_children != n - 1)
+				return bad(err, q, "the schema's root has %d children, the schema %zu columns", root_children,
+					   n - 1);
 		} else if (id == 3) {
 			if (ferry_thrift_i64(t, ty, &q->nrows) < 0)
 				return -3;

@@ -4,7 +4,8 @@
  * deeper than FERRY_THRIFT_MAX_DEPTH), the RLE/bit-packed hybrid (the format's
  * own example, bounds), and a hand-built file with data pages v1 (which the npm
  * fixtures of t7040 do not write): definition levels, INT96 and TIMESTAMP(MICROS)
- * values, a zlib-compressed page; then every truncation of it fails cleanly. */
+ * values, a zlib-compressed page; then every truncation of it fails cleanly; a
+ * LIST column is refused by its name. */
 #include "check.h"
 #include "mltable/parquet.h"
 #include "mltable/thrift.h"
@@ -298,8 +299,40 @@ static void file_tests(void)
 	}
 }
 
+static int no_row(void *arg, const struct ferry_pq_val *v, uint64_t r)
+{
+	(void)arg, (void)v, (void)r;
+	return 0;
+}
+
+/* A footer whose schema has a LIST column: refused by the column's name. */
+static void nested_tests(void)
+{
+	struct w m = { 0 };
+	begin(&m);
+	flist(&m, 2, FERRY_TT_STRUCT, 4);
+	begin(&m), fstr(&m, 4, "schema"), fi(&m, 5, 2), end(&m);
+	begin(&m), fi(&m, 1, 1), fi(&m, 3, 0), fstr(&m, 4, "id"), end(&m);
+	begin(&m), fi(&m, 3, 1), fstr(&m, 4, "tags"), fi(&m, 5, 1), fi(&m, 6, 3), end(&m);
+	begin(&m), fi(&m, 1, 6), fi(&m, 3, 2), fstr(&m, 4, "element"), end(&m);
+	fi64(&m, 3, 0);
+	end(&m);
+	uint8_t f[600];
+	size_t n = 0;
+	memcpy(f, "PAR1", 4), n = 4;
+	memcpy(f + n, m.b, m.n), n += m.n;
+	uint32_t fl = (uint32_t)m.n;
+	memcpy(f + n, &fl, 4), n += 4;
+	memcpy(f + n, "PAR1", 4), n += 4;
+	ferry_err err;
+	ferry_err_clear(&err);
+	CHECK(ferry_pq_decode_buffer(f, n, "nested.parquet", no_row, NULL, &err) < 0);
+	CHECK(strstr(err.msg, "nested.parquet") && strstr(err.msg, "column 'tags' is a nested type"));
+}
+
 int main(void)
 {
+	nested_tests();
 	thrift_tests();
 	rle_tests();
 	file_tests();
