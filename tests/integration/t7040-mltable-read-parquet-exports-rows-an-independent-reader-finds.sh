@@ -79,6 +79,12 @@ rows = list(csv.reader(open(got, newline="")))
 assert rows == want, (rows, want)
 PY
 
+step "a later file with other columns is an error naming it and the column"
+printf 'paths:\n  - file: ../snappy/data.parquet\n  - file: ../wide/data.parquet\ntransformations:\n  - read_parquet\n' >"$TEST_TMP/ml-mixed"
+azcli put "$c" mixed/MLTable "$TEST_TMP/ml-mixed"
+expect_fail "$tree/wide/data.parquet: column 'c0' is not in the first file's schema" \
+	ferry mltable export azureml://datastores/pq/paths/mixed --to csv "$TEST_TMP/got-mixed.csv"
+
 # Ranged reads, counted at the storage side: the fault proxy relays every byte.
 if [[ -n ${FAULT_CTL:-} ]]; then
 	body_bytes() { curl -sf --max-time 5 "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["body_bytes"])'; }
