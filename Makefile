@@ -5,14 +5,14 @@
 # the libFuzzer targets of tests/fuzz/ into build/fuzz/ (clang), `make fuzz-long`
 # runs each for FUZZ_SECONDS (default 3600).
 CC      ?= cc
-PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
+PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3 zlib libzstd
 CFLAGS  ?= -O2 -g
 # -fPIC -fno-semantic-interposition: one set of objects serves both build/ferry and
 # build/libferry.so. Debian's gcc builds PIE by default, and PIC without semantic
 # interposition compiles to the same direct calls as PIE, so the binary pays nothing.
 override CFLAGS += -fPIC -fno-semantic-interposition -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Isrc $(shell pkg-config --cflags $(PKGS))
-override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lsnappy -lpthread -lm
 
 SRCS    := $(sort $(wildcard src/*/*.c))
 LIBSRCS := $(filter-out src/main.c,$(SRCS))

@@ -36,6 +36,8 @@ APT_PACKAGES=(
 	curl openssl time ca-certificates
 	slurm-wlm munge
 )
+# Parquet (read_parquet): Debian's codec libraries; zstd compresses the test fixtures.
+APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 # Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
 APT_PACKAGES+=(python3-torch)
 # bench/python.sh's peer: Azure's own Python SDK.
@@ -66,6 +68,15 @@ if [[ ! -x tools/node_modules/.bin/azurite-blob ]]; then
 	fi
 else
 	echo "setup.sh: Azurite present"
+fi
+
+# The Parquet fixtures' writer and reader (npm's hyparquet-writer, hyparquet), an
+# implementation independent of ferry's; pinned by tests/fixtures/parquet/package-lock.json.
+if [[ ! -d tests/fixtures/parquet/node_modules/hyparquet-writer ]]; then
+	echo "setup.sh: installing hyparquet-writer and hyparquet (npm) into tests/fixtures/parquet"
+	(cd tests/fixtures/parquet && npm ci --no-audit --no-fund)
+else
+	echo "setup.sh: Parquet fixture tools present"
 fi
 
 [[ $deps_only -eq 1 ]] && exit 0

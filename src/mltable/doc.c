@@ -4,9 +4,8 @@
  * Validation is complete at parse time, so that a malformed MLTable fails
  * before any data is read: every field of every transformation is known,
  * typed and range-checked, and errors say "<label>:<line>: field 'x': ...".
- * read_parquet and read_delta_lake parse (their files can still be mounted
- * or downloaded by eval_mount/eval_download) but a table evaluation refuses
- * them by name.
+ * read_delta_lake parses (its files can still be mounted or downloaded by
+ * eval_mount/eval_download) but a table evaluation refuses it by name.
  */
 #include "mltable/mltable.h"
 
@@ -205,6 +204,16 @@ static int read_json_lines(struct ferry_yaml_doc *c, const struct ferry_yaml_nod
 	return 0;
 }
 
+static int read_parquet(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (check_keys(c, v, "read_parquet", "include_path_column") < 0)
+		return -1;
+	const struct ferry_yaml_node *x = ferry_yaml_get(v, "include_path_column");
+	return x ? get_bool(c, x, "include_path_column", &s->include_path) : 0;
+}
+
 static int convert_types(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	if (v->kind != FERRY_YAML_SEQ || v->n == 0)
@@ -298,7 +307,11 @@ static int parse_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *it
 		s->op = FERRY_MLT_READ_JSON_LINES;
 		return read_json_lines(c, v, s);
 	}
-	if (!strcmp(name, "read_parquet") || !strcmp(name, "read_delta_lake")) {
+	if (!strcmp(name, "read_parquet")) {
+		s->op = FERRY_MLT_READ_PARQUET;
+		return read_parquet(c, v, s);
+	}
+	if (!strcmp(name, "read_delta_lake")) {
 		s->op = FERRY_MLT_READ_UNSUPPORTED;
 		return 0;
 	}

@@ -19,7 +19,7 @@
  * the seed's INPUT_DATA tree. The table's `Path` column holds that name.
  *
  * Errors name the MLTable and the line: "<uri>/MLTable:7: transformation
- * 'read_parquet' is not supported ...". Ownership: each *_free frees what its
+ * 'read_delta_lake' is not supported ...". Ownership: each *_free frees what its
  * constructor returned. Threads: one evaluation per object at a time.
  *
  * Layer mltable may include: core, store, resolve. (docs/STYLE.md "Layers";
@@ -46,7 +46,8 @@ struct ferry_mlt_path {
 enum ferry_mlt_op {
 	FERRY_MLT_READ_DELIMITED,
 	FERRY_MLT_READ_JSON_LINES,
-	FERRY_MLT_READ_UNSUPPORTED, /* read_parquet, read_delta_lake: parsed, refused when evaluated */
+	FERRY_MLT_READ_PARQUET,
+	FERRY_MLT_READ_UNSUPPORTED, /* read_delta_lake: parsed, refused when evaluated */
 	FERRY_MLT_TAKE,
 	FERRY_MLT_SKIP,
 	FERRY_MLT_SAMPLE,
@@ -56,6 +57,13 @@ enum ferry_mlt_op {
 	FERRY_MLT_CONVERT,
 	FERRY_MLT_PARTITION,
 };
+
+/* read_delimited, read_json_lines, read_parquet, read_delta_lake. */
+static inline int ferry_mlt_is_read(enum ferry_mlt_op op)
+{
+	return op == FERRY_MLT_READ_DELIMITED || op == FERRY_MLT_READ_JSON_LINES || op == FERRY_MLT_READ_PARQUET ||
+	       op == FERRY_MLT_READ_UNSUPPORTED;
+}
 
 enum ferry_mlt_header { FERRY_MLT_NO_HEADER, FERRY_MLT_FROM_FIRST_FILE, FERRY_MLT_ALL_DIFFERENT, FERRY_MLT_ALL_SAME };
 enum ferry_mlt_encoding { FERRY_MLT_UTF8, FERRY_MLT_UTF8BOM, FERRY_MLT_ASCII, FERRY_MLT_LATIN1, FERRY_MLT_WIN1252 };
@@ -82,7 +90,7 @@ struct ferry_mlt_step {
 	enum ferry_mlt_op op;
 	int line;
 	char *name;               /* the transformation as written ("read_parquet") */
-	/* read_delimited / read_json_lines */
+	/* read_delimited / read_json_lines (read_parquet: include_path only) */
 	char delimiter;
 	enum ferry_mlt_header header;
 	enum ferry_mlt_encoding encoding;

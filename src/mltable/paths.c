@@ -451,8 +451,7 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 		goto fail;
 	for (size_t k = 0; k < m->nsteps; k++) {
 		const struct ferry_mlt_step *s = &m->steps[k];
-		if (s->op == FERRY_MLT_READ_DELIMITED || s->op == FERRY_MLT_READ_JSON_LINES ||
-		    s->op == FERRY_MLT_READ_UNSUPPORTED)
+		if (ferry_mlt_is_read(s->op))
 			break; /* what follows acts on rows */
 		char *keep = calloc(out->n ? out->n : 1, 1);
 		if (!keep) {

@@ -3,7 +3,9 @@
  * (ferry_mltable_export; see mltable.h).
  *
  * The shape is a push pipeline: each file of the file set is streamed from
- * its store (store read -> transcoding -> csv.c or a JSON-lines splitter),
+ * its store (store read -> transcoding -> csv.c or a JSON-lines splitter;
+ * read_parquet: parquet.c's ranged reads of the footer and of the column
+ * chunks a later stage needs, one row group at a time),
  * every record becomes a row, and the row passes through one stage per
  * transformation after the read_* (take, skip, take_random_sample, filter,
  * keep/drop_columns, convert_column_types, extract_columns_from_partition_format)
@@ -20,6 +22,8 @@
  */
 #include "mltable/mltable.h"
 #include "mltable/csv.h"
+#include "mltable/parquet.h"
+#include "core/log.h"
 #include "mltable/prng.h"
 
 #include <ctype.h>
@@ -88,7 +92,7 @@ struct table {
 	size_t file_index;
 	int header_done;        /* this file's header record was consumed */
 	size_t *fmap;           /* all_files_different_headers: file column -> table column */
-	size_t nfmap;
+	size_t nfmap;           /* (read_parquet: the file's columns, mapped by pqmap) */
 	char label[1200];
 	int enc_first;          /* first chunk of the file (BOM check) */
 	char *conv;             /* transcoding buffer */
@@ -105,6 +109,8 @@ struct table {
 	const char *missing;
 	char **jkeys;           /* JSON: each column's "name": */
 	size_t *jkeylen, njkeys;
+	size_t *pqmap;          /* read_parquet: file column -> table column (SIZE_MAX: none) */
+	unsigned char *pqwant;  /* read_parquet: the file columns to fetch */
 	char *ob;               /* output buffer (OB_CAP) */
 	size_t on;
 	int oerr;               /* errno of a failed write */
@@ -1310,6 +1316,109 @@ static int file_sink(void *arg, uint64_t off, const void *data, size_t len)
 	return rc ? -1 : 0;
 }
 
+/* ---- read_parquet ---- */
+
+static int pq_row(void *arg, const struct ferry_pq_val *v, uint64_t rowno)
+{
+	static const int kinds[] = { [FERRY_PQ_NULL] = K_NULL, [FERRY_PQ_STR] = K_STR, [FERRY_PQ_INT] = K_INT,
+				     [FERRY_PQ_FLOAT] = K_FLOAT, [FERRY_PQ_BOOL] = K_BOOL, [FERRY_PQ_DT] = K_DT };
+	struct table *t = arg;
+	struct row *r = &t->r;
+	r->used = 0;
+	r->file = t->file;
+	r->line = rowno + 1;
+	if (row_reserve(r, t->ncols0 + 1) < 0)
+		return oom(t);
+	r->n = t->ncols0;
+	for (size_t i = 0; i < t->ncols0; i++)
+		r->v[i] = (struct val){ K_NULL, 0, 0 };
+	for (size_t i = 0; i < t->nfmap; i++)
+		if (t->pqmap[i] != SIZE_MAX && v[i].kind != FERRY_PQ_NULL &&
+		    set_val(r, t->pqmap[i], kinds[v[i].kind], v[i].s, v[i].len) < 0)
+			return oom(t);
+	if (t->read->include_path && set_val(r, t->ncols0 - 1, K_STR, t->file->name, strlen(t->file->name)) < 0)
+		return oom(t);
+	return push_row(t, r);
+}
+
+struct name_hit {
+	const char *name;
+	int hit;
+};
+
+static int expr_names(void *arg, const char *name)
+{
+	struct name_hit *h = arg;
+	h->hit |= !strcmp(h->name, name);
+	return 0;
+}
+
+/* Does any later transformation see file column `name`? (projection: the
+ * columns that keep_columns / drop_columns remove are not fetched) */
+static int pq_needed(const struct table *t, const char *name)
+{
+	for (size_t k = 0; k < t->nst; k++) {
+		const struct ferry_mlt_step *s = t->st[k].s;
+		if (s->op == FERRY_MLT_FILTER) {
+			struct name_hit h = { name, 0 };
+			ferry_mlt_expr_columns(s->expr, expr_names, &h);
+			if (h.hit)
+				return 1;
+		} else if (s->op == FERRY_MLT_KEEP_COLUMNS) {
+			return col_index(s->columns, s->ncolumns, name) >= 0;
+		} else if (s->op == FERRY_MLT_DROP_COLUMNS) {
+			if (col_index(s->columns, s->ncolumns, name) >= 0)
+				return 0;
+		} else if (s->op == FERRY_MLT_PARTITION) {
+			return 1; /* its columns may shadow names: keep it simple */
+		}
+	}
+	return 1;
+}
+
+static int read_parquet_file(struct table *t, const struct ferry_mlt_file *f)
+{
+	struct ferry_pq *q;
+	if (ferry_pq_open(t->m->sources[f->src].store, f->path, f->size, t->label, &q, t->err) < 0)
+		return -1;
+	size_t n = ferry_pq_ncols(q);
+	int rc = 0;
+	if (!t->ready) {
+		char **names = calloc(n ? n : 1, sizeof(*names));
+		for (size_t i = 0; names && i < n; i++)
+			names[i] = (char *)ferry_pq_colname(q, i);
+		rc = names ? set_columns(t, names, n) : oom(t);
+		free(names);
+	}
+	free(t->pqmap);
+	free(t->pqwant);
+	t->pqmap = malloc((n ? n : 1) * sizeof(*t->pqmap));
+	t->pqwant = calloc(n ? n : 1, 1);
+	t->nfmap = n;
+	if (rc == 0 && (!t->pqmap || !t->pqwant))
+		rc = oom(t);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		long c = col_index(t->cols0, t->nfilecols, ferry_pq_colname(q, i));
+		if (c < 0)
+			rc = ferry_err_set(t->err, FERRY_E_INVALID,
+					   "%s: column '%s' is not in the first file's schema; ferry reads read_parquet files "
+					   "with the columns of the first",
+					   t->label, ferry_pq_colname(q, i));
+		t->pqmap[i] = (size_t)c;
+		t->pqwant[i] = (unsigned char)pq_needed(t, ferry_pq_colname(q, i));
+	}
+	if (rc == 0)
+		rc = ferry_pq_read(q, t->pqwant, pq_row, t, t->err);
+	uint64_t bytes, reads;
+	ferry_pq_fetched(q, &bytes, &reads);
+	ferry_info("read_parquet %s: fetched %llu of %llu bytes in %llu reads", t->label, (unsigned long long)bytes,
+		   (unsigned long long)f->size, (unsigned long long)reads);
+	ferry_pq_close(q);
+	if (rc > 0)
+		t->stop = 1;
+	return rc < 0 ? -1 : rc;
+}
+
 /* Read one file of the set into the pipeline. */
 static int read_file(struct table *t, size_t idx)
 {
@@ -1324,6 +1433,8 @@ static int read_file(struct table *t, size_t idx)
 	snprintf(t->label, sizeof(t->label), "%s", f->name);
 	if (t->csv)
 		ferry_csv_reset(t->csv);
+	if (t->read->op == FERRY_MLT_READ_PARQUET)
+		return read_parquet_file(t, f);
 	struct ferry_store *s = t->m->sources[f->src].store;
 	ferry_err rerr;
 	ferry_err_clear(&rerr);
@@ -1384,8 +1495,7 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		*rows = 0;
 	size_t first = m->nsteps;
 	for (size_t k = 0; k < m->nsteps; k++)
-		if (m->steps[k].op == FERRY_MLT_READ_DELIMITED || m->steps[k].op == FERRY_MLT_READ_JSON_LINES ||
-		    m->steps[k].op == FERRY_MLT_READ_UNSUPPORTED) {
+		if (ferry_mlt_is_read(m->steps[k].op)) {
 			first = k;
 			break;
 		}
@@ -1406,8 +1516,7 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 	for (size_t k = 0; k < t.nst; k++)
 		t.st[k].s = &m->steps[from + k];
 	for (size_t k = from; k < m->nsteps; k++)
-		if (m->steps[k].op == FERRY_MLT_READ_DELIMITED || m->steps[k].op == FERRY_MLT_READ_JSON_LINES ||
-		    m->steps[k].op == FERRY_MLT_READ_UNSUPPORTED) {
+		if (ferry_mlt_is_read(m->steps[k].op)) {
 			ferry_err_set(err, FERRY_E_INVALID, "%s:%d: a second read transformation ('%s'); an MLTable has one",
 				      m->label, m->steps[k].line, m->steps[k].name);
 			goto out;
@@ -1465,6 +1574,8 @@ out:
 	free_cols(t.cols0, t.ncols0);
 	free(t.types);
 	free(t.fmap);
+	free(t.pqmap);
+	free(t.pqwant);
 	free(t.conv);
 	free(t.jl);
 	free(t.ob);
