@@ -15,6 +15,7 @@
 #include "job/runner.h"
 #include "job/jobclaim.h"
 #include "job/sandbox.h"
+#include "job/shell.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
@@ -887,7 +888,8 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old_pipe);
 
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	const char *shell = ferry_job_shell();
+	char *argv[] = { strrchr(shell, '/') + 1, "-c", (char *)cmd, NULL };
 	struct ferry_sandbox sb;
 	ferry_sandbox_prepare(&sb, ferry_ws_home(r->ctx.ws));
 	pid_t pid = fork();
@@ -908,7 +910,7 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 		if (chdir(r->s->code) < 0)
 			_exit(126);
 		ferry_sandbox_child(&sb);
-		execve("/bin/sh", argv, env);
+		execve(shell, argv, env);
 		_exit(127);
 	}
 	int fork_errno = errno;
