@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/proc.h"
+#include "core/version.h"
 #include "fs/registry.h"
 #include "job/jobclaim.h"
 #include "workspace/workspace.h"
@@ -16,7 +17,7 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } commands[] = {
-	{ "run", cmd_run, "run a command job: ferry run JOB.yml" },
+	{ "run", cmd_run, "run a command job: ferry run JOB.yml [--name NAME] [--set KEY=VALUE]..." },
 	{ "download", cmd_download, "download a file or folder: ferry download URI DEST" },
 	{ "upload", cmd_upload, "upload a file or folder: ferry upload [--follow-links] SRC URI" },
 	{ "mount", cmd_mount, "mount a folder (read-only, or --rw): ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]..." },
@@ -29,11 +30,54 @@ static const struct {
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
 };
 
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: ferry [-v] <command> [args]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "usage: ferry [-v] <command> [args]\n       ferry --version\n       "
+		     "ferry help [COMMAND]   (or ferry COMMAND --help)\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].name[0] != '_') /* internal */
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+/* The command called `name`, or NULL. */
+static int find_command(const char *name)
+{
+	for (size_t c = 0; c < NCOMMANDS; c++)
+		if (!strcmp(name, commands[c].name))
+			return (int)c;
+	return -1;
+}
+
+/* "unknown command" with the nearest name when one is close. */
+static int unknown_command(const char *name)
+{
+	const char *names[NCOMMANDS + 1];
+	for (size_t c = 0; c < NCOMMANDS; c++)
+		names[c] = commands[c].name;
+	names[NCOMMANDS] = "help";
+	const char *near = cli_nearest(name, names, NCOMMANDS + 1);
+	if (near)
+		fprintf(stderr, "ferry: unknown command '%s'; did you mean '%s'?\n", name, near);
+	else
+		fprintf(stderr, "ferry: unknown command '%s'\n", name);
+	fprintf(stderr, "run 'ferry help' for the list of commands\n");
+	return 2;
+}
+
+/* `ferry help [COMMAND]`. */
+static int help(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	int c = find_command(argv[1]);
+	if (c < 0)
+		return unknown_command(argv[1]);
+	cli_help_command(stdout, commands[c].name, commands[c].help);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -46,6 +90,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("ferry %s\n", FERRY_VERSION);
+			return 0;
 		} else {
 			fprintf(stderr, "ferry: unknown option '%s'\n", argv[i]);
 			usage(stderr);
@@ -56,8 +103,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+	if (!strcmp(argv[i], "help"))
+		return help(argc - i, argv + i);
+	for (size_t c = 0; c < NCOMMANDS; c++)
 		if (!strcmp(argv[i], commands[c].name)) {
+			if (cli_wants_help(argc - i, argv + i)) {
+				cli_help_command(stdout, commands[c].name, commands[c].help);
+				return 0;
+			}
 			/* Mounts whose server was killed are cleaned up by the next
 			 * ferry start (one opendir when there are none). `unmount`
 			 * reaps after unmounting its folder, so that it can report
@@ -70,7 +123,5 @@ int main(int argc, char **argv)
 			}
 			return commands[c].fn(argc - i, argv + i);
 		}
-	fprintf(stderr, "ferry: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	return unknown_command(argv[i]);
 }
