@@ -232,7 +232,15 @@ static int check_datastores(struct run *r, ferry_err *err)
 		struct ferry_data_asset a;
 		if (!o->asset_name || !o->asset_version)
 			continue;
-		if (ferry_ws_asset_get(r->ctx.ws, o->asset_name, o->asset_version, &a, err) == 0) {
+		/* A not-found here is the good case: it must not stay in err. */
+		ferry_err e;
+		ferry_err_clear(&e);
+		int got = ferry_ws_asset_get(r->ctx.ws, o->asset_name, o->asset_version, &a, &e);
+		if (got < 0 && e.code != FERRY_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		if (got == 0) {
 			ferry_data_asset_free(&a);
 			return ferry_err_set(err, FERRY_E_INVALID,
 					     "output '%s': data asset '%s' version '%s' already exists "
