@@ -389,6 +389,7 @@ static int parse_env(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, 
 		struct ferry_job_env *e = &s->env[s->n_env++];
 		e->key = strdup(n->keys[i]);
 		e->value = strdup(ferry_yaml_is_null(v) ? "" : v->text);
+		e->line = v->line;
 		if (!e->key || !e->value)
 			return oom(c);
 	}
@@ -457,6 +458,15 @@ static int check_references(struct ferry_yaml_doc *c, struct ferry_jobspec *s, i
 		goto out;
 	}
 	free(cmd);
+	for (size_t j = 0; j < s->n_env; j++) {
+		char *v = NULL;
+		if (ferry_jobspec_env_value(s, j, (const char *const *)iv, (const char *const *)ov, &v,
+					    c->err) < 0) {
+			ferry_err_wrap(c->err, "%s:%d", c->label, s->env[j].line);
+			goto out;
+		}
+		free(v);
+	}
 	for (size_t i = 0; i < s->n_outputs; i++) {
 		char *uri = NULL;
 		if (ferry_jobspec_output_uri(s, i, &uri, c->err) < 0) {
@@ -672,6 +682,13 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 	if (!s->env && !(s->env = calloc(1, sizeof(*s->env)))) {
 		oom(c);
 		goto out;
+	}
+	if (!s->experiment_name) { /* Azure ML's default: the job file's folder name */
+		const char *b = strrchr(s->dir, '/');
+		if (!(s->experiment_name = strdup(b && b[1] ? b + 1 : s->dir))) {
+			oom(c);
+			goto out;
+		}
 	}
 	if (check_references(c, s, cmd_line) < 0)
 		goto out;
@@ -977,6 +994,26 @@ int ferry_jobspec_command(const struct ferry_jobspec *s, const char *const *in_v
 {
 	struct cmd_arg a = { s, in_vals, out_vals };
 	return ferry_expand(s->command, 1, command_resolver, &a, "command", out, err);
+}
+
+/* In a variable's value an absent optional input is empty text. */
+static int env_resolver(void *arg, const char *expr, const char **value, ferry_err *err)
+{
+	int r = command_resolver(arg, expr, value, err);
+	if (r == FERRY_EXPAND_ABSENT) {
+		*value = "";
+		r = FERRY_EXPAND_VALUE;
+	}
+	return r;
+}
+
+int ferry_jobspec_env_value(const struct ferry_jobspec *s, size_t j, const char *const *in_vals,
+			    const char *const *out_vals, char **out, ferry_err *err)
+{
+	struct cmd_arg a = { s, in_vals, out_vals };
+	char what[300];
+	snprintf(what, sizeof(what), "environment_variables.%s", s->env[j].key);
+	return ferry_expand(s->env[j].value, 0, env_resolver, &a, what, out, err);
 }
 
 char *ferry_jobspec_input_path(const struct ferry_jobspec *s, const struct ferry_job_input *in)

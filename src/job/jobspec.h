@@ -60,7 +60,8 @@ struct ferry_job_output {
 };
 
 struct ferry_job_env {
-	char *key, *value;
+	char *key, *value;      /* value as written: may hold ${{inputs.x}} etc. */
+	int line;               /* 0: not from the file */
 };
 
 struct ferry_jobspec {
@@ -120,6 +121,12 @@ int ferry_jobspec_output_uri(const struct ferry_jobspec *s, size_t i, char **out
  * optional input); out_vals[j] output j's. malloc'd into *out. */
 int ferry_jobspec_command(const struct ferry_jobspec *s, const char *const *in_vals,
 			  const char *const *out_vals, char **out, ferry_err *err);
+
+/* Environment variable j's value with `${{inputs.X}}`, `${{outputs.Y}}`,
+ * `${{name}}` expanded as in the command (an absent optional input is empty
+ * text; `$[[` is literal). malloc'd into *out. */
+int ferry_jobspec_env_value(const struct ferry_jobspec *s, size_t j, const char *const *in_vals,
+			    const char *const *out_vals, char **out, ferry_err *err);
 
 /* Make an input path usable from anywhere: a relative local path is joined
  * to the job file's folder; other forms are returned as they are. malloc'd. */

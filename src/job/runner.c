@@ -13,6 +13,7 @@
  * SIGINT/SIGTERM reaches everything the shell started.
  */
 #include "job/runner.h"
+#include "job/amlenv.h"
 #include "job/jobclaim.h"
 #include "job/sandbox.h"
 #include "job/shell.h"
@@ -1262,7 +1263,9 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 		iv[i] = r.in[i].value;
 	for (size_t i = 0; i < s->n_outputs; i++)
 		ov[i] = r.out[i].value;
-	int erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
+	int erc = ferry_job_aml_env(s, iv, ov, err);
+	if (erc == 0)
+		erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
 	free(iv);
 	free(ov);
 	if (erc < 0)
