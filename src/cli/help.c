@@ -34,9 +34,9 @@ int cli_wants_help(int argc, char **argv)
 static size_t distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	if (la > 31 || lb > 31)
+	if (la > 63 || lb > 63)
 		return 99;
-	size_t d[32][32];
+	size_t d[64][64];
 	for (size_t i = 0; i <= la; i++)
 		d[i][0] = i;
 	for (size_t j = 0; j <= lb; j++)

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]...";
+static const char usage[] = "ferry run JOB.yml [--name NAME] [--set PATH=VALUE]...";
 
 int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL;
 	ferry_interrupt_install(); /* Ctrl-C while inputs download stops cleanly */
-	/* --set values are applied after loading; remember their positions. */
+	/* --set PATH=VALUE: applied to the job document before the model is built. */
 	int nset = 0;
 	const char **sets = calloc((size_t)argc, sizeof(char *));
 	if (!sets)
@@ -52,29 +52,21 @@ int cmd_run(int argc, char **argv)
 		free(sets);
 		return cli_usage(usage, "run needs a job file");
 	}
-	ferry_err err;
-	ferry_err_clear(&err);
-	struct ferry_jobspec *spec;
-	if (ferry_jobspec_load(file, &spec, &err) < 0) {
-		free(sets);
-		return cli_fail(&err);
-	}
-	int rc = 0;
-	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
-		rc = -1;
-	for (int i = 0; rc == 0 && i < nset; i++) {
-		const char *eq = strchr(sets[i], '=');
-		if (!eq || eq == sets[i]) {
-			int u = cli_usage(usage, "--set takes KEY=VALUE, got '%s'", sets[i]);
-			ferry_jobspec_free(spec);
+	for (int i = 0; i < nset; i++)
+		if (!strchr(sets[i], '=') || sets[i][0] == '=') {
+			int u = cli_usage(usage, "--set takes PATH=VALUE, got '%s'", sets[i]);
 			free(sets);
 			return u;
 		}
-		char *key = strndup(sets[i], (size_t)(eq - sets[i]));
-		rc = key ? ferry_jobspec_set_env(spec, key, eq + 1, &err) : -1;
-		free(key);
-	}
+	ferry_err err;
+	ferry_err_clear(&err);
+	struct ferry_jobspec *spec;
+	int rc = ferry_jobspec_load_set(file, sets, (size_t)nset, &spec, &err);
 	free(sets);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
+		rc = -1;
 	int exit_code = 1;
 	if (rc == 0)
 		rc = ferry_job_run(spec, NULL, &exit_code, &err);

@@ -10,6 +10,7 @@
  * once with placeholder values.
  */
 #include "job/jobspec.h"
+#include "job/setargs.h"
 #include "core/uri.h"
 #include "job/expand.h"
 #include "job/yaml.h"
@@ -702,13 +703,18 @@ out:
 	return rc;
 }
 
-int ferry_jobspec_parse(const char *text, size_t len, const char *label, const char *dir,
-			struct ferry_jobspec **out, ferry_err *err)
+static int parse_set(const char *text, size_t len, const char *label, const char *dir,
+		     const char *const *sets, size_t nsets, struct ferry_jobspec **out, ferry_err *err)
 {
 	*out = NULL;
 	struct ferry_yaml_node *root;
 	if (ferry_yaml_parse(text, len, label, &root, err) < 0)
 		return -1;
+	for (size_t i = 0; i < nsets; i++)
+		if (ferry_job_set_apply(root, sets[i], err) < 0) {
+			ferry_yaml_free(root);
+			return -1;
+		}
 	struct ferry_jobspec *s = calloc(1, sizeof(*s));
 	if (!s || !(s->file = strdup(label))) {
 		free(s);
@@ -726,7 +732,19 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 	return 0;
 }
 
+int ferry_jobspec_parse(const char *text, size_t len, const char *label, const char *dir,
+			struct ferry_jobspec **out, ferry_err *err)
+{
+	return parse_set(text, len, label, dir, NULL, 0, out, err);
+}
+
 int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err)
+{
+	return ferry_jobspec_load_set(path, NULL, 0, out, err);
+}
+
+int ferry_jobspec_load_set(const char *path, const char *const *sets, size_t nsets,
+			   struct ferry_jobspec **out, ferry_err *err)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rbe");
@@ -763,7 +781,7 @@ int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	int rc = ferry_jobspec_parse(buf, len, path, dir, out, err);
+	int rc = parse_set(buf, len, path, dir, sets, nsets, out, err);
 	free(dir);
 	free(buf);
 	return rc;

@@ -91,6 +91,11 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 /* Read `path` and parse it, relative paths starting at its folder. */
 int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err);
 
+/* ferry_jobspec_load with `--set PATH=VALUE` assignments applied, in order,
+ * to the document before the model is built (job/setargs.h). */
+int ferry_jobspec_load_set(const char *path, const char *const *sets, size_t nsets,
+			   struct ferry_jobspec **out, ferry_err *err);
+
 void ferry_jobspec_free(struct ferry_jobspec *s);
 
 /* Job names: 1-255 of [A-Za-z0-9_-], starting with a letter or digit. */

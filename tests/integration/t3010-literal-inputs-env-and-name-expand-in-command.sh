@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t3010 — owns expansion: literal inputs (integer, number, bool, string) expand to
 # their text, ${{name}} to the job name, optional blocks are kept or dropped,
-# direct inputs give the path string; environment_variables and --set reach the
+# direct inputs give the path string; environment_variables (and --set environment_variables.X) reach the
 # command; the command runs in the code folder.
 source "$(dirname "$0")/lib.sh"
 
@@ -26,7 +26,7 @@ environment_variables:
 YML
 
 step "literals, name, optional blocks, direct inputs and env expand"
-expect_ok ferry run "$TEST_TMP/job/job.yml" --name lit1 --set V3=from-set
+expect_ok ferry run "$TEST_TMP/job/job.yml" --name lit1 --set environment_variables.V3=from-set
 line=$(grep '^E=' "$TEST_TMP/last.stdout")
 want="E=3 LR=0.01 F=true S=two words N=lit1 D=azureml://datastores/workspaceblobstore/paths/some/folder/  HAS=3 V1=42 V2=false V3=from-set PWD=$(cd "$TEST_TMP/job/src" && pwd -P)"
 assert_eq "$want" "$line" "expanded command output"
