@@ -25,6 +25,9 @@ int cmd_mount(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 int cmd_mltable(int argc, char **argv);
 
+/* `ferry job download ...` (argv[0] "job", argv[1] "download"). */
+int cli_job_download(int argc, char **argv);
+
 /* Help in the one format every command shares: "usage: <usage>", a blank
  * line, then "  <what it does>". `help` is the command table's text,
  * "<what it does>: ferry <name> ...". */

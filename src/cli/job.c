@@ -1,4 +1,5 @@
-/* job.c — `ferry job list` and `ferry job show NAME`: the jobs of the workspace. */
+/* job.c — `ferry job list` and `ferry job show NAME`: the jobs of the workspace
+ * (`ferry job download`: jobdownload.c). */
 #include "cli/cli.h"
 #include "workspace/workspace.h"
 
@@ -6,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] = "ferry job list | ferry job show NAME";
+static const char usage[] = "ferry job list | ferry job show NAME | ferry job download NAME [--output NAME|--all] [--download-path DIR]";
 
 static const char *or_dash(const char *s)
 {
@@ -136,6 +137,8 @@ int cmd_job(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(usage, "job needs a subcommand");
+	if (!strcmp(argv[1], "download"))
+		return cli_job_download(argc, argv);
 	int list = !strcmp(argv[1], "list"), show = !strcmp(argv[1], "show");
 	if (!list && !show)
 		return cli_usage(usage, "unknown job subcommand '%s'", argv[1]);

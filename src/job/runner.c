@@ -17,6 +17,7 @@
 #include "job/jobclaim.h"
 #include "job/sandbox.h"
 #include "job/shell.h"
+#include "job/workdir.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
@@ -1249,6 +1250,13 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	if (do_inputs(&r, err) < 0 || prepare_outputs(&r, err) < 0)
 		goto done;
 
+	/* The command runs in a snapshot of its code (workdir.h). */
+	char *exe_wd = NULL;
+	if (ferry_workdir_snapshot(s->code, r.jobdir, wsh, &exe_wd, err) < 0)
+		goto done;
+	free(s->code);
+	s->code = exe_wd;
+
 	/* Expand and run. */
 	const char **iv = calloc(s->n_inputs + 1, sizeof(char *));
 	const char **ov = calloc(s->n_outputs + 1, sizeof(char *));
@@ -1295,6 +1303,16 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 			   status, r.wd);
 		fprintf(stderr, "ferry: command failed: outputs not uploaded; local copies in %s\n",
 			r.wd);
+	}
+	ferry_err ae; /* ./outputs and ./logs, whatever the exit status (workdir.h) */
+	ferry_err_clear(&ae);
+	if (ferry_workdir_finish(&r.ctx, s->code, s->name, &ae) < 0) {
+		ferry_warn("job %s: artifacts not uploaded: %s", s->name, ae.msg);
+		if (outputs_ok && status == 0) {
+			*err = ae;
+			*exit_code = 1;
+		}
+		outputs_ok = 0;
 	}
 	const char *final = status == 0 && outputs_ok ? "Completed" : "Failed";
 	record(&r, final, 1, status);
