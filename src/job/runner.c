@@ -18,6 +18,7 @@
 #include "job/sandbox.h"
 #include "job/shell.h"
 #include "job/workdir.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
@@ -1004,6 +1005,28 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 
 /* ---- record and summary ---- */
 
+/* After a failed or canceled command, what truly became of each output (as
+ * on Azure ML, upload outputs are not uploaded; an rw_mount output's files
+ * closed before the end were written through to storage). */
+static void outputs_not_finished(struct run *r, const char *why)
+{
+	ferry_info("%s: outputs are not uploaded (as on Azure ML)", why);
+	fprintf(stderr, "ferry: %s: outputs not uploaded (as on Azure ML):\n", why);
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (o->mode == FERRY_MODE_RW_MOUNT && st->done)
+			fprintf(stderr, "  output '%s' (rw_mount): the files the command closed are already "
+				"in storage at %s\n", o->name, st->uri);
+		else if (o->mode == FERRY_MODE_RW_MOUNT)
+			fprintf(stderr, "  output '%s' (rw_mount): %s\n", o->name,
+				st->error[0] ? st->error : "not mounted");
+		else
+			fprintf(stderr, "  output '%s' (%s): what the command wrote is kept in %s\n", o->name,
+				ferry_io_mode_name(o->mode), st->local ? st->local : r->wd);
+	}
+}
+
 /* An ro_mount input's SPEC §7 figures: bytes read, cache hit rate, time
  * waiting for storage (and what explains them). */
 static json_t *mount_json(const struct ferry_fs_counters *c)
@@ -1292,18 +1315,18 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	rc = 0;
 
 	int outputs_ok = 1;
-	if (status == 0) {
+	int canceled = got_signal || ferry_interrupted(); /* Ctrl-C, SIGTERM, SIGHUP */
+	if (canceled && status == 0)
+		*exit_code = 128 + (got_signal ? (int)got_signal : ferry_interrupted());
+	if (canceled && s->n_outputs > 0)
+		outputs_not_finished(&r, "job canceled");
+	else if (status == 0) {
 		if (finish_outputs(&r, err) < 0 || register_outputs(&r, err) < 0) {
 			outputs_ok = 0;
 			*exit_code = 1;
 		}
-	} else if (s->n_outputs > 0) {
-		ferry_info("command failed (exit code %d): outputs are not uploaded (as on "
-			   "Azure ML); they stay in %s",
-			   status, r.wd);
-		fprintf(stderr, "ferry: command failed: outputs not uploaded; local copies in %s\n",
-			r.wd);
-	}
+	} else if (s->n_outputs > 0)
+		outputs_not_finished(&r, "command failed");
 	ferry_err ae; /* ./outputs and ./logs, whatever the exit status (workdir.h) */
 	ferry_err_clear(&ae);
 	if (ferry_workdir_finish(&r.ctx, s->code, s->name, &ae) < 0) {
@@ -1314,7 +1337,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 		}
 		outputs_ok = 0;
 	}
-	const char *final = status == 0 && outputs_ok ? "Completed" : "Failed";
+	const char *final = canceled ? "Canceled" : status == 0 && outputs_ok ? "Completed" : "Failed";
 	record(&r, final, 1, status);
 	summary(&r, final, *exit_code);
 	recorded = 2;
@@ -1328,8 +1351,9 @@ done:
 				rm_rf(r.in[i].local);
 	if (rc < 0 && recorded == 1) {
 		ferry_log(FERRY_LOG_INFO, "job %s failed before its command ran: %s", s->name, err->msg);
-		record(&r, "Failed", 0, 0);
-		summary(&r, "Failed", 1);
+		const char *st = ferry_interrupted() ? "Canceled" : "Failed";
+		record(&r, st, 0, 0);
+		summary(&r, st, 1);
 	}
 	ferry_job_release(claim); /* after the last record: see jobclaim.h */
 	if (log_open)

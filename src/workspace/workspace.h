@@ -81,7 +81,7 @@ struct ferry_job_record {
 	char *display_name;
 	char *experiment_name;
 	char *description;
-	char *status;        /* Queued, Running, Completed, Failed */
+	char *status;        /* Queued, Running, Completed, Failed, Canceled */
 	int exit_code;       /* valid when has_exit_code */
 	int has_exit_code;
 	char *start_time;    /* 2024-01-01T10:00:00.000000Z */
