@@ -4,11 +4,35 @@
 #include "job/jobspec.h"
 #include "job/runner.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] = "ferry run JOB.yml [--name NAME] [--set PATH=VALUE]...";
+
+/* One line naming the Azure-only fields of the job that ferry does not act
+ * on here (the rest of the file runs as on Azure ML). */
+static void note_ignored(const struct ferry_jobspec *spec)
+{
+	static const char *const ignored[] = { "environment", "compute", "queue_settings", "services" };
+	json_t *a = json_loads(spec->azure_json ? spec->azure_json : "{}", 0, NULL);
+	char list[256] = "";
+	for (size_t i = 0; a && i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		json_t *v = json_object_get(a, ignored[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!strcmp(ignored[i], "compute") && json_is_string(v) &&
+		    (!strcmp(json_string_value(v), "local") || !strcmp(json_string_value(v), "azureml:local")))
+			continue;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "",
+			 ignored[i]);
+	}
+	json_decref(a);
+	if (list[0])
+		fprintf(stderr, "ferry: note: not used when running here (Azure ML only): %s; the command "
+			"runs in this machine's environment\n", list);
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -67,6 +91,8 @@ int cmd_run(int argc, char **argv)
 		return cli_fail(&err);
 	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
 		rc = -1;
+	if (rc == 0)
+		note_ignored(spec);
 	int exit_code = 1;
 	if (rc == 0)
 		rc = ferry_job_run(spec, NULL, &exit_code, &err);

@@ -48,3 +48,8 @@ assert_eq 0 "$rc" "exit status without bash ($(tail -c 600 "$LAST_STDERR"))"
 assert_contains "$TEST_TMP/last.stdout" "shell says hi"
 assert_contains "$LAST_STDERR" "/bin/bash is absent: the command runs with /bin/sh -c"
 assert_contains "$FERRY_HOME/jobs/sh1/logs/system_logs/data_capability/rslex.log" "/bin/bash is absent"
+
+step "Azure-only fields ferry does not act on are named in one line"
+expect_ok ferry run "$TEST_TMP/job/job.yml" --name bash2
+assert_eq 1 "$(grep -c 'Azure ML only' "$LAST_STDERR")" "note lines"
+assert_contains "$LAST_STDERR" "ferry: note: not used when running here (Azure ML only): environment, compute;"
