@@ -164,6 +164,14 @@ static int resolve_asset_input(struct run *r, const struct ferry_job_input *in,
 	struct ferry_uri u;
 	if (ferry_uri_parse(in->path, &u, err) < 0)
 		return ferry_err_wrap(err, "input '%s'", in->name);
+	if (u.kind == FERRY_URI_JOB) { /* an earlier job's output, checked before anything runs */
+		int jrc = ferry_ws_job_output_uri(r->ctx.ws, u.job, u.job_output, u.path, u.trailing_slash,
+						  &st->uri, err);
+		ferry_uri_free(&u);
+		if (jrc == 0)
+			ferry_info("input '%s': %s is at %s", in->name, in->path, st->uri);
+		return jrc < 0 ? ferry_err_wrap(err, "input '%s'", in->name) : 1;
+	}
 	if (u.kind != FERRY_URI_ASSET) {
 		ferry_uri_free(&u);
 		return 0;

@@ -4,6 +4,7 @@
  */
 #include "job/workdir.h"
 #include "core/log.h"
+#include "workspace/workspace.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +18,7 @@
 
 void ferry_workdir_artifacts_uri(const char *job, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "azureml://datastores/workspaceblobstore/paths/ExperimentRun/dcid.%s/", job);
+	ferry_ws_artifacts_uri(job, buf, cap);
 }
 
 static int copy_file(const char *from, const char *to, mode_t mode, ferry_err *err)

@@ -102,6 +102,19 @@ static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int dep
 		ferry_uri_free(&u);
 		return rc;
 	}
+	case FERRY_URI_JOB: { /* an earlier job's output: where it was stored */
+		char *where = NULL;
+		if (!ctx->ws || depth > 1) {
+			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s': cannot look up the job", uri);
+			break;
+		}
+		rc = ferry_ws_job_output_uri(ctx->ws, u.job, u.job_output, u.path, u.trailing_slash, &where, err);
+		if (rc == 0)
+			rc = tree_for(ctx, where, tree, depth + 1, err);
+		free(where);
+		ferry_uri_free(&u);
+		return rc;
+	}
 	}
 	ferry_uri_free(&u);
 	if (rc == 0 && !*tree)
