@@ -11,6 +11,7 @@
  */
 #include "job/jobspec.h"
 #include "job/setargs.h"
+#include "job/typedinput.h"
 #include "core/uri.h"
 #include "job/expand.h"
 #include "job/yaml.h"
@@ -27,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const type_names[] = { "uri_folder", "uri_file", "mltable" };
+/* The last three are folders (uri_folder semantics) that keep their type
+ * name for the data asset an output is registered as. */
+static const char *const type_names[] = { "uri_folder",   "uri_file",     "mltable",
+					  "custom_model", "mlflow_model", "triton_model" };
 static const char *const mode_names[] = { "ro_mount", "rw_mount",   "download",     "upload",
 					  "direct",   "eval_mount", "eval_download" };
 
@@ -207,6 +211,9 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 			return oom(c);
 		return 0;
 	}
+	int typed = ferry_typed_input(c, name, n, in); /* integer, number, boolean, string */
+	if (typed)
+		return typed < 0 ? -1 : 0;
 	in->type = FERRY_IO_URI_FOLDER;
 	in->mode = FERRY_MODE_RO_MOUNT;
 	int mode_line = n->line;
@@ -216,9 +223,11 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 		snprintf(field, sizeof(field), "inputs.%s.%s", name, k);
 		int e;
 		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 3, "type", &e) < 0)
+			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
 				return -1;
-			in->type = e;
+			if (e >= 3 && !(in->type_name = strdup(type_names[e])))
+				return oom(c);
+			in->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
 		} else if (!strcmp(k, "mode")) {
 			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
 				return -1;
@@ -241,7 +250,9 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 		}
 	}
 	if (!in->path && !in->optional)
-		return ferry_yaml_err(c, key_line, NULL, "input '%s': field 'path' is required", name);
+		return ferry_yaml_err(c, key_line, NULL,
+				      "input '%s': field 'path' is required (in the file, or --set inputs.%s.path=...)",
+				      name, name);
 	if (check_mode(c, mode_line, 0, name, in->type, in->mode) < 0)
 		return -1;
 	if (in->path) {
@@ -285,9 +296,11 @@ static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line
 		snprintf(field, sizeof(field), "outputs.%s.%s", name, k);
 		int e;
 		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 3, "type", &e) < 0)
+			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
 				return -1;
-			o->type = e;
+			if (e >= 3 && !(o->type_name = strdup(type_names[e])))
+				return oom(c);
+			o->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
 		} else if (!strcmp(k, "mode")) {
 			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
 				return -1;
@@ -518,6 +531,10 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		return oom(c);
 	int cmd_line = 1;
 	char *code = NULL;
+	/* A command component file runs as a job: its inputs' defaults are the values. */
+	const struct ferry_yaml_node *schema = ferry_yaml_get(root, "$schema");
+	int component = schema && schema->kind == FERRY_YAML_SCALAR &&
+			strcasestr(schema->text, "commandComponent") != NULL;
 	int code_line = 0;
 	int rc = -1;
 	for (size_t i = 0; i < root->n; i++) {
@@ -535,6 +552,10 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 				     v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
 				goto out;
 			}
+		} else if (component && (!strcmp(k, "name") || !strcmp(k, "version") ||
+					 !strcmp(k, "is_deterministic"))) {
+			/* a component's own name and version, not the job's */
+			json_object_set_new(azure, !strcmp(k, "name") ? "component_name" : k, to_json(v));
 		} else if (!strcmp(k, "name")) {
 			if (get_str(c, v, k, &s->name) < 0)
 				goto out;
@@ -796,6 +817,7 @@ void ferry_jobspec_free(struct ferry_jobspec *s)
 		free(in->name);
 		free(in->value);
 		free(in->path);
+		free(in->type_name);
 		free(in->description);
 	}
 	for (size_t i = 0; i < s->n_outputs; i++) {
@@ -804,6 +826,7 @@ void ferry_jobspec_free(struct ferry_jobspec *s)
 		free(o->path_tmpl);
 		free(o->asset_name);
 		free(o->asset_version);
+		free(o->type_name);
 		free(o->description);
 	}
 	for (size_t i = 0; i < s->n_env; i++) {

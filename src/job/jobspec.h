@@ -44,6 +44,8 @@ struct ferry_job_input {
 	enum ferry_io_type type;
 	enum ferry_io_mode mode;
 	char *path;             /* as written; NULL for an absent optional input */
+	char *type_name;        /* custom_model|mlflow_model|triton_model (type is
+	                           FERRY_IO_URI_FOLDER then), else NULL */
 	int optional;
 	char *description;
 };
@@ -54,6 +56,7 @@ struct ferry_job_output {
 	enum ferry_io_type type;
 	enum ferry_io_mode mode;
 	char *path_tmpl;        /* as written, or NULL: the default location */
+	char *type_name;        /* custom_model|mlflow_model|triton_model, else NULL */
 	char *asset_name;       /* `name`: registered as a data asset when the job succeeds */
 	char *asset_version;    /* `version`, or NULL: the next free version */
 	char *description;

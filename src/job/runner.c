@@ -181,12 +181,12 @@ static int resolve_asset_input(struct run *r, const struct ferry_job_input *in,
 	ferry_uri_free(&u);
 	if (rc < 0)
 		return ferry_err_wrap(err, "input '%s'", in->name);
-	if (strcmp(a.type, ferry_io_type_name(in->type)) != 0)
+	const char *declared = in->type_name ? in->type_name : ferry_io_type_name(in->type);
+	if (strcmp(a.type, declared) != 0)
 		rc = ferry_err_set(err, FERRY_E_INVALID,
 				   "input '%s': data asset %s:%s is of type %s, but the input is "
 				   "declared type %s (declare type: %s)",
-				   in->name, a.name, a.version, a.type, ferry_io_type_name(in->type),
-				   a.type);
+				   in->name, a.name, a.version, a.type, declared, a.type);
 	else if (asprintf(&st->asset, "%s:%s", a.name, a.version) < 0 ||
 		 !(st->uri = strdup(a.path))) {
 		st->asset = NULL;
@@ -762,7 +762,7 @@ static int register_outputs(struct run *r, ferry_err *err)
 		if (!o->asset_name || !st->done)
 			continue;
 		struct ferry_data_asset a = { .name = o->asset_name, .version = o->asset_version,
-					      .type = (char *)ferry_io_type_name(o->type),
+					      .type = o->type_name ? o->type_name : (char *)ferry_io_type_name(o->type),
 					      .path = st->uri, .description = o->description,
 					      .job = r->s->name };
 		char *version = NULL;

@@ -2,6 +2,7 @@
  * setargs.c — owns `--set PATH=VALUE` on a parsed job document (setargs.h).
  */
 #include "job/setargs.h"
+#include "job/typedinput.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,18 @@ int ferry_job_set_apply(struct ferry_yaml_node *root, const char *assignment, fe
 			struct ferry_yaml_node *v = parse_value(eq + 1, err);
 			if (!v)
 				return -1;
+			struct ferry_yaml_node *old = m->vals[i];
+			if (named && v->kind == FERRY_YAML_SCALAR && ferry_typed_literal_type(old)) {
+				/* inputs.epochs=3 on {type: integer, default: 10, min: ...}:
+				 * the value, still checked against its type and limits */
+				m = old;
+				i = map_slot(m, ferry_yaml_get(m, "value") ? "value" : "default",
+					     ferry_yaml_get(m, "value") ? 5 : 7, 1);
+				if (i < 0) {
+					ferry_yaml_free(v);
+					return ferry_err_set(err, FERRY_E_IO, "out of memory");
+				}
+			}
 			ferry_yaml_free(m->vals[i]);
 			m->vals[i] = v;
 			return 0;
