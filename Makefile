@@ -4,7 +4,7 @@
 CC      ?= cc
 PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Isrc $(shell pkg-config --cflags $(PKGS))
 override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
@@ -21,6 +21,10 @@ all: $(B)/ferry
 $(B)/ferry: $(OBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# TODO(sec-fs, issue 16): these two still build paths into fixed buffers that
+# snprintf may cut short; the rest of the tree builds with truncation warnings on.
+$(B)/obj/fs/mount.o $(B)/obj/fs/registry.o: override CFLAGS += -Wno-format-truncation
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

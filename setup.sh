@@ -32,6 +32,8 @@ APT_PACKAGES=(
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
 )
+# Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
+APT_PACKAGES+=(python3-torch)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)

@@ -13,6 +13,12 @@
 #   cp                    (the same bytes from local disk: the machine's ceiling)
 # with /usr/bin/time (wall, user+sys CPU, peak RSS), checks every result byte for
 # byte, and prints a table and ferry's ratios to each peer.
+# Content-MD5: the Azurite data is there twice. Under bench/ every blob carries a
+# stored Content-MD5, as Azure holds it for anything uploaded with one Put Blob or by
+# azcopy/SDKs/rclone/ferry with the MD5 set (source "azurite": ferry checks it, with
+# FERRY_VERIFY_MD5's default `auto`); under bench-nomd5/ the big and medium files
+# carry none (source "azurite-nomd5", uploaded with FERRY_VERIFY_MD5=off; small files
+# are single Put Blobs, which always get one, so that shape is not repeated there).
 # With S3 it also times uploads of the same three shapes into the S3 server (rows
 # "s3 upload": `ferry upload` vs `rclone copy` to its s3 backend, each under a fresh
 # prefix, checked afterwards by downloading it back; BENCH_S3_UPLOAD=0 leaves them out).
@@ -23,7 +29,11 @@
 #   BENCH_OUT=docs/bench-results.md ...     also write the markdown table there
 # Overrides: BENCH_BIG, BENCH_MED_COUNT, BENCH_MED_SIZE, BENCH_SMALL_COUNT,
 # BENCH_SMALL_SIZE, BENCH_TOOLS (default "ferry rclone curl cp"), BENCH_SOURCES
-# ("azurite nginx s3"; s3 only when the fixtures run an S3 server; s3-up: the uploads). All files are in page cache for every tool (no cache drop).
+# ("azurite azurite-nomd5 nginx s3"; s3 only when the fixtures run an S3 server; s3-up: the uploads),
+# BENCH_SHAPES (default "big med small"), BENCH_RUNS (default 1: each measurement that
+# many times, one row each, interleaved tool by tool), BENCH_FERRY_BASE (another ferry
+# binary, e.g. the previous commit's, timed as tool "ferry-base" next to "ferry"). All
+# files are in page cache for every tool (no cache drop).
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh" download time
@@ -36,7 +46,11 @@ esac
 big=${BENCH_BIG:-$big} med_n=${BENCH_MED_COUNT:-$med_n} med=${BENCH_MED_SIZE:-$med}
 small_n=${BENCH_SMALL_COUNT:-$small_n} small=${BENCH_SMALL_SIZE:-$small}
 TOOLS=${BENCH_TOOLS:-ferry rclone curl cp}
-SOURCES=${BENCH_SOURCES:-azurite nginx s3}
+SOURCES=${BENCH_SOURCES:-azurite azurite-nomd5 nginx s3}
+SHAPES=${BENCH_SHAPES:-big med small}
+RUNS=${BENCH_RUNS:-1}
+FERRY_BASE=${BENCH_FERRY_BASE:-}
+[[ -z $FERRY_BASE ]] || TOOLS+=" ferry-base"
 
 bytes() {
 	local s=$1
@@ -79,8 +93,14 @@ chmod -R a+rX "$DATA"
 
 container=bench-$$-$RANDOM
 $PY tests/fixtures/azcli.py mkcontainer "$container"
-echo "bench: uploading to Azurite ($container)" >&2
+echo "bench: uploading to Azurite ($container): bench/ with Content-MD5, bench-nomd5/ without" >&2
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null
+if [[ " $SOURCES " == *" azurite-nomd5 "* ]]; then
+	for shape in big med; do
+		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
+			"$FERRY" upload "$DATA/$shape" "$AZURITE_URL/$container/bench-nomd5/$shape" >/dev/null
+	done
+fi
 sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
 webname=bench-$$
 web=$NGINX_ROOT/$webname
@@ -127,12 +147,17 @@ rclone_s3() {
 }
 
 # run_tool SOURCE SHAPE TOOL DEST — download SHAPE from SOURCE into DEST with TOOL
+# (ferry-base: the BENCH_FERRY_BASE binary in ferry's place)
 run_tool() {
-	local src=$1 shape=$2 tool=$3 dest=$4 path uri
+	local src=$1 shape=$2 tool=$3 dest=$4 path uri prefix=bench
 	path=$shape
 	[[ $shape == big ]] && path=big/file.bin
+	[[ $src == azurite-nomd5 ]] && src=azurite prefix=bench-nomd5
+	if [[ $tool == ferry-base ]]; then
+		tool=ferry FERRY=$FERRY_BASE
+	fi
 	case $src/$tool in
-	azurite/ferry) AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/$path" "$dest" ;;
+	azurite/ferry) AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/$prefix/$path" "$dest" ;;
 	s3/ferry) ferry_s3 download "s3://$bucket/bench/$path" "$dest" ;;
 	s3/rclone) rclone_s3 "s3:$bucket/bench/$path" "$dest" ;;
 	s3-up/ferry) ferry_s3 upload "$DATA/$path" "s3://$bucket/$dest/" ;; # DEST: a key prefix
@@ -144,7 +169,7 @@ run_tool() {
 		;;
 	azurite/rclone)
 		RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_SAS_URL="$AZURITE_URL/$container?$sas" \
-			rclone copy --config /dev/null --transfers 8 "az:$container/bench/$path" "$dest"
+			rclone copy --config /dev/null --transfers 8 "az:$container/$prefix/$path" "$dest"
 		;;
 	nginx/rclone)
 		RCLONE_CONFIG_WEB_TYPE=http RCLONE_CONFIG_WEB_URL="$NGINX_HTML_URL/$webname/" \
@@ -152,8 +177,8 @@ run_tool() {
 		;;
 	azurite/curl)
 		if [[ $shape == big ]]; then
-			mkdir -p "$dest" && curl -sSf -o "$dest/file.bin" "$AZURITE_URL/$container/bench/$path?$sas"
-		else curl_many "$AZURITE_URL/$container/bench/$shape" "$sas" "$dest" "$shape"; fi
+			mkdir -p "$dest" && curl -sSf -o "$dest/file.bin" "$AZURITE_URL/$container/$prefix/$path?$sas"
+		else curl_many "$AZURITE_URL/$container/$prefix/$shape" "$sas" "$dest" "$shape"; fi
 		;;
 	nginx/curl)
 		if [[ $shape == big ]]; then
@@ -167,7 +192,7 @@ run_tool() {
 	esac
 }
 export -f run_tool curl_many file_list rclone_s3 ferry_s3
-export FERRY AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
+export FERRY FERRY_BASE AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
 export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-}
 
 # measure SOURCE SHAPE TOOL — SOURCE s3-up is an upload into the S3 server, under a
@@ -204,19 +229,23 @@ measure() {
 }
 
 for src in $SOURCES; do
-	for shape in big med small; do
-		for tool in $TOOLS; do
-			[[ $tool == cp && $src != "${SOURCES%% *}" ]] && continue # ceiling measured once
-			[[ $tool == curl && $src == s3* ]] && continue               # curl cannot sign per file
-			[[ $tool == cp && $src == s3-up ]] && continue
-			measure "$src" "$shape" "$tool"
+	for shape in $SHAPES; do
+		[[ $src == azurite-nomd5 && $shape == small ]] && continue # Put Blobs: always an MD5
+		for ((run = 0; run < RUNS; run++)); do
+			for tool in $TOOLS; do
+				[[ $tool == cp && $src != "${SOURCES%% *}" ]] && continue # ceiling measured once
+				[[ $tool == curl && $src == s3* ]] && continue               # curl cannot sign per file
+				[[ $tool == cp && $src == s3-up ]] && continue
+				[[ $tool == ferry-base && $src == s3-up ]] && continue
+				measure "$src" "$shape" "$tool"
+			done
 		done
 	done
 done
 
 # --- report -------------------------------------------------------------------
 $PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" <<'EOF'
-import sys, collections
+import sys, collections, statistics
 path, big, med_n, med, small_n, small, out = sys.argv[1:8]
 shapes = {"big": "1 x %s" % big, "med": "%s x %s" % (med_n, med), "small": "%s x %s" % (small_n, small)}
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
@@ -229,10 +258,13 @@ for src, shape, tool, wall, cpu, rss, total in rows:
         lines.append("| %s | %s | %s | %s | | | |" % (src_label, shapes[shape], tool, wall))
         continue
     wall, cpu, rss, total = float(wall), float(cpu), int(rss), int(total)
-    by[(src, shape)][tool] = (wall, cpu, rss)
+    by[(src, shape)].setdefault(tool, []).append((wall, cpu, rss))
     lines.append("| %s | %s | %s | %.2f | %.2f | %.0f | %.0f |" % (
         src_label, shapes[shape], tool, wall, cpu, rss / 1024, total / 1048576 / max(wall, 1e-3)))
-lines += ["", "ferry vs each peer (ratio = ferry / peer; below 1 means ferry is faster / leaner):", "",
+def med(runs):  # the median run of each measure (one run: itself)
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+by = {k: {t: med(r) for t, r in v.items()} for k, v in by.items()}
+lines += ["", "ferry vs each peer (ratio = ferry / peer, medians when a row ran several times; below 1 means ferry is faster / leaner):", "",
           "| source | shape | peer | wall ratio | CPU ratio | RSS ratio |", "|---|---|---|---:|---:|---:|"]
 for (src, shape), tools in by.items():
     if "ferry" not in tools:

@@ -1,12 +1,16 @@
 /*
  * main.c — ferry's entry point: dispatch to one subcommand (src/cli/).
+ *
+ * Layer main may include: core, workspace, fs, job, cli. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/version.h"
-#include "fs/registry.h"
+#include "fs/fs.h"
 #include "job/jobclaim.h"
+#include "job/node.h"
 #include "workspace/workspace.h"
 
 #include <stdio.h>
@@ -28,6 +32,7 @@ static const struct {
 	{ "job", cmd_job, "jobs: ferry job list | show NAME | download NAME [--output NAME|--all] [--download-path DIR]" },
 	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
+	{ "_node", cmd_node, NULL }, /* a distributed job's node agent (job/node.h) */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -37,7 +42,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: ferry [-v] <command> [args]\n       ferry --version\n       "
 		     "ferry help [COMMAND]   (or ferry COMMAND --help)\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (commands[i].name[0] != '_') /* internal */
+		if (commands[i].help) /* NULL: internal */
 			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
@@ -74,7 +79,7 @@ static int help(int argc, char **argv)
 		return 0;
 	}
 	int c = find_command(argv[1]);
-	if (c < 0)
+	if (c < 0 || !commands[c].help)
 		return unknown_command(argv[1]);
 	cli_help_command(stdout, commands[c].name, commands[c].help);
 	return 0;
@@ -107,20 +112,23 @@ int main(int argc, char **argv)
 		return help(argc - i, argv + i);
 	for (size_t c = 0; c < NCOMMANDS; c++)
 		if (!strcmp(argv[i], commands[c].name)) {
-			if (cli_wants_help(argc - i, argv + i)) {
+			if (commands[c].help && cli_wants_help(argc - i, argv + i)) {
 				cli_help_command(stdout, commands[c].name, commands[c].help);
 				return 0;
 			}
 			/* Mounts whose server was killed are cleaned up by the next
 			 * ferry start (one opendir when there are none). `unmount`
 			 * reaps after unmounting its folder, so that it can report
-			 * on that folder itself. */
-			char buf[4096];
-			const char *home = ferry_ws_home_path(NULL, buf, sizeof(buf));
-			if (home && strcmp(argv[i], "unmount") != 0) {
+			 * on that folder itself. A node agent leaves it to the
+			 * ferry run that started it: the workspace may be shared
+			 * by several hosts. */
+			struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+			const char *home = ferry_ws_home_path(NULL, &sb);
+			if (home && strcmp(argv[i], "unmount") != 0 && strcmp(argv[i], "_node") != 0) {
 				ferry_mount_reap(home);
 				ferry_job_reap(home); /* jobs whose ferry was killed */
 			}
+			ferry_strbuf_release(&sb);
 			return commands[c].fn(argc - i, argv + i);
 		}
 	return unknown_command(argv[i]);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# run.sh — owns the whole test suite: builds ferry (plain, ASan, TSan), runs the C
-# unit tests (plain and under ASan), starts the fixtures once (Azurite, nginx, the
-# fault proxy), runs every tests/integration/t*.sh in order, and prints TAP-like
-# lines and one summary line: `N passed, N failed[, N skipped]`.
+# run.sh — owns the whole test suite: builds ferry (plain, ASan, TSan), checks the
+# include layers (tools/check-layers.sh), runs the C unit tests (plain and under
+# ASan), starts the fixtures once (Azurite, nginx, the fault proxy), runs every
+# tests/integration/t*.sh in order, and prints TAP-like lines and one summary
+# line: `N passed, N failed[, N skipped]`.
 #
 #   tests/run.sh                 everything
 #   tests/run.sh 't10[45]*'      only integration tests whose name matches a pattern
@@ -83,6 +84,7 @@ if [[ ${FERRY_SKIP_BUILD:-0} != 1 ]]; then
 	step "build: make -j$JOBS asan" make -j"$JOBS" asan
 	if has_target tsan; then step "build: make -j$JOBS tsan" make -j"$JOBS" tsan; fi
 fi
+step "layers: tools/check-layers.sh" tools/check-layers.sh
 if [[ ${#patterns[@]} -eq 0 ]]; then
 	step "unit: make unit" make unit
 	if [[ -d build/asan/unit ]]; then

@@ -36,6 +36,8 @@
  * store reads and disk I/O happen outside it.
  */
 #include "cache/blockcache.h"
+#include "core/files.h"
+#include "core/sys.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -121,13 +123,6 @@ uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const c
 	for (p = (const unsigned char *)(etag ? etag : ""); *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
 	return h;
-}
-
-static double mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
 /* ---- table and LRU (lock held) ---- */
@@ -275,7 +270,7 @@ static int fetch(struct ferry_bcache *bc, struct block *b, const char *path, fer
 	struct fill f = { .buf = b->data, .base = off, .len = b->len };
 	if (b->len == 0)
 		return 0;
-	if (ferry_store_read(bc->cfg.store, path, off, b->len, fill_sink, &f, err) < 0) {
+	if (ferry_store_read_within(bc->cfg.store, path, off, b->len, fill_sink, &f, bc->cfg.read_timeout_ms, err) < 0) {
 		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
 			  (unsigned long long)off, (unsigned long long)(off + b->len - 1), err->msg);
 		return -1;
@@ -396,7 +391,8 @@ static void fetch_run(struct ferry_bcache *bc, struct block **b, int n, const ch
 				      .bs = bc->cfg.block_size, .got = got };
 		ferry_err err;
 		ferry_err_clear(&err);
-		int r = ferry_store_read(bc->cfg.store, path, f.base, len, run_sink, &f, &err);
+		int r = ferry_store_read_within(bc->cfg.store, path, f.base, len, run_sink, &f,
+						 bc->cfg.read_timeout_ms, &err);
 		for (int k = i; k < j && r == 0; k++)
 			if (got[k - i] != b[k]->len) {
 				r = -1;
@@ -503,14 +499,8 @@ static void *writer_main(void *arg)
 		int ok = 0;
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			size_t done = 0;
-			while (done < b->len) {
-				ssize_t w = write(fd, b->data + done, b->len - done);
-				if (w <= 0)
-					break;
-				done += (size_t)w;
-			}
-			ok = close(fd) == 0 && done == b->len && rename(tmp, name) == 0;
+			ok = ferry_write_all(fd, b->data, b->len) == 0;
+			ok = close(fd) == 0 && ok && rename(tmp, name) == 0;
 			if (!ok)
 				unlink(tmp);
 		}
@@ -664,7 +654,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 				bc->c.prefetch_used++;
 			}
 			if (waited)
-				bc->c.wait_us += (uint64_t)(mono_us() - t0);
+				bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 			else
 				bc->c.hits++;
 			pthread_mutex_unlock(&bc->lock);
@@ -673,7 +663,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 		if (b) { /* LOADING by a prefetcher or another reader */
 			if (!waited) {
 				waited = 1;
-				t0 = mono_us();
+				t0 = ferry_now_us();
 				bc->c.misses++;
 			}
 			pthread_cond_wait(&bc->ready, &bc->lock);
@@ -688,12 +678,12 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 		b->refs = 1;
 		if (!waited) {
 			bc->c.misses++;
-			t0 = mono_us();
+			t0 = ferry_now_us();
 		}
 		pthread_mutex_unlock(&bc->lock);
 		int rc = fetch(bc, b, r->path, err);
 		pthread_mutex_lock(&bc->lock);
-		bc->c.wait_us += (uint64_t)(mono_us() - t0);
+		bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 		if (rc < 0) {
 			settle(bc, b, rc, r->path);
 			pthread_mutex_unlock(&bc->lock);

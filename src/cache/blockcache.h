@@ -1,5 +1,6 @@
 /*
- * blockcache.h — the block-based read path of the mount (SPEC §5, block mode).
+ * blockcache.h — the block-based read path of the mount (block mode, see
+ * docs/architecture.md, "The read-only mount").
  *
  * A file is read in blocks of DATASET_MOUNT_READ_BLOCK_SIZE. A read waits only
  * for the block(s) it covers; a reader whose accesses look sequential makes
@@ -17,6 +18,9 @@
  * block table, the LRU list and the queues.
  * Errors: ferry_bcache_read returns -1 with a ferry_err naming the blob and
  * the byte range when storage fails after its retries.
+ *
+ * Layer cache may include: core, store. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_BLOCKCACHE_H
 #define FERRY_BLOCKCACHE_H
@@ -41,6 +45,7 @@ struct ferry_bcache_config {
 	unsigned write_threads;
 	uint64_t write_queue_max;    /* bytes of blocks waiting to be written */
 	uint64_t coalesce_max;       /* most bytes one prefetch request fetches (consecutive blocks) */
+	uint64_t read_timeout_ms;    /* bound of one storage read, retries included; 0 = none */
 };
 
 struct ferry_bcache_counters {

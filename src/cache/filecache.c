@@ -16,8 +16,11 @@
  * (one thread per part, at most cfg.threads) and unlink run outside it.
  */
 #include "cache/filecache.h"
+#include "core/files.h"
+#include "core/sys.h"
 #include "cache/blockcache.h" /* ferry_cache_key */
 #include "core/log.h"
+#include "core/md5order.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,13 +55,6 @@ struct ferry_fcache {
 	unsigned seq;
 	struct ferry_fcache_counters c;
 };
-
-static double mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void lru_unlink(struct ferry_fcache_entry *e)
 {
@@ -209,6 +205,9 @@ struct dl {
 	int failed;
 	ferry_err err;
 	uint64_t bytes;
+	struct ferry_md5order *hash; /* NULL: not checked */
+	char digest[25];             /* set by the thread that hashed the end */
+	int hashed;
 };
 
 struct dl_sink {
@@ -219,18 +218,9 @@ struct dl_sink {
 static int dl_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct dl_sink *s = arg;
-	const char *p = data;
-	while (len > 0) {
-		ssize_t w = pwrite(s->fd, p, len, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		off += (uint64_t)w;
-		len -= (size_t)w;
-		s->written += (uint64_t)w;
-	}
+	if (ferry_pwrite_all(s->fd, data, len, off) < 0)
+		return -1;
+	s->written += len;
 	return 0;
 }
 
@@ -250,14 +240,22 @@ static void *dl_main(void *arg)
 		struct dl_sink s = { .fd = d->fd };
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = ferry_store_read(d->fc->cfg.store, d->path, off, len, dl_sink, &s, &e);
+		int rc = ferry_store_read_within(d->fc->cfg.store, d->path, off, len, dl_sink, &s,
+						 d->fc->cfg.read_timeout_ms, &e);
 		if (rc == 0 && s.written != len)
 			rc = ferry_err_set(&e, FERRY_E_INTEGRITY,
 					   "blob '%s': bytes %llu-%llu: storage returned %llu of %llu bytes",
 					   d->path, (unsigned long long)off, (unsigned long long)(off + len - 1),
 					   (unsigned long long)s.written, (unsigned long long)len);
+		int h = 0;
+		if (rc == 0 && d->hash &&
+		    (h = ferry_md5order_landed(d->hash, d->fd, (unsigned)(off / d->fc->cfg.part_size), d->digest)) < 0)
+			rc = ferry_err_set(&e, FERRY_E_IO, "blob '%s': cannot read the cached bytes back: %s", d->path,
+					   strerror(errno));
 		pthread_mutex_lock(&d->mu);
 		d->bytes += s.written;
+		if (h == 1)
+			d->hashed = 1;
 		if (rc < 0 && !d->failed) {
 			d->failed = 1;
 			d->err = e;
@@ -271,12 +269,23 @@ static void *dl_main(void *arg)
 static int download(struct ferry_fcache *fc, const char *path, uint64_t size, const char *tmp,
 		    const char *final, uint64_t *bytes, ferry_err *err)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* read-write: the in-order hasher reads landed parts back */
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp, strerror(errno));
 	struct dl d = { .fc = fc, .path = path, .fd = fd, .size = size };
 	pthread_mutex_init(&d.mu, NULL);
 	uint64_t parts = (size + fc->cfg.part_size - 1) / fc->cfg.part_size;
+	int64_t verify = fc->cfg.store->settings ? ferry_setting_int(fc->cfg.store->settings, FS_VERIFY_MD5)
+						 : FERRY_VERIFY_AUTO;
+	int check = verify == FERRY_VERIFY_REQUIRE || (verify == FERRY_VERIFY_AUTO && parts > 1);
+	if (check && !(d.hash = ferry_md5order_new(size, fc->cfg.part_size, FERRY_MD5ORDER_MAP))) {
+		close(fd);
+		unlink(tmp);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (d.hash && parts == 0) /* an empty file: no part will land */
+		d.hashed = ferry_md5order_landed(d.hash, fd, 0, d.digest) == 1;
 	unsigned n = parts < fc->cfg.threads ? (unsigned)parts : fc->cfg.threads;
 	pthread_t th[64];
 	unsigned started = 0;
@@ -285,15 +294,31 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 	for (; started + 1 < n; started++)
 		if (pthread_create(&th[started], NULL, dl_main, &d) != 0)
 			break;
+	/* the stored MD5, asked for while the parts download */
+	struct ferry_entry st = { 0 };
+	ferry_err serr;
+	ferry_err_clear(&serr);
+	int src = check ? ferry_store_stat(fc->cfg.store, path, &st, &serr) : 0;
 	dl_main(&d);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&d.mu);
+	ferry_md5order_free(d.hash);
 	*bytes = d.bytes;
 	int rc = 0;
 	if (d.failed) {
 		*err = d.err;
 		rc = -1;
+	} else if (check && src < 0) {
+		*err = serr;
+		rc = -1;
+	} else if (check && !st.md5[0] && verify == FERRY_VERIFY_REQUIRE) {
+		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
+				   "blob '%s' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: not opened unchecked", path);
+	} else if (check && st.md5[0] && (!d.hashed || strcmp(d.digest, st.md5))) {
+		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
+				   "blob '%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
+				   path, st.md5, d.hashed ? d.digest : "(not computed)");
 	} else if (ftruncate(fd, (off_t)size) < 0 || close(fd) < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(errno));
 		fd = -1;
@@ -302,8 +327,11 @@ static int download(struct ferry_fcache *fc, const char *path, uint64_t size, co
 		if (rename(tmp, final) < 0)
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot rename %s: %s", tmp, strerror(errno));
 	}
+	ferry_entry_clear(&st);
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0 && !d.failed) /* a failed read was logged where it failed */
+		ferry_log(FERRY_LOG_ERROR, "file cache: %s", err->msg);
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
@@ -315,7 +343,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 	uint64_t key = ferry_cache_key(path, size, mtime, etag);
 	char name[4200], tmp[4300];
 	file_name(fc, key, name, sizeof(name));
-	double t0 = mono_us();
+	double t0 = ferry_now_us();
 	pthread_mutex_lock(&fc->lock);
 	struct ferry_fcache_entry *e;
 	for (;;) {
@@ -378,7 +406,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 
 	pthread_mutex_lock(&fc->lock);
 	fc->c.bytes_downloaded += bytes;
-	fc->c.wait_us += (uint64_t)(mono_us() - t0);
+	fc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 	if (rc < 0) {
 		unhash(fc, e);
 		fc->used -= size;

@@ -1,6 +1,7 @@
 /*
- * filecache.h — the whole-file disk cache of the mount (SPEC §5, the default
- * open mode).
+ * filecache.h — the whole-file disk cache of the mount (the default open
+ * mode: open() waits until the whole file is on local disk; docs/architecture.md,
+ * "The read-only mount").
  *
  * open() of a file not in the cache downloads it whole into the cache folder
  * (parallel ranged reads, a temporary name, then rename) and returns a local
@@ -11,6 +12,14 @@
  * used files that nobody has open are deleted until size × PRUNE_TARGET is
  * used. A file that cannot fit even then gets FERRY_FCACHE_NOFIT: the caller
  * streams it instead.
+ *
+ * MD5 (FERRY_VERIFY_MD5, read from the store's settings): a file fetched in more than one part (and, under
+ * `require`, every file) is hashed in file order while its parts land
+ * (core/md5order.h) and checked against the blob's stored Content-MD5, which
+ * the opening thread asks for (one HEAD) while the parts download; a
+ * mismatch fails the open and nothing is kept. `auto` does not check files
+ * of one part (the extra request would double their cost); `require` fails
+ * files storage keeps no MD5 for.
  *
  * Ownership: the cache borrows the store and owns its folder's contents
  * (removed by ferry_fcache_destroy). An entry handed out by ferry_fcache_open
@@ -37,6 +46,7 @@ struct ferry_fcache_config {
 	double prune_threshold, prune_target;
 	unsigned threads;           /* parallel ranged reads per download */
 	uint64_t part_size;
+	uint64_t read_timeout_ms;   /* bound of one part's storage read, retries included; 0 = none */
 };
 
 struct ferry_fcache_counters {

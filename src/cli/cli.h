@@ -3,13 +3,16 @@
  * the few helpers they share. Only src/cli/ turns errors into exit statuses:
  * 0 success, 1 a failed operation (message on stderr), 2 a usage error; for
  * `ferry run`, the command's own exit status.
+ *
+ * Layer cli may include: core, store, workspace, resolve, transfer, fs, mltable, job. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
 #include "core/err.h"
-#include "job/yaml.h"
-#include "store/resolve.h"
+#include "core/yaml.h"
+#include "resolve/resolve.h"
 
 #include <stdio.h>
 
@@ -51,6 +54,10 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
  * Returns 0 or -1 with err. Release with cli_ctx_close. */
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
 void cli_ctx_close(struct ferry_ctx *ctx);
+
+/* Replace the malloc'd string *s (may be NULL) by a copy with its secrets
+ * masked (ferry_redact_dup), before printing what a registry row holds. */
+void cli_mask(char **s);
 
 /* The `tags:` map `v` of a datastore or data asset file (field `k`): every
  * value a string. On success *json (malloc'd, replacing and freeing the old

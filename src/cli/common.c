@@ -1,7 +1,7 @@
 /* common.c — what the subcommands share: error printing, usage, context. */
 #include "cli/cli.h"
 #include "core/interrupt.h"
-#include "store/httpc.h"
+#include "core/redact.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
@@ -34,7 +34,7 @@ int cli_usage(const char *usage, const char *fmt, ...)
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ferry_http_global_init();
+	ferry_store_global_init();
 	ferry_interrupt_install();
 	if (ferry_settings_load(&ctx->settings, ferry_settings_getenv, NULL, err) < 0)
 		return -1;
@@ -51,7 +51,7 @@ void cli_ctx_close(struct ferry_ctx *ctx)
 	if (ctx->ws)
 		ferry_ws_close(ctx->ws);
 	ctx->ws = NULL;
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
 }
 
 int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json)
@@ -75,4 +75,13 @@ int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *
 	*json = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(tags);
 	return 0;
+}
+
+void cli_mask(char **s)
+{
+	char *m = *s ? ferry_redact_dup(*s) : NULL;
+	if (m) {
+		free(*s);
+		*s = m;
+	}
 }

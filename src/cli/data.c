@@ -18,8 +18,10 @@
  * `list --include-archived` and `show NAME:VERSION` still see it.
  */
 #include "cli/cli.h"
+#include "core/strbuf.h"
+#include "core/sys.h"
 #include "core/uri.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -146,20 +148,7 @@ out:
 static void new_uuid(char *buf, size_t cap)
 {
 	unsigned char r[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	ssize_t got = fd >= 0 ? read(fd, r, sizeof(r)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof(r)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 20) ^
-				       (unsigned long long)ts.tv_sec << 32;
-		for (size_t i = 0; i < sizeof(r); i++) {
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			r[i] = (unsigned char)(x >> 33);
-		}
-	}
+	ferry_random_bytes(r, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(buf, cap,
@@ -168,18 +157,13 @@ static void new_uuid(char *buf, size_t cap)
 		 r[15]);
 }
 
-/* A local `path` (relative to `base`): check it against the type, upload it
- * to LocalUpload/<uuid>/ on the default datastore and point a->path there. */
-static int upload_local(struct ferry_data_asset *a, const char *local, const char *base,
+/* upload_local's work once the path is known: `abs` (its real path) exists
+ * or the error names `joined` (where it was looked for). */
+static int upload_found(struct ferry_data_asset *a, const char *local, const char *joined, const char *abs,
 			ferry_err *err)
 {
-	char joined[PATH_MAX], abs[PATH_MAX];
-	if (local[0] == '/' || !base)
-		snprintf(joined, sizeof(joined), "%s", local);
-	else
-		snprintf(joined, sizeof(joined), "%s/%s", base, local);
 	struct stat sb;
-	if (!realpath(joined, abs) || stat(abs, &sb) < 0)
+	if (!abs || stat(abs, &sb) < 0)
 		return ferry_err_set(err, FERRY_E_NOTFOUND,
 				     "data asset '%s': local path '%s' does not exist (looked for %s)",
 				     a->name, local, joined);
@@ -198,9 +182,11 @@ static int upload_local(struct ferry_data_asset *a, const char *local, const cha
 				     "uri_file)",
 				     a->name, local, a->type);
 	if (!strcmp(a->type, "mltable")) {
-		char mlt[PATH_MAX + 16];
-		snprintf(mlt, sizeof(mlt), "%s/MLTable", abs);
-		if (access(mlt, R_OK) < 0)
+		struct ferry_strbuf mlt = FERRY_STRBUF_INIT;
+		ferry_strbuf_addf(&mlt, "%s/MLTable", abs);
+		int missing = mlt.failed || access(mlt.buf, R_OK) < 0;
+		ferry_strbuf_release(&mlt);
+		if (missing)
 			return ferry_err_set(err, FERRY_E_INVALID,
 					     "data asset '%s': folder '%s' has no MLTable file (type mltable)",
 					     a->name, local);
@@ -232,6 +218,25 @@ static int upload_local(struct ferry_data_asset *a, const char *local, const cha
 	return rc;
 }
 
+/* A local `path` (relative to `base`): check it against the type, upload it
+ * to LocalUpload/<uuid>/ on the default datastore and point a->path there. */
+static int upload_local(struct ferry_data_asset *a, const char *local, const char *base,
+			ferry_err *err)
+{
+	struct ferry_strbuf joined = FERRY_STRBUF_INIT;
+	if (local[0] == '/' || !base)
+		ferry_strbuf_adds(&joined, local);
+	else
+		ferry_strbuf_addf(&joined, "%s/%s", base, local);
+	if (joined.failed)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	char *abs = realpath(joined.buf, NULL);
+	int rc = upload_found(a, local, joined.buf, abs, err);
+	free(abs);
+	ferry_strbuf_release(&joined);
+	return rc;
+}
+
 static int set_flag(char **dst, const char *v)
 {
 	free(*dst);
@@ -244,6 +249,7 @@ static int data_create(int argc, char **argv)
 	const char *file = NULL;
 	struct ferry_data_asset flags = { 0 }, a = { 0 };
 	int rc = 1; /* out of memory unless set otherwise */
+	struct ferry_strbuf base = FERRY_STRBUF_INIT; /* the folder relative paths start from */
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i];
 		char **dst = !strcmp(o, "--name")	 ? &flags.name
@@ -263,20 +269,23 @@ static int data_create(int argc, char **argv)
 		}
 	}
 	ferry_err err;
-	char base[PATH_MAX] = ".";
+	ferry_strbuf_adds(&base, ".");
 	if (file) {
 		if (parse_asset(file, &a, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
-		snprintf(base, sizeof(base), "%s", file);
-		char *slash = strrchr(base, '/');
-		if (slash == base)
-			base[1] = '\0';
+		ferry_strbuf_reset(&base);
+		ferry_strbuf_adds(&base, file);
+		char *slash = strrchr(base.buf, '/');
+		if (slash == base.buf)
+			ferry_strbuf_setlen(&base, 1);
 		else if (slash)
-			*slash = '\0';
-		else
-			strcpy(base, ".");
+			ferry_strbuf_setlen(&base, (size_t)(slash - base.buf));
+		else {
+			ferry_strbuf_reset(&base);
+			ferry_strbuf_adds(&base, ".");
+		}
 	}
 	/* Flags override the file, as `az ml data create --set` does. */
 	char **from[] = { &flags.name, &flags.version, &flags.path, &flags.type, &flags.description };
@@ -286,8 +295,10 @@ static int data_create(int argc, char **argv)
 			free(*to[i]);
 			*to[i] = *from[i];
 			*from[i] = NULL;
-			if (i == 2)
-				strcpy(base, "."); /* a --path is relative to the current folder */
+			if (i == 2) { /* a --path is relative to the current folder */
+				ferry_strbuf_reset(&base);
+				ferry_strbuf_adds(&base, ".");
+			}
 		}
 	if (!a.name || !a.path) {
 		rc = cli_usage(usage, "data create needs --file ASSET.yml, or --name and --path");
@@ -340,7 +351,9 @@ static int data_create(int argc, char **argv)
 			      "give a new version, or none for the next number",
 			      a.name, a.version);
 		rc = cli_fail(&err);
-	} else if (kind == FERRY_URI_LOCAL && upload_local(&a, local, base, &err) < 0) {
+	} else if (kind == FERRY_URI_LOCAL && base.failed) {
+		rc = cli_fail(&(ferry_err){ .code = FERRY_E_IO, .msg = "out of memory" });
+	} else if (kind == FERRY_URI_LOCAL && upload_local(&a, local, base.buf, &err) < 0) {
 		rc = cli_fail(&err);
 	} else {
 		char *version = NULL;
@@ -356,6 +369,7 @@ static int data_create(int argc, char **argv)
 	free(local);
 	ferry_ws_close(ws);
 out:
+	ferry_strbuf_release(&base);
 	ferry_data_asset_free(&flags);
 	ferry_data_asset_free(&a);
 	return rc;
@@ -406,9 +420,11 @@ static int data_list(int argc, char **argv)
 			name, n_all);
 	printf("%-32s %-10s %-10s %-24s %s\n", "NAME", name ? "VERSION" : "LATEST", "TYPE", "CREATED",
 	       "PATH");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		cli_mask(&v[i].path);
 		printf("%-32s %-10s %-10s %-24s %s%s\n", v[i].name, v[i].version, v[i].type,
 		       or_dash(v[i].created), v[i].path, v[i].archived ? "  (archived)" : "");
+	}
 	ferry_data_asset_list_free(v, n);
 	return 0;
 }
@@ -418,7 +434,8 @@ static int data_list(int argc, char **argv)
 static int parse_ref(const char *arg, int allow_latest, char **name, const char **version)
 {
 	*version = NULL;
-	*name = strdup(!strncmp(arg, "azureml:", 8) ? arg + 8 : arg);
+	size_t skip;
+	*name = strdup(ferry_uri_scheme(arg, &skip) == FERRY_SCHEME_ASSET ? arg + skip : arg);
 	if (!*name)
 		return 1;
 	char *sep = strchr(*name, ':');
@@ -506,6 +523,9 @@ static int data_show(int argc, char **argv)
 	free(ref);
 	if (rc < 0)
 		return cli_fail(&err);
+	cli_mask(&a.path);
+	cli_mask(&a.description);
+	cli_mask(&a.tags_json);
 	printf("name:        %s\n", a.name);
 	printf("version:     %s\n", a.version);
 	printf("type:        %s\n", a.type);

@@ -10,11 +10,13 @@
  * show prints `***`.
  */
 #include "cli/cli.h"
+#include "core/uri.h"
 #include "core/redact.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +82,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 				return ferry_yaml_err(c, n->vals[i]->line, field, "is empty");
 			}
 			if ((!strcmp(k, "authority_url") || !strcmp(k, "resource_url")) &&
-			    strncmp(val, "https://", 8) && strncmp(val, "http://", 7)) {
+			    !ferry_uri_is_http(val)) {
 				free(val);
 				return ferry_yaml_err(c, n->vals[i]->line, field, "expected an https:// URL");
 			}
@@ -168,52 +170,80 @@ static int valid_bucket(const char *s)
 	return 1;
 }
 
+/* The checks and readers of the s3 field table. */
+struct s3_parse {
+	json_t **opts;
+	int bucket_line;
+};
+
+static int check_name(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	const struct ferry_datastore *ds = t;
+	if (!ferry_ws_datastore_name_ok(ds->name))
+		return ferry_yaml_err(c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')", ds->name);
+	return 0;
+}
+
+static int note_bucket(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	((struct s3_parse *)arg)->bucket_line = v->line;
+	return 0;
+}
+
+static int check_s3_endpoint(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			     void *arg)
+{
+	struct ferry_datastore *ds = t;
+	if (!ferry_uri_is_http(ds->endpoint))
+		return ferry_yaml_err(c, v->line, k, "expected the http(s):// URL of an S3 service");
+	size_t n = strlen(ds->endpoint);
+	while (n > 0 && ds->endpoint[n - 1] == '/')
+		ds->endpoint[--n] = '\0';
+	return 0;
+}
+
+static int read_region(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	json_t **opts = ((struct s3_parse *)arg)->opts;
+	char *r = NULL;
+	if (scalar(c, v, k, &r) < 0)
+		return -1;
+	if (!*opts)
+		*opts = json_object();
+	json_object_set_new(*opts, "region", json_string(r));
+	free(r);
+	return 0;
+}
+
+static int read_s3_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			       void *arg)
+{
+	return parse_s3_credentials(c, v, t);
+}
+
+#define DS_STR(key, field, type, fn) { key, type, offsetof(struct ferry_datastore, field), fn }
+static const struct ferry_yaml_field s3_fields[] = {
+	{ "type", FERRY_YF_IGNORE, 0, NULL },
+	{ "$schema", FERRY_YF_IGNORE, 0, NULL },
+	{ "tags", FERRY_YF_IGNORE, 0, NULL }, /* read with the other types' fields */
+	DS_STR("name", name, FERRY_YF_STRING, check_name),
+	DS_STR("description", description, FERRY_YF_OPT_STRING, NULL),
+	DS_STR("bucket", container, FERRY_YF_STRING, note_bucket),
+	DS_STR("endpoint", endpoint, FERRY_YF_STRING, check_s3_endpoint),
+	{ "region", FERRY_YF_CUSTOM, 0, read_region },
+	{ "credentials", FERRY_YF_CUSTOM, 0, read_s3_credentials },
+};
+#undef DS_STR
+
 static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root, struct ferry_datastore *ds,
 		    json_t **opts)
 {
-	int bucket_line = 0;
-	for (size_t i = 0; i < root->n; i++) {
-		const char *k = root->keys[i];
-		const struct ferry_yaml_node *v = root->vals[i];
-		if (!strcmp(k, "type") || !strcmp(k, "$schema") || !strcmp(k, "tags"))
-			continue;
-		if (!strcmp(k, "name")) {
-			if (scalar(c, v, k, &ds->name) < 0)
-				return -1;
-			if (!ferry_ws_datastore_name_ok(ds->name))
-				return ferry_yaml_err(c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
-					     ds->name);
-		} else if (!strcmp(k, "description")) {
-			if (!ferry_yaml_is_null(v) && scalar(c, v, k, &ds->description) < 0)
-				return -1;
-		} else if (!strcmp(k, "bucket")) {
-			if (scalar(c, v, k, &ds->container) < 0)
-				return -1;
-			bucket_line = v->line;
-		} else if (!strcmp(k, "endpoint")) {
-			if (scalar(c, v, k, &ds->endpoint) < 0)
-				return -1;
-			if (strncmp(ds->endpoint, "http://", 7) && strncmp(ds->endpoint, "https://", 8))
-				return ferry_yaml_err(c, v->line, k, "expected the http(s):// URL of an S3 service");
-			size_t n = strlen(ds->endpoint);
-			while (n > 0 && ds->endpoint[n - 1] == '/')
-				ds->endpoint[--n] = '\0';
-		} else if (!strcmp(k, "region")) {
-			char *r = NULL;
-			if (scalar(c, v, k, &r) < 0)
-				return -1;
-			if (!*opts)
-				*opts = json_object();
-			json_object_set_new(*opts, "region", json_string(r));
-			free(r);
-		} else if (!strcmp(k, "credentials")) {
-			if (parse_s3_credentials(c, v, ds) < 0)
-				return -1;
-		} else
-			return ferry_yaml_err(c, root->key_lines[i], k,
-				     "unknown field for type s3 (known: name, type, description, tags, bucket, "
-				     "endpoint, region, credentials)");
-	}
+	struct s3_parse p = { .opts = opts };
+	if (ferry_yaml_fields(c, root, s3_fields, sizeof(s3_fields) / sizeof(s3_fields[0]), ds, &p,
+			      "unknown field for type s3 (known: name, type, description, tags, bucket, "
+			      "endpoint, region, credentials)") < 0)
+		return -1;
+	int bucket_line = p.bucket_line;
 	if (!ds->name)
 		return ferry_yaml_err(c, root->line, "name", "required");
 	if (!ds->container)
@@ -286,8 +316,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 		} else if (!strcmp(k, "endpoint")) {
 			if (scalar(&c, v, k, &ds->endpoint) < 0)
 				goto out;
-			if (strstr(ds->endpoint, "://") && strncmp(ds->endpoint, "http://", 7) &&
-			    strncmp(ds->endpoint, "https://", 8)) {
+			if (strstr(ds->endpoint, "://") && !ferry_uri_is_http(ds->endpoint)) {
 				ferry_yaml_err(&c, v->line, k,
 				      "expected a suffix such as core.windows.net or an http(s):// URL");
 				goto out;

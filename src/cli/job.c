@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] = "ferry job list | ferry job show NAME | ferry job download NAME [--output NAME|--all] [--download-path DIR]";
 
@@ -116,14 +117,23 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	if (ferry_ws_asset_list_by_job(ws, r.name, &assets, &n_assets, &aerr) == 0) {
 		if (n_assets)
 			printf("data assets produced:\n");
-		for (size_t i = 0; i < n_assets; i++)
+		for (size_t i = 0; i < n_assets; i++) {
+			cli_mask(&assets[i].path);
 			printf("  azureml:%s:%s (%s) %s\n", assets[i].name, assets[i].version,
 			       assets[i].type, assets[i].path);
+		}
 		ferry_data_asset_list_free(assets, n_assets);
 	} else
 		fprintf(stderr, "ferry: warning: %s\n", aerr.msg);
 	printf("folder:          %s\n", or_dash(r.folder));
-	if (r.folder) {
+	char plan[4200];
+	snprintf(plan, sizeof(plan), "%s/plan.json", r.folder ? r.folder : "");
+	if (r.folder && access(plan, F_OK) == 0) { /* distributed: per rank, per node (job/node.h) */
+		printf("std_log:         %s/user_logs/std_log_process_<rank>.txt\n", r.folder);
+		printf("data_capability: %s/logs/system_logs/data_capability/node_<K>/data-capability.log\n", r.folder);
+		printf("runtime_log:     %s/logs/system_logs/data_capability/node_<K>/rslex.log\n", r.folder);
+		printf("node reports:    %s/nodes/<K>.json\n", r.folder);
+	} else if (r.folder) {
 		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);
 		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",
 		       r.folder);

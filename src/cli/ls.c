@@ -4,7 +4,7 @@
  * are printed as they arrive, so a huge folder starts printing at once.
  */
 #include "cli/cli.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 
 #include <stdio.h>
 #include <stdlib.h>

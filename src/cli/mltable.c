@@ -6,7 +6,7 @@
  *   ferry mltable head PATH [-n N] [--to csv|jsonl]  the first N rows (default 10)
  *   ferry mltable export PATH --to csv|jsonl OUT      every row to OUT ('-': stdout)
  *
- * PATH is a folder holding an MLTable file, or that file, in any SPEC §2 form.
+ * PATH is a folder holding an MLTable file, or that file, in any path form (README.md, "Paths").
  * An export that fails removes its partial output file.
  */
 #include "cli/cli.h"

@@ -13,7 +13,6 @@
 #include "core/settings.h"
 #include "core/log.h"
 #include "fs/fs.h"
-#include "store/azblob.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
@@ -152,22 +151,18 @@ int cmd_mount(int argc, char **argv)
 	struct ferry_store *s = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&ctx, uri, rw, &s, &path, NULL, &err);
-	if (rc == 0 && rw && !strcmp(s->ops->kind, "azblob")) {
-		/* as for uploads: the container is created on first write */
-		ferry_err ignore;
-		if (ferry_azblob_create_container(s, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	if (rc == 0 && rw)
+		ferry_store_ensure_container(s);
 	if (rc == 0) {
 		ferry_info("ferry mount %s %s (%s%s)", uri, dir, foreground ? "foreground" : "background",
 			   rw ? ", read-write" : "");
+		struct ferry_mount_opts o = { .store = s, .root = path, .settings = &ctx.settings, .stats = &ctx.stats,
+					      .cache_dir = cache_dir, .rw = rw, .dir = dir, .home = home };
 		if (foreground)
-			rc = (rw ? ferry_mount_serve_rw : ferry_mount_serve)(s, path, &ctx.settings, &ctx.stats, dir,
-									  cache_dir, home, -1, NULL, &err);
+			rc = ferry_mount_serve(&o, -1, &err);
 		else {
 			pid_t pid;
-			rc = (rw ? ferry_mount_spawn_rw : ferry_mount_spawn)(s, path, &ctx.settings, &ctx.stats, dir,
-									  cache_dir, home, 0, NULL, &pid, &err);
+			rc = ferry_mount_spawn(&o, &pid, &err);
 			if (rc == 0)
 				ferry_info("mount of %s served by process %d", dir, (int)pid);
 		}

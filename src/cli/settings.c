@@ -19,14 +19,9 @@ int cmd_settings(int argc, char **argv)
 		return cli_fail(&err);
 	const struct ferry_setting_def *t = ferry_settings_table();
 	for (int i = 0; i < FS__COUNT; i++) {
-		if (t[i].type == FST_F64)
-			printf("%s=%g\n", t[i].name, s.v[i]);
-		else if (t[i].unset_ok && !s.from_user[i])
-			printf("%s=unset\n", t[i].name);
-		else if (t[i].type == FST_BOOL)
-			printf("%s=%s\n", t[i].name, s.v[i] ? "true" : "false");
-		else
-			printf("%s=%lld\n", t[i].name, (long long)s.v[i]);
+		char buf[64];
+		ferry_setting_format(&s, (enum ferry_setting_id)i, buf, sizeof(buf));
+		printf("%s=%s\n", t[i].name, buf);
 	}
 	return 0;
 }

@@ -6,11 +6,10 @@
  * disk (issue 10 item 4). Busy files are waited for up to
  * DATASET_UNMOUNT_TIMEOUT_SECONDS, then the mount is detached lazily. Then, as
  * every ferry start does, cleans up after mount servers of the workspace that
- * died (fs/registry.h).
+ * died (ferry_mount_reap, fs/fs.h).
  */
 #include "cli/cli.h"
 #include "fs/fs.h"
-#include "fs/registry.h"
 #include "workspace/workspace.h"
 
 #include <limits.h>
@@ -53,8 +52,8 @@ static int absolute(const char *dir, char *out, size_t cap)
 		if (!realpath(slash ? tmp : ".", parent))
 			return -1;
 	}
-	snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
-	return 0;
+	int w = snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
+	return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
 /* The file system type and source of the top mount at `dir` (the last line

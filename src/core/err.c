@@ -1,6 +1,7 @@
 /* err.c — filling ferry_err values (every message is redacted on the way in), and
  * their errno for the mount. */
 #include "core/err.h"
+#include "core/strbuf.h"
 
 #include "core/redact.h"
 
@@ -25,13 +26,15 @@ int ferry_err_wrap(ferry_err *e, const char *fmt, ...)
 {
 	if (!e)
 		return -1;
-	char prefix[512], old[sizeof(e->msg)];
+	struct ferry_strbuf sb = FERRY_STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	ferry_strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	ferry_strbuf_addf(&sb, ": %s", e->msg);
+	if (!sb.failed) /* out of memory: the message stays as it was */
+		ferry_strlcpy(e->msg, sb.buf, sizeof(e->msg));
+	ferry_strbuf_release(&sb);
 	ferry_redact(e->msg, sizeof(e->msg));
 	return -1;
 }

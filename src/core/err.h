@@ -1,12 +1,15 @@
 /*
  * err.h — the error value every library function fills.
  *
- * Convention (see STYLE.md): a function returns 0 on success or -1 on failure
- * and, on failure, fills a caller-owned `ferry_err` with a code and a message
+ * Convention (docs/STYLE.md, "Errors"): a function returns 0 on success or
+ * -1 on failure and, on failure, fills a caller-owned `ferry_err` with a code and a message
  * fit for a user: what failed (which blob, which file), why, and, where it
  * helps, what to do. Messages pass through the secret redactor before they are
  * stored, so a message can never carry a key, a SAS signature or a bearer
  * token. Only src/cli/ turns an error into an exit status.
+ *
+ * Layer core may include: nothing. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_ERR_H
 #define FERRY_ERR_H

@@ -121,6 +121,10 @@ void ferry_redact(char *buf, size_t cap)
 	if (!buf || !cap)
 		return;
 	redact_pattern(buf, cap, "sig=", 0);
+	redact_pattern(buf, cap, "Signature=", 0);
+	redact_pattern(buf, cap, "Security-Token=", 0);
+	redact_pattern(buf, cap, "access_token=", 0);
+	redact_pattern(buf, cap, "refresh_token=", 0);
 	redact_pattern(buf, cap, "AccountKey=", 0);
 	redact_pattern(buf, cap, "SharedAccessSignature=", 0);
 	redact_pattern(buf, cap, "Authorization: ", 1);
@@ -139,4 +143,27 @@ void ferry_redact(char *buf, size_t cap)
 		}
 	}
 	pthread_mutex_unlock(&secrets_lock);
+}
+
+char *ferry_redact_dup(const char *s)
+{
+	if (!s)
+		return NULL;
+	/* each masked value grows by at most the mask minus one byte */
+	size_t n = strlen(s), cap = n * (sizeof(MASK) + 1) + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	memcpy(buf, s, n + 1);
+	ferry_redact(buf, cap);
+	char *r = realloc(buf, strlen(buf) + 1);
+	return r ? r : buf;
+}
+
+int ferry_redact_holds_secret(const char *s)
+{
+	char *m = ferry_redact_dup(s);
+	int holds = s && (!m || strcmp(m, s) != 0);
+	free(m);
+	return holds;
 }

@@ -63,6 +63,12 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "time for pending operations at unmount before it is forced" },
 	[FS_UPLOAD_FOLLOW_LINKS] = { "FERRY_UPLOAD_FOLLOW_LINKS", FST_BOOL, 0, 0, 1, 0,
 		"bool", "uploads follow links to files outside the source folder (ferry upload --follow-links)" },
+	[FS_KILL_GRACE] = { "FERRY_KILL_GRACE_SECONDS", FST_U64, 10, 0, 3600, 0,
+		"seconds", "a distributed job's ranks get SIGTERM when one fails; SIGKILL after this" },
+	[FS_READ_TIMEOUT] = { "FERRY_READ_TIMEOUT_SECONDS", FST_U64, 60, 1, 86400, 0,
+		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
+	[FS_VERIFY_MD5] = { "FERRY_VERIFY_MD5", FST_ENUM, FERRY_VERIFY_AUTO, 0, 2, 0,
+		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)
@@ -128,6 +134,29 @@ static int parse_bool(const char *t, double *out)
 	return 0;
 }
 
+/* The index of word `t` in "a|b|c" (case-insensitive), or -1. */
+static int enum_index(const char *words, const char *t)
+{
+	size_t tl = strlen(t);
+	int i = 0;
+	for (const char *w = words; *w; i++) {
+		size_t wl = strcspn(w, "|");
+		if (wl == tl && !strncasecmp(w, t, tl))
+			return i;
+		w += wl + (w[wl] == '|');
+	}
+	return -1;
+}
+
+/* Word `v` of "a|b|c" into buf. */
+static void enum_word(const char *words, int v, char *buf, size_t cap)
+{
+	const char *w = words;
+	for (int i = 0; i < v && strchr(w, '|'); i++)
+		w = strchr(w, '|') + 1;
+	snprintf(buf, cap, "%.*s", (int)strcspn(w, "|"), w);
+}
+
 static int parse_value(const struct ferry_setting_def *d, const char *t, double *out)
 {
 	char *end;
@@ -135,6 +164,11 @@ static int parse_value(const struct ferry_setting_def *d, const char *t, double 
 	switch (d->type) {
 	case FST_BOOL:
 		return parse_bool(t, out);
+	case FST_ENUM: {
+		int i = enum_index(d->unit_help, t);
+		*out = i;
+		return i < 0 ? -1 : 0;
+	}
 	case FST_U64:
 		if (!*t || strchr(t, '-'))
 			return -1;
@@ -163,6 +197,7 @@ static const char *type_form(enum ferry_setting_type t)
 	case FST_SSIZE: return "a size such as 10GB or -5GB";
 	case FST_F64: return "a number";
 	case FST_BOOL: return "true or false";
+	case FST_ENUM: return "one of";
 	}
 	return "a value";
 }
@@ -178,8 +213,9 @@ int ferry_settings_load(struct ferry_settings *s, ferry_lookup_fn lookup, void *
 			continue;
 		double v;
 		if (parse_value(d, t, &v) < 0)
-			return ferry_err_set(err, FERRY_E_INVALID, "setting %s=\"%s\" is not %s",
-					     d->name, t, type_form(d->type));
+			return ferry_err_set(err, FERRY_E_INVALID, "setting %s=\"%s\" is not %s%s%s",
+					     d->name, t, type_form(d->type), d->type == FST_ENUM ? " " : "",
+					     d->type == FST_ENUM ? d->unit_help : "");
 		if (v < d->min || v > d->max)
 			return ferry_err_set(err, FERRY_E_INVALID,
 					     "setting %s=%s is out of range [%g, %g]", d->name, t,
@@ -211,17 +247,24 @@ static void format_value(const struct ferry_setting_def *d, double v, int unset,
 		snprintf(buf, cap, "unset");
 	else if (d->type == FST_BOOL)
 		snprintf(buf, cap, "%s", v ? "true" : "false");
+	else if (d->type == FST_ENUM)
+		enum_word(d->unit_help, (int)v, buf, cap);
 	else if (d->type == FST_F64)
 		snprintf(buf, cap, "%g", v);
 	else
 		snprintf(buf, cap, "%lld", (long long)v);
 }
 
+void ferry_setting_format(const struct ferry_settings *s, enum ferry_setting_id id, char *buf, size_t cap)
+{
+	format_value(&table[id], s->v[id], table[id].unset_ok && !s->from_user[id], buf, cap);
+}
+
 void ferry_settings_log(const struct ferry_settings *s)
 {
 	for (int id = 0; id < FS__COUNT; id++) {
 		char buf[64];
-		format_value(&table[id], s->v[id], table[id].unset_ok && !s->from_user[id], buf, sizeof(buf));
+		ferry_setting_format(s, (enum ferry_setting_id)id, buf, sizeof(buf));
 		ferry_info("setting %s=%s (%s)", table[id].name, buf, s->from_user[id] ? "set" : "default");
 	}
 }
@@ -236,6 +279,10 @@ void ferry_settings_markdown(FILE *out)
 			snprintf(buf, sizeof(buf), "cores × %d", (int)(-(d->def) - 1000));
 		else
 			format_value(d, d->def, d->unset_ok, buf, sizeof(buf));
-		fprintf(out, "| %s | %s | %s | %s |\n", d->name, d->unit_help, buf, d->help);
+		char unit[64];
+		snprintf(unit, sizeof(unit), "%s", d->unit_help);
+		for (char *c = unit; (c = strchr(c, '|')); ) /* a word list: not a table cell border */
+			*c = '/';
+		fprintf(out, "| %s | %s | %s | %s |\n", d->name, unit, buf, d->help);
 	}
 }

@@ -38,6 +38,9 @@ enum ferry_setting_id {
 	FS_BLOCK_FILE_WRITE_THREADS,/* DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS */
 	FS_UNMOUNT_TIMEOUT,         /* DATASET_UNMOUNT_TIMEOUT_SECONDS */
 	FS_UPLOAD_FOLLOW_LINKS,     /* FERRY_UPLOAD_FOLLOW_LINKS */
+	FS_KILL_GRACE,              /* FERRY_KILL_GRACE_SECONDS */
+	FS_READ_TIMEOUT,            /* FERRY_READ_TIMEOUT_SECONDS */
+	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
 	FS__COUNT
 };
 
@@ -47,6 +50,14 @@ enum ferry_setting_type {
 	FST_SSIZE, /* like SIZE but may be negative (cache size: how much to leave free) */
 	FST_F64,   /* real number within [min, max] */
 	FST_BOOL,  /* true/false/1/0/yes/no */
+	FST_ENUM,  /* one of the words in unit_help, "a|b|c"; the value is its index */
+};
+
+/* FERRY_VERIFY_MD5 (in the order of its row's words). */
+enum ferry_verify_md5 {
+	FERRY_VERIFY_AUTO,    /* check downloads against the stored Content-MD5 when there is one */
+	FERRY_VERIFY_OFF,     /* never check */
+	FERRY_VERIFY_REQUIRE, /* check, and refuse a file that has no stored MD5 */
 };
 
 /* A default of FERRY_DEFAULT_CORES_X(n) means "cores × n". */
@@ -88,6 +99,10 @@ double ferry_setting_f64(const struct ferry_settings *s, enum ferry_setting_id i
 
 /* Parse a size such as "150MB", "2 MiB", "-10GB", "4096". Returns 0 or -1. */
 int ferry_parse_size(const char *text, int64_t *out);
+
+/* The value of setting `id` as `ferry settings` and the runtime log show it:
+ * "unset", true/false, the word of an enum, or the number. */
+void ferry_setting_format(const struct ferry_settings *s, enum ferry_setting_id id, char *buf, size_t cap);
 
 /* Write "NAME=value (default|set)" lines through ferry_info (runtime log). */
 void ferry_settings_log(const struct ferry_settings *s);

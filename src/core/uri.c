@@ -1,5 +1,5 @@
 /*
- * uri.c — parsing SPEC §2's path forms (see uri.h).
+ * uri.c — parsing ferry's path forms (see uri.h).
  *
  * Recognition order matters: azureml:// datastore forms, azureml: assets,
  * wasbs/wasb/abfss/abfs, s3, then http(s) — where a host of the form
@@ -237,9 +237,6 @@ static int parse_http(const char *text, struct ferry_uri *u, ferry_err *err)
 		return bad(err, text, "missing host");
 	if (memchr(hs, '@', hlen))
 		return bad(err, text, "user names in URLs are not supported; use a datastore or a SAS token");
-	const char *q = strpbrk(text, "?#");
-	if (q)
-		return bad(err, text, "query strings are not allowed in paths (pass a SAS token through a datastore or AZURE_STORAGE_SAS_TOKEN)");
 	const char *colon = memchr(hs, ':', hlen);
 	size_t namelen = colon ? (size_t)(colon - hs) : hlen;
 	const char *dot = memchr(hs, '.', namelen);
@@ -317,6 +314,106 @@ static int valid_container(const char *c)
 	return 1;
 }
 
+static const struct {
+	const char *name;
+	enum ferry_scheme scheme;
+} known_schemes[] = {
+	{ "file", FERRY_SCHEME_FILE },   { "http", FERRY_SCHEME_HTTP },   { "https", FERRY_SCHEME_HTTPS },
+	{ "wasb", FERRY_SCHEME_WASB },   { "wasbs", FERRY_SCHEME_WASBS }, { "abfs", FERRY_SCHEME_ABFS },
+	{ "abfss", FERRY_SCHEME_ABFSS }, { "s3", FERRY_SCHEME_S3 },       { "azureml", FERRY_SCHEME_AZUREML },
+};
+
+enum ferry_scheme ferry_uri_scheme(const char *text, size_t *len)
+{
+	size_t n = 0, dummy;
+	if (!len)
+		len = &dummy;
+	*len = 0;
+	if (!text || !isalpha((unsigned char)text[0]))
+		return FERRY_SCHEME_NONE;
+	while (isalnum((unsigned char)text[n]) || text[n] == '+' || text[n] == '-' || text[n] == '.')
+		n++;
+	if (text[n] != ':')
+		return FERRY_SCHEME_NONE;
+	int slashes = text[n + 1] == '/' && text[n + 2] == '/';
+	for (size_t i = 0; i < sizeof(known_schemes) / sizeof(known_schemes[0]); i++) {
+		if (strlen(known_schemes[i].name) != n || strncasecmp(text, known_schemes[i].name, n) != 0)
+			continue;
+		enum ferry_scheme s = known_schemes[i].scheme;
+		if (s == FERRY_SCHEME_FILE || (s == FERRY_SCHEME_AZUREML && !slashes)) {
+			*len = n + 1; /* file:..., azureml:<asset> */
+			return s == FERRY_SCHEME_FILE ? s : FERRY_SCHEME_ASSET;
+		}
+		if (!slashes)
+			return FERRY_SCHEME_NONE; /* "http:x" is a file name */
+		*len = n + 3;
+		return s;
+	}
+	if (!slashes)
+		return FERRY_SCHEME_NONE;
+	*len = n + 3;
+	return FERRY_SCHEME_UNKNOWN;
+}
+
+int ferry_uri_is_remote(const char *text)
+{
+	enum ferry_scheme s = ferry_uri_scheme(text, NULL);
+	return s != FERRY_SCHEME_NONE && s != FERRY_SCHEME_FILE;
+}
+
+int ferry_uri_is_http(const char *text)
+{
+	enum ferry_scheme s = ferry_uri_scheme(text, NULL);
+	return s == FERRY_SCHEME_HTTP || s == FERRY_SCHEME_HTTPS;
+}
+
+int ferry_uri_dot_segment(const char *s, size_t n, const char **seg, size_t *seglen)
+{
+	const char *end = s + n;
+	for (const char *p = s; p <= end;) {
+		const char *q = p;
+		int dots = 0, other = 0;
+		while (q < end && *q != '/' && *q != '\\') {
+			if (*q == '.') {
+				dots++;
+				q++;
+			} else if (*q == '%' && end - q >= 3 && q[1] == '2' && (q[2] == 'e' || q[2] == 'E')) {
+				dots++;
+				q += 3;
+			} else {
+				other = 1;
+				q++;
+			}
+		}
+		if (!other && (dots == 1 || dots == 2)) {
+			*seg = p;
+			*seglen = (size_t)(q - p);
+			return 1;
+		}
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Refuse a dot segment in the text after its scheme, or in a decoded part. */
+static int check_dot_segments(const char *text, size_t skip, const struct ferry_uri *u, ferry_err *err)
+{
+	const char *parts[] = { text + skip, u->path, u->container, u->datastore };
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		const char *seg;
+		size_t n;
+		if (!parts[i] || !ferry_uri_dot_segment(parts[i], strlen(parts[i]), &seg, &n))
+			continue;
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "'%.*s' is a '.' or '..' path segment%s; a path may not climb out of its container, "
+			 "datastore or bucket",
+			 (int)(n > 40 ? 40 : n), seg, i ? " (once percent-decoded)" : "");
+		return bad(err, text, why);
+	}
+	return 0;
+}
+
 int ferry_uri_parse(const char *text, struct ferry_uri *u, ferry_err *err)
 {
 	memset(u, 0, sizeof(*u));
@@ -326,38 +423,63 @@ int ferry_uri_parse(const char *text, struct ferry_uri *u, ferry_err *err)
 		if ((unsigned char)*p < 0x20)
 			return bad(err, "(path)", "control characters are not allowed");
 	u->text = strdup(text);
+	size_t skip;
+	enum ferry_scheme scheme = ferry_uri_scheme(text, &skip);
 	int rc;
-	if (starts(text, "azureml://"))
+	switch (scheme) {
+	case FERRY_SCHEME_HTTP:
+	case FERRY_SCHEME_HTTPS:
+	case FERRY_SCHEME_WASB:
+	case FERRY_SCHEME_WASBS:
+	case FERRY_SCHEME_ABFS:
+	case FERRY_SCHEME_ABFSS:
+		if (strpbrk(text, "?#")) {
+			rc = bad(err, text, "query strings are not allowed in paths (pass a SAS token through a "
+					    "datastore or AZURE_STORAGE_SAS_TOKEN)");
+			break;
+		}
+		if (scheme == FERRY_SCHEME_HTTP || scheme == FERRY_SCHEME_HTTPS)
+			rc = parse_http(text, u, err);
+		else
+			rc = parse_wasb(text, text + skip, scheme == FERRY_SCHEME_WASBS || scheme == FERRY_SCHEME_ABFSS,
+					u, err);
+		break;
+	case FERRY_SCHEME_AZUREML:
 		rc = parse_datastore(text, u, err);
-	else if (starts(text, "azureml:"))
+		break;
+	case FERRY_SCHEME_ASSET:
 		rc = parse_asset(text, u, err);
-	else if (starts(text, "wasbs://"))
-		rc = parse_wasb(text, text + 8, 1, u, err);
-	else if (starts(text, "wasb://"))
-		rc = parse_wasb(text, text + 7, 0, u, err);
-	else if (starts(text, "abfss://"))
-		rc = parse_wasb(text, text + 8, 1, u, err);
-	else if (starts(text, "abfs://"))
-		rc = parse_wasb(text, text + 7, 0, u, err);
-	else if (starts(text, "s3://"))
+		break;
+	case FERRY_SCHEME_S3:
 		rc = parse_s3(text, u, err);
-	else if (starts(text, "http://") || starts(text, "https://"))
-		rc = parse_http(text, u, err);
-	else if (starts(text, "file://")) {
-		if (text[7] != '/')
+		break;
+	case FERRY_SCHEME_FILE:
+		if (strncmp(text + skip, "//", 2) != 0)
+			rc = bad(err, text, "file: URLs are file:///<absolute path>");
+		else if (text[skip + 2] != '/')
 			rc = bad(err, text, "file:// URLs must hold an absolute path");
 		else {
 			u->kind = FERRY_URI_LOCAL;
-			u->path = strdup(text + 7);
+			u->path = strdup(text + skip + 2);
 			rc = pct_decode(u->path) < 0 ? bad(err, text, "bad percent-escape") : 0;
 		}
-	} else if (strstr(text, "://"))
+		break;
+	case FERRY_SCHEME_UNKNOWN:
 		rc = bad(err, text, "unknown scheme (expected a local path, http(s)://, wasbs://, abfss://, s3:// or azureml://)");
-	else {
+		break;
+	case FERRY_SCHEME_NONE:
+	default:
+		if (strstr(text, "://")) {
+			rc = bad(err, text, "unknown scheme (expected a local path, http(s)://, wasbs://, abfss://, s3:// or azureml://)");
+			break;
+		}
 		u->kind = FERRY_URI_LOCAL;
 		u->path = strdup(text);
 		rc = 0;
+		break;
 	}
+	if (rc == 0 && scheme != FERRY_SCHEME_NONE)
+		rc = check_dot_segments(text, skip, u, err);
 	if (rc == 0 && u->kind == FERRY_URI_LOCAL) {
 		size_t n = strlen(u->path);
 		u->trailing_slash = n > 1 && u->path[n - 1] == '/';

@@ -1,39 +1,65 @@
 /*
- * fs.h — the FUSE file system over a store (SPEC §3 ro_mount and rw_mount, §5).
+ * fs.h — the FUSE file system over a store (ro_mount and rw_mount, docs/jobs.md;
+ * docs/architecture.md, "The read-only mount" and "The read-write mount").
  *
- * ferry_fs_* is the file system itself (fs.c): a libfuse3 low-level session
- * with an inode table, streamed readdir and the two open modes (whole-file
- * cache, block cache). ferry_mount_* (mount.c) is the process around it: serve
- * in the foreground, serve from a forked child that reports when the mount
- * works, stop such a child, and unmount a folder whatever state it is in.
+ * ferry_fs_* is the file system itself (fs.c, inode.c, dir.c, write.c; see
+ * fs_internal.h): a libfuse3 low-level session with an inode table, streamed
+ * readdir, the two open modes (whole-file cache, block cache) and, for
+ * read-write mounts, the write path. ferry_mount_* (mount.c) is the mount's
+ * lifecycle, the process around it: serve in the foreground, serve from a
+ * forked child that reports when the mount works, stop such a child,
+ * unmount a folder whatever state it is in, and clean up after servers
+ * that died (over the records of fs/registry.h).
  *
- * Ownership: ferry_fs_new borrows the store, settings and stats; they must
- * outlive the fs. Threads: ferry_fs_loop runs the session on its own worker
- * threads; the other functions are called from one controlling thread.
+ * Ownership: ferry_fs_new borrows what its options point to (struct
+ * ferry_mount_opts); it must outlive the fs. Threads: ferry_fs_loop runs the
+ * session on its own worker threads; the other functions are called from
+ * one controlling thread.
  * Errors: 0 or -1 with a filled ferry_err.
  */
 #ifndef FERRY_FS_H
 #define FERRY_FS_H
 
 #include "core/err.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 
 #include <sys/types.h>
 
 struct ferry_fs;
 
-/* A file system showing folder `root` of `store` ("" = the whole store).
- * `cache_dir` is a folder the fs owns for its caches (created; its contents
- * are removed by ferry_fs_destroy). */
-int ferry_fs_new(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
-/* The same, read-write (SPEC §3 rw_mount): files written are staged in
- * `cache_dir`/staging and uploaded when closed, flushed or fsynced (see
- * "The read-write mount" in docs/architecture.md for what is atomic). The
- * store must be writable (FERRY_E_AUTH otherwise); a `root` that does not
- * exist yet is an empty folder. */
-int ferry_fs_new_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		    struct ferry_stats *stats, const char *cache_dir, struct ferry_fs **out, ferry_err *err);
+/*
+ * What to mount and how: one struct for ferry_fs_new, ferry_mount_serve and
+ * ferry_mount_spawn, filled with designated initializers (fields left out
+ * are 0 / NULL):
+ *
+ *	struct ferry_mount_opts o = { .store = s, .root = path, .settings = &ctx.settings,
+ *				      .stats = &ctx.stats, .dir = dir, .cache_dir = cache, .rw = 1 };
+ *
+ * Everything is borrowed and must outlive the mount.
+ */
+struct ferry_mount_opts {
+	struct ferry_store *store;
+	const char *root;                      /* folder of the store shown ("" = the whole store) */
+	const struct ferry_settings *settings;
+	struct ferry_stats *stats;
+	const char *cache_dir;                 /* the fs's cache folder (created; emptied at the end) */
+	/* Read-write (rw_mount): files written are staged in
+	 * cache_dir/staging and uploaded when closed or fsynced (see "The
+	 * read-write mount" in docs/architecture.md for what is atomic). The
+	 * store must be writable (FERRY_E_AUTH otherwise); a root that does not
+	 * exist yet is an empty folder. */
+	int rw;
+	/* ferry_mount_serve and ferry_mount_spawn: */
+	const char *dir;                       /* the mount point (an existing folder) */
+	const char *home;                      /* workspace whose registry records the mount; NULL: none */
+	const char *summary_file;              /* NULL: none (see ferry_mount_serve) */
+	int die_with_parent;                   /* spawn: the child stops when the caller dies */
+};
+
+/* A file system showing folder o->root of o->store, read-only or (o->rw)
+ * read-write. o->cache_dir is a folder the fs owns for its caches (created;
+ * its contents are removed by ferry_fs_destroy). */
+int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_err *err);
 /* Mount at `mountpoint` (an existing folder). */
 int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
 /* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
@@ -42,14 +68,16 @@ int ferry_fs_loop(struct ferry_fs *fs);
 /* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
  * is not NULL, put a shorter one for a job summary there. */
 void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap);
-/* After ferry_fs_loop: upload what files still open at the end had written.
+/* After ferry_fs_loop: list every file still open for writing (changed) as
+ * not uploaded — its writer never closed it, so nothing of it is committed;
+ * ferry_fs_destroy keeps its content under <cache_dir>.not-uploaded.
  * Returns 0 when every file written through the mount is in storage, -1
  * when some are not (ferry_fs_failed_uploads names them). */
 int ferry_fs_finish_uploads(struct ferry_fs *fs);
 /* Store paths of the files whose last upload failed; *names stays valid
  * until ferry_fs_destroy. Call with no request in flight. */
 size_t ferry_fs_failed_uploads(struct ferry_fs *fs, const char *const **names);
-/* What a mount did so far (SPEC §7: bytes read, cache hit rate, time spent
+/* What a mount did so far (for the job record: bytes read, cache hit rate, time spent
  * waiting for storage). Any thread, while the fs exists. */
 struct ferry_fs_counters {
 	uint64_t opens;
@@ -65,43 +93,30 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 void ferry_fs_destroy(struct ferry_fs *fs);
 
 /*
- * Serve folder `root` of `store` at `dir` in this process until unmounted.
+ * Serve the mount `o` describes at o->dir in this process until unmounted.
  * When `ready_fd` >= 0, one byte 'K' is written to it once the mount answers,
  * or the error message if it failed before that; then it is closed. When
- * `summary_file` is not NULL, the end-of-mount summary line is written there,
+ * o->summary_file is set, the end-of-mount summary line is written there,
  * then the struct ferry_fs_counters fields as NAME=VALUE lines (wait_us as
- * storage_wait_us).
- * When `home` is not NULL the mount is in that workspace's registry of live
+ * storage_wait_us), then (read-write mounts) one line "NOT UPLOADED <store
+ * path>" per file written through the mount that is not in storage (files
+ * still open for writing when the session ends are never uploaded; their
+ * content is kept locally). The summary file appears (renamed into place)
+ * only once all of that is done, so its absence after the server ended means
+ * it did not finish. Returns -1 when a file written is not in storage.
+ * When o->home is set the mount is in that workspace's registry of live
  * mounts (fs/registry.h) while it is served, so that the next ferry start
  * cleans it up if this process is killed.
  */
-int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-		      int ready_fd, const char *summary_file, ferry_err *err);
+int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err);
 
 /*
  * Fork a child (no exec) that serves the mount in its own session; return
  * once the mount answers (0, *pid set) or failed (-1 with the child's
- * message); `home` as for ferry_mount_serve. die_with_parent=1: the child stops when this process dies.
+ * message). o->die_with_parent: the child stops when this process dies.
  * Call before starting threads in this process.
  */
-int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err);
-
-/* The same two, serving a read-write mount (ferry_fs_new_rw). When the
- * session ends, files still open are uploaded; then the summary file gets
- * the summary line, the counters, and one line "NOT UPLOADED <store path>" per file
- * written through the mount that is not in storage. The summary file appears
- * (renamed into place) only once all of that is done, so its absence after
- * the child ended means the uploads did not finish. serve returns -1 when a
- * file is not in storage. */
-int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-			 int ready_fd, const char *summary_file, ferry_err *err);
-int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-			 int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err);
+int ferry_mount_spawn(const struct ferry_mount_opts *o, pid_t *pid, ferry_err *err);
 
 /* Stop a child from ferry_mount_spawn: ask it to unmount, wait up to
  * timeout_s seconds, then kill it and detach the mount. Always leaves `dir`
@@ -115,5 +130,16 @@ int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err);
 
 /* 1 when `dir` is a mount point (per /proc/self/mountinfo), else 0. */
 int ferry_mount_is_mounted(const char *dir);
+
+/*
+ * Clean up after every mount server of workspace `home` that died (its
+ * record in fs/registry.h is unlocked): unmount its folder (also a stale
+ * "Transport endpoint is not connected" mount; busy ones are detached
+ * lazily), remove its cache folder and drop the record, logging one warning
+ * line each. Costs one opendir when there is no record. Returns how many
+ * were cleaned. One thread of a process at a time; concurrent processes are
+ * safe (a record is cleaned by whoever locks it first).
+ */
+int ferry_mount_reap(const char *home);
 
 #endif

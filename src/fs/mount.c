@@ -1,8 +1,11 @@
 /*
- * mount.c — the process around the file system: serve a mount, serve it from
- * a forked child that reports when the mount answers, stop that child, and
+ * mount.c — the mount's lifecycle, the process around the file system: serve
+ * a mount (recorded in the workspace's registry while served), serve it from
+ * a forked child that reports when the mount answers, stop that child,
  * unmount a folder in whatever state it is (busy, or stale after its server
- * died).
+ * died), and clean up after servers that died (ferry_mount_reap, over the
+ * registry's records). registry.c only keeps the records; it calls nothing
+ * here.
  *
  * Why fork without exec: the job runner and `ferry mount` (background) both
  * need the server in its own process, so that it outlives nothing it should
@@ -19,6 +22,7 @@
 #include "fs/registry.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -51,16 +55,15 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static int serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home, int ready_fd,
-		 const char *summary_file, int rw, ferry_err *err)
+int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err)
 {
+	const char *dir = o->dir, *summary_file = o->summary_file;
 	struct ferry_fs *fs = NULL;
 	/* Registered before mounting, unregistered after unmounting: whenever
 	 * this process may leave a mount behind, an entry says so. */
 	int entry = -1;
-	if ((home && (entry = ferry_mount_register(home, dir, cache_dir, err)) < 0) ||
-	    (rw ? ferry_fs_new_rw : ferry_fs_new)(store, root, settings, stats, cache_dir, &fs, err) < 0 ||
+	if ((o->home && (entry = ferry_mount_register(o->home, dir, o->cache_dir, err)) < 0) ||
+	    ferry_fs_new(o, &fs, err) < 0 ||
 	    ferry_fs_mount(fs, dir, err) < 0) {
 		ferry_fs_destroy(fs);
 		ferry_mount_unregister(entry);
@@ -70,7 +73,7 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 		}
 		return -1;
 	}
-	ferry_settings_log(settings);
+	ferry_settings_log(o->settings);
 	if (ready_fd >= 0) {
 		write_all(ready_fd, "K", 1);
 		close(ready_fd);
@@ -82,7 +85,7 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 	const char *const *failed = NULL;
 	size_t nfailed = ferry_fs_failed_uploads(fs, &failed);
 	for (size_t i = 0; i < nfailed; i++)
-		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage (its upload failed)",
+		ferry_log(FERRY_LOG_ERROR, "mount: '%s' was written but is not in storage",
 			  failed[i]);
 	if (summary_file) {
 		/* line 1: the summary; then the counters as NAME=VALUE lines;
@@ -119,23 +122,7 @@ static int serve(struct ferry_store *store, const char *root, const struct ferry
 	return 0;
 }
 
-int ferry_mount_serve(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-		      int ready_fd, const char *summary_file, ferry_err *err)
-{
-	return serve(store, root, settings, stats, dir, cache_dir, home, ready_fd, summary_file, 0, err);
-}
-
-int ferry_mount_serve_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-			 int ready_fd, const char *summary_file, ferry_err *err)
-{
-	return serve(store, root, settings, stats, dir, cache_dir, home, ready_fd, summary_file, 1, err);
-}
-
-static int spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-		 int die_with_parent, const char *summary_file, int rw, pid_t *pid, ferry_err *err)
+int ferry_mount_spawn(const struct ferry_mount_opts *o, pid_t *pid, ferry_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -151,7 +138,7 @@ static int spawn(struct ferry_store *store, const char *root, const struct ferry
 	if (c == 0) {
 		close(p[0]);
 		setsid();
-		if (die_with_parent) {
+		if (o->die_with_parent) {
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			if (getppid() != parent)
 				_exit(1);
@@ -172,9 +159,9 @@ static int spawn(struct ferry_store *store, const char *root, const struct ferry
 		sigaction(SIGHUP, &dfl, NULL);
 		ferry_err e;
 		ferry_err_clear(&e);
-		int rc = serve(store, root, settings, stats, dir, cache_dir, home, p[1], summary_file, rw, &e);
+		int rc = ferry_mount_serve(o, p[1], &e);
 		if (rc < 0)
-			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", dir, e.msg);
+			ferry_log(FERRY_LOG_ERROR, "mount of %s: %s", o->dir, e.msg);
 		_exit(rc < 0 ? 1 : 0);
 	}
 	close(p[1]);
@@ -200,22 +187,6 @@ static int spawn(struct ferry_store *store, const char *root, const struct ferry
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
 	return ferry_err_set(err, FERRY_E_IO, "%s", n ? msg : "the mount process ended before the mount was up");
-}
-
-int ferry_mount_spawn(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-		      struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-		      int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err)
-{
-	return spawn(store, root, settings, stats, dir, cache_dir, home, die_with_parent, summary_file, 0, pid,
-		     err);
-}
-
-int ferry_mount_spawn_rw(struct ferry_store *store, const char *root, const struct ferry_settings *settings,
-			 struct ferry_stats *stats, const char *dir, const char *cache_dir, const char *home,
-			 int die_with_parent, const char *summary_file, pid_t *pid, ferry_err *err)
-{
-	return spawn(store, root, settings, stats, dir, cache_dir, home, die_with_parent, summary_file, 1, pid,
-		     err);
 }
 
 /* Absolute form of `dir` without touching `dir` itself (a stale FUSE mount
@@ -363,4 +334,53 @@ int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *
 			return ferry_err_set(err, FERRY_E_IO, "cannot unmount %s: %s", dir, strerror(errno));
 	}
 	return 0;
+}
+
+/* Remove what a mount's caches may hold: files in cache/blocks and
+ * cache/files (the layouts of src/cache), those folders, and the cache folder
+ * itself when that leaves it empty. Nothing else: the folder may be the
+ * user's --cache-dir. */
+static void remove_cache(const char *cache)
+{
+	static const char *const subs[] = { "blocks", "files" };
+	char sub[PATH_MAX + 16], f[PATH_MAX + 300];
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", cache, subs[i]);
+		DIR *d = opendir(sub);
+		if (!d)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+				snprintf(f, sizeof(f), "%s/%s", sub, de->d_name);
+				unlink(f);
+			}
+		closedir(d);
+		rmdir(sub);
+	}
+	rmdir(cache);
+}
+
+/* The clean-up after one dead server: its mount (also a stale one), then its cache. */
+static void reap_dead(const struct ferry_mount_entry *e, void *arg)
+{
+	(void)arg;
+	ferry_err err;
+	ferry_err_clear(&err);
+	int mounted = ferry_mount_is_mounted(e->dir);
+	if (mounted && ferry_mount_unmount(e->dir, 0, &err) < 0)
+		ferry_warn("mount server %s (started at tick %s) died; cannot unmount %s: %s", e->pid, e->start,
+			   e->dir, err.msg);
+	else if (mounted)
+		ferry_warn("mount server %s died; unmounted its stale mount %s and removed its cache %s", e->pid,
+			   e->dir, e->cache);
+	else
+		ferry_warn("mount server %s died; its mount %s was already gone; removed its cache %s", e->pid,
+			   e->dir, e->cache);
+	remove_cache(e->cache);
+}
+
+int ferry_mount_reap(const char *home)
+{
+	return ferry_mount_registry_reap(home, reap_dead, NULL);
 }

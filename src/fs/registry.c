@@ -1,6 +1,7 @@
 /*
  * registry.c — entry files of live mount servers in <home>/mounts/, and the
- * reaper that cleans up after servers that died (see registry.h).
+ * walk over the entries whose server died (see registry.h). What cleaning up
+ * after such a server means (unmount, cache removal) is mount.c's.
  *
  * An entry is "<pid>-<start>.mount" holding four NUL-terminated fields: pid,
  * start time (clock ticks since boot, /proc/self/stat field 22), mount folder
@@ -10,13 +11,11 @@
  * it mounts and unregisters after it unmounted, so a live mount always has a
  * locked entry.
  *
- * Reaping takes the lock without waiting: a server that holds it is alive.
+ * The walk takes the lock without waiting: a server that holds it is alive.
  * After taking it, an entry already unlinked (st_nlink == 0) was cleaned by
  * a concurrent reaper or unregistered by its server, and is skipped.
  */
 #include "fs/registry.h"
-#include "fs/fs.h"
-#include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -113,33 +112,9 @@ void ferry_mount_unregister(int handle)
 	close(handle);
 }
 
-/* Remove what a mount's caches may hold: files in cache/blocks and
- * cache/files (the layouts of src/cache), those folders, and the cache folder
- * itself when that leaves it empty. Nothing else: the folder may be the
- * user's --cache-dir. */
-static void remove_cache(const char *cache)
-{
-	static const char *const subs[] = { "blocks", "files" };
-	char sub[PATH_MAX + 16], f[PATH_MAX + 300];
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", cache, subs[i]);
-		DIR *d = opendir(sub);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-				snprintf(f, sizeof(f), "%s/%s", sub, de->d_name);
-				unlink(f);
-			}
-		closedir(d);
-		rmdir(sub);
-	}
-	rmdir(cache);
-}
-
-/* Clean the entry `name` in `rdir` if its server is gone: 1 cleaned, else 0. */
-static int reap_one(const char *rdir, const char *name)
+/* Hand the entry `name` in `rdir` to `cleanup` if its server is gone, then
+ * drop it: 1 done, else 0. */
+static int reap_one(const char *rdir, const char *name, ferry_mount_cleanup_fn cleanup, void *arg)
 {
 	char path[PATH_MAX + 300];
 	snprintf(path, sizeof(path), "%s/%s", rdir, name);
@@ -170,26 +145,15 @@ static int reap_one(const char *rdir, const char *name)
 		off += strlen(buf + off) + 1;
 	}
 	if (field[2] && field[3] && field[2][0] == '/') {
-		ferry_err e;
-		ferry_err_clear(&e);
-		int mounted = ferry_mount_is_mounted(field[2]);
-		if (mounted && ferry_mount_unmount(field[2], 0, &e) < 0)
-			ferry_warn("mount server %s (started at tick %s) died; cannot unmount %s: %s", field[0],
-				   field[1], field[2], e.msg);
-		else if (mounted)
-			ferry_warn("mount server %s died; unmounted its stale mount %s and removed its cache %s",
-				   field[0], field[2], field[3]);
-		else
-			ferry_warn("mount server %s died; its mount %s was already gone; removed its cache %s",
-				   field[0], field[2], field[3]);
-		remove_cache(field[3]);
+		struct ferry_mount_entry e = { .pid = field[0], .start = field[1], .dir = field[2], .cache = field[3] };
+		cleanup(&e, arg);
 	}
 	unlink(path);
 	close(fd);
 	return 1;
 }
 
-int ferry_mount_reap(const char *home)
+int ferry_mount_registry_reap(const char *home, ferry_mount_cleanup_fn cleanup, void *arg)
 {
 	char rdir[PATH_MAX];
 	snprintf(rdir, sizeof(rdir), "%s/mounts", home);
@@ -203,7 +167,7 @@ int ferry_mount_reap(const char *home)
 		if (de->d_name[0] == '.' || len <= strlen(SUFFIX) ||
 		    strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX))
 			continue;
-		cleaned += reap_one(rdir, de->d_name);
+		cleaned += reap_one(rdir, de->d_name, cleanup, arg);
 	}
 	closedir(d);
 	return cleaned;

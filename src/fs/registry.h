@@ -1,6 +1,7 @@
 /*
- * registry.h — the live mounts of a workspace, so that a mount whose server
- * was killed (SIGKILL, OOM, a crash) is cleaned up by the next `ferry` start.
+ * registry.h — the records of a workspace's live mounts, so that a mount
+ * whose server was killed (SIGKILL, OOM, a crash) is found, and cleaned up
+ * (ferry_mount_reap, fs.h), by the next `ferry` start.
  *
  * Each mount server keeps one entry file in <home>/mounts/ for as long as it
  * serves: its pid, start time, mount folder and cache folder, and an
@@ -10,7 +11,7 @@
  * fooled by a reused pid (the pid and start time are recorded for the log).
  *
  * Threads: call from one thread of a process. Several processes may register
- * and reap in the same workspace at once: an entry is cleaned by whoever
+ * and reap in the same workspace at once: an entry is handed over by whoever
  * takes its lock first; the others see it unlinked and skip it.
  */
 #ifndef FERRY_FS_REGISTRY_H
@@ -29,13 +30,21 @@ int ferry_mount_register(const char *home, const char *dir, const char *cache_di
  * removing the cache). Safe with -1. */
 void ferry_mount_unregister(int handle);
 
+/* An entry whose server died (fields as recorded; valid during the call). */
+struct ferry_mount_entry {
+	const char *pid, *start; /* decimal, for messages */
+	const char *dir;         /* the mount folder (absolute) */
+	const char *cache;       /* its cache folder (absolute) */
+};
+typedef void (*ferry_mount_cleanup_fn)(const struct ferry_mount_entry *e, void *arg);
+
 /*
- * Clean up after every mount server of <home> that died: unmount its folder
- * (also a stale "Transport endpoint is not connected" mount; busy ones are
- * detached lazily), remove its cache folder and drop its entry, logging one
- * warning line each. Costs one opendir when <home>/mounts is empty or absent.
- * Returns how many entries were cleaned.
+ * For every entry of <home>/mounts/ whose server died, call `cleanup` while
+ * holding the entry's lock, then drop the entry. Costs one opendir when
+ * <home>/mounts is empty or absent. Returns how many entries were handed
+ * over. (ferry_mount_reap in fs.h is the caller that unmounts and removes
+ * caches: the mount lifecycle is mount.c's, this file only keeps records.)
  */
-int ferry_mount_reap(const char *home);
+int ferry_mount_registry_reap(const char *home, ferry_mount_cleanup_fn cleanup, void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * staging.h — the local copy of one file being written through the
- * read-write mount (SPEC §3 rw_mount).
+ * read-write mount (rw_mount; docs/architecture.md, "The read-write mount").
  *
  * A stage is a file in the fs cache folder holding the whole current content
  * of one storage file: the existing bytes are fetched into it when it is
@@ -12,7 +12,7 @@
  *
  * Ownership: the stage owns its local file (deleted by ferry_stage_free).
  * Threads: a stage has no lock of its own; the caller serialises calls on one
- * stage (fs.c holds the stage's mutex). Different stages are independent.
+ * stage (write.c holds the stage's mutex). Different stages are independent.
  * Errors: functions return 0 or a positive errno value (for FUSE replies),
  * and log what failed, naming the storage path.
  */
@@ -27,7 +27,7 @@
 struct ferry_stage {
 	int fd;            /* read-write descriptor of the staging file */
 	char *file;        /* its local name */
-	uint64_t size;     /* current length (written atomically: fs.c reads it for stat) */
+	uint64_t size;     /* current length (written atomically: inode.c reads it for stat) */
 	int dirty;         /* changed since the last upload (or never uploaded) */
 	uint64_t reserved; /* DATASET_RESERVED_FREE_DISK_SPACE */
 };

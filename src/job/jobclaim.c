@@ -36,6 +36,8 @@ static int mkdir_ok(const char *path, mode_t mode)
 int ferry_job_claim(const char *home, const char *name, ferry_err *err)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX], entry[PATH_MAX];
+	if (strlen(home) + strlen(name) + 32 > sizeof(dir))
+		return ferry_err_set(err, FERRY_E_INVALID, "job '%s': the workspace path %s is too long", name, home);
 	snprintf(dir, sizeof(dir), "%s/jobs", home);
 	if (mkdir_ok(dir, 0755) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", dir, strerror(errno));
@@ -51,8 +53,9 @@ int ferry_job_claim(const char *home, const char *name, ferry_err *err)
 	snprintf(dir, sizeof(dir), "%s/running", home);
 	if (mkdir_ok(dir, 0700) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", dir, strerror(errno));
-	snprintf(tmp, sizeof(tmp), "%s/.%d.tmp", dir, (int)getpid());
-	snprintf(entry, sizeof(entry), "%s/%s", dir, name);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%d.tmp", dir, (int)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(entry, sizeof(entry), "%s/%s", dir, name) >= (int)sizeof(entry))
+		return ferry_err_set(err, FERRY_E_INVALID, "job '%s': the workspace path %s is too long", name, home);
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp, strerror(errno));
@@ -144,10 +147,12 @@ static void fail_job(const char *home, const char *name, const char *pid)
 	 * reaper has run first; a live foreign mount is not ours to touch). */
 	nftw(jobdir, rm_tmp, 16, FTW_PHYS | FTW_MOUNT);
 	char line[PATH_MAX + 256];
-	snprintf(line, sizeof(line),
+	int w = snprintf(line, sizeof(line),
 		 "job %s: ferry was killed while it ran (pid %s); marked Failed, removed %d temporary file%s "
 		 "from %s",
 		 name, pid, removed_tmp, removed_tmp == 1 ? "" : "s", jobdir);
+	if (w >= (int)sizeof(line)) /* a very long path: the line is cut, not lost */
+		line[sizeof(line) - 1] = '\0';
 	log_to_job(jobdir, line);
 	ferry_warn("%s", line);
 }

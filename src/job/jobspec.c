@@ -3,7 +3,7 @@
  *
  * Validation walks the YAML tree once, field by field, from a list of the
  * known top-level fields; anything not listed is an error naming its line.
- * The mode table of SPEC §3 is data (allowed[][]), and a second, smaller
+ * The mode table (docs/jobs.md) is data (allowed[][]), and a second, smaller
  * table says which of the allowed modes this version implements, so that an
  * allowed-but-unimplemented mode gets "not supported yet" instead of the
  * "not allowed" error. References in the command are checked by expanding it
@@ -14,7 +14,7 @@
 #include "job/typedinput.h"
 #include "core/uri.h"
 #include "job/expand.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +46,7 @@ const char *ferry_io_mode_name(enum ferry_io_mode m)
 	return mode_names[m];
 }
 
-/* SPEC §3: allowed[is_output][type] is a bit set of modes. */
+/* docs/jobs.md's table: allowed[is_output][type] is a bit set of modes. */
 #define M(x) (1u << FERRY_MODE_##x)
 static const unsigned allowed[2][3] = {
 	{ M(DOWNLOAD) | M(RO_MOUNT) | M(DIRECT), M(DOWNLOAD) | M(RO_MOUNT) | M(DIRECT),
@@ -342,9 +343,154 @@ static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line
 }
 
 /* The fields Azure ML defines for a command job that ferry records only. */
-static const char *const azure_only[] = { "environment", "compute",        "resources",
-					  "distribution", "identity",      "queue_settings",
+static const char *const azure_only[] = { "environment", "compute", "identity", "queue_settings",
 					  "services" };
+
+const char *ferry_dist_type_name(enum ferry_dist_type t)
+{
+	static const char *const names[] = { "none", "pytorch", "mpi", "tensorflow" };
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+int ferry_jobspec_distributed(const struct ferry_jobspec *s)
+{
+	return s->dist.type != FERRY_DIST_NONE || s->dist.nodes > 1;
+}
+
+/* A count from 1 (0 when zero_ok) to `max`, as a plain scalar. */
+static int get_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *field, int zero_ok,
+		     long max, int *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long n = v->kind == FERRY_YAML_SCALAR && v->plain ? strtol(v->text, &end, 10) : -1;
+	if (v->kind != FERRY_YAML_SCALAR || !v->plain || !*v->text || *end || errno || n < (zero_ok ? 0 : 1) ||
+	    n > max)
+		return ferry_yaml_err(c, v->line, field, "expected a whole number from %d to %ld, found %s%s%s",
+				      zero_ok ? 0 : 1, max, v->kind == FERRY_YAML_SCALAR ? "'" : "",
+				      v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v),
+				      v->kind == FERRY_YAML_SCALAR ? "'" : "");
+	*out = (int)n;
+	return 0;
+}
+
+#define FERRY_MAX_NODES 1024
+#define FERRY_MAX_PER_NODE 512
+
+/* distribution: {type: pytorch|mpi|tensorflow, process_count_per_instance,
+ * worker_count, parameter_server_count} as Azure ML writes it. Which counts a
+ * type takes is checked here; how they fit the node count, in check_dist. */
+static int parse_distribution(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s,
+			      int *lines)
+{
+	if (expect_map(c, n, "distribution") < 0)
+		return -1;
+	int type_line = 0, pc_line = 0, wc_line = 0, ps_line = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i];
+		const struct ferry_yaml_node *v = n->vals[i];
+		char field[300];
+		snprintf(field, sizeof(field), "distribution.%s", k);
+		if (!strcmp(k, "type")) {
+			type_line = v->line;
+			const char *t = v->kind == FERRY_YAML_SCALAR ? v->text : "";
+			if (!strcasecmp(t, "pytorch"))
+				s->dist.type = FERRY_DIST_PYTORCH;
+			else if (!strcasecmp(t, "mpi"))
+				s->dist.type = FERRY_DIST_MPI;
+			else if (!strcasecmp(t, "tensorflow"))
+				s->dist.type = FERRY_DIST_TENSORFLOW;
+			else
+				return ferry_yaml_err(c, v->line, field,
+						      "'%s' is not a distribution type (pytorch, mpi, tensorflow)",
+						      v->kind == FERRY_YAML_SCALAR ? t : ferry_yaml_kind_name(v));
+		} else if (!strcmp(k, "process_count_per_instance")) {
+			if (get_count(c, v, field, 0, FERRY_MAX_PER_NODE, &s->dist.per_node) < 0)
+				return -1;
+			pc_line = v->line;
+		} else if (!strcmp(k, "worker_count")) {
+			if (get_count(c, v, field, 0, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.workers) < 0)
+				return -1;
+			wc_line = v->line;
+		} else if (!strcmp(k, "parameter_server_count")) {
+			if (get_count(c, v, field, 1, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.ps) < 0)
+				return -1;
+			ps_line = v->line;
+		} else
+			return ferry_yaml_err(c, n->key_lines[i], field,
+					      "unknown field of distribution (known: type, process_count_per_instance, "
+					      "worker_count, parameter_server_count)");
+	}
+	if (!type_line)
+		return ferry_yaml_err(c, n->line, "distribution.type", "required: pytorch, mpi or tensorflow");
+	if (s->dist.type == FERRY_DIST_TENSORFLOW && pc_line)
+		return ferry_yaml_err(c, pc_line, "distribution.process_count_per_instance",
+				      "tensorflow takes worker_count and parameter_server_count, not "
+				      "process_count_per_instance");
+	if (s->dist.type != FERRY_DIST_TENSORFLOW && (wc_line || ps_line))
+		return ferry_yaml_err(c, wc_line ? wc_line : ps_line,
+				      wc_line ? "distribution.worker_count" : "distribution.parameter_server_count",
+				      "only tensorflow takes this; %s takes process_count_per_instance",
+				      ferry_dist_type_name(s->dist.type));
+	lines[0] = wc_line ? wc_line : ps_line ? ps_line : type_line;
+	return 0;
+}
+
+/* resources: instance_count is acted on; Azure ML's other fields are read and
+ * named in s->dist.ignored (a note at run time); anything else is an error. */
+static int parse_resources(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
+{
+	static const char *const ignored[] = { "instance_type", "shm_size",  "docker_args",
+					       "properties",    "locations", "max_instance_count" };
+	if (ferry_yaml_is_null(n))
+		return 0;
+	if (expect_map(c, n, "resources") < 0)
+		return -1;
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i];
+		char field[300];
+		snprintf(field, sizeof(field), "resources.%s", k);
+		if (!strcmp(k, "instance_count")) {
+			if (get_count(c, n->vals[i], field, 0, FERRY_MAX_NODES, &s->dist.nodes) < 0)
+				return -1;
+			continue;
+		}
+		size_t a = 0;
+		while (a < sizeof(ignored) / sizeof(ignored[0]) && strcmp(k, ignored[a]) != 0)
+			a++;
+		if (a == sizeof(ignored) / sizeof(ignored[0]))
+			return ferry_yaml_err(c, n->key_lines[i], field,
+					      "unknown field of resources (known: instance_count, instance_type, "
+					      "shm_size, docker_args, properties, locations, max_instance_count)");
+		size_t at = strlen(s->dist.ignored);
+		snprintf(s->dist.ignored + at, sizeof(s->dist.ignored) - at, "%s%s", at ? ", " : "", k);
+	}
+	return 0;
+}
+
+/* The counts together: defaults, and tensorflow's tasks spread evenly. */
+static int check_dist(struct ferry_yaml_doc *c, struct ferry_jobspec *s, int dist_line)
+{
+	struct ferry_distribution *d = &s->dist;
+	if (d->nodes == 0)
+		d->nodes = 1;
+	if (d->type == FERRY_DIST_TENSORFLOW) {
+		if (d->workers == 0)
+			d->workers = d->nodes;
+		int tasks = d->workers + d->ps;
+		if (tasks % d->nodes != 0)
+			return ferry_yaml_err(c, dist_line, "distribution",
+					      "worker_count %d + parameter_server_count %d = %d tasks cannot be spread "
+					      "evenly over instance_count %d nodes",
+					      d->workers, d->ps, tasks, d->nodes);
+		d->per_node = tasks / d->nodes;
+		if (d->per_node > FERRY_MAX_PER_NODE)
+			return ferry_yaml_err(c, dist_line, "distribution", "%d tasks per node is more than %d",
+					      d->per_node, FERRY_MAX_PER_NODE);
+	} else if (d->per_node == 0)
+		d->per_node = 1;
+	return 0;
+}
 
 /* identity: {type: user_identity | managed | managed_identity | aml_token,
  * client_id: <user-assigned identity>} (absent or null: no identity). */
@@ -422,10 +568,14 @@ static int parse_limits(struct ferry_yaml_doc *c, const struct ferry_yaml_node *
 			return ferry_yaml_err(c, n->key_lines[i], field, "unknown field (known: timeout)");
 		}
 		char *end = NULL;
+		errno = 0;
 		long t = v->kind == FERRY_YAML_SCALAR ? strtol(v->text, &end, 10) : -1;
 		if (v->kind != FERRY_YAML_SCALAR || !*v->text || *end || t <= 0)
 			return ferry_yaml_err(c, v->line, "limits.timeout",
 				    "expected a positive number of seconds");
+		if (errno == ERANGE || t > FERRY_JOB_MAX_TIMEOUT_S)
+			return ferry_yaml_err(c, v->line, "limits.timeout", "%s seconds is too long (at most %d)",
+					      v->text, FERRY_JOB_MAX_TIMEOUT_S);
 		s->timeout_s = t;
 	}
 	return 0;
@@ -535,7 +685,7 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 	const struct ferry_yaml_node *schema = ferry_yaml_get(root, "$schema");
 	int component = schema && schema->kind == FERRY_YAML_SCALAR &&
 			strcasestr(schema->text, "commandComponent") != NULL;
-	int code_line = 0;
+	int code_line = 0, dist_line = 1;
 	int rc = -1;
 	for (size_t i = 0; i < root->n; i++) {
 		const char *k = root->keys[i];
@@ -641,6 +791,12 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 				continue;
 			if (parse_limits(c, v, s) < 0)
 				goto out;
+		} else if (!strcmp(k, "distribution") || !strcmp(k, "resources")) {
+			/* used (nodes and ranks) and recorded with the Azure fields */
+			if (!strcmp(k, "resources") ? parse_resources(c, v, s) < 0
+			    : !ferry_yaml_is_null(v) && parse_distribution(c, v, s, &dist_line) < 0)
+				goto out;
+			json_object_set_new(azure, k, to_json(v));
 		} else if (!strcmp(k, "identity")) {
 			/* used (the storage identity) and recorded with the Azure fields */
 			if (parse_identity(c, v, s) < 0)
@@ -662,9 +818,11 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		ferry_yaml_err(c, cmd_line, "command", "required: the command to run");
 		goto out;
 	}
+	if (check_dist(c, s, dist_line) < 0)
+		goto out;
 	/* code: relative to the job file's folder; must be a folder. */
-	if (code && !strncmp(code, "azureml:", 8)) {
-		ferry_yaml_err(c, code_line, "code", "code assets ('%s') are not supported; use a local folder",
+	if (code && ferry_uri_is_remote(code)) {
+		ferry_yaml_err(c, code_line, "code", "code assets and remote code ('%s') are not supported; use a local folder",
 		     code);
 		goto out;
 	}

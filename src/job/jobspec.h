@@ -2,13 +2,14 @@
  * jobspec.h — the command job model: a job YAML file loaded and validated.
  *
  * Everything that can be checked without touching storage is checked here,
- * before anything runs: field names and types, the type/mode table of SPEC §3
- * (and which modes this version implements), the path syntax of inputs and
+ * before anything runs: field names and types, which modes each input and
+ * output type allows (the table in docs/jobs.md) and which of them this version implements, the path syntax of inputs and
  * outputs, and every `${{...}}` reference in the command and output paths.
  * Errors read "job.yml:12: field 'inputs.data.mode': ..." (file, line, field).
- * Azure-only fields (environment, compute, resources, distribution,
- * queue_settings, services) are accepted and kept as JSON, not acted on;
- * `identity` is kept too and also parsed: it chooses how storage is reached.
+ * Azure-only fields (environment, compute, queue_settings, services) are
+ * accepted and kept as JSON, not acted on; `identity` is kept too and also
+ * parsed: it chooses how storage is reached; `distribution` and `resources`
+ * are kept and parsed: they choose how many nodes and processes run.
  *
  * Threads: a spec is built by one thread; read-only afterwards.
  */
@@ -19,6 +20,9 @@
 #include "store/aztoken.h"
 
 #include <stddef.h>
+
+/* The longest limits.timeout accepted: 366 days, in seconds. */
+#define FERRY_JOB_MAX_TIMEOUT_S (366 * 24 * 3600)
 
 enum ferry_io_type { FERRY_IO_URI_FOLDER, FERRY_IO_URI_FILE, FERRY_IO_MLTABLE };
 
@@ -67,6 +71,26 @@ struct ferry_job_env {
 	int line;               /* 0: not from the file */
 };
 
+/* distribution.type; NONE when the job has no `distribution:`. */
+enum ferry_dist_type { FERRY_DIST_NONE, FERRY_DIST_PYTORCH, FERRY_DIST_MPI, FERRY_DIST_TENSORFLOW };
+
+const char *ferry_dist_type_name(enum ferry_dist_type t);
+
+/* A job's shape: `distribution:` and `resources: {instance_count}` as Azure
+ * ML defines them. Always consistent after parsing: nodes * per_node ranks,
+ * and for tensorflow workers + ps == nodes * per_node. */
+struct ferry_distribution {
+	enum ferry_dist_type type;
+	int nodes;      /* resources.instance_count; 1 when absent */
+	int per_node;   /* ranks per node: process_count_per_instance (pytorch,
+	                   mpi; default 1), (worker_count + parameter_server_count)
+	                   / nodes for tensorflow, 1 without distribution */
+	int workers;    /* tensorflow: worker_count (default: nodes) */
+	int ps;         /* tensorflow: parameter_server_count (default 0) */
+	char ignored[256]; /* resources fields ferry reads but does not act on
+	                      ("instance_type, shm_size"), or "" */
+};
+
 struct ferry_jobspec {
 	char *file;             /* the job file as named (labels errors) */
 	char *dir;              /* its folder, absolute */
@@ -80,10 +104,16 @@ struct ferry_jobspec {
 	struct ferry_job_input *inputs;
 	struct ferry_job_output *outputs;
 	struct ferry_job_env *env;
-	long timeout_s;         /* limits.timeout; 0 = none */
+	long timeout_s;         /* limits.timeout; 0 = none; at most
+				   FERRY_JOB_MAX_TIMEOUT_S */
 	char *azure_json;       /* JSON object of the Azure-only fields present, or "{}" */
 	struct ferry_identity identity; /* identity: (kind NONE when absent) */
+	struct ferry_distribution dist; /* distribution: + resources: */
 };
+
+/* 1 when the job runs as more than one process or with a framework's
+ * environment (a `distribution:` or instance_count > 1). */
+int ferry_jobspec_distributed(const struct ferry_jobspec *s);
 
 /* Parse and validate `len` bytes of job YAML. `label` names the file in
  * errors; `dir` is the folder relative paths (code, ./data) start from

@@ -19,15 +19,15 @@
 #include "job/shell.h"
 #include "job/workdir.h"
 #include "core/interrupt.h"
+#include "job/distrun.h"
+#include "job/ranks.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
 #include "core/uri.h"
 #include "fs/fs.h"
 #include "mltable/mltable.h"
-#include "store/azblob.h"
-#include "store/httpc.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -68,8 +68,13 @@ struct io_state {
 
 struct run {
 	struct ferry_jobspec *s;
+	const struct ferry_node_opts *node; /* one node of a distributed job, or NULL */
 	struct ferry_ctx ctx;
 	char *jobdir, *wd;
+	char *cap;                  /* <jobdir>/cap/data-capability (a node: cap/node_<K>/…) */
+	int failed_rank;            /* the first rank that exited non-zero, or -1 */
+	int canceled;               /* the signal that stopped the command, or 0 */
+	int timed_out;              /* limits.timeout stopped the command */
 	FILE *dcap;                 /* data-capability.log */
 	struct io_state *in, *out;
 	struct ferry_job_record rec;
@@ -263,6 +268,22 @@ static int check_datastores(struct run *r, ferry_err *err)
 	return 0;
 }
 
+/* A mount server counts in its own process and reports its counters at the
+ * end; the fork would hand it this process's counters so far (an earlier
+ * download's bytes), so it starts from zeroed ones: zero_stats before
+ * spawning, restore_stats after (no transfer runs in between). */
+static struct ferry_stats zero_stats(struct run *r)
+{
+	struct ferry_stats saved = r->ctx.stats;
+	memset(&r->ctx.stats, 0, sizeof(r->ctx.stats));
+	return saved;
+}
+
+static void restore_stats(struct run *r, const struct ferry_stats *saved)
+{
+	r->ctx.stats = *saved;
+}
+
 /* ro_mount: mount the input's folder (a uri_file's parent folder) read-only
  * at wd/INPUT_<name>, served by a child process that dies with us. */
 static int mount_input(struct run *r, const struct ferry_job_input *in, struct io_state *st,
@@ -272,14 +293,14 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		st->local = NULL;
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
-	if (asprintf(&st->cache, "%s/cap/data-capability/cache/%s", r->jobdir, in->name) < 0) {
+	if (asprintf(&st->cache, "%s/cache/%s", r->cap, in->name) < 0) {
 		st->cache = NULL;
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
 	if (mkdirs(st->local, err) < 0)
 		return -1;
 	char parent[4400];
-	snprintf(parent, sizeof(parent), "%s/cap/data-capability/cache", r->jobdir);
+	snprintf(parent, sizeof(parent), "%s/cache", r->cap);
 	if (mkdirs(parent, err) < 0)
 		return -1;
 	activity(r, "mount", "input", in->name, 1, 0, 0, NULL);
@@ -311,9 +332,13 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		ferry_info("input '%s': mounting %s read-only at %s", in->name, st->uri, st->local);
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
-		rc = ferry_mount_spawn(store, base && base == path ? "" : path, &r->ctx.settings,
-				       &r->ctx.stats, st->local, st->cache, ferry_ws_home(r->ctx.ws), 1, summary,
-				       &st->mount_pid, err);
+		struct ferry_mount_opts o = { .store = store, .root = base && base == path ? "" : path,
+					      .settings = &r->ctx.settings, .stats = &r->ctx.stats, .dir = st->local,
+					      .cache_dir = st->cache, .home = ferry_ws_home(r->ctx.ws),
+					      .die_with_parent = 1, .summary_file = summary };
+		struct ferry_stats saved = zero_stats(r);
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
+		restore_stats(r, &saved);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -453,11 +478,11 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 	}
 	char summary[4400];
 	if (mount) {
-		if (asprintf(&st->cache, "%s/cap/data-capability/cache/%s", r->jobdir, in->name) < 0) {
+		if (asprintf(&st->cache, "%s/cache/%s", r->cap, in->name) < 0) {
 			st->cache = NULL;
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
 		}
-		snprintf(summary, sizeof(summary), "%s/cap/data-capability/cache", r->jobdir);
+		snprintf(summary, sizeof(summary), "%s/cache", r->cap);
 		if (mkdirs(st->local, err) < 0 || mkdirs(summary, err) < 0)
 			return -1;
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
@@ -470,10 +495,14 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 	if (rc == 0) {
 		ferry_info("input '%s': %s the %zu files MLTable %s evaluates to at %s", in->name,
 			   mount ? "mounting" : "downloading", n, st->uri, st->local);
-		if (mount)
-			rc = ferry_mount_spawn(store, "", &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					       ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
-		else
+		struct ferry_mount_opts o = { .store = store, .root = "", .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
+		if (mount) {
+			struct ferry_stats saved = zero_stats(r);
+			rc = ferry_mount_spawn(&o, &st->mount_pid, err);
+			restore_stats(r, &saved);
+		} else
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
 	}
 	ferry_store_destroy(store);
@@ -565,7 +594,7 @@ static int do_inputs(struct run *r, ferry_err *err)
 static int mount_output(struct run *r, const struct ferry_job_output *o, struct io_state *st, ferry_err *err)
 {
 	char parent[4400];
-	snprintf(parent, sizeof(parent), "%s/cap/data-capability/cache", r->jobdir);
+	snprintf(parent, sizeof(parent), "%s/cache", r->cap);
 	if (asprintf(&st->cache, "%s/OUTPUT_%s", parent, o->name) < 0) {
 		st->cache = NULL;
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -577,11 +606,8 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 	struct ferry_store *store = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&r->ctx, st->uri, 1, &store, &path, NULL, err);
-	if (rc == 0 && !strcmp(store->ops->kind, "azblob")) {
-		ferry_err ignore; /* as uploads do: create the container on first write */
-		if (ferry_azblob_create_container(store, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	if (rc == 0)
+		ferry_store_ensure_container(store);
 	if (rc == 0 && o->type == FERRY_IO_URI_FILE) {
 		char *slash = strrchr(path, '/');
 		if (slash)
@@ -594,8 +620,12 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		char summary[4400];
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 		unlink(summary);
-		rc = ferry_mount_spawn_rw(store, path, &r->ctx.settings, &r->ctx.stats, st->local, st->cache,
-					  ferry_ws_home(r->ctx.ws), 1, summary, &st->mount_pid, err);
+		struct ferry_mount_opts o = { .store = store, .root = path, .settings = &r->ctx.settings,
+					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache, .rw = 1,
+					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
+		struct ferry_stats saved = zero_stats(r);
+		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
+		restore_stats(r, &saved);
 	}
 	free(path);
 	ferry_store_destroy(store);
@@ -789,14 +819,11 @@ static int register_outputs(struct run *r, ferry_err *err)
 
 /* ---- the command ---- */
 
-static volatile sig_atomic_t child_pgid;
 static volatile sig_atomic_t got_signal;
 
-static void forward_signal(int sig)
+static void note_signal(int sig)
 {
 	got_signal = sig;
-	if (child_pgid > 0)
-		kill(-(pid_t)child_pgid, sig);
 }
 
 /* Variables that carry storage credentials (core/proc.h), and FERRY_HOME
@@ -807,13 +834,16 @@ static int is_secret_var(const char *kv, size_t keylen)
 }
 
 /* ferry's environment minus credentials and minus what the job overrides,
- * plus the job's variables and the run's identity. */
-static char **build_env(struct run *r)
+ * plus the job's variables, the run's identity, and `extra` (a rank's
+ * framework variables, ranks.h; they win over both). */
+static char **build_env(struct run *r, char *const *extra)
 {
-	size_t n = 0;
+	size_t n = 0, nx = 0;
 	for (char **e = environ; *e; e++)
 		n++;
-	char **env = calloc(n + r->s->n_env + 4, sizeof(char *));
+	while (extra && extra[nx])
+		nx++;
+	char **env = calloc(n + r->s->n_env + nx + 4, sizeof(char *));
 	if (!env)
 		return NULL;
 	size_t k = 0;
@@ -821,7 +851,7 @@ static char **build_env(struct run *r)
 		const char *eq = strchr(*e, '=');
 		size_t kl = eq ? (size_t)(eq - *e) : strlen(*e);
 		if (is_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
-		    (kl == 14 && !strncmp(*e, "FERRY_JOB_NAME", 14)))
+		    (kl == 14 && !strncmp(*e, "FERRY_JOB_NAME", 14)) || ferry_rank_env_has(extra, *e))
 			continue;
 		int overridden = 0;
 		for (size_t j = 0; j < r->s->n_env; j++)
@@ -838,12 +868,17 @@ static char **build_env(struct run *r)
 				   key);
 			continue;
 		}
+		if (ferry_rank_env_has(extra, key))
+			continue;
 		if (asprintf(&env[k], "%s=%s", key, r->s->env[j].value) < 0) {
 			env[k] = NULL;
 			goto oom;
 		}
 		k++;
 	}
+	for (size_t j = 0; j < nx; j++)
+		if (!(env[k++] = strdup(extra[j])))
+			goto oom;
 	if (asprintf(&env[k], "AZUREML_RUN_ID=%s", r->s->name) < 0) {
 		env[k] = NULL;
 		goto oom;
@@ -855,9 +890,7 @@ static char **build_env(struct run *r)
 	}
 	return env;
 oom:
-	for (size_t i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
+	ferry_rank_env_free(env);
 	return NULL;
 }
 
@@ -874,40 +907,62 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-/* Run `cmd`; returns 0 with *status = exit code (128+N for signal N), or -1. */
-static int run_command(struct run *r, const char *cmd, const char *stdlog, int *status,
-		       ferry_err *err)
-{
-	int logfd = open(stdlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0)
-		return ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", stdlog, strerror(errno));
-	char **env = build_env(r);
-	if (!env) {
-		close(logfd);
-		return ferry_err_set(err, FERRY_E_IO, "out of memory");
-	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		int e = errno;
-		close(logfd);
-		for (size_t i = 0; env[i]; i++)
-			free(env[i]);
-		free(env);
-		return ferry_err_set(err, FERRY_E_IO, "pipe: %s", strerror(e));
-	}
-	struct sigaction sa = { 0 }, old_int, old_term, old_hup, old_pipe;
-	sa.sa_handler = forward_signal;
-	sigemptyset(&sa.sa_mask);
-	got_signal = 0;
-	child_pgid = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
-	struct sigaction ign = { 0 };
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &ign, &old_pipe);
+/* Linux refuses to start a program with one argument or environment string
+ * of MAX_ARG_STRLEN (32 pages) or more, or with all of them over ARG_MAX. */
+#define MAX_ARG_STRLEN_BYTES (32 * 4096)
 
-	const char *shell = ferry_job_shell();
+/* Why `sh -c cmd` with `env` cannot start, in err (-1), or 0 when it can. */
+static int check_exec_size(const char *cmd, char *const *env, ferry_err *err)
+{
+	size_t n = strlen(cmd);
+	if (n + 1 > MAX_ARG_STRLEN_BYTES)
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "the command is %zu bytes once expanded; Linux starts no program with an "
+				     "argument of %d bytes or more: put it in a script under code: and run that",
+				     n, MAX_ARG_STRLEN_BYTES);
+	size_t total = n + 1 + sizeof("sh") + sizeof("-c") + 4 * sizeof(char *);
+	for (size_t i = 0; env[i]; i++) {
+		size_t l = strlen(env[i]);
+		if (l + 1 > MAX_ARG_STRLEN_BYTES)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "environment variable %.*s is %zu bytes; Linux starts no program with "
+					     "one of %d bytes or more",
+					     (int)(strchr(env[i], '=') ? strchr(env[i], '=') - env[i] : 40), env[i], l,
+					     MAX_ARG_STRLEN_BYTES);
+		total += l + 1 + sizeof(char *);
+	}
+	long max = sysconf(_SC_ARG_MAX);
+	if (max > 0 && total > (size_t)max)
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "the command and its environment are %zu bytes; this system starts no "
+				     "program with more than %ld (ARG_MAX)",
+				     total, max);
+	return 0;
+}
+
+/* In the child after execve failed: say why on the command's stderr, with
+ * async-signal-safe calls only, and exit 127. */
+static void exec_failed(int e)
+{
+	const char *why = e == E2BIG    ? "the command and its environment are too long (E2BIG)"
+			  : e == ENOENT  ? "/bin/sh does not exist (ENOENT)"
+			  : e == EACCES  ? "/bin/sh may not be run (EACCES)"
+			  : e == ENOMEM  ? "out of memory (ENOMEM)"
+					 : "execve failed";
+	static const char pre[] = "ferry: cannot start the command: ";
+	ssize_t w = write(2, pre, sizeof(pre) - 1);
+	w = write(2, why, strlen(why));
+	w = write(2, "\n", 1);
+	(void)w;
+	_exit(127);
+}
+
+/* One process of the command: `/bin/bash -c cmd` (shell.h) in the code folder, leading
+ * its own process group, stdin /dev/null, stdout+stderr into `outfd`.
+ * Returns its pid, or -1 with errno. */
+static pid_t spawn_command(struct run *r, const char *cmd, char **env, int outfd)
+{
+	const char *shell = ferry_job_shell(); /* bash, sh without it (shell.h) */
 	char *argv[] = { strrchr(shell, '/') + 1, "-c", (char *)cmd, NULL };
 	struct ferry_sandbox sb;
 	ferry_sandbox_prepare(&sb, ferry_ws_home(r->ctx.ws));
@@ -924,91 +979,254 @@ static int run_command(struct run *r, const char *cmd, const char *stdlog, int *
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nul >= 0)
 			dup2(nul, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
+		dup2(outfd, 1);
+		dup2(outfd, 2);
 		if (chdir(r->s->code) < 0)
 			_exit(126);
 		ferry_sandbox_child(&sb);
 		execve(shell, argv, env);
-		_exit(127);
+		exec_failed(errno);
 	}
 	int fork_errno = errno;
 	ferry_sandbox_parent(&sb, pid);
-	close(p[1]);
-	for (size_t i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
-	if (pid < 0) {
-		close(p[0]);
-		close(logfd);
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-		return ferry_err_set(err, FERRY_E_IO, "fork: %s", strerror(fork_errno));
+	if (pid > 0)
+		setpgid(pid, pid);
+	errno = fork_errno;
+	return pid;
+}
+
+/* A process of the command: global rank, its pipe and log. */
+struct rank_proc {
+	int rank;
+	pid_t pid;
+	int fd, logfd, echo;
+	int exited, status;
+};
+
+/* Milliseconds between SIGTERM and SIGKILL when ranks are stopped. */
+static double grace_ms(struct run *r)
+{
+	return (double)ferry_setting_int(&r->ctx.settings, FS_KILL_GRACE) * 1000.0;
+}
+
+/* Start the ranks of this process: one without distribution (its output to
+ * the terminal, user_logs/std_log.txt and std_log_process_0.txt, one file),
+ * or this node's per_node ranks with their framework environment (each
+ * into user_logs/std_log_process_<rank>.txt, rank 0 also to the terminal). */
+static int start_ranks(struct run *r, const char *cmd, struct rank_proc *rp, size_t n, ferry_err *err)
+{
+	for (size_t l = 0; l < n; l++) {
+		struct rank_proc *p = &rp[l];
+		struct ferry_rank_place pl = { 0 };
+		char **extra = NULL;
+		if (r->node) {
+			pl = (struct ferry_rank_place){ .node_rank = r->node->node_rank, .local_rank = (int)l,
+							.master_addr = r->node->master_addr,
+							.master_port = r->node->master_port,
+							.node_addrs = r->node->node_addrs };
+			if (!(extra = ferry_rank_env(&r->s->dist, &pl)))
+				return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		}
+		p->rank = r->node ? ferry_rank_global(&r->s->dist, &pl) : 0;
+		p->echo = p->rank == 0;
+		char log[4400], log0[4400];
+		snprintf(log, sizeof(log), "%s/user_logs/std_log_process_%d.txt", r->jobdir, p->rank);
+		if (!r->node) {
+			snprintf(log0, sizeof(log0), "%s", log);
+			snprintf(log, sizeof(log), "%s/user_logs/std_log.txt", r->jobdir);
+		}
+		p->logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (p->logfd < 0) {
+			ferry_rank_env_free(extra);
+			return ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", log, strerror(errno));
+		}
+		if (!r->node && link(log, log0) < 0 && errno != EEXIST)
+			ferry_debug("cannot link %s: %s", log0, strerror(errno));
+		char **env = build_env(r, extra);
+		ferry_rank_env_free(extra);
+		if (!env)
+			return ferry_err_set(err, FERRY_E_IO, "out of memory");
+		if (check_exec_size(cmd, env, err) < 0) {
+			ferry_rank_env_free(env);
+			return -1;
+		}
+		int pp[2];
+		if (pipe2(pp, O_CLOEXEC) < 0) {
+			ferry_rank_env_free(env);
+			return ferry_err_set(err, FERRY_E_IO, "pipe: %s", strerror(errno));
+		}
+		p->pid = spawn_command(r, cmd, env, pp[1]);
+		int fork_errno = errno;
+		close(pp[1]);
+		ferry_rank_env_free(env);
+		p->fd = pp[0];
+		if (p->pid < 0)
+			return ferry_err_set(err, FERRY_E_IO, "fork: %s", strerror(fork_errno));
+		if (r->node) {
+			ferry_info("rank %d (node %d, local rank %zu) started as process %d", p->rank,
+				   r->node->node_rank, l, (int)p->pid);
+			if (r->node->pids_file) {
+				FILE *f = fopen(r->node->pids_file, "ae");
+				if (f) {
+					fprintf(f, "%d\n", (int)p->pid);
+					fclose(f);
+				}
+			}
+		}
 	}
-	setpgid(pid, pid);
-	child_pgid = pid;
-	if (got_signal)
-		kill(-pid, got_signal);
+	return 0;
+}
+
+static void signal_ranks(struct rank_proc *rp, size_t n, int sig)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rp[i].pid > 0 && !rp[i].exited)
+			kill(-rp[i].pid, sig);
+}
+
+/* Run `cmd` as this process's ranks and wait for all of them: output copied
+ * to the logs (and the terminal), limits.timeout enforced, SIGINT/SIGTERM/
+ * SIGHUP forwarded; the first rank that exits non-zero stops the others
+ * (SIGTERM, SIGKILL after FERRY_KILL_GRACE_SECONDS) and is kept in
+ * r->failed_rank. Returns 0 with *status = the failed rank's exit code (128+N
+ * for signal N), else the first non-zero one, else 0; or -1 when nothing
+ * could start (ranks already started are killed and reaped). */
+static int run_command(struct run *r, const char *cmd, int *status, ferry_err *err)
+{
+	size_t n = r->node ? (size_t)r->s->dist.per_node : 1;
+	struct rank_proc *rp = calloc(n, sizeof(*rp));
+	if (!rp)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		rp[i].fd = rp[i].logfd = -1;
+	struct sigaction sa = { 0 }, old_int, old_term, old_hup, old_pipe;
+	sa.sa_handler = note_signal;
+	sigemptyset(&sa.sa_mask);
+	got_signal = 0;
+	r->failed_rank = -1;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	struct sigaction ign = { 0 };
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old_pipe);
+
+	int rc = start_ranks(r, cmd, rp, n, err);
+	if (rc < 0)
+		signal_ranks(rp, n, SIGKILL);
+	if (r->node && ferry_interrupted() && !got_signal)
+		got_signal = ferry_interrupted(); /* asked to stop while staging */
 
 	double deadline = r->s->timeout_s > 0 ? now_ms() + r->s->timeout_s * 1000.0 : 0;
-	int timed_out = 0, exited = 0, wstatus = 0;
-	double exited_at = 0, kill_at = 0;
+	int stopping = 0, killed = 0, timed_out = 0;
+	double kill_at = 0, last_exit = 0;
+	size_t live = 0, open_fds = 0;
+	for (size_t i = 0; i < n; i++) {
+		live += rp[i].pid > 0;
+		open_fds += rp[i].fd >= 0;
+	}
+	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	size_t *idx = calloc(n, sizeof(*idx));
 	char buf[65536];
-	for (;;) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		int pr = poll(&pfd, 1, 200);
-		if (pr > 0) {
-			ssize_t n = read(p[0], buf, sizeof(buf));
-			if (n > 0) {
-				write_all(1, buf, (size_t)n);
-				write_all(logfd, buf, (size_t)n);
-				continue;
+	while (pfd && idx && (live > 0 || open_fds > 0)) {
+		size_t nf = 0;
+		for (size_t i = 0; i < n; i++)
+			if (rp[i].fd >= 0) {
+				pfd[nf] = (struct pollfd){ .fd = rp[i].fd, .events = POLLIN };
+				idx[nf++] = i;
 			}
-			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-				break; /* EOF: every writer is gone */
-		}
+		if (poll(pfd, nf, 200) > 0)
+			for (size_t j = 0; j < nf; j++) {
+				struct rank_proc *p = &rp[idx[j]];
+				if (!pfd[j].revents)
+					continue;
+				ssize_t got = read(p->fd, buf, sizeof(buf));
+				if (got > 0) {
+					if (p->echo)
+						write_all(1, buf, (size_t)got);
+					write_all(p->logfd, buf, (size_t)got);
+				} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+					close(p->fd); /* EOF: every writer is gone */
+					p->fd = -1;
+					open_fds--;
+				}
+			}
 		double t = now_ms();
-		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
-			exited = 1;
-			exited_at = t;
+		for (size_t i = 0; i < n; i++) {
+			struct rank_proc *p = &rp[i];
+			int ws;
+			if (p->pid <= 0 || p->exited || waitpid(p->pid, &ws, WNOHANG) != p->pid)
+				continue;
+			p->exited = 1;
+			p->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 1;
+			live--;
+			last_exit = t;
+			if (r->node)
+				ferry_info("rank %d exited with %d", p->rank, p->status);
+			if (p->status != 0 && r->failed_rank < 0 && !stopping && !timed_out) {
+				r->failed_rank = p->rank;
+				if (live > 0) {
+					ferry_warn("rank %d failed (exit code %d): stopping the other ranks of this node",
+						   p->rank, p->status);
+					stopping = SIGTERM;
+					signal_ranks(rp, n, SIGTERM);
+					kill_at = t + grace_ms(r);
+				}
+			}
 		}
-		/* A background process of the command may hold the pipe open:
-		 * once the shell is gone, stop reading after a short grace. */
-		if (exited && t - exited_at > 500)
+		/* A background process of the command may hold a pipe open:
+		 * once every shell is gone, stop reading after a short grace. */
+		if (live == 0 && t - last_exit > 500)
 			break;
-		if (!exited && deadline > 0 && t > deadline && !timed_out) {
+		if (got_signal && !stopping) {
+			stopping = got_signal;
+			signal_ranks(rp, n, got_signal);
+			kill_at = t + grace_ms(r);
+		}
+		if (live > 0 && deadline > 0 && t > deadline && !timed_out && !stopping) {
 			timed_out = 1;
 			ferry_warn("job %s: limits.timeout of %ld s reached; stopping the command",
 				   r->s->name, r->s->timeout_s);
-			kill(-pid, SIGTERM);
+			stopping = SIGTERM;
+			signal_ranks(rp, n, SIGTERM);
 			kill_at = t + 10000;
 		}
-		if (timed_out && !exited && t > kill_at)
-			kill(-pid, SIGKILL);
+		if (stopping && !killed && live > 0 && t > kill_at) {
+			killed = 1;
+			signal_ranks(rp, n, SIGKILL);
+		}
 	}
-	close(p[0]);
-	if (!exited)
-		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
-	child_pgid = 0;
+	free(pfd);
+	free(idx);
+	*status = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct rank_proc *p = &rp[i];
+		if (p->fd >= 0)
+			close(p->fd);
+		if (p->logfd >= 0)
+			close(p->logfd);
+		if (p->pid > 0 && !p->exited) {
+			int ws = 0;
+			while (waitpid(p->pid, &ws, 0) < 0 && errno == EINTR)
+				;
+			p->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 1;
+		}
+		if (p->rank == r->failed_rank || (*status == 0 && r->failed_rank < 0))
+			*status = p->status;
+	}
+	free(rp);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
-	close(logfd);
-	if (WIFEXITED(wstatus))
-		*status = WEXITSTATUS(wstatus);
-	else if (WIFSIGNALED(wstatus))
-		*status = 128 + WTERMSIG(wstatus);
-	else
-		*status = 1;
+	r->timed_out = timed_out;
 	if (timed_out)
 		ferry_info("command stopped after limits.timeout (%ld s)", r->s->timeout_s);
-	if (got_signal)
+	if (got_signal) {
 		ferry_info("signal %d forwarded to the command", (int)got_signal);
-	return 0;
+		r->canceled = got_signal;
+	}
+	return rc;
 }
 
 /* ---- record and summary ---- */
@@ -1035,7 +1253,7 @@ static void outputs_not_finished(struct run *r, const char *why)
 	}
 }
 
-/* An ro_mount input's SPEC §7 figures: bytes read, cache hit rate, time
+/* An ro_mount input's figures in its job record: bytes read, cache hit rate, time
  * waiting for storage (and what explains them). */
 static json_t *mount_json(const struct ferry_fs_counters *c)
 {
@@ -1096,6 +1314,15 @@ static char *io_json(struct run *r, int outputs)
 	return s;
 }
 
+/* What the mount servers fetched: they counted in their own processes. */
+static uint64_t mount_bytes(struct run *r)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
+		n += r->in[i].mount.storage_bytes;
+	return n;
+}
+
 static void record(struct run *r, const char *status, int has_code, int code)
 {
 	char ts[40];
@@ -1113,10 +1340,7 @@ static void record(struct run *r, const char *status, int has_code, int code)
 	free(rec->outputs_json);
 	rec->inputs_json = io_json(r, 0);
 	rec->outputs_json = io_json(r, 1);
-	/* The mount servers counted in their own processes. */
-	rec->bytes_moved = ferry_stats_get(&r->ctx.stats.bytes);
-	for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
-		rec->bytes_moved += r->in[i].mount.storage_bytes;
+	rec->bytes_moved = ferry_stats_get(&r->ctx.stats.bytes) + mount_bytes(r);
 	ferry_err e;
 	if (ferry_ws_job_put(r->ctx.ws, rec, &e) < 0)
 		ferry_warn("could not record job %s: %s", r->s->name, e.msg);
@@ -1188,6 +1412,7 @@ static void run_free(struct run *r)
 	free(r->out);
 	free(r->jobdir);
 	free(r->wd);
+	free(r->cap);
 	if (r->dcap)
 		fclose(r->dcap);
 	ferry_job_record_free(&r->rec);
@@ -1201,66 +1426,207 @@ static int keep_inputs(struct run *r)
 	return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
 }
 
+/* Settings (the job's environment_variables first), the workspace, and the
+ * checks that need no data: a free job name (not for a node: the job is the
+ * submitter's), datastores, data assets. Creates nothing. */
+static int run_check(struct run *r, const char *home, ferry_err *err)
+{
+	struct ferry_jobspec *s = r->s;
+	r->in = calloc(s->n_inputs + 1, sizeof(*r->in));
+	r->out = calloc(s->n_outputs + 1, sizeof(*r->out));
+	if (!r->in || !r->out)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	if (ferry_settings_load(&r->ctx.settings, job_lookup, s, err) < 0)
+		return -1;
+	r->ctx.progress = !r->node && isatty(2);
+	r->ctx.identity = s->identity;
+	/* A node only reads the workspace: the submitter owns ferry.db. */
+	if ((r->node ? ferry_ws_open_readonly(home, &r->ctx.ws, err) : ferry_ws_open(home, &r->ctx.ws, err)) < 0)
+		return -1;
+	if (!r->node) {
+		int ex = ferry_ws_job_exists(r->ctx.ws, s->name, err);
+		if (ex < 0)
+			return -1;
+		if (ex)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "a job named '%s' already exists in %s; choose another with --name",
+					     s->name, ferry_ws_home(r->ctx.ws));
+	}
+	return check_datastores(r, err);
+}
+
+/* The job folder (a node's part of it) and its logs: the runtime log
+ * rslex.log (opened process-wide: *log_open) and data-capability.log. */
+static int run_folder(struct run *r, int *log_open, ferry_err *err)
+{
+	struct ferry_jobspec *s = r->s;
+	char dcap_dir[4300], path[4400], node[32] = "";
+	if (r->node)
+		snprintf(node, sizeof(node), "node_%d", r->node->node_rank);
+	if ((r->node ? !(r->jobdir = strdup(r->node->jobdir))
+		     : asprintf(&r->jobdir, "%s/jobs/%s", ferry_ws_home(r->ctx.ws), s->name) < 0) ||
+	    asprintf(&r->cap, "%s/cap/%s%sdata-capability", r->jobdir, node, *node ? "/" : "") < 0 ||
+	    asprintf(&r->wd, "%s/wd", r->cap) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	snprintf(dcap_dir, sizeof(dcap_dir), "%s/logs/system_logs/data_capability%s%s", r->jobdir,
+		 *node ? "/" : "", node);
+	snprintf(path, sizeof(path), "%s/user_logs", r->jobdir);
+	if (mkdirs(dcap_dir, err) < 0 || mkdirs(path, err) < 0 || mkdirs(r->wd, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/rslex.log", dcap_dir);
+	if (ferry_log_open(path) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
+	*log_open = 1;
+	snprintf(path, sizeof(path), "%s/data-capability.log", dcap_dir);
+	if (!(r->dcap = fopen(path, "ae")))
+		return ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
+	if (r->node)
+		ferry_info("job %s: node %d of %d, %d rank%s, file %s, code %s", s->name, r->node->node_rank,
+			   s->dist.nodes, s->dist.per_node, s->dist.per_node == 1 ? "" : "s", s->file, s->code);
+	else
+		ferry_info("job %s: file %s, code %s", s->name, s->file, s->code);
+	if (s->dist.ignored[0])
+		ferry_info("resources: %s read but not used by ferry", s->dist.ignored);
+	ferry_settings_log(&r->ctx.settings);
+	log_identity(&r->ctx.identity);
+	return 0;
+}
+
+/* A node's upload outputs: every file it is about to upload, one line
+ * "<output>\t<path>" in <jobdir>/nodes/<K>.outputs, so that the submitter can
+ * say which names more than one node wrote (the last upload wins). */
+static FILE *listing;
+static size_t listing_skip;
+static const char *listing_name;
+
+static int list_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_F && strlen(path) > listing_skip)
+		fprintf(listing, "%s\t%s\n", listing_name, path + listing_skip);
+	return 0;
+}
+
+static void list_node_outputs(struct run *r)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/nodes/%d.outputs", r->jobdir, r->node->node_rank);
+	if (!(listing = fopen(path, "we")))
+		return;
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		if (r->s->outputs[i].mode != FERRY_MODE_UPLOAD || !r->out[i].local)
+			continue;
+		listing_name = r->s->outputs[i].name;
+		listing_skip = strlen(r->out[i].local) + 1;
+		nftw(r->out[i].local, list_entry, 16, FTW_PHYS);
+	}
+	fclose(listing);
+	listing = NULL;
+}
+
+/* Inputs, outputs, the command, unmounts, then (when the command succeeded)
+ * uploads and (not on a node: the submitter registers) data assets. Returns
+ * -1 with err when the command could not run; else 0 with *status (the
+ * command's) and *outputs_ok. */
+static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
+{
+	struct ferry_jobspec *s = r->s;
+	*outputs_ok = 1;
+	if (do_inputs(r, err) < 0 || prepare_outputs(r, err) < 0)
+		return -1;
+	/* The command runs in a snapshot of its code (workdir.h). */
+	char *exe_wd = NULL;
+	if (ferry_workdir_snapshot(s->code, r->node ? r->cap : r->jobdir, ferry_ws_home(r->ctx.ws), &exe_wd,
+				   err) < 0)
+		return -1;
+	free(s->code);
+	s->code = exe_wd;
+	const char **iv = calloc(s->n_inputs + 1, sizeof(char *));
+	const char **ov = calloc(s->n_outputs + 1, sizeof(char *));
+	char *cmd = NULL;
+	if (!iv || !ov) {
+		free(iv);
+		free(ov);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	for (size_t i = 0; i < s->n_inputs; i++)
+		iv[i] = r->in[i].value;
+	for (size_t i = 0; i < s->n_outputs; i++)
+		ov[i] = r->out[i].value;
+	int erc = ferry_job_aml_env(s, iv, ov, err);
+	if (erc == 0)
+		erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
+	free(iv);
+	free(ov);
+	if (erc < 0)
+		return -1;
+	ferry_info("command: %s", cmd);
+	int crc = run_command(r, cmd, status, err);
+	free(cmd);
+	if (crc < 0)
+		return -1;
+	ferry_info("command exited with %d", *status);
+	unmount_inputs(r); /* the inputs are done with; again at the end for early exits */
+	unmount_outputs(r);
+	int canceled = r->canceled || ferry_interrupted();
+	if (canceled && s->n_outputs > 0) {
+		if (!r->node)
+			outputs_not_finished(r, "job canceled");
+	} else if (*status == 0) {
+		if (r->node)
+			list_node_outputs(r);
+		if (finish_outputs(r, err) < 0 || (!r->node && register_outputs(r, err) < 0))
+			*outputs_ok = 0;
+	} else if (s->n_outputs > 0 && !r->node)
+		outputs_not_finished(r, "command failed");
+	ferry_err ae; /* ./outputs and ./logs, whatever the exit status (workdir.h) */
+	ferry_err_clear(&ae);
+	if (ferry_workdir_finish(&r->ctx, s->code, s->name, &ae) < 0) {
+		ferry_warn("job %s: artifacts not uploaded: %s", s->name, ae.msg);
+		if (*outputs_ok && *status == 0 && !canceled)
+			*err = ae;
+		*outputs_ok = 0;
+	}
+	return 0;
+}
+
+/* Unmount whatever is still mounted, delete downloaded inputs (unless
+ * FERRY_KEEP_INPUTS), close the log, free r. */
+static void run_close(struct run *r, int log_open)
+{
+	unmount_inputs(r);
+	unmount_outputs(r);
+	if (!keep_inputs(r))
+		for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
+			if (r->in[i].local)
+				rm_rf(r->in[i].local);
+	if (log_open)
+		ferry_log_close();
+	run_free(r);
+}
+
+int ferry_job_check(struct ferry_jobspec *s, const char *home, ferry_err *err)
+{
+	struct run r = { .s = s };
+	int rc = run_check(&r, home, err);
+	run_free(&r);
+	return rc;
+}
+
 int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
+	if (ferry_jobspec_distributed(s))
+		return ferry_dist_run(s, home, exit_code, err);
 	struct run r = { .s = s };
 	int rc = -1;
 	int recorded = 0, log_open = 0, claim = -1;
-	ferry_http_global_init();
-	r.in = calloc(s->n_inputs + 1, sizeof(*r.in));
-	r.out = calloc(s->n_outputs + 1, sizeof(*r.out));
-	if (!r.in || !r.out) {
-		ferry_err_set(err, FERRY_E_IO, "out of memory");
+	ferry_store_global_init();
+	if (run_check(&r, home, err) < 0 ||
+	    (claim = ferry_job_claim(ferry_ws_home(r.ctx.ws), s->name, err)) < 0 ||
+	    run_folder(&r, &log_open, err) < 0)
 		goto done;
-	}
-	if (ferry_settings_load(&r.ctx.settings, job_lookup, s, err) < 0)
-		goto done;
-	r.ctx.progress = isatty(2);
-	r.ctx.identity = s->identity;
-	if (ferry_ws_open(home, &r.ctx.ws, err) < 0)
-		goto done;
-	int ex = ferry_ws_job_exists(r.ctx.ws, s->name, err);
-	if (ex < 0)
-		goto done;
-	if (ex) {
-		ferry_err_set(err, FERRY_E_INVALID,
-			      "a job named '%s' already exists in %s; choose another with --name",
-			      s->name, ferry_ws_home(r.ctx.ws));
-		goto done;
-	}
-	if (check_datastores(&r, err) < 0)
-		goto done;
-
-	/* The job folder: claimed atomically, with the liveness lock held until
-	 * the job's end is recorded (jobclaim.h). */
-	const char *wsh = ferry_ws_home(r.ctx.ws);
-	if ((claim = ferry_job_claim(wsh, s->name, err)) < 0)
-		goto done;
-	char dcap_dir[4300], path[4400];
-	if (asprintf(&r.jobdir, "%s/jobs/%s", wsh, s->name) < 0 ||
-	    asprintf(&r.wd, "%s/cap/data-capability/wd", r.jobdir) < 0) {
-		ferry_err_set(err, FERRY_E_IO, "out of memory");
-		goto done;
-	}
-	snprintf(dcap_dir, sizeof(dcap_dir), "%s/logs/system_logs/data_capability", r.jobdir);
-	snprintf(path, sizeof(path), "%s/user_logs", r.jobdir);
-	if (mkdirs(dcap_dir, err) < 0 || mkdirs(path, err) < 0 || mkdirs(r.wd, err) < 0)
-		goto done;
-	snprintf(path, sizeof(path), "%s/rslex.log", dcap_dir);
-	if (ferry_log_open(path) < 0) {
-		ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
-		goto done;
-	}
-	log_open = 1;
-	snprintf(path, sizeof(path), "%s/data-capability.log", dcap_dir);
-	if (!(r.dcap = fopen(path, "ae"))) {
-		ferry_err_set(err, FERRY_E_IO, "cannot open %s: %s", path, strerror(errno));
-		goto done;
-	}
-	ferry_info("job %s: file %s, code %s", s->name, s->file, s->code);
-	ferry_settings_log(&r.ctx.settings);
-	log_identity(&r.ctx.identity);
 
 	char ts[40];
 	ferry_log_timestamp(ts, sizeof(ts));
@@ -1278,95 +1644,65 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	recorded = 1;
 	record(&r, "Running", 0, 0);
 
-	if (do_inputs(&r, err) < 0 || prepare_outputs(&r, err) < 0)
+	int status = 0, outputs_ok = 1;
+	if (run_body(&r, &status, &outputs_ok, err) < 0)
 		goto done;
-
-	/* The command runs in a snapshot of its code (workdir.h). */
-	char *exe_wd = NULL;
-	if (ferry_workdir_snapshot(s->code, r.jobdir, wsh, &exe_wd, err) < 0)
-		goto done;
-	free(s->code);
-	s->code = exe_wd;
-
-	/* Expand and run. */
-	const char **iv = calloc(s->n_inputs + 1, sizeof(char *));
-	const char **ov = calloc(s->n_outputs + 1, sizeof(char *));
-	char *cmd = NULL;
-	if (!iv || !ov) {
-		free(iv);
-		free(ov);
-		ferry_err_set(err, FERRY_E_IO, "out of memory");
-		goto done;
-	}
-	for (size_t i = 0; i < s->n_inputs; i++)
-		iv[i] = r.in[i].value;
-	for (size_t i = 0; i < s->n_outputs; i++)
-		ov[i] = r.out[i].value;
-	int erc = ferry_job_aml_env(s, iv, ov, err);
-	if (erc == 0)
-		erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
-	free(iv);
-	free(ov);
-	if (erc < 0)
-		goto done;
-	ferry_info("command: %s", cmd);
-	snprintf(path, sizeof(path), "%s/user_logs/std_log.txt", r.jobdir);
-	int status = 0;
-	int crc = run_command(&r, cmd, path, &status, err);
-	free(cmd);
-	if (crc < 0)
-		goto done;
-	ferry_info("command exited with %d", status);
-	unmount_inputs(&r); /* the inputs are done with; again at `done` for early exits */
-	unmount_outputs(&r);
-	*exit_code = status;
-	rc = 0;
-
-	int outputs_ok = 1;
-	int canceled = got_signal || ferry_interrupted(); /* Ctrl-C, SIGTERM, SIGHUP */
+	int canceled = r.canceled || ferry_interrupted(); /* Ctrl-C, SIGTERM, SIGHUP */
+	*exit_code = outputs_ok ? status : 1;
 	if (canceled && status == 0)
-		*exit_code = 128 + (got_signal ? (int)got_signal : ferry_interrupted());
-	if (canceled && s->n_outputs > 0)
-		outputs_not_finished(&r, "job canceled");
-	else if (status == 0) {
-		if (finish_outputs(&r, err) < 0 || register_outputs(&r, err) < 0) {
-			outputs_ok = 0;
-			*exit_code = 1;
-		}
-	} else if (s->n_outputs > 0)
-		outputs_not_finished(&r, "command failed");
-	ferry_err ae; /* ./outputs and ./logs, whatever the exit status (workdir.h) */
-	ferry_err_clear(&ae);
-	if (ferry_workdir_finish(&r.ctx, s->code, s->name, &ae) < 0) {
-		ferry_warn("job %s: artifacts not uploaded: %s", s->name, ae.msg);
-		if (outputs_ok && status == 0) {
-			*err = ae;
-			*exit_code = 1;
-		}
-		outputs_ok = 0;
-	}
+		*exit_code = 128 + (r.canceled ? r.canceled : ferry_interrupted());
+	rc = 0;
 	const char *final = canceled ? "Canceled" : status == 0 && outputs_ok ? "Completed" : "Failed";
 	record(&r, final, 1, status);
 	summary(&r, final, *exit_code);
 	recorded = 2;
 
 done:
-	unmount_inputs(&r);
-	unmount_outputs(&r);
-	if (!keep_inputs(&r))
-		for (size_t i = 0; r.in && i < s->n_inputs; i++)
-			if (r.in[i].local)
-				rm_rf(r.in[i].local);
 	if (rc < 0 && recorded == 1) {
 		ferry_log(FERRY_LOG_INFO, "job %s failed before its command ran: %s", s->name, err->msg);
 		const char *st = ferry_interrupted() ? "Canceled" : "Failed";
 		record(&r, st, 0, 0);
 		summary(&r, st, 1);
 	}
+	run_close(&r, log_open);
 	ferry_job_release(claim); /* after the last record: see jobclaim.h */
-	if (log_open)
-		ferry_log_close();
-	run_free(&r);
-	curl_global_cleanup();
+	ferry_store_global_cleanup();
+	return rc;
+}
+
+int ferry_job_run_node(struct ferry_jobspec *s, const char *home, const struct ferry_node_opts *opts,
+		       struct ferry_node_result *res, ferry_err *err)
+{
+	struct run r = { .s = s, .node = opts, .failed_rank = -1 };
+	int log_open = 0, status = 1, outputs_ok = 0;
+	*res = (struct ferry_node_result){ .failed_rank = -1, .exit_code = 1 };
+	ferry_store_global_init();
+	int rc = run_check(&r, home, err);
+	if (rc == 0)
+		rc = run_folder(&r, &log_open, err);
+	if (rc == 0)
+		rc = run_body(&r, &status, &outputs_ok, err);
+	if (rc == 0) {
+		res->exit_code = outputs_ok ? status : 1;
+		res->failed_rank = r.failed_rank;
+		res->canceled = r.canceled;
+		res->timed_out = r.timed_out;
+		if (!outputs_ok)
+			rc = -1;
+	} else
+		res->canceled = ferry_interrupted();
+	if (rc < 0)
+		ferry_log(FERRY_LOG_ERROR, "node %d: %s", opts->node_rank, err->msg);
+	/* This node's figures: after the unmounts, which fill the counters. */
+	unmount_inputs(&r);
+	unmount_outputs(&r);
+	char *in = r.in ? io_json(&r, 0) : NULL, *out = r.out ? io_json(&r, 1) : NULL;
+	if (in && out && asprintf(&res->figures, "{\"inputs\":%s,\"outputs\":%s,\"bytes_moved\":%llu}", in, out,
+				   (unsigned long long)(ferry_stats_get(&r.ctx.stats.bytes) + mount_bytes(&r))) < 0)
+		res->figures = NULL;
+	free(in);
+	free(out);
+	run_close(&r, log_open);
+	ferry_store_global_cleanup();
 	return rc;
 }

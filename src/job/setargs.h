@@ -16,7 +16,7 @@
 #define FERRY_JOB_SETARGS_H
 
 #include "core/err.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 /* Apply "PATH=VALUE" to the document `root` (a map; changed in place).
  * Returns 0, or -1 with err (FERRY_E_INVALID, naming the path). */

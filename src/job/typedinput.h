@@ -16,7 +16,7 @@
 #define FERRY_JOB_TYPEDINPUT_H
 
 #include "job/jobspec.h"
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 /* 1: `type` of the map `n` names a literal type; "integer", "number",
  * "boolean" or "string". */

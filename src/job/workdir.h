@@ -21,7 +21,7 @@
 #define FERRY_JOB_WORKDIR_H
 
 #include "core/err.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 #include "transfer/transfer.h"
 
 #include <stddef.h>

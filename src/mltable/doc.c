@@ -108,11 +108,16 @@ static int check_keys(struct ferry_yaml_doc *c, const struct ferry_yaml_node *m,
 	if (m->kind != FERRY_YAML_MAP)
 		return ferry_yaml_err(c, m->line, what, "expected a map of options, found %s", ferry_yaml_kind_name(m));
 	for (size_t i = 0; i < m->n; i++) {
-		char pat[128];
-		snprintf(pat, sizeof(pat), ",%s,", m->keys[i]);
-		char all[512];
-		snprintf(all, sizeof(all), ",%s,", known);
-		if (!strstr(all, pat))
+		/* `known` is "a,b,c": the key must be one of its names, whole */
+		size_t kl = strlen(m->keys[i]);
+		int found = 0;
+		for (const char *k = known; *k && !found;) {
+			const char *e = strchr(k, ',');
+			size_t n = e ? (size_t)(e - k) : strlen(k);
+			found = n == kl && !strncmp(k, m->keys[i], n);
+			k = e ? e + 1 : k + n;
+		}
+		if (!found)
 			return ferry_yaml_err(c, m->key_lines[i], m->keys[i], "unknown option of %s (known: %s)", what, known);
 	}
 	return 0;

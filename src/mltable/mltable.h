@@ -2,7 +2,7 @@
  * mltable.h — MLTable files: the document, the file set it names, the table
  * it evaluates to.
  *
- * An MLTable (REFERENCE-azure.md, SPEC §8) is a YAML file named `MLTable`
+ * An MLTable (REFERENCE-azure.md; docs/architecture.md, "MLTable") is a YAML file named `MLTable`
  * with `paths` (file / folder / pattern) and an ordered list of
  * `transformations`. ferry evaluates it in two ways:
  *
@@ -21,13 +21,16 @@
  * Errors name the MLTable and the line: "<uri>/MLTable:7: transformation
  * 'read_parquet' is not supported ...". Ownership: each *_free frees what its
  * constructor returned. Threads: one evaluation per object at a time.
+ *
+ * Layer mltable may include: core, store, resolve. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_MLTABLE_H
 #define FERRY_MLTABLE_H
 
 #include "core/err.h"
-#include "job/yaml.h"
-#include "store/resolve.h"
+#include "core/yaml.h"
+#include "resolve/resolve.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -104,6 +107,9 @@ struct ferry_mlt_step {
 struct ferry_mlt_source {
 	struct ferry_store *store; /* owned */
 	char *tree;                /* "devstoreaccount1/c1", "local", ... */
+	int on_disk;               /* 1: the local file system (a local path or a
+				      local datastore); only an MLTable there may
+				      name local files */
 };
 
 struct ferry_mltable {
@@ -127,7 +133,7 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
 			ferry_err *err);
 
 /* Open the MLTable at `uri` (a folder holding a file named MLTable, or that
- * file; any SPEC §2 form, data assets included), read and parse it. */
+ * file; any path form of README.md's "Paths", data assets included), read and parse it. */
 int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mltable **out, ferry_err *err);
 
 void ferry_mltable_free(struct ferry_mltable *m);

@@ -3,11 +3,11 @@
  *
  * Relative entries resolve against the MLTable's folder inside the MLTable's
  * own store (sources[0]), with "." and ".." folded as a file system would
- * (".." above the store's root is an error). Absolute entries — any SPEC §2
- * form: Blob URLs of other accounts and containers, azureml://datastores/,
- * local paths, s3:// — are resolved with ferry_resolve into another source;
- * sources are shared by their tree prefix, so a hundred files of one
- * container open one store.
+ * (".." above the store's root is an error). Absolute entries — any path
+ * form (README.md, "Paths"): Blob URLs of other accounts and containers,
+ * azureml://datastores/, local paths, s3:// — are resolved with
+ * ferry_resolve_named into another source and its naming tree; sources are
+ * shared by their tree, so a hundred files of one container open one store.
  *
  * Folders and patterns are listed page by page through the store interface
  * (a pattern lists from its longest literal folder, recursively only when
@@ -19,108 +19,12 @@
 #include "core/uri.h"
 #include "mltable/glob.h"
 #include "mltable/prng.h"
-#include "workspace/workspace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_MLTABLE_BYTES (4u << 20)
-
-static char *strip_slashes(const char *s)
-{
-	while (*s == '/')
-		s++;
-	char *r = strdup(s);
-	if (r) {
-		size_t n = strlen(r);
-		while (n && r[n - 1] == '/')
-			r[--n] = '\0';
-	}
-	return r;
-}
-
-/* The tree prefix files of `uri` get: <account>/<container>, local, ... */
-static int tree_for(struct ferry_ctx *ctx, const char *uri, char **tree, int depth, ferry_err *err)
-{
-	struct ferry_uri u;
-	if (ferry_uri_parse(uri, &u, err) < 0)
-		return -1;
-	int rc = 0;
-	*tree = NULL;
-	switch (u.kind) {
-	case FERRY_URI_LOCAL:
-		*tree = strdup("local");
-		break;
-	case FERRY_URI_BLOB:
-		if (asprintf(tree, "%s/%s", u.account, u.container) < 0)
-			*tree = NULL;
-		break;
-	case FERRY_URI_S3:
-		if (asprintf(tree, "s3/%s", u.container) < 0)
-			*tree = NULL;
-		break;
-	case FERRY_URI_HTTP: {
-		const char *h = strstr(u.endpoint, "://");
-		if (asprintf(tree, "http/%s", h ? h + 3 : u.endpoint) < 0)
-			*tree = NULL;
-		break;
-	}
-	case FERRY_URI_DATASTORE: {
-		struct ferry_datastore ds;
-		if (!ctx->ws) {
-			rc = ferry_err_set(err, FERRY_E_INVALID, "datastore '%s': no workspace is open", u.datastore);
-			break;
-		}
-		if (ferry_ws_datastore_get(ctx->ws, u.datastore, &ds, err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (!strcmp(ds.type, "local")) {
-			char *p = strip_slashes(ds.local_path);
-			if (p && asprintf(tree, "local/%s", p) < 0)
-				*tree = NULL;
-			free(p);
-		} else if (asprintf(tree, "%s/%s", ds.account, ds.container) < 0) {
-			*tree = NULL;
-		}
-		ferry_datastore_free(&ds);
-		break;
-	}
-	case FERRY_URI_ASSET: {
-		struct ferry_data_asset a;
-		if (!ctx->ws || depth > 1) {
-			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s': cannot look up the data asset", uri);
-			break;
-		}
-		if (ferry_ws_asset_get(ctx->ws, u.asset_name, u.asset_version, &a, err) < 0) {
-			rc = -1;
-			break;
-		}
-		rc = tree_for(ctx, a.path, tree, depth + 1, err);
-		ferry_data_asset_free(&a);
-		ferry_uri_free(&u);
-		return rc;
-	}
-	case FERRY_URI_JOB: { /* an earlier job's output: where it was stored */
-		char *where = NULL;
-		if (!ctx->ws || depth > 1) {
-			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s': cannot look up the job", uri);
-			break;
-		}
-		rc = ferry_ws_job_output_uri(ctx->ws, u.job, u.job_output, u.path, u.trailing_slash, &where, err);
-		if (rc == 0)
-			rc = tree_for(ctx, where, tree, depth + 1, err);
-		free(where);
-		ferry_uri_free(&u);
-		return rc;
-	}
-	}
-	ferry_uri_free(&u);
-	if (rc == 0 && !*tree)
-		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
-	return rc;
-}
 
 struct membuf {
 	char *p;
@@ -149,9 +53,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	char *path = NULL, *tree = NULL, *folder = NULL, *file = NULL, *label = NULL;
 	struct membuf b = { 0 };
 	struct ferry_entry e = { 0 };
-	int rc = ferry_resolve(ctx, uri, 0, &store, &path, NULL, err);
-	if (rc == 0)
-		rc = tree_for(ctx, uri, &tree, 0, err);
+	int rc = ferry_resolve_named(ctx, uri, 0, &store, &path, NULL, &tree, err);
 	if (rc == 0 && (rc = ferry_store_stat(store, path, &e, err)) < 0 && err->code == FERRY_E_NOTFOUND)
 		ferry_err_set(err, FERRY_E_NOTFOUND, "no MLTable at '%s': it does not exist", uri);
 	const char *base = path ? (strrchr(path, '/') ? strrchr(path, '/') + 1 : path) : "";
@@ -187,6 +89,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 	if (rc == 0) {
 		m->sources[0].store = store;
 		m->sources[0].tree = tree;
+		m->sources[0].on_disk = ferry_store_on_disk(store);
 		m->nsources = 1;
 		m->folder = folder;
 		m->uri = strndup(uri, ul);
@@ -209,7 +112,7 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 
 static int is_absolute(const char *v)
 {
-	return v[0] == '/' || strstr(v, "://") || !strncmp(v, "azureml:", 8) || !strncmp(v, "file:", 5);
+	return v[0] == '/' || strstr(v, "://") || ferry_uri_scheme(v, NULL) != FERRY_SCHEME_NONE;
 }
 
 /* folder + rel with "." and ".." folded; NULL when ".." climbs above the root. */
@@ -263,6 +166,19 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 			return above ? ferry_err_set(err, FERRY_E_INVALID, "%s:%d: path '%s' climbs above the root of its store",
 						     m->label, mp->line, mp->value)
 				     : ferry_err_set(err, FERRY_E_IO, "out of memory");
+		/* plain "." and ".." were folded above; an encoded one ("%2e%2e",
+		 * "..\\") would reach the server unfolded */
+		const char *seg;
+		size_t n;
+		if (ferry_uri_dot_segment(*path, strlen(*path), &seg, &n)) {
+			ferry_err_set(err, FERRY_E_INVALID,
+				      "%s:%d: path '%s' holds '%.*s', an encoded '.' or '..' segment; write plain "
+				      "'..' to name a parent folder",
+				      m->label, mp->line, mp->value, (int)(n > 40 ? 40 : n), seg);
+			free(*path);
+			*path = NULL;
+			return -1;
+		}
 		return 0;
 	}
 	char *tree = NULL;
@@ -270,16 +186,13 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	/* An MLTable read from storage must not reach into the machine that
 	 * evaluates it (a shared MLTable naming /root/... would copy local files
 	 * into a job's input). Local MLTables may name local files. */
-	if ((mp->value[0] == '/' || !strncmp(mp->value, "file:", 5)) && strncmp(m->sources[0].tree, "local", 5))
+	if (!ferry_uri_is_remote(mp->value) && !m->sources[0].on_disk)
 		return ferry_err_set(err, FERRY_E_INVALID,
 				     "%s:%d: path '%s' names a local file, but this MLTable is in storage (%s); "
 				     "only an MLTable on the local disk may name local files",
 				     m->label, mp->line, mp->value, m->sources[0].tree);
-	if (tree_for(ctx, mp->value, &tree, 0, err) < 0 ||
-	    ferry_resolve(ctx, mp->value, 0, &s, path, NULL, err) < 0) {
-		free(tree);
+	if (ferry_resolve_named(ctx, mp->value, 0, &s, path, NULL, &tree, err) < 0)
 		return ferry_err_wrap(err, "%s:%d", m->label, mp->line);
-	}
 	for (unsigned i = 0; i < m->nsources; i++)
 		if (!strcmp(m->sources[i].tree, tree)) {
 			*src = i;
@@ -296,6 +209,7 @@ static int locate(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct f
 	m->sources = v;
 	v[m->nsources].store = s;
 	v[m->nsources].tree = tree;
+	v[m->nsources].on_disk = ferry_store_on_disk(s);
 	*src = (unsigned)m->nsources++;
 	return 0;
 }

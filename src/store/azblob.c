@@ -9,6 +9,7 @@
  * expansion disabled; anything malformed is an error naming the container.
  */
 #include "store/azblob.h"
+#include "store/flatns.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/uri.h"
@@ -283,11 +284,9 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
 	req_init(&r, az, NULL);
-	size_t pl = strlen(prefix);
-	char *pfx = malloc(pl + 2);
-	memcpy(pfx, prefix, pl);
-	pfx[pl] = '/';
-	pfx[pl + (pl ? 1 : 0)] = '\0'; /* "dir" -> "dir/", "" -> "" */
+	char *pfx = ferry_flatns_prefix(prefix);
+	if (!pfx)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	q_add(&r, "restype", "container");
 	q_add(&r, "comp", "list");
 	q_add(&r, "prefix", pfx);
@@ -313,7 +312,6 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 				   r.what);
 		goto out;
 	}
-	size_t plen = strlen(pfx);
 	for (xmlNode *n = ferry_wire_child(root, "Blobs") ? ferry_wire_child(root, "Blobs")->children : NULL; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
@@ -321,41 +319,27 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 		if (!is_prefix && strcmp((const char *)n->name, "Blob"))
 			continue;
 		char *name = ferry_wire_text(ferry_wire_child(n, "Name"));
-		if (!name || strncmp(name, pfx, plen) || !name[plen]) {
-			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
-					   r.what, name ? name : "(none)", pfx);
-			xmlFree(name);
+		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, r.what, &rc, err);
+		xmlFree(name);
+		if (rc < 0)
 			goto out;
-		}
-		size_t nlen = strlen(name);
-		if (is_prefix) {
-			while (nlen > 0 && name[nlen - 1] == '/')
-				name[--nlen] = '\0';
-			if (!ferry_page_add(page, name, 0, 1))
-				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
-		} else if (name[nlen - 1] != '/') { /* "dir/" marker blobs are not files */
+		if (e && !is_prefix) {
 			xmlNode *props = ferry_wire_child(n, "Properties");
 			char *size = ferry_wire_text(ferry_wire_child(props, "Content-Length"));
 			char *md5 = ferry_wire_text(ferry_wire_child(props, "Content-MD5"));
 			char *etag = ferry_wire_text(ferry_wire_child(props, "Etag"));
 			char *lm = ferry_wire_text(ferry_wire_child(props, "Last-Modified"));
-			struct ferry_entry *e = ferry_page_add(page, name, size ? strtoull(size, NULL, 10) : 0, 0);
-			if (e) {
-				fill_entry_md5(e, md5);
-				if (etag)
-					snprintf(e->etag, sizeof(e->etag), "%s", etag);
-				if (lm)
-					e->mtime = curl_getdate(lm, NULL);
-			} else
-				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+			e->size = size ? strtoull(size, NULL, 10) : 0;
+			fill_entry_md5(e, md5);
+			if (etag)
+				snprintf(e->etag, sizeof(e->etag), "%s", etag);
+			if (lm)
+				e->mtime = curl_getdate(lm, NULL);
 			xmlFree(size);
 			xmlFree(md5);
 			xmlFree(etag);
 			xmlFree(lm);
 		}
-		xmlFree(name);
-		if (rc < 0)
-			goto out;
 	}
 	char *next = ferry_wire_text(ferry_wire_child(root, "NextMarker"));
 	if (next && *next)
@@ -375,47 +359,53 @@ static int az_list(struct ferry_store *s, const char *prefix, int recursive, con
 	return list_page(s, prefix, recursive, marker, ferry_setting_int(s->settings, FS_LIST_PAGE_SIZE), page, err);
 }
 
-static int az_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
+/* One name below `path`/ is enough to know a folder exists (a full page of
+ * a big folder cost 0.4 s of Azurite's time per stat). */
+static int az_has_below(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct ferry_list_page page = { 0 };
+	int rc = list_page(s, path, 0, NULL, 1, &page, err);
+	int found = page.n > 0;
+	ferry_page_clear(&page);
+	return rc < 0 ? -1 : found;
+}
+
+/* HEAD of one blob (flatns.h): a folder entry (hdi_isfolder) is no file. */
+static int az_head(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
-	if (*path) {
-		struct azreq r;
-		req_init(&r, az, path);
-		struct ferry_http_call c;
-		struct ferry_http_resp resp;
-		ferry_http_call_init(&c, "HEAD", r.what);
-		ferry_err e2;
-		int rc = az_do(az, &r, &c, &resp, &e2);
-		if (rc == 0 && !resp.is_folder) {
-			out->name = strdup(path);
-			out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
-			out->mtime = resp.last_modified;
-			fill_entry_md5(out, resp.content_md5);
-			snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
-			ferry_http_resp_clear(&resp);
-			return 0;
-		}
-		ferry_http_resp_clear(&resp);
-		if (rc < 0 && e2.code != FERRY_E_NOTFOUND) {
-			*err = e2;
-			return -1;
-		}
+	struct azreq r;
+	req_init(&r, az, path);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "HEAD", r.what);
+	int rc = az_do(az, &r, &c, &resp, err);
+	if (rc == 0 && resp.is_folder) {
+		rc = ferry_err_set(err, FERRY_E_NOTFOUND, "%s is a folder entry", r.what);
+	} else if (rc == 0) {
+		out->name = strdup(path);
+		out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
+		out->mtime = resp.last_modified;
+		fill_entry_md5(out, resp.content_md5);
+		snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
 	}
-	/* not a blob: a folder if something lies below it */
-	struct ferry_list_page page = { 0 };
-	/* one name is enough to know a folder exists (a full page of a big
-	 * folder cost 0.4 s of Azurite's time per stat) */
-	int rc = list_page(s, path, 0, NULL, 1, &page, err);
-	int found = rc == 0 && page.n > 0;
-	ferry_page_clear(&page);
-	if (rc < 0)
-		return -1;
-	if (!found && *path)
-		return ferry_err_set(err, FERRY_E_NOTFOUND, "blob '%s' not found in container '%s' (HTTP 404 BlobNotFound)",
-				     path, az->container);
-	out->name = strdup(path);
-	out->is_dir = 1;
-	return 0;
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+static int az_list1(struct ferry_store *s, const char *folder, long long max, struct ferry_list_page *page,
+		    ferry_err *err)
+{
+	return list_page(s, folder, 0, NULL, max, page, err);
+}
+
+static const struct ferry_flatns_ops az_flatns = {
+	.head = az_head, .list = az_list1, .object = "blob", .container = "container", .notfound = "BlobNotFound",
+};
+
+static int az_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
+{
+	return ferry_flatns_stat(s, &az_flatns, ((struct azblob *)s)->container, path, out, err);
 }
 
 static int az_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
@@ -492,7 +482,7 @@ static int az_put_block(struct ferry_store *s, const char *path, unsigned index,
 	return az_put_common(az, &r, fd, NULL, off, len, err);
 }
 
-static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err)
+static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
@@ -508,6 +498,8 @@ static int az_commit(struct ferry_store *s, const char *path, unsigned nblocks, 
 	at += (size_t)snprintf(xml + at, cap - at, "</BlockList>");
 	q_add(&r, "comp", "blocklist");
 	r.content_type = "application/xml";
+	if (md5 && *md5) /* the blob's Content-MD5, as a Put Blob would have it */
+		r.xms[r.nx++] = (struct ferry_kv){ "x-ms-blob-content-md5", md5 };
 	int rc = az_put_common(az, &r, -1, xml, 0, at, err);
 	free(xml);
 	return rc;
@@ -586,7 +578,7 @@ static int az_copy(struct ferry_store *s, const char *from, const char *to, ferr
 	return rc;
 }
 
-int ferry_azblob_create_container(struct ferry_store *s, ferry_err *err)
+static int az_ensure_container(struct ferry_store *s, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
@@ -620,12 +612,14 @@ static const struct ferry_store_ops azblob_ops = {
 	.kind = "azblob",
 	.stat = az_stat,
 	.list = az_list,
+	.has_below = az_has_below,
 	.read = az_read,
 	.put = az_put,
 	.put_block = az_put_block,
 	.commit = az_commit,
 	.remove = az_remove,
 	.copy = az_copy,
+	.ensure_container = az_ensure_container,
 	.destroy = az_destroy,
 };
 
@@ -635,12 +629,12 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 {
 	const char *ep = cfg->endpoint;
 	const char *hs = strstr(ep, "://");
-	if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
+	if (!hs || !ferry_uri_is_http(ep)) {
 		ferry_err_set(err, FERRY_E_INVALID, "Blob endpoint '%s' must be an http(s) URL", ep);
 		ferry_aztoken_free(cfg->token);
 		return NULL;
 	}
-	if (cfg->auth == FERRY_AZ_BEARER && (!cfg->token || strncmp(ep, "https://", 8))) {
+	if (cfg->auth == FERRY_AZ_BEARER && (!cfg->token || ferry_uri_scheme(ep, NULL) != FERRY_SCHEME_HTTPS)) {
 		ferry_err_set(err, FERRY_E_AUTH,
 			      cfg->token ? "account '%s': identity-based access (OAuth tokens) needs an https:// "
 					   "endpoint, not %s: tokens are never sent in the clear"

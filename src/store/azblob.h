@@ -36,8 +36,5 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 				      const struct ferry_settings *settings,
 				      struct ferry_stats *stats, ferry_err *err);
 
-/* Create the container if it does not exist (used by tests and upload with
- * --create-container). 0, or -1 with err. */
-int ferry_azblob_create_container(struct ferry_store *s, ferry_err *err);
 
 #endif

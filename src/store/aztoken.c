@@ -27,6 +27,7 @@
  * settings table; docs/architecture.md lists them).
  */
 #include "store/aztoken.h"
+#include "core/uri.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "store/httpc.h"
@@ -149,9 +150,10 @@ static char *url_escape(const char *s)
 /* http://127.0.0.1..., http://localhost...: plain HTTP is allowed there only. */
 static int loopback_or_https(const char *url)
 {
-	if (!strncasecmp(url, "https://", 8))
+	enum ferry_scheme s = ferry_uri_scheme(url, NULL);
+	if (s == FERRY_SCHEME_HTTPS)
 		return 1;
-	if (strncasecmp(url, "http://", 7))
+	if (s != FERRY_SCHEME_HTTP)
 		return 0;
 	const char *h = url + 7;
 	return !strncmp(h, "127.0.0.1", 9) || !strncasecmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
@@ -511,7 +513,7 @@ static int setup_user(struct ferry_aztoken *t, ferry_err *err)
 		snprintf(t->path, sizeof(t->path), "%s/.azure/msal_token_cache.json", home);
 	if (t->path[0] && access(t->path, R_OK) == 0) {
 		t->src = SRC_AZ_CLI;
-		snprintf(t->describe, sizeof(t->describe), "user identity (Azure CLI login, %s)", t->path);
+		snprintf(t->describe, sizeof(t->describe), "user identity (Azure CLI login, %.400s)", t->path);
 		return 0;
 	}
 	return ferry_err_set(err, FERRY_E_AUTH,

@@ -2,7 +2,7 @@
  * aztoken.h — OAuth bearer tokens for Azure Storage: where they come from
  * (identities) and a cache that renews them before they expire.
  *
- * Identities (SPEC §6, REFERENCE-azure.md "Tokens"):
+ * Identities (docs/architecture.md "Identities and tokens", REFERENCE-azure.md "Tokens"):
  *  - managed: the compute's identity, from the first token endpoint present:
  *      IDENTITY_ENDPOINT + IDENTITY_HEADER  (App Service form, api 2019-08-01)
  *      MSI_ENDPOINT + MSI_SECRET            (what Azure ML compute sets, 2017-09-01)

@@ -187,22 +187,21 @@ struct ferry_store *ferry_fileset_open(const char *display, const struct ferry_f
 	memcpy(f->items, items, n * sizeof(*items));
 	f->n = n;
 	qsort(f->items, n, sizeof(*items), by_name);
+	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		int bad = ferry_path_check_safe(f->items[i].name, err) < 0;
 		if (!bad && i && !strcmp(f->items[i].name, f->items[i - 1].name))
 			bad = ferry_err_set(err, FERRY_E_INVALID, "'%s' appears twice in the file set of %s",
 					    f->items[i].name, display);
-		/* a name that is also a folder of another ("a" and "a/b") cannot be shown;
-		 * "a/..." need not follow "a" directly ("a-x" sorts between them) */
+		/* a name that is also a folder of another ("a" and "a/b"): the
+		 * folder wins (store.h); "a/..." need not follow "a" directly
+		 * ("a-x" sorts between them) */
 		char *k = bad ? NULL : dir_key(f->items[i].name);
 		if (!bad && !k)
 			bad = ferry_err_set(err, FERRY_E_IO, "out of memory");
 		f->n = n;
 		size_t at = k ? lower_bound(f, k) : n;
-		if (k && at < n && !strncmp(f->items[at].name, k, strlen(k)))
-			bad = ferry_err_set(err, FERRY_E_INVALID,
-					    "'%s' is both a file and a folder ('%s') in the file set of %s; an MLTable "
-					    "cannot present both", f->items[i].name, f->items[at].name, display);
+		int hidden = k && at < n && !strncmp(f->items[at].name, k, strlen(k));
 		free(k);
 		if (bad) {
 			free(f->items);
@@ -210,7 +209,12 @@ struct ferry_store *ferry_fileset_open(const char *display, const struct ferry_f
 			free(f);
 			return NULL;
 		}
+		if (hidden)
+			ferry_store_file_hidden(display, f->items[i].name);
+		else
+			f->items[w++] = f->items[i];
 	}
+	f->n = w;
 	f->base.ops = &fileset_ops;
 	f->base.settings = settings;
 	f->base.stats = stats;

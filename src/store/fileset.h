@@ -29,7 +29,8 @@ struct ferry_fileset_item {
 /* A store over items[0..n) (copied and sorted; strings and stores borrowed).
  * `release(owner)` is called when the store is destroyed: the owner keeps
  * the borrowed strings and stores alive until then. A duplicate or unsafe
- * name is an error (then release is not called). NULL with err on failure. */
+ * name is an error (then release is not called); a file that is also a
+ * folder of another item is left out (the folder wins, store.h). NULL with err on failure. */
 struct ferry_store *ferry_fileset_open(const char *display, const struct ferry_fileset_item *items, size_t n,
 				       void (*release)(void *owner), void *owner, const struct ferry_settings *settings,
 				       struct ferry_stats *stats, ferry_err *err);

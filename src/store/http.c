@@ -9,6 +9,7 @@
  * into one page.
  */
 #include "store/http.h"
+#include "core/strbuf.h"
 #include "core/uri.h"
 #include "store/httpc.h"
 
@@ -149,22 +150,28 @@ static int hexv(int c)
 static int parse_html_index(const char *body, const char *prefix, struct ferry_list_page *page,
 			    const char *where, ferry_err *err)
 {
-	for (const char *p = body; (p = strstr(p, "href=\"")) != NULL;) {
+	struct ferry_strbuf sb = FERRY_STRBUF_INIT; /* a name of any length, never cut short */
+	int rc = 0;
+	for (const char *p = body; rc == 0 && (p = strstr(p, "href=\"")) != NULL;) {
 		p += 6;
 		const char *q = strchr(p, '"');
 		if (!q)
 			break;
-		char name[1024];
-		size_t n = 0;
-		for (const char *c = p; c < q && n + 1 < sizeof(name); c++) {
+		ferry_strbuf_reset(&sb);
+		for (const char *c = p; c < q; c++) {
 			if (*c == '%' && c + 2 < q && hexv(c[1]) >= 0 && hexv(c[2]) >= 0) {
-				name[n++] = (char)(hexv(c[1]) * 16 + hexv(c[2]));
+				ferry_strbuf_addch(&sb, hexv(c[1]) * 16 + hexv(c[2]));
 				c += 2;
 			} else
-				name[n++] = *c;
+				ferry_strbuf_addch(&sb, *c);
 		}
-		name[n] = '\0';
 		p = q + 1;
+		if (sb.failed) {
+			rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+			break;
+		}
+		char *name = sb.buf;
+		size_t n = sb.len;
 		if (!n || name[0] == '?' || name[0] == '/' || name[0] == '#' || strstr(name, "://") ||
 		    !strncmp(name, "../", 3) || !strcmp(name, ".."))
 			continue;
@@ -173,11 +180,11 @@ static int parse_html_index(const char *body, const char *prefix, struct ferry_l
 			name[n - 1] = '\0';
 		if (!dir && strchr(name, '/'))
 			continue;
-		if (add_child(page, prefix, name, 0, dir, where, err) < 0)
-			return -1;
-		page->entries[page->n - 1].size_unknown = !dir;
+		if ((rc = add_child(page, prefix, name, 0, dir, where, err)) == 0)
+			page->entries[page->n - 1].size_unknown = !dir;
 	}
-	return 0;
+	ferry_strbuf_release(&sb);
+	return rc < 0 ? -1 : 0;
 }
 
 static int list_one(struct httpstore *hs, const char *prefix, struct ferry_list_page *page, ferry_err *err)

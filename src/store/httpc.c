@@ -12,10 +12,15 @@
  * Names that do not resolve: one retry, then an error naming the host
  * (retrying for the whole budget took ~18 s to say the same).
  *
+ * Deadline: a thread may bound its calls in total time (ferry_http_deadline,
+ * for the mount's reads): each attempt gets the time left as libcurl's total
+ * timeout, the wait before a retry is cut to it, and past it the call fails.
+ *
  * Resumption: for ranged calls, bytes already handed to the sink are not asked
  * for again; the next attempt starts at the first missing byte.
  */
 #include "store/httpc.h"
+#include "core/strbuf.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_MEM_BODY (64u << 20)
@@ -56,6 +62,11 @@ void ferry_http_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_once(&easy_once, easy_key_init);
+}
+
+void ferry_http_global_cleanup(void)
+{
+	curl_global_cleanup();
 }
 
 /* Every connection's socket is close-on-exec from its creation: no program
@@ -150,17 +161,17 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		if (slash && slash[1] != '*')
 			r->range_total = strtoull(slash + 1, NULL, 10);
 	} else if (IS("Content-MD5"))
-		snprintf(r->content_md5, sizeof(r->content_md5), "%s", val);
+		ferry_strlcpy(r->content_md5, val, sizeof(r->content_md5));
 	else if (IS("ETag"))
-		snprintf(r->etag, sizeof(r->etag), "%s", val);
+		ferry_strlcpy(r->etag, val, sizeof(r->etag));
 	else if (IS("Content-Type"))
-		snprintf(r->content_type, sizeof(r->content_type), "%s", val);
+		ferry_strlcpy(r->content_type, val, sizeof(r->content_type));
 	else if (IS("x-ms-error-code"))
-		snprintf(r->error_code, sizeof(r->error_code), "%s", val);
+		ferry_strlcpy(r->error_code, val, sizeof(r->error_code));
 	else if (IS("x-ms-blob-type"))
-		snprintf(r->blob_type, sizeof(r->blob_type), "%s", val);
+		ferry_strlcpy(r->blob_type, val, sizeof(r->blob_type));
 	else if (IS("x-ms-copy-status"))
-		snprintf(r->copy_status, sizeof(r->copy_status), "%s", val);
+		ferry_strlcpy(r->copy_status, val, sizeof(r->copy_status));
 	else if (IS("x-ms-meta-hdi_isfolder"))
 		r->is_folder = !strcasecmp(val, "true");
 	else if (IS("Accept-Ranges"))
@@ -313,6 +324,22 @@ static void sleep_ms(long ms)
 		;
 }
 
+static __thread int64_t deadline_us; /* ferry_http_deadline; 0 = none */
+
+int64_t ferry_http_deadline(int64_t d)
+{
+	int64_t prev = deadline_us;
+	deadline_us = d;
+	return prev;
+}
+
+static int64_t mono_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats,
 		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err)
 {
@@ -323,7 +350,20 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 
 	memset(resp, 0, sizeof(*resp));
 	ferry_http_resp_clear(resp);
+	int64_t deadline = call->cleanup ? 0 : deadline_us;
+	why[0] = '\0';
 	for (int attempt = 0;; attempt++) {
+		long left_ms = 0;
+		if (deadline) {
+			int64_t left = deadline - mono_now_us();
+			if (left <= 0)
+				return ferry_err_set(err, FERRY_E_NET,
+						     "%s: no complete answer within FERRY_READ_TIMEOUT_SECONDS (gave up after "
+						     "%d %s%s%s)",
+						     call->what, attempt, attempt == 1 ? "attempt" : "attempts",
+						     why[0] ? "; last: " : "", why);
+			left_ms = (long)(left / 1000) + 1;
+		}
 		struct ferry_http_attempt a = { 0 };
 		if (call->prepare(call->ctx, call, off, len, &a, err) < 0)
 			return -1;
@@ -352,6 +392,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &st);
 		if (call->cleanup)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+		else if (left_ms)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (ca_bundle)
 			curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
@@ -397,7 +439,9 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			transient = transient_curl(rc);
 			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 				 curl_msg[0] ? ": " : "", curl_msg);
-			if (rc == CURLE_OPERATION_TIMEDOUT)
+			if (rc == CURLE_OPERATION_TIMEDOUT && deadline && mono_now_us() >= deadline)
+				snprintf(why, sizeof(why), "cut at the deadline (%s)", curl_msg);
+			else if (rc == CURLE_OPERATION_TIMEDOUT)
 				snprintf(why, sizeof(why), "stalled: no data for %ld s (%s)", stall, curl_msg);
 		} else {
 			transient = transient_status(resp->status);
@@ -431,6 +475,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 					     attempt + 1, attempt ? "attempts" : "attempt");
 		}
 		long wait = backoff_ms(s, attempt, resp->retry_after_ms);
+		if (deadline && mono_now_us() + (int64_t)wait * 1000 > deadline) /* the next turn gives up */
+			wait = deadline > mono_now_us() ? (long)((deadline - mono_now_us()) / 1000) : 0;
 		ferry_info("%s: %s; retry %d of %d in %ld ms", call->what, why, attempt + 1, retries, wait);
 		ferry_stats_add(&stats->retries, 1);
 		sleep_ms(wait);

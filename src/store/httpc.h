@@ -88,9 +88,18 @@ void ferry_http_call_init(struct ferry_http_call *c, const char *method, const c
 int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *st,
 		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err);
 
+/* Bound every ferry_http_perform this thread makes from now on: attempts,
+ * retries and the waits between them all end by `deadline_us`
+ * (CLOCK_MONOTONIC, microseconds; 0 = no bound), after which the call fails
+ * with FERRY_E_NET naming FERRY_READ_TIMEOUT_SECONDS (the only bound set this
+ * way; see ferry_store_read_within). Returns the previous bound. */
+int64_t ferry_http_deadline(int64_t deadline_us);
+
 void ferry_http_resp_clear(struct ferry_http_resp *r);
 
 /* Process-wide libcurl setup; call once from main before threads start. */
 void ferry_http_global_init(void);
+/* libcurl's global cleanup; at exit (ferry_store_global_cleanup). */
+void ferry_http_global_cleanup(void);
 
 #endif

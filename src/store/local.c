@@ -5,6 +5,7 @@
  * page: local folders answer fast enough that paging buys nothing.
  */
 #include "store/local.h"
+#include "core/files.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/tmpname.h"
@@ -152,27 +153,13 @@ static int l_read(struct ferry_store *s, const char *path, uint64_t off, uint64_
 	return rc;
 }
 
-static int mkdirs(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0777);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
-
 static int l_put(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err)
 {
 	struct local *l = (struct local *)s;
 	char *f = full(l, path);
 	char *tmp = ferry_tmp_name(f); /* short: the final name may take all 255 bytes */
 	int rc = 0, out = -1;
-	if (mkdirs(f) < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if (ferry_mkdir_parents(f) < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		rc = errno_err(err, "cannot create", f);
 		goto done;
 	}
@@ -180,7 +167,7 @@ static int l_put(struct ferry_store *s, const char *path, int fd, uint64_t size,
 	for (uint64_t off = 0; off < size && rc == 0;) {
 		size_t want = size - off < (1 << 20) ? (size_t)(size - off) : (1 << 20);
 		ssize_t got = pread(fd, buf, want, (off_t)off);
-		if (got <= 0 || write(out, buf, (size_t)got) != got)
+		if (got <= 0 || ferry_write_all(out, buf, (size_t)got) < 0)
 			rc = errno_err(err, "cannot write", f);
 		else {
 			off += (uint64_t)got;
@@ -221,7 +208,7 @@ static int l_rename(struct ferry_store *s, const char *from, const char *to, fer
 	struct local *l = (struct local *)s;
 	char *f = full(l, from), *t = full(l, to);
 	int rc = 0;
-	if (mkdirs(t) < 0 || rename(f, t) < 0)
+	if (ferry_mkdir_parents(t) < 0 || rename(f, t) < 0)
 		rc = errno_err(err, "cannot rename", f);
 	ferry_stats_add(&s->stats->requests, 1);
 	free(f);

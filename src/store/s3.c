@@ -21,8 +21,10 @@
  * does not stop).
  */
 #include "store/s3.h"
+#include "store/flatns.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/strbuf.h"
 #include "core/uri.h"
 #include "store/httpc.h"
 #include "store/wire.h"
@@ -266,11 +268,9 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 {
 	struct s3req r;
 	req_init(&r, s3, NULL);
-	size_t pl = strlen(prefix);
-	char *pfx = malloc(pl + 2);
-	memcpy(pfx, prefix, pl);
-	pfx[pl] = '/';
-	pfx[pl + (pl ? 1 : 0)] = '\0'; /* "dir" -> "dir/", "" -> "" */
+	char *pfx = ferry_flatns_prefix(prefix);
+	if (!pfx)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	char mk[24];
 	snprintf(mk, sizeof(mk), "%lld", max_keys > 1000 ? 1000 : max_keys);
 	q_add(&r, "list-type", "2");
@@ -293,7 +293,6 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 				   r.what);
 		goto out;
 	}
-	size_t plen = strlen(pfx);
 	for (xmlNode *n = root->children; n && rc == 0; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
@@ -301,34 +300,20 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 		if (!is_prefix && strcmp((const char *)n->name, "Contents"))
 			continue;
 		char *name = ferry_wire_text(ferry_wire_child(n, is_prefix ? "Prefix" : "Key"));
-		if (!name || strncmp(name, pfx, plen)) {
-			rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server returned name '%s' outside prefix '%s'",
-					   r.what, name ? name : "(none)", pfx);
-			xmlFree(name);
-			break;
-		}
-		size_t nlen = strlen(name);
-		if (is_prefix) {
-			while (nlen > plen && name[nlen - 1] == '/')
-				name[--nlen] = '\0';
-			if (nlen > plen && !ferry_page_add(page, name, 0, 1))
-				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
-		} else if (nlen > plen && name[nlen - 1] != '/') { /* "dir/" marker objects are not files */
+		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, r.what, &rc, err);
+		xmlFree(name);
+		if (e && !is_prefix) {
 			char *size = ferry_wire_text(ferry_wire_child(n, "Size"));
 			char *etag = ferry_wire_text(ferry_wire_child(n, "ETag"));
 			char *lm = ferry_wire_text(ferry_wire_child(n, "LastModified"));
-			struct ferry_entry *e = ferry_page_add(page, name, size ? strtoull(size, NULL, 10) : 0, 0);
-			if (e) {
-				if (etag)
-					snprintf(e->etag, sizeof(e->etag), "%s", etag);
-				e->mtime = iso8601(lm);
-			} else
-				rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+			e->size = size ? strtoull(size, NULL, 10) : 0;
+			if (etag)
+				snprintf(e->etag, sizeof(e->etag), "%s", etag);
+			e->mtime = iso8601(lm);
 			xmlFree(size);
 			xmlFree(etag);
 			xmlFree(lm);
 		}
-		xmlFree(name);
 	}
 	if (rc == 0) {
 		char *trunc = ferry_wire_text(ferry_wire_child(root, "IsTruncated"));
@@ -358,50 +343,49 @@ static int s3_list(struct ferry_store *s, const char *prefix, int recursive, con
 	return list_page(s3, prefix, recursive, marker, ferry_setting_int(s->settings, FS_LIST_PAGE_SIZE), page, err);
 }
 
-static int s3_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
+/* One name below `path`/ is enough to know a folder exists. */
+static int s3_has_below(struct ferry_store *s, const char *path, ferry_err *err)
+{
+	struct ferry_list_page page = { 0 };
+	int rc = list_page((struct s3 *)s, path, 0, NULL, 1, &page, err);
+	int found = page.n > 0;
+	ferry_page_clear(&page);
+	return rc < 0 ? -1 : found;
+}
+
+/* HEAD of one object (flatns.h). */
+static int s3_head(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
 {
 	struct s3 *s3 = (struct s3 *)s;
-	ferry_err head_err;
-	ferry_err_clear(&head_err);
-	if (*path) {
-		struct s3req r;
-		req_init(&r, s3, path);
-		struct ferry_http_call c;
-		struct ferry_http_resp resp;
-		ferry_http_call_init(&c, "HEAD", r.what);
-		int rc = s3_do(s3, &r, &c, &resp, &head_err);
-		if (rc == 0) {
-			out->name = strdup(path);
-			out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
-			out->mtime = resp.last_modified;
-			snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
-			ferry_http_resp_clear(&resp);
-			return 0;
-		}
-		ferry_http_resp_clear(&resp);
-		/* 404: maybe a folder. 403: HEAD has no body to say why; the
-		 * listing below either finds a folder or fails with S3's reason. */
-		if (head_err.code != FERRY_E_NOTFOUND && head_err.code != FERRY_E_AUTH) {
-			*err = head_err;
-			return -1;
-		}
+	struct s3req r;
+	req_init(&r, s3, path);
+	struct ferry_http_call c;
+	struct ferry_http_resp resp;
+	ferry_http_call_init(&c, "HEAD", r.what);
+	int rc = s3_do(s3, &r, &c, &resp, err);
+	if (rc == 0) {
+		out->name = strdup(path);
+		out->size = resp.content_length > 0 ? (uint64_t)resp.content_length : 0;
+		out->mtime = resp.last_modified;
+		snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
 	}
-	struct ferry_list_page page = { 0 };
-	int rc = list_page(s3, path, 0, NULL, 1, &page, err);
-	int found = rc == 0 && page.n > 0;
-	ferry_page_clear(&page);
-	if (rc < 0)
-		return -1;
-	if (!found && head_err.code == FERRY_E_AUTH) {
-		*err = head_err;
-		return -1;
-	}
-	if (!found && *path)
-		return ferry_err_set(err, FERRY_E_NOTFOUND, "object '%s' not found in bucket '%s' (HTTP 404 NoSuchKey)",
-				     path, s3->bucket);
-	out->name = strdup(path);
-	out->is_dir = 1;
-	return 0;
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+static int s3_list1(struct ferry_store *s, const char *folder, long long max, struct ferry_list_page *page,
+		    ferry_err *err)
+{
+	return list_page((struct s3 *)s, folder, 0, NULL, max, page, err);
+}
+
+static const struct ferry_flatns_ops s3_flatns = {
+	.head = s3_head, .list = s3_list1, .object = "object", .container = "bucket", .notfound = "NoSuchKey",
+};
+
+static int s3_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err)
+{
+	return ferry_flatns_stat(s, &s3_flatns, ((struct s3 *)s)->bucket, path, out, err);
 }
 
 static int s3_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
@@ -627,8 +611,11 @@ static void xml_escape(const char *s, char *out, size_t cap)
 	out[at] = '\0';
 }
 
-static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err)
+/* `md5` is not sent: S3 keeps no whole-object MD5 for a multipart upload
+ * (its checksums of one are checksums of the parts' checksums). */
+static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err)
 {
+	(void)md5;
 	struct s3 *s3 = (struct s3 *)s;
 	struct mpu *m = mpu_get(s3, path);
 	if (!m)
@@ -753,6 +740,7 @@ static const struct ferry_store_ops s3_ops = {
 	.kind = "s3",
 	.stat = s3_stat,
 	.list = s3_list,
+	.has_below = s3_has_below,
 	.read = s3_read,
 	.put = s3_put,
 	.put_block = s3_put_block,
@@ -782,7 +770,7 @@ struct ferry_store *ferry_s3_open(const struct ferry_s3_config *cfg, const struc
 	if (cfg->endpoint && *cfg->endpoint) {
 		const char *ep = cfg->endpoint;
 		const char *hs = strstr(ep, "://");
-		if (!hs || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))) {
+		if (!hs || !ferry_uri_is_http(ep)) {
 			ferry_err_set(err, FERRY_E_INVALID, "S3 endpoint '%s' (AWS_ENDPOINT_URL) must be an http(s) URL", ep);
 			return NULL;
 		}
@@ -911,11 +899,11 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 	else if (env("AWS_ENDPOINT_URL"))
 		snprintf(e->endpoint, sizeof(e->endpoint), "%s", env("AWS_ENDPOINT_URL"));
 
-	char cfgpath[1024] = "";
+	struct ferry_strbuf cfgpath = FERRY_STRBUF_INIT;
 	if (env("AWS_CONFIG_FILE"))
-		snprintf(cfgpath, sizeof(cfgpath), "%s", env("AWS_CONFIG_FILE"));
+		ferry_strbuf_adds(&cfgpath, env("AWS_CONFIG_FILE"));
 	else if (home)
-		snprintf(cfgpath, sizeof(cfgpath), "%s/.aws/config", home);
+		ferry_strbuf_addf(&cfgpath, "%s/.aws/config", home);
 	if (env("AWS_REGION"))
 		snprintf(e->region, sizeof(e->region), "%s", env("AWS_REGION"));
 	else if (env("AWS_DEFAULT_REGION"))
@@ -923,9 +911,10 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 	else {
 		char sect[300];
 		snprintf(sect, sizeof(sect), !strcmp(profile, "default") ? "%s" : "profile %s", profile);
-		if (!cfgpath[0] || !ini_get(cfgpath, sect, "region", e->region, sizeof(e->region), NULL))
+		if (!cfgpath.len || !ini_get(cfgpath.buf, sect, "region", e->region, sizeof(e->region), NULL))
 			snprintf(e->region, sizeof(e->region), "us-east-1");
 	}
+	ferry_strbuf_release(&cfgpath);
 
 	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
 		snprintf(e->access_key, sizeof(e->access_key), "%s", env("AWS_ACCESS_KEY_ID"));
@@ -934,28 +923,31 @@ int ferry_s3_env_load(struct ferry_s3_env *e, ferry_err *err)
 			snprintf(e->session_token, sizeof(e->session_token), "%s", env("AWS_SESSION_TOKEN"));
 		snprintf(e->source, sizeof(e->source), "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
 	} else {
-		char path[1024] = "";
+		struct ferry_strbuf path = FERRY_STRBUF_INIT;
 		if (env("AWS_SHARED_CREDENTIALS_FILE"))
-			snprintf(path, sizeof(path), "%s", env("AWS_SHARED_CREDENTIALS_FILE"));
+			ferry_strbuf_adds(&path, env("AWS_SHARED_CREDENTIALS_FILE"));
 		else if (home)
-			snprintf(path, sizeof(path), "%s/.aws/credentials", home);
-		int has = 0;
-		if (path[0]) {
-			ini_get(path, profile, "aws_access_key_id", e->access_key, sizeof(e->access_key), &has);
-			ini_get(path, profile, "aws_secret_access_key", e->secret_key, sizeof(e->secret_key), NULL);
-			ini_get(path, profile, "aws_session_token", e->session_token, sizeof(e->session_token), NULL);
+			ferry_strbuf_addf(&path, "%s/.aws/credentials", home);
+		int has = 0, rc = 0;
+		if (path.len) {
+			ini_get(path.buf, profile, "aws_access_key_id", e->access_key, sizeof(e->access_key), &has);
+			ini_get(path.buf, profile, "aws_secret_access_key", e->secret_key, sizeof(e->secret_key), NULL);
+			ini_get(path.buf, profile, "aws_session_token", e->session_token, sizeof(e->session_token), NULL);
 		}
-		snprintf(e->source, sizeof(e->source), "profile '%s' in %s", profile, path);
+		snprintf(e->source, sizeof(e->source), "profile '%.200s' in %.380s", profile, path.buf);
 		if (!has && explicit_profile)
-			return ferry_err_set(err, FERRY_E_AUTH,
-					     "AWS_PROFILE='%s': no such profile in the shared credentials file '%s' "
-					     "(AWS_SHARED_CREDENTIALS_FILE)", profile, path);
-		if (has && (!e->access_key[0] || !e->secret_key[0]))
-			return ferry_err_set(err, FERRY_E_AUTH,
-					     "profile '%s' in '%s' lacks aws_access_key_id or aws_secret_access_key",
-					     profile, path);
-		if (!has)
+			rc = ferry_err_set(err, FERRY_E_AUTH,
+					   "AWS_PROFILE='%s': no such profile in the shared credentials file '%s' "
+					   "(AWS_SHARED_CREDENTIALS_FILE)", profile, path.buf);
+		else if (has && (!e->access_key[0] || !e->secret_key[0]))
+			rc = ferry_err_set(err, FERRY_E_AUTH,
+					   "profile '%s' in '%s' lacks aws_access_key_id or aws_secret_access_key",
+					   profile, path.buf);
+		else if (!has)
 			snprintf(e->source, sizeof(e->source), "none");
+		ferry_strbuf_release(&path);
+		if (rc < 0)
+			return -1;
 	}
 	ferry_redact_register(e->secret_key);
 	ferry_redact_register(e->session_token);

@@ -12,6 +12,9 @@
  * same store; backends keep per-thread connections. Errors: 0 or -1 with a
  * filled ferry_err whose message names the object and the storage reason.
  * Backends retry transient failures themselves (AZUREML_DATASET_HTTP_RETRY_COUNT).
+ *
+ * Layer store may include: core. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
@@ -38,6 +41,8 @@ struct ferry_list_page {
 	struct ferry_entry *entries; /* owned by the page */
 	size_t n, cap;
 	char *next_marker;           /* NULL when the listing is complete */
+	int self_marker;             /* the listed folder's own marker ("dir/") was
+					met: the folder exists, even empty (flatns.h) */
 };
 
 /* Receives response bytes. `off` is the offset in the object of data[0].
@@ -66,11 +71,14 @@ struct ferry_store_ops {
 	/* Create or replace `path` with bytes [0, size) of `fd` (read with pread). */
 	int (*put)(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err);
 	/* Stage block `index` of `path` from bytes [off, off+len) of fd; blocks
-	 * are committed in index order by commit(nblocks). May be NULL: then the
-	 * engine uses put() for every file. */
+	 * are committed in index order by commit(nblocks). `md5` (base64, or
+	 * NULL) is the whole file's MD5: stored as the blob's Content-MD5 where
+	 * the service keeps one for a block upload (Azure), so later reads can
+	 * check it; ignored where it has none (S3 multipart). May be NULL: then
+	 * the engine uses put() for every file. */
 	int (*put_block)(struct ferry_store *s, const char *path, unsigned index, int fd,
 			 uint64_t off, uint64_t len, ferry_err *err);
-	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, ferry_err *err);
+	int (*commit)(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err);
 	/* Delete file `path` (never a folder's contents). FERRY_E_NOTFOUND when
 	 * there is no such file. NULL on read-only backends (http). */
 	int (*remove)(struct ferry_store *s, const char *path, ferry_err *err);
@@ -82,6 +90,14 @@ struct ferry_store_ops {
 	/* Atomic rename of a file, replacing `to`; NULL where the service has
 	 * none (then callers copy and remove). Only the local backend has it. */
 	int (*rename)(struct ferry_store *s, const char *from, const char *to, ferry_err *err);
+	/* Create the container (bucket) if it does not exist; 0, or -1 with err.
+	 * NULL where there is nothing to create. Azure: Create Container. */
+	int (*ensure_container)(struct ferry_store *s, ferry_err *err);
+	/* 1 when something lies below folder `path` ("path/…"), 0 when not, -1
+	 * with err: one cheap request (a listing of at most one name). NULL
+	 * where a name cannot be both a file and a folder (local, http, file
+	 * sets check their items themselves). */
+	int (*has_below)(struct ferry_store *s, const char *path, ferry_err *err);
 	/* Limits of block uploads; 0 = the engine's defaults (50,000 blocks, no
 	 * minimum). S3 multipart: at most 10,000 parts of at least 5 MiB. */
 	unsigned max_blocks;
@@ -98,13 +114,49 @@ struct ferry_store {
 	int writable;                         /* put/put_block allowed */
 };
 
-/* Convenience wrappers (same contracts as the ops). */
+/*
+ * A name that is both a file and a folder (blob "a" beside blob "a/b": object
+ * stores allow it, a file system cannot show it): the folder wins, the file
+ * is hidden, and a warning names it. The rule lives here only:
+ * ferry_store_stat and ferry_store_list apply it to what a backend with
+ * has_below answers (a stat of a file costs one more request there: is there
+ * a folder of that name?), and the MLTable file set (fileset.c) to its
+ * items, so the mount, downloads and MLTable file sets agree.
+ */
+/* The warning for hidden file `name` of `display` (any thread). */
+void ferry_store_file_hidden(const char *display, const char *name);
+
+/* Convenience wrappers (same contracts as the ops, with the rule above). */
 int ferry_store_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err);
 int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
 		     struct ferry_list_page *page, ferry_err *err);
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err);
+/* ferry_store_read bounded in total time: every attempt and retry of its
+ * requests ends within `timeout_ms` (0 = unbounded), after which it fails
+ * with FERRY_E_NET naming FERRY_READ_TIMEOUT_SECONDS (the mount's bound on
+ * one read, so that a frozen server fails a read instead of blocking it for
+ * minutes). Other threads are not affected. */
+int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+			    ferry_sink_fn sink, void *arg, uint64_t timeout_ms, ferry_err *err);
 void ferry_store_destroy(struct ferry_store *s);
+
+/* Before writing: make sure the container (bucket) exists, creating it as
+ * rclone does on first write. Best effort: a credential that may not create
+ * containers (a SAS) fails here quietly (logged at debug level), and the
+ * write itself then says what is wrong. Used by upload, rw mounts and job
+ * outputs alike, so none of them knows which backend it holds. */
+void ferry_store_ensure_container(struct ferry_store *s);
+
+/* 1 when `s` reads this machine's own file system (the local backend: a
+ * path or a local datastore), else 0. Thread-safe. */
+int ferry_store_on_disk(const struct ferry_store *s);
+
+/* The store layer's process-wide state (libcurl's global state, the
+ * per-thread connection handles): init before the first store is opened,
+ * from one thread; cleanup once no store is left, at exit. */
+void ferry_store_global_init(void);
+void ferry_store_global_cleanup(void);
 
 /* Entries and pages. */
 void ferry_entry_clear(struct ferry_entry *e);

@@ -4,26 +4,40 @@
  * The producer (calling thread) lists the source page by page and queues one
  * work item per file, or per FERRY_TRANSFER_PART_SIZE part of a larger file.
  * Workers stream each part straight into its place in a temporary file
- * (pwrite at the part's offset) in the final folder; the worker that finishes
- * a file's last part checks its size and MD5 and renames it into place.
+ * (pwrite at the part's offset) in the final folder; the worker that ends a
+ * file (see run_part) checks its MD5 and renames it into place.
  *
- * MD5: for a file fetched as one part the digest is computed as the bytes
- * stream by (no second read); a file fetched in parts is read back once at
- * the end, from the page cache. Only done when the store keeps an MD5.
+ * MD5 (FERRY_VERIFY_MD5: auto = when the store keeps one, off, require = a
+ * file without one is refused before any byte moves): for a file fetched as
+ * one part the digest is computed as the bytes stream by; a file fetched in
+ * parts is hashed in file order while the download runs (core/md5order.h: a
+ * cursor over the landed parts, each mapped from the page cache right after
+ * it lands), so the digest is ready as the last part lands. The thread
+ * that hashes the file's end checks it and renames the file into place.
+ *
+ * Requests in flight: a small file costs one request whose time is mostly the
+ * server's latency, so the pool has at least SMALL_INFLIGHT workers whatever
+ * RSLEX_DOWNLOADER_THREADS says (each keeps its own keep-alive connection in
+ * the store); parts of large files, which are bandwidth, not latency, still
+ * run at most RSLEX_DOWNLOADER_THREADS at once (a semaphore), so that
+ * setting keeps bounding the load and the part buffers.
  *
  * Cleanup: every file that did not complete has its temporary removed before
  * ferry_download returns, so a failed download leaves no partial file.
  */
 #include "transfer/transfer.h"
+#include "core/files.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/tmpname.h"
+#include "core/md5order.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +47,8 @@
 struct dfile {
 	char *remote, *final, *tmp;
 	uint64_t size;
-	char md5[25];
+	char md5[25];             /* "" when not checked */
+	struct ferry_md5order *hash; /* parts hashed in order; NULL unless checked and in parts */
 	unsigned parts_left; /* atomic */
 	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
@@ -42,13 +57,19 @@ struct dfile {
 struct dpart {
 	struct dfile *f;
 	uint64_t off, len;
+	unsigned index; /* part number in the file */
 	int whole;    /* the only part of the file */
 	int unranged; /* ask for the whole body without a Range header */
 };
 
+/* Workers at least: requests in flight for small files (see the top). */
+#define SMALL_INFLIGHT 16
+
 struct dl {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
+	sem_t part_slots; /* RSLEX_DOWNLOADER_THREADS: parts of large files running at once */
+	enum ferry_verify_md5 verify;
 	uint64_t files_done; /* atomic */
 	struct dfile **files;
 	size_t nfiles, cap;
@@ -72,25 +93,9 @@ struct sink_state {
 	uint64_t buf_off; /* file offset of buf[0] */
 };
 
-static int write_all(int fd, const char *p, size_t left, uint64_t off)
-{
-	while (left > 0) {
-		ssize_t w = pwrite(fd, p, left, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		off += (uint64_t)w;
-		left -= (size_t)w;
-	}
-	return 0;
-}
-
 static int sink_flush(struct sink_state *s)
 {
-	int rc = write_all(s->fd, s->buf, s->used, s->buf_off);
+	int rc = ferry_pwrite_all(s->fd, s->buf, s->used, s->buf_off);
 	s->buf_off += s->used;
 	s->used = 0;
 	return rc;
@@ -103,7 +108,7 @@ static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 	if (s->used && (off != s->buf_off + s->used || s->used + len > s->cap) && sink_flush(s) < 0)
 		return -1;
 	if (len > s->cap) {
-		if (write_all(s->fd, data, len, off) < 0)
+		if (ferry_pwrite_all(s->fd, data, len, off) < 0)
 			return -1;
 	} else {
 		if (!s->used)
@@ -121,39 +126,18 @@ static void md5_b64(EVP_MD_CTX *ctx, char out[25])
 {
 	unsigned char md[16];
 	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	ferry_md5_b64(md, out);
 }
 
-static int md5_file(const char *path, char out[25])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	char *buf = malloc(1 << 20);
-	ssize_t n;
-	while ((n = read(fd, buf, 1 << 20)) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-	free(buf);
-	close(fd);
-	md5_b64(ctx, out);
-	EVP_MD_CTX_free(ctx);
-	return n < 0 ? -1 : 0;
-}
-
-static int finish_file(struct dl *d, struct dfile *f, const char *streamed_md5, ferry_err *err)
+/* All bytes are in f->tmp; `got` is their MD5 (NULL when not computed: then
+ * f->md5 is ""). Check it and rename the file into place. */
+static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err *err)
 {
 	if (f->md5[0]) {
-		char got[25];
-		if (streamed_md5)
-			memcpy(got, streamed_md5, sizeof(got));
-		else if (md5_file(f->tmp, got) < 0)
-			return ferry_err_set(err, FERRY_E_IO, "cannot read back '%s': %s", f->tmp, strerror(errno));
-		if (strcmp(got, f->md5))
+		if (!got || strcmp(got, f->md5))
 			return ferry_err_set(err, FERRY_E_INTEGRITY,
 					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
-					     f->remote, f->md5, got);
+					     f->remote, f->md5, got ? got : "(not computed)");
 	}
 	if (rename(f->tmp, f->final) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot rename '%s' into place: %s", f->final, strerror(errno));
@@ -169,8 +153,10 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	struct dl *d = ctx;
 	struct dpart *pt = item;
 	struct dfile *f = pt->f;
-	int rc = 0;
-	struct sink_state s = { .fd = open(f->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) };
+	int rc = 0, hashed_end = 0;
+	char digest[25];
+	/* read-write: the in-order hasher reads landed parts back through it */
+	struct sink_state s = { .fd = open(f->tmp, (f->hash ? O_RDWR : O_WRONLY) | O_CREAT | O_CLOEXEC, 0644) };
 	if (s.fd < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
 		goto out;
@@ -179,31 +165,41 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		s.md5 = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
 	}
+	if (!pt->whole)
+		while (sem_wait(&d->part_slots) < 0 && errno == EINTR)
+			;
 	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
 	s.buf = malloc(s.cap);
 	rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s, err);
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	free(s.buf);
-	if (close(s.fd) < 0 && rc == 0)
-		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
+	if (!pt->whole)
+		sem_post(&d->part_slots);
 	if (rc == 0 && s.got != pt->len)
 		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
 				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
 				   f->remote, (unsigned long long)pt->len, (unsigned long long)pt->off,
 				   (unsigned long long)s.got);
-	char streamed[25];
+	if (rc == 0 && f->hash && (hashed_end = ferry_md5order_landed(f->hash, s.fd, pt->index, digest)) < 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot read back '%s' to check its MD5: %s", f->tmp,
+				   strerror(errno));
+	if (close(s.fd) < 0 && rc == 0)
+		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	if (s.md5) {
-		md5_b64(s.md5, streamed);
+		md5_b64(s.md5, digest);
 		EVP_MD_CTX_free(s.md5);
+		hashed_end = 1;
 	}
-	/* the last part to end renames the file only if no part failed: parts
-	 * of one file end in any order, and a failed one left a hole */
+	/* Parts of one file end in any order, and a failed one left a hole: the
+	 * file is renamed only if no part failed, by the thread that ends it —
+	 * the one that hashed its end when it is checked in parts, else the
+	 * last part to end. */
 	if (rc < 0)
 		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
-	if (__atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0 && rc == 0 &&
-	    !__atomic_load_n(&f->failed, __ATOMIC_RELAXED))
-		rc = finish_file(d, f, s.md5 ? streamed : NULL, err);
+	int last = __atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0;
+	if (rc == 0 && !__atomic_load_n(&f->failed, __ATOMIC_RELAXED) && (f->hash ? hashed_end : last))
+		rc = finish_file(d, f, hashed_end ? digest : NULL, err);
 out:
 	free(pt);
 	return rc;
@@ -240,6 +236,10 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 {
 	if (ferry_path_check_safe(rel, err) < 0)
 		return -1;
+	if (d->verify == FERRY_VERIFY_REQUIRE && !e->md5[0] && !e->size_unknown)
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "'%s' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: refusing to download it unchecked",
+				     e->name);
 	struct ferry_entry st = { 0 };
 	if (e->size_unknown) { /* an index without sizes: ask the server */
 		if (ferry_store_stat(d->store, e->name, &st, err) < 0)
@@ -254,7 +254,8 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 	f->final = ferry_path_join(dest, rel);
 	f->tmp = ferry_tmp_name(f->final); /* short: the final name may take all 255 bytes */
 	f->size = e->size;
-	memcpy(f->md5, e->md5, sizeof(f->md5));
+	if (d->verify != FERRY_VERIFY_OFF)
+		memcpy(f->md5, e->md5, sizeof(f->md5));
 	if (d->nfiles == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 256;
 		d->files = realloc(d->files, d->cap * sizeof(*d->files));
@@ -278,11 +279,14 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		part = f->size;
 	unsigned nparts = (unsigned)((f->size + part - 1) / part);
 	f->parts_left = nparts;
+	if (nparts > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, part, FERRY_MD5ORDER_MAP)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	for (unsigned i = 0; i < nparts; i++) {
 		struct dpart *pt = malloc(sizeof(*pt));
 		pt->f = f;
 		pt->off = (uint64_t)i * part;
 		pt->len = f->size - pt->off < part ? f->size - pt->off : part;
+		pt->index = i;
 		pt->whole = nparts == 1;
 		pt->unranged = e->no_ranges;
 		ferry_pool_push(pool, pt);
@@ -358,7 +362,8 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 			 const char *uri, const char *dest, struct ferry_xfer_result *res, char **single_file,
 			 ferry_err *err)
 {
-	struct dl d = { .ctx = ctx, .store = store };
+	struct dl d = { .ctx = ctx, .store = store,
+			.verify = (enum ferry_verify_md5)ferry_setting_int(&ctx->settings, FS_VERIFY_MD5) };
 	if (single_file)
 		*single_file = NULL;
 	struct stat dst;
@@ -366,11 +371,13 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		return ferry_err_set(err, FERRY_E_IO, "cannot use '%s' as the destination folder: %s", dest,
 				     errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
 	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
-	ferry_info("download %s -> %s with %u threads, parts of %lld bytes", uri, dest, threads,
-		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
+	unsigned workers = threads < SMALL_INFLIGHT ? SMALL_INFLIGHT : threads;
+	sem_init(&d.part_slots, 0, threads);
+	ferry_info("download %s -> %s with %u workers (%u at once on parts of large files), parts of %lld bytes", uri,
+		   dest, workers, threads, (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
 	struct ferry_progress prog;
 	ferry_progress_begin(&prog, "download", &ctx->stats, &d.files_done, ctx->progress);
-	struct ferry_pool *pool = ferry_pool_start(threads, run_part, cancel_part, &d);
+	struct ferry_pool *pool = ferry_pool_start(workers, run_part, cancel_part, &d);
 	ferry_err lerr;
 	ferry_err_clear(&lerr);
 	if (list_and_queue(&d, pool, &prog, path, dest, folder_hint, single_file, &lerr) < 0)
@@ -387,9 +394,11 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		free(f->remote);
 		free(f->final);
 		free(f->tmp);
+		ferry_md5order_free(f->hash);
 		free(f);
 	}
 	free(d.files);
+	sem_destroy(&d.part_slots);
 	if (rc < 0 && single_file) {
 		free(*single_file);
 		*single_file = NULL;

@@ -6,13 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double ferry_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void ferry_format_bytes(uint64_t n, char *buf, unsigned cap)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };

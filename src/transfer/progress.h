@@ -6,6 +6,7 @@
 #define FERRY_PROGRESS_H
 
 #include "core/stats.h"
+#include "core/sys.h" /* ferry_now */
 #include "transfer/transfer.h"
 
 struct ferry_progress {
@@ -20,7 +21,6 @@ struct ferry_progress {
 	int drawn;
 };
 
-double ferry_now(void);
 void ferry_progress_begin(struct ferry_progress *p, const char *verb, const struct ferry_stats *stats,
 			  uint64_t *files_done, int enabled);
 /* Redraw the line (pool tick callback). */

@@ -11,12 +11,15 @@
  *
  * Threads: one call at a time per ctx; the calls start and join their own
  * workers. Results are also added to ctx->stats.
+ *
+ * Layer transfer may include: core, store, resolve. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_TRANSFER_H
 #define FERRY_TRANSFER_H
 
 #include "core/err.h"
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 
 #include <stdint.h>
 

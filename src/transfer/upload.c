@@ -6,11 +6,17 @@
  * file would need more than 50,000 blocks) staged in parallel by the pool;
  * the worker that stages a file's last block commits the block list, so a
  * blob only appears, whole, when all of its bytes are in storage.
+ *
+ * The commit carries the whole file's MD5 (the blob's Content-MD5, which a
+ * Put Blob gets from the service itself), so later downloads can check it:
+ * blocks are hashed in file order as they are staged (core/md5order.h), and
+ * the worker that hashes the file's end commits. FERRY_VERIFY_MD5=off skips
+ * it.
  */
 #include "transfer/transfer.h"
 #include "core/interrupt.h"
 #include "core/log.h"
-#include "store/azblob.h"
+#include "core/md5order.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
@@ -33,6 +39,7 @@ struct ufile {
 	unsigned nblocks;
 	unsigned blocks_left; /* atomic */
 	int failed;           /* atomic */
+	struct ferry_md5order *hash; /* whole-file MD5 for the commit; NULL: none */
 };
 
 struct uitem {
@@ -75,12 +82,18 @@ static int run_item(void *ctx, void *item, ferry_err *err)
 		if (rc == 0)
 			done_file(u, f);
 	} else {
+		char md5[25];
+		int hashed_end = 0;
 		rc = u->store->ops->put_block(u->store, f->remote, it->index, f->fd, it->off, it->len, err);
+		if (rc == 0 && f->hash && (hashed_end = ferry_md5order_landed(f->hash, f->fd, it->index, md5)) < 0)
+			rc = ferry_err_set(err, FERRY_E_IO, "cannot read '%s': %s", f->local, strerror(errno));
 		if (rc < 0)
 			__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
-		if (__atomic_sub_fetch(&f->blocks_left, 1, __ATOMIC_ACQ_REL) == 0 &&
-		    !__atomic_load_n(&f->failed, __ATOMIC_RELAXED)) {
-			rc = u->store->ops->commit(u->store, f->remote, f->nblocks, err);
+		/* the commit comes from the worker that ends the file: the one that
+		 * hashed its end, else the one that staged its last block */
+		int last = __atomic_sub_fetch(&f->blocks_left, 1, __ATOMIC_ACQ_REL) == 0;
+		if (rc == 0 && !__atomic_load_n(&f->failed, __ATOMIC_RELAXED) && (f->hash ? hashed_end : last)) {
+			rc = u->store->ops->commit(u->store, f->remote, f->nblocks, f->hash ? md5 : NULL, err);
 			if (rc == 0)
 				done_file(u, f);
 		}
@@ -124,6 +137,9 @@ static int add_file(struct ul *u, struct ferry_pool *pool, struct ferry_progress
 		return ferry_err_set(err, FERRY_E_IO, "cannot open '%s': %s", local, strerror(errno));
 	f->nblocks = (unsigned)((size + part - 1) / part);
 	f->blocks_left = f->nblocks;
+	if (ferry_setting_int(&u->ctx->settings, FS_VERIFY_MD5) != FERRY_VERIFY_OFF &&
+	    !(f->hash = ferry_md5order_new(size, part, 0)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	for (unsigned i = 0; i < f->nblocks; i++) {
 		struct uitem *it = malloc(sizeof(*it));
 		it->f = f;
@@ -160,6 +176,8 @@ struct fdup {
 	int fd;
 	uint64_t size, part;
 	unsigned nblocks;
+	struct ferry_md5order *hash; /* NULL: no MD5 on the commit */
+	char md5[25];                /* set by the worker that hashed the end */
 };
 
 static int run_block(void *ctx, void *item, ferry_err *err)
@@ -168,7 +186,11 @@ static int run_block(void *ctx, void *item, ferry_err *err)
 	unsigned i = (unsigned)(uintptr_t)item - 1;
 	uint64_t off = (uint64_t)i * u->part;
 	uint64_t len = u->size - off < u->part ? u->size - off : u->part;
-	return u->store->ops->put_block(u->store, u->path, i, u->fd, off, len, err);
+	if (u->store->ops->put_block(u->store, u->path, i, u->fd, off, len, err) < 0)
+		return -1;
+	if (u->hash && ferry_md5order_landed(u->hash, u->fd, i, u->md5) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot read the data for '%s': %s", u->path, strerror(errno));
+	return 0;
 }
 
 int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *settings, const char *path, int fd,
@@ -177,7 +199,9 @@ int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *sett
 	uint64_t part = ferry_upload_block_size(store, settings, size);
 	if (part == 0)
 		return store->ops->put(store, path, fd, size, err);
-	struct fdup u = { store, path, fd, size, part, (unsigned)((size + part - 1) / part) };
+	struct fdup u = { store, path, fd, size, part, (unsigned)((size + part - 1) / part), NULL, "" };
+	if (ferry_setting_int(settings, FS_VERIFY_MD5) != FERRY_VERIFY_OFF && !(u.hash = ferry_md5order_new(size, part, 0)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	int64_t t = ferry_setting_int(settings, FS_DOWNLOADER_THREADS);
 	unsigned threads = t < 1 ? 1 : t > 64 ? 64 : (unsigned)t;
 	if (threads > u.nblocks)
@@ -185,10 +209,13 @@ int ferry_upload_fd(struct ferry_store *store, const struct ferry_settings *sett
 	struct ferry_pool *pool = ferry_pool_start(threads, run_block, NULL, &u);
 	for (unsigned i = 0; i < u.nblocks; i++)
 		ferry_pool_push(pool, (void *)(uintptr_t)(i + 1));
-	if (ferry_pool_finish(pool, NULL, NULL, 0, err) < 0)
+	int rc = ferry_pool_finish(pool, NULL, NULL, 0, err), with_md5 = u.hash != NULL;
+	ferry_md5order_free(u.hash);
+	if (rc < 0)
 		return -1;
-	/* every block is staged: only now does the blob appear, whole */
-	return store->ops->commit(store, path, u.nblocks, err);
+	/* every block is staged (and hashed: the pool has drained): only now
+	 * does the blob appear, whole */
+	return store->ops->commit(store, path, u.nblocks, with_md5 ? u.md5 : NULL, err);
 }
 
 /* 1 if the resolved path `p` is the folder `root` or below it. */
@@ -290,13 +317,7 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 		free(path);
 		return -1;
 	}
-	if (!strcmp(u.store->ops->kind, "azblob")) {
-		/* like rclone, create the container on first write; a credential
-		 * that may not create containers (a SAS) just fails here quietly */
-		ferry_err ignore;
-		if (ferry_azblob_create_container(u.store, &ignore) < 0)
-			ferry_debug("creating the container: %s", ignore.msg);
-	}
+	ferry_store_ensure_container(u.store);
 	char *remote = NULL;
 	if (S_ISREG(st.st_mode)) {
 		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
@@ -331,6 +352,7 @@ int ferry_upload(struct ferry_ctx *ctx, const char *src, const char *uri, struct
 		struct ufile *f = u.files[i];
 		if (f->fd >= 0)
 			close(f->fd);
+		ferry_md5order_free(f->hash);
 		free(f->local);
 		free(f->remote);
 		free(f);

@@ -12,6 +12,9 @@
  * jobs at once) wait for each other instead of failing.
  */
 #include "workspace/workspace.h"
+#include "core/log.h"
+#include "core/strbuf.h"
+#include "core/files.h"
 #include "core/redact.h"
 
 #include <errno.h>
@@ -29,26 +32,6 @@ struct ferry_ws {
 	char *home;
 	sqlite3 *db;
 };
-
-static int mkdir_p(const char *path, mode_t mode, ferry_err *err)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return ferry_err_set(err, FERRY_E_IO, "path too long: %s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", buf,
-					     strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", buf,
-				     strerror(errno));
-	return 0;
-}
 
 static int db_fail(struct ferry_ws *ws, ferry_err *err, const char *what)
 {
@@ -88,7 +71,7 @@ static const struct {
 	  "ALTER TABLE data_assets ADD COLUMN archived INTEGER NOT NULL DEFAULT 0" },
 };
 
-const char *ferry_ws_home_path(const char *home, char *buf, size_t cap)
+const char *ferry_ws_home_path(const char *home, struct ferry_strbuf *sb)
 {
 	if (!home || !*home)
 		home = getenv("FERRY_HOME");
@@ -97,30 +80,27 @@ const char *ferry_ws_home_path(const char *home, char *buf, size_t cap)
 	const char *h = getenv("HOME");
 	if (!h || !*h)
 		return NULL;
-	snprintf(buf, cap, "%s/.ferry", h);
-	return buf;
+	ferry_strbuf_reset(sb);
+	return ferry_strbuf_addf(sb, "%s/.ferry", h) < 0 ? NULL : sb->buf;
 }
 
-int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
+/* Open (creating) the registry at `path` and the default datastore's folder
+ * `dspath`; ws->db is set even on failure (ferry_ws_close frees it). */
+static int ws_init(struct ferry_ws *ws, const char *path, const char *dspath, ferry_err *err)
 {
-	*out = NULL;
-	char buf[4096];
-	if (!(home = ferry_ws_home_path(home, buf, sizeof(buf))))
-		return ferry_err_set(err, FERRY_E_INVALID, "no workspace folder: set FERRY_HOME or HOME");
-	if (mkdir_p(home, 0755, err) < 0)
-		return ferry_err_wrap(err, "opening workspace");
-	struct ferry_ws *ws = calloc(1, sizeof(*ws));
-	if (!ws || !(ws->home = strdup(home))) {
-		free(ws);
-		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	/* The registry holds job records and data assets: 0600, and so its
+	 * journals (SQLite gives them the database file's mode); a registry made
+	 * 0644 by an older ferry is fixed here. */
+	int dbfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (dbfd >= 0) {
+		if (fchmod(dbfd, 0600) < 0)
+			ferry_warn("cannot make %s private (mode 0600): %s", path, strerror(errno));
+		close(dbfd);
 	}
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/ferry.db", ws->home);
 	if (sqlite3_open_v2(path, &ws->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		ferry_err_set(err, FERRY_E_IO, "cannot open workspace registry %s: %s", path,
 			      ws->db ? sqlite3_errmsg(ws->db) : "out of memory");
-		ferry_ws_close(ws);
 		return -1;
 	}
 	sqlite3_busy_timeout(ws->db, 10000);
@@ -129,7 +109,6 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 		ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path,
 			      emsg ? emsg : "schema");
 		sqlite3_free(emsg);
-		ferry_ws_close(ws);
 		return -1;
 	}
 	/* Older registries gain the columns added since (datastores.options,
@@ -141,17 +120,12 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 			ferry_err_set(err, FERRY_E_IO, "workspace registry %s: %s", path,
 				      emsg ? emsg : "schema");
 			sqlite3_free(emsg);
-			ferry_ws_close(ws);
 			return -1;
 		}
 	}
 	/* The default datastore: always present, always local. */
-	char dspath[4200];
-	snprintf(dspath, sizeof(dspath), "%s/datastores/" DEFAULT_DS, ws->home);
-	if (mkdir_p(dspath, 0755, err) < 0) {
-		ferry_ws_close(ws);
+	if (ferry_mkdir_p(dspath, 0755, err) < 0)
 		return -1;
-	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ws->db,
 			       "INSERT OR IGNORE INTO datastores(name, type, local_path, cred_type,"
@@ -159,7 +133,6 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 			       " 'default datastore, a folder of the workspace', datetime('now'))",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_fail(ws, err, "preparing");
-		ferry_ws_close(ws);
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, DEFAULT_DS, -1, SQLITE_STATIC);
@@ -168,11 +141,84 @@ int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		db_fail(ws, err, "creating the default datastore");
-		ferry_ws_close(ws);
 		return -1;
 	}
-	*out = ws;
 	return 0;
+}
+
+int ferry_ws_open_readonly(const char *home, struct ferry_ws **out, ferry_err *err)
+{
+	*out = NULL;
+	struct ferry_strbuf hb = FERRY_STRBUF_INIT, path = FERRY_STRBUF_INIT;
+	struct ferry_ws *ws = NULL;
+	int rc = -1;
+	if (!(home = ferry_ws_home_path(home, &hb))) {
+		rc = hb.failed ? ferry_err_set(err, FERRY_E_IO, "out of memory")
+			       : ferry_err_set(err, FERRY_E_INVALID, "no workspace folder: set FERRY_HOME or HOME");
+		goto done;
+	}
+	if (ferry_strbuf_addf(&path, "%s/ferry.db", home) < 0) {
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	if (access(path.buf, R_OK) < 0) {
+		ferry_err_set(err, FERRY_E_NOTFOUND,
+			      "no workspace registry at %s (%s): every node must see the workspace folder "
+			      "at the same path (a shared filesystem)",
+			      path.buf, strerror(errno));
+		goto done;
+	}
+	if (!(ws = calloc(1, sizeof(*ws))) || !(ws->home = strdup(home))) {
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	if (sqlite3_open_v2(path.buf, &ws->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		ferry_err_set(err, FERRY_E_IO, "cannot open workspace registry %s: %s", path.buf,
+			      ws->db ? sqlite3_errmsg(ws->db) : "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(ws->db, 10000);
+	*out = ws;
+	ws = NULL;
+	rc = 0;
+done:
+	ferry_ws_close(ws);
+	ferry_strbuf_release(&hb);
+	ferry_strbuf_release(&path);
+	return rc;
+}
+
+int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err)
+{
+	*out = NULL;
+	struct ferry_strbuf hb = FERRY_STRBUF_INIT, path = FERRY_STRBUF_INIT, dspath = FERRY_STRBUF_INIT;
+	struct ferry_ws *ws = NULL;
+	int rc = -1;
+	if (!(home = ferry_ws_home_path(home, &hb))) {
+		rc = hb.failed ? ferry_err_set(err, FERRY_E_IO, "out of memory")
+			       : ferry_err_set(err, FERRY_E_INVALID, "no workspace folder: set FERRY_HOME or HOME");
+		goto done;
+	}
+	if (ferry_mkdir_p(home, 0755, err) < 0) {
+		ferry_err_wrap(err, "opening workspace");
+		goto done;
+	}
+	ferry_strbuf_addf(&path, "%s/ferry.db", home);
+	ferry_strbuf_addf(&dspath, "%s/datastores/" DEFAULT_DS, home);
+	if (!(ws = calloc(1, sizeof(*ws))) || !(ws->home = strdup(home)) || path.failed || dspath.failed) {
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+		goto done;
+	}
+	if ((rc = ws_init(ws, path.buf, dspath.buf, err)) == 0) {
+		*out = ws;
+		ws = NULL;
+	}
+done:
+	ferry_ws_close(ws);
+	ferry_strbuf_release(&hb);
+	ferry_strbuf_release(&path);
+	ferry_strbuf_release(&dspath);
+	return rc;
 }
 
 void ferry_ws_close(struct ferry_ws *ws)
@@ -290,7 +336,7 @@ static int secret_write(struct ferry_ws *ws, const char *name, const char *secre
 {
 	char dir[4200], path[4400], tmp[4500];
 	snprintf(dir, sizeof(dir), "%s/secrets", ws->home);
-	if (mkdir_p(dir, 0700, err) < 0)
+	if (ferry_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	chmod(dir, 0700);
 	secret_path(ws, name, path, sizeof(path));
@@ -307,9 +353,7 @@ static int secret_write(struct ferry_ws *ws, const char *name, const char *secre
 	if (fd < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", tmp, strerror(errno));
 	fchmod(fd, 0600);
-	size_t len = strlen(secret);
-	ssize_t w = write(fd, secret, len);
-	if (w != (ssize_t)len || fsync(fd) < 0) {
+	if (ferry_write_all(fd, secret, strlen(secret)) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -478,13 +522,21 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n)
 	free(v);
 }
 
+/* A text column with secrets masked (records written before they were
+ * masked on the way in). */
+static char *col_masked(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? ferry_redact_dup((const char *)t) : NULL;
+}
+
 static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->name = col_text(st, 0);
 	r->display_name = col_text(st, 1);
 	r->experiment_name = col_text(st, 2);
-	r->description = col_text(st, 3);
+	r->description = col_masked(st, 3);
 	r->status = col_text(st, 4);
 	r->has_exit_code = sqlite3_column_type(st, 5) != SQLITE_NULL;
 	r->exit_code = sqlite3_column_int(st, 5);
@@ -492,10 +544,10 @@ static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
 	r->end_time = col_text(st, 7);
 	r->job_file = col_text(st, 8);
 	r->folder = col_text(st, 9);
-	r->azure_json = col_text(st, 10);
-	r->tags_json = col_text(st, 11);
-	r->inputs_json = col_text(st, 12);
-	r->outputs_json = col_text(st, 13);
+	r->azure_json = col_masked(st, 10);
+	r->tags_json = col_masked(st, 11);
+	r->inputs_json = col_masked(st, 12);
+	r->outputs_json = col_masked(st, 13);
 	r->bytes_moved = (uint64_t)sqlite3_column_int64(st, 14);
 }
 
@@ -519,10 +571,12 @@ int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *r, ferr
 		    " bytes_moved=excluded.bytes_moved",
 		    -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "writing jobs");
+	/* a job record is history: it is stored with secrets masked (a literal
+	 * input or a tag holding a SAS), and nothing runs from it */
 	const char *t1[] = { r->name, r->display_name, r->experiment_name, r->description,
 			     r->status };
 	for (int i = 0; i < 5; i++)
-		sqlite3_bind_text(st, i + 1, t1[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, ferry_redact_dup(t1[i]), -1, free);
 	if (r->has_exit_code)
 		sqlite3_bind_int(st, 6, r->exit_code);
 	else
@@ -530,7 +584,7 @@ int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *r, ferr
 	const char *t2[] = { r->start_time, r->end_time,  r->job_file,   r->folder,
 			     r->azure_json, r->tags_json, r->inputs_json, r->outputs_json };
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, i + 7, t2[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 7, ferry_redact_dup(t2[i]), -1, free);
 	sqlite3_bind_int64(st, 15, (sqlite3_int64)r->bytes_moved);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -753,6 +807,13 @@ int ferry_ws_asset_create(struct ferry_ws *ws, const struct ferry_data_asset *a,
 				     a->name, a->version);
 	if (!a->type || !a->path || !*a->path)
 		return ferry_err_set(err, FERRY_E_INVALID, "data asset '%s': type or path missing",
+				     a->name);
+	if (ferry_redact_holds_secret(a->path) || ferry_redact_holds_secret(a->description) ||
+	    ferry_redact_holds_secret(a->tags_json))
+		return ferry_err_set(err, FERRY_E_INVALID,
+				     "data asset '%s': its path, description or tags hold a secret (a SAS "
+				     "signature, a key or a token); register the storage as a datastore "
+				     "with credentials and use an azureml://datastores/ path",
 				     a->name);
 	/* IMMEDIATE takes the write lock now: the next version is read and used
 	 * under the same lock, so concurrent creators are serialized (the busy

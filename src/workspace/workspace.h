@@ -5,11 +5,15 @@
  * folder that backs the default datastore `workspaceblobstore`.
  *
  * Threads: a ferry_ws is used from one thread at a time.
+ *
+ * Layer workspace may include: core. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_WORKSPACE_H
 #define FERRY_WORKSPACE_H
 
 #include "core/err.h"
+#include "core/strbuf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,10 +46,17 @@ struct ferry_datastore {
  * workspaceblobstore (type local, <home>/datastores/workspaceblobstore).
  * On success *out is owned by the caller (ferry_ws_close). */
 int ferry_ws_open(const char *home, struct ferry_ws **out, ferry_err *err);
+
+/* Open an existing workspace read-only: nothing is created, migrated or
+ * written (a distributed job's node agents, which share the submitter's
+ * workspace, maybe over a network filesystem). FERRY_E_NOTFOUND when `home`
+ * has no registry. Writing functions fail on such a handle. */
+int ferry_ws_open_readonly(const char *home, struct ferry_ws **out, ferry_err *err);
 /* The folder ferry_ws_open(home, ...) would use, without opening or creating
- * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (written to buf).
- * NULL when neither FERRY_HOME nor HOME is set. */
-const char *ferry_ws_home_path(const char *home, char *buf, size_t cap);
+ * anything: `home` when set, else $FERRY_HOME, else ~/.ferry (built in sb,
+ * which the caller releases). NULL when neither FERRY_HOME nor HOME is set,
+ * or memory ran out (sb->failed). */
+const char *ferry_ws_home_path(const char *home, struct ferry_strbuf *sb);
 void ferry_ws_close(struct ferry_ws *ws);
 
 /* The workspace folder (borrowed, lives as long as ws). */
@@ -126,8 +137,8 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n);
 
 /* ---- data assets ----
  * A data asset is a name and an immutable version pointing at a storage URI
- * (SPEC §2/§8). Rows are never updated or deleted: (name, version) is the
- * key, and creating an existing pair is an error. `@latest` is the most
+ * (docs/architecture.md, "Data assets"). Rows are never updated or deleted:
+ * (name, version) is the key, and creating an existing pair is an error. `@latest` is the most
  * recently CREATED version of a name (Azure ML's rule), not the highest
  * number: creating "1", "3", then "2" makes "2" the latest.
  *

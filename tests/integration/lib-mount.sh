@@ -5,6 +5,7 @@
 # Every folder this test mounted, unmounted (lazily) when the test exits.
 _MOUNTS=()
 _BULK_DIRS=()
+_SMALL_DISKS=()
 _mount_cleanup() {
 	local d
 	for d in "${_MOUNTS[@]}"; do
@@ -13,8 +14,10 @@ _mount_cleanup() {
 		fi
 	done
 	for d in "${_BULK_DIRS[@]}"; do $PY "$ROOT/tests/fixtures/bulk-blobs.py" stop "$d" || true; done
+	for d in "${_SMALL_DISKS[@]}"; do umount -l "$d" 2>/dev/null || true; done
+	_MOUNTS=() _BULK_DIRS=() _SMALL_DISKS=() # done: a second call has nothing left to do
 }
-trap '_rc=$?; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit _mount_cleanup
 
 # mount_at URI DIR [NAME=VALUE]... — `ferry mount` in the background with settings.
 mount_at() {
@@ -26,6 +29,20 @@ mount_at() {
 	_MOUNTS+=("$dir")
 	expect_ok ferry mount "$uri" "$dir" "${sets[@]}"
 	is_mounted "$dir" || fail "ferry mount returned but $dir is not a mount point"
+}
+
+# rw_mount_small_disk URI DIR — `ferry mount --rw URI DIR` staging on a fresh 24 MiB
+# tmpfs ($TEST_TMP/small, cache folder $TEST_TMP/small/cache) of which
+# DATASET_RESERVED_FREE_DISK_SPACE keeps 8 MiB: writers run out of room. Skips
+# unless root; the tmpfs is unmounted when the test exits.
+rw_mount_small_disk() {
+	[[ $(id -u) -eq 0 ]] || skip "mounting a small tmpfs needs root"
+	local small=$TEST_TMP/small
+	mkdir -p "$small" "$2"
+	mount -t tmpfs -o size=24m tmpfs "$small" || skip "cannot mount a tmpfs here"
+	_SMALL_DISKS+=("$small")
+	_MOUNTS+=("$2")
+	expect_ok ferry mount --rw "$1" "$2" --cache-dir "$small/cache" --set DATASET_RESERVED_FREE_DISK_SPACE=8MiB
 }
 
 # unmount_at DIR — `ferry unmount`, then DIR must not be a mount point.

@@ -28,7 +28,7 @@ _oauth_cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 }
-trap '_rc=$?; _oauth_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit _oauth_cleanup
 
 _free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -25,8 +25,8 @@ TEST_TMP=$(mktemp -d "${FERRY_TEST_TMP:-${TMPDIR:-/tmp}}/$TEST_NAME.XXXXXX")
 chmod 755 "$TEST_TMP"
 export FERRY_HOME=$TEST_TMP/home
 mkdir -p "$FERRY_HOME"
-_lib_cleanup() {
-	local rc=$?
+_lib_cleanup() { # _lib_cleanup RC
+	local rc=$1
 	if [[ $rc -ne 0 && $rc -ne 77 ]]; then
 		if [[ -n ${FERRY_TEST_TMP:-} && ${FERRY_KEEP_TMP:-0} != 1 ]]; then
 			echo "# $TEST_NAME: failed (exit $rc); FERRY_KEEP_TMP=1 keeps its files after the run" >&2
@@ -37,13 +37,27 @@ _lib_cleanup() {
 		rm -rf "$TEST_TMP"
 	fi
 }
-trap _lib_cleanup EXIT
+# at_exit CMD — run the shell text CMD when the test exits, however it exits, before
+# the test's folder is removed: the last registered runs first (like a stack of
+# defers); each runs even when an earlier one fails; the test's exit status is kept.
+# Tests and libraries register here and never `trap ... EXIT` themselves (a second
+# trap would replace this one and leave the test's folder and servers behind).
+_AT_EXIT=()
+at_exit() { _AT_EXIT=("$1" "${_AT_EXIT[@]}"); }
+_lib_exit() {
+	local rc=$? c
+	_IN_AT_EXIT=1 # fail() in a handler returns instead of leaving the others undone
+	for c in "${_AT_EXIT[@]}"; do eval "$c" || true; done
+	_lib_cleanup "$rc"
+}
+trap _lib_exit EXIT
 
 [[ -x $FERRY ]] || { echo "not built: $FERRY (run make)" >&2; exit 1; }
 
 step() { echo "== $TEST_NAME: $*"; }
 fail() {
 	echo "FAIL: $TEST_NAME: $*" >&2
+	[[ -z ${_IN_AT_EXIT:-} ]] || return 1
 	exit 1
 }
 skip() {
@@ -246,6 +260,10 @@ s3_env() {
 	export AWS_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=$TEST_TMP/no-aws-credentials
 	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
 }
+
+# fault CMD [BODY] — POST CMD (with BODY) to the fault proxy's control URL, $FAULT_CTL
+# (the S3 tests set FAULT_CTL=$S3_FAULT_CTL); see tests/fixtures/faultproxy.py.
+fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 
 # need_fixtures — skip when the suite's servers are not running.
 need_fixtures() {

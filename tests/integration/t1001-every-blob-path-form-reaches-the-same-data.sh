@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t1001 — owns the path forms of SPEC §2 for Blob storage: the same folder on Azurite
+# t1001 — owns the path forms (README.md, "Paths") for Blob storage: the same folder on Azurite
 # is listed and downloaded through the emulator URL, wasbs://, abfss:// (served by
 # the Blob endpoint), https://<account>.blob.core.windows.net/…, and a datastore in
 # its short and long azureml:// forms — each gives the same bytes. With a connection

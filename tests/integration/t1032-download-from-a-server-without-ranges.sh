@@ -11,7 +11,7 @@ printf 'hello\n' >"$TEST_TMP/www/sub/a.txt"
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$TEST_TMP/www" && exec timeout 120 $PY -m http.server "$port" --bind 127.0.0.1) >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+at_exit "kill $server 2>/dev/null"
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 
 step "a 30 MiB file (several 8 MiB parts) comes back whole from a server without ranges"

@@ -18,7 +18,6 @@ mk_small_tree "$TEST_TMP/src" 40 1 48
 	azcli put "$c" "tree/$f" "$TEST_TMP/src/$f"
 done
 
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 injected() { # injected KIND -> count
 	curl -sf --max-time 5 "$FAULT_CTL/stats" | $PY -c 'import json,sys; s=json.load(sys.stdin); print(s["injected"][sys.argv[1]] if sys.argv[1] in s["injected"] else s[sys.argv[1]])' "$1"
 }

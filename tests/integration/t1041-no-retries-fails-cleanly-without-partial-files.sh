@@ -12,7 +12,6 @@ export AZUREML_DATASET_HTTP_RETRY_COUNT=0 FERRY_CMD_TIMEOUT=120
 c=$(new_container)
 big=$(cached_random random-64M.bin 64M)
 azcli put "$c" data/big.bin "$big"
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 
 for kind in reset 503 stall truncate; do
 	step "with retries off, a '$kind' fails the download and leaves nothing in DEST"

@@ -11,7 +11,6 @@ export FERRY_STALL_TIMEOUT_SECONDS=60 FERRY_CMD_TIMEOUT=120
 c=$(new_container)
 big=$(cached_random random-64M.bin 64M)
 azcli put "$c" data/big.bin "$big"
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 
 for sig in INT TERM; do
 	step "SIG$sig during a stalled download: prompt exit, no partial file"

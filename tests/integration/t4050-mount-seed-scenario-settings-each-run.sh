@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t4050 — owns the seed's five recommended mount settings (SPEC §5): each one
+# t4050 — owns the seed's five recommended mount settings (docs/architecture.md, "The read-only mount"): each one
 # mounts, reads its workload correctly, and is recorded in the runtime log as the
 # settings in force; the block cache with disk serves a second epoch from disk.
 #   1 big file read once sequentially: block mode, no disk, no RAM cache, 80 prefetch blocks

@@ -13,9 +13,7 @@ need_fixtures
 need_fuse
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 export FERRY_CMD_TIMEOUT=300
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
-_SMALL=""
-trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; [[ -n $_SMALL ]] && umount -l "$_SMALL" 2>/dev/null; (exit $_rc); _lib_cleanup' EXIT
+at_exit 'fault clear 2>/dev/null'
 
 c=$(new_container)
 mkdata_random "$TEST_TMP/src/big.bin" 6M
@@ -127,16 +125,9 @@ assert_contains "$LAST_STDERR" "403"
 assert_no_mounts_under "$FERRY_HOME"
 
 step "a staging disk with too little room: the writer gets ENOSPC, the reserve stays free"
-[[ $(id -u) -eq 0 ]] || skip "mounting a small tmpfs needs root"
 small=$TEST_TMP/small
-mkdir -p "$small"
-mount -t tmpfs -o size=24m tmpfs "$small" || skip "cannot mount a tmpfs here"
-_SMALL=$small
 mnt=$TEST_TMP/mnt-small
-mkdir -p "$mnt"
-_MOUNTS+=("$mnt")
-expect_ok ferry mount --rw "$(az_uri "$c" small)" "$mnt" --cache-dir "$small/cache" \
-	--set DATASET_RESERVED_FREE_DISK_SPACE=8MiB
+rw_mount_small_disk "$(az_uri "$c" small)" "$mnt"
 if dd if=/dev/zero of="$mnt/too-big.bin" bs=1M count=32 status=none 2>"$TEST_TMP/dd.err"; then
 	fail "writing 32 MiB through a 24 MiB staging disk succeeded"
 fi

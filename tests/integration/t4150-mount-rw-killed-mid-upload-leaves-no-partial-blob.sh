@@ -11,9 +11,8 @@ need_fixtures
 need_fuse
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 export FERRY_CMD_TIMEOUT=300
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 writes() { curl -sf "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["write_requests"])'; }
-trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit 'fault clear 2>/dev/null'
 
 c=$(new_container)
 mkdata_random "$TEST_TMP/old.bin" 8M

@@ -19,7 +19,7 @@ expect_ok ferry upload "$big" "s3://$b/data/big.bin"
 expect_ok ferry upload "$TEST_TMP/src" "s3://$b/tree/"
 export AWS_ENDPOINT_URL=$S3_FAULT_ENDPOINT
 
-fault() { curl -sf --max-time 5 -X POST "$S3_FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
+FAULT_CTL=$S3_FAULT_CTL # fault() speaks to the S3 server's proxy
 injected() { # injected KIND -> count
 	curl -sf --max-time 5 "$S3_FAULT_CTL/stats" | $PY -c 'import json,sys; s=json.load(sys.stdin); print(s["injected"].get(sys.argv[1], 0))' "$1"
 }

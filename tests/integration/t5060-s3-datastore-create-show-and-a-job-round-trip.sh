@@ -64,6 +64,13 @@ assert_contains "$TEST_TMP/last.stdout" "train.csv"
 AWS_PROFILE=nosuchprofile expect_ok ferry ls "azureml://datastores/s3store/paths/in/"
 assert_contains "$TEST_TMP/last.stdout" "train.csv"
 
+step "an MLTable in the s3 datastore names its files s3/<bucket>/..., as s3:// does"
+printf 'paths:\n  - file: ../in/train.csv\n' >"$TEST_TMP/MLTable"
+expect_ok ferry upload "$TEST_TMP/MLTable" "azureml://datastores/s3store/paths/tbl/MLTable"
+expect_ok ferry mltable show "azureml://datastores/s3store/paths/tbl/"
+assert_contains "$TEST_TMP/last.stdout" $'8\ts3/'"$b/in/train.csv"
+assert_not_contains "$TEST_TMP/last.stdout" "(null)"
+
 step "a datastore without credentials uses the AWS keys of the environment"
 cat >"$TEST_TMP/ds-env.yml" <<YML
 name: s3env

@@ -201,17 +201,24 @@ azcli put "$cs" none/MLTable "$TEST_TMP/MLTable"
 expect_fail "none/MLTable:2: pattern '../set/*.parquet': matches no file" \
 	ferry mltable show azureml://datastores/sets/paths/none
 
-step "blobs that are both a file and a folder ('x' and 'x/y', with 'x-z' sorting between) are a clear error"
+step "blobs that are both a file and a folder ('x' and 'x/y', with 'x-z' sorting between): the folder wins"
 for b in conf/x conf/x-z conf/x/y; do azcli put "$cs" "$b" "$TEST_TMP/f"; done
 printf 'paths:\n  - folder: ../conf\n' >"$TEST_TMP/MLTable"
 azcli put "$cs" conft/MLTable "$TEST_TMP/MLTable"
 cat >"$TEST_TMP/job/conf.yml" <<YML
-command: touch $TEST_TMP/ran
+command: cd \${{inputs.t}} && find . -type f | sort > $TEST_TMP/conf-files
 inputs:
   t: {type: mltable, path: "azureml://datastores/sets/paths/conft", mode: eval_download}
 YML
-expect_fail "is both a file and a folder" ferry run "$TEST_TMP/job/conf.yml"
-[[ ! -e $TEST_TMP/ran ]] || fail "the command ran"
+expect_ok ferry run "$TEST_TMP/job/conf.yml"
+assert_contains "$LAST_STDERR" "is both a file and a folder: the folder wins, the file is hidden"
+assert_contains "$TEST_TMP/conf-files" "/conf/x/y"
+assert_contains "$TEST_TMP/conf-files" "/conf/x-z"
+grep -q '/conf/x$' "$TEST_TMP/conf-files" && fail "the file 'x' is in the file set beside the folder 'x'"
+# named on its own, the name is the folder too
+printf 'paths:\n  - file: ../conf/x\n' >"$TEST_TMP/MLTable"
+azcli put "$cs" conff/MLTable "$TEST_TMP/MLTable"
+expect_fail "file '../conf/x': names a folder" ferry mltable show azureml://datastores/sets/paths/conff
 
 step "an MLTable in storage cannot name local files"
 printf 'paths:\n  - file: /etc/hostname\n' >"$TEST_TMP/MLTable"

@@ -30,7 +30,7 @@ int main(void)
 
 	/* auto versions count up from 1 */
 	for (int i = 1; i <= 3; i++) {
-		char want[8];
+		char want[12]; /* any int fits */
 		snprintf(want, sizeof(want), "%d", i);
 		CHECK(create(ws, "cifar", NULL, "azureml://datastores/workspaceblobstore/paths/c/", NULL, &v,
 			     &err) == 0);

@@ -165,7 +165,7 @@ int main(void)
 	ferry_aztoken_free(t);
 
 	/* tokens are masked wherever they appear, registered or not */
-	char buf[2048];
+	char buf[4096]; /* three tokens of up to 1 KiB fit: nothing is cut */
 	make_jwt(jwt2, sizeof(jwt2), (long long)now + 10, "unregistered");
 	snprintf(buf, sizeof(buf), "GET x failed; Authorization: Bearer %s\nbody {\"access_token\":\"%s\"} and %s end",
 		 jwt2, jwt2, jwt2);

@@ -128,8 +128,17 @@ int main(void)
 	CHECK(!ferry_fileset_open("u", unsafe, 1, release, NULL, NULL, NULL, &err) && strstr(err.msg, ".."));
 	struct ferry_fileset_item both[] = { { .name = "x", .store = &a, .path = "x" }, { .name = "x-z", .store = &a, .path = "x-z" },
 					     { .name = "x/y", .store = &a, .path = "x/y" } };
-	CHECK(!ferry_fileset_open("b", both, 3, release, NULL, NULL, NULL, &err) && strstr(err.msg, "both a file and a folder"));
 	CHECK(released == 1); /* not called for refused sets */
+	/* a name that is also a folder: the folder wins, the file is left out */
+	s = ferry_fileset_open("b", both, 3, release, NULL, NULL, NULL, &err);
+	struct ferry_entry st;
+	CHECK(s && ferry_store_stat(s, "x", &st, &err) == 0 && st.is_dir);
+	ferry_entry_clear(&st);
+	all = s ? list_all(s, "", 1, &pages) : NULL;
+	CHECK(all && !strcmp(all, "x-z x/y "));
+	all = s ? list_all(s, "", 0, &pages) : NULL;
+	CHECK(all && !strcmp(all, "x-z x/ "));
+	ferry_store_destroy(s);
 	free(many);
 	free(names);
 	return CHECK_DONE();

@@ -155,7 +155,7 @@ int main(void)
 	ferry_jobspec_free(load_ok("default input mode ro_mount is supported",
 				   "command: x\ninputs:\n  d: {path: ./a}\n"));
 	ferry_jobspec_free(load_ok("default output mode rw_mount is supported", "command: x\noutputs:\n  o:\n"));
-	ferry_jobspec_free(load_ok("mltable inputs take every mode of SPEC 3",
+	ferry_jobspec_free(load_ok("mltable inputs take every input mode (docs/jobs.md)",
 				   "command: x\ninputs:\n  a: {type: mltable, path: ./t, mode: eval_mount}\n"
 				   "  b: {type: mltable, path: ./t, mode: eval_download}\n"
 				   "  c: {type: mltable, path: ./t, mode: direct}\n"
@@ -192,6 +192,74 @@ int main(void)
 		 "command: x\ninputs:\n  ../up: 3\n", "job.yml:3:", "input name '../up'", NULL);
 	load_bad("output name with a slash",
 		 "command: x\noutputs:\n  a/b: {mode: upload}\n", "output name 'a/b'", NULL);
+
+	/* distribution + resources (issue 11) */
+	s = load_ok("no distribution: one node, one process", "command: x\n");
+	if (s)
+		CHECK(s->dist.type == FERRY_DIST_NONE && s->dist.nodes == 1 && s->dist.per_node == 1 &&
+		      !ferry_jobspec_distributed(s));
+	ferry_jobspec_free(s);
+	s = load_ok("pytorch 2 x 3, Azure's other resources fields noted",
+		    "command: x\ndistribution:\n  type: pytorch\n  process_count_per_instance: 3\n"
+		    "resources:\n  instance_count: 2\n  instance_type: Standard_NC6\n  shm_size: 2g\n");
+	if (s) {
+		CHECK(s->dist.type == FERRY_DIST_PYTORCH && s->dist.nodes == 2 && s->dist.per_node == 3);
+		CHECK(ferry_jobspec_distributed(s));
+		CHECK_STR(s->dist.ignored, "instance_type, shm_size");
+		CHECK(strstr(s->azure_json, "\"distribution\"") && strstr(s->azure_json, "\"resources\""));
+	}
+	ferry_jobspec_free(s);
+	s = load_ok("mpi without a count: one process per node", "command: x\ndistribution: {type: mpi}\n");
+	if (s)
+		CHECK(s->dist.type == FERRY_DIST_MPI && s->dist.nodes == 1 && s->dist.per_node == 1 &&
+		      ferry_jobspec_distributed(s));
+	ferry_jobspec_free(s);
+	s = load_ok("instance_count alone: N nodes, one process each", "command: x\nresources: {instance_count: 3}\n");
+	if (s)
+		CHECK(s->dist.type == FERRY_DIST_NONE && s->dist.nodes == 3 && s->dist.per_node == 1);
+	ferry_jobspec_free(s);
+	s = load_ok("tensorflow: 3 workers + 1 ps over 2 nodes = 2 tasks per node",
+		    "command: x\ndistribution: {type: tensorflow, worker_count: 3, parameter_server_count: 1}\n"
+		    "resources: {instance_count: 2}\n");
+	if (s)
+		CHECK(s->dist.type == FERRY_DIST_TENSORFLOW && s->dist.workers == 3 && s->dist.ps == 1 &&
+		      s->dist.per_node == 2);
+	ferry_jobspec_free(s);
+	s = load_ok("tensorflow without counts: one worker per node",
+		    "command: x\ndistribution: {type: tensorflow}\nresources: {instance_count: 2}\n");
+	if (s)
+		CHECK(s->dist.workers == 2 && s->dist.ps == 0 && s->dist.per_node == 1);
+	ferry_jobspec_free(s);
+	load_bad("unknown distribution type", "command: x\ndistribution:\n  type: horovod\n", "job.yml:3:",
+		 "distribution.type", "horovod", "pytorch, mpi, tensorflow", NULL);
+	load_bad("distribution without type", "command: x\ndistribution:\n  process_count_per_instance: 2\n",
+		 "distribution.type", "required", NULL);
+	load_bad("unknown distribution field", "command: x\ndistribution:\n  type: pytorch\n  procs: 2\n",
+		 "job.yml:4:", "distribution.procs", "unknown field", NULL);
+	load_bad("zero processes", "command: x\ndistribution:\n  type: pytorch\n  process_count_per_instance: 0\n",
+		 "job.yml:4:", "process_count_per_instance", NULL);
+	load_bad("negative processes", "command: x\ndistribution: {type: mpi, process_count_per_instance: -2}\n",
+		 "job.yml:2:", "process_count_per_instance", "whole number", NULL);
+	load_bad("a quoted count", "command: x\ndistribution: {type: mpi, process_count_per_instance: '2'}\n",
+		 "process_count_per_instance", NULL);
+	load_bad("too many processes", "command: x\ndistribution: {type: mpi, process_count_per_instance: 100000}\n",
+		 "process_count_per_instance", "512", NULL);
+	load_bad("instance_count 0", "command: x\nresources:\n  instance_count: 0\n", "job.yml:3:",
+		 "resources.instance_count", NULL);
+	load_bad("instance_count not a number", "command: x\nresources: {instance_count: two}\n",
+		 "resources.instance_count", "'two'", NULL);
+	load_bad("unknown resources field", "command: x\nresources:\n  instance_count: 2\n  gpus: 4\n",
+		 "job.yml:4:", "resources.gpus", "unknown field", NULL);
+	load_bad("worker_count on pytorch", "command: x\ndistribution:\n  type: pytorch\n  worker_count: 2\n",
+		 "job.yml:4:", "distribution.worker_count", "only tensorflow", NULL);
+	load_bad("process_count_per_instance on tensorflow",
+		 "command: x\ndistribution:\n  type: tensorflow\n  process_count_per_instance: 2\n", "job.yml:4:",
+		 "tensorflow takes worker_count", NULL);
+	load_bad("tensorflow tasks that do not spread evenly",
+		 "command: x\ndistribution:\n  type: tensorflow\n  worker_count: 3\nresources: {instance_count: 2}\n",
+		 "job.yml:4:", "cannot be spread evenly", NULL);
+	load_bad("distribution as a list", "command: x\ndistribution: [pytorch]\n", "job.yml:2:", "expected a map",
+		 NULL);
 
 	char buf[64];
 	ferry_job_name_generate(buf, sizeof(buf));

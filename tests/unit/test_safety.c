@@ -1,6 +1,7 @@
 /* test_safety.c — names from storage that would leave the destination are refused;
  * secrets are redacted from every message. */
 #include "check.h"
+#include <stdlib.h>
 #include "core/err.h"
 #include "core/redact.h"
 #include "store/store.h"
@@ -54,5 +55,20 @@ int main(void)
 	ferry_redact(small, sizeof(small));
 	CHECK(strstr(small, "TOPSECRET") == NULL);
 	ferry_redact_reset();
+
+	/* issue 10 item 6: copies for what is recorded or printed */
+	char *m = ferry_redact_dup("[{\"literal\":\"https://a/c/x?sv=1&sig=s&se=2\"}]");
+	CHECK_STR(m, "[{\"literal\":\"https://a/c/x?sv=1&sig=REDACTED&se=2\"}]");
+	free(m);
+	m = ferry_redact_dup("k?X-Amz-Signature=abc&X-Amz-Security-Token=def&x=1");
+	CHECK_STR(m, "k?X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED&x=1");
+	free(m);
+	m = ferry_redact_dup("sig=a&sig=b&sig=c&sig=d"); /* each value grows: the copy has room */
+	CHECK_STR(m, "sig=REDACTED&sig=REDACTED&sig=REDACTED&sig=REDACTED");
+	free(m);
+	CHECK(ferry_redact_dup(NULL) == NULL);
+	CHECK(ferry_redact_holds_secret("wasbs://c@a.blob.core.windows.net/x?sig=abc"));
+	CHECK(!ferry_redact_holds_secret("azureml://datastores/d/paths/signature.csv"));
+	CHECK(!ferry_redact_holds_secret(NULL));
 	return CHECK_DONE();
 }

@@ -1,4 +1,4 @@
-/* test_uri.c — every path form of SPEC §2 parses to the right parts; bad ones are refused. */
+/* test_uri.c — every path form (README.md, "Paths") parses to the right parts; bad ones are refused. */
 #include "check.h"
 #include "core/uri.h"
 
@@ -120,5 +120,79 @@ int main(void)
 	invalid("https://acct.blob.core.windows.net/con1/%zz", "percent-escape");
 	invalid("https://acct.blob.core.windows.net/con1/a%00b", "percent-escape");
 	invalid("http://127.0.0.1:10000/devstoreaccount1/", "missing container");
+
+	/* issue 10 item 1: no '.' or '..' segment, raw or percent-encoded, in any URI form */
+	static const char *const dots[] = {
+		"azureml://datastores/workspaceblobstore/paths/../../secrets/",
+		"azureml://datastores/workspaceblobstore/paths/x/../../../../tmp/x/",
+		"azureml://datastores/ds/paths/%2e%2e/other/x",
+		"azureml://datastores/ds/paths/%2E./other/x",
+		"azureml://datastores/ds/paths/.%2e/other/x",
+		"azureml://datastores/ds/paths/a/./b",
+		"azureml://datastores/ds/paths/a/%2E",
+		"azureml://datastores/ds/paths/a%2f..%2fb",
+		"azureml://datastores/ds/paths/..\\x",
+		"azureml://datastores/../paths/x",
+		"azureml://subscriptions/s/resourcegroups/rg/workspaces/w/datastores/ds/paths/../x",
+		"azureml://subscriptions/s/resourcegroups/../workspaces/w/datastores/ds/paths/x",
+		"wasbs://data@acct.blob.core.windows.net/../other/x",
+		"abfss://data@acct.dfs.core.windows.net/a/%2e%2e/%2e%2e/b",
+		"https://acct.blob.core.windows.net/data/../other/x",
+		"https://acct.blob.core.windows.net/data/a%5c..%5cb",
+		"http://127.0.0.1:10000/devstoreaccount1/data/../other/x",
+		"http://127.0.0.1:10000/devstoreaccount1/data/%2e%2e/other/x",
+		"http://example.com/pub/../etc/passwd",
+		"s3://bucket/a/../../b",
+		"s3://bucket/%2e%2e/b",
+		"file:///srv/data/../../etc/passwd",
+		"FILE:///srv/%2e%2e/etc/passwd",
+	};
+	for (size_t i = 0; i < sizeof(dots) / sizeof(dots[0]); i++) {
+		CHECK(ferry_uri_parse(dots[i], &u, &err) == -1);
+		CHECK(err.code == FERRY_E_INVALID);
+		CHECK(strstr(err.msg, "path segment") != NULL);
+		if (!strstr(err.msg, "path segment"))
+			fprintf(stderr, "  not refused as a dot segment: %s -> %s\n", dots[i], err.msg);
+	}
+	invalid("azureml://datastores/ds/paths/a/%2E%2e/b", "'%2E%2e' is a '.' or '..' path segment");
+	/* names that merely hold dots are blob names like any other */
+	static const char *const fine[] = {
+		"azureml://datastores/ds/paths/a/.../b", "azureml://datastores/ds/paths/.hidden/x..y",
+		"wasbs://data@acct.blob.core.windows.net/v1.2/..x", "s3://bucket/a./.b",
+		"../relative/local/path", "/abs/../local/path",
+	};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		int rc = ferry_uri_parse(fine[i], &u, &err);
+		CHECK(rc == 0);
+		if (rc == 0)
+			ferry_uri_free(&u);
+		else
+			fprintf(stderr, "  refused: %s -> %s\n", fine[i], err.msg);
+	}
+
+	/* issue 10 item 6: a query in wasbs:// and abfss:// is refused like in https:// */
+	invalid("wasbs://data@acct.blob.core.windows.net/x?sv=2022&sig=abc", "query strings");
+	invalid("abfss://data@acct.dfs.core.windows.net/x?sig=abc", "query strings");
+	invalid("WASBS://data@acct.blob.core.windows.net/x#frag", "query strings");
+
+	/* issue 10 item 2: one case-insensitive scheme parser */
+	size_t len;
+	CHECK(ferry_uri_scheme("FILE:///etc/passwd", &len) == FERRY_SCHEME_FILE && len == 5);
+	CHECK(ferry_uri_scheme("File:/etc/passwd", &len) == FERRY_SCHEME_FILE);
+	CHECK(ferry_uri_scheme("AzureML://datastores/x/paths/y", &len) == FERRY_SCHEME_AZUREML && len == 10);
+	CHECK(ferry_uri_scheme("AZUREML:asset:1", &len) == FERRY_SCHEME_ASSET && len == 8);
+	CHECK(ferry_uri_scheme("HTTPS://h/x", &len) == FERRY_SCHEME_HTTPS && len == 8);
+	CHECK(ferry_uri_scheme("Wasbs://c@a.blob.x/y", NULL) == FERRY_SCHEME_WASBS);
+	CHECK(ferry_uri_scheme("S3://b/k", NULL) == FERRY_SCHEME_S3);
+	CHECK(ferry_uri_scheme("gopher://x/y", &len) == FERRY_SCHEME_UNKNOWN && len == 9);
+	CHECK(ferry_uri_scheme("./data.csv", &len) == FERRY_SCHEME_NONE && len == 0);
+	CHECK(ferry_uri_scheme("http:name", NULL) == FERRY_SCHEME_NONE);
+	CHECK(ferry_uri_is_remote("Https://h/x") && !ferry_uri_is_remote("FILE:///x") && !ferry_uri_is_remote("/x"));
+	CHECK(ferry_uri_parse("FILE:///etc/passwd", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_LOCAL);
+	CHECK_STR(u.path, "/etc/passwd");
+	ferry_uri_free(&u);
+	invalid("file:etc/passwd", "file:///");
+	invalid("File:/etc/passwd", "file:///");
 	return CHECK_DONE();
 }

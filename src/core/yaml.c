@@ -2,10 +2,12 @@
  * yaml.c — folding libyaml's event stream into a line-numbered tree.
  *
  * A recursive descent over events: one function builds one node from the
- * event that starts it. Nesting depth is capped so that a hostile file cannot
- * exhaust the stack.
+ * event that starts it. A hostile file cannot exhaust the stack or the time:
+ * nesting depth, keys per map, nodes per document and scalar size are
+ * capped (each cap an error naming the file and line), and duplicate keys
+ * are found with a hash set per map, so loading is linear in the file.
  */
-#include "job/yaml.h"
+#include "core/yaml.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,12 +16,58 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 64
+#define MAX_MAP_KEYS 10000         /* keys in one map */
+#define MAX_NODES 1000000          /* scalars, maps and lists in one document */
+#define MAX_SCALAR_BYTES (1u << 20) /* one scalar (a command, a value) */
 
 struct pctx {
 	yaml_parser_t parser;
 	const char *label;
 	ferry_err *err;
+	size_t nodes; /* built so far */
 };
+
+/* The keys of one map being built: open addressing over their indexes + 1
+ * in the map's keys[] (0 = empty), at most half full. */
+struct keyset {
+	size_t *slot;
+	size_t cap; /* a power of two */
+};
+
+static size_t key_hash(const char *k)
+{
+	size_t h = 1469598103934665603u; /* FNV-1a */
+	for (const unsigned char *c = (const unsigned char *)k; *c; c++)
+		h = (h ^ *c) * 1099511628211u;
+	return h;
+}
+
+/* Add `key`, about to be pushed as map->keys[map->n], unless map has it.
+ * 1: a duplicate, 0: added, -1: out of memory. */
+static int keyset_add(struct keyset *ks, const struct ferry_yaml_node *map, const char *key)
+{
+	if ((map->n + 1) * 2 > ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 16;
+		size_t *slot = calloc(cap, sizeof(*slot));
+		if (!slot)
+			return -1;
+		for (size_t i = 0; i < map->n; i++) {
+			size_t h = key_hash(map->keys[i]) & (cap - 1);
+			while (slot[h])
+				h = (h + 1) & (cap - 1);
+			slot[h] = i + 1;
+		}
+		free(ks->slot);
+		ks->slot = slot;
+		ks->cap = cap;
+	}
+	size_t h = key_hash(key) & (ks->cap - 1);
+	for (; ks->slot[h]; h = (h + 1) & (ks->cap - 1))
+		if (!strcmp(map->keys[ks->slot[h] - 1], key))
+			return 1;
+	ks->slot[h] = map->n + 1;
+	return 0;
+}
 
 void ferry_yaml_free(struct ferry_yaml_node *n)
 {
@@ -65,16 +113,19 @@ static int push(struct pctx *p, struct ferry_yaml_node *parent, char *key, int k
 		struct ferry_yaml_node *val)
 {
 	size_t n = parent->n + 1;
-	struct ferry_yaml_node **vals = realloc(parent->vals, n * sizeof(*vals));
+	/* capacity: the next power of two, grown when n - 1 reaches one */
+	size_t cap = parent->n < 4 ? 4 : parent->n * 2;
+	int grow = parent->n == 0 || (parent->n >= 4 && (parent->n & (parent->n - 1)) == 0);
+	struct ferry_yaml_node **vals = grow ? realloc(parent->vals, cap * sizeof(*vals)) : parent->vals;
 	if (!vals)
 		return oom(p);
 	parent->vals = vals;
 	if (parent->kind == FERRY_YAML_MAP) {
-		char **keys = realloc(parent->keys, n * sizeof(*keys));
+		char **keys = grow ? realloc(parent->keys, cap * sizeof(*keys)) : parent->keys;
 		if (!keys)
 			return oom(p);
 		parent->keys = keys;
-		int *kl = realloc(parent->key_lines, n * sizeof(*kl));
+		int *kl = grow ? realloc(parent->key_lines, cap * sizeof(*kl)) : parent->key_lines;
 		if (!kl)
 			return oom(p);
 		parent->key_lines = kl;
@@ -101,6 +152,19 @@ static int build(struct pctx *p, yaml_event_t *ev, int depth, struct ferry_yaml_
 		return ferry_err_set(p->err, FERRY_E_INVALID,
 				     "%s:%d: YAML aliases (*name) are not supported in ferry files",
 				     p->label, line);
+	}
+	if (++p->nodes > MAX_NODES) {
+		yaml_event_delete(ev);
+		return ferry_err_set(p->err, FERRY_E_INVALID,
+				     "%s:%d: more than %d keys, values and list items in one document; "
+				     "ferry files need far fewer",
+				     p->label, line, MAX_NODES);
+	}
+	if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.length > MAX_SCALAR_BYTES) {
+		size_t len = ev->data.scalar.length;
+		yaml_event_delete(ev);
+		return ferry_err_set(p->err, FERRY_E_INVALID, "%s:%d: a value of %zu bytes (at most %u)",
+				     p->label, line, len, MAX_SCALAR_BYTES);
 	}
 	struct ferry_yaml_node *n = calloc(1, sizeof(*n));
 	if (!n) {
@@ -129,6 +193,7 @@ static int build(struct pctx *p, yaml_event_t *ev, int depth, struct ferry_yaml_
 	}
 	n->kind = is_map ? FERRY_YAML_MAP : FERRY_YAML_SEQ;
 	yaml_event_delete(ev);
+	struct keyset ks = { 0 };
 	for (;;) {
 		yaml_event_t e;
 		if (next_event(p, &e) < 0)
@@ -147,16 +212,33 @@ static int build(struct pctx *p, yaml_event_t *ev, int depth, struct ferry_yaml_
 					      key_line);
 				goto fail;
 			}
+			if (e.data.scalar.length > MAX_SCALAR_BYTES) {
+				ferry_err_set(p->err, FERRY_E_INVALID, "%s:%d: a key of %zu bytes (at most %u)",
+					      p->label, key_line, e.data.scalar.length, MAX_SCALAR_BYTES);
+				yaml_event_delete(&e);
+				goto fail;
+			}
 			key = strndup((const char *)e.data.scalar.value, e.data.scalar.length);
 			yaml_event_delete(&e);
 			if (!key) {
 				oom(p);
 				goto fail;
 			}
-			if (ferry_yaml_get(n, key)) {
+			if (n->n >= MAX_MAP_KEYS) {
 				ferry_err_set(p->err, FERRY_E_INVALID,
-					      "%s:%d: field '%s' appears twice", p->label, key_line,
-					      key);
+					      "%s:%d: a map with more than %d keys; ferry files need far fewer",
+					      p->label, key_line, MAX_MAP_KEYS);
+				free(key);
+				goto fail;
+			}
+			int dup = keyset_add(&ks, n, key);
+			if (dup != 0) {
+				if (dup < 0)
+					oom(p);
+				else
+					ferry_err_set(p->err, FERRY_E_INVALID,
+						      "%s:%d: field '%s' appears twice", p->label, key_line,
+						      key);
 				free(key);
 				goto fail;
 			}
@@ -176,9 +258,11 @@ static int build(struct pctx *p, yaml_event_t *ev, int depth, struct ferry_yaml_
 			goto fail;
 		}
 	}
+	free(ks.slot);
 	*out = n;
 	return 0;
 fail:
+	free(ks.slot);
 	ferry_yaml_free(n);
 	return -1;
 }
@@ -367,4 +451,37 @@ int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, 
 	int rc = ferry_yaml_field_errv(d->err, d->label, line, field, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
+		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown)
+{
+	for (size_t i = 0; map->kind == FERRY_YAML_MAP && i < map->n; i++) {
+		const char *k = map->keys[i];
+		const struct ferry_yaml_node *v = map->vals[i];
+		const struct ferry_yaml_field *f = NULL;
+		for (size_t j = 0; j < n && !f; j++)
+			if (!strcmp(fields[j].key, k))
+				f = &fields[j];
+		if (!f)
+			return ferry_yaml_err(d, map->key_lines[i], k, "%s", unknown);
+		if (f->type == FERRY_YF_IGNORE)
+			continue;
+		if (f->type == FERRY_YF_CUSTOM) {
+			if (f->fn(d, v, k, target, arg) < 0)
+				return -1;
+			continue;
+		}
+		if (f->type == FERRY_YF_OPT_STRING && ferry_yaml_is_null(v))
+			continue;
+		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
+			return ferry_yaml_err(d, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
+		char **dst = (char **)((char *)target + f->offset);
+		free(*dst);
+		if (!(*dst = strdup(v->text)))
+			return ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+		if (f->fn && f->fn(d, v, k, target, arg) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -15,8 +15,9 @@
  *  5. none: anonymous (public containers).
  * s3://bucket/path: AWS_* variables or the shared credentials file (s3.h).
  */
-#include "store/resolve.h"
+#include "resolve/resolve.h"
 #include "core/redact.h"
+#include "core/strbuf.h"
 #include "core/uri.h"
 #include "store/azblob.h"
 #include "store/http.h"
@@ -236,7 +237,24 @@ static struct ferry_store *open_s3_datastore(struct ferry_ctx *ctx, const struct
 	return s;
 }
 
-static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_uri *u, ferry_err *err)
+/* "<prefix>/<s>" with s's leading and trailing '/' left out. */
+static char *tree_join(const char *prefix, const char *s)
+{
+	if (!s)
+		s = "";
+	while (*s == '/')
+		s++;
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '/')
+		n--;
+	char *t;
+	return asprintf(&t, "%s/%.*s", prefix ? prefix : "", (int)n, s) < 0 ? NULL : t;
+}
+
+/* A datastore's store; *tree (may be NULL) gets its naming tree:
+ * local/<folder> for a local datastore, s3/<bucket> for an s3 one, else
+ * <account>/<container>. */
+static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_uri *u, char **tree, ferry_err *err)
 {
 	if (!ctx->ws) {
 		ferry_err_set(err, FERRY_E_INVALID, "datastore '%s': no workspace is open", u->datastore);
@@ -251,13 +269,13 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 	} else if (!strcmp(ds.type, "s3")) {
 		s = open_s3_datastore(ctx, &ds, err);
 	} else {
-		char endpoint[1024];
+		struct ferry_strbuf endpoint = FERRY_STRBUF_INIT;
 		const char *ep = ds.endpoint && *ds.endpoint ? ds.endpoint : "core.windows.net";
 		if (strstr(ep, "://"))
-			snprintf(endpoint, sizeof(endpoint), "%s", ep);
+			ferry_strbuf_adds(&endpoint, ep);
 		else
-			snprintf(endpoint, sizeof(endpoint), "https://%s.blob.%s", ds.account, ep);
-		struct ferry_azblob_config cfg = { .endpoint = endpoint, .account = ds.account,
+			ferry_strbuf_addf(&endpoint, "https://%s.blob.%s", ds.account, ep);
+		struct ferry_azblob_config cfg = { .endpoint = endpoint.buf, .account = ds.account,
 						   .container = ds.container, .auth = FERRY_AZ_ANON,
 						   .secret = ds.secret };
 		if (ds.cred_type && !strcmp(ds.cred_type, "account_key"))
@@ -270,12 +288,31 @@ static struct ferry_store *open_datastore(struct ferry_ctx *ctx, struct ferry_ur
 			cfg.auth = FERRY_AZ_BEARER;
 		if (cfg.auth == FERRY_AZ_BEARER) {
 			cfg.secret = NULL;
-			if (!(cfg.token = datastore_token(ctx, &ds, err)))
-				goto done;
+			cfg.token = datastore_token(ctx, &ds, err);
 		}
-		s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+		if (cfg.auth == FERRY_AZ_BEARER && !cfg.token) {
+			/* err says why */
+		} else if (endpoint.failed) {
+			ferry_aztoken_free(cfg.token);
+			ferry_err_set(err, FERRY_E_IO, "out of memory");
+		} else {
+			s = ferry_azblob_open(&cfg, &ctx->settings, &ctx->stats, err);
+		}
+		ferry_strbuf_release(&endpoint);
 	}
-done:
+	if (s && tree) {
+		if (!strcmp(ds.type, "local"))
+			*tree = tree_join("local", ds.local_path);
+		else if (!strcmp(ds.type, "s3")) /* an s3 datastore names its bucket as s3:// does */
+			*tree = tree_join("s3", ds.container);
+		else
+			*tree = tree_join(ds.account, ds.container);
+		if (!*tree) {
+			ferry_store_destroy(s);
+			s = NULL;
+			ferry_err_set(err, FERRY_E_IO, "out of memory");
+		}
+	}
 	if (!s)
 		ferry_err_wrap(err, "datastore '%s'", u->datastore);
 	ferry_datastore_free(&ds);
@@ -295,25 +332,23 @@ static struct ferry_store *open_s3(struct ferry_ctx *ctx, struct ferry_uri *u, f
 	return ferry_s3_open(&cfg, &ctx->settings, &ctx->stats, err);
 }
 
-/* Absolute form of a local path (the file need not exist). */
+/* Absolute form of a local path (the file need not exist). malloc'd. */
 static char *absolute(const char *p)
 {
-	char buf[PATH_MAX];
-	if (realpath(p, buf))
-		return strdup(buf);
-	if (p[0] == '/')
-		return strdup(p);
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		return NULL;
-	return ferry_path_join(cwd, p);
+	char *r = realpath(p, NULL);
+	if (r || p[0] == '/')
+		return r ? r : strdup(p);
+	char *cwd = getcwd(NULL, 0);
+	r = cwd ? ferry_path_join(cwd, p) : NULL;
+	free(cwd);
+	return r;
 }
 
 /* azureml:<name>:<version> | azureml:<name>@latest: the asset's registered
  * path, resolved like any other. An asset never points at another asset
  * (data.c refuses it at creation), so this recurses once. */
 static int resolve_asset(struct ferry_ctx *ctx, const struct ferry_uri *u, int for_write,
-			 struct ferry_store **store, char **path, int *folder_hint, ferry_err *err)
+			 struct ferry_store **store, char **path, int *folder_hint, char **tree, ferry_err *err)
 {
 	if (for_write)
 		return ferry_err_set(err, FERRY_E_INVALID,
@@ -326,11 +361,11 @@ static int resolve_asset(struct ferry_ctx *ctx, const struct ferry_uri *u, int f
 	if (ferry_ws_asset_get(ctx->ws, u->asset_name, u->asset_version, &a, err) < 0)
 		return -1;
 	int rc;
-	if (!strncmp(a.path, "azureml:", 8) && strncmp(a.path, "azureml://", 10) != 0)
+	if (ferry_uri_scheme(a.path, NULL) == FERRY_SCHEME_ASSET)
 		rc = ferry_err_set(err, FERRY_E_INVALID, "data asset %s:%s points at another asset (%s)",
 				   a.name, a.version, a.path);
 	else
-		rc = ferry_resolve(ctx, a.path, 0, store, path, folder_hint, err);
+		rc = ferry_resolve_named(ctx, a.path, 0, store, path, folder_hint, tree, err);
 	if (rc < 0)
 		ferry_err_wrap(err, "data asset %s:%s", a.name, a.version);
 	else if (folder_hint && strcmp(a.type, "uri_file") != 0)
@@ -342,11 +377,17 @@ static int resolve_asset(struct ferry_ctx *ctx, const struct ferry_uri *u, int f
 int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct ferry_store **store,
 		  char **path, int *folder_hint, ferry_err *err)
 {
+	return ferry_resolve_named(ctx, text, for_write, store, path, folder_hint, NULL, err);
+}
+
+int ferry_resolve_named(struct ferry_ctx *ctx, const char *text, int for_write, struct ferry_store **store,
+			char **path, int *folder_hint, char **tree, ferry_err *err)
+{
 	struct ferry_uri u;
 	if (ferry_uri_parse(text, &u, err) < 0)
 		return -1;
 	struct ferry_store *s = NULL;
-	char *p = NULL;
+	char *p = NULL, *t = NULL;
 	switch (u.kind) {
 	case FERRY_URI_LOCAL: {
 		char *abs = absolute(u.path);
@@ -357,6 +398,7 @@ int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct
 		s = ferry_local_open("/", 1, &ctx->settings, &ctx->stats, err);
 		p = strdup(abs + 1);
 		free(abs);
+		t = strdup("local");
 		size_t n = strlen(p);
 		while (n > 0 && p[n - 1] == '/')
 			p[--n] = '\0';
@@ -369,23 +411,26 @@ int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct
 		}
 		s = ferry_http_open(u.endpoint, &ctx->settings, &ctx->stats, err);
 		p = strdup(u.path);
+		t = tree_join("http", strstr(u.endpoint, "://") ? strstr(u.endpoint, "://") + 3 : u.endpoint);
 		break;
 	case FERRY_URI_BLOB:
 		s = open_blob_direct(ctx, &u, err);
 		p = strdup(u.path);
+		t = tree_join(u.account, u.container);
 		break;
 	case FERRY_URI_DATASTORE:
-		s = open_datastore(ctx, &u, err);
+		s = open_datastore(ctx, &u, &t, err);
 		p = strdup(u.path);
 		break;
 	case FERRY_URI_ASSET: {
-		int rc = resolve_asset(ctx, &u, for_write, store, path, folder_hint, err);
+		int rc = resolve_asset(ctx, &u, for_write, store, path, folder_hint, tree, err);
 		ferry_uri_free(&u);
 		return rc;
 	}
 	case FERRY_URI_S3:
 		s = open_s3(ctx, &u, err);
 		p = strdup(u.path);
+		t = tree_join("s3", u.container);
 		break;
 	case FERRY_URI_JOB: { /* an earlier job's output: where its record says */
 		char *uri = NULL;
@@ -405,11 +450,21 @@ int ferry_resolve(struct ferry_ctx *ctx, const char *text, int for_write, struct
 	if (folder_hint)
 		*folder_hint = u.trailing_slash;
 	ferry_uri_free(&u);
+	if (s && (!p || !t)) {
+		ferry_store_destroy(s);
+		s = NULL;
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
 	if (!s) {
 		free(p);
+		free(t);
 		return -1;
 	}
 	*store = s;
 	*path = p;
+	if (tree)
+		*tree = t;
+	else
+		free(t);
 	return 0;
 }

@@ -1,11 +1,15 @@
 /*
- * resolve.h — from a path string (SPEC §2) to a store and a path inside it.
+ * resolve.h — from a path string (README.md, "Paths") to a store and a path
+ * inside it.
  *
  * This is where names meet credentials: datastores come from the workspace;
  * direct Blob URIs find credentials the way Azure's tools do
  * (AZURE_STORAGE_CONNECTION_STRING, incl. UseDevelopmentStorage=true;
  * AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY; AZURE_STORAGE_SAS_TOKEN), and
  * public containers need none.
+ *
+ * Layer resolve may include: core, store*, workspace. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_RESOLVE_H
 #define FERRY_RESOLVE_H
@@ -46,5 +50,15 @@ struct ferry_ctx {
  * with its keys, or with the AWS keys of the environment when it has none. */
 int ferry_resolve(struct ferry_ctx *ctx, const char *uri, int for_write,
 		  struct ferry_store **store, char **path, int *folder_hint, ferry_err *err);
+
+/* ferry_resolve, and *tree (malloc'd; tree may be NULL) set to the naming
+ * tree the store's files get, the first part of `<tree>/<path>` names that
+ * stay the same whichever form named the data: <account>/<container> for
+ * Blob URIs and Blob datastores, s3/<bucket> for s3:// and s3 datastores,
+ * http/<host[:port]> for http(s), `local` for local paths and
+ * local/<folder> for a local datastore; a data asset has its storage
+ * path's tree. On error *tree is untouched. */
+int ferry_resolve_named(struct ferry_ctx *ctx, const char *uri, int for_write, struct ferry_store **store,
+			char **path, int *folder_hint, char **tree, ferry_err *err);
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * md5order.c — in-order MD5 of a file transferred in parts (see md5order.h).
+ */
+#include "core/md5order.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_BUF (1u << 20)
+
+struct ferry_md5order {
+	pthread_mutex_t mu; /* guards everything below but ctx */
+	EVP_MD_CTX *ctx;    /* used only by the thread with busy set */
+	uint64_t size, part;
+	int flags;
+	unsigned nparts, next; /* next: first part not yet hashed */
+	unsigned char *done;   /* per part: landed */
+	int busy;              /* a thread is hashing */
+	int failed;            /* a read failed: stop for good */
+	char *buf;             /* READ_BUF bytes, used by the hashing thread */
+};
+
+struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags)
+{
+	struct ferry_md5order *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->mu, NULL);
+	h->size = size;
+	h->flags = flags;
+	h->part = part ? part : 1;
+	h->nparts = (unsigned)((size + h->part - 1) / h->part);
+	h->done = calloc(h->nparts ? h->nparts : 1, 1);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->done || !h->ctx || !EVP_DigestInit_ex(h->ctx, EVP_md5(), NULL)) {
+		ferry_md5order_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void ferry_md5order_free(struct ferry_md5order *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_destroy(&h->mu);
+	EVP_MD_CTX_free(h->ctx);
+	free(h->done);
+	free(h->buf);
+	free(h);
+}
+
+void ferry_md5_b64(const unsigned char md[16], char out[25])
+{
+	EVP_EncodeBlock((unsigned char *)out, md, 16);
+}
+
+/* Hash bytes [off, off+len) of fd (busy held, lock not). The range was just
+ * written, so it is in the page cache: mapped (FERRY_MD5ORDER_MAP), it is
+ * hashed without the copy a pread costs; else read into a buffer. */
+static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	if ((h->flags & FERRY_MD5ORDER_MAP) && len > 0 && page > 0 && off % (uint64_t)page == 0 &&
+	    fstat(fd, &st) == 0 && (uint64_t)st.st_size >= off + len) {
+		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+		if (m != MAP_FAILED) {
+			EVP_DigestUpdate(h->ctx, m, (size_t)len);
+			munmap(m, (size_t)len);
+			return 0;
+		}
+	}
+	if (!h->buf && !(h->buf = malloc(READ_BUF)))
+		return -1;
+	while (len > 0) {
+		size_t want = len < READ_BUF ? (size_t)len : READ_BUF;
+		ssize_t n = pread(fd, h->buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO; /* the file is shorter than the parts said */
+			return -1;
+		}
+		EVP_DigestUpdate(h->ctx, h->buf, (size_t)n);
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char out[25])
+{
+	pthread_mutex_lock(&h->mu);
+	if (index < h->nparts)
+		h->done[index] = 1;
+	if (h->busy || h->failed) {
+		pthread_mutex_unlock(&h->mu);
+		return 0;
+	}
+	h->busy = 1;
+	int rc = 0;
+	while (h->next < h->nparts && h->done[h->next]) {
+		unsigned i = h->next;
+		pthread_mutex_unlock(&h->mu);
+		uint64_t off = (uint64_t)i * h->part;
+		uint64_t len = h->size - off < h->part ? h->size - off : h->part;
+		int e = hash_range(h, fd, off, len);
+		int saved = errno;
+		pthread_mutex_lock(&h->mu);
+		if (e < 0) {
+			h->failed = 1;
+			errno = saved;
+			rc = -1;
+			break;
+		}
+		h->next++;
+	}
+	if (rc == 0 && h->next == h->nparts) {
+		unsigned char md[16];
+		EVP_DigestFinal_ex(h->ctx, md, NULL);
+		ferry_md5_b64(md, out);
+		h->next++; /* past the end: no later call returns 1 */
+		rc = 1;
+	}
+	h->busy = 0;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+uint64_t ferry_md5order_hashed(struct ferry_md5order *h)
+{
+	pthread_mutex_lock(&h->mu);
+	uint64_t n = h->next >= h->nparts ? h->size : (uint64_t)h->next * h->part;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}

@@ -1,0 +1,55 @@
+/*
+ * sys.c — the monotonic clock and random bytes (see sys.h).
+ */
+#include "core/sys.h"
+
+#include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+double ferry_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double ferry_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+double ferry_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+void ferry_random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom(p + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got == n)
+		return;
+	/* no kernel randomness: a 64-bit LCG seeded from the time and the pid */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 20) ^
+			       (unsigned long long)ts.tv_sec << 32;
+	for (size_t i = got; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		p[i] = (unsigned char)(x >> 33);
+	}
+}

@@ -1,0 +1,25 @@
+/*
+ * sys.h — the process's view of time and chance: a monotonic clock for
+ * durations and random bytes for names.
+ *
+ * Threads: any thread; no shared state.
+ */
+#ifndef FERRY_SYS_H
+#define FERRY_SYS_H
+
+#include <stddef.h>
+
+/* Seconds on CLOCK_MONOTONIC (from an arbitrary start; never jumps with the
+ * wall clock): for durations and deadlines, never for dates. */
+double ferry_now(void);
+/* The same in milliseconds and microseconds. */
+double ferry_now_ms(void);
+double ferry_now_us(void);
+
+/* Fill buf with n random bytes from the kernel (getrandom). Never fails: if
+ * the kernel cannot answer, the bytes come from a mix of the time and the
+ * process id — unique enough for names (job names, asset ids), not secret.
+ * Never use it for keys. */
+void ferry_random_bytes(void *buf, size_t n);
+
+#endif
