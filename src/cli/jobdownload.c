@@ -6,6 +6,7 @@
  * (--all). DIR defaults to the current folder.
  */
 #include "cli/cli.h"
+#include "core/files.h"
 #include "job/workdir.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
@@ -23,17 +24,8 @@ static int fetch(struct ferry_ctx *ctx, const char *what, const char *uri, const
 		 ferry_err *err)
 {
 	struct ferry_xfer_result res;
-	/* the folders above dest: DIR and DIR/named-outputs */
-	char up[4200];
-	snprintf(up, sizeof(up), "%s", dest);
-	for (char *p = up + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(up, 0755) < 0 && errno != EEXIST)
-				return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", up,
-						     strerror(errno));
-			*p = '/';
-		}
+	if (ferry_mkdir_parents(dest) < 0) /* DIR, DIR/named-outputs */
+		return ferry_err_set(err, FERRY_E_IO, "cannot create the folders of %s: %s", dest, strerror(errno));
 	if (ferry_download(ctx, uri, dest, &res, NULL, err) < 0) {
 		ferry_err_wrap(err, "%s", what);
 		return -1;

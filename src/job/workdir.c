@@ -3,13 +3,13 @@
  * ./outputs and ./logs, and their upload as the job's artifacts (workdir.h).
  */
 #include "job/workdir.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "workspace/workspace.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +42,11 @@ static int copy_file(const char *from, const char *to, mode_t mode, ferry_err *e
 			rc = ferry_err_set(err, FERRY_E_IO, "cannot read %s: %s", from, strerror(errno));
 			break;
 		}
-		for (ssize_t w, off = 0; off < n; off += w) {
-			w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				w = 0;
-			else if (w < 0) {
-				rc = ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", to, strerror(errno));
-				goto done;
-			}
+		if (ferry_write_all(out, buf, (size_t)n) < 0) {
+			rc = ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", to, strerror(errno));
+			break;
 		}
 	}
-done:
 	close(in);
 	if (close(out) < 0 && rc == 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write %s: %s", to, strerror(errno));
@@ -111,13 +105,6 @@ static int copy_tree(struct copy *c, const char *from, const char *to, int depth
 	return rc;
 }
 
-static int mkdir_one(const char *path, ferry_err *err)
-{
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s", path, strerror(errno));
-	return 0;
-}
-
 int ferry_workdir_snapshot(const char *src, const char *jobdir, const char *home, char **wd,
 			   ferry_err *err)
 {
@@ -130,7 +117,7 @@ int ferry_workdir_snapshot(const char *src, const char *jobdir, const char *home
 	}
 	*wd = NULL;
 	snprintf(exe, sizeof(exe), "%s/exe", jobdir);
-	if (mkdir_one(exe, err) < 0)
+	if (ferry_mkdir_p(exe, 0755, err) < 0)
 		return -1;
 	snprintf(exe, sizeof(exe), "%s/exe/wd", jobdir);
 	if (mkdir(exe, 0755) < 0)
@@ -140,10 +127,10 @@ int ferry_workdir_snapshot(const char *src, const char *jobdir, const char *home
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/outputs", exe);
-	if (mkdir_one(path, err) < 0)
+	if (ferry_mkdir_p(path, 0755, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/logs", exe);
-	if (mkdir_one(path, err) < 0)
+	if (ferry_mkdir_p(path, 0755, err) < 0)
 		return -1;
 	if (!(*wd = strdup(exe)))
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -166,17 +153,6 @@ static int empty_dir(const char *path)
 			empty = 0;
 	closedir(d);
 	return empty;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
 }
 
 int ferry_workdir_finish(struct ferry_ctx *ctx, const char *wd, const char *job, ferry_err *err)
@@ -207,6 +183,6 @@ int ferry_workdir_finish(struct ferry_ctx *ctx, const char *wd, const char *job,
 		ferry_xfer_summary(&total, line, sizeof(line));
 		fprintf(stderr, "ferry: artifacts (./outputs, ./logs) -> %s: %s\n", base, line);
 	}
-	nftw(wd, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ferry_rm_rf(wd);
 	return 0;
 }
