@@ -39,7 +39,7 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: ferry [-v] <command> [args]\n       ferry --version\n       "
+	fprintf(out, "usage: ferry [-v|-q] <command> [args]\n       ferry --version\n       "
 		     "ferry help [COMMAND]   (or ferry COMMAND --help)\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (commands[i].help) /* NULL: internal */
@@ -92,6 +92,8 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			ferry_log_set_stderr_level(FERRY_LOG_INFO);
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			cli_set_quiet();
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;

@@ -44,6 +44,9 @@ int cli_wants_help(int argc, char **argv);
  * edits), or NULL. Names starting with '_' (internal) are never offered. */
 const char *cli_nearest(const char *word, const char *const *names, size_t n);
 
+/* `ferry -q|--quiet`: no progress line or progress log lines. */
+void cli_set_quiet(void);
+
 /* Print "ferry: error: <msg>" on stderr and return 1. */
 int cli_fail(const ferry_err *err);
 

@@ -28,6 +28,7 @@
 #include "fs/fs.h"
 #include "mltable/mltable.h"
 #include "resolve/resolve.h"
+#include "transfer/progress.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -138,6 +139,11 @@ static void rm_rf(const char *path)
 static void activity(struct run *r, const char *what, const char *io, const char *name,
 		     int started, int ok, double ms, const char *error)
 {
+	if (started) { /* the progress line says what is being staged */
+		char label[300];
+		snprintf(label, sizeof(label), "%s '%s'", io, name);
+		ferry_progress_set_label(label);
+	}
 	if (!r->dcap)
 		return;
 	char ts[40];

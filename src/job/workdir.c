@@ -5,6 +5,7 @@
 #include "job/workdir.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "transfer/progress.h"
 #include "workspace/workspace.h"
 
 #include <dirent.h>
@@ -168,6 +169,7 @@ int ferry_workdir_finish(struct ferry_ctx *ctx, const char *wd, const char *job,
 		snprintf(uri, sizeof(uri), "%s%s/", base, parts[i]);
 		struct ferry_xfer_result r = { 0 };
 		ferry_info("artifacts: uploading %s to %s", local, uri);
+		ferry_progress_set_label(parts[i][0] == 'o' ? "artifacts ./outputs" : "artifacts ./logs");
 		if (ferry_upload(ctx, local, uri, &r, err) < 0) {
 			ferry_err_wrap(err, "./%s of the job (kept in %s)", parts[i], local);
 			return -1;
