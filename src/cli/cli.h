@@ -27,6 +27,7 @@ int cmd_settings(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 int cmd_mltable(int argc, char **argv);
+int cmd_compute(int argc, char **argv);
 
 /* `ferry job download ...` (argv[0] "job", argv[1] "download"). */
 int cli_job_download(int argc, char **argv);
@@ -58,6 +59,20 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
 void cli_ctx_close(struct ferry_ctx *ctx);
 
+struct ferry_datastore;
+struct ferry_data_asset;
+
+/* Read and validate the datastore file `file` (Azure ML's datastore YAML, or
+ * type: s3) into *ds, which it zeroes first. 0 with the fields malloc'd (free
+ * with ferry_datastore_free); -1 with "<file>:<line>: field 'x': ..." in err,
+ * *ds already freed. Touches nothing but `file`. */
+int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err *err);
+
+/* Read and validate the data asset file `file` into *a (zeroed by the
+ * caller). Fields are malloc'd and freed by the caller with
+ * ferry_data_asset_free, also on failure (-1 with the error in err). */
+int cli_data_asset_parse(const char *file, struct ferry_data_asset *a, ferry_err *err);
+
 /* Replace the malloc'd string *s (may be NULL) by a copy with its secrets
  * masked (ferry_redact_dup), before printing what a registry row holds. */
 void cli_mask(char **s);
@@ -67,5 +82,19 @@ void cli_mask(char **s);
  * value) is the tags as compact JSON with sorted keys; returns 0, or -1 with
  * "<file>:<line>: field 'tags.x': ..." in d->err. A null `v` leaves *json. */
 int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json);
+
+/* The string value `n` of field `field` into *out (malloc'd, replacing and
+ * freeing the old value); a null, a map or a list is "<file>:<line>: field
+ * '<field>': expected a string" in d->err. Returns 0 or -1. */
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out);
+
+/* `ferry <object> create --file F` (or -f F, --file=F): argv[2..] parsed into
+ * *file (borrowed). Returns 0, or cli_usage's 2 (an unexpected argument, or no
+ * file: the message `need`). */
+int cli_create_file(int argc, char **argv, const char *usage, const char *need, const char **file);
+
+/* s, or "-" when it is NULL or empty (for tables and `show`). */
+const char *cli_or_dash(const char *s);
 
 #endif

@@ -91,3 +91,32 @@ void cli_mask(char **s)
 		*s = m;
 	}
 }
+
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out)
+{
+	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
+		return ferry_yaml_err(d, n->line, field, "expected a string, found %s", ferry_yaml_kind_name(n));
+	free(*out);
+	*out = strdup(n->text);
+	return *out ? 0 : ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+}
+
+const char *cli_or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+int cli_create_file(int argc, char **argv, const char *usage, const char *need, const char **file)
+{
+	*file = NULL;
+	for (int i = 2; i < argc; i++) {
+		if ((!strcmp(argv[i], "--file") || !strcmp(argv[i], "-f")) && i + 1 < argc)
+			*file = argv[++i];
+		else if (!strncmp(argv[i], "--file=", 7))
+			*file = argv[i] + 7;
+		else
+			return cli_usage(usage, "unexpected argument '%s'", argv[i]);
+	}
+	return *file ? 0 : cli_usage(usage, "%s", need);
+}

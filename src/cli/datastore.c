@@ -23,17 +23,6 @@
 
 static const char usage[] = "ferry datastore create --file DS.yml | list | show NAME";
 
-static int scalar(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field,
-		  char **out)
-{
-	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return ferry_yaml_err(c, n->line, field, "expected a string, found %s",
-			     ferry_yaml_kind_name(n));
-	free(*out);
-	*out = strdup(n->text);
-	return *out ? 0 : ferry_err_set(c->err, FERRY_E_IO, "out of memory");
-}
-
 static int valid_chars(const char *s, size_t min, size_t max, int dash)
 {
 	size_t n = strlen(s);
@@ -61,7 +50,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 			if (ds->secret)
 				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give either account_key or sas_token, not both");
-			if (scalar(c, n->vals[i], field, &ds->secret) < 0)
+			if (cli_yaml_string(c, n->vals[i], field, &ds->secret) < 0)
 				return -1;
 			if (!strcmp(k, "sas_token") && ds->secret[0] == '?')
 				memmove(ds->secret, ds->secret + 1, strlen(ds->secret));
@@ -75,7 +64,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give a key, a SAS token or a service principal, not several");
 			char *val = NULL;
-			if (scalar(c, n->vals[i], field, &val) < 0)
+			if (cli_yaml_string(c, n->vals[i], field, &val) < 0)
 				return -1;
 			if (!val[0]) {
 				free(val);
@@ -130,9 +119,9 @@ static int parse_s3_credentials(struct ferry_yaml_doc *c, const struct ferry_yam
 		char field[128];
 		snprintf(field, sizeof(field), "credentials.%s", k);
 		if (!strcmp(k, "access_key_id"))
-			rc = scalar(c, n->vals[i], field, &id);
+			rc = cli_yaml_string(c, n->vals[i], field, &id);
 		else if (!strcmp(k, "secret_access_key")) {
-			rc = scalar(c, n->vals[i], field, &secret);
+			rc = cli_yaml_string(c, n->vals[i], field, &secret);
 			if (rc == 0)
 				ferry_redact_register(secret);
 		} else
@@ -206,7 +195,7 @@ static int read_region(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v
 {
 	json_t **opts = ((struct s3_parse *)arg)->opts;
 	char *r = NULL;
-	if (scalar(c, v, k, &r) < 0)
+	if (cli_yaml_string(c, v, k, &r) < 0)
 		return -1;
 	if (!*opts)
 		*opts = json_object();
@@ -256,8 +245,8 @@ static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root
 	return ds->cred_type ? 0 : ferry_err_set(c->err, FERRY_E_IO, "out of memory");
 }
 
-/* Parse and validate DS.yml into *ds (fields malloc'd). */
-static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_err *err)
+/* DS.yml into *ds (cli.h). */
+int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err *err)
 {
 	struct ferry_yaml_doc c = { file, err };
 	struct ferry_yaml_node *root;
@@ -276,7 +265,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 		ferry_yaml_err(&c, root->line, "type", "required (azure_blob or azure_data_lake_gen2)");
 		goto out;
 	}
-	if (scalar(&c, t, "type", &ds->type) < 0)
+	if (cli_yaml_string(&c, t, "type", &ds->type) < 0)
 		goto out;
 	int adls = !strcmp(ds->type, "azure_data_lake_gen2");
 	int s3 = !strcmp(ds->type, "s3");
@@ -295,7 +284,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 		if (!strcmp(k, "type") || !strcmp(k, "$schema") || (s3 && strcmp(k, "tags")))
 			continue;
 		if (!strcmp(k, "name")) {
-			if (scalar(&c, v, k, &ds->name) < 0)
+			if (cli_yaml_string(&c, v, k, &ds->name) < 0)
 				goto out;
 			if (!ferry_ws_datastore_name_ok(ds->name)) {
 				ferry_yaml_err(&c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
@@ -303,18 +292,18 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 				goto out;
 			}
 		} else if (!strcmp(k, "description")) {
-			if (!ferry_yaml_is_null(v) && scalar(&c, v, k, &ds->description) < 0)
+			if (!ferry_yaml_is_null(v) && cli_yaml_string(&c, v, k, &ds->description) < 0)
 				goto out;
 		} else if (!strcmp(k, "account_name")) {
-			if (scalar(&c, v, k, &ds->account) < 0)
+			if (cli_yaml_string(&c, v, k, &ds->account) < 0)
 				goto out;
 			acct_line = v->line;
 		} else if (!strcmp(k, cont_field)) {
-			if (scalar(&c, v, k, &ds->container) < 0)
+			if (cli_yaml_string(&c, v, k, &ds->container) < 0)
 				goto out;
 			cont_line = v->line;
 		} else if (!strcmp(k, "endpoint")) {
-			if (scalar(&c, v, k, &ds->endpoint) < 0)
+			if (cli_yaml_string(&c, v, k, &ds->endpoint) < 0)
 				goto out;
 			if (strstr(ds->endpoint, "://") && !ferry_uri_is_http(ds->endpoint)) {
 				ferry_yaml_err(&c, v->line, k,
@@ -325,7 +314,7 @@ static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_e
 			while (n > 0 && ds->endpoint[n - 1] == '/')
 				ds->endpoint[--n] = '\0';
 		} else if (!strcmp(k, "protocol")) {
-			if (scalar(&c, v, k, &ds->protocol) < 0)
+			if (cli_yaml_string(&c, v, k, &ds->protocol) < 0)
 				goto out;
 			const char *alt = adls ? "abfss" : "wasbs";
 			if (strcmp(ds->protocol, "https") && strcmp(ds->protocol, alt)) {
@@ -397,16 +386,11 @@ out:
 	return rc;
 }
 
-static const char *or_dash(const char *s)
-{
-	return s && *s ? s : "-";
-}
-
 static int ds_create(struct ferry_ws *ws, const char *file)
 {
 	struct ferry_datastore ds;
 	ferry_err err;
-	if (parse_datastore(file, &ds, &err) < 0)
+	if (cli_datastore_parse(file, &ds, &err) < 0)
 		return cli_fail(&err);
 	/* From here on, no message may carry the secret. */
 	if (ds.secret)
@@ -414,7 +398,7 @@ static int ds_create(struct ferry_ws *ws, const char *file)
 	int rc = ferry_ws_datastore_put(ws, &ds, &err);
 	if (rc == 0 && !strcmp(ds.type, "s3"))
 		printf("datastore %s created (s3, bucket %s, endpoint %s, credentials: %s)\n", ds.name,
-		       ds.container, or_dash(ds.endpoint), ds.cred_type);
+		       ds.container, cli_or_dash(ds.endpoint), ds.cred_type);
 	else if (rc == 0)
 		printf("datastore %s created (%s, account %s, %s %s, credentials: %s)\n", ds.name,
 		       ds.type, ds.account, !strcmp(ds.type, "azure_blob") ? "container" : "filesystem",
@@ -432,8 +416,8 @@ static int ds_list(struct ferry_ws *ws)
 		return cli_fail(&err);
 	printf("%-24s %-22s %-20s %-24s %s\n", "NAME", "TYPE", "ACCOUNT", "CONTAINER", "CREDENTIALS");
 	for (size_t i = 0; i < n; i++)
-		printf("%-24s %-22s %-20s %-24s %s\n", v[i].name, v[i].type, or_dash(v[i].account),
-		       or_dash(v[i].container), or_dash(v[i].cred_type));
+		printf("%-24s %-22s %-20s %-24s %s\n", v[i].name, v[i].type, cli_or_dash(v[i].account),
+		       cli_or_dash(v[i].container), cli_or_dash(v[i].cred_type));
 	ferry_datastore_list_free(v, n);
 	return 0;
 }
@@ -447,18 +431,18 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 	printf("name:        %s\n", ds.name);
 	printf("type:        %s\n", ds.type);
 	if (!strcmp(ds.type, "local"))
-		printf("local_path:  %s\n", or_dash(ds.local_path));
+		printf("local_path:  %s\n", cli_or_dash(ds.local_path));
 	else if (!strcmp(ds.type, "s3")) {
-		printf("bucket:      %s\n", or_dash(ds.container));
-		printf("endpoint:    %s\n", or_dash(ds.endpoint));
+		printf("bucket:      %s\n", cli_or_dash(ds.container));
+		printf("endpoint:    %s\n", cli_or_dash(ds.endpoint));
 	} else {
-		printf("account:     %s\n", or_dash(ds.account));
+		printf("account:     %s\n", cli_or_dash(ds.account));
 		printf("%s %s\n", !strcmp(ds.type, "azure_blob") ? "container:  " : "filesystem: ",
-		       or_dash(ds.container));
-		printf("endpoint:    %s\n", or_dash(ds.endpoint));
-		printf("protocol:    %s\n", or_dash(ds.protocol));
+		       cli_or_dash(ds.container));
+		printf("endpoint:    %s\n", cli_or_dash(ds.endpoint));
+		printf("protocol:    %s\n", cli_or_dash(ds.protocol));
 	}
-	printf("credentials: %s\n", or_dash(ds.cred_type));
+	printf("credentials: %s\n", cli_or_dash(ds.cred_type));
 	json_t *opts = ds.options_json ? json_loads(ds.options_json, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
@@ -468,7 +452,7 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 	json_decref(opts);
 	if (ds.secret)
 		printf("secret:      ***\n");
-	printf("description: %s\n", or_dash(ds.description));
+	printf("description: %s\n", cli_or_dash(ds.description));
 	if (ds.tags_json)
 		printf("tags:        %s\n", ds.tags_json);
 	ferry_datastore_free(&ds);
@@ -482,16 +466,9 @@ int cmd_datastore(int argc, char **argv)
 	const char *sub = argv[1];
 	const char *file = NULL, *name = NULL;
 	if (!strcmp(sub, "create")) {
-		for (int i = 2; i < argc; i++) {
-			if ((!strcmp(argv[i], "--file") || !strcmp(argv[i], "-f")) && i + 1 < argc)
-				file = argv[++i];
-			else if (!strncmp(argv[i], "--file=", 7))
-				file = argv[i] + 7;
-			else
-				return cli_usage(usage, "unexpected argument '%s'", argv[i]);
-		}
-		if (!file)
-			return cli_usage(usage, "datastore create needs --file DS.yml");
+		int u = cli_create_file(argc, argv, usage, "datastore create needs --file DS.yml", &file);
+		if (u)
+			return u;
 	} else if (!strcmp(sub, "list")) {
 		if (argc != 2)
 			return cli_usage(usage, "datastore list takes no arguments");

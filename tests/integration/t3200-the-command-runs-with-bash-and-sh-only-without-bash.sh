@@ -52,4 +52,4 @@ assert_contains "$FERRY_HOME/jobs/sh1/logs/system_logs/data_capability/rslex.log
 step "Azure-only fields ferry does not act on are named in one line"
 expect_ok ferry run "$TEST_TMP/job/job.yml" --name bash2
 assert_eq 1 "$(grep -c 'Azure ML only' "$LAST_STDERR")" "note lines"
-assert_contains "$LAST_STDERR" "ferry: note: not used when running here (Azure ML only): environment, compute;"
+assert_contains "$LAST_STDERR" "ferry: note: not used when running here (Azure ML only): environment;"
