@@ -14,6 +14,8 @@
 #include "core/yaml.h"
 #include "resolve/resolve.h"
 
+#include <stdio.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
@@ -26,6 +28,25 @@ int cmd_mount(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 int cmd_mltable(int argc, char **argv);
 int cmd_compute(int argc, char **argv);
+
+/* `ferry job download ...` (argv[0] "job", argv[1] "download"). */
+int cli_job_download(int argc, char **argv);
+
+/* Help in the one format every command shares: "usage: <usage>", a blank
+ * line, then "  <what it does>". `help` is the command table's text,
+ * "<what it does>: ferry <name> ...". */
+void cli_help_command(FILE *out, const char *name, const char *help);
+
+/* 1 when argv[1..] holds --help or -h before any `--`: the command prints its
+ * help instead of reading the word as a path or value. */
+int cli_wants_help(int argc, char **argv);
+
+/* The name among names[0..n) nearest to a misspelt `word` (at most two
+ * edits), or NULL. Names starting with '_' (internal) are never offered. */
+const char *cli_nearest(const char *word, const char *const *names, size_t n);
+
+/* `ferry -q|--quiet`: no progress line or progress log lines. */
+void cli_set_quiet(void);
 
 /* Print "ferry: error: <msg>" on stderr and return 1. */
 int cli_fail(const ferry_err *err);

@@ -1,5 +1,6 @@
 /* common.c — what the subcommands share: error printing, usage, context. */
 #include "cli/cli.h"
+#include "transfer/progress.h"
 #include "core/interrupt.h"
 #include "core/redact.h"
 #include "workspace/workspace.h"
@@ -11,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+void cli_set_quiet(void)
+{
+	ferry_progress_set_quiet(1);
+}
 
 int cli_fail(const ferry_err *err)
 {

@@ -10,6 +10,7 @@
  * runtime log is $FERRY_HOME/logs/mount.log unless --log names another.
  */
 #include "cli/cli.h"
+#include "core/settings.h"
 #include "core/log.h"
 #include "fs/fs.h"
 #include "workspace/workspace.h"
@@ -40,6 +41,26 @@ static const char *set_lookup(void *arg, const char *name)
 	return getenv(name);
 }
 
+/* 1 (with a message) when NAME of "NAME=VALUE" is not a setting: a typo
+ * would otherwise be ignored silently. */
+static int unknown_setting(const char *kv)
+{
+	const struct ferry_setting_def *t = ferry_settings_table();
+	const char *names[FS__COUNT];
+	size_t len = strcspn(kv, "=");
+	for (size_t i = 0; i < FS__COUNT; i++) {
+		names[i] = t[i].name;
+		if (strlen(t[i].name) == len && !strncmp(t[i].name, kv, len))
+			return 0;
+	}
+	char name[256];
+	snprintf(name, sizeof(name), "%.*s", (int)len, kv);
+	const char *near = cli_nearest(name, names, FS__COUNT);
+	cli_usage(usage, "--set %s: unknown setting%s%s%s (see `ferry settings`)", name,
+		  near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	return 1;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	const char *uri = NULL, *dir = NULL, *cache_dir = NULL, *logfile = NULL;
@@ -63,6 +84,10 @@ int cmd_mount(int argc, char **argv)
 				if (!strchr(v, '=')) {
 					free(sets.kv);
 					return cli_usage(usage, "--set takes NAME=VALUE, got '%s'", v);
+				}
+				if (unknown_setting(v)) {
+					free(sets.kv);
+					return 2;
 				}
 				sets.kv[sets.n++] = v;
 			} else if (a[2] == 'c')

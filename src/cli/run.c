@@ -1,4 +1,4 @@
-/* run.c — `ferry run JOB.yml [--name NAME] [--set K=V]... [--compute NAME]
+/* run.c — `ferry run JOB.yml [--name NAME] [--set PATH=VALUE]... [--compute NAME]
  * [--detach]`: run a command job, here or on a Slurm compute (job/slurmrun.h). */
 #include "cli/cli.h"
 #include "core/interrupt.h"
@@ -6,18 +6,40 @@
 #include "job/runner.h"
 #include "job/slurmrun.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]... [--compute NAME] [--detach]";
+static const char usage[] = "ferry run JOB.yml [--name NAME] [--set PATH=VALUE]... [--compute NAME] [--detach]";
+
+/* One line naming the Azure-only fields of the job that ferry does not act
+ * on (the rest of the file runs as on Azure ML; a `compute:` that names no
+ * compute target gets its own line, job/slurmrun.h). */
+static void note_ignored(const struct ferry_jobspec *spec)
+{
+	static const char *const ignored[] = { "environment", "queue_settings", "services" };
+	json_t *a = json_loads(spec->azure_json ? spec->azure_json : "{}", 0, NULL);
+	char list[256] = "";
+	for (size_t i = 0; a && i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		json_t *v = json_object_get(a, ignored[i]);
+		if (!v || json_is_null(v))
+			continue;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "",
+			 ignored[i]);
+	}
+	json_decref(a);
+	if (list[0])
+		fprintf(stderr, "ferry: note: not used when running here (Azure ML only): %s; the command "
+			"runs in this machine's environment\n", list);
+}
 
 int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL, *compute = NULL;
 	int detach = 0;
 	ferry_interrupt_install(); /* Ctrl-C while inputs download stops cleanly */
-	/* --set values are applied after loading; remember their positions. */
+	/* --set PATH=VALUE: applied to the job document before the model is built. */
 	int nset = 0;
 	const char **sets = calloc((size_t)argc, sizeof(char *));
 	if (!sets)
@@ -61,29 +83,23 @@ int cmd_run(int argc, char **argv)
 		free(sets);
 		return cli_usage(usage, "run needs a job file");
 	}
-	ferry_err err;
-	ferry_err_clear(&err);
-	struct ferry_jobspec *spec;
-	if (ferry_jobspec_load(file, &spec, &err) < 0) {
-		free(sets);
-		return cli_fail(&err);
-	}
-	int rc = 0;
-	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
-		rc = -1;
-	for (int i = 0; rc == 0 && i < nset; i++) {
-		const char *eq = strchr(sets[i], '=');
-		if (!eq || eq == sets[i]) {
-			int u = cli_usage(usage, "--set takes KEY=VALUE, got '%s'", sets[i]);
-			ferry_jobspec_free(spec);
+	for (int i = 0; i < nset; i++)
+		if (!strchr(sets[i], '=') || sets[i][0] == '=') {
+			int u = cli_usage(usage, "--set takes PATH=VALUE, got '%s'", sets[i]);
 			free(sets);
 			return u;
 		}
-		char *key = strndup(sets[i], (size_t)(eq - sets[i]));
-		rc = key ? ferry_jobspec_set_env(spec, key, eq + 1, &err) : -1;
-		free(key);
-	}
+	ferry_err err;
+	ferry_err_clear(&err);
+	struct ferry_jobspec *spec;
+	int rc = ferry_jobspec_load_set(file, sets, (size_t)nset, &spec, &err);
 	free(sets);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (name && ferry_jobspec_set_name(spec, name, &err) < 0)
+		rc = -1;
+	if (rc == 0)
+		note_ignored(spec);
 	int exit_code = 1;
 	struct ferry_compute target = { 0 };
 	if (rc == 0)

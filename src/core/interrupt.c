@@ -3,17 +3,38 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_signal;
+static struct timespec first_at; /* when stop_signal was set */
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
 
 static void on_signal(int sig)
 {
-	if (stop_signal) { /* second signal: stop now */
-		signal(sig, SIG_DFL);
-		raise(sig);
+	if (!stop_signal) {
+		clock_gettime(CLOCK_MONOTONIC, &first_at); /* async-signal-safe */
+		stop_signal = sig;
 		return;
 	}
-	stop_signal = sig;
+	/* One Ctrl-C often arrives twice: `timeout` and other supervisors
+	 * send it to the child and to its process group. A repeat within a
+	 * second is that same request, not a second one. */
+	if (ms_since(&first_at) < 1000)
+		return;
+	/* A second request: stop now, but never silently. */
+	static const char msg[] = "ferry: interrupted again: stopping at once (temporary "
+				  "files and unfinished uploads may be left)\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+	(void)w;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 void ferry_interrupt_install(void)

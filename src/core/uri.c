@@ -97,10 +97,37 @@ static int starts(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* azureml://jobs/<job>/outputs/<output>[/paths/<p>] */
+static int parse_job(const char *text, const char *p, struct ferry_uri *u, ferry_err *err)
+{
+	static const char form[] = "expected azureml://jobs/<job name>/outputs/<output name>/paths/<path>";
+	p += strlen("jobs/");
+	const char *slash = strchr(p, '/');
+	if (!slash || slash == p || strncmp(slash, "/outputs/", 9) != 0)
+		return bad(err, text, form);
+	const char *o = slash + 9;
+	size_t olen = strcspn(o, "/");
+	if (olen == 0 || (o[olen] && strncmp(o + olen, "/paths/", 7) != 0 && strcmp(o + olen, "/paths") &&
+			  strcmp(o + olen, "/")))
+		return bad(err, text, form);
+	u->kind = FERRY_URI_JOB;
+	u->job = dupn(p, (size_t)(slash - p));
+	u->job_output = dupn(o, olen);
+	const char *rest = !strncmp(o + olen, "/paths/", 7) ? o + olen + 7 : "";
+	u->path = clean_path(rest, &u->trailing_slash);
+	if (!*rest)
+		u->trailing_slash = 1; /* the whole output: a folder */
+	if (pct_decode(u->path) < 0)
+		return bad(err, text, "bad percent-escape");
+	return 0;
+}
+
 /* azureml://datastores/<name>/paths/<p> and the long form. */
 static int parse_datastore(const char *text, struct ferry_uri *u, ferry_err *err)
 {
 	const char *p = text + strlen("azureml://");
+	if (starts(p, "jobs/"))
+		return parse_job(text, p, u, err);
 	if (starts(p, "subscriptions/")) {
 		/* subscriptions/<s>/resource[gG]roups/<rg>/workspaces/<w>/datastores/... */
 		const char *ds = strstr(p, "/datastores/");
@@ -155,9 +182,22 @@ static int parse_wasb(const char *text, const char *after_scheme, int secure, st
 {
 	const char *at = strchr(after_scheme, '@');
 	const char *slash = strchr(after_scheme, '/');
-	if (!at || (slash && slash < at) || at == after_scheme)
-		return bad(err, text, "expected <scheme>://<container>@<account>.blob.core.windows.net/<path>");
-	const char *host = at + 1;
+	const char *host, *cont = after_scheme;
+	size_t clen;
+	if (!at || (slash && slash < at)) {
+		/* the account-host form: <scheme>://<account>.blob.<sfx>/<container>/<path> */
+		host = after_scheme;
+		cont = slash ? slash + 1 : "";
+		clen = strcspn(cont, "/");
+		if (clen == 0)
+			return bad(err, text, "expected <scheme>://<container>@<account>.blob.core.windows.net/<path> "
+					      "or <scheme>://<account>.blob.core.windows.net/<container>/<path>");
+	} else {
+		if (at == after_scheme)
+			return bad(err, text, "expected <scheme>://<container>@<account>.blob.core.windows.net/<path>");
+		host = at + 1;
+		clen = (size_t)(at - after_scheme);
+	}
 	size_t hlen = slash ? (size_t)(slash - host) : strlen(host);
 	const char *dot = memchr(host, '.', hlen);
 	if (!dot || dot == host)
@@ -167,13 +207,15 @@ static int parse_wasb(const char *text, const char *after_scheme, int secure, st
 	if (!sfx || !(starts(svc, "blob.") || starts(svc, "dfs.")))
 		return bad(err, text, "host must be <account>.blob.<suffix> or <account>.dfs.<suffix>");
 	u->kind = FERRY_URI_BLOB;
-	u->container = dupn(after_scheme, (size_t)(at - after_scheme));
+	u->container = dupn(cont, clen);
 	u->account = dupn(host, (size_t)(dot - host));
 	char *suffix = dupn(sfx + 1, hlen - (size_t)(sfx + 1 - host));
 	size_t elen = strlen(u->account) + strlen(suffix) + 32;
 	u->endpoint = malloc(elen);
 	snprintf(u->endpoint, elen, "%s://%s.blob.%s", secure ? "https" : "http", u->account, suffix);
 	free(suffix);
+	if (cont != after_scheme) /* account-host form: the path follows the container */
+		slash = cont[clen] ? cont + clen : NULL;
 	u->path = clean_path(slash ? slash : "", &u->trailing_slash);
 	if (pct_decode(u->path) < 0)
 		return bad(err, text, "bad percent-escape");
@@ -459,5 +501,7 @@ void ferry_uri_free(struct ferry_uri *u)
 	free(u->datastore);
 	free(u->asset_name);
 	free(u->asset_version);
+	free(u->job);
+	free(u->job_output);
 	memset(u, 0, sizeof(*u));
 }

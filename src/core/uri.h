@@ -19,6 +19,8 @@ enum ferry_uri_kind {
 	FERRY_URI_DATASTORE, /* azureml://datastores/<name>/paths/<p> (short or long form) */
 	FERRY_URI_ASSET,     /* azureml:<name>:<version> | azureml:<name>@latest */
 	FERRY_URI_S3,        /* s3://bucket/path */
+	FERRY_URI_JOB,       /* azureml://jobs/<job>/outputs/<output>[/paths/<p>]: an
+	                        earlier job's output (resolved through its record) */
 };
 
 /* The scheme a path text starts with, found case-insensitively: the one
@@ -51,6 +53,7 @@ struct ferry_uri {
 	                    https://<acct>.blob.<sfx>; HTTP: scheme://host[:port] */
 	char *datastore; /* DATASTORE */
 	char *asset_name, *asset_version; /* ASSET; version "latest" for @latest */
+	char *job, *job_output;           /* JOB ("artifacts": the job's ./outputs, ./logs) */
 	int trailing_slash; /* the text ended in '/': names a folder */
 };
 

@@ -436,9 +436,12 @@ int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const cha
 {
 	char msg[800];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char where[64] = ": --set"; /* line 0: a node `--set` made (job/setargs.h) */
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d", line);
 	if (field)
-		return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: field '%s': %s", label, line, field, msg);
-	return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: %s", label, line, msg);
+		return ferry_err_set(err, FERRY_E_INVALID, "%s%s: field '%s': %s", label, where, field, msg);
+	return ferry_err_set(err, FERRY_E_INVALID, "%s%s: %s", label, where, msg);
 }
 
 int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, const char *fmt, ...)

@@ -46,7 +46,8 @@ int ferry_yaml_load(const char *path, struct ferry_yaml_node **root, ferry_err *
 void ferry_yaml_free(struct ferry_yaml_node *n);
 
 /* Fill err (FERRY_E_INVALID) with "<label>:<line>: field '<field>': <message>",
- * or "<label>:<line>: <message>" when field is NULL — the form every error
+ * or "<label>:<line>: <message>" when field is NULL; line 0 (a node made by
+ * `--set`) reads "<label>: --set: ..." — the form every error
  * about a YAML file takes (job, datastore and data asset files). Returns -1. */
 int ferry_yaml_field_errv(ferry_err *err, const char *label, int line, const char *field,
 			  const char *fmt, va_list ap);

@@ -10,6 +10,8 @@
  * once with placeholder values.
  */
 #include "job/jobspec.h"
+#include "job/setargs.h"
+#include "job/typedinput.h"
 #include "core/uri.h"
 #include "job/expand.h"
 #include "core/yaml.h"
@@ -27,7 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const type_names[] = { "uri_folder", "uri_file", "mltable" };
+/* The last three are folders (uri_folder semantics) that keep their type
+ * name for the data asset an output is registered as. */
+static const char *const type_names[] = { "uri_folder",   "uri_file",     "mltable",
+					  "custom_model", "mlflow_model", "triton_model" };
 static const char *const mode_names[] = { "ro_mount", "rw_mount",   "download",     "upload",
 					  "direct",   "eval_mount", "eval_download" };
 
@@ -207,6 +212,9 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 			return oom(c);
 		return 0;
 	}
+	int typed = ferry_typed_input(c, name, n, in); /* integer, number, boolean, string */
+	if (typed)
+		return typed < 0 ? -1 : 0;
 	in->type = FERRY_IO_URI_FOLDER;
 	in->mode = FERRY_MODE_RO_MOUNT;
 	int mode_line = n->line;
@@ -216,9 +224,11 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 		snprintf(field, sizeof(field), "inputs.%s.%s", name, k);
 		int e;
 		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 3, "type", &e) < 0)
+			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
 				return -1;
-			in->type = e;
+			if (e >= 3 && !(in->type_name = strdup(type_names[e])))
+				return oom(c);
+			in->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
 		} else if (!strcmp(k, "mode")) {
 			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
 				return -1;
@@ -241,7 +251,9 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 		}
 	}
 	if (!in->path && !in->optional)
-		return ferry_yaml_err(c, key_line, NULL, "input '%s': field 'path' is required", name);
+		return ferry_yaml_err(c, key_line, NULL,
+				      "input '%s': field 'path' is required (in the file, or --set inputs.%s.path=...)",
+				      name, name);
 	if (check_mode(c, mode_line, 0, name, in->type, in->mode) < 0)
 		return -1;
 	if (in->path) {
@@ -285,9 +297,11 @@ static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line
 		snprintf(field, sizeof(field), "outputs.%s.%s", name, k);
 		int e;
 		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 3, "type", &e) < 0)
+			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
 				return -1;
-			o->type = e;
+			if (e >= 3 && !(o->type_name = strdup(type_names[e])))
+				return oom(c);
+			o->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
 		} else if (!strcmp(k, "mode")) {
 			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
 				return -1;
@@ -535,6 +549,7 @@ static int parse_env(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, 
 		struct ferry_job_env *e = &s->env[s->n_env++];
 		e->key = strdup(n->keys[i]);
 		e->value = strdup(ferry_yaml_is_null(v) ? "" : v->text);
+		e->line = v->line;
 		if (!e->key || !e->value)
 			return oom(c);
 	}
@@ -607,6 +622,15 @@ static int check_references(struct ferry_yaml_doc *c, struct ferry_jobspec *s, i
 		goto out;
 	}
 	free(cmd);
+	for (size_t j = 0; j < s->n_env; j++) {
+		char *v = NULL;
+		if (ferry_jobspec_env_value(s, j, (const char *const *)iv, (const char *const *)ov, &v,
+					    c->err) < 0) {
+			ferry_err_wrap(c->err, "%s:%d", c->label, s->env[j].line);
+			goto out;
+		}
+		free(v);
+	}
 	for (size_t i = 0; i < s->n_outputs; i++) {
 		char *uri = NULL;
 		if (ferry_jobspec_output_uri(s, i, &uri, c->err) < 0) {
@@ -657,6 +681,10 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		return oom(c);
 	int cmd_line = 1;
 	char *code = NULL;
+	/* A command component file runs as a job: its inputs' defaults are the values. */
+	const struct ferry_yaml_node *schema = ferry_yaml_get(root, "$schema");
+	int component = schema && schema->kind == FERRY_YAML_SCALAR &&
+			strcasestr(schema->text, "commandComponent") != NULL;
 	int code_line = 0, dist_line = 1;
 	int rc = -1;
 	for (size_t i = 0; i < root->n; i++) {
@@ -674,6 +702,10 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 				     v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
 				goto out;
 			}
+		} else if (component && (!strcmp(k, "name") || !strcmp(k, "version") ||
+					 !strcmp(k, "is_deterministic"))) {
+			/* a component's own name and version, not the job's */
+			json_object_set_new(azure, !strcmp(k, "name") ? "component_name" : k, to_json(v));
 		} else if (!strcmp(k, "name")) {
 			if (get_str(c, v, k, &s->name) < 0)
 				goto out;
@@ -831,6 +863,13 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		oom(c);
 		goto out;
 	}
+	if (!s->experiment_name) { /* Azure ML's default: the job file's folder name */
+		const char *b = strrchr(s->dir, '/');
+		if (!(s->experiment_name = strdup(b && b[1] ? b + 1 : s->dir))) {
+			oom(c);
+			goto out;
+		}
+	}
 	if (check_references(c, s, cmd_line) < 0)
 		goto out;
 	rc = 0;
@@ -843,13 +882,18 @@ out:
 	return rc;
 }
 
-int ferry_jobspec_parse(const char *text, size_t len, const char *label, const char *dir,
-			struct ferry_jobspec **out, ferry_err *err)
+static int parse_set(const char *text, size_t len, const char *label, const char *dir,
+		     const char *const *sets, size_t nsets, struct ferry_jobspec **out, ferry_err *err)
 {
 	*out = NULL;
 	struct ferry_yaml_node *root;
 	if (ferry_yaml_parse(text, len, label, &root, err) < 0)
 		return -1;
+	for (size_t i = 0; i < nsets; i++)
+		if (ferry_job_set_apply(root, sets[i], err) < 0) {
+			ferry_yaml_free(root);
+			return -1;
+		}
 	struct ferry_jobspec *s = calloc(1, sizeof(*s));
 	if (!s || !(s->file = strdup(label))) {
 		free(s);
@@ -867,7 +911,19 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 	return 0;
 }
 
+int ferry_jobspec_parse(const char *text, size_t len, const char *label, const char *dir,
+			struct ferry_jobspec **out, ferry_err *err)
+{
+	return parse_set(text, len, label, dir, NULL, 0, out, err);
+}
+
 int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err)
+{
+	return ferry_jobspec_load_set(path, NULL, 0, out, err);
+}
+
+int ferry_jobspec_load_set(const char *path, const char *const *sets, size_t nsets,
+			   struct ferry_jobspec **out, ferry_err *err)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rbe");
@@ -904,7 +960,7 @@ int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	int rc = ferry_jobspec_parse(buf, len, path, dir, out, err);
+	int rc = parse_set(buf, len, path, dir, sets, nsets, out, err);
 	free(dir);
 	free(buf);
 	return rc;
@@ -919,6 +975,7 @@ void ferry_jobspec_free(struct ferry_jobspec *s)
 		free(in->name);
 		free(in->value);
 		free(in->path);
+		free(in->type_name);
 		free(in->description);
 	}
 	for (size_t i = 0; i < s->n_outputs; i++) {
@@ -927,6 +984,7 @@ void ferry_jobspec_free(struct ferry_jobspec *s)
 		free(o->path_tmpl);
 		free(o->asset_name);
 		free(o->asset_version);
+		free(o->type_name);
 		free(o->description);
 	}
 	for (size_t i = 0; i < s->n_env; i++) {
@@ -1135,6 +1193,26 @@ int ferry_jobspec_command(const struct ferry_jobspec *s, const char *const *in_v
 {
 	struct cmd_arg a = { s, in_vals, out_vals };
 	return ferry_expand(s->command, 1, command_resolver, &a, "command", out, err);
+}
+
+/* In a variable's value an absent optional input is empty text. */
+static int env_resolver(void *arg, const char *expr, const char **value, ferry_err *err)
+{
+	int r = command_resolver(arg, expr, value, err);
+	if (r == FERRY_EXPAND_ABSENT) {
+		*value = "";
+		r = FERRY_EXPAND_VALUE;
+	}
+	return r;
+}
+
+int ferry_jobspec_env_value(const struct ferry_jobspec *s, size_t j, const char *const *in_vals,
+			    const char *const *out_vals, char **out, ferry_err *err)
+{
+	struct cmd_arg a = { s, in_vals, out_vals };
+	char what[300];
+	snprintf(what, sizeof(what), "environment_variables.%s", s->env[j].key);
+	return ferry_expand(s->env[j].value, 0, env_resolver, &a, what, out, err);
 }
 
 char *ferry_jobspec_input_path(const struct ferry_jobspec *s, const struct ferry_job_input *in)

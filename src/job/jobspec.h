@@ -48,6 +48,8 @@ struct ferry_job_input {
 	enum ferry_io_type type;
 	enum ferry_io_mode mode;
 	char *path;             /* as written; NULL for an absent optional input */
+	char *type_name;        /* custom_model|mlflow_model|triton_model (type is
+	                           FERRY_IO_URI_FOLDER then), else NULL */
 	int optional;
 	char *description;
 };
@@ -58,13 +60,15 @@ struct ferry_job_output {
 	enum ferry_io_type type;
 	enum ferry_io_mode mode;
 	char *path_tmpl;        /* as written, or NULL: the default location */
+	char *type_name;        /* custom_model|mlflow_model|triton_model, else NULL */
 	char *asset_name;       /* `name`: registered as a data asset when the job succeeds */
 	char *asset_version;    /* `version`, or NULL: the next free version */
 	char *description;
 };
 
 struct ferry_job_env {
-	char *key, *value;
+	char *key, *value;      /* value as written: may hold ${{inputs.x}} etc. */
+	int line;               /* 0: not from the file */
 };
 
 /* distribution.type; NONE when the job has no `distribution:`. */
@@ -120,6 +124,11 @@ int ferry_jobspec_parse(const char *text, size_t len, const char *label, const c
 /* Read `path` and parse it, relative paths starting at its folder. */
 int ferry_jobspec_load(const char *path, struct ferry_jobspec **out, ferry_err *err);
 
+/* ferry_jobspec_load with `--set PATH=VALUE` assignments applied, in order,
+ * to the document before the model is built (job/setargs.h). */
+int ferry_jobspec_load_set(const char *path, const char *const *sets, size_t nsets,
+			   struct ferry_jobspec **out, ferry_err *err);
+
 void ferry_jobspec_free(struct ferry_jobspec *s);
 
 /* Job names: 1-255 of [A-Za-z0-9_-], starting with a letter or digit. */
@@ -150,6 +159,12 @@ int ferry_jobspec_output_uri(const struct ferry_jobspec *s, size_t i, char **out
  * optional input); out_vals[j] output j's. malloc'd into *out. */
 int ferry_jobspec_command(const struct ferry_jobspec *s, const char *const *in_vals,
 			  const char *const *out_vals, char **out, ferry_err *err);
+
+/* Environment variable j's value with `${{inputs.X}}`, `${{outputs.Y}}`,
+ * `${{name}}` expanded as in the command (an absent optional input is empty
+ * text; `$[[` is literal). malloc'd into *out. */
+int ferry_jobspec_env_value(const struct ferry_jobspec *s, size_t j, const char *const *in_vals,
+			    const char *const *out_vals, char **out, ferry_err *err);
 
 /* Make an input path usable from anywhere: a relative local path is joined
  * to the job file's folder; other forms are returned as they are. malloc'd. */

@@ -13,8 +13,11 @@
  * SIGINT/SIGTERM reaches everything the shell started.
  */
 #include "job/runner.h"
+#include "job/amlenv.h"
 #include "job/jobclaim.h"
 #include "job/sandbox.h"
+#include "job/shell.h"
+#include "job/workdir.h"
 #include "core/interrupt.h"
 #include "job/distrun.h"
 #include "job/ranks.h"
@@ -25,6 +28,7 @@
 #include "fs/fs.h"
 #include "mltable/mltable.h"
 #include "resolve/resolve.h"
+#include "transfer/progress.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -135,6 +139,11 @@ static void rm_rf(const char *path)
 static void activity(struct run *r, const char *what, const char *io, const char *name,
 		     int started, int ok, double ms, const char *error)
 {
+	if (started) { /* the progress line says what is being staged */
+		char label[300];
+		snprintf(label, sizeof(label), "%s '%s'", io, name);
+		ferry_progress_set_label(label);
+	}
 	if (!r->dcap)
 		return;
 	char ts[40];
@@ -166,6 +175,14 @@ static int resolve_asset_input(struct run *r, const struct ferry_job_input *in,
 	struct ferry_uri u;
 	if (ferry_uri_parse(in->path, &u, err) < 0)
 		return ferry_err_wrap(err, "input '%s'", in->name);
+	if (u.kind == FERRY_URI_JOB) { /* an earlier job's output, checked before anything runs */
+		int jrc = ferry_ws_job_output_uri(r->ctx.ws, u.job, u.job_output, u.path, u.trailing_slash,
+						  &st->uri, err);
+		ferry_uri_free(&u);
+		if (jrc == 0)
+			ferry_info("input '%s': %s is at %s", in->name, in->path, st->uri);
+		return jrc < 0 ? ferry_err_wrap(err, "input '%s'", in->name) : 1;
+	}
 	if (u.kind != FERRY_URI_ASSET) {
 		ferry_uri_free(&u);
 		return 0;
@@ -175,12 +192,12 @@ static int resolve_asset_input(struct run *r, const struct ferry_job_input *in,
 	ferry_uri_free(&u);
 	if (rc < 0)
 		return ferry_err_wrap(err, "input '%s'", in->name);
-	if (strcmp(a.type, ferry_io_type_name(in->type)) != 0)
+	const char *declared = in->type_name ? in->type_name : ferry_io_type_name(in->type);
+	if (strcmp(a.type, declared) != 0)
 		rc = ferry_err_set(err, FERRY_E_INVALID,
 				   "input '%s': data asset %s:%s is of type %s, but the input is "
 				   "declared type %s (declare type: %s)",
-				   in->name, a.name, a.version, a.type, ferry_io_type_name(in->type),
-				   a.type);
+				   in->name, a.name, a.version, a.type, declared, a.type);
 	else if (asprintf(&st->asset, "%s:%s", a.name, a.version) < 0 ||
 		 !(st->uri = strdup(a.path))) {
 		st->asset = NULL;
@@ -237,7 +254,15 @@ static int check_datastores(struct run *r, ferry_err *err)
 		struct ferry_data_asset a;
 		if (!o->asset_name || !o->asset_version)
 			continue;
-		if (ferry_ws_asset_get(r->ctx.ws, o->asset_name, o->asset_version, &a, err) == 0) {
+		/* A not-found here is the good case: it must not stay in err. */
+		ferry_err e;
+		ferry_err_clear(&e);
+		int got = ferry_ws_asset_get(r->ctx.ws, o->asset_name, o->asset_version, &a, &e);
+		if (got < 0 && e.code != FERRY_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		if (got == 0) {
 			ferry_data_asset_free(&a);
 			return ferry_err_set(err, FERRY_E_INVALID,
 					     "output '%s': data asset '%s' version '%s' already exists "
@@ -773,7 +798,7 @@ static int register_outputs(struct run *r, ferry_err *err)
 		if (!o->asset_name || !st->done)
 			continue;
 		struct ferry_data_asset a = { .name = o->asset_name, .version = o->asset_version,
-					      .type = (char *)ferry_io_type_name(o->type),
+					      .type = o->type_name ? o->type_name : (char *)ferry_io_type_name(o->type),
 					      .path = st->uri, .description = o->description,
 					      .job = r->s->name };
 		char *version = NULL;
@@ -938,12 +963,13 @@ static void exec_failed(int e)
 	_exit(127);
 }
 
-/* One process of the command: `/bin/sh -c cmd` in the code folder, leading
+/* One process of the command: `/bin/bash -c cmd` (shell.h) in the code folder, leading
  * its own process group, stdin /dev/null, stdout+stderr into `outfd`.
  * Returns its pid, or -1 with errno. */
 static pid_t spawn_command(struct run *r, const char *cmd, char **env, int outfd)
 {
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	const char *shell = ferry_job_shell(); /* bash, sh without it (shell.h) */
+	char *argv[] = { strrchr(shell, '/') + 1, "-c", (char *)cmd, NULL };
 	struct ferry_sandbox sb;
 	ferry_sandbox_prepare(&sb, ferry_ws_home(r->ctx.ws));
 	pid_t pid = fork();
@@ -964,7 +990,7 @@ static pid_t spawn_command(struct run *r, const char *cmd, char **env, int outfd
 		if (chdir(r->s->code) < 0)
 			_exit(126);
 		ferry_sandbox_child(&sb);
-		execve("/bin/sh", argv, env);
+		execve(shell, argv, env);
 		exec_failed(errno);
 	}
 	int fork_errno = errno;
@@ -1210,6 +1236,28 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 }
 
 /* ---- record and summary ---- */
+
+/* After a failed or canceled command, what truly became of each output (as
+ * on Azure ML, upload outputs are not uploaded; an rw_mount output's files
+ * closed before the end were written through to storage). */
+static void outputs_not_finished(struct run *r, const char *why)
+{
+	ferry_info("%s: outputs are not uploaded (as on Azure ML)", why);
+	fprintf(stderr, "ferry: %s: outputs not uploaded (as on Azure ML):\n", why);
+	for (size_t i = 0; i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (o->mode == FERRY_MODE_RW_MOUNT && st->done)
+			fprintf(stderr, "  output '%s' (rw_mount): the files the command closed are already "
+				"in storage at %s\n", o->name, st->uri);
+		else if (o->mode == FERRY_MODE_RW_MOUNT)
+			fprintf(stderr, "  output '%s' (rw_mount): %s\n", o->name,
+				st->error[0] ? st->error : "not mounted");
+		else
+			fprintf(stderr, "  output '%s' (%s): what the command wrote is kept in %s\n", o->name,
+				ferry_io_mode_name(o->mode), st->local ? st->local : r->wd);
+	}
+}
 
 /* An ro_mount input's figures in its job record: bytes read, cache hit rate, time
  * waiting for storage (and what explains them). */
@@ -1493,6 +1541,13 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 	*outputs_ok = 1;
 	if (do_inputs(r, err) < 0 || prepare_outputs(r, err) < 0)
 		return -1;
+	/* The command runs in a snapshot of its code (workdir.h). */
+	char *exe_wd = NULL;
+	if (ferry_workdir_snapshot(s->code, r->node ? r->cap : r->jobdir, ferry_ws_home(r->ctx.ws), &exe_wd,
+				   err) < 0)
+		return -1;
+	free(s->code);
+	s->code = exe_wd;
 	const char **iv = calloc(s->n_inputs + 1, sizeof(char *));
 	const char **ov = calloc(s->n_outputs + 1, sizeof(char *));
 	char *cmd = NULL;
@@ -1505,7 +1560,9 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 		iv[i] = r->in[i].value;
 	for (size_t i = 0; i < s->n_outputs; i++)
 		ov[i] = r->out[i].value;
-	int erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
+	int erc = ferry_job_aml_env(s, iv, ov, err);
+	if (erc == 0)
+		erc = ferry_jobspec_command(s, iv, ov, &cmd, err);
 	free(iv);
 	free(ov);
 	if (erc < 0)
@@ -1518,17 +1575,24 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 	ferry_info("command exited with %d", *status);
 	unmount_inputs(r); /* the inputs are done with; again at the end for early exits */
 	unmount_outputs(r);
-	if (*status == 0) {
+	int canceled = r->canceled || ferry_interrupted();
+	if (canceled && s->n_outputs > 0) {
+		if (!r->node)
+			outputs_not_finished(r, "job canceled");
+	} else if (*status == 0) {
 		if (r->node)
 			list_node_outputs(r);
 		if (finish_outputs(r, err) < 0 || (!r->node && register_outputs(r, err) < 0))
 			*outputs_ok = 0;
-	} else if (s->n_outputs > 0) {
-		ferry_info("command failed (exit code %d): outputs are not uploaded (as on "
-			   "Azure ML); they stay in %s",
-			   *status, r->wd);
-		if (!r->node)
-			fprintf(stderr, "ferry: command failed: outputs not uploaded; local copies in %s\n", r->wd);
+	} else if (s->n_outputs > 0 && !r->node)
+		outputs_not_finished(r, "command failed");
+	ferry_err ae; /* ./outputs and ./logs, whatever the exit status (workdir.h) */
+	ferry_err_clear(&ae);
+	if (ferry_workdir_finish(&r->ctx, s->code, s->name, &ae) < 0) {
+		ferry_warn("job %s: artifacts not uploaded: %s", s->name, ae.msg);
+		if (*outputs_ok && *status == 0 && !canceled)
+			*err = ae;
+		*outputs_ok = 0;
 	}
 	return 0;
 }
@@ -1593,9 +1657,12 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	int status = 0, outputs_ok = 1;
 	if (run_body(&r, &status, &outputs_ok, err) < 0)
 		goto done;
+	int canceled = r.canceled || ferry_interrupted(); /* Ctrl-C, SIGTERM, SIGHUP */
 	*exit_code = outputs_ok ? status : 1;
+	if (canceled && status == 0)
+		*exit_code = 128 + (r.canceled ? r.canceled : ferry_interrupted());
 	rc = 0;
-	const char *final = status == 0 && outputs_ok ? "Completed" : "Failed";
+	const char *final = canceled ? "Canceled" : status == 0 && outputs_ok ? "Completed" : "Failed";
 	record(&r, final, 1, status);
 	summary(&r, final, *exit_code);
 	recorded = 2;
@@ -1603,8 +1670,9 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 done:
 	if (rc < 0 && recorded == 1) {
 		ferry_log(FERRY_LOG_INFO, "job %s failed before its command ran: %s", s->name, err->msg);
-		record(&r, "Failed", 0, 0);
-		summary(&r, "Failed", 1);
+		const char *st = ferry_interrupted() ? "Canceled" : "Failed";
+		record(&r, st, 0, 0);
+		summary(&r, st, 1);
 	}
 	run_close(&r, log_open);
 	ferry_job_release(claim); /* after the last record: see jobclaim.h */

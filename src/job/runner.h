@@ -7,7 +7,7 @@
  *   <home>/jobs/<name>/user_logs/std_log.txt
  *   <home>/jobs/<name>/cap/data-capability/wd/{INPUT_<n>,OUTPUT_<n>}
  * inputs (download / ro_mount / direct; a data asset input is looked up and
- * type-checked before anything runs and read at its storage path), the command (`/bin/sh -c` in the code folder,
+ * type-checked before anything runs and read at its storage path), the command (`/bin/bash -c`, sh without bash, in a snapshot of the code folder with ./outputs and ./logs, job/workdir.h,
  * output to the terminal and std_log.txt, SIGINT/SIGTERM forwarded), outputs
  * (upload, only when the command succeeded; then outputs with `name` are
  * registered as data assets), cleanup of downloaded inputs

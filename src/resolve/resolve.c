@@ -432,6 +432,20 @@ int ferry_resolve_named(struct ferry_ctx *ctx, const char *text, int for_write, 
 		p = strdup(u.path);
 		t = tree_join("s3", u.container);
 		break;
+	case FERRY_URI_JOB: { /* an earlier job's output: where its record says */
+		char *uri = NULL;
+		int rc = -1;
+		if (for_write)
+			ferry_err_set(err, FERRY_E_INVALID, "'%s': an earlier job's output is read-only", u.text);
+		else if (!ctx->ws)
+			ferry_err_set(err, FERRY_E_INVALID, "'%s': no workspace is open", u.text);
+		else if (ferry_ws_job_output_uri(ctx->ws, u.job, u.job_output, u.path, u.trailing_slash, &uri,
+						 err) == 0)
+			rc = ferry_resolve(ctx, uri, 0, store, path, folder_hint, err);
+		free(uri);
+		ferry_uri_free(&u);
+		return rc;
+	}
 	}
 	if (folder_hint)
 		*folder_hint = u.trailing_slash;

@@ -9,6 +9,9 @@
  * Stalls: libcurl's low-speed limit aborts a transfer that moved less than
  * 1 byte/s for FERRY_STALL_TIMEOUT_SECONDS; the abort is retried like a reset.
  *
+ * Names that do not resolve: one retry, then an error naming the host
+ * (retrying for the whole budget took ~18 s to say the same).
+ *
  * Deadline: a thread may bound its calls in total time (ferry_http_deadline,
  * for the mount's reads): each attempt gets the time left as libcurl's total
  * timeout, the wait before a retry is cut to it, and past it the call fails.
@@ -22,6 +25,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +287,23 @@ static int transient_curl(CURLcode rc)
 	}
 }
 
+/* The host part of `url` ("scheme://[user@]host[:port]/..."), into buf. */
+static void url_host(const char *url, char *buf, size_t cap)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	size_t h = p[0] == '[' ? strcspn(p, "]") + 1 : strcspn(p, ":/?#");
+	if (h > n)
+		h = n;
+	snprintf(buf, cap, "%.*s", (int)h, p);
+}
+
 static long backoff_ms(const struct ferry_settings *s, int attempt, long retry_after_ms)
 {
 	if (retry_after_ms >= 0)
@@ -396,6 +417,9 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 		ferry_stats_add(&stats->requests, 1);
 		CURLcode rc = curl_easy_perform(h);
 		curl_slist_free_all(a.headers);
+		char host[256] = "";
+		if (rc == CURLE_COULDNT_RESOLVE_HOST)
+			url_host(a.url, host, sizeof(host));
 		free(a.url);
 
 		if (rc == CURLE_OK && resp->status >= 200 && resp->status < 300)
@@ -430,6 +454,13 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			if (len != UINT64_MAX)
 				len -= st.delivered;
 		}
+		/* A name that does not resolve rarely starts to within seconds:
+		 * one retry (a resolver hiccup), then say which host. */
+		if (rc == CURLE_COULDNT_RESOLVE_HOST && attempt >= 1)
+			return ferry_err_set(err, FERRY_E_NET,
+					     "%s: host '%s' does not resolve (check the account or "
+					     "endpoint name; gave up after %d attempts)",
+					     call->what, host, attempt + 1);
 		if (!transient || attempt >= retries || call->cleanup) {
 			if (rc == CURLE_OK && !transient) {
 				if (call->describe)

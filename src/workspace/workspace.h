@@ -92,7 +92,7 @@ struct ferry_job_record {
 	char *display_name;
 	char *experiment_name;
 	char *description;
-	char *status;        /* Queued, Running, Completed, Failed */
+	char *status;        /* Queued, Running, Completed, Failed, Canceled */
 	int exit_code;       /* valid when has_exit_code */
 	int has_exit_code;
 	char *start_time;    /* 2024-01-01T10:00:00.000000Z */
@@ -108,6 +108,18 @@ struct ferry_job_record {
 
 /* Insert or update (by name) the record; every field is written. */
 int ferry_ws_job_put(struct ferry_ws *ws, const struct ferry_job_record *rec, ferry_err *err);
+
+/* The folder of job `job`'s artifacts (what its command left in ./outputs
+ * and ./logs): "azureml://datastores/workspaceblobstore/paths/ExperimentRun/dcid.<job>/". */
+void ferry_ws_artifacts_uri(const char *job, char *buf, size_t cap);
+
+/* Where `azureml://jobs/<job>/outputs/<output>/paths/<path>` is: the URI the
+ * output was stored at, plus `path` (a trailing '/' when `folder`); output
+ * "artifacts" is the job's artifacts folder. Errors: FERRY_E_NOTFOUND for
+ * no such job or output, FERRY_E_INVALID for a job not Completed or an output
+ * not stored; each names the job and output. *out malloc'd. */
+int ferry_ws_job_output_uri(struct ferry_ws *ws, const char *job, const char *output, const char *path,
+			    int folder, char **out, ferry_err *err);
 
 /* Fetch job `name` into *out (free with ferry_job_record_free).
  * FERRY_E_NOTFOUND when there is no such job. */

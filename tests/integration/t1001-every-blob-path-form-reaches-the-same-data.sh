@@ -19,6 +19,8 @@ n=0
 for uri in "$(az_uri "$c" data/)" \
 	"wasbs://$c@devstoreaccount1.blob.core.windows.net/data/" \
 	"abfss://$c@devstoreaccount1.dfs.core.windows.net/data/" \
+	"wasbs://devstoreaccount1.blob.core.windows.net/$c/data/" \
+	"abfss://devstoreaccount1.dfs.core.windows.net/$c/data/" \
 	"https://devstoreaccount1.blob.core.windows.net/$c/data/" \
 	"azureml://datastores/forms/paths/data/" \
 	"azureml://subscriptions/s1/resourcegroups/rg1/workspaces/ws1/datastores/forms/paths/data/"; do

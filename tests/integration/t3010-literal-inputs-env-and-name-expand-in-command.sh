@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # t3010 — owns expansion: literal inputs (integer, number, bool, string) expand to
 # their text, ${{name}} to the job name, optional blocks are kept or dropped,
-# direct inputs give the path string; environment_variables and --set reach the
-# command; the command runs in the code folder.
+# direct inputs give the path string; environment_variables (and --set environment_variables.X) reach the
+# command; the command runs in a snapshot of the code folder (t3250).
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$TEST_TMP/job/src"
@@ -26,9 +26,9 @@ environment_variables:
 YML
 
 step "literals, name, optional blocks, direct inputs and env expand"
-expect_ok ferry run "$TEST_TMP/job/job.yml" --name lit1 --set V3=from-set
+expect_ok ferry run "$TEST_TMP/job/job.yml" --name lit1 --set environment_variables.V3=from-set
 line=$(grep '^E=' "$TEST_TMP/last.stdout")
-want="E=3 LR=0.01 F=true S=two words N=lit1 D=azureml://datastores/workspaceblobstore/paths/some/folder/  HAS=3 V1=42 V2=false V3=from-set PWD=$(cd "$TEST_TMP/job/src" && pwd -P)"
+want="E=3 LR=0.01 F=true S=two words N=lit1 D=azureml://datastores/workspaceblobstore/paths/some/folder/  HAS=3 V1=42 V2=false V3=from-set PWD=$(cd "$FERRY_HOME" && pwd -P)/jobs/lit1/exe/wd"
 assert_eq "$want" "$line" "expanded command output"
 assert_contains "$FERRY_HOME/jobs/lit1/user_logs/std_log.txt" "N=lit1"
 

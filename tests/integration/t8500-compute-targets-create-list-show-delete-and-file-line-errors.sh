@@ -58,14 +58,15 @@ ferry compute list >"$TEST_TMP/list"
 step "a compute: naming no target of the workspace runs locally, in one line"
 mkdir -p "$TEST_TMP/job"
 cat >"$TEST_TMP/job/job.yml" <<'Y'
-command: echo ran here > marker.txt
+command: echo ran here > outputs/marker.txt
 compute: azureml:cpu-cluster
 Y
 expect_ok ferry run "$TEST_TMP/job/job.yml" --name local1
 assert_contains "$LAST_STDERR" "compute 'azureml:cpu-cluster' is not a compute target of this workspace: running locally"
 assert_contains "$LAST_STDERR" "ferry compute create --file cluster.yml"
 [[ $(grep -c "compute 'azureml:cpu-cluster'" "$LAST_STDERR") -eq 1 ]] || fail "said it more than once"
-assert_contains "$TEST_TMP/job/marker.txt" "ran here"
+# the command runs in a snapshot of the job folder; ./outputs are its artifacts (t3250)
+assert_contains "$FERRY_HOME/datastores/workspaceblobstore/ExperimentRun/dcid.local1/outputs/marker.txt" "ran here"
 ferry job show local1 >"$TEST_TMP/show"
 assert_contains "$TEST_TMP/show" "status:          Completed"
 

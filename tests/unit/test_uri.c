@@ -44,8 +44,31 @@ int main(void)
 	blob("http://127.0.0.1:4567/devstoreaccount1/cont/f", "http://127.0.0.1:4567/devstoreaccount1",
 	     "devstoreaccount1", "cont", "f", 0);
 
+	/* the account-host forms of Azure's examples: the container is the first segment */
+	blob("wasbs://azuremlexampledata.blob.core.windows.net/data/titanic.csv",
+	     "https://azuremlexampledata.blob.core.windows.net", "azuremlexampledata", "data", "titanic.csv", 0);
+	blob("wasb://acct.blob.core.windows.net/con1/a/b/", "http://acct.blob.core.windows.net", "acct", "con1", "a/b", 1);
+	blob("abfss://acct.dfs.core.windows.net/fs1/d/", "https://acct.blob.core.windows.net", "acct", "fs1", "d", 1);
+	blob("abfs://acct.dfs.core.windows.net/fs1", "http://acct.blob.core.windows.net", "acct", "fs1", "", 0);
+
 	struct ferry_uri u;
 	ferry_err err;
+	CHECK(ferry_uri_parse("azureml://jobs/train_1/outputs/model/paths/sub/m.pt", &u, &err) == 0);
+	CHECK(u.kind == FERRY_URI_JOB);
+	CHECK_STR(u.job, "train_1");
+	CHECK_STR(u.job_output, "model");
+	CHECK_STR(u.path, "sub/m.pt");
+	CHECK(!u.trailing_slash);
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml://jobs/train_1/outputs/artifacts/paths/", &u, &err) == 0);
+	CHECK_STR(u.job_output, "artifacts");
+	CHECK_STR(u.path, "");
+	CHECK(u.trailing_slash);
+	ferry_uri_free(&u);
+	CHECK(ferry_uri_parse("azureml://jobs/j/outputs/o", &u, &err) == 0);
+	CHECK_STR(u.job_output, "o");
+	CHECK(u.trailing_slash);
+	ferry_uri_free(&u);
 	CHECK(ferry_uri_parse("azureml://datastores/workspaceblobstore/paths/azureml/job1/out/", &u, &err) == 0);
 	CHECK(u.kind == FERRY_URI_DATASTORE);
 	CHECK_STR(u.datastore, "workspaceblobstore");
@@ -83,7 +106,11 @@ int main(void)
 
 	invalid("", "empty");
 	invalid("ftp://host/x", "unknown scheme");
-	invalid("wasbs://acct.blob.core.windows.net/x", "expected");
+	invalid("wasbs://acct.blob.core.windows.net/", "expected");
+	invalid("wasbs://acct.blob.core.windows.net", "expected");
+	invalid("azureml://jobs/j1/outputs/", "expected azureml://jobs/");
+	invalid("azureml://jobs/j1/out/x/paths/", "expected azureml://jobs/");
+	invalid("azureml://jobs//outputs/o/paths/", "expected azureml://jobs/");
 	invalid("wasbs://c@acct.example.com/x", "host must be");
 	invalid("azureml://datastores/ds/x", "'/paths/'");
 	invalid("azureml://datastores//paths/x", "missing datastore name");
