@@ -16,9 +16,10 @@ double ferry_now(void);
 double ferry_now_ms(void);
 double ferry_now_us(void);
 
-/* Fill buf with n random bytes from the kernel (getrandom). Never fails: if
- * the kernel cannot answer, the bytes come from a mix of the time and the
- * process id — unique enough for names (job names, asset ids), not secret.
+/* Fill buf with n random bytes from the kernel (getrandom). Never fails nor
+ * blocks: if the kernel cannot answer (or not yet, early at boot), the bytes
+ * come from a mix of the time, the process id and a count of calls — unique
+ * enough for names (job names, asset ids, temporary files), not secret.
  * Never use it for keys. */
 void ferry_random_bytes(void *buf, size_t n);
 

@@ -23,6 +23,7 @@
 #include "cache/blockcache.h"
 #include "cache/filecache.h"
 #include "fs/staging.h"
+#include "core/sys.h"
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
@@ -120,13 +121,6 @@ struct fileh {
 	uint64_t size;                   /* the file's size at open */
 	unsigned inflight;               /* atomic: op_read calls using it */
 };
-
-static inline double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static inline struct ferry_fs *fs_of(fuse_req_t req)
 {
