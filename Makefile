@@ -22,10 +22,6 @@ $(B)/ferry: $(OBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# TODO(sec-fs, issue 16): these two still build paths into fixed buffers that
-# snprintf may cut short; the rest of the tree builds with truncation warnings on.
-$(B)/obj/fs/mount.o $(B)/obj/fs/registry.o: override CFLAGS += -Wno-format-truncation
-
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
