@@ -16,6 +16,10 @@
  * session on its own worker threads; the other functions are called from
  * one controlling thread.
  * Errors: 0 or -1 with a filled ferry_err.
+ *
+ * Layer fs may include: core, store, cache, transfer, resolve. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.) Other layers include
+ * only this header: fs_internal.h, registry.h and staging.h stay inside fs/.
  */
 #ifndef FERRY_FS_H
 #define FERRY_FS_H
