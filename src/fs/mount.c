@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +225,10 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-int ferry_mount_is_mounted(const char *dir)
+/* The mounts at `dir` in /proc/self/mountinfo: how many there are, and (when
+ * fstype is not NULL) the type and source of the last, the top one, into
+ * fstype and source (cap bytes each; "?" where the line lacks them). */
+static int scan_mountinfo(const char *dir, char *fstype, char *source, size_t cap)
 {
 	struct ferry_strbuf want = FERRY_STRBUF_INIT;
 	FILE *f = NULL;
@@ -232,21 +236,43 @@ int ferry_mount_is_mounted(const char *dir)
 		ferry_strbuf_release(&want);
 		return 0;
 	}
-	char line[8192];
+	char line[3 * PATH_MAX];
 	int found = 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		/* id parent major:minor root mount-point ... */
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
+	while ((fstype || !found) && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mount-point options [optional...] - type source super-options */
+		char *save = NULL, *tok = strtok_r(line, " \n", &save);
 		for (int i = 0; tok && i < 4; i++)
-			tok = strtok_r(NULL, " ", &save);
-		if (tok) {
-			unescape(tok);
-			found = !strcmp(tok, want.buf);
-		}
+			tok = strtok_r(NULL, " \n", &save);
+		if (!tok)
+			continue;
+		unescape(tok);
+		if (strcmp(tok, want.buf))
+			continue;
+		found++;
+		if (!fstype)
+			continue;
+		while ((tok = strtok_r(NULL, " \n", &save)) && strcmp(tok, "-"))
+			;
+		char *type = tok ? strtok_r(NULL, " \n", &save) : NULL;
+		char *src = type ? strtok_r(NULL, " \n", &save) : NULL;
+		if (src)
+			unescape(src);
+		ferry_strlcpy(fstype, type ? type : "?", cap);
+		ferry_strlcpy(source, src ? src : "?", cap);
 	}
 	fclose(f);
 	ferry_strbuf_release(&want);
 	return found;
+}
+
+int ferry_mount_is_mounted(const char *dir)
+{
+	return scan_mountinfo(dir, NULL, NULL, 0) > 0;
+}
+
+int ferry_mount_top(const char *dir, char *fstype, char *source, size_t cap)
+{
+	return scan_mountinfo(dir, fstype, source, cap) > 0;
 }
 
 static int run_fusermount(const char *flags, const char *dir)
