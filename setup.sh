@@ -25,12 +25,13 @@ if [[ $EUID -ne 0 ]]; then SUDO=sudo; fi
 
 # Build: compiler and libraries. Tests: nginx, rclone (bench peer), FUSE, Debian's
 # Python stack, curl, openssl (fast random test data), time (bench measurements),
-# nodejs/npm (Azurite).
+# nodejs/npm (Azurite), slurm-wlm + munge (a real Slurm cluster for distributed jobs).
 APT_PACKAGES=(
 	build-essential pkg-config libcurl4-openssl-dev libyaml-dev libxml2-dev libsqlite3-dev
 	libssl-dev libjansson-dev
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
+	slurm-wlm munge
 )
 # Distributed jobs' tests: a real torch.distributed gloo all-reduce across ranks.
 APT_PACKAGES+=(python3-torch)

@@ -28,7 +28,8 @@ static const struct {
 	{ "ls", cmd_ls, "list a folder: ferry ls URI [-R]" },
 	{ "datastore", cmd_datastore, "datastores: ferry datastore create --file DS.yml | list | show NAME" },
 	{ "data", cmd_data, "data assets: ferry data create --file ASSET.yml | list [--include-archived] | show NAME[:VERSION|@latest] | archive|restore NAME[:VERSION]" },
-	{ "job", cmd_job, "jobs: ferry job list | show NAME" },
+	{ "compute", cmd_compute, "compute targets (Slurm): ferry compute create --file CLUSTER.yml | list | show NAME | delete NAME" },
+	{ "job", cmd_job, "jobs: ferry job list | show NAME | stream NAME | cancel NAME" },
 	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
 	{ "_node", cmd_node, NULL }, /* a distributed job's node agent (job/node.h) */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh — owns the whole test suite: builds ferry (plain, ASan, TSan), checks the
 # include layers (tools/check-layers.sh), runs the C unit tests (plain and under
-# ASan), starts the fixtures once (Azurite, nginx, the fault proxy), runs every
+# ASan), starts the fixtures once (Azurite, nginx, the fault proxy; each Slurm test
+# starts its own cluster, tests/fixtures/slurm.sh, in about 0.5 s), runs every
 # tests/integration/t*.sh in order, and prints TAP-like lines and one summary
 # line: `N passed, N failed[, N skipped]`.
 #

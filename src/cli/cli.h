@@ -25,6 +25,7 @@ int cmd_settings(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 int cmd_mltable(int argc, char **argv);
+int cmd_compute(int argc, char **argv);
 
 /* Print "ferry: error: <msg>" on stderr and return 1. */
 int cli_fail(const ferry_err *err);
@@ -46,5 +47,20 @@ void cli_mask(char **s);
  * value) is the tags as compact JSON with sorted keys; returns 0, or -1 with
  * "<file>:<line>: field 'tags.x': ..." in d->err. A null `v` leaves *json. */
 int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, char **json);
+
+/* The string value `n` of field `field` into *out (malloc'd, replacing and
+ * freeing the old value); a null, a map or a list is "<file>:<line>: field
+ * '<field>': expected a string" in d->err. Returns 0 or -1. The same as
+ * ferry_yaml_string (core/yaml.h), which new code calls directly. */
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out);
+
+/* `ferry <object> create --file F` (or -f F, --file=F): argv[2..] parsed into
+ * *file (borrowed). Returns 0, or cli_usage's 2 (an unexpected argument, or no
+ * file: the message `need`). */
+int cli_create_file(int argc, char **argv, const char *usage, const char *need, const char **file);
+
+/* s, or "-" when it is NULL or empty (for tables and `show`). */
+const char *cli_or_dash(const char *s);
 
 #endif

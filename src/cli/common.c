@@ -85,3 +85,28 @@ void cli_mask(char **s)
 		*s = m;
 	}
 }
+
+int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
+		    char **out)
+{
+	return ferry_yaml_string(d, n, field, out);
+}
+
+const char *cli_or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+int cli_create_file(int argc, char **argv, const char *usage, const char *need, const char **file)
+{
+	*file = NULL;
+	for (int i = 2; i < argc; i++) {
+		if ((!strcmp(argv[i], "--file") || !strcmp(argv[i], "-f")) && i + 1 < argc)
+			*file = argv[++i];
+		else if (!strncmp(argv[i], "--file=", 7))
+			*file = argv[i] + 7;
+		else
+			return cli_usage(usage, "unexpected argument '%s'", argv[i]);
+	}
+	return *file ? 0 : cli_usage(usage, "%s", need);
+}

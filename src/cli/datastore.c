@@ -393,11 +393,6 @@ out:
 	return rc;
 }
 
-static const char *or_dash(const char *s)
-{
-	return s && *s ? s : "-";
-}
-
 static int ds_create(struct ferry_ws *ws, const char *file)
 {
 	struct ferry_datastore ds;
@@ -410,7 +405,7 @@ static int ds_create(struct ferry_ws *ws, const char *file)
 	int rc = ferry_ws_datastore_put(ws, &ds, &err);
 	if (rc == 0 && !strcmp(ds.type, "s3"))
 		printf("datastore %s created (s3, bucket %s, endpoint %s, credentials: %s)\n", ds.name,
-		       ds.container, or_dash(ds.endpoint), ds.cred_type);
+		       ds.container, cli_or_dash(ds.endpoint), ds.cred_type);
 	else if (rc == 0)
 		printf("datastore %s created (%s, account %s, %s %s, credentials: %s)\n", ds.name,
 		       ds.type, ds.account, !strcmp(ds.type, "azure_blob") ? "container" : "filesystem",
@@ -428,8 +423,8 @@ static int ds_list(struct ferry_ws *ws)
 		return cli_fail(&err);
 	printf("%-24s %-22s %-20s %-24s %s\n", "NAME", "TYPE", "ACCOUNT", "CONTAINER", "CREDENTIALS");
 	for (size_t i = 0; i < n; i++)
-		printf("%-24s %-22s %-20s %-24s %s\n", v[i].name, v[i].type, or_dash(v[i].account),
-		       or_dash(v[i].container), or_dash(v[i].cred_type));
+		printf("%-24s %-22s %-20s %-24s %s\n", v[i].name, v[i].type, cli_or_dash(v[i].account),
+		       cli_or_dash(v[i].container), cli_or_dash(v[i].cred_type));
 	ferry_datastore_list_free(v, n);
 	return 0;
 }
@@ -443,18 +438,18 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 	printf("name:        %s\n", ds.name);
 	printf("type:        %s\n", ds.type);
 	if (!strcmp(ds.type, "local"))
-		printf("local_path:  %s\n", or_dash(ds.local_path));
+		printf("local_path:  %s\n", cli_or_dash(ds.local_path));
 	else if (!strcmp(ds.type, "s3")) {
-		printf("bucket:      %s\n", or_dash(ds.container));
-		printf("endpoint:    %s\n", or_dash(ds.endpoint));
+		printf("bucket:      %s\n", cli_or_dash(ds.container));
+		printf("endpoint:    %s\n", cli_or_dash(ds.endpoint));
 	} else {
-		printf("account:     %s\n", or_dash(ds.account));
+		printf("account:     %s\n", cli_or_dash(ds.account));
 		printf("%s %s\n", !strcmp(ds.type, "azure_blob") ? "container:  " : "filesystem: ",
-		       or_dash(ds.container));
-		printf("endpoint:    %s\n", or_dash(ds.endpoint));
-		printf("protocol:    %s\n", or_dash(ds.protocol));
+		       cli_or_dash(ds.container));
+		printf("endpoint:    %s\n", cli_or_dash(ds.endpoint));
+		printf("protocol:    %s\n", cli_or_dash(ds.protocol));
 	}
-	printf("credentials: %s\n", or_dash(ds.cred_type));
+	printf("credentials: %s\n", cli_or_dash(ds.cred_type));
 	json_t *opts = ds.options_json ? json_loads(ds.options_json, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
@@ -464,7 +459,7 @@ static int ds_show(struct ferry_ws *ws, const char *name)
 	json_decref(opts);
 	if (ds.secret)
 		printf("secret:      ***\n");
-	printf("description: %s\n", or_dash(ds.description));
+	printf("description: %s\n", cli_or_dash(ds.description));
 	if (ds.tags_json)
 		printf("tags:        %s\n", ds.tags_json);
 	ferry_datastore_free(&ds);
@@ -478,16 +473,9 @@ int cmd_datastore(int argc, char **argv)
 	const char *sub = argv[1];
 	const char *file = NULL, *name = NULL;
 	if (!strcmp(sub, "create")) {
-		for (int i = 2; i < argc; i++) {
-			if ((!strcmp(argv[i], "--file") || !strcmp(argv[i], "-f")) && i + 1 < argc)
-				file = argv[++i];
-			else if (!strncmp(argv[i], "--file=", 7))
-				file = argv[i] + 7;
-			else
-				return cli_usage(usage, "unexpected argument '%s'", argv[i]);
-		}
-		if (!file)
-			return cli_usage(usage, "datastore create needs --file DS.yml");
+		int u = cli_create_file(argc, argv, usage, "datastore create needs --file DS.yml", &file);
+		if (u)
+			return u;
 	} else if (!strcmp(sub, "list")) {
 		if (argc != 2)
 			return cli_usage(usage, "datastore list takes no arguments");

@@ -1,5 +1,9 @@
-/* job.c — `ferry job list` and `ferry job show NAME`: the jobs of the workspace. */
+/* job.c — `ferry job list | show NAME | stream NAME | cancel NAME`: the jobs of
+ * the workspace. show and list bring the records of jobs on Slurm up to date
+ * first (job/follow.h); stream and cancel work on jobs on Slurm. */
 #include "cli/cli.h"
+#include "core/interrupt.h"
+#include "job/follow.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
@@ -7,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "ferry job list | ferry job show NAME";
+static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME";
 
 static const char *or_dash(const char *s)
 {
@@ -21,6 +25,9 @@ static int job_list(struct ferry_ws *ws)
 	ferry_err err;
 	if (ferry_ws_job_list(ws, &v, &n, &err) < 0)
 		return cli_fail(&err);
+	for (size_t i = 0; i < n; i++)
+		if (ferry_follow_reconcile(ws, &v[i], &err) < 0)
+			fprintf(stderr, "ferry: warning: job %s: %s\n", v[i].name, err.msg);
 	printf("%-40s %-10s %-5s %-28s %s\n", "NAME", "STATUS", "EXIT", "STARTED", "DISPLAY NAME");
 	for (size_t i = 0; i < n; i++) {
 		char code[16] = "-";
@@ -91,6 +98,8 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	ferry_err err;
 	if (ferry_ws_job_get(ws, name, &r, &err) < 0)
 		return cli_fail(&err);
+	if (ferry_follow_reconcile(ws, &r, &err) < 0)
+		fprintf(stderr, "ferry: warning: the status may be stale: %s\n", err.msg);
 	printf("name:            %s\n", r.name);
 	printf("display_name:    %s\n", or_dash(r.display_name));
 	printf("experiment_name: %s\n", or_dash(r.experiment_name));
@@ -107,7 +116,7 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	if (r.tags_json && strcmp(r.tags_json, "{}") != 0)
 		printf("tags:            %s\n", r.tags_json);
 	if (r.azure_json && strcmp(r.azure_json, "{}") != 0)
-		printf("azure (recorded, not acted on): %s\n", r.azure_json);
+		printf("azure fields:    %s\n", r.azure_json); /* as written; compute, resources, distribution are acted on */
 	show_io("inputs", r.inputs_json);
 	show_io("outputs", r.outputs_json);
 	struct ferry_data_asset *assets;
@@ -132,6 +141,11 @@ static int job_show(struct ferry_ws *ws, const char *name)
 		printf("data_capability: %s/logs/system_logs/data_capability/node_<K>/data-capability.log\n", r.folder);
 		printf("runtime_log:     %s/logs/system_logs/data_capability/node_<K>/rslex.log\n", r.folder);
 		printf("node reports:    %s/nodes/<K>.json\n", r.folder);
+		char sid[32], comp[256];
+		if (ferry_follow_is_slurm(r.folder, sid, sizeof(sid), comp, sizeof(comp))) {
+			printf("compute:         %s (Slurm job %s)\n", comp, sid);
+			printf("slurm:           %s/slurm/ (job.sh, submit.json, slurm-%s.out)\n", r.folder, sid);
+		}
 	} else if (r.folder) {
 		printf("std_log:         %s/user_logs/std_log.txt\n", r.folder);
 		printf("data_capability: %s/logs/system_logs/data_capability/data-capability.log\n",
@@ -146,18 +160,36 @@ int cmd_job(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(usage, "job needs a subcommand");
-	int list = !strcmp(argv[1], "list"), show = !strcmp(argv[1], "show");
-	if (!list && !show)
-		return cli_usage(usage, "unknown job subcommand '%s'", argv[1]);
+	const char *sub = argv[1];
+	int list = !strcmp(sub, "list");
+	if (!list && strcmp(sub, "show") && strcmp(sub, "stream") && strcmp(sub, "cancel"))
+		return cli_usage(usage, "unknown job subcommand '%s'", sub);
 	if (list && argc != 2)
 		return cli_usage(usage, "job list takes no arguments");
-	if (show && argc != 3)
-		return cli_usage(usage, "job show takes one job name");
+	if (!list && argc != 3)
+		return cli_usage(usage, "job %s takes one job name", sub);
 	struct ferry_ws *ws;
 	ferry_err err;
 	if (ferry_ws_open(NULL, &ws, &err) < 0)
 		return cli_fail(&err);
-	int rc = list ? job_list(ws) : job_show(ws, argv[2]);
+	int rc;
+	if (list)
+		rc = job_list(ws);
+	else if (!strcmp(sub, "show"))
+		rc = job_show(ws, argv[2]);
+	else if (!strcmp(sub, "stream")) {
+		ferry_interrupt_install(); /* Ctrl-C stops following, not the job */
+		int code = 1;
+		ferry_err_clear(&err);
+		rc = ferry_follow(ws, NULL, argv[2], 1, 0, &code, &err) < 0 ? cli_fail(&err) : code;
+		if (rc == code && err.code != FERRY_OK && err.msg[0])
+			fprintf(stderr, "ferry: error: %s\n", err.msg);
+	} else {
+		char status[32];
+		rc = ferry_follow_cancel(ws, argv[2], status, sizeof(status), &err) < 0 ? cli_fail(&err) : 0;
+		if (rc == 0)
+			printf("job %s %s\n", argv[2], status);
+	}
 	ferry_ws_close(ws);
 	return rc;
 }

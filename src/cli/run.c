@@ -1,18 +1,21 @@
-/* run.c — `ferry run JOB.yml [--name NAME] [--set K=V]...`: run a command job. */
+/* run.c — `ferry run JOB.yml [--name NAME] [--set K=V]... [--compute NAME]
+ * [--detach]`: run a command job, here or on a Slurm compute (job/slurmrun.h). */
 #include "cli/cli.h"
 #include "core/interrupt.h"
 #include "job/jobspec.h"
 #include "job/runner.h"
+#include "job/slurmrun.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]...";
+static const char usage[] = "ferry run JOB.yml [--name NAME] [--set KEY=VALUE]... [--compute NAME] [--detach]";
 
 int cmd_run(int argc, char **argv)
 {
-	const char *file = NULL, *name = NULL;
+	const char *file = NULL, *name = NULL, *compute = NULL;
+	int detach = 0;
 	ferry_interrupt_install(); /* Ctrl-C while inputs download stops cleanly */
 	/* --set values are applied after loading; remember their positions. */
 	int nset = 0;
@@ -21,16 +24,22 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--name") || !strcmp(a, "--set")) {
+		if (!strcmp(a, "--name") || !strcmp(a, "--set") || !strcmp(a, "--compute")) {
 			if (i + 1 >= argc) {
 				free(sets);
 				return cli_usage(usage, "%s needs a value", a);
 			}
 			if (a[2] == 'n')
 				name = argv[++i];
+			else if (a[2] == 'c')
+				compute = argv[++i];
 			else
 				sets[nset++] = argv[++i];
-		} else if (!strncmp(a, "--name=", 7))
+		} else if (!strncmp(a, "--compute=", 10))
+			compute = a + 10;
+		else if (!strcmp(a, "--detach") || !strcmp(a, "-d"))
+			detach = 1;
+		else if (!strncmp(a, "--name=", 7))
 			name = a + 7;
 		else if (!strncmp(a, "--set=", 6))
 			sets[nset++] = a + 6;
@@ -76,8 +85,18 @@ int cmd_run(int argc, char **argv)
 	}
 	free(sets);
 	int exit_code = 1;
+	struct ferry_compute target = { 0 };
 	if (rc == 0)
+		rc = ferry_job_compute(spec, compute, NULL, &target, &err);
+	if (rc == 0 && target.name)
+		rc = ferry_slurm_job_run(spec, NULL, &target, detach, &exit_code, &err);
+	else if (rc == 0 && detach)
+		rc = ferry_err_set(&err, FERRY_E_INVALID,
+				   "--detach needs a Slurm compute (--compute NAME or compute: "
+				   "azureml:NAME); a local run stays in the foreground");
+	else if (rc == 0)
 		rc = ferry_job_run(spec, NULL, &exit_code, &err);
+	ferry_compute_free(&target);
 	ferry_jobspec_free(spec);
 	if (rc < 0)
 		return cli_fail(&err);

@@ -345,7 +345,8 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 /* ---- figures, record, summary ---- */
 
 struct ferry_dist_job {
-	struct ferry_jobspec *s; /* borrowed */
+	struct ferry_jobspec *s; /* borrowed, or owned (ferry_dist_reopen) */
+	struct ferry_jobspec *owned;
 	struct ferry_ws *ws;
 	char *jobdir;
 	int claim; /* jobclaim.h: the name and the liveness lock */
@@ -547,18 +548,8 @@ int ferry_dist_begin(struct ferry_jobspec *s, const char *home, struct ferry_dis
 	if (s->dist.ignored[0])
 		fprintf(stderr, "ferry: note: resources: %s %s read but not used by ferry\n", s->dist.ignored,
 			strchr(s->dist.ignored, ',') ? "are" : "is");
-	char ts[40], jf[PATH_MAX];
-	ferry_log_timestamp(ts, sizeof(ts));
 	struct ferry_job_record *rec = &j->rec;
-	rec->name = strdup(s->name);
-	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec->description = s->description ? strdup(s->description) : NULL;
-	rec->start_time = strdup(ts);
-	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec->folder = strdup(j->jobdir);
-	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	ferry_job_record_start(rec, s, j->jobdir);
 	rec->status = strdup("Running");
 	ferry_err e;
 	if (ferry_ws_job_put(j->ws, rec, &e) < 0)
@@ -570,12 +561,34 @@ fail:
 	return -1;
 }
 
+int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err *err)
+{
+	*out = NULL;
+	struct ferry_dist_job *j = calloc(1, sizeof(*j));
+	char *home = NULL;
+	if (!j || !(j->jobdir = strdup(jobdir))) {
+		free(j);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
+	if (ferry_dist_read_plan(jobdir, &j->owned, &home, err) < 0 || ferry_ws_open(home, &j->ws, err) < 0 ||
+	    ferry_ws_job_get(j->ws, j->owned->name, &j->rec, err) < 0) {
+		free(home);
+		ferry_dist_free(j);
+		return -1;
+	}
+	free(home);
+	j->s = j->owned;
+	*out = j;
+	return 0;
+}
+
 void ferry_dist_free(struct ferry_dist_job *j)
 {
 	if (!j)
 		return;
 	ferry_job_release(j->claim); /* after the last record: see jobclaim.h */
 	free(j->jobdir);
+	ferry_jobspec_free(j->owned);
 	ferry_job_record_free(&j->rec);
 	if (j->ws)
 		ferry_ws_close(j->ws);

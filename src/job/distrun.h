@@ -47,6 +47,12 @@ const char *ferry_dist_home(const struct ferry_dist_job *j);
  * did not complete. Returns 0 (the record is written), -1 only when out of memory. */
 int ferry_dist_finish(struct ferry_dist_job *j, const char *final, const char *cause, int *exit_code, ferry_err *err);
 
+/* The job of <jobdir> again, in another process than the one that began it
+ * (a detached Slurm job reconciled by `ferry job show|stream|cancel`): its
+ * plan, its workspace, its record. *out owned by the caller (ferry_dist_free).
+ * 0, or -1 with err. */
+int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err *err);
+
 void ferry_dist_free(struct ferry_dist_job *j);
 
 /* Write <jobdir>/plan.json: what a node agent needs to run its part of

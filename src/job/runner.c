@@ -809,7 +809,7 @@ static void note_signal(int sig)
 
 /* Variables that carry storage credentials (core/proc.h), and FERRY_HOME
  * (the way to the workspace's secrets): never passed to the command. */
-static int is_secret_var(const char *kv, size_t keylen)
+int ferry_job_secret_var(const char *kv, size_t keylen)
 {
 	return ferry_secret_env(kv, keylen) || (keylen == 10 && !strncmp(kv, "FERRY_HOME", 10));
 }
@@ -831,7 +831,7 @@ static char **build_env(struct run *r, char *const *extra)
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
 		size_t kl = eq ? (size_t)(eq - *e) : strlen(*e);
-		if (is_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
+		if (ferry_job_secret_var(*e, kl) || (kl == 14 && !strncmp(*e, "AZUREML_RUN_ID", 14)) ||
 		    (kl == 14 && !strncmp(*e, "FERRY_JOB_NAME", 14)) || ferry_rank_env_has(extra, *e))
 			continue;
 		int overridden = 0;
@@ -843,7 +843,7 @@ static char **build_env(struct run *r, char *const *extra)
 	}
 	for (size_t j = 0; j < r->s->n_env; j++) {
 		const char *key = r->s->env[j].key;
-		if (is_secret_var(key, strlen(key))) {
+		if (ferry_job_secret_var(key, strlen(key))) {
 			ferry_warn("environment variable %s is not passed to the command: the "
 				   "command never sees storage credentials",
 				   key);
@@ -1556,6 +1556,22 @@ int ferry_job_check(struct ferry_jobspec *s, const char *home, ferry_err *err)
 	return rc;
 }
 
+void ferry_job_record_start(struct ferry_job_record *rec, const struct ferry_jobspec *s, const char *jobdir)
+{
+	char ts[40], jf[4096];
+	ferry_log_timestamp(ts, sizeof(ts));
+	memset(rec, 0, sizeof(*rec));
+	rec->name = strdup(s->name);
+	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
+	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
+	rec->description = s->description ? strdup(s->description) : NULL;
+	rec->start_time = strdup(ts);
+	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
+	rec->folder = strdup(jobdir);
+	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
+	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+}
+
 int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, ferry_err *err)
 {
 	*exit_code = 1;
@@ -1570,19 +1586,7 @@ int ferry_job_run(struct ferry_jobspec *s, const char *home, int *exit_code, fer
 	    run_folder(&r, &log_open, err) < 0)
 		goto done;
 
-	char ts[40];
-	ferry_log_timestamp(ts, sizeof(ts));
-	char jf[4096];
-	struct ferry_job_record *rec = &r.rec;
-	rec->name = strdup(s->name);
-	rec->display_name = s->display_name ? strdup(s->display_name) : NULL;
-	rec->experiment_name = s->experiment_name ? strdup(s->experiment_name) : NULL;
-	rec->description = s->description ? strdup(s->description) : NULL;
-	rec->start_time = strdup(ts);
-	rec->job_file = strdup(realpath(s->file, jf) ? jf : s->file);
-	rec->folder = strdup(r.jobdir);
-	rec->azure_json = s->azure_json ? strdup(s->azure_json) : NULL;
-	rec->tags_json = s->tags_json ? strdup(s->tags_json) : NULL;
+	ferry_job_record_start(&r.rec, s, r.jobdir);
 	recorded = 1;
 	record(&r, "Running", 0, 0);
 

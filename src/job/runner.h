@@ -40,6 +40,17 @@
  * the creation of its folder. */
 int ferry_job_run(struct ferry_jobspec *spec, const char *home, int *exit_code, ferry_err *err);
 
+/* Fill a fresh record of job `s` (all fields malloc'd, status and end left
+ * NULL): its names, description, tags, Azure fields, the job file's absolute
+ * path, `jobdir`, and now as start time. Free with ferry_job_record_free. */
+struct ferry_job_record;
+void ferry_job_record_start(struct ferry_job_record *rec, const struct ferry_jobspec *s, const char *jobdir);
+
+/* 1 when the variable named by the first keylen bytes of kv ("NAME=value" or
+ * "NAME") carries storage credentials: never passed to a job's command (nor
+ * to Slurm, which keeps a job's environment). */
+int ferry_job_secret_var(const char *kv, size_t keylen);
+
 /* The checks ferry_job_run makes before anything exists (settings, a free job
  * name, datastores, data assets). 0, or -1 with err. */
 int ferry_job_check(struct ferry_jobspec *spec, const char *home, ferry_err *err);

@@ -2,7 +2,8 @@
  * workspace.c — the local workspace: SQLite registry, secrets, default datastore.
  *
  * Layout of <home>:
- *   ferry.db                      registry (tables datastores, jobs, data_assets, data_assets_archived)
+ *   ferry.db                      registry (tables datastores, jobs, data_assets, data_assets_archived,
+ *                                 computes: compute.c)
  *   secrets/<datastore>           one secret per file, 0600, folder 0700
  *   datastores/workspaceblobstore the folder backing the default datastore
  *   jobs/<name>/                  job folders (created by the job runner)
@@ -16,6 +17,7 @@
 #include "core/strbuf.h"
 #include "core/files.h"
 #include "core/redact.h"
+#include "workspace/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +61,11 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS data_assets_job ON data_assets(job);"
 	/* Names archived as a whole (`ferry data archive NAME`): every version,
 	 * also one created later, is hidden; the versions' own flags are kept. */
-	"CREATE TABLE IF NOT EXISTS data_assets_archived (name TEXT PRIMARY KEY);";
+	"CREATE TABLE IF NOT EXISTS data_assets_archived (name TEXT PRIMARY KEY);"
+	/* Compute targets (compute.c): a Slurm partition and how to submit to it. */
+	"CREATE TABLE IF NOT EXISTS computes ("
+	" name TEXT PRIMARY KEY, type TEXT NOT NULL, partition TEXT, account TEXT, qos TEXT,"
+	" time_limit TEXT, sbatch_args TEXT, description TEXT, updated TEXT);";
 
 /* Columns added after a registry may have been made: each is added when a
  * probe for it fails (SQLite has no ADD COLUMN IF NOT EXISTS). */
@@ -234,6 +240,11 @@ void ferry_ws_close(struct ferry_ws *ws)
 const char *ferry_ws_home(const struct ferry_ws *ws)
 {
 	return ws->home;
+}
+
+sqlite3 *ferry_ws_db(struct ferry_ws *ws)
+{
+	return ws->db;
 }
 
 int ferry_ws_datastore_name_ok(const char *name)

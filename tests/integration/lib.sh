@@ -46,6 +46,7 @@ _AT_EXIT=()
 at_exit() { _AT_EXIT=("$1" "${_AT_EXIT[@]}"); }
 _lib_exit() {
 	local rc=$? c
+	_EXIT_RC=$rc  # the test's exit status, for handlers that keep logs of a failure
 	_IN_AT_EXIT=1 # fail() in a handler returns instead of leaving the others undone
 	for c in "${_AT_EXIT[@]}"; do eval "$c" || true; done
 	_lib_cleanup "$rc"

@@ -9,8 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
-trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit 'fault clear 2>/dev/null'
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=120
 
 step "FERRY_VERIFY_MD5 takes auto, off or require, and says so otherwise"

@@ -7,8 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
-trap '_rc=$?; fault clear 2>/dev/null || true; (exit $_rc); _lib_cleanup' EXIT
+at_exit 'fault clear 2>/dev/null'
 max_inflight() { curl -sf --max-time 5 "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["max_inflight"])'; }
 export FERRY_CMD_TIMEOUT=120 RSLEX_DOWNLOADER_THREADS=2
 

@@ -9,7 +9,6 @@ source "$(dirname "$0")/lib.sh"
 need_fixtures
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 export FERRY_CMD_TIMEOUT=120 FERRY_STALL_TIMEOUT_SECONDS=60
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 status_of() { ferry job show "$1" 2>>"$TEST_TMP/reap.err" | sed -n 's/^status: *//p'; }
 
 c=$(new_container)

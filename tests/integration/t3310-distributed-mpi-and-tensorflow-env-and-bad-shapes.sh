@@ -46,13 +46,14 @@ PY
 step "a node agent started by hand, as a Slurm launcher does, only reads the workspace"
 db=$FERRY_HOME/ferry.db
 mount --bind "$db" "$db" && mount -o remount,ro,bind "$db" || skip "cannot bind-mount a file read-only here"
-trap 'rc=$?; set +e; umount "$db" 2>/dev/null; (exit $rc); _lib_cleanup' EXIT
+db_bound=1
+at_exit '[[ -z ${db_bound:-} ]] || umount "$db" 2>/dev/null'
 rm -f "$FERRY_HOME/jobs/mpi1/nodes/1.json"
 rc=0
 SLURM_NODEID=1 FERRY_MASTER_ADDR=127.0.0.1 FERRY_MASTER_PORT=29611 \
 	"$FERRY" _node --job-dir "$FERRY_HOME/jobs/mpi1" --nodes 2 >"$TEST_TMP/node.out" 2>&1 || rc=$?
 umount "$db"
-trap _lib_cleanup EXIT
+db_bound=
 assert_eq 0 "$rc" "agent exit code ($(tail -c 600 "$TEST_TMP/node.out"))"
 assert_contains "$FERRY_HOME/jobs/mpi1/nodes/1.json" '"status":"Completed"'
 $PY - "$FERRY_HOME/datastores/workspaceblobstore/azureml/mpi1/out/rank_3.json" <<'PY' || fail "node 1's ranks by hand"

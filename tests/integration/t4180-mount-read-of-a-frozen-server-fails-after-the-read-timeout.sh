@@ -10,9 +10,8 @@ source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
 need_fuse
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 injected() { curl -sf "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected_total"])'; }
-trap '_rc=$?; fault clear 2>/dev/null || true; _mount_cleanup; (exit $_rc); _lib_cleanup' EXIT
+at_exit 'fault clear 2>/dev/null'
 
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 mkdata_random "$TEST_TMP/src/a.bin" 2M
