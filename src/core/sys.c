@@ -1,5 +1,5 @@
 /*
- * sys.c — the monotonic clock and random bytes (see sys.h).
+ * sys.c — the monotonic clock, sleeping and random bytes (see sys.h).
  */
 #include "core/sys.h"
 
@@ -27,6 +27,12 @@ double ferry_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+void ferry_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
 }
 
 void ferry_random_bytes(void *buf, size_t n)

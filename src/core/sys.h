@@ -1,6 +1,6 @@
 /*
  * sys.h — the process's view of time and chance: a monotonic clock for
- * durations and random bytes for names.
+ * durations, a short sleep, and random bytes for names.
  *
  * Threads: any thread; no shared state.
  */
@@ -15,6 +15,10 @@ double ferry_now(void);
 /* The same in milliseconds and microseconds. */
 double ferry_now_ms(void);
 double ferry_now_us(void);
+
+/* Sleep `ms` milliseconds. A signal may cut it short: callers wait in a loop
+ * that looks at the clock or the condition again. */
+void ferry_sleep_ms(long ms);
 
 /* Fill buf with n random bytes from the kernel (getrandom). Never fails nor
  * blocks: if the kernel cannot answer (or not yet, early at boot), the bytes

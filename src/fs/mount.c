@@ -35,14 +35,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err)
 {
@@ -313,7 +306,7 @@ static int unmount_abs(const char *abs, const char *dir, unsigned timeout_s, fer
 			break;
 		if (ferry_now() - t0 >= (double)timeout_s)
 			break;
-		sleep_ms(100);
+		ferry_sleep_ms(100);
 	}
 	/* Busy past the timeout (or stale): detach now; the kernel finishes
 	 * once the last open file is closed. */
@@ -345,7 +338,7 @@ int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *
 				exited = 1;
 				break;
 			}
-			sleep_ms(50);
+			ferry_sleep_ms(50);
 		}
 		if (!exited) {
 			ferry_warn("mount server of %s did not stop within %u s "
