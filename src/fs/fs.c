@@ -112,16 +112,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct ferry_fs *fs = fs_of(req);
 	struct node *n = node_of(fs, ino);
-	int rc = refresh(fs, n);
-	if (rc) {
-		fuse_reply_err(req, rc);
-		return;
-	}
-	struct stat st;
-	pthread_mutex_lock(&fs->tlock);
-	fill_stat(fs, n, &st);
-	pthread_mutex_unlock(&fs->tlock);
-	fuse_reply_attr(req, &st, fs->kernel_timeout);
+	reply_attr(req, fs, n, refresh(fs, n));
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

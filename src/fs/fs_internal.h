@@ -148,6 +148,9 @@ void table_forget(struct ferry_fs *fs, struct node *n, uint64_t count);
 int fresh(struct ferry_fs *fs, const struct node *n);
 /* tlock held: the stat(2) view of `n`. */
 void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st);
+/* Reply to `req` with errno `rc` when it is not 0, else with `n`'s
+ * attributes (taking tlock to read them). */
+void reply_attr(fuse_req_t req, struct ferry_fs *fs, struct node *n, int rc);
 /* Refresh `n`'s attributes from storage when stale. Returns 0 or an errno. */
 int refresh(struct ferry_fs *fs, struct node *n);
 /* tlock held: mark `n` as existing only here (v = 1) or in storage too. */

@@ -98,6 +98,19 @@ int fresh(struct ferry_fs *fs, const struct node *n)
 	return n->attr_ms > 0 && (fs->ttl_ms < 0 || ferry_now_ms() - n->attr_ms <= fs->ttl_ms);
 }
 
+void reply_attr(fuse_req_t req, struct ferry_fs *fs, struct node *n, int rc)
+{
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	struct stat st;
+	pthread_mutex_lock(&fs->tlock);
+	fill_stat(fs, n, &st);
+	pthread_mutex_unlock(&fs->tlock);
+	fuse_reply_attr(req, &st, fs->kernel_timeout);
+}
+
 void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -345,15 +345,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, s
 		}
 	}
 	/* modes, owners and times are not kept: storage has none of them */
-	if (rc) {
-		fuse_reply_err(req, rc);
-		return;
-	}
-	struct stat st;
-	pthread_mutex_lock(&fs->tlock);
-	fill_stat(fs, n, &st);
-	pthread_mutex_unlock(&fs->tlock);
-	fuse_reply_attr(req, &st, fs->kernel_timeout);
+	reply_attr(req, fs, n, rc);
 }
 
 void op_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, dev_t rdev)
