@@ -1,6 +1,8 @@
 # ferry build. `make` builds build/ferry; `make asan` and `make tsan` build the
 # sanitizer variants under build/asan and build/tsan; `make unit` builds and runs
-# the C unit tests; `make test` runs everything (tests/run.sh).
+# the C unit tests; `make test` runs everything (tests/run.sh); `make fuzz` builds
+# the libFuzzer targets of tests/fuzz/ into build/fuzz/ (clang), `make fuzz-long`
+# runs each for FUZZ_SECONDS (default 3600).
 CC      ?= cc
 PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3
 CFLAGS  ?= -O2 -g
@@ -42,11 +44,40 @@ tsan:
 
 unit-build: $(UNITS)
 
+# Fuzzing: every tests/fuzz/<t>.c is a libFuzzer target, build/fuzz/<t>, built by
+# clang with ASan and UBSan over the whole library (objects in build/fuzz/obj).
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -Wno-unknown-warning-option \
+                -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BINS    := $(addprefix $(B)/,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 3600
+
+fuzz:
+	$(MAKE) B=build/fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BINS): $(B)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBOBJS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+
+fuzz-long: fuzz
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# Line coverage of each target's corpus (seeds + build/fuzz/work/<t>) over the
+# files it fuzzes: targets rebuilt with clang's source-based coverage in
+# build/fuzz-cov/, reported by llvm-cov.
+fuzz-cov:
+	$(MAKE) B=build/fuzz-cov CC=$(FUZZ_CC) fuzz-build \
+		CFLAGS="-O1 -g -Wno-unknown-warning-option -fprofile-instr-generate -fcoverage-mapping -fsanitize=fuzzer-no-link"
+	tests/fuzz/coverage.sh
+
 test: all
 	tests/run.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all unit asan tsan test clean unit-build
+.PHONY: all unit asan tsan test clean unit-build fuzz fuzz-build fuzz-long fuzz-cov
 -include $(OBJS:.o=.d)

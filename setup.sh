@@ -26,9 +26,11 @@ if [[ $EUID -ne 0 ]]; then SUDO=sudo; fi
 # Build: compiler and libraries. Tests: nginx, rclone (bench peer), FUSE, Debian's
 # Python stack, curl, openssl (fast random test data), time (bench measurements),
 # nodejs/npm (Azurite), slurm-wlm + munge (a real Slurm cluster for distributed jobs).
+# Fuzzing (make fuzz): clang, and libclang-rt-14-dev for its libFuzzer and sanitizer
+# runtimes (only recommended by clang, so named here).
 APT_PACKAGES=(
 	build-essential pkg-config libcurl4-openssl-dev libyaml-dev libxml2-dev libsqlite3-dev
-	libssl-dev libjansson-dev
+	libssl-dev libjansson-dev clang libclang-rt-14-dev
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
 	slurm-wlm munge

@@ -9,9 +9,11 @@
 #   tests/run.sh                 everything
 #   tests/run.sh 't10[45]*'      only integration tests whose name matches a pattern
 #                                (builds still run; unit tests are left out)
+#   tests/run.sh 'fuzz*'         only the fuzz targets (tests/fuzz/, a few seconds each)
 #
 # Environment: FERRY_TEST_TIMEOUT (seconds per integration test, default 900),
-# FERRY_KEEP_TMP=1 (keep every test's folder), FERRY_SKIP_BUILD=1 (use what is built).
+# FERRY_KEEP_TMP=1 (keep every test's folder), FERRY_SKIP_BUILD=1 (use what is built),
+# FERRY_FUZZ_SECONDS (seconds of fuzzing per target, default 3).
 # Logs of every step: build/test-logs/. Exit status: non-zero if anything failed.
 set -euo pipefail
 
@@ -91,6 +93,24 @@ if [[ ${#patterns[@]} -eq 0 ]]; then
 	if [[ -d build/asan/unit ]]; then
 		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 		step "unit under ASan: build/asan/unit/*" run_units build/asan/unit
+	fi
+fi
+
+# --- fuzz targets (tests/fuzz/): replay regressions and seeds, fuzz a few seconds
+# each under ASan/UBSan; a step per target. Run with no pattern, or 'fuzz*'.
+FUZZ_TARGETS=()
+for f in tests/fuzz/*.c; do
+	[[ -f $f ]] && selected "fuzz-$(basename "$f" .c)" && FUZZ_TARGETS+=("$(basename "$f" .c)")
+done
+if [[ ${#FUZZ_TARGETS[@]} -gt 0 ]]; then
+	if tests/fuzz/run.sh --check >"$LOGS/fuzz-check.log" 2>&1; then
+		if [[ ${FERRY_SKIP_BUILD:-0} != 1 ]]; then step "build: make -j$JOBS fuzz" make -j"$JOBS" fuzz; fi
+		for t in "${FUZZ_TARGETS[@]}"; do
+			step "fuzz-$t: replay, then ${FERRY_FUZZ_SECONDS:-3} s under ASan/UBSan" \
+				tests/fuzz/run.sh --fresh --seconds "${FERRY_FUZZ_SECONDS:-3}" "$t"
+		done
+	else
+		report "fuzz: tests/fuzz/*" 77 "$LOGS/fuzz-check.log" # says "skip: ..." and why
 	fi
 fi
 

@@ -38,6 +38,20 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 int cli_ctx_open(struct ferry_ctx *ctx, ferry_err *err);
 void cli_ctx_close(struct ferry_ctx *ctx);
 
+struct ferry_datastore;
+struct ferry_data_asset;
+
+/* Read and validate the datastore file `file` (Azure ML's datastore YAML, or
+ * type: s3) into *ds, which it zeroes first. 0 with the fields malloc'd (free
+ * with ferry_datastore_free); -1 with "<file>:<line>: field 'x': ..." in err,
+ * *ds already freed. Touches nothing but `file`. */
+int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err *err);
+
+/* Read and validate the data asset file `file` into *a (zeroed by the
+ * caller). Fields are malloc'd and freed by the caller with
+ * ferry_data_asset_free, also on failure (-1 with the error in err). */
+int cli_data_asset_parse(const char *file, struct ferry_data_asset *a, ferry_err *err);
+
 /* Replace the malloc'd string *s (may be NULL) by a copy with its secrets
  * masked (ferry_redact_dup), before printing what a registry row holds. */
 void cli_mask(char **s);

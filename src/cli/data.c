@@ -64,8 +64,8 @@ static int type_ok(const char *t)
 	return 0;
 }
 
-/* ASSET.yml into *a (fields malloc'd; freed by the caller, also on failure). */
-static int parse_asset(const char *file, struct ferry_data_asset *a, ferry_err *err)
+/* ASSET.yml into *a (cli.h). */
+int cli_data_asset_parse(const char *file, struct ferry_data_asset *a, ferry_err *err)
 {
 	struct ferry_yaml_doc c = { file, err };
 	struct ferry_yaml_node *root;
@@ -271,7 +271,7 @@ static int data_create(int argc, char **argv)
 	ferry_err err;
 	ferry_strbuf_adds(&base, ".");
 	if (file) {
-		if (parse_asset(file, &a, &err) < 0) {
+		if (cli_data_asset_parse(file, &a, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}

@@ -290,8 +290,8 @@ static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root
 	return ds->cred_type ? 0 : ferry_err_set(c->err, FERRY_E_IO, "out of memory");
 }
 
-/* Parse and validate DS.yml into *ds (fields malloc'd). */
-static int parse_datastore(const char *file, struct ferry_datastore *ds, ferry_err *err)
+/* DS.yml into *ds (cli.h). */
+int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err *err)
 {
 	struct ferry_yaml_doc c = { file, err };
 	struct ferry_yaml_node *root;
@@ -397,7 +397,7 @@ static int ds_create(struct ferry_ws *ws, const char *file)
 {
 	struct ferry_datastore ds;
 	ferry_err err;
-	if (parse_datastore(file, &ds, &err) < 0)
+	if (cli_datastore_parse(file, &ds, &err) < 0)
 		return cli_fail(&err);
 	/* From here on, no message may carry the secret. */
 	if (ds.secret)

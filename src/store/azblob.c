@@ -305,11 +305,21 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 		ferry_http_resp_clear(&resp);
 		return -1;
 	}
-	xmlDoc *doc = ferry_wire_parse_xml(resp.body, resp.body_len);
+	rc = ferry_azblob_parse_list(resp.body, resp.body_len, pfx, r.what, page, err);
+	free(pfx);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+int ferry_azblob_parse_list(const char *body, size_t len, const char *pfx, const char *what,
+			    struct ferry_list_page *page, ferry_err *err)
+{
+	int rc = 0;
+	xmlDoc *doc = ferry_wire_parse_xml(body, len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "EnumerationResults")) {
 		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a valid List Blobs response",
-				   r.what);
+				   what);
 		goto out;
 	}
 	for (xmlNode *n = ferry_wire_child(root, "Blobs") ? ferry_wire_child(root, "Blobs")->children : NULL; n; n = n->next) {
@@ -319,7 +329,7 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 		if (!is_prefix && strcmp((const char *)n->name, "Blob"))
 			continue;
 		char *name = ferry_wire_text(ferry_wire_child(n, "Name"));
-		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, r.what, &rc, err);
+		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, what, &rc, err);
 		xmlFree(name);
 		if (rc < 0)
 			goto out;
@@ -348,8 +358,6 @@ static int list_page(struct ferry_store *s, const char *prefix, int recursive, c
 out:
 	if (doc)
 		xmlFreeDoc(doc);
-	free(pfx);
-	ferry_http_resp_clear(&resp);
 	return rc;
 }
 

@@ -36,5 +36,14 @@ struct ferry_store *ferry_azblob_open(const struct ferry_azblob_config *cfg,
 				      const struct ferry_settings *settings,
 				      struct ferry_stats *stats, ferry_err *err);
 
+/* Parse one List Blobs answer (`len` bytes of XML at `body`) of a listing of
+ * `pfx` ("" or "dir/", as ferry_flatns_prefix makes it) into `page`, by the
+ * rules of store/flatns.h: BlobPrefix entries as folders, Blob entries as files
+ * with Content-Length, Content-MD5, Etag and Last-Modified; NextMarker as
+ * page->next_marker. A body that is not EnumerationResults XML, or a name the
+ * rules refuse, is -1 with FERRY_E_NET naming `what` (the request). Pure: no
+ * network; exposed for the fuzz target (tests/fuzz/azblob_list.c). */
+int ferry_azblob_parse_list(const char *body, size_t len, const char *pfx, const char *what,
+			    struct ferry_list_page *page, ferry_err *err);
 
 #endif

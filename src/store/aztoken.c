@@ -220,18 +220,24 @@ static void tok_describe(void *ctx, const struct ferry_http_call *call, const st
 		      r->status, code, msg, q->t->hint);
 }
 
-/* expires_on: seconds since the epoch, as a number or a string of digits. */
+/* expires_on, expires_in, exp: seconds, as a number or a string of digits;
+ * 0 when absent, unreadable or past year 9999, so that a huge value neither
+ * overflows now + expires_in nor converts from a double out of range (both
+ * undefined behaviour, found by tests/fuzz/aztoken.c). */
 static time_t json_time(json_t *v)
 {
+	const long long max = 253402300799LL; /* 9999-12-31T23:59:59Z */
 	if (json_is_integer(v))
-		return (time_t)json_integer_value(v);
-	if (json_is_real(v))
-		return (time_t)json_real_value(v);
+		return json_integer_value(v) <= max ? (time_t)json_integer_value(v) : 0;
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		return d > -(double)max && d <= (double)max ? (time_t)d : 0;
+	}
 	const char *s = json_string_value(v);
 	if (s && *s) {
 		char *end;
 		long long n = strtoll(s, &end, 10);
-		if (*end == '\0' && n > 0)
+		if (*end == '\0' && n > 0 && n <= max)
 			return (time_t)n;
 	}
 	return 0;
@@ -256,6 +262,14 @@ static int parse_token_json(json_t *j, char **token, time_t *exp)
 	*token = strdup(tok);
 	*exp = e;
 	return *token ? 0 : -1;
+}
+
+int ferry_aztoken_parse_response(const char *body, size_t len, char **token, time_t *exp)
+{
+	json_t *j = json_loadb(body, len, 0, NULL);
+	int rc = j ? parse_token_json(j, token, exp) : -1;
+	json_decref(j);
+	return rc;
 }
 
 static int http_token(struct ferry_aztoken *t, const char *url, const char *hname, const char *hvalue,
@@ -293,12 +307,10 @@ static int http_token(struct ferry_aztoken *t, const char *url, const char *hnam
 		}
 		return -1;
 	}
-	json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+	int rc = resp.body ? ferry_aztoken_parse_response(resp.body, resp.body_len, token, exp) : -1;
 	if (resp.body)
 		explicit_bzero(resp.body, resp.body_len);
 	ferry_http_resp_clear(&resp);
-	int rc = j ? parse_token_json(j, token, exp) : -1;
-	json_decref(j);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_AUTH, "%s: the token endpoint's answer has no access_token; %s",
 				     t->describe, t->hint);

@@ -109,6 +109,13 @@ unsigned ferry_aztoken_fetches(struct ferry_aztoken *t);
 
 void ferry_aztoken_free(struct ferry_aztoken *t);
 
+/* The token and its expiry out of a token endpoint's JSON answer (`len`
+ * bytes at `body`): access_token (or accessToken), expiry from expires_on,
+ * else now + expires_in, else the JWT's exp claim, else 0. 0 with *token
+ * malloc'd (the caller wipes and frees it), or -1 when the body is not JSON
+ * or has no token. Pure; any thread (exposed for tests/fuzz/aztoken.c). */
+int ferry_aztoken_parse_response(const char *body, size_t len, char **token, time_t *exp);
+
 /* Seconds-since-epoch `exp` claim of a JWT, or 0 when it has none (for tests
  * and tokens given without an expiry). */
 time_t ferry_jwt_exp(const char *jwt);

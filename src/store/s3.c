@@ -249,13 +249,15 @@ static int s3_do(struct s3 *s3, struct s3req *r, struct ferry_http_call *c, stru
 	return ferry_http_perform(s3->base.settings, s3->base.stats, c, resp, err);
 }
 
-/* "2013-05-24T00:00:00.000Z" -> seconds since the epoch, 0 if malformed. */
+/* "2013-05-24T00:00:00.000Z" -> seconds since the epoch, 0 if malformed
+ * (a year outside 1-9999 or a month outside 1-12 too: year - 1900 overflowed
+ * for a year near INT_MIN: tests/fuzz/regressions/s3_list/). */
 static int64_t iso8601(const char *s)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			 &tm.tm_sec) != 6)
+			 &tm.tm_sec) != 6 || tm.tm_year < 1 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -283,14 +285,22 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 	struct ferry_http_resp resp;
 	ferry_http_call_init(&c, "GET", r.what);
 	int rc = s3_do(s3, &r, &c, &resp, err);
-	xmlDoc *doc = NULL;
-	if (rc < 0)
-		goto out;
-	doc = ferry_wire_parse_xml(resp.body, resp.body_len);
+	if (rc == 0)
+		rc = ferry_s3_parse_list(resp.body, resp.body_len, pfx, r.what, page, err);
+	free(pfx);
+	ferry_http_resp_clear(&resp);
+	return rc;
+}
+
+int ferry_s3_parse_list(const char *body, size_t len, const char *pfx, const char *what,
+			struct ferry_list_page *page, ferry_err *err)
+{
+	int rc = 0;
+	xmlDoc *doc = ferry_wire_parse_xml(body, len);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "ListBucketResult")) {
 		rc = ferry_err_set(err, FERRY_E_NET, "listing %s: the server's answer is not a ListObjectsV2 response",
-				   r.what);
+				   what);
 		goto out;
 	}
 	for (xmlNode *n = root->children; n && rc == 0; n = n->next) {
@@ -300,7 +310,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 		if (!is_prefix && strcmp((const char *)n->name, "Contents"))
 			continue;
 		char *name = ferry_wire_text(ferry_wire_child(n, is_prefix ? "Prefix" : "Key"));
-		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, r.what, &rc, err);
+		struct ferry_entry *e = ferry_flatns_add(page, pfx, name, is_prefix, what, &rc, err);
 		xmlFree(name);
 		if (e && !is_prefix) {
 			char *size = ferry_wire_text(ferry_wire_child(n, "Size"));
@@ -323,7 +333,7 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 				page->next_marker = strdup(next);
 			else
 				rc = ferry_err_set(err, FERRY_E_NET,
-						   "listing %s: truncated answer without a NextContinuationToken", r.what);
+						   "listing %s: truncated answer without a NextContinuationToken", what);
 		}
 		xmlFree(trunc);
 		xmlFree(next);
@@ -331,8 +341,6 @@ static int list_page(struct s3 *s3, const char *prefix, int recursive, const cha
 out:
 	if (doc)
 		xmlFreeDoc(doc);
-	free(pfx);
-	ferry_http_resp_clear(&resp);
 	return rc;
 }
 

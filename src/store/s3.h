@@ -52,6 +52,16 @@ struct ferry_s3_env {
 };
 int ferry_s3_env_load(struct ferry_s3_env *env, ferry_err *err);
 
+/* Parse one ListObjectsV2 answer (`len` bytes of XML at `body`) of a listing
+ * of `pfx` ("" or "dir/", as ferry_flatns_prefix makes it) into `page`, by the
+ * rules of store/flatns.h: CommonPrefixes as folders, Contents as files with
+ * Size, ETag and LastModified; NextContinuationToken as page->next_marker when
+ * IsTruncated. A body that is not ListBucketResult XML, a name the rules
+ * refuse, or a truncated answer without a token is -1 with FERRY_E_NET naming
+ * `what`. Pure: no network; exposed for the fuzz target (tests/fuzz/s3_list.c). */
+int ferry_s3_parse_list(const char *body, size_t len, const char *pfx, const char *what,
+			struct ferry_list_page *page, ferry_err *err);
+
 /* Open a store over one bucket (strings are copied). NULL with err on a bad
  * config. settings and stats are borrowed for the store's life. The store
  * is writable only with credentials. */
