@@ -32,10 +32,6 @@ $(B)/libferry.so: $(LIBOBJS)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -shared -Wl,-soname,libferry.so -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# TODO(sec-fs, issue 16): these two still build paths into fixed buffers that
-# snprintf may cut short; the rest of the tree builds with truncation warnings on.
-$(B)/obj/fs/mount.o $(B)/obj/fs/registry.o: override CFLAGS += -Wno-format-truncation
-
 # Objects depend on the flags they were built with: a change of CFLAGS (such as
 # -fPIC, which libferry.so needs) rebuilds them instead of linking stale ones.
 $(B)/obj/.cflags: FORCE

@@ -85,7 +85,8 @@ int cli_yaml_tags(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *
 
 /* The string value `n` of field `field` into *out (malloc'd, replacing and
  * freeing the old value); a null, a map or a list is "<file>:<line>: field
- * '<field>': expected a string" in d->err. Returns 0 or -1. */
+ * '<field>': expected a string" in d->err. Returns 0 or -1. The same as
+ * ferry_yaml_string (core/yaml.h), which new code calls directly. */
 int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
 		    char **out);
 

@@ -95,11 +95,7 @@ void cli_mask(char **s)
 int cli_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *n, const char *field,
 		    char **out)
 {
-	if (n->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(n))
-		return ferry_yaml_err(d, n->line, field, "expected a string, found %s", ferry_yaml_kind_name(n));
-	free(*out);
-	*out = strdup(n->text);
-	return *out ? 0 : ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+	return ferry_yaml_string(d, n, field, out);
 }
 
 const char *cli_or_dash(const char *s)

@@ -50,7 +50,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 			if (ds->secret)
 				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give either account_key or sas_token, not both");
-			if (cli_yaml_string(c, n->vals[i], field, &ds->secret) < 0)
+			if (ferry_yaml_string(c, n->vals[i], field, &ds->secret) < 0)
 				return -1;
 			if (!strcmp(k, "sas_token") && ds->secret[0] == '?')
 				memmove(ds->secret, ds->secret + 1, strlen(ds->secret));
@@ -64,7 +64,7 @@ static int parse_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 				return ferry_yaml_err(c, n->key_lines[i], field,
 					     "give a key, a SAS token or a service principal, not several");
 			char *val = NULL;
-			if (cli_yaml_string(c, n->vals[i], field, &val) < 0)
+			if (ferry_yaml_string(c, n->vals[i], field, &val) < 0)
 				return -1;
 			if (!val[0]) {
 				free(val);
@@ -119,9 +119,9 @@ static int parse_s3_credentials(struct ferry_yaml_doc *c, const struct ferry_yam
 		char field[128];
 		snprintf(field, sizeof(field), "credentials.%s", k);
 		if (!strcmp(k, "access_key_id"))
-			rc = cli_yaml_string(c, n->vals[i], field, &id);
+			rc = ferry_yaml_string(c, n->vals[i], field, &id);
 		else if (!strcmp(k, "secret_access_key")) {
-			rc = cli_yaml_string(c, n->vals[i], field, &secret);
+			rc = ferry_yaml_string(c, n->vals[i], field, &secret);
 			if (rc == 0)
 				ferry_redact_register(secret);
 		} else
@@ -159,10 +159,10 @@ static int valid_bucket(const char *s)
 	return 1;
 }
 
-/* The checks and readers of the s3 field table. */
-struct s3_parse {
+/* The checks and readers of the field tables (s3, and Azure's types). */
+struct ds_parse {
 	json_t **opts;
-	int bucket_line;
+	int bucket_line, acct_line, cont_line;
 };
 
 static int check_name(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
@@ -175,7 +175,7 @@ static int check_name(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v,
 
 static int note_bucket(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
 {
-	((struct s3_parse *)arg)->bucket_line = v->line;
+	((struct ds_parse *)arg)->bucket_line = v->line;
 	return 0;
 }
 
@@ -193,15 +193,61 @@ static int check_s3_endpoint(struct ferry_yaml_doc *c, const struct ferry_yaml_n
 
 static int read_region(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
 {
-	json_t **opts = ((struct s3_parse *)arg)->opts;
+	json_t **opts = ((struct ds_parse *)arg)->opts;
 	char *r = NULL;
-	if (cli_yaml_string(c, v, k, &r) < 0)
+	if (ferry_yaml_string(c, v, k, &r) < 0)
 		return -1;
 	if (!*opts)
 		*opts = json_object();
 	json_object_set_new(*opts, "region", json_string(r));
 	free(r);
 	return 0;
+}
+
+static int note_account(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	((struct ds_parse *)arg)->acct_line = v->line;
+	return 0;
+}
+
+static int note_container(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	((struct ds_parse *)arg)->cont_line = v->line;
+	return 0;
+}
+
+static int check_az_endpoint(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			     void *arg)
+{
+	struct ferry_datastore *ds = t;
+	if (strstr(ds->endpoint, "://") && !ferry_uri_is_http(ds->endpoint))
+		return ferry_yaml_err(c, v->line, k, "expected a suffix such as core.windows.net or an http(s):// URL");
+	size_t n = strlen(ds->endpoint);
+	while (n > 0 && ds->endpoint[n - 1] == '/')
+		ds->endpoint[--n] = '\0';
+	return 0;
+}
+
+static int check_protocol(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			  void *arg)
+{
+	const struct ferry_datastore *ds = t;
+	const char *alt = !strcmp(ds->type, "azure_data_lake_gen2") ? "abfss" : "wasbs";
+	if (strcmp(ds->protocol, "https") && strcmp(ds->protocol, alt))
+		return ferry_yaml_err(c, v->line, k, "'%s' is not valid for %s (https or %s)", ds->protocol, ds->type,
+				      alt);
+	return 0;
+}
+
+static int read_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			    void *arg)
+{
+	return parse_credentials(c, v, t, ((struct ds_parse *)arg)->opts);
+}
+
+static int read_tags(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	return cli_yaml_tags(c, v, k, &((struct ferry_datastore *)t)->tags_json);
 }
 
 static int read_s3_credentials(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
@@ -222,12 +268,11 @@ static const struct ferry_yaml_field s3_fields[] = {
 	{ "region", FERRY_YF_CUSTOM, 0, read_region },
 	{ "credentials", FERRY_YF_CUSTOM, 0, read_s3_credentials },
 };
-#undef DS_STR
 
 static int parse_s3(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root, struct ferry_datastore *ds,
 		    json_t **opts)
 {
-	struct s3_parse p = { .opts = opts };
+	struct ds_parse p = { .opts = opts };
 	if (ferry_yaml_fields(c, root, s3_fields, sizeof(s3_fields) / sizeof(s3_fields[0]), ds, &p,
 			      "unknown field for type s3 (known: name, type, description, tags, bucket, "
 			      "endpoint, region, credentials)") < 0)
@@ -265,7 +310,7 @@ int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err 
 		ferry_yaml_err(&c, root->line, "type", "required (azure_blob or azure_data_lake_gen2)");
 		goto out;
 	}
-	if (cli_yaml_string(&c, t, "type", &ds->type) < 0)
+	if (ferry_yaml_string(&c, t, "type", &ds->type) < 0)
 		goto out;
 	int adls = !strcmp(ds->type, "azure_data_lake_gen2");
 	int s3 = !strcmp(ds->type, "s3");
@@ -274,75 +319,37 @@ int cli_datastore_parse(const char *file, struct ferry_datastore *ds, ferry_err 
 		      ds->type);
 		goto out;
 	}
-	const char *cont_field = adls ? "filesystem" : "container_name";
-	int cont_line = 0, acct_line = 0;
-	if (s3 && parse_s3(&c, root, ds, &opts) < 0)
-		goto out;
-	for (size_t i = 0; i < root->n; i++) {
-		const char *k = root->keys[i];
-		const struct ferry_yaml_node *v = root->vals[i];
-		if (!strcmp(k, "type") || !strcmp(k, "$schema") || (s3 && strcmp(k, "tags")))
-			continue;
-		if (!strcmp(k, "name")) {
-			if (cli_yaml_string(&c, v, k, &ds->name) < 0)
-				goto out;
-			if (!ferry_ws_datastore_name_ok(ds->name)) {
-				ferry_yaml_err(&c, v->line, k, "'%s' is not a valid name (letters, digits, '_', '-')",
-				      ds->name);
-				goto out;
-			}
-		} else if (!strcmp(k, "description")) {
-			if (!ferry_yaml_is_null(v) && cli_yaml_string(&c, v, k, &ds->description) < 0)
-				goto out;
-		} else if (!strcmp(k, "account_name")) {
-			if (cli_yaml_string(&c, v, k, &ds->account) < 0)
-				goto out;
-			acct_line = v->line;
-		} else if (!strcmp(k, cont_field)) {
-			if (cli_yaml_string(&c, v, k, &ds->container) < 0)
-				goto out;
-			cont_line = v->line;
-		} else if (!strcmp(k, "endpoint")) {
-			if (cli_yaml_string(&c, v, k, &ds->endpoint) < 0)
-				goto out;
-			if (strstr(ds->endpoint, "://") && !ferry_uri_is_http(ds->endpoint)) {
-				ferry_yaml_err(&c, v->line, k,
-				      "expected a suffix such as core.windows.net or an http(s):// URL");
-				goto out;
-			}
-			size_t n = strlen(ds->endpoint);
-			while (n > 0 && ds->endpoint[n - 1] == '/')
-				ds->endpoint[--n] = '\0';
-		} else if (!strcmp(k, "protocol")) {
-			if (cli_yaml_string(&c, v, k, &ds->protocol) < 0)
-				goto out;
-			const char *alt = adls ? "abfss" : "wasbs";
-			if (strcmp(ds->protocol, "https") && strcmp(ds->protocol, alt)) {
-				ferry_yaml_err(&c, v->line, k, "'%s' is not valid for %s (https or %s)", ds->protocol,
-				      ds->type, alt);
-				goto out;
-			}
-		} else if (!strcmp(k, "credentials")) {
-			if (parse_credentials(&c, v, ds, &opts) < 0)
-				goto out;
-		} else if (!strcmp(k, "tags")) {
-			if (cli_yaml_tags(&c, v, k, &ds->tags_json) < 0)
-				goto out;
-		} else {
-			char known[300];
-			snprintf(known, sizeof(known),
-				 "name, type, description, tags, account_name, %s, endpoint, protocol, "
-				 "credentials",
-				 cont_field);
-			ferry_yaml_err(&c, root->key_lines[i], k, "unknown field for type %s (known: %s)",
-			      ds->type, known);
-			goto out;
-		}
-	}
 	if (s3) {
-		rc = 0;
+		/* its table ignores tags; they are read once its checks passed */
+		const struct ferry_yaml_node *tags = ferry_yaml_get(root, "tags");
+		if (parse_s3(&c, root, ds, &opts) == 0 && (!tags || read_tags(&c, tags, "tags", ds, NULL) == 0))
+			rc = 0;
 		goto out;
 	}
+	/* azure_blob names its container container_name; azure_data_lake_gen2,
+	 * filesystem: the one row that differs, so the table is built here */
+	const char *cont_field = adls ? "filesystem" : "container_name";
+	struct ds_parse p = { .opts = &opts };
+	const struct ferry_yaml_field az_fields[] = {
+		{ "type", FERRY_YF_IGNORE, 0, NULL },
+		{ "$schema", FERRY_YF_IGNORE, 0, NULL },
+		DS_STR("name", name, FERRY_YF_STRING, check_name),
+		DS_STR("description", description, FERRY_YF_OPT_STRING, NULL),
+		DS_STR("account_name", account, FERRY_YF_STRING, note_account),
+		DS_STR(cont_field, container, FERRY_YF_STRING, note_container),
+		DS_STR("endpoint", endpoint, FERRY_YF_STRING, check_az_endpoint),
+		DS_STR("protocol", protocol, FERRY_YF_STRING, check_protocol),
+		{ "credentials", FERRY_YF_CUSTOM, 0, read_credentials },
+		{ "tags", FERRY_YF_CUSTOM, 0, read_tags },
+	};
+	char unknown[300];
+	snprintf(unknown, sizeof(unknown),
+		 "unknown field for type %s (known: name, type, description, tags, account_name, %s, endpoint, "
+		 "protocol, credentials)",
+		 ds->type, cont_field);
+	if (ferry_yaml_fields(&c, root, az_fields, sizeof(az_fields) / sizeof(az_fields[0]), ds, &p, unknown) < 0)
+		goto out;
+	int acct_line = p.acct_line, cont_line = p.cont_line;
 	if (!ds->name) {
 		ferry_yaml_err(&c, root->line, "name", "required");
 		goto out;

@@ -1,5 +1,5 @@
 /*
- * files.c — write-all, mkdir -p and rm -rf (see files.h).
+ * files.c — write-all, mkdir -p, rm -rf and unlink-by-descriptor (see files.h).
  *
  * mkdir -p walks the path once, '/' by '/', in a copy it owns (no length
  * limit); rm -rf is nftw(FTW_DEPTH | FTW_PHYS): children before their folder,
@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,4 +108,18 @@ int ferry_rm_rf(const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+void ferry_unlink_fd(int fd)
+{
+	if (fd < 0)
+		return;
+	char link[64], path[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	if (n > 0) {
+		path[n] = '\0';
+		unlink(path);
+	}
+	close(fd);
 }

@@ -35,4 +35,11 @@ int ferry_mkdir_parents(const char *path);
  * still tried). */
 int ferry_rm_rf(const char *path);
 
+/* Remove the file that `fd` is open on — by the name /proc/self/fd shows for
+ * it now, so a rename since it was opened is followed — then close `fd`
+ * (releasing any lock held through it). For record files that live exactly
+ * as long as a descriptor (a mount's registry entry, a running job's claim).
+ * Safe with -1. */
+void ferry_unlink_fd(int fd);
+
 #endif

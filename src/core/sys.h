@@ -1,6 +1,6 @@
 /*
  * sys.h — the process's view of time and chance: a monotonic clock for
- * durations and random bytes for names.
+ * durations, a short sleep, and random bytes for names.
  *
  * Threads: any thread; no shared state.
  */
@@ -16,9 +16,14 @@ double ferry_now(void);
 double ferry_now_ms(void);
 double ferry_now_us(void);
 
-/* Fill buf with n random bytes from the kernel (getrandom). Never fails: if
- * the kernel cannot answer, the bytes come from a mix of the time and the
- * process id — unique enough for names (job names, asset ids), not secret.
+/* Sleep `ms` milliseconds. A signal may cut it short: callers wait in a loop
+ * that looks at the clock or the condition again. */
+void ferry_sleep_ms(long ms);
+
+/* Fill buf with n random bytes from the kernel (getrandom). Never fails nor
+ * blocks: if the kernel cannot answer (or not yet, early at boot), the bytes
+ * come from a mix of the time, the process id and a count of calls — unique
+ * enough for names (job names, asset ids, temporary files), not secret.
  * Never use it for keys. */
 void ferry_random_bytes(void *buf, size_t n);
 

@@ -453,6 +453,19 @@ int ferry_yaml_err(const struct ferry_yaml_doc *d, int line, const char *field, 
 	return rc;
 }
 
+int ferry_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *field,
+		      char **out)
+{
+	if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
+		return ferry_yaml_err(d, v->line, field, "expected a string, found %s", ferry_yaml_kind_name(v));
+	char *s = strdup(v->text);
+	if (!s)
+		return ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+	free(*out);
+	*out = s;
+	return 0;
+}
+
 int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
 		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown)
 {
@@ -474,12 +487,12 @@ int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *ma
 		}
 		if (f->type == FERRY_YF_OPT_STRING && ferry_yaml_is_null(v))
 			continue;
-		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
-			return ferry_yaml_err(d, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
-		char **dst = (char **)((char *)target + f->offset);
-		free(*dst);
-		if (!(*dst = strdup(v->text)))
-			return ferry_err_set(d->err, FERRY_E_IO, "out of memory");
+		if (f->type == FERRY_YF_BOOL) {
+			if (!ferry_yaml_bool(v, (int *)(void *)((char *)target + f->offset)))
+				return ferry_yaml_err(d, v->line, k, "expected true or false, found '%s'",
+						      v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
+		} else if (ferry_yaml_string(d, v, k, (char **)(void *)((char *)target + f->offset)) < 0)
+			return -1;
 		if (f->fn && f->fn(d, v, k, target, arg) < 0)
 			return -1;
 	}

@@ -76,6 +76,12 @@ int ferry_yaml_bool(const struct ferry_yaml_node *n, int *v);
 /* "scalar", "map" or "list", for error messages. */
 const char *ferry_yaml_kind_name(const struct ferry_yaml_node *n);
 
+/* A scalar that is not null, strdup'd into *out (what *out held is freed).
+ * 0, or -1 with d's error: "expected a string, found <kind>" at v's line,
+ * naming `field`, or out of memory (*out is then left as it was). */
+int ferry_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *field,
+		      char **out);
+
 /* ---- table-driven fields ----
  * A parser declares the fields of a map once, as rows (key, type, where the
  * value goes, an optional check), instead of a chain of strcmp; then
@@ -85,15 +91,16 @@ enum ferry_yaml_ftype {
 	FERRY_YF_IGNORE,     /* accepted and not read ($schema, a type already read) */
 	FERRY_YF_STRING,     /* a scalar that is not null, strdup'd into the char * at offset */
 	FERRY_YF_OPT_STRING, /* the same, or null (the char * is left as it is) */
+	FERRY_YF_BOOL,       /* a YAML boolean (ferry_yaml_bool) into the int at offset */
 	FERRY_YF_CUSTOM,     /* fn reads the value itself */
 };
 
 struct ferry_yaml_field {
 	const char *key;
 	enum ferry_yaml_ftype type;
-	size_t offset; /* STRING kinds: offsetof() the char * in the target */
-	/* STRING kinds: checks the string just stored (may be NULL); CUSTOM:
-	 * parses the value. 0, or -1 with d's error set (ferry_yaml_err). */
+	size_t offset; /* STRING kinds: offsetof() the char * in the target; BOOL: the int */
+	/* STRING kinds and BOOL: checks the value just stored (may be NULL);
+	 * CUSTOM: parses the value. 0, or -1 with d's error set (ferry_yaml_err). */
 	int (*fn)(struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *key, void *target,
 		  void *arg);
 };
@@ -101,7 +108,9 @@ struct ferry_yaml_field {
 /* Apply `fields` (n rows) to every key of `map`, writing into `target`; `arg`
  * goes to the rows' fn. A key with no row fails with `unknown` as the
  * message (which should list the known fields). A STRING that is not a
- * scalar fails "expected a string, found <kind>". 0, or -1 with d's error. */
+ * scalar fails as ferry_yaml_string does; a BOOL that is not a boolean
+ * fails "expected true or false, found '<text or kind>'". 0, or -1 with d's
+ * error. */
 int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
 		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown);
 

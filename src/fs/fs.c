@@ -12,9 +12,10 @@
  * it (write.c).
  */
 #include "fs/fs_internal.h"
+#include "core/files.h"
 #include "core/log.h"
+#include "core/strbuf.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -111,16 +112,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct ferry_fs *fs = fs_of(req);
 	struct node *n = node_of(fs, ino);
-	int rc = refresh(fs, n);
-	if (rc) {
-		fuse_reply_err(req, rc);
-		return;
-	}
-	struct stat st;
-	pthread_mutex_lock(&fs->tlock);
-	fill_stat(fs, n, &st);
-	pthread_mutex_unlock(&fs->tlock);
-	fuse_reply_attr(req, &st, fs->kernel_timeout);
+	reply_attr(req, fs, n, refresh(fs, n));
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -429,7 +421,7 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 				     "'%s' in %s is a file; a mount shows a folder (mount its parent)", root,
 				     store->display);
 	}
-	fs->rootnode.attr_ms = now_ms();
+	fs->rootnode.attr_ms = ferry_now_ms();
 
 	if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST) {
 		ferry_err_set(err, FERRY_E_IO, "cannot create cache folder %s: %s", cache_dir, strerror(errno));
@@ -667,24 +659,15 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 
 static void rm_dir_files(const char *dir)
 {
-	/* The cache folder holds only files we wrote and these sub-folders. */
-	char sub[4200];
+	/* The cache folder holds only these sub-folders of files we wrote; the
+	 * folder itself goes only if that leaves it empty. */
+	struct ferry_strbuf sub = FERRY_STRBUF_INIT;
 	for (int k = 0; k < 2; k++) {
-		snprintf(sub, sizeof(sub), "%s/%s", dir, k ? "staging" : "blocks");
-		DIR *d = opendir(sub);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			char f[4500];
-			snprintf(f, sizeof(f), "%s/%s", sub, de->d_name);
-			unlink(f);
-		}
-		closedir(d);
-		rmdir(sub);
+		ferry_strbuf_reset(&sub);
+		if (ferry_strbuf_addf(&sub, "%s/%s", dir, k ? "staging" : "blocks") == 0)
+			(void)ferry_rm_rf(sub.buf);
 	}
+	ferry_strbuf_release(&sub);
 	rmdir(dir);
 }
 

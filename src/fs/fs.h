@@ -16,6 +16,10 @@
  * session on its own worker threads; the other functions are called from
  * one controlling thread.
  * Errors: 0 or -1 with a filled ferry_err.
+ *
+ * Layer fs may include: core, store, cache, transfer, resolve. (docs/STYLE.md "Layers";
+ * tools/check-layers.sh fails on any other #include.) Other layers include
+ * only this header: fs_internal.h, registry.h and staging.h stay inside fs/.
  */
 #ifndef FERRY_FS_H
 #define FERRY_FS_H
@@ -134,6 +138,13 @@ int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err);
 
 /* 1 when `dir` is a mount point (per /proc/self/mountinfo), else 0. */
 int ferry_mount_is_mounted(const char *dir);
+
+/* The file system type and source of the top mount at `dir` (the last line
+ * of /proc/self/mountinfo for it; "?" for a field the line lacks) into
+ * fstype and source, cap bytes each (cut short if longer). 1 found, 0 when
+ * `dir` is not a mount point. `dir` itself is never touched (a stale mount
+ * fails every stat). */
+int ferry_mount_top(const char *dir, char *fstype, char *source, size_t cap);
 
 /*
  * Clean up after every mount server of workspace `home` that died (its

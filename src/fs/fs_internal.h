@@ -23,6 +23,7 @@
 #include "cache/blockcache.h"
 #include "cache/filecache.h"
 #include "fs/staging.h"
+#include "core/sys.h"
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
@@ -121,13 +122,6 @@ struct fileh {
 	unsigned inflight;               /* atomic: op_read calls using it */
 };
 
-static inline double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static inline struct ferry_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -154,6 +148,9 @@ void table_forget(struct ferry_fs *fs, struct node *n, uint64_t count);
 int fresh(struct ferry_fs *fs, const struct node *n);
 /* tlock held: the stat(2) view of `n`. */
 void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st);
+/* Reply to `req` with errno `rc` when it is not 0, else with `n`'s
+ * attributes (taking tlock to read them). */
+void reply_attr(fuse_req_t req, struct ferry_fs *fs, struct node *n, int rc);
 /* Refresh `n`'s attributes from storage when stale. Returns 0 or an errno. */
 int refresh(struct ferry_fs *fs, struct node *n);
 /* tlock held: mark `n` as existing only here (v = 1) or in storage too. */

@@ -57,7 +57,7 @@ struct node *table_get(struct ferry_fs *fs, const char *path, const struct ferry
 		n->size = e->size;
 		n->mtime = e->mtime;
 		snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
-		n->attr_ms = e->size_unknown ? 0 : now_ms();
+		n->attr_ms = e->size_unknown ? 0 : ferry_now_ms();
 	}
 	return n;
 }
@@ -95,7 +95,20 @@ int fresh(struct ferry_fs *fs, const struct node *n)
 {
 	if (n->w || n->local)
 		return 1; /* what is here is newer than storage */
-	return n->attr_ms > 0 && (fs->ttl_ms < 0 || now_ms() - n->attr_ms <= fs->ttl_ms);
+	return n->attr_ms > 0 && (fs->ttl_ms < 0 || ferry_now_ms() - n->attr_ms <= fs->ttl_ms);
+}
+
+void reply_attr(fuse_req_t req, struct ferry_fs *fs, struct node *n, int rc)
+{
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	struct stat st;
+	pthread_mutex_lock(&fs->tlock);
+	fill_stat(fs, n, &st);
+	pthread_mutex_unlock(&fs->tlock);
+	fuse_reply_attr(req, &st, fs->kernel_timeout);
 }
 
 void fill_stat(struct ferry_fs *fs, const struct node *n, struct stat *st)
@@ -143,7 +156,7 @@ int refresh(struct ferry_fs *fs, struct node *n)
 	n->size = e.size;
 	n->mtime = e.mtime;
 	snprintf(n->etag, sizeof(n->etag), "%s", e.etag);
-	n->attr_ms = now_ms();
+	n->attr_ms = ferry_now_ms();
 	pthread_mutex_unlock(&fs->tlock);
 	ferry_entry_clear(&e);
 	free(path);

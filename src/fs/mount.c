@@ -20,9 +20,11 @@
  */
 #include "fs/fs.h"
 #include "fs/registry.h"
+#include "core/files.h"
 #include "core/log.h"
+#include "core/strbuf.h"
+#include "core/sys.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,27 +35,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err)
 {
@@ -68,14 +50,14 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 		ferry_fs_destroy(fs);
 		ferry_mount_unregister(entry);
 		if (ready_fd >= 0) {
-			write_all(ready_fd, err->msg, strlen(err->msg));
+			(void)ferry_write_all(ready_fd, err->msg, strlen(err->msg));
 			close(ready_fd);
 		}
 		return -1;
 	}
 	ferry_settings_log(o->settings);
 	if (ready_fd >= 0) {
-		write_all(ready_fd, "K", 1);
+		(void)ferry_write_all(ready_fd, "K", 1);
 		close(ready_fd);
 	}
 	int rc = ferry_fs_loop(fs);
@@ -93,9 +75,8 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 		 * The file appears (rename) only once all of it is written. */
 		struct ferry_fs_counters c;
 		ferry_fs_counters(fs, &c);
-		char tmp[4400];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", summary_file);
-		FILE *f = fopen(tmp, "we");
+		struct ferry_strbuf tmp = FERRY_STRBUF_INIT;
+		FILE *f = ferry_strbuf_addf(&tmp, "%s.tmp", summary_file) == 0 ? fopen(tmp.buf, "we") : NULL;
 		if (f) {
 			fprintf(f, "%s\n", line);
 			fprintf(f, "opens=%llu\nbytes_read=%llu\ncache_hits=%llu\ncache_misses=%llu\n"
@@ -112,8 +93,9 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 			for (size_t i = 0; i < nfailed; i++)
 				fprintf(f, "NOT UPLOADED %s\n", failed[i]);
 			if (fclose(f) == 0)
-				rename(tmp, summary_file);
+				rename(tmp.buf, summary_file);
 		}
+		ferry_strbuf_release(&tmp);
 	}
 	ferry_fs_destroy(fs);
 	ferry_mount_unregister(entry);
@@ -192,28 +174,37 @@ int ferry_mount_spawn(const struct ferry_mount_opts *o, pid_t *pid, ferry_err *e
 	return ferry_err_set(err, FERRY_E_IO, "%s", n ? msg : "the mount process ended before the mount was up");
 }
 
-/* Absolute form of `dir` without touching `dir` itself (a stale FUSE mount
- * point fails every stat with ENOTCONN). */
-static int abs_dir(const char *dir, char *out, size_t cap)
+/* Absolute form of `dir` into `out` (reset first) without touching `dir`
+ * itself (a stale FUSE mount point fails every stat with ENOTCONN). 0, or -1
+ * with errno. */
+static int abs_dir(const char *dir, struct ferry_strbuf *out)
 {
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", dir);
+	char *tmp = strdup(dir), *parent = NULL;
+	if (!tmp)
+		return -1;
 	size_t n = strlen(tmp);
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
 	char *slash = strrchr(tmp, '/');
 	const char *base = slash ? slash + 1 : tmp;
-	char parent[PATH_MAX];
 	if (slash == tmp)
-		snprintf(parent, sizeof(parent), "/");
+		parent = strdup("/");
 	else if (slash) {
 		*slash = '\0';
-		if (!realpath(tmp, parent))
-			return -1;
-	} else if (!getcwd(parent, sizeof(parent)))
-		return -1;
-	snprintf(out, cap, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
-	return 0;
+		parent = realpath(tmp, NULL);
+	} else
+		parent = getcwd(NULL, 0);
+	int rc = -1;
+	ferry_strbuf_reset(out);
+	if (parent && ferry_strbuf_addf(out, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base) == 0)
+		rc = 0;
+	else if (parent)
+		errno = ENOMEM;
+	int e = errno;
+	free(parent);
+	free(tmp);
+	errno = e;
+	return rc;
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -230,28 +221,54 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-int ferry_mount_is_mounted(const char *dir)
+/* The mounts at `dir` in /proc/self/mountinfo: how many there are, and (when
+ * fstype is not NULL) the type and source of the last, the top one, into
+ * fstype and source (cap bytes each; "?" where the line lacks them). */
+static int scan_mountinfo(const char *dir, char *fstype, char *source, size_t cap)
 {
-	char want[PATH_MAX + 256];
-	if (abs_dir(dir, want, sizeof(want)) < 0)
+	struct ferry_strbuf want = FERRY_STRBUF_INIT;
+	FILE *f = NULL;
+	if (abs_dir(dir, &want) < 0 || !(f = fopen("/proc/self/mountinfo", "re"))) {
+		ferry_strbuf_release(&want);
 		return 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return 0;
-	char line[8192];
+	}
+	char line[3 * PATH_MAX];
 	int found = 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		/* id parent major:minor root mount-point ... */
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
+	while ((fstype || !found) && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mount-point options [optional...] - type source super-options */
+		char *save = NULL, *tok = strtok_r(line, " \n", &save);
 		for (int i = 0; tok && i < 4; i++)
-			tok = strtok_r(NULL, " ", &save);
-		if (tok) {
-			unescape(tok);
-			found = !strcmp(tok, want);
-		}
+			tok = strtok_r(NULL, " \n", &save);
+		if (!tok)
+			continue;
+		unescape(tok);
+		if (strcmp(tok, want.buf))
+			continue;
+		found++;
+		if (!fstype)
+			continue;
+		while ((tok = strtok_r(NULL, " \n", &save)) && strcmp(tok, "-"))
+			;
+		char *type = tok ? strtok_r(NULL, " \n", &save) : NULL;
+		char *src = type ? strtok_r(NULL, " \n", &save) : NULL;
+		if (src)
+			unescape(src);
+		ferry_strlcpy(fstype, type ? type : "?", cap);
+		ferry_strlcpy(source, src ? src : "?", cap);
 	}
 	fclose(f);
+	ferry_strbuf_release(&want);
 	return found;
+}
+
+int ferry_mount_is_mounted(const char *dir)
+{
+	return scan_mountinfo(dir, NULL, NULL, 0) > 0;
+}
+
+int ferry_mount_top(const char *dir, char *fstype, char *source, size_t cap)
+{
+	return scan_mountinfo(dir, fstype, source, cap) > 0;
 }
 
 static int run_fusermount(const char *flags, const char *dir)
@@ -274,15 +291,13 @@ static int run_fusermount(const char *flags, const char *dir)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err)
+/* ferry_mount_unmount of the absolute folder `abs` (`dir` as the caller
+ * named it, for messages). */
+static int unmount_abs(const char *abs, const char *dir, unsigned timeout_s, ferry_err *err)
 {
-	char abs[PATH_MAX + 256];
-	if (abs_dir(dir, abs, sizeof(abs)) < 0)
-		return ferry_err_set(err, FERRY_E_NOTFOUND, "%s: %s", dir, strerror(errno));
 	if (!ferry_mount_is_mounted(abs))
 		return ferry_err_set(err, FERRY_E_NOTFOUND, "%s is not a mount point", dir);
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = ferry_now();
 	int root = geteuid() == 0;
 	for (;;) {
 		int ok = root ? umount2(abs, 0) == 0 : run_fusermount("-u", abs) == 0;
@@ -292,10 +307,9 @@ int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err)
 		}
 		if (root && errno != EBUSY)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= (time_t)timeout_s)
+		if (ferry_now() - t0 >= (double)timeout_s)
 			break;
-		sleep_ms(100);
+		ferry_sleep_ms(100);
 	}
 	/* Busy past the timeout (or stale): detach now; the kernel finishes
 	 * once the last open file is closed. */
@@ -305,6 +319,15 @@ int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err)
 	ferry_warn("%s was busy for %u s (DATASET_UNMOUNT_TIMEOUT_SECONDS); detached it lazily", abs,
 		   timeout_s);
 	return 0;
+}
+
+int ferry_mount_unmount(const char *dir, unsigned timeout_s, ferry_err *err)
+{
+	struct ferry_strbuf abs = FERRY_STRBUF_INIT;
+	int rc = abs_dir(dir, &abs) < 0 ? ferry_err_set(err, FERRY_E_NOTFOUND, "%s: %s", dir, strerror(errno))
+					: unmount_abs(abs.buf, dir, timeout_s, err);
+	ferry_strbuf_release(&abs);
+	return rc;
 }
 
 int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *err)
@@ -318,7 +341,7 @@ int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *
 				exited = 1;
 				break;
 			}
-			sleep_ms(50);
+			ferry_sleep_ms(50);
 		}
 		if (!exited) {
 			ferry_warn("mount server of %s did not stop within %u s "
@@ -329,14 +352,16 @@ int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *
 				;
 		}
 	}
+	int rc = 0;
 	if (ferry_mount_is_mounted(dir)) {
-		char abs[PATH_MAX + 256];
-		if (abs_dir(dir, abs, sizeof(abs)) == 0 &&
-		    (geteuid() == 0 ? umount2(abs, MNT_DETACH) : run_fusermount("-uz", abs)) != 0 &&
+		struct ferry_strbuf abs = FERRY_STRBUF_INIT;
+		if (abs_dir(dir, &abs) == 0 &&
+		    (geteuid() == 0 ? umount2(abs.buf, MNT_DETACH) : run_fusermount("-uz", abs.buf)) != 0 &&
 		    ferry_mount_is_mounted(dir))
-			return ferry_err_set(err, FERRY_E_IO, "cannot unmount %s: %s", dir, strerror(errno));
+			rc = ferry_err_set(err, FERRY_E_IO, "cannot unmount %s: %s", dir, strerror(errno));
+		ferry_strbuf_release(&abs);
 	}
-	return 0;
+	return rc;
 }
 
 /* Remove what a mount's caches may hold: files in cache/blocks and
@@ -346,21 +371,13 @@ int ferry_mount_stop(pid_t pid, const char *dir, unsigned timeout_s, ferry_err *
 static void remove_cache(const char *cache)
 {
 	static const char *const subs[] = { "blocks", "files" };
-	char sub[PATH_MAX + 16], f[PATH_MAX + 300];
+	struct ferry_strbuf sub = FERRY_STRBUF_INIT;
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", cache, subs[i]);
-		DIR *d = opendir(sub);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-				snprintf(f, sizeof(f), "%s/%s", sub, de->d_name);
-				unlink(f);
-			}
-		closedir(d);
-		rmdir(sub);
+		ferry_strbuf_reset(&sub);
+		if (ferry_strbuf_addf(&sub, "%s/%s", cache, subs[i]) == 0)
+			(void)ferry_rm_rf(sub.buf);
 	}
+	ferry_strbuf_release(&sub);
 	rmdir(cache);
 }
 

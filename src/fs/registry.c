@@ -16,6 +16,8 @@
  * a concurrent reaper or unregistered by its server, and is skipped.
  */
 #include "fs/registry.h"
+#include "core/files.h"
+#include "core/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,84 +48,88 @@ static unsigned long long start_ticks(void)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* Absolute form of `path` (malloc'd; NULL when out of memory): its real
+ * path, else — when it cannot be resolved — `path` itself, joined to the
+ * working directory first if `join_cwd` and it is relative. */
+static char *absolute(const char *path, int join_cwd)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
+	char *p = realpath(path, NULL), *cwd = NULL;
+	if (p)
+		return p;
+	struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+	if (join_cwd && path[0] != '/' && (cwd = getcwd(NULL, 0)))
+		ferry_strbuf_addpath(&sb, cwd);
+	ferry_strbuf_addpath(&sb, path);
+	free(cwd);
+	return ferry_strbuf_detach(&sb, NULL);
+}
+
+/* The entry file's fields: pid \0 start \0 dir \0 cache \0. */
+static int write_entry(int fd, int pid, unsigned long long start, const char *dir, const char *cache_dir)
+{
+	/* Absolute folders: the reaper runs from any working directory. */
+	char *adir = absolute(dir, 0), *acache = absolute(cache_dir, 1);
+	struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+	int rc = -1;
+	if (adir && acache) {
+		ferry_strbuf_addf(&sb, "%d%c%llu%c", pid, 0, start, 0);
+		ferry_strbuf_add(&sb, adir, strlen(adir) + 1);
+		ferry_strbuf_add(&sb, acache, strlen(acache) + 1);
+		if (!sb.failed)
+			rc = ferry_write_all(fd, sb.buf, sb.len);
 	}
-	return 0;
+	if (rc < 0 && (!adir || !acache || sb.failed))
+		errno = ENOMEM;
+	int e = errno;
+	ferry_strbuf_release(&sb);
+	free(adir);
+	free(acache);
+	errno = e;
+	return rc;
 }
 
 int ferry_mount_register(const char *home, const char *dir, const char *cache_dir, ferry_err *err)
 {
-	char rdir[PATH_MAX], tmp[PATH_MAX + 64], name[PATH_MAX + 64];
-	snprintf(rdir, sizeof(rdir), "%s/mounts", home);
-	if (mkdir(rdir, 0700) < 0 && errno != EEXIST)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", rdir, strerror(errno));
-	/* Absolute folders: the reaper runs from any working directory. */
-	char adir[PATH_MAX], acache[PATH_MAX];
-	if (!realpath(dir, adir))
-		snprintf(adir, sizeof(adir), "%s", dir);
-	if (!realpath(cache_dir, acache)) {
-		char cwd[PATH_MAX];
-		if (cache_dir[0] != '/' && getcwd(cwd, sizeof(cwd)))
-			snprintf(acache, sizeof(acache), "%s/%s", cwd, cache_dir);
-		else
-			snprintf(acache, sizeof(acache), "%s", cache_dir);
-	}
-	int pid = (int)getpid();
+	struct ferry_strbuf rdir = FERRY_STRBUF_INIT, tmp = FERRY_STRBUF_INIT, name = FERRY_STRBUF_INIT;
+	int pid = (int)getpid(), fd = -1;
 	unsigned long long start = start_ticks();
-	snprintf(tmp, sizeof(tmp), "%s/.%d.tmp", rdir, pid);
-	snprintf(name, sizeof(name), "%s/%d-%llu" SUFFIX, rdir, pid, start);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-	char head[64];
-	int hn = snprintf(head, sizeof(head), "%d%c%llu%c", pid, 0, start, 0);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, head, (size_t)hn) < 0 ||
-	    write_all(fd, adir, strlen(adir) + 1) < 0 || write_all(fd, acache, strlen(acache) + 1) < 0 ||
-	    rename(tmp, name) < 0) {
+	if (ferry_strbuf_addf(&rdir, "%s/mounts", home) < 0 || ferry_strbuf_addf(&tmp, "%s/.%d.tmp", rdir.buf, pid) < 0 ||
+	    ferry_strbuf_addf(&name, "%s/%d-%llu" SUFFIX, rdir.buf, pid, start) < 0)
+		ferry_err_set(err, FERRY_E_IO, "out of memory");
+	else if (mkdir(rdir.buf, 0700) < 0 && errno != EEXIST)
+		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", rdir.buf, strerror(errno));
+	else if ((fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp.buf, strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_entry(fd, pid, start, dir, cache_dir) < 0 ||
+		 rename(tmp.buf, name.buf) < 0) {
 		int e = errno;
 		close(fd);
-		unlink(tmp);
-		return ferry_err_set(err, FERRY_E_IO, "cannot register the mount in %s: %s", rdir, strerror(e));
+		fd = -1;
+		unlink(tmp.buf);
+		ferry_err_set(err, FERRY_E_IO, "cannot register the mount in %s: %s", rdir.buf, strerror(e));
 	}
+	ferry_strbuf_release(&rdir);
+	ferry_strbuf_release(&tmp);
+	ferry_strbuf_release(&name);
 	return fd;
 }
 
 void ferry_mount_unregister(int handle)
 {
-	if (handle < 0)
-		return;
-	/* The entry's name is known only through the descriptor. */
-	char link[64], path[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", handle);
-	ssize_t n = readlink(link, path, sizeof(path) - 1);
-	if (n > 0) {
-		path[n] = '\0';
-		unlink(path);
-	}
-	close(handle);
+	ferry_unlink_fd(handle); /* the entry's name is known only through the descriptor */
 }
 
 /* Hand the entry `name` in `rdir` to `cleanup` if its server is gone, then
  * drop it: 1 done, else 0. */
 static int reap_one(const char *rdir, const char *name, ferry_mount_cleanup_fn cleanup, void *arg)
 {
-	char path[PATH_MAX + 300];
-	snprintf(path, sizeof(path), "%s/%s", rdir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
+	struct ferry_strbuf path = FERRY_STRBUF_INIT;
+	int fd = ferry_strbuf_addf(&path, "%s/%s", rdir, name) == 0 ? open(path.buf, O_RDONLY | O_CLOEXEC) : -1;
 	struct stat st;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
-		close(fd); /* a live server, or already cleaned */
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
+		if (fd >= 0)
+			close(fd); /* a live server, or already cleaned */
+		ferry_strbuf_release(&path);
 		return 0;
 	}
 	char buf[2 * PATH_MAX + 128];
@@ -148,18 +154,20 @@ static int reap_one(const char *rdir, const char *name, ferry_mount_cleanup_fn c
 		struct ferry_mount_entry e = { .pid = field[0], .start = field[1], .dir = field[2], .cache = field[3] };
 		cleanup(&e, arg);
 	}
-	unlink(path);
+	unlink(path.buf);
 	close(fd);
+	ferry_strbuf_release(&path);
 	return 1;
 }
 
 int ferry_mount_registry_reap(const char *home, ferry_mount_cleanup_fn cleanup, void *arg)
 {
-	char rdir[PATH_MAX];
-	snprintf(rdir, sizeof(rdir), "%s/mounts", home);
-	DIR *d = opendir(rdir);
-	if (!d)
+	struct ferry_strbuf rdir = FERRY_STRBUF_INIT;
+	DIR *d = ferry_strbuf_addf(&rdir, "%s/mounts", home) == 0 ? opendir(rdir.buf) : NULL;
+	if (!d) {
+		ferry_strbuf_release(&rdir);
 		return 0;
+	}
 	int cleaned = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -167,8 +175,9 @@ int ferry_mount_registry_reap(const char *home, ferry_mount_cleanup_fn cleanup, 
 		if (de->d_name[0] == '.' || len <= strlen(SUFFIX) ||
 		    strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX))
 			continue;
-		cleaned += reap_one(rdir, de->d_name, cleanup, arg);
+		cleaned += reap_one(rdir.buf, de->d_name, cleanup, arg);
 	}
 	closedir(d);
+	ferry_strbuf_release(&rdir);
 	return cleaned;
 }

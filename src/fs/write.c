@@ -109,7 +109,7 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 			n->mtime = (int64_t)time(NULL);
 			snprintf(n->etag, sizeof(n->etag), "ferry-upload-%llu",
 				 (unsigned long long)__atomic_add_fetch(&fs->upload_seq, 1, __ATOMIC_RELAXED));
-			n->attr_ms = now_ms();
+			n->attr_ms = ferry_now_ms();
 			set_local(fs, n, 0);
 			ancestors_stored(fs, path);
 		}
@@ -345,15 +345,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, s
 		}
 	}
 	/* modes, owners and times are not kept: storage has none of them */
-	if (rc) {
-		fuse_reply_err(req, rc);
-		return;
-	}
-	struct stat st;
-	pthread_mutex_lock(&fs->tlock);
-	fill_stat(fs, n, &st);
-	pthread_mutex_unlock(&fs->tlock);
-	fuse_reply_attr(req, &st, fs->kernel_timeout);
+	reply_attr(req, fs, n, rc);
 }
 
 void op_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, dev_t rdev)
@@ -383,7 +375,7 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		n->is_dir = 1;
 		n->size = 0;
 		n->mtime = (int64_t)time(NULL);
-		n->attr_ms = now_ms();
+		n->attr_ms = ferry_now_ms();
 		set_local(fs, n, 1);
 		n->nlookup++;
 		fill_entry(fs, n, &ep);
@@ -617,7 +609,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		}
 		n->is_dir = 0;
 		n->mtime = (int64_t)time(NULL);
-		n->attr_ms = now_ms();
+		n->attr_ms = ferry_now_ms();
 		n->nlookup++;
 	}
 	pthread_mutex_unlock(&fs->tlock);

@@ -6,6 +6,7 @@
 #include "job/jobclaim.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/sys.h"
 #include "fs/fs.h"
 #include "job/runner.h"
 #include "workspace/workspace.h"
@@ -169,13 +170,6 @@ int ferry_dist_free_port(int count)
 
 /* ---- following the agents ---- */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 struct agent {
 	pid_t pid;
 	int done;
@@ -276,12 +270,12 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 			if (ag[k].pid > 0)
 				kill(ag[k].pid, SIGTERM);
 		stopped = 1;
-		stop_at = now_ms();
+		stop_at = ferry_now_ms();
 	}
 	while (left > 0) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
-		double t = now_ms();
+		double t = ferry_now_ms();
 		if (ferry_interrupted() && !stopped) {
 			canceled = ferry_interrupted();
 			ferry_info("signal %d: stopping every node", canceled);

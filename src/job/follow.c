@@ -5,6 +5,7 @@
 #include "job/follow.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/sys.h"
 #include "job/distrun.h"
 #include "job/slurm.h"
 
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define POLL_MS 200
@@ -59,19 +59,6 @@ static void __attribute__((format(printf, 2, 3))) set_error(struct outcome *o, c
 	va_start(ap, fmt);
 	vsnprintf(o->error, sizeof(o->error), fmt, ap);
 	va_end(ap);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL); /* a signal cuts it short: fine, the loop looks again */
 }
 
 int ferry_follow_save(const char *jobdir, const char *id, const char *compute, int nodes,
@@ -476,7 +463,7 @@ int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name
 		}
 		ferry_err qe;
 		if (ferry_slurm_query(s.id, &st, &qe) < 0) {
-			double t = now_s();
+			double t = ferry_now();
 			if (!unreachable_since) {
 				unreachable_since = t;
 				fprintf(stderr, "ferry: warning: cannot ask Slurm about job %s: %s (trying "
@@ -489,7 +476,7 @@ int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name
 						   s.id, UNREACHABLE_GIVE_UP_S, qe.msg, rec.status, name);
 				goto out;
 			}
-			sleep_ms(1000);
+			ferry_sleep_ms(1000);
 			continue;
 		}
 		unreachable_since = 0;
@@ -519,7 +506,7 @@ int ferry_follow(struct ferry_ws *ws, struct ferry_dist_job *j, const char *name
 		if (o.final)
 			break;
 		note_status(ws, &rec, o.status);
-		sleep_ms(POLL_MS);
+		ferry_sleep_ms(POLL_MS);
 	}
 	if (stream_log)
 		pump_log(logpath, &logfd);
@@ -563,9 +550,9 @@ int ferry_follow_cancel(struct ferry_ws *ws, const char *name, char *status, siz
 	}
 	struct ferry_slurm_state st = { .exit_code = -1 };
 	struct outcome o = { 0 };
-	double t0 = now_s();
+	double t0 = ferry_now();
 	int qfail = 0;
-	while (now_s() - t0 < CANCEL_WAIT_S) {
+	while (ferry_now() - t0 < CANCEL_WAIT_S) {
 		if (ferry_slurm_query(s.id, &st, err) < 0) {
 			qfail = 1;
 			break;
@@ -574,7 +561,7 @@ int ferry_follow_cancel(struct ferry_ws *ws, const char *name, char *status, siz
 		decide(rec.folder, &s, &st, r, SIGTERM, NULL, &o);
 		if (o.final)
 			break;
-		sleep_ms(POLL_MS);
+		ferry_sleep_ms(POLL_MS);
 	}
 	if (o.final) {
 		ferry_err je;

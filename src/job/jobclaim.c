@@ -6,6 +6,7 @@
  * lock of the ferry that runs job <name>.
  */
 #include "job/jobclaim.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/tmpname.h"
 #include "workspace/workspace.h"
@@ -61,7 +62,7 @@ int ferry_job_claim(const char *home, const char *name, ferry_err *err)
 		return ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", tmp, strerror(errno));
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (try_lock(fd) < 0 || write(fd, pid, (size_t)n) != n || rename(tmp, entry) < 0) {
+	if (try_lock(fd) < 0 || ferry_write_all(fd, pid, (size_t)n) < 0 || rename(tmp, entry) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -72,16 +73,7 @@ int ferry_job_claim(const char *home, const char *name, ferry_err *err)
 
 void ferry_job_release(int handle)
 {
-	if (handle < 0)
-		return;
-	char link[64], path[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", handle);
-	ssize_t n = readlink(link, path, sizeof(path) - 1);
-	if (n > 0) {
-		path[n] = '\0';
-		unlink(path);
-	}
-	close(handle);
+	ferry_unlink_fd(handle);
 }
 
 static int removed_tmp;

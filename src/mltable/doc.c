@@ -4,12 +4,17 @@
  * Validation is complete at parse time, so that a malformed MLTable fails
  * before any data is read: every field of every transformation is known,
  * typed and range-checked, and errors say "<label>:<line>: field 'x': ...".
+ * The fields are rows of tables rather than strcmp chains: ferry_yaml_fields
+ * (core/yaml.h) for the document and the read steps' options, step_kinds for
+ * the transformations.
  * read_delta_lake parses (its files can still be mounted or downloaded by
  * eval_mount/eval_download) but a table evaluation refuses it by name.
  */
 #include "mltable/mltable.h"
+#include "core/strbuf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -39,13 +44,6 @@ static int get_string(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n,
 			    n->kind == FERRY_YAML_SCALAR ? "nothing" : ferry_yaml_kind_name(n));
 	if (!(*out = strdup(n->text)))
 		return oom(c);
-	return 0;
-}
-
-static int get_bool(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, const char *field, int *out)
-{
-	if (!ferry_yaml_bool(n, out))
-		return ferry_yaml_err(c, n->line, field, "expected true or false, found '%s'", found(n));
 	return 0;
 }
 
@@ -122,6 +120,107 @@ static int check_keys(struct ferry_yaml_doc *c, const struct ferry_yaml_node *m,
 	return 0;
 }
 
+/* check_keys with the keys of a field table, in its order, as the list. */
+static int check_rows(struct ferry_yaml_doc *c, const struct ferry_yaml_node *m, const char *what,
+		      const struct ferry_yaml_field *rows, size_t n)
+{
+	struct ferry_strbuf known = FERRY_STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ferry_strbuf_addch(&known, ',');
+		ferry_strbuf_adds(&known, rows[i].key);
+	}
+	int rc = known.failed ? oom(c) : check_keys(c, m, what, known.buf);
+	ferry_strbuf_release(&known);
+	return rc;
+}
+
+/* The options of a read step: every key is checked against the table first
+ * (check_rows), so an unknown option is reported before a bad value. */
+static int read_options(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s,
+			const struct ferry_yaml_field *rows, size_t n)
+{
+	if (check_rows(c, v, s->name, rows, n) < 0)
+		return -1;
+	return ferry_yaml_fields(c, v, rows, n, s, NULL, "unknown option");
+}
+
+static int read_delimiter(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t, void *arg)
+{
+	struct ferry_mlt_step *s = t;
+	if (x->kind != FERRY_YAML_SCALAR || strlen(x->text) != 1)
+		return ferry_yaml_err(c, x->line, k, "expected one character, found '%s'", found(x));
+	s->delimiter = x->text[0];
+	if (s->delimiter == '"' || s->delimiter == '\n' || s->delimiter == '\r')
+		return ferry_yaml_err(c, x->line, k, "a quote or a line break cannot be the delimiter");
+	return 0;
+}
+
+static int read_header(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t, void *arg)
+{
+	static const char *const h[] = { "no_header", "from_first_file", "all_files_different_headers",
+					 "all_files_same_headers" };
+	int e = 0;
+	if (pick(c, x, k, h, 4, &e) < 0)
+		return -1;
+	((struct ferry_mlt_step *)t)->header = e;
+	return 0;
+}
+
+static int read_encoding(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t, void *arg)
+{
+	static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
+	int e = 0;
+	if (pick(c, x, k, en, 6, &e) < 0)
+		return -1;
+	((struct ferry_mlt_step *)t)->encoding = e == 5 ? FERRY_MLT_LATIN1 : (enum ferry_mlt_encoding)e;
+	return 0;
+}
+
+/* read_delimited's encoding: UTF-16 and UTF-32 are named as unsupported. */
+static int read_csv_encoding(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+			     void *arg)
+{
+	if (x->kind == FERRY_YAML_SCALAR && (!strcmp(x->text, "utf16") || !strcmp(x->text, "utf32")))
+		return ferry_yaml_err(c, x->line, k, "encoding '%s' is not supported by ferry (supported: utf8, "
+			    "utf8bom, ascii, latin1, iso88591, windows1252)", x->text);
+	return read_encoding(c, x, k, t, arg);
+}
+
+static int unsupported(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t, void *arg)
+{
+	return ferry_yaml_err(c, x->line, k, "is not supported by ferry");
+}
+
+static int read_invalid_lines(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+			      void *arg)
+{
+	static const char *const il[] = { "error", "drop" };
+	return pick(c, x, k, il, 2, &((struct ferry_mlt_step *)t)->drop_invalid);
+}
+
+#define STEP_BOOL(key, field) { key, FERRY_YF_BOOL, offsetof(struct ferry_mlt_step, field), NULL }
+static const struct ferry_yaml_field delimited_options[] = {
+	{ "delimiter", FERRY_YF_CUSTOM, 0, read_delimiter },
+	{ "header", FERRY_YF_CUSTOM, 0, read_header },
+	{ "encoding", FERRY_YF_CUSTOM, 0, read_csv_encoding },
+	STEP_BOOL("empty_as_string", empty_as_string),
+	STEP_BOOL("include_path_column", include_path),
+	STEP_BOOL("infer_column_types", infer_types),
+	STEP_BOOL("support_multi_line", multi_line),
+	{ "path_column", FERRY_YF_CUSTOM, 0, unsupported },
+};
+
+static const struct ferry_yaml_field json_lines_options[] = {
+	STEP_BOOL("include_path_column", include_path),
+	{ "invalid_lines", FERRY_YF_CUSTOM, 0, read_invalid_lines },
+	{ "encoding", FERRY_YF_CUSTOM, 0, read_encoding },
+};
+static const struct ferry_yaml_field parquet_options[] = {
+	STEP_BOOL("include_path_column", include_path),
+};
+#undef STEP_BOOL
+
 static int read_delimited(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	s->delimiter = ',';
@@ -129,89 +228,21 @@ static int read_delimited(struct ferry_yaml_doc *c, const struct ferry_yaml_node
 	s->infer_types = 1;
 	if (ferry_yaml_is_null(v))
 		return 0;
-	if (check_keys(c, v, "read_delimited",
-		       "delimiter,header,encoding,empty_as_string,include_path_column,infer_column_types,"
-		       "support_multi_line,path_column") < 0)
-		return -1;
-	for (size_t i = 0; i < v->n; i++) {
-		const char *k = v->keys[i];
-		const struct ferry_yaml_node *x = v->vals[i];
-		int e = 0;
-		if (!strcmp(k, "delimiter")) {
-			if (x->kind != FERRY_YAML_SCALAR || strlen(x->text) != 1)
-				return ferry_yaml_err(c, x->line, k, "expected one character, found '%s'", found(x));
-			s->delimiter = x->text[0];
-			if (s->delimiter == '"' || s->delimiter == '\n' || s->delimiter == '\r')
-				return ferry_yaml_err(c, x->line, k, "a quote or a line break cannot be the delimiter");
-		} else if (!strcmp(k, "header")) {
-			static const char *const h[] = { "no_header", "from_first_file", "all_files_different_headers",
-							 "all_files_same_headers" };
-			if (pick(c, x, k, h, 4, &e) < 0)
-				return -1;
-			s->header = e;
-		} else if (!strcmp(k, "encoding")) {
-			static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
-			if (x->kind == FERRY_YAML_SCALAR && (!strcmp(x->text, "utf16") || !strcmp(x->text, "utf32")))
-				return ferry_yaml_err(c, x->line, k, "encoding '%s' is not supported by ferry (supported: utf8, "
-					    "utf8bom, ascii, latin1, iso88591, windows1252)", x->text);
-			if (pick(c, x, k, en, 6, &e) < 0)
-				return -1;
-			s->encoding = e == 5 ? FERRY_MLT_LATIN1 : (enum ferry_mlt_encoding)e;
-		} else if (!strcmp(k, "empty_as_string")) {
-			if (get_bool(c, x, k, &s->empty_as_string) < 0)
-				return -1;
-		} else if (!strcmp(k, "include_path_column")) {
-			if (get_bool(c, x, k, &s->include_path) < 0)
-				return -1;
-		} else if (!strcmp(k, "infer_column_types")) {
-			if (get_bool(c, x, k, &s->infer_types) < 0)
-				return -1;
-		} else if (!strcmp(k, "support_multi_line")) {
-			if (get_bool(c, x, k, &s->multi_line) < 0)
-				return -1;
-		} else {
-			return ferry_yaml_err(c, x->line, k, "is not supported by ferry");
-		}
-	}
-	return 0;
+	return read_options(c, v, s, delimited_options, sizeof(delimited_options) / sizeof(delimited_options[0]));
 }
 
 static int read_json_lines(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	if (ferry_yaml_is_null(v))
 		return 0;
-	if (check_keys(c, v, "read_json_lines", "include_path_column,invalid_lines,encoding") < 0)
-		return -1;
-	for (size_t i = 0; i < v->n; i++) {
-		const char *k = v->keys[i];
-		const struct ferry_yaml_node *x = v->vals[i];
-		int e = 0;
-		if (!strcmp(k, "include_path_column")) {
-			if (get_bool(c, x, k, &s->include_path) < 0)
-				return -1;
-		} else if (!strcmp(k, "invalid_lines")) {
-			static const char *const il[] = { "error", "drop" };
-			if (pick(c, x, k, il, 2, &e) < 0)
-				return -1;
-			s->drop_invalid = e;
-		} else {
-			static const char *const en[] = { "utf8", "utf8bom", "ascii", "latin1", "windows1252", "iso88591" };
-			if (pick(c, x, k, en, 6, &e) < 0)
-				return -1;
-			s->encoding = e == 5 ? FERRY_MLT_LATIN1 : (enum ferry_mlt_encoding)e;
-		}
-	}
-	return 0;
+	return read_options(c, v, s, json_lines_options, sizeof(json_lines_options) / sizeof(json_lines_options[0]));
 }
 
 static int read_parquet(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	if (ferry_yaml_is_null(v))
 		return 0;
-	if (check_keys(c, v, "read_parquet", "include_path_column") < 0)
-		return -1;
-	const struct ferry_yaml_node *x = ferry_yaml_get(v, "include_path_column");
-	return x ? get_bool(c, x, "include_path_column", &s->include_path) : 0;
+	return read_options(c, v, s, parquet_options, sizeof(parquet_options) / sizeof(parquet_options[0]));
 }
 
 static int convert_types(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
@@ -280,6 +311,99 @@ static int convert_types(struct ferry_yaml_doc *c, const struct ferry_yaml_node 
 	return 0;
 }
 
+static int read_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	return get_u64(c, v, s->name, &s->n);
+}
+
+static int read_sample(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (check_keys(c, v, s->name, "probability,seed") < 0)
+		return -1;
+	const struct ferry_yaml_node *p = ferry_yaml_get(v, "probability"), *sd = ferry_yaml_get(v, "seed");
+	if (!p)
+		return ferry_yaml_err(c, v->line, "probability", "is required");
+	char *end = NULL;
+	if (p->kind == FERRY_YAML_SCALAR && p->plain)
+		s->probability = strtod(p->text, &end);
+	if (!end || *end || end == p->text || !(s->probability >= 0 && s->probability <= 1))
+		return ferry_yaml_err(c, p->line, "probability", "expected a number from 0 to 1, found '%s'", found(p));
+	if (sd)
+		return get_u64(c, sd, "seed", &s->seed);
+	/* no seed: a fresh sample each time, as Azure does */
+	s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+static int read_filter(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (get_string(c, v, s->name, &s->text) < 0)
+		return -1;
+	char msg[300];
+	if (ferry_mlt_expr_parse(s->text, &s->expr, msg, sizeof(msg)) < 0)
+		return ferry_yaml_err(c, v->line, s->name, "%s", msg);
+	return 0;
+}
+
+static int read_columns(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	return get_strings(c, v, s->name, &s->columns, &s->ncolumns);
+}
+
+static int read_partition(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	const char *name = s->name;
+	/* `{col:yyyy/MM/dd}` unquoted is YAML's flow map {"col:yyyy/MM/dd": null} */
+	if (v->kind == FERRY_YAML_MAP && v->n == 1 && ferry_yaml_is_null(v->vals[0])) {
+		if (asprintf(&s->text, "{%s}", v->keys[0]) < 0)
+			return oom(c);
+	} else if (get_string(c, v, name, &s->text) < 0) {
+		return -1;
+	}
+	if (!strchr(s->text, '{'))
+		return ferry_yaml_err(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
+	for (const char *p = s->text; (p = strchr(p, '{')); p++) {
+		const char *close = strchr(p, '}'), *next = strchr(p + 1, '{');
+		if (!close || (next && next < close) || close == p + 1 || close[-1] == ':' || p[1] == ':')
+			return ferry_yaml_err(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
+				    "closing '}'", s->text);
+	}
+	return 0;
+}
+
+/* The transformations ferry knows, in the order its error message lists them:
+ * the name, what it does, and the reader of its value (NULL: none read). */
+static const struct step_kind {
+	const char *name;
+	enum ferry_mlt_op op;
+	int (*read)(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s);
+} step_kinds[] = {
+	{ "read_delimited", FERRY_MLT_READ_DELIMITED, read_delimited },
+	{ "read_json_lines", FERRY_MLT_READ_JSON_LINES, read_json_lines },
+	{ "read_parquet", FERRY_MLT_READ_PARQUET, read_parquet },
+	{ "read_delta_lake", FERRY_MLT_READ_UNSUPPORTED, NULL },
+	{ "take", FERRY_MLT_TAKE, read_count },
+	{ "skip", FERRY_MLT_SKIP, read_count },
+	{ "take_random_sample", FERRY_MLT_SAMPLE, read_sample },
+	{ "filter", FERRY_MLT_FILTER, read_filter },
+	{ "keep_columns", FERRY_MLT_KEEP_COLUMNS, read_columns },
+	{ "drop_columns", FERRY_MLT_DROP_COLUMNS, read_columns },
+	{ "convert_column_types", FERRY_MLT_CONVERT, convert_types },
+	{ "extract_columns_from_partition_format", FERRY_MLT_PARTITION, read_partition },
+};
+
+static int unknown_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *item, const char *name)
+{
+	struct ferry_strbuf known = FERRY_STRBUF_INIT;
+	for (size_t i = 0; i < sizeof(step_kinds) / sizeof(step_kinds[0]); i++)
+		ferry_strbuf_addf(&known, "%s%s", i ? ", " : "", step_kinds[i].name);
+	int rc = known.failed ? oom(c)
+			      : ferry_yaml_err(c, item->line, NULL, "unknown transformation '%s' (ferry knows: %s)", name,
+					       known.buf);
+	ferry_strbuf_release(&known);
+	return rc;
+}
+
 static int parse_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *item, struct ferry_mlt_step *s)
 {
 	const char *name;
@@ -299,85 +423,12 @@ static int parse_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *it
 	}
 	if (!(s->name = strdup(name)))
 		return oom(c);
-	if (!strcmp(name, "read_delimited")) {
-		s->op = FERRY_MLT_READ_DELIMITED;
-		return read_delimited(c, v, s);
-	}
-	if (!strcmp(name, "read_json_lines")) {
-		s->op = FERRY_MLT_READ_JSON_LINES;
-		return read_json_lines(c, v, s);
-	}
-	if (!strcmp(name, "read_parquet")) {
-		s->op = FERRY_MLT_READ_PARQUET;
-		return read_parquet(c, v, s);
-	}
-	if (!strcmp(name, "read_delta_lake")) {
-		s->op = FERRY_MLT_READ_UNSUPPORTED;
-		return 0;
-	}
-	if (!strcmp(name, "take") || !strcmp(name, "skip")) {
-		s->op = name[0] == 't' ? FERRY_MLT_TAKE : FERRY_MLT_SKIP;
-		return get_u64(c, v, name, &s->n);
-	}
-	if (!strcmp(name, "take_random_sample")) {
-		s->op = FERRY_MLT_SAMPLE;
-		if (check_keys(c, v, name, "probability,seed") < 0)
-			return -1;
-		const struct ferry_yaml_node *p = ferry_yaml_get(v, "probability"), *sd = ferry_yaml_get(v, "seed");
-		if (!p)
-			return ferry_yaml_err(c, v->line, "probability", "is required");
-		char *end = NULL;
-		if (p->kind == FERRY_YAML_SCALAR && p->plain)
-			s->probability = strtod(p->text, &end);
-		if (!end || *end || end == p->text || !(s->probability >= 0 && s->probability <= 1))
-			return ferry_yaml_err(c, p->line, "probability", "expected a number from 0 to 1, found '%s'", found(p));
-		if (sd)
-			return get_u64(c, sd, "seed", &s->seed);
-		/* no seed: a fresh sample each time, as Azure does */
-		s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-		return 0;
-	}
-	if (!strcmp(name, "filter")) {
-		s->op = FERRY_MLT_FILTER;
-		if (get_string(c, v, name, &s->text) < 0)
-			return -1;
-		char msg[300];
-		if (ferry_mlt_expr_parse(s->text, &s->expr, msg, sizeof(msg)) < 0)
-			return ferry_yaml_err(c, v->line, name, "%s", msg);
-		return 0;
-	}
-	if (!strcmp(name, "keep_columns") || !strcmp(name, "drop_columns")) {
-		s->op = name[0] == 'k' ? FERRY_MLT_KEEP_COLUMNS : FERRY_MLT_DROP_COLUMNS;
-		return get_strings(c, v, name, &s->columns, &s->ncolumns);
-	}
-	if (!strcmp(name, "convert_column_types")) {
-		s->op = FERRY_MLT_CONVERT;
-		return convert_types(c, v, s);
-	}
-	if (!strcmp(name, "extract_columns_from_partition_format")) {
-		s->op = FERRY_MLT_PARTITION;
-		/* `{col:yyyy/MM/dd}` unquoted is YAML's flow map {"col:yyyy/MM/dd": null} */
-		if (v->kind == FERRY_YAML_MAP && v->n == 1 && ferry_yaml_is_null(v->vals[0])) {
-			if (asprintf(&s->text, "{%s}", v->keys[0]) < 0)
-				return oom(c);
-		} else if (get_string(c, v, name, &s->text) < 0) {
-			return -1;
+	for (size_t i = 0; i < sizeof(step_kinds) / sizeof(step_kinds[0]); i++)
+		if (!strcmp(name, step_kinds[i].name)) {
+			s->op = step_kinds[i].op;
+			return step_kinds[i].read ? step_kinds[i].read(c, v, s) : 0;
 		}
-		if (!strchr(s->text, '{'))
-			return ferry_yaml_err(c, v->line, name, "expected a format with {column} parts, found '%s'", s->text);
-		for (const char *p = s->text; (p = strchr(p, '{')); p++) {
-			const char *close = strchr(p, '}'), *next = strchr(p + 1, '{');
-			if (!close || (next && next < close) || close == p + 1 || close[-1] == ':' || p[1] == ':')
-				return ferry_yaml_err(c, v->line, name, "'%s': each {column} or {column:format} needs a name and a "
-					    "closing '}'", s->text);
-		}
-		return 0;
-	}
-	return ferry_yaml_err(c, item->line, NULL,
-		    "unknown transformation '%s' (ferry knows: read_delimited, read_json_lines, read_parquet, "
-		    "read_delta_lake, take, skip, take_random_sample, filter, keep_columns, drop_columns, "
-		    "convert_column_types, extract_columns_from_partition_format)",
-		    name);
+	return unknown_step(c, item, name);
 }
 
 static int parse_paths(struct ferry_yaml_doc *c, const struct ferry_yaml_node *p, struct ferry_mltable *m)
@@ -409,6 +460,46 @@ static int parse_paths(struct ferry_yaml_doc *c, const struct ferry_yaml_node *p
 	return 0;
 }
 
+static int read_paths(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	return parse_paths(c, v, t);
+}
+
+static int read_steps(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	struct ferry_mltable *m = t;
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (v->kind != FERRY_YAML_SEQ)
+		return ferry_yaml_err(c, v->line, k, "expected a list, found %s", ferry_yaml_kind_name(v));
+	if (!(m->steps = calloc(v->n ? v->n : 1, sizeof(*m->steps))))
+		return oom(c);
+	for (size_t j = 0; j < v->n; j++) {
+		m->nsteps++;
+		if (parse_step(c, v->vals[j], &m->steps[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "mltable"))
+		return ferry_yaml_err(c, v->line, k, "expected 'mltable', found '%s'", found(v));
+	return 0;
+}
+
+static const struct ferry_yaml_field mltable_fields[] = {
+	{ "paths", FERRY_YF_CUSTOM, 0, read_paths },
+	{ "transformations", FERRY_YF_CUSTOM, 0, read_steps },
+	{ "type", FERRY_YF_CUSTOM, 0, check_type },
+	/* descriptive; nothing to evaluate */
+	{ "$schema", FERRY_YF_IGNORE, 0, NULL },
+	{ "traits", FERRY_YF_IGNORE, 0, NULL },
+	{ "metadata", FERRY_YF_IGNORE, 0, NULL },
+	{ "query_source", FERRY_YF_IGNORE, 0, NULL },
+};
+
 int ferry_mltable_parse(const char *text, size_t len, const char *label, struct ferry_mltable **out,
 			ferry_err *err)
 {
@@ -428,37 +519,10 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
 			  ferry_yaml_kind_name(root));
 		goto done;
 	}
-	for (size_t i = 0; rc == 0 && i < root->n; i++) {
-		const char *k = root->keys[i];
-		const struct ferry_yaml_node *v = root->vals[i];
-		if (!strcmp(k, "paths")) {
-			rc = parse_paths(&c, v, m);
-		} else if (!strcmp(k, "transformations")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (v->kind != FERRY_YAML_SEQ) {
-				rc = ferry_yaml_err(&c, v->line, k, "expected a list, found %s", ferry_yaml_kind_name(v));
-				break;
-			}
-			if (!(m->steps = calloc(v->n ? v->n : 1, sizeof(*m->steps)))) {
-				rc = oom(&c);
-				break;
-			}
-			for (size_t j = 0; rc == 0 && j < v->n; j++) {
-				m->nsteps++;
-				rc = parse_step(&c, v->vals[j], &m->steps[j]);
-			}
-		} else if (!strcmp(k, "type")) {
-			if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "mltable"))
-				rc = ferry_yaml_err(&c, v->line, k, "expected 'mltable', found '%s'", found(v));
-		} else if (!strcmp(k, "$schema") || !strcmp(k, "traits") || !strcmp(k, "metadata") ||
-			   !strcmp(k, "query_source")) {
-			continue; /* descriptive; nothing to evaluate */
-		} else {
-			rc = ferry_yaml_err(&c, root->key_lines[i], k,
-				  "unknown field of an MLTable (known: type, paths, transformations, traits, metadata, $schema)");
-		}
-	}
+	if (ferry_yaml_fields(&c, root, mltable_fields, sizeof(mltable_fields) / sizeof(mltable_fields[0]), m, NULL,
+			      "unknown field of an MLTable (known: type, paths, transformations, traits, metadata, "
+			      "$schema)") < 0)
+		rc = -1;
 	if (rc == 0 && !m->npaths)
 		rc = ferry_yaml_err(&c, root->line, NULL, "field 'paths' is required");
 done:

@@ -23,6 +23,7 @@
 #include "core/strbuf.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -333,13 +334,6 @@ int64_t ferry_http_deadline(int64_t d)
 	return prev;
 }
 
-static int64_t mono_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats,
 		       struct ferry_http_call *call, struct ferry_http_resp *resp, ferry_err *err)
 {
@@ -355,7 +349,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 	for (int attempt = 0;; attempt++) {
 		long left_ms = 0;
 		if (deadline) {
-			int64_t left = deadline - mono_now_us();
+			int64_t left = deadline - (int64_t)ferry_now_us();
 			if (left <= 0)
 				return ferry_err_set(err, FERRY_E_NET,
 						     "%s: no complete answer within FERRY_READ_TIMEOUT_SECONDS (gave up after "
@@ -439,7 +433,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			transient = transient_curl(rc);
 			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 				 curl_msg[0] ? ": " : "", curl_msg);
-			if (rc == CURLE_OPERATION_TIMEDOUT && deadline && mono_now_us() >= deadline)
+			if (rc == CURLE_OPERATION_TIMEDOUT && deadline && (int64_t)ferry_now_us() >= deadline)
 				snprintf(why, sizeof(why), "cut at the deadline (%s)", curl_msg);
 			else if (rc == CURLE_OPERATION_TIMEDOUT)
 				snprintf(why, sizeof(why), "stalled: no data for %ld s (%s)", stall, curl_msg);
@@ -475,8 +469,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 					     attempt + 1, attempt ? "attempts" : "attempt");
 		}
 		long wait = backoff_ms(s, attempt, resp->retry_after_ms);
-		if (deadline && mono_now_us() + (int64_t)wait * 1000 > deadline) /* the next turn gives up */
-			wait = deadline > mono_now_us() ? (long)((deadline - mono_now_us()) / 1000) : 0;
+		if (deadline && (int64_t)ferry_now_us() + (int64_t)wait * 1000 > deadline) /* the next turn gives up */
+			wait = deadline > (int64_t)ferry_now_us() ? (long)((deadline - (int64_t)ferry_now_us()) / 1000) : 0;
 		ferry_info("%s: %s; retry %d of %d in %ld ms", call->what, why, attempt + 1, retries, wait);
 		ferry_stats_add(&stats->retries, 1);
 		sleep_ms(wait);

@@ -90,7 +90,7 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *st,
 
 /* Bound every ferry_http_perform this thread makes from now on: attempts,
  * retries and the waits between them all end by `deadline_us`
- * (CLOCK_MONOTONIC, microseconds; 0 = no bound), after which the call fails
+ * (ferry_now_us of core/sys.h, as an integer; 0 = no bound), after which the call fails
  * with FERRY_E_NET naming FERRY_READ_TIMEOUT_SECONDS (the only bound set this
  * way; see ferry_store_read_within). Returns the previous bound. */
 int64_t ferry_http_deadline(int64_t deadline_us);

@@ -2,12 +2,12 @@
  * entries, pages, path rules. */
 #include "store/store.h"
 #include "core/log.h"
+#include "core/sys.h"
 #include "store/httpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void ferry_store_file_hidden(const char *display, const char *name)
 {
@@ -138,9 +138,7 @@ int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t of
 {
 	if (!timeout_ms)
 		return s->ops->read(s, path, off, len, sink, arg, err);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t deadline = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + (int64_t)timeout_ms * 1000;
+	int64_t deadline = (int64_t)ferry_now_us() + (int64_t)timeout_ms * 1000;
 	int64_t prev = ferry_http_deadline(deadline);
 	int rc = s->ops->read(s, path, off, len, sink, arg, err);
 	ferry_http_deadline(prev);

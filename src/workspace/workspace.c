@@ -41,6 +41,42 @@ static int db_fail(struct ferry_ws *ws, ferry_err *err, const char *what)
 			     what, sqlite3_errmsg(ws->db));
 }
 
+/* Step the prepared SELECT `st` to its end and finalize it: each row read by
+ * `from_row` into the next element (`size` bytes) of a malloc'd array, given
+ * to *out and *n. On failure what was read is freed by `free_rows` (*out and
+ * *n are left NULL and 0) and err names `what`. */
+static int collect_rows(struct ferry_ws *ws, sqlite3_stmt *st, size_t size, void (*from_row)(sqlite3_stmt *, void *),
+			void (*free_rows)(void *, size_t), const char *what, void **out, size_t *n, ferry_err *err)
+{
+	char *v = NULL;
+	size_t cap = 0, k = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char *nv = realloc(v, ncap * size);
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		from_row(st, v + k++ * size);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free_rows(v, k);
+		return rc == SQLITE_NOMEM ? ferry_err_set(err, FERRY_E_IO, "%s: out of memory", what)
+					  : db_fail(ws, err, what);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS datastores ("
 	" name TEXT PRIMARY KEY, type TEXT NOT NULL, account TEXT, container TEXT,"
@@ -281,6 +317,11 @@ void ferry_datastore_free(struct ferry_datastore *ds)
 	memset(ds, 0, sizeof(*ds));
 }
 
+static void ds_list_free(void *v, size_t n)
+{
+	ferry_datastore_list_free(v, n);
+}
+
 void ferry_datastore_list_free(struct ferry_datastore *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -297,8 +338,9 @@ static char *col_text(sqlite3_stmt *st, int i)
 #define DS_COLS "name, type, account, container, endpoint, protocol, local_path, cred_type," \
 		" description, tags, options"
 
-static void ds_from_row(sqlite3_stmt *st, struct ferry_datastore *ds)
+static void ds_from_row(sqlite3_stmt *st, void *elem)
 {
+	struct ferry_datastore *ds = elem;
 	memset(ds, 0, sizeof(*ds));
 	ds->name = col_text(st, 0);
 	ds->type = col_text(st, 1);
@@ -480,31 +522,10 @@ int ferry_ws_datastore_list(struct ferry_ws *ws, struct ferry_datastore **out, s
 	if (sqlite3_prepare_v2(ws->db, "SELECT " DS_COLS " FROM datastores ORDER BY name", -1,
 			       &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "reading datastores");
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct ferry_datastore *v = realloc(*out, cap * sizeof(**out));
-			if (!v) {
-				sqlite3_finalize(st);
-				ferry_datastore_list_free(*out, *n);
-				*out = NULL;
-				*n = 0;
-				return ferry_err_set(err, FERRY_E_IO, "out of memory");
-			}
-			*out = v;
-		}
-		ds_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ferry_datastore_list_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return db_fail(ws, err, "reading datastores");
-	}
-	return 0;
+	void *v;
+	int rc = collect_rows(ws, st, sizeof(**out), ds_from_row, ds_list_free, "reading datastores", &v, n, err);
+	*out = v;
+	return rc;
 }
 
 /* ---- jobs ---- */
@@ -533,6 +554,11 @@ void ferry_job_record_list_free(struct ferry_job_record *v, size_t n)
 	free(v);
 }
 
+static void job_list_free(void *v, size_t n)
+{
+	ferry_job_record_list_free(v, n);
+}
+
 /* A text column with secrets masked (records written before they were
  * masked on the way in). */
 static char *col_masked(sqlite3_stmt *st, int i)
@@ -541,8 +567,9 @@ static char *col_masked(sqlite3_stmt *st, int i)
 	return t ? ferry_redact_dup((const char *)t) : NULL;
 }
 
-static void job_from_row(sqlite3_stmt *st, struct ferry_job_record *r)
+static void job_from_row(sqlite3_stmt *st, void *elem)
 {
+	struct ferry_job_record *r = elem;
 	memset(r, 0, sizeof(*r));
 	r->name = col_text(st, 0);
 	r->display_name = col_text(st, 1);
@@ -650,28 +677,10 @@ int ferry_ws_job_list(struct ferry_ws *ws, struct ferry_job_record **out, size_t
 	if (sqlite3_prepare_v2(ws->db, "SELECT " JOB_COLS " FROM jobs ORDER BY seq, name", -1,
 			       &st, NULL) != SQLITE_OK)
 		return db_fail(ws, err, "reading jobs");
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct ferry_job_record *v = realloc(*out, cap * sizeof(**out));
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*out = v;
-		}
-		job_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ferry_job_record_list_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return db_fail(ws, err, "reading jobs");
-	}
-	return 0;
+	void *v;
+	int rc = collect_rows(ws, st, sizeof(**out), job_from_row, job_list_free, "reading jobs", &v, n, err);
+	*out = v;
+	return rc;
 }
 
 /* ---- data assets ---- */
@@ -727,8 +736,14 @@ void ferry_data_asset_list_free(struct ferry_data_asset *v, size_t n)
 	free(v);
 }
 
-static void asset_from_row(sqlite3_stmt *st, struct ferry_data_asset *a)
+static void asset_list_free(void *v, size_t n)
 {
+	ferry_data_asset_list_free(v, n);
+}
+
+static void asset_from_row(sqlite3_stmt *st, void *elem)
+{
+	struct ferry_data_asset *a = elem;
 	memset(a, 0, sizeof(*a));
 	a->name = col_text(st, 0);
 	a->version = col_text(st, 1);
@@ -745,30 +760,10 @@ static void asset_from_row(sqlite3_stmt *st, struct ferry_data_asset *a)
 static int asset_rows(struct ferry_ws *ws, sqlite3_stmt *st, struct ferry_data_asset **out,
 		      size_t *n, ferry_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct ferry_data_asset *v = realloc(*out, cap * sizeof(**out));
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*out = v;
-		}
-		asset_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ferry_data_asset_list_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return db_fail(ws, err, "reading data assets");
-	}
-	return 0;
+	void *v;
+	int rc = collect_rows(ws, st, sizeof(**out), asset_from_row, asset_list_free, "reading data assets", &v, n, err);
+	*out = v;
+	return rc;
 }
 
 /* Comma-separated values of a one-column query with one text parameter. */

@@ -1,7 +1,8 @@
 /* test_yaml_fields.c — ferry_yaml_fields, the table-driven reader of a YAML map:
  * strings land at their offsets, null is allowed only where the row says so,
- * checks and custom readers run in document order, ignored keys pass, and an
- * unknown key or a wrong type is an error naming file, line and field. */
+ * booleans land in their ints, checks and custom readers run in document
+ * order, ignored keys pass, and an unknown key or a wrong type is an error
+ * naming file, line and field. */
 #include "check.h"
 #include "core/yaml.h"
 
@@ -12,6 +13,7 @@
 struct thing {
 	char *name, *note;
 	int count;
+	int flag;
 };
 
 static int positive(struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
@@ -34,6 +36,7 @@ static const struct ferry_yaml_field fields[] = {
 	{ "name", FERRY_YF_STRING, offsetof(struct thing, name), no_dots },
 	{ "note", FERRY_YF_OPT_STRING, offsetof(struct thing, note), NULL },
 	{ "count", FERRY_YF_CUSTOM, 0, positive },
+	{ "flag", FERRY_YF_BOOL, offsetof(struct thing, flag), NULL },
 };
 
 static int run(const char *text, struct thing *t, ferry_err *err)
@@ -45,7 +48,7 @@ static int run(const char *text, struct thing *t, ferry_err *err)
 	struct ferry_yaml_doc d = { "t.yml", err };
 	int calls = 0;
 	int rc = ferry_yaml_fields(&d, root, fields, sizeof(fields) / sizeof(fields[0]), t, &calls,
-				   "unknown field (known: kind, name, note, count)");
+				   "unknown field (known: kind, name, note, count, flag)");
 	ferry_yaml_free(root);
 	return rc;
 }
@@ -78,6 +81,15 @@ int main(void)
 	CHECK(run("name: null\n", &t, &err) == -1 && strstr(err.msg, "found null"));
 	clear(&t);
 	CHECK(run("name: a.b\n", &t, &err) == -1 && strstr(err.msg, "t.yml:1") && strstr(err.msg, "no dots"));
+	clear(&t);
+	CHECK(run("name: a\nflag: yes\n", &t, &err) == 0 && t.flag == 1);
+	clear(&t);
+	CHECK(run("name: a\nflag: maybe\n", &t, &err) == -1 && strstr(err.msg, "t.yml:2") &&
+	      strstr(err.msg, "field 'flag': expected true or false, found 'maybe'"));
+	clear(&t);
+	CHECK(run("flag: [1]\n", &t, &err) == -1 && strstr(err.msg, "expected true or false, found 'a list'"));
+	clear(&t);
+	CHECK(run("flag: 'true'\n", &t, &err) == -1); /* quoted: a string, not a boolean */
 	clear(&t);
 	/* document order: the first bad field is the one reported */
 	CHECK(run("count: 0\nname: a.b\n", &t, &err) == -1 && strstr(err.msg, "positive"));
