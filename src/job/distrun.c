@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- the plan ---- */
@@ -273,8 +272,7 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 		stop_at = ferry_now_ms();
 	}
 	while (left > 0) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		ferry_sleep_ms(100);
 		double t = ferry_now_ms();
 		if (ferry_interrupted() && !stopped) {
 			canceled = ferry_interrupted();
@@ -296,8 +294,7 @@ static const char *follow(struct ferry_jobspec *s, const char *home, const char 
 				/* Died without reporting: its ranks and mounts are ours to clean. */
 				ferry_log(FERRY_LOG_ERROR, "%s", ag[k].died);
 				signal_node_ranks(jobdir, k, SIGKILL);
-				struct timespec w = { 0, 300 * 1000 * 1000 };
-				nanosleep(&w, NULL); /* its mount servers die with it (SIGTERM) */
+				ferry_sleep_ms(300); /* its mount servers die with it (SIGTERM) */
 				ferry_mount_reap(home);
 			}
 			const char *st = rep_status(ag[k].report);

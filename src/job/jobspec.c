@@ -12,13 +12,13 @@
 #include "job/jobspec.h"
 #include "job/setargs.h"
 #include "job/typedinput.h"
+#include "core/sys.h"
 #include "core/uri.h"
 #include "job/expand.h"
 #include "core/yaml.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The last three are folders (uri_folder semantics) that keep their type
@@ -1034,19 +1033,7 @@ void ferry_job_name_generate(char *buf, size_t cap)
 					    "island", "lantern", "maple", "otter",  "pepper" };
 	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char r[10];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	ssize_t got = fd >= 0 ? read(fd, r, sizeof(r)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof(r)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);
-		for (size_t i = 0; i < sizeof(r); i++) {
-			x = x * 6364136223846793005UL + 1442695040888963407UL;
-			r[i] = (unsigned char)(x >> 33);
-		}
-	}
+	ferry_random_bytes(r, sizeof(r));
 	char tail[9];
 	for (int i = 0; i < 8; i++)
 		tail[i] = alnum[r[2 + i] % 36];

@@ -21,9 +21,11 @@
 #include "core/interrupt.h"
 #include "job/distrun.h"
 #include "job/ranks.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
+#include "core/sys.h"
 #include "core/uri.h"
 #include "fs/fs.h"
 #include "mltable/mltable.h"
@@ -45,7 +47,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -92,48 +93,6 @@ static const char *job_lookup(void *arg, const char *name)
 {
 	const char *v = ferry_jobspec_env(arg, name);
 	return v ? v : getenv(name);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int mkdirs(const char *path, ferry_err *err)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return ferry_err_set(err, FERRY_E_IO, "cannot create folder %s: %s",
-						     buf, strerror(errno));
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void activity(struct run *r, const char *what, const char *io, const char *name,
@@ -303,14 +262,14 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 		st->cache = NULL;
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
-	if (mkdirs(st->local, err) < 0)
+	if (ferry_mkdir_p(st->local, 0755, err) < 0)
 		return -1;
 	char parent[4400];
 	snprintf(parent, sizeof(parent), "%s/cache", r->cap);
-	if (mkdirs(parent, err) < 0)
+	if (ferry_mkdir_p(parent, 0755, err) < 0)
 		return -1;
 	activity(r, "mount", "input", in->name, 1, 0, 0, NULL);
-	double t0 = now_ms();
+	double t0 = ferry_now_ms();
 	struct ferry_store *store = NULL;
 	char *path = NULL;
 	struct ferry_entry e = { 0 };
@@ -356,7 +315,7 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 	}
 	free(path);
 	ferry_store_destroy(store);
-	st->ms = now_ms() - t0;
+	st->ms = ferry_now_ms() - t0;
 	if (rc < 0) {
 		st->failed = 1;
 		snprintf(st->error, sizeof(st->error), "%s", err->msg);
@@ -428,7 +387,7 @@ static int stop_mount(struct run *r, struct io_state *st, const char *kind, cons
 {
 	int64_t t = ferry_setting_int(&r->ctx.settings, FS_UNMOUNT_TIMEOUT);
 	activity(r, "unmount", kind, name, 1, 0, 0, NULL);
-	*t0 = now_ms();
+	*t0 = ferry_now_ms();
 	ferry_err_clear(e);
 	if (ferry_mount_stop(st->mount_pid, st->local, t < 0 ? 30 : (unsigned)t, e) < 0)
 		ferry_warn("%s '%s': %s", kind, name, e->msg);
@@ -465,9 +424,9 @@ static void unmount_inputs(struct run *r)
 		stop_mount(r, st, "input", name, &t0, &e, &missing, none, sizeof(none));
 		if (!e.msg[0])
 			ferry_info("input '%s': unmounted %s", name, st->local);
-		activity(r, "unmount", "input", name, 0, !e.msg[0], now_ms() - t0, e.msg[0] ? e.msg : NULL);
+		activity(r, "unmount", "input", name, 0, !e.msg[0], ferry_now_ms() - t0, e.msg[0] ? e.msg : NULL);
 		if (st->cache)
-			rm_rf(st->cache);
+			ferry_rm_rf(st->cache);
 	}
 }
 
@@ -489,12 +448,12 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
 		}
 		snprintf(summary, sizeof(summary), "%s/cache", r->cap);
-		if (mkdirs(st->local, err) < 0 || mkdirs(summary, err) < 0)
+		if (ferry_mkdir_p(st->local, 0755, err) < 0 || ferry_mkdir_p(summary, 0755, err) < 0)
 			return -1;
 		snprintf(summary, sizeof(summary), "%s.summary", st->cache);
 	}
 	activity(r, what, "input", in->name, 1, 0, 0, NULL);
-	double t0 = now_ms();
+	double t0 = ferry_now_ms();
 	struct ferry_store *store = NULL;
 	size_t n = 0;
 	int rc = ferry_mltable_fileset(&r->ctx, st->uri, &store, &n, err);
@@ -512,7 +471,7 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
 	}
 	ferry_store_destroy(store);
-	st->ms = now_ms() - t0;
+	st->ms = ferry_now_ms() - t0;
 	if (rc == 0 && !(st->value = strdup(st->local)))
 		rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
 	if (rc < 0) {
@@ -563,10 +522,10 @@ static int do_inputs(struct run *r, ferry_err *err)
 		}
 		activity(r, "download", "input", in->name, 1, 0, 0, NULL);
 		ferry_info("input '%s': downloading %s to %s", in->name, st->uri, st->local);
-		double t0 = now_ms();
+		double t0 = ferry_now_ms();
 		char *single = NULL;
 		int rc = ferry_download(&r->ctx, st->uri, st->local, &st->res, &single, err);
-		st->ms = now_ms() - t0;
+		st->ms = ferry_now_ms() - t0;
 		if (rc == 0 && in->type == FERRY_IO_URI_FILE && !single) {
 			rc = ferry_err_set(err, FERRY_E_INVALID,
 					   "%s names a folder, but the input is of type uri_file "
@@ -605,10 +564,10 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		st->cache = NULL;
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
-	if (mkdirs(parent, err) < 0)
+	if (ferry_mkdir_p(parent, 0755, err) < 0)
 		return -1;
 	activity(r, "mount", "output", o->name, 1, 0, 0, NULL);
-	double t0 = now_ms();
+	double t0 = ferry_now_ms();
 	struct ferry_store *store = NULL;
 	char *path = NULL;
 	int rc = ferry_resolve(&r->ctx, st->uri, 1, &store, &path, NULL, err);
@@ -635,7 +594,7 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 	}
 	free(path);
 	ferry_store_destroy(store);
-	st->ms = now_ms() - t0;
+	st->ms = ferry_now_ms() - t0;
 	if (rc < 0) {
 		st->failed = 1;
 		snprintf(st->error, sizeof(st->error), "%s", err->msg);
@@ -700,8 +659,8 @@ static void unmount_outputs(struct run *r)
 			ferry_log(FERRY_LOG_ERROR, "output '%s': %s", name, st->error);
 		else
 			ferry_info("output '%s': unmounted %s, everything written is in storage", name, st->local);
-		activity(r, "unmount", "output", name, 0, !st->failed, now_ms() - t0, st->failed ? st->error : NULL);
-		rm_rf(st->cache);
+		activity(r, "unmount", "output", name, 0, !st->failed, ferry_now_ms() - t0, st->failed ? st->error : NULL);
+		ferry_rm_rf(st->cache);
 		rmdir(st->local);
 	}
 }
@@ -717,7 +676,7 @@ static int prepare_outputs(struct run *r, ferry_err *err)
 			st->local = NULL;
 			return ferry_err_set(err, FERRY_E_IO, "out of memory");
 		}
-		if (mkdirs(st->local, err) < 0)
+		if (ferry_mkdir_p(st->local, 0755, err) < 0)
 			return -1;
 		if (o->type == FERRY_IO_URI_FILE) {
 			size_t n = strlen(st->uri);
@@ -756,7 +715,7 @@ static int finish_outputs(struct run *r, ferry_err *err)
 		ferry_err e;
 		ferry_err_clear(&e);
 		activity(r, "upload", "output", o->name, 1, 0, 0, NULL);
-		double t0 = now_ms();
+		double t0 = ferry_now_ms();
 		struct stat sb;
 		int orc;
 		if (o->type == FERRY_IO_URI_FILE && stat(st->value, &sb) < 0)
@@ -767,7 +726,7 @@ static int finish_outputs(struct run *r, ferry_err *err)
 			ferry_info("output '%s': uploading %s to %s", o->name, st->value, st->uri);
 			orc = ferry_upload(&r->ctx, st->value, st->uri, &st->res, &e);
 		}
-		st->ms = now_ms() - t0;
+		st->ms = ferry_now_ms() - t0;
 		if (orc < 0) {
 			st->failed = 1;
 			snprintf(st->error, sizeof(st->error), "%s", e.msg);
@@ -781,7 +740,7 @@ static int finish_outputs(struct run *r, ferry_err *err)
 		}
 		st->done = 1;
 		activity(r, "upload", "output", o->name, 0, 1, st->ms, NULL);
-		rm_rf(st->local);
+		ferry_rm_rf(st->local);
 	}
 	return rc;
 }
@@ -898,19 +857,6 @@ static char **build_env(struct run *r, char *const *extra)
 oom:
 	ferry_rank_env_free(env);
 	return NULL;
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
 }
 
 /* Linux refuses to start a program with one argument or environment string
@@ -1123,7 +1069,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 	if (r->node && ferry_interrupted() && !got_signal)
 		got_signal = ferry_interrupted(); /* asked to stop while staging */
 
-	double deadline = r->s->timeout_s > 0 ? now_ms() + r->s->timeout_s * 1000.0 : 0;
+	double deadline = r->s->timeout_s > 0 ? ferry_now_ms() + r->s->timeout_s * 1000.0 : 0;
 	int stopping = 0, killed = 0, timed_out = 0;
 	double kill_at = 0, last_exit = 0;
 	size_t live = 0, open_fds = 0;
@@ -1149,15 +1095,15 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 				ssize_t got = read(p->fd, buf, sizeof(buf));
 				if (got > 0) {
 					if (p->echo)
-						write_all(1, buf, (size_t)got);
-					write_all(p->logfd, buf, (size_t)got);
+						(void)ferry_write_all(1, buf, (size_t)got);
+					(void)ferry_write_all(p->logfd, buf, (size_t)got);
 				} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
 					close(p->fd); /* EOF: every writer is gone */
 					p->fd = -1;
 					open_fds--;
 				}
 			}
-		double t = now_ms();
+		double t = ferry_now_ms();
 		for (size_t i = 0; i < n; i++) {
 			struct rank_proc *p = &rp[i];
 			int ws;
@@ -1477,7 +1423,7 @@ static int run_folder(struct run *r, int *log_open, ferry_err *err)
 	snprintf(dcap_dir, sizeof(dcap_dir), "%s/logs/system_logs/data_capability%s%s", r->jobdir,
 		 *node ? "/" : "", node);
 	snprintf(path, sizeof(path), "%s/user_logs", r->jobdir);
-	if (mkdirs(dcap_dir, err) < 0 || mkdirs(path, err) < 0 || mkdirs(r->wd, err) < 0)
+	if (ferry_mkdir_p(dcap_dir, 0755, err) < 0 || ferry_mkdir_p(path, 0755, err) < 0 || ferry_mkdir_p(r->wd, 0755, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/rslex.log", dcap_dir);
 	if (ferry_log_open(path) < 0)
@@ -1606,7 +1552,7 @@ static void run_close(struct run *r, int log_open)
 	if (!keep_inputs(r))
 		for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
 			if (r->in[i].local)
-				rm_rf(r->in[i].local);
+				ferry_rm_rf(r->in[i].local);
 	if (log_open)
 		ferry_log_close();
 	run_free(r);

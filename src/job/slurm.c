@@ -4,6 +4,7 @@
  */
 #include "job/slurm.h"
 #include "job/runner.h"
+#include "core/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,13 +22,6 @@
 #define CMD_TIMEOUT_MS 30000
 
 extern char **environ;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Run argv (found on PATH) with stdin from /dev/null, its stdout into out and
  * its stderr into errout (each NUL-terminated, cut at cap), in its own process
@@ -72,7 +66,7 @@ static int run_env(char *const argv[], char *const envp[], char *out, size_t oca
 	setpgid(pid, pid);
 	size_t on = 0, en = 0;
 	int open_fds = 2;
-	double deadline = now_ms() + CMD_TIMEOUT_MS;
+	double deadline = ferry_now_ms() + CMD_TIMEOUT_MS;
 	int killed = 0;
 	struct pollfd pfd[2] = { { .fd = po[0], .events = POLLIN }, { .fd = pe[0], .events = POLLIN } };
 	while (open_fds > 0) {
@@ -100,7 +94,7 @@ static int run_env(char *const argv[], char *const envp[], char *out, size_t oca
 			memcpy(dst + *used, tmp, k);
 			*used += k;
 		}
-		if (!killed && now_ms() > deadline) {
+		if (!killed && ferry_now_ms() > deadline) {
 			kill(-pid, SIGKILL);
 			killed = 1;
 		}
