@@ -469,19 +469,33 @@ int ferry_yaml_string(const struct ferry_yaml_doc *d, const struct ferry_yaml_no
 int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
 		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown)
 {
+	return ferry_yaml_fields_in(d, map, NULL, fields, n, target, arg, unknown);
+}
+
+int ferry_yaml_fields_in(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map, const char *prefix,
+			 const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown)
+{
+	char name[300];
 	for (size_t i = 0; map->kind == FERRY_YAML_MAP && i < map->n; i++) {
 		const char *k = map->keys[i];
 		const struct ferry_yaml_node *v = map->vals[i];
+		if (prefix) {
+			snprintf(name, sizeof(name), "%s.%s", prefix, k);
+			k = name;
+		}
 		const struct ferry_yaml_field *f = NULL;
 		for (size_t j = 0; j < n && !f; j++)
-			if (!strcmp(fields[j].key, k))
+			if (!fields[j].key || !strcmp(fields[j].key, map->keys[i]))
 				f = &fields[j];
 		if (!f)
 			return ferry_yaml_err(d, map->key_lines[i], k, "%s", unknown);
 		if (f->type == FERRY_YF_IGNORE)
 			continue;
 		if (f->type == FERRY_YF_CUSTOM) {
-			if (f->fn(d, v, k, target, arg) < 0)
+			int rc = f->fn(d, v, k, target, arg);
+			if (rc > 0)
+				return ferry_yaml_err(d, map->key_lines[i], k, "%s", unknown);
+			if (rc < 0)
 				return -1;
 			continue;
 		}

@@ -100,7 +100,8 @@ struct ferry_yaml_field {
 	enum ferry_yaml_ftype type;
 	size_t offset; /* STRING kinds: offsetof() the char * in the target; BOOL: the int */
 	/* STRING kinds and BOOL: checks the value just stored (may be NULL);
-	 * CUSTOM: parses the value. 0, or -1 with d's error set (ferry_yaml_err). */
+	 * CUSTOM: parses the value. 0, or -1 with d's error set (ferry_yaml_err);
+	 * CUSTOM may also return 1 (see ferry_yaml_fields_in). */
 	int (*fn)(struct ferry_yaml_doc *d, const struct ferry_yaml_node *v, const char *key, void *target,
 		  void *arg);
 };
@@ -113,5 +114,16 @@ struct ferry_yaml_field {
  * error. */
 int ferry_yaml_fields(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map,
 		      const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown);
+
+/* ferry_yaml_fields for a map nested at `prefix` ("inputs.x"): the key a row's
+ * fn is given, and every error, name the field "<prefix>.<key>" (cut at 299
+ * bytes). NULL prefix: ferry_yaml_fields.
+ * In both, a CUSTOM fn may return 1: the key is unknown after all (the
+ * `unknown` error at the key's line; a field known only in some documents),
+ * and a last row whose key is NULL takes every key the rows above do not
+ * name (it must be CUSTOM: for maps whose values are checked before their
+ * keys, the fn checks the value, then returns 1). */
+int ferry_yaml_fields_in(struct ferry_yaml_doc *d, const struct ferry_yaml_node *map, const char *prefix,
+			 const struct ferry_yaml_field *fields, size_t n, void *target, void *arg, const char *unknown);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * jobspec.c — loading a command job YAML into struct ferry_jobspec.
  *
- * Validation walks the YAML tree once, field by field, from a list of the
- * known top-level fields; anything not listed is an error naming its line.
+ * Validation walks the YAML tree once, field by field, in document order:
+ * each map (the job, an input, an output, distribution, resources, limits,
+ * identity) is a table of rows for ferry_yaml_fields (core/yaml.h), and a key
+ * with no row is an error naming its line.
  * The mode table (docs/jobs.md) is data (allowed[][]), and a second, smaller
  * table says which of the allowed modes this version implements, so that an
  * allowed-but-unimplemented mode gets "not supported yet" instead of the
@@ -188,10 +190,56 @@ static int io_name_ok(const char *n)
 	return 1;
 }
 
-static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
-		       const struct ferry_yaml_node *n, struct ferry_job_input *in)
+/* The rows of an input's and an output's map: what differs between them is
+ * where the values go; the line of `mode` goes to the int at `arg`. */
+static int read_io_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *field,
+			enum ferry_io_type *type, char **type_name)
 {
-	char field[300];
+	int e;
+	if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
+		return -1;
+	if (e >= 3 && !(*type_name = strdup(type_names[e])))
+		return oom(c);
+	*type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
+	return 0;
+}
+
+static int read_io_mode(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *field,
+			enum ferry_io_mode *mode, int *mode_line)
+{
+	int e;
+	if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
+		return -1;
+	*mode = e;
+	*mode_line = v->line;
+	return 0;
+}
+
+static int in_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	struct ferry_job_input *in = t;
+	return read_io_type(c, v, k, &in->type, &in->type_name);
+}
+
+static int in_mode(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	return read_io_mode(c, v, k, &((struct ferry_job_input *)t)->mode, arg);
+}
+
+static const struct ferry_yaml_field input_fields[] = {
+	{ "type", FERRY_YF_CUSTOM, 0, in_type },
+	{ "mode", FERRY_YF_CUSTOM, 0, in_mode },
+	{ "path", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_input, path), NULL },
+	{ "description", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_input, description), NULL },
+	{ "optional", FERRY_YF_BOOL, offsetof(struct ferry_job_input, optional), NULL },
+};
+
+static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
+		       const struct ferry_yaml_node *n, void *item)
+{
+	struct ferry_job_input *in = item;
+	char prefix[300];
 	in->line = key_line;
 	if (!(in->name = strdup(name)))
 		return oom(c);
@@ -217,38 +265,11 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 	in->type = FERRY_IO_URI_FOLDER;
 	in->mode = FERRY_MODE_RO_MOUNT;
 	int mode_line = n->line;
-	for (size_t i = 0; i < n->n; i++) {
-		const char *k = n->keys[i];
-		const struct ferry_yaml_node *v = n->vals[i];
-		snprintf(field, sizeof(field), "inputs.%s.%s", name, k);
-		int e;
-		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
-				return -1;
-			if (e >= 3 && !(in->type_name = strdup(type_names[e])))
-				return oom(c);
-			in->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
-		} else if (!strcmp(k, "mode")) {
-			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
-				return -1;
-			in->mode = e;
-			mode_line = v->line;
-		} else if (!strcmp(k, "path")) {
-			if (get_str(c, v, field, &in->path) < 0)
-				return -1;
-		} else if (!strcmp(k, "description")) {
-			if (get_str(c, v, field, &in->description) < 0)
-				return -1;
-		} else if (!strcmp(k, "optional")) {
-			if (!ferry_yaml_bool(v, &in->optional))
-				return ferry_yaml_err(c, v->line, field, "expected true or false, found '%s'",
-					    v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
-		} else {
-			return ferry_yaml_err(c, n->key_lines[i], field,
-				    "unknown field of an input (known: type, path, mode, optional, "
-				    "description)");
-		}
-	}
+	snprintf(prefix, sizeof(prefix), "inputs.%s", name);
+	if (ferry_yaml_fields_in(c, n, prefix, input_fields, sizeof(input_fields) / sizeof(input_fields[0]), in,
+				 &mode_line,
+				 "unknown field of an input (known: type, path, mode, optional, description)") < 0)
+		return -1;
 	if (!in->path && !in->optional)
 		return ferry_yaml_err(c, key_line, NULL,
 				      "input '%s': field 'path' is required (in the file, or --set inputs.%s.path=...)",
@@ -267,10 +288,58 @@ static int parse_input(struct ferry_yaml_doc *c, const char *name, int key_line,
 	return 0;
 }
 
-static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line,
-			const struct ferry_yaml_node *n, struct ferry_job_output *o)
+static int out_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
 {
-	char field[300];
+	(void)arg;
+	struct ferry_job_output *o = t;
+	return read_io_type(c, v, k, &o->type, &o->type_name);
+}
+
+static int out_mode(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	return read_io_mode(c, v, k, &((struct ferry_job_output *)t)->mode, arg);
+}
+
+static int out_asset_name(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			  void *arg)
+{
+	(void)arg;
+	const char *name = ((struct ferry_job_output *)t)->asset_name;
+	if (!ferry_ws_asset_name_ok(name))
+		return ferry_yaml_err(c, v->line, k,
+				      "'%s' is not a valid data asset name (letters, digits, '_', "
+				      "'-', '.', starting with a letter or digit)",
+				      name);
+	return 0;
+}
+
+static int out_asset_version(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			     void *arg)
+{
+	(void)arg;
+	const char *version = ((struct ferry_job_output *)t)->asset_version;
+	if (!ferry_ws_asset_version_ok(version))
+		return ferry_yaml_err(c, v->line, k,
+				      "'%s' is not a valid data asset version (letters, digits, "
+				      "'_', '-', '.', not 'latest')",
+				      version);
+	return 0;
+}
+
+static const struct ferry_yaml_field output_fields[] = {
+	{ "type", FERRY_YF_CUSTOM, 0, out_type },
+	{ "mode", FERRY_YF_CUSTOM, 0, out_mode },
+	{ "path", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_output, path_tmpl), NULL },
+	{ "name", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_output, asset_name), out_asset_name },
+	{ "version", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_output, asset_version), out_asset_version },
+	{ "description", FERRY_YF_OPT_STRING, offsetof(struct ferry_job_output, description), NULL },
+};
+
+static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line,
+			const struct ferry_yaml_node *n, void *item)
+{
+	struct ferry_job_output *o = item;
+	char prefix[300];
 	o->line = key_line;
 	o->type = FERRY_IO_URI_FOLDER;
 	o->mode = FERRY_MODE_RW_MOUNT;
@@ -290,50 +359,11 @@ static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line
 			    "output '%s': expected nothing or a map {type, path, mode}, found a "
 			    "list",
 			    name);
-	for (size_t i = 0; n->kind == FERRY_YAML_MAP && i < n->n; i++) {
-		const char *k = n->keys[i];
-		const struct ferry_yaml_node *v = n->vals[i];
-		snprintf(field, sizeof(field), "outputs.%s.%s", name, k);
-		int e;
-		if (!strcmp(k, "type")) {
-			if (parse_enum(c, v, field, type_names, 6, "type", &e) < 0)
-				return -1;
-			if (e >= 3 && !(o->type_name = strdup(type_names[e])))
-				return oom(c);
-			o->type = e >= 3 ? FERRY_IO_URI_FOLDER : e;
-		} else if (!strcmp(k, "mode")) {
-			if (parse_enum(c, v, field, mode_names, FERRY_MODE__COUNT, "mode", &e) < 0)
-				return -1;
-			o->mode = e;
-			mode_line = v->line;
-		} else if (!strcmp(k, "path")) {
-			if (get_str(c, v, field, &o->path_tmpl) < 0)
-				return -1;
-		} else if (!strcmp(k, "name")) {
-			if (get_str(c, v, field, &o->asset_name) < 0)
-				return -1;
-			if (o->asset_name && !ferry_ws_asset_name_ok(o->asset_name))
-				return ferry_yaml_err(c, v->line, field,
-					    "'%s' is not a valid data asset name (letters, digits, '_', "
-					    "'-', '.', starting with a letter or digit)",
-					    o->asset_name);
-		} else if (!strcmp(k, "version")) {
-			if (get_str(c, v, field, &o->asset_version) < 0)
-				return -1;
-			if (o->asset_version && !ferry_ws_asset_version_ok(o->asset_version))
-				return ferry_yaml_err(c, v->line, field,
-					    "'%s' is not a valid data asset version (letters, digits, "
-					    "'_', '-', '.', not 'latest')",
-					    o->asset_version);
-		} else if (!strcmp(k, "description")) {
-			if (get_str(c, v, field, &o->description) < 0)
-				return -1;
-		} else {
-			return ferry_yaml_err(c, n->key_lines[i], field,
-				    "unknown field of an output (known: type, path, mode, name, "
-				    "version, description)");
-		}
-	}
+	snprintf(prefix, sizeof(prefix), "outputs.%s", name);
+	if (ferry_yaml_fields_in(c, n, prefix, output_fields, sizeof(output_fields) / sizeof(output_fields[0]), o,
+				 &mode_line,
+				 "unknown field of an output (known: type, path, mode, name, version, description)") < 0)
+		return -1;
 	if (o->asset_version && !o->asset_name)
 		return ferry_yaml_err(c, key_line, NULL,
 			    "output '%s': 'version' without 'name' (name the data asset to register)",
@@ -341,9 +371,6 @@ static int parse_output(struct ferry_yaml_doc *c, const char *name, int key_line
 	return check_mode(c, mode_line, 1, name, o->type, o->mode);
 }
 
-/* The fields Azure ML defines for a command job that ferry records only. */
-static const char *const azure_only[] = { "environment", "compute", "identity", "queue_settings",
-					  "services" };
 
 const char *ferry_dist_type_name(enum ferry_dist_type t)
 {
@@ -376,6 +403,55 @@ static int get_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, 
 #define FERRY_MAX_NODES 1024
 #define FERRY_MAX_PER_NODE 512
 
+/* The lines where distribution's fields were read (0: absent). */
+struct dist_lines {
+	int type, pc, wc, ps;
+};
+
+static int dist_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	struct ferry_jobspec *s = t;
+	((struct dist_lines *)arg)->type = v->line;
+	const char *name = v->kind == FERRY_YAML_SCALAR ? v->text : "";
+	if (!strcasecmp(name, "pytorch"))
+		s->dist.type = FERRY_DIST_PYTORCH;
+	else if (!strcasecmp(name, "mpi"))
+		s->dist.type = FERRY_DIST_MPI;
+	else if (!strcasecmp(name, "tensorflow"))
+		s->dist.type = FERRY_DIST_TENSORFLOW;
+	else
+		return ferry_yaml_err(c, v->line, k, "'%s' is not a distribution type (pytorch, mpi, tensorflow)",
+				      v->kind == FERRY_YAML_SCALAR ? name : ferry_yaml_kind_name(v));
+	return 0;
+}
+
+static int dist_per_node(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			 void *arg)
+{
+	((struct dist_lines *)arg)->pc = v->line;
+	return get_count(c, v, k, 0, FERRY_MAX_PER_NODE, &((struct ferry_jobspec *)t)->dist.per_node);
+}
+
+static int dist_workers(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			void *arg)
+{
+	((struct dist_lines *)arg)->wc = v->line;
+	return get_count(c, v, k, 0, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &((struct ferry_jobspec *)t)->dist.workers);
+}
+
+static int dist_ps(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	((struct dist_lines *)arg)->ps = v->line;
+	return get_count(c, v, k, 1, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &((struct ferry_jobspec *)t)->dist.ps);
+}
+
+static const struct ferry_yaml_field dist_fields[] = {
+	{ "type", FERRY_YF_CUSTOM, 0, dist_type },
+	{ "process_count_per_instance", FERRY_YF_CUSTOM, 0, dist_per_node },
+	{ "worker_count", FERRY_YF_CUSTOM, 0, dist_workers },
+	{ "parameter_server_count", FERRY_YF_CUSTOM, 0, dist_ps },
+};
+
 /* distribution: {type: pytorch|mpi|tensorflow, process_count_per_instance,
  * worker_count, parameter_server_count} as Azure ML writes it. Which counts a
  * type takes is checked here; how they fit the node count, in check_dist. */
@@ -384,87 +460,67 @@ static int parse_distribution(struct ferry_yaml_doc *c, const struct ferry_yaml_
 {
 	if (expect_map(c, n, "distribution") < 0)
 		return -1;
-	int type_line = 0, pc_line = 0, wc_line = 0, ps_line = 0;
-	for (size_t i = 0; i < n->n; i++) {
-		const char *k = n->keys[i];
-		const struct ferry_yaml_node *v = n->vals[i];
-		char field[300];
-		snprintf(field, sizeof(field), "distribution.%s", k);
-		if (!strcmp(k, "type")) {
-			type_line = v->line;
-			const char *t = v->kind == FERRY_YAML_SCALAR ? v->text : "";
-			if (!strcasecmp(t, "pytorch"))
-				s->dist.type = FERRY_DIST_PYTORCH;
-			else if (!strcasecmp(t, "mpi"))
-				s->dist.type = FERRY_DIST_MPI;
-			else if (!strcasecmp(t, "tensorflow"))
-				s->dist.type = FERRY_DIST_TENSORFLOW;
-			else
-				return ferry_yaml_err(c, v->line, field,
-						      "'%s' is not a distribution type (pytorch, mpi, tensorflow)",
-						      v->kind == FERRY_YAML_SCALAR ? t : ferry_yaml_kind_name(v));
-		} else if (!strcmp(k, "process_count_per_instance")) {
-			if (get_count(c, v, field, 0, FERRY_MAX_PER_NODE, &s->dist.per_node) < 0)
-				return -1;
-			pc_line = v->line;
-		} else if (!strcmp(k, "worker_count")) {
-			if (get_count(c, v, field, 0, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.workers) < 0)
-				return -1;
-			wc_line = v->line;
-		} else if (!strcmp(k, "parameter_server_count")) {
-			if (get_count(c, v, field, 1, (long)FERRY_MAX_NODES * FERRY_MAX_PER_NODE, &s->dist.ps) < 0)
-				return -1;
-			ps_line = v->line;
-		} else
-			return ferry_yaml_err(c, n->key_lines[i], field,
-					      "unknown field of distribution (known: type, process_count_per_instance, "
-					      "worker_count, parameter_server_count)");
-	}
-	if (!type_line)
+	struct dist_lines at = { 0, 0, 0, 0 };
+	if (ferry_yaml_fields_in(c, n, "distribution", dist_fields, sizeof(dist_fields) / sizeof(dist_fields[0]), s,
+				 &at,
+				 "unknown field of distribution (known: type, process_count_per_instance, "
+				 "worker_count, parameter_server_count)") < 0)
+		return -1;
+	if (!at.type)
 		return ferry_yaml_err(c, n->line, "distribution.type", "required: pytorch, mpi or tensorflow");
-	if (s->dist.type == FERRY_DIST_TENSORFLOW && pc_line)
-		return ferry_yaml_err(c, pc_line, "distribution.process_count_per_instance",
+	if (s->dist.type == FERRY_DIST_TENSORFLOW && at.pc)
+		return ferry_yaml_err(c, at.pc, "distribution.process_count_per_instance",
 				      "tensorflow takes worker_count and parameter_server_count, not "
 				      "process_count_per_instance");
-	if (s->dist.type != FERRY_DIST_TENSORFLOW && (wc_line || ps_line))
-		return ferry_yaml_err(c, wc_line ? wc_line : ps_line,
-				      wc_line ? "distribution.worker_count" : "distribution.parameter_server_count",
+	if (s->dist.type != FERRY_DIST_TENSORFLOW && (at.wc || at.ps))
+		return ferry_yaml_err(c, at.wc ? at.wc : at.ps,
+				      at.wc ? "distribution.worker_count" : "distribution.parameter_server_count",
 				      "only tensorflow takes this; %s takes process_count_per_instance",
 				      ferry_dist_type_name(s->dist.type));
-	lines[0] = wc_line ? wc_line : ps_line ? ps_line : type_line;
+	lines[0] = at.wc ? at.wc : at.ps ? at.ps : at.type;
 	return 0;
 }
+
+static int res_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	return get_count(c, v, k, 0, FERRY_MAX_NODES, &((struct ferry_jobspec *)t)->dist.nodes);
+}
+
+/* A field ferry reads but does not act on: named in s->dist.ignored. */
+static int res_ignored(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)c;
+	(void)v;
+	(void)arg;
+	struct ferry_distribution *d = &((struct ferry_jobspec *)t)->dist;
+	size_t at = strlen(d->ignored);
+	snprintf(d->ignored + at, sizeof(d->ignored) - at, "%s%s", at ? ", " : "", k + strlen("resources."));
+	return 0;
+}
+
+static const struct ferry_yaml_field resource_fields[] = {
+	{ "instance_count", FERRY_YF_CUSTOM, 0, res_count },
+	{ "instance_type", FERRY_YF_CUSTOM, 0, res_ignored },
+	{ "shm_size", FERRY_YF_CUSTOM, 0, res_ignored },
+	{ "docker_args", FERRY_YF_CUSTOM, 0, res_ignored },
+	{ "properties", FERRY_YF_CUSTOM, 0, res_ignored },
+	{ "locations", FERRY_YF_CUSTOM, 0, res_ignored },
+	{ "max_instance_count", FERRY_YF_CUSTOM, 0, res_ignored },
+};
 
 /* resources: instance_count is acted on; Azure ML's other fields are read and
  * named in s->dist.ignored (a note at run time); anything else is an error. */
 static int parse_resources(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
-	static const char *const ignored[] = { "instance_type", "shm_size",  "docker_args",
-					       "properties",    "locations", "max_instance_count" };
 	if (ferry_yaml_is_null(n))
 		return 0;
 	if (expect_map(c, n, "resources") < 0)
 		return -1;
-	for (size_t i = 0; i < n->n; i++) {
-		const char *k = n->keys[i];
-		char field[300];
-		snprintf(field, sizeof(field), "resources.%s", k);
-		if (!strcmp(k, "instance_count")) {
-			if (get_count(c, n->vals[i], field, 0, FERRY_MAX_NODES, &s->dist.nodes) < 0)
-				return -1;
-			continue;
-		}
-		size_t a = 0;
-		while (a < sizeof(ignored) / sizeof(ignored[0]) && strcmp(k, ignored[a]) != 0)
-			a++;
-		if (a == sizeof(ignored) / sizeof(ignored[0]))
-			return ferry_yaml_err(c, n->key_lines[i], field,
-					      "unknown field of resources (known: instance_count, instance_type, "
-					      "shm_size, docker_args, properties, locations, max_instance_count)");
-		size_t at = strlen(s->dist.ignored);
-		snprintf(s->dist.ignored + at, sizeof(s->dist.ignored) - at, "%s%s", at ? ", " : "", k);
-	}
-	return 0;
+	return ferry_yaml_fields_in(c, n, "resources", resource_fields,
+				    sizeof(resource_fields) / sizeof(resource_fields[0]), s, NULL,
+				    "unknown field of resources (known: instance_count, instance_type, "
+				    "shm_size, docker_args, properties, locations, max_instance_count)");
 }
 
 /* The counts together: defaults, and tensorflow's tasks spread evenly. */
@@ -491,6 +547,65 @@ static int check_dist(struct ferry_yaml_doc *c, struct ferry_jobspec *s, int dis
 	return 0;
 }
 
+/* Every value under identity: is a string, known field or not. */
+static int id_string(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k)
+{
+	if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
+		return ferry_yaml_err(c, v->line, k, "expected a string, found %s", ferry_yaml_kind_name(v));
+	return 0;
+}
+
+static int id_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	struct ferry_jobspec *s = t;
+	if (id_string(c, v, k) < 0)
+		return -1;
+	if (ferry_identity_parse(v->text, &s->identity.kind) < 0 || s->identity.kind == FERRY_ID_NONE)
+		return ferry_yaml_err(c, v->line, k,
+				      "'%s' is not an identity type (user_identity, managed, managed_identity, "
+				      "aml_token)",
+				      v->text);
+	*(int *)arg = 1;
+	return 0;
+}
+
+static int id_client(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	struct ferry_jobspec *s = t;
+	if (id_string(c, v, k) < 0)
+		return -1;
+	if (!*v->text || strlen(v->text) >= sizeof(s->identity.client_id))
+		return ferry_yaml_err(c, v->line, k, "expected a client id (a GUID)");
+	snprintf(s->identity.client_id, sizeof(s->identity.client_id), "%s", v->text);
+	return 0;
+}
+
+/* object_id, msi_resource_id, resource_id: Azure's, read and not used. */
+static int id_other(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return id_string(c, v, k);
+}
+
+/* Any other key: its value is checked first, then it is unknown. */
+static int id_unknown(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return id_string(c, v, k) < 0 ? -1 : 1;
+}
+
+static const struct ferry_yaml_field identity_fields[] = {
+	{ "type", FERRY_YF_CUSTOM, 0, id_type },
+	{ "client_id", FERRY_YF_CUSTOM, 0, id_client },
+	{ "object_id", FERRY_YF_CUSTOM, 0, id_other },
+	{ "msi_resource_id", FERRY_YF_CUSTOM, 0, id_other },
+	{ "resource_id", FERRY_YF_CUSTOM, 0, id_other },
+	{ NULL, FERRY_YF_CUSTOM, 0, id_unknown },
+};
+
 /* identity: {type: user_identity | managed | managed_identity | aml_token,
  * client_id: <user-assigned identity>} (absent or null: no identity). */
 static int parse_identity(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
@@ -500,28 +615,10 @@ static int parse_identity(struct ferry_yaml_doc *c, const struct ferry_yaml_node
 	if (expect_map(c, n, "identity") < 0)
 		return -1;
 	int have_type = 0;
-	for (size_t i = 0; i < n->n; i++) {
-		const char *k = n->keys[i];
-		const struct ferry_yaml_node *v = n->vals[i];
-		char field[64];
-		snprintf(field, sizeof(field), "identity.%s", k);
-		if (v->kind != FERRY_YAML_SCALAR || ferry_yaml_is_null(v))
-			return ferry_yaml_err(c, v->line, field, "expected a string, found %s", ferry_yaml_kind_name(v));
-		if (!strcmp(k, "type")) {
-			if (ferry_identity_parse(v->text, &s->identity.kind) < 0 || s->identity.kind == FERRY_ID_NONE)
-				return ferry_yaml_err(c, v->line, field,
-					    "'%s' is not an identity type (user_identity, managed, managed_identity, "
-					    "aml_token)",
-					    v->text);
-			have_type = 1;
-		} else if (!strcmp(k, "client_id")) {
-			if (!*v->text || strlen(v->text) >= sizeof(s->identity.client_id))
-				return ferry_yaml_err(c, v->line, field, "expected a client id (a GUID)");
-			snprintf(s->identity.client_id, sizeof(s->identity.client_id), "%s", v->text);
-		} else if (strcmp(k, "object_id") && strcmp(k, "msi_resource_id") && strcmp(k, "resource_id"))
-			return ferry_yaml_err(c, n->key_lines[i], field,
-				    "unknown field of identity (known: type, client_id, object_id, resource_id)");
-	}
+	if (ferry_yaml_fields_in(c, n, "identity", identity_fields, sizeof(identity_fields) / sizeof(identity_fields[0]),
+				 s, &have_type,
+				 "unknown field of identity (known: type, client_id, object_id, resource_id)") < 0)
+		return -1;
 	if (!have_type)
 		return ferry_yaml_err(c, n->line, "identity.type", "required: user_identity or managed");
 	if (s->identity.client_id[0] && s->identity.kind != FERRY_ID_MANAGED)
@@ -555,29 +652,31 @@ static int parse_env(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, 
 	return 0;
 }
 
+static int limit_timeout(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			 void *arg)
+{
+	(void)arg;
+	char *end = NULL;
+	errno = 0;
+	long n = v->kind == FERRY_YAML_SCALAR ? strtol(v->text, &end, 10) : -1;
+	if (v->kind != FERRY_YAML_SCALAR || !*v->text || *end || n <= 0)
+		return ferry_yaml_err(c, v->line, k, "expected a positive number of seconds");
+	if (errno == ERANGE || n > FERRY_JOB_MAX_TIMEOUT_S)
+		return ferry_yaml_err(c, v->line, k, "%s seconds is too long (at most %d)", v->text,
+				      FERRY_JOB_MAX_TIMEOUT_S);
+	((struct ferry_jobspec *)t)->timeout_s = n;
+	return 0;
+}
+
+static const struct ferry_yaml_field limit_fields[] = {
+	{ "timeout", FERRY_YF_CUSTOM, 0, limit_timeout },
+};
+
 static int parse_limits(struct ferry_yaml_doc *c, const struct ferry_yaml_node *n, struct ferry_jobspec *s)
 {
 	if (expect_map(c, n, "limits") < 0)
 		return -1;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct ferry_yaml_node *v = n->vals[i];
-		if (strcmp(n->keys[i], "timeout") != 0) {
-			char field[300];
-			snprintf(field, sizeof(field), "limits.%s", n->keys[i]);
-			return ferry_yaml_err(c, n->key_lines[i], field, "unknown field (known: timeout)");
-		}
-		char *end = NULL;
-		errno = 0;
-		long t = v->kind == FERRY_YAML_SCALAR ? strtol(v->text, &end, 10) : -1;
-		if (v->kind != FERRY_YAML_SCALAR || !*v->text || *end || t <= 0)
-			return ferry_yaml_err(c, v->line, "limits.timeout",
-				    "expected a positive number of seconds");
-		if (errno == ERANGE || t > FERRY_JOB_MAX_TIMEOUT_S)
-			return ferry_yaml_err(c, v->line, "limits.timeout", "%s seconds is too long (at most %d)",
-					      v->text, FERRY_JOB_MAX_TIMEOUT_S);
-		s->timeout_s = t;
-	}
-	return 0;
+	return ferry_yaml_fields_in(c, n, "limits", limit_fields, 1, s, NULL, "unknown field (known: timeout)");
 }
 
 static char *abs_dir(const char *dir)
@@ -667,6 +766,211 @@ out:
 	return rc;
 }
 
+/* What reading a job file's top-level fields gathers besides the spec. */
+struct job_read {
+	json_t *azure;  /* the Azure fields ferry records (and may use) */
+	int component;  /* a command component: name and version are its own */
+	char *code;     /* `code` as written */
+	int code_line, cmd_line, dist_line;
+};
+
+static int top_schema(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	char *tmp = NULL;
+	if (get_str(c, v, k, &tmp) < 0)
+		return -1;
+	free(tmp);
+	return 0;
+}
+
+static int top_type(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "command") != 0)
+		return ferry_yaml_err(c, v->line, k, "only 'command' jobs are supported, found '%s'",
+				      v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
+	return 0;
+}
+
+/* An Azure field recorded as it is (in a component, name and version too). */
+static int top_azure(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)c;
+	(void)t;
+	json_object_set_new(((struct job_read *)arg)->azure, k, to_json(v));
+	return 0;
+}
+
+static int top_name(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	struct ferry_jobspec *s = t;
+	if (((struct job_read *)arg)->component) { /* a component's own name, not the job's */
+		json_object_set_new(((struct job_read *)arg)->azure, "component_name", to_json(v));
+		return 0;
+	}
+	if (get_str(c, v, k, &s->name) < 0)
+		return -1;
+	if (s->name && !ferry_job_name_ok(s->name))
+		return ferry_yaml_err(c, v->line, k,
+				      "'%s' is not a valid job name (letters, digits, '_' and '-', "
+				      "starting with a letter or digit, at most 255)",
+				      s->name);
+	return 0;
+}
+
+/* version and is_deterministic: a component's, recorded; unknown in a job. */
+static int top_component(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			 void *arg)
+{
+	return ((struct job_read *)arg)->component ? top_azure(c, v, k, t, arg) : 1;
+}
+
+static int top_tags(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	struct ferry_jobspec *s = t;
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (expect_map(c, v, k) < 0)
+		return -1;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->vals[i]->kind != FERRY_YAML_SCALAR) {
+			char field[300];
+			snprintf(field, sizeof(field), "tags.%s", v->keys[i]);
+			return ferry_yaml_err(c, v->vals[i]->line, field, "expected a string, found %s",
+					      ferry_yaml_kind_name(v->vals[i]));
+		}
+	json_t *j = to_json(v);
+	s->tags_json = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	return 0;
+}
+
+static int top_command(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	if (get_str(c, v, k, &((struct ferry_jobspec *)t)->command) < 0)
+		return -1;
+	((struct job_read *)arg)->cmd_line = v->line;
+	return 0;
+}
+
+static int top_code(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)t;
+	struct job_read *r = arg;
+	if (get_str(c, v, k, &r->code) < 0)
+		return -1;
+	r->code_line = v->line;
+	return 0;
+}
+
+/* inputs: and outputs:, a map of name -> what parse_input or parse_output
+ * reads into one `size`-byte item of the array *items, which the caller owns
+ * on failure too (*n counts the items begun: ferry_jobspec_free frees a
+ * half-read one). */
+static int read_io_map(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void **items,
+		       size_t *n, size_t size,
+		       int (*one)(struct ferry_yaml_doc *, const char *, int, const struct ferry_yaml_node *, void *))
+{
+	if (ferry_yaml_is_null(v))
+		return 0;
+	if (expect_map(c, v, k) < 0)
+		return -1;
+	if (!(*items = calloc(v->n ? v->n : 1, size)))
+		return oom(c);
+	for (size_t j = 0; j < v->n; j++) {
+		(*n)++;
+		if (one(c, v->keys[j], v->key_lines[j], v->vals[j], (char *)*items + j * size) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int top_inputs(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	struct ferry_jobspec *s = t;
+	void *items = NULL;
+	int rc = read_io_map(c, v, k, &items, &s->n_inputs, sizeof(*s->inputs), parse_input);
+	s->inputs = items;
+	return rc;
+}
+
+static int top_outputs(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)arg;
+	struct ferry_jobspec *s = t;
+	void *items = NULL;
+	int rc = read_io_map(c, v, k, &items, &s->n_outputs, sizeof(*s->outputs), parse_output);
+	s->outputs = items;
+	return rc;
+}
+
+static int top_env(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)k;
+	(void)arg;
+	return ferry_yaml_is_null(v) ? 0 : parse_env(c, v, t);
+}
+
+static int top_limits(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	(void)k;
+	(void)arg;
+	return ferry_yaml_is_null(v) ? 0 : parse_limits(c, v, t);
+}
+
+/* distribution, resources, identity: used (nodes and ranks, the storage
+ * identity) and recorded with the Azure fields. */
+static int top_distribution(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			    void *arg)
+{
+	if (!ferry_yaml_is_null(v) && parse_distribution(c, v, t, &((struct job_read *)arg)->dist_line) < 0)
+		return -1;
+	return top_azure(c, v, k, t, arg);
+}
+
+static int top_resources(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t,
+			 void *arg)
+{
+	return parse_resources(c, v, t) < 0 ? -1 : top_azure(c, v, k, t, arg);
+}
+
+static int top_identity(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, const char *k, void *t, void *arg)
+{
+	return parse_identity(c, v, t) < 0 ? -1 : top_azure(c, v, k, t, arg);
+}
+
+/* A command job's fields. Azure ML's environment, compute, queue_settings and
+ * services are recorded only. */
+static const struct ferry_yaml_field job_fields[] = {
+	{ "$schema", FERRY_YF_CUSTOM, 0, top_schema },
+	{ "type", FERRY_YF_CUSTOM, 0, top_type },
+	{ "name", FERRY_YF_CUSTOM, 0, top_name },
+	{ "version", FERRY_YF_CUSTOM, 0, top_component },
+	{ "is_deterministic", FERRY_YF_CUSTOM, 0, top_component },
+	{ "display_name", FERRY_YF_OPT_STRING, offsetof(struct ferry_jobspec, display_name), NULL },
+	{ "experiment_name", FERRY_YF_OPT_STRING, offsetof(struct ferry_jobspec, experiment_name), NULL },
+	{ "description", FERRY_YF_OPT_STRING, offsetof(struct ferry_jobspec, description), NULL },
+	{ "tags", FERRY_YF_CUSTOM, 0, top_tags },
+	{ "command", FERRY_YF_CUSTOM, 0, top_command },
+	{ "code", FERRY_YF_CUSTOM, 0, top_code },
+	{ "inputs", FERRY_YF_CUSTOM, 0, top_inputs },
+	{ "outputs", FERRY_YF_CUSTOM, 0, top_outputs },
+	{ "environment_variables", FERRY_YF_CUSTOM, 0, top_env },
+	{ "limits", FERRY_YF_CUSTOM, 0, top_limits },
+	{ "distribution", FERRY_YF_CUSTOM, 0, top_distribution },
+	{ "resources", FERRY_YF_CUSTOM, 0, top_resources },
+	{ "identity", FERRY_YF_CUSTOM, 0, top_identity },
+	{ "environment", FERRY_YF_CUSTOM, 0, top_azure },
+	{ "compute", FERRY_YF_CUSTOM, 0, top_azure },
+	{ "queue_settings", FERRY_YF_CUSTOM, 0, top_azure },
+	{ "services", FERRY_YF_CUSTOM, 0, top_azure },
+};
+
 static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *root, const char *dir,
 		      struct ferry_jobspec *s)
 {
@@ -675,161 +979,33 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 			    ferry_yaml_kind_name(root));
 	if (!(s->dir = abs_dir(dir)))
 		return oom(c);
-	json_t *azure = json_object();
-	if (!azure)
+	struct job_read r = { .azure = json_object(), .cmd_line = 1, .dist_line = 1 };
+	if (!r.azure)
 		return oom(c);
-	int cmd_line = 1;
-	char *code = NULL;
 	/* A command component file runs as a job: its inputs' defaults are the values. */
 	const struct ferry_yaml_node *schema = ferry_yaml_get(root, "$schema");
-	int component = schema && schema->kind == FERRY_YAML_SCALAR &&
-			strcasestr(schema->text, "commandComponent") != NULL;
-	int code_line = 0, dist_line = 1;
+	r.component = schema && schema->kind == FERRY_YAML_SCALAR && strcasestr(schema->text, "commandComponent") != NULL;
 	int rc = -1;
-	for (size_t i = 0; i < root->n; i++) {
-		const char *k = root->keys[i];
-		const struct ferry_yaml_node *v = root->vals[i];
-		int kl = root->key_lines[i];
-		if (!strcmp(k, "$schema")) {
-			char *tmp = NULL;
-			if (get_str(c, v, k, &tmp) < 0)
-				goto out;
-			free(tmp);
-		} else if (!strcmp(k, "type")) {
-			if (v->kind != FERRY_YAML_SCALAR || strcmp(v->text, "command") != 0) {
-				ferry_yaml_err(c, v->line, k, "only 'command' jobs are supported, found '%s'",
-				     v->kind == FERRY_YAML_SCALAR ? v->text : ferry_yaml_kind_name(v));
-				goto out;
-			}
-		} else if (component && (!strcmp(k, "name") || !strcmp(k, "version") ||
-					 !strcmp(k, "is_deterministic"))) {
-			/* a component's own name and version, not the job's */
-			json_object_set_new(azure, !strcmp(k, "name") ? "component_name" : k, to_json(v));
-		} else if (!strcmp(k, "name")) {
-			if (get_str(c, v, k, &s->name) < 0)
-				goto out;
-			if (s->name && !ferry_job_name_ok(s->name)) {
-				ferry_yaml_err(c, v->line, k,
-				     "'%s' is not a valid job name (letters, digits, '_' and '-', "
-				     "starting with a letter or digit, at most 255)",
-				     s->name);
-				goto out;
-			}
-		} else if (!strcmp(k, "display_name")) {
-			if (get_str(c, v, k, &s->display_name) < 0)
-				goto out;
-		} else if (!strcmp(k, "experiment_name")) {
-			if (get_str(c, v, k, &s->experiment_name) < 0)
-				goto out;
-		} else if (!strcmp(k, "description")) {
-			if (get_str(c, v, k, &s->description) < 0)
-				goto out;
-		} else if (!strcmp(k, "tags")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (expect_map(c, v, k) < 0)
-				goto out;
-			for (size_t t = 0; t < v->n; t++)
-				if (v->vals[t]->kind != FERRY_YAML_SCALAR) {
-					char field[300];
-					snprintf(field, sizeof(field), "tags.%s", v->keys[t]);
-					ferry_yaml_err(c, v->vals[t]->line, field, "expected a string, found %s",
-					     ferry_yaml_kind_name(v->vals[t]));
-					goto out;
-				}
-			json_t *j = to_json(v);
-			s->tags_json = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-			json_decref(j);
-		} else if (!strcmp(k, "command")) {
-			if (get_str(c, v, k, &s->command) < 0)
-				goto out;
-			cmd_line = v->line;
-		} else if (!strcmp(k, "code")) {
-			if (get_str(c, v, k, &code) < 0)
-				goto out;
-			code_line = v->line;
-		} else if (!strcmp(k, "inputs")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (expect_map(c, v, k) < 0)
-				goto out;
-			s->inputs = calloc(v->n ? v->n : 1, sizeof(*s->inputs));
-			if (!s->inputs) {
-				oom(c);
-				goto out;
-			}
-			for (size_t j = 0; j < v->n; j++) {
-				s->n_inputs++;
-				if (parse_input(c, v->keys[j], v->key_lines[j], v->vals[j],
-						&s->inputs[j]) < 0)
-					goto out;
-			}
-		} else if (!strcmp(k, "outputs")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (expect_map(c, v, k) < 0)
-				goto out;
-			s->outputs = calloc(v->n ? v->n : 1, sizeof(*s->outputs));
-			if (!s->outputs) {
-				oom(c);
-				goto out;
-			}
-			for (size_t j = 0; j < v->n; j++) {
-				s->n_outputs++;
-				if (parse_output(c, v->keys[j], v->key_lines[j], v->vals[j],
-						 &s->outputs[j]) < 0)
-					goto out;
-			}
-		} else if (!strcmp(k, "environment_variables")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (parse_env(c, v, s) < 0)
-				goto out;
-		} else if (!strcmp(k, "limits")) {
-			if (ferry_yaml_is_null(v))
-				continue;
-			if (parse_limits(c, v, s) < 0)
-				goto out;
-		} else if (!strcmp(k, "distribution") || !strcmp(k, "resources")) {
-			/* used (nodes and ranks) and recorded with the Azure fields */
-			if (!strcmp(k, "resources") ? parse_resources(c, v, s) < 0
-			    : !ferry_yaml_is_null(v) && parse_distribution(c, v, s, &dist_line) < 0)
-				goto out;
-			json_object_set_new(azure, k, to_json(v));
-		} else if (!strcmp(k, "identity")) {
-			/* used (the storage identity) and recorded with the Azure fields */
-			if (parse_identity(c, v, s) < 0)
-				goto out;
-			json_object_set_new(azure, k, to_json(v));
-		} else {
-			size_t a = 0;
-			for (; a < sizeof(azure_only) / sizeof(azure_only[0]); a++)
-				if (!strcmp(k, azure_only[a]))
-					break;
-			if (a == sizeof(azure_only) / sizeof(azure_only[0])) {
-				ferry_yaml_err(c, kl, k, "unknown field of a command job");
-				goto out;
-			}
-			json_object_set_new(azure, k, to_json(v));
-		}
-	}
+	if (ferry_yaml_fields(c, root, job_fields, sizeof(job_fields) / sizeof(job_fields[0]), s, &r,
+			      "unknown field of a command job") < 0)
+		goto out;
 	if (!s->command || !*s->command) {
-		ferry_yaml_err(c, cmd_line, "command", "required: the command to run");
+		ferry_yaml_err(c, r.cmd_line, "command", "required: the command to run");
 		goto out;
 	}
-	if (check_dist(c, s, dist_line) < 0)
+	if (check_dist(c, s, r.dist_line) < 0)
 		goto out;
 	/* code: relative to the job file's folder; must be a folder. */
-	if (code && ferry_uri_is_remote(code)) {
-		ferry_yaml_err(c, code_line, "code", "code assets and remote code ('%s') are not supported; use a local folder",
-		     code);
+	if (r.code && ferry_uri_is_remote(r.code)) {
+		ferry_yaml_err(c, r.code_line, "code", "code assets and remote code ('%s') are not supported; use a local folder",
+		     r.code);
 		goto out;
 	}
-	if (code && code[0] == '/')
-		s->code = strdup(code);
-	else if (code) {
+	if (r.code && r.code[0] == '/')
+		s->code = strdup(r.code);
+	else if (r.code) {
 		char *j = NULL;
-		if (asprintf(&j, "%s/%s", s->dir, code) < 0) {
+		if (asprintf(&j, "%s/%s", s->dir, r.code) < 0) {
 			oom(c);
 			goto out;
 		}
@@ -841,10 +1017,10 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 		oom(c);
 		goto out;
 	}
-	if (code) {
+	if (r.code) {
 		struct stat st;
 		if (stat(s->code, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			ferry_yaml_err(c, code_line, "code", "'%s' is not a folder (resolved to %s)", code,
+			ferry_yaml_err(c, r.code_line, "code", "'%s' is not a folder (resolved to %s)", r.code,
 			     s->code);
 			goto out;
 		}
@@ -869,13 +1045,13 @@ static int build_spec(struct ferry_yaml_doc *c, const struct ferry_yaml_node *ro
 			goto out;
 		}
 	}
-	if (check_references(c, s, cmd_line) < 0)
+	if (check_references(c, s, r.cmd_line) < 0)
 		goto out;
 	rc = 0;
 out:
-	free(code);
-	s->azure_json = json_dumps(azure, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(azure);
+	free(r.code);
+	s->azure_json = json_dumps(r.azure, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(r.azure);
 	if (rc == 0 && !s->azure_json)
 		return oom(c);
 	return rc;
