@@ -206,42 +206,36 @@ int ferry_api_stat(struct ferry_api *api, const char *uri, struct ferry_api_entr
 	return rc;
 }
 
-/* Every page of folder `path` appended to *out (grown as needed). */
+/* Every entry of folder `path`, appended to *out (grown as needed). */
+struct collect {
+	struct ferry_api_entry **out;
+	size_t *n, cap;
+};
+
+static int collect_entry(void *arg, const struct ferry_entry *x, const char *rel, ferry_err *err)
+{
+	struct collect *c = arg;
+	if (*c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 64;
+		struct ferry_api_entry *g = realloc(*c->out, ncap * sizeof(*g));
+		if (!g)
+			return nomem(err);
+		*c->out = g;
+		c->cap = ncap;
+	}
+	struct ferry_api_entry *y = &(*c->out)[*c->n];
+	entry_from(y, x, rel);
+	if (!y->name)
+		return nomem(err);
+	(*c->n)++;
+	return 0;
+}
+
 static int list_all(struct ferry_store *s, const char *path, int recursive, struct ferry_api_entry **out,
 		    size_t *n, ferry_err *err)
 {
-	size_t cap = 0, plen = strlen(path);
-	struct ferry_list_page page = { 0 };
-	char *marker = NULL;
-	int rc;
-	do {
-		rc = ferry_store_list(s, path, recursive, marker, &page, err);
-		free(marker);
-		marker = NULL;
-		for (size_t i = 0; rc == 0 && i < page.n; i++) {
-			if (*n == cap) {
-				size_t ncap = cap ? 2 * cap : 64;
-				struct ferry_api_entry *g = realloc(*out, ncap * sizeof(*g));
-				if (!g) {
-					rc = nomem(err);
-					break;
-				}
-				*out = g;
-				cap = ncap;
-			}
-			const struct ferry_entry *x = &page.entries[i];
-			struct ferry_api_entry *y = &(*out)[*n];
-			entry_from(y, x, x->name + plen + (plen ? 1 : 0));
-			if (!y->name)
-				rc = nomem(err);
-			else
-				(*n)++;
-		}
-		if (rc == 0 && page.next_marker && !(marker = strdup(page.next_marker)))
-			rc = nomem(err);
-	} while (rc == 0 && marker);
-	ferry_page_clear(&page);
-	return rc;
+	struct collect c = { .out = out, .n = n };
+	return ferry_store_each(s, path, recursive, collect_entry, &c, err);
 }
 
 int ferry_api_list(struct ferry_api *api, const char *uri, int recursive, struct ferry_api_entry **out,

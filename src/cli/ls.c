@@ -12,6 +12,19 @@
 
 static const char usage[] = "ferry ls URI [-R]";
 
+/* One line per entry, out at once (a long listing streams page by page). */
+static int print_entry(void *arg, const struct ferry_entry *x, const char *rel, ferry_err *err)
+{
+	(void)arg;
+	(void)err;
+	if (x->is_dir)
+		printf("-\t%s/\n", rel);
+	else
+		printf("%llu\t%s\n", (unsigned long long)x->size, rel);
+	fflush(stdout);
+	return 0;
+}
+
 static int list(struct ferry_store *s, const char *path, int recursive, ferry_err *err)
 {
 	struct ferry_entry e = { 0 };
@@ -24,28 +37,7 @@ static int list(struct ferry_store *s, const char *path, int recursive, ferry_er
 		return 0;
 	}
 	ferry_entry_clear(&e);
-	size_t plen = strlen(path);
-	struct ferry_list_page page = { 0 };
-	char *marker = NULL;
-	int rc;
-	do {
-		rc = ferry_store_list(s, path, recursive, marker, &page, err);
-		free(marker);
-		marker = NULL;
-		for (size_t i = 0; rc == 0 && i < page.n; i++) {
-			const struct ferry_entry *x = &page.entries[i];
-			const char *rel = x->name + plen + (plen ? 1 : 0);
-			if (x->is_dir)
-				printf("-\t%s/\n", rel);
-			else
-				printf("%llu\t%s\n", (unsigned long long)x->size, rel);
-		}
-		if (rc == 0 && page.next_marker)
-			marker = strdup(page.next_marker);
-		fflush(stdout);
-	} while (rc == 0 && marker);
-	ferry_page_clear(&page);
-	return rc;
+	return ferry_store_each(s, path, recursive, print_entry, NULL, err);
 }
 
 int cmd_ls(int argc, char **argv)

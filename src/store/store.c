@@ -105,6 +105,28 @@ int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, c
 	return s->ops->has_below ? folder_wins(s, page, err) : 0;
 }
 
+int ferry_store_each(struct ferry_store *s, const char *prefix, int recursive, ferry_entry_fn fn, void *arg,
+		     ferry_err *err)
+{
+	size_t plen = strlen(prefix);
+	struct ferry_list_page page = { 0 };
+	char *marker = NULL;
+	int rc;
+	do {
+		rc = ferry_store_list(s, prefix, recursive, marker, &page, err);
+		free(marker);
+		marker = NULL;
+		for (size_t i = 0; rc == 0 && i < page.n; i++) {
+			const struct ferry_entry *e = &page.entries[i];
+			rc = fn(arg, e, e->name + plen + (plen ? 1 : 0), err);
+		}
+		if (rc == 0 && page.next_marker && !(marker = strdup(page.next_marker)))
+			rc = ferry_err_set(err, FERRY_E_IO, "out of memory");
+	} while (rc == 0 && marker);
+	ferry_page_clear(&page);
+	return rc;
+}
+
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err)
 {

@@ -130,6 +130,13 @@ void ferry_store_file_hidden(const char *display, const char *name);
 int ferry_store_stat(struct ferry_store *s, const char *path, struct ferry_entry *out, ferry_err *err);
 int ferry_store_list(struct ferry_store *s, const char *prefix, int recursive, const char *marker,
 		     struct ferry_list_page *page, ferry_err *err);
+/* Every entry below folder `prefix`, page after page (ferry_store_list's
+ * rules): fn(arg, entry, rel) once per entry, rel its name below the prefix.
+ * fn returns 0 to go on, or -1 with err set to stop. Returns 0, or -1 with err
+ * (a listing error, out of memory, or fn's). Called on the caller's thread. */
+typedef int (*ferry_entry_fn)(void *arg, const struct ferry_entry *e, const char *rel, ferry_err *err);
+int ferry_store_each(struct ferry_store *s, const char *prefix, int recursive, ferry_entry_fn fn, void *arg,
+		     ferry_err *err);
 int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		     ferry_sink_fn sink, void *arg, ferry_err *err);
 /* ferry_store_read bounded in total time: every attempt and retry of its
