@@ -16,7 +16,9 @@
 #
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
-#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list)
+#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list ttfb)
+#   BENCH_BIG_MIB=4096 BENCH_WORKLOADS=ttfb BENCH_TOOLS="ferry ferry-block"
+#                                        time to first byte of a big file, both modes
 #   BENCH_TOOLS="base-block ferry-block rclone-off" BENCH_FERRY_BASE=/path/to/old/ferry
 #                                        before/after: base-block is block mode run by
 #                                        another build (same data, same run)
@@ -141,6 +143,10 @@ for i in range(int(sys.argv[2])):
 print("%.3f %.3f" % (time.monotonic() - t, t1))
 EOF
 }
+# w_ttfb: open + the first 4 KiB of the big file, nothing more (time to first
+# byte: in whole-file mode open() no longer waits for the whole file).
+w_ttfb() { $PY -c 'import os,sys,time;t=time.monotonic();fd=os.open(sys.argv[1],os.O_RDONLY)
+os.pread(fd,4096,0); print("%.3f"%(time.monotonic()-t))' "$MNT/big/file.bin"; }
 w_list() {
 	$PY - "$MNT" <<'EOF'
 import ctypes, sys, time
@@ -193,17 +199,18 @@ for tool in $TOOLS; do
 		case $w in
 		small) R[$tool,small1]=${out% *} R[$tool,small2]=${out#* } ;;
 		list) R[$tool,first]=${out% *} R[$tool,listall]=${out#* } ;;
+		ttfb) R[$tool,ttfb]=${out% *} ;;
 		*) R[$tool,$w]=${out% *} R[$tool,${w}1]=${out#* } ;;
 		esac
 	done
 	R[$tool,rss]=$((peak / 1024))
 done
 
-rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
+rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
 printf '%-56s' "row"
 for tool in $TOOLS; do printf ' %12s' "$tool"; done
-printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)"
-for key in seq seq1 seqn seqn1 small1 small2 random random1 first listall rss; do
+printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)  rclone-off/whole  whole/block"
+for key in seq seq1 seqn seqn1 small1 small2 random random1 ttfb first listall rss; do
 	label=$(echo "$rows" | grep -o "$key:[^:]*" | sed "s/^$key://; s/ [a-z0-9]*$//")
 	printf '%-56s' "$label"
 	for tool in $TOOLS; do printf ' %12s' "${R[$tool,$key]:-}"; done
@@ -216,7 +223,9 @@ a, b, off, full = (f(x) for x in sys.argv[1:])
 best = min(x for x in (a, b) if x is not None) if (a is not None or b is not None) else None
 r = lambda o: "%.2fx" % (o / best) if o is not None and best else "-"
 # A '>' figure (timed out) gives a lower bound of the ratio.
-print("  %8s  %8s" % (r(off), r(full)))
+q = lambda x, y: "%.2fx" % (x / y) if x is not None and y else "-"
+# whole-file mode on its own: against rclone off, and against block mode
+print("  %8s  %8s  %8s  %8s" % (r(off), r(full), q(off, a), q(a, b)))
 EOF
 done
 done

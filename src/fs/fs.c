@@ -2,9 +2,10 @@
  * fs.c — the file system's ops table and lifecycle, lookups and the read path
  * (see fs_internal.h for how the file system is split).
  *
- * Reads. open() picks the mode: whole-file (the file cache downloads the file,
- * reads are served by splicing from the local copy) or block (the block
- * cache). A file the file cache cannot fit is streamed through the block
+ * Reads. open() picks the mode: whole-file (the file cache downloads the file
+ * in the background; a read is spliced from the local copy once its range has
+ * landed, or read from storage by one ranged GET when it lies far ahead of
+ * the download) or block (the block cache). A file the file cache cannot fit is streamed through the block
  * cache. Storage failures become EIO; the caches log blob, range and reason.
  * On a read-only mount everything that would modify the tree fails with
  * EROFS (the mount is also mounted read-only, so the kernel refuses most of
@@ -163,6 +164,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->fd = -1;
 	h->size = size;
+	int fresh_copy = 0;
 	__atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
 	ferry_debug("mount: open '%s' (%llu bytes, %s mode)", path, (unsigned long long)size,
 		    fs->block_mode ? "block" : "whole-file");
@@ -178,6 +180,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		if (frc == FERRY_FCACHE_NOFIT)
 			__atomic_add_fetch(&fs->streamed, 1, __ATOMIC_RELAXED);
+		fresh_copy = frc == FERRY_FCACHE_MISS;
 	}
 	if (h->fd < 0 && !(h->br = ferry_bcache_open(fs->bc, path, size, mtime, etag))) {
 		free(path);
@@ -187,7 +190,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	free(path);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw;
+	/* A new download: pages the kernel kept may come from an earlier
+	 * attempt that failed its MD5 check, so they go. */
+	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw && !fresh_copy;
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* the open was interrupted */
 		if (h->br)
@@ -205,7 +210,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	struct ferry_fs *fs = fs_of(req);
 	struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
 	__atomic_add_fetch(&h->inflight, 1, __ATOMIC_ACQUIRE);
-	if (h->fd >= 0 || h->w) {
+	ferry_err err;
+	ferry_err_clear(&err);
+	int far = 0;
+	if (h->ent) { /* whole-file mode: the range may not have landed yet */
+		int wr = ferry_fcache_wait(fs->fc, h->ent, (uint64_t)off, size, &err);
+		if (wr < 0) {
+			__atomic_add_fetch(&fs->read_errors, 1, __ATOMIC_RELAXED);
+			fuse_reply_err(req, EIO);
+			__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
+			return;
+		}
+		far = wr == FERRY_FCACHE_FAR;
+	}
+	if (!far && (h->fd >= 0 || h->w)) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = h->w ? h->w->st->fd : h->fd;
@@ -227,9 +245,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		return;
 	}
 	size_t got = 0;
-	ferry_err err;
-	ferry_err_clear(&err);
-	if (ferry_bcache_read(h->br, (uint64_t)off, size, buf, &got, &err) < 0) {
+	if ((far ? ferry_fcache_fetch(fs->fc, h->ent, (uint64_t)off, size, buf, &got, &err)
+		 : ferry_bcache_read(h->br, (uint64_t)off, size, buf, &got, &err)) < 0) {
 		__atomic_add_fetch(&fs->read_errors, 1, __ATOMIC_RELAXED);
 		fuse_reply_err(req, EIO);
 	} else if (fuse_reply_buf(req, buf, got) == 0)
@@ -604,17 +621,19 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	ferry_info("mount summary: %llu opens, cache hits %llu, misses %llu (hit rate %.1f%%), "
 		   "%llu bytes from storage in %llu requests (%llu retries), waited %.2f s for storage, "
 		   "%llu blocks prefetched (%llu used, %llu cancelled), %llu random reads by small ranges "
-		   "(%llu KiB), %llu from disk, %llu RAM evictions, %llu files evicted, %llu streamed, %llu read errors",
+		   "(%llu KiB), %llu from disk, %llu RAM evictions, %llu files evicted, %llu streamed, "
+		   "%llu reads waited for a download, %llu read errors",
 		   (unsigned long long)fs->opens, (unsigned long long)hits, (unsigned long long)misses,
 		   hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 		   (unsigned long long)ferry_stats_get(&fs->stats->bytes),
 		   (unsigned long long)ferry_stats_get(&fs->stats->requests),
 		   (unsigned long long)ferry_stats_get(&fs->stats->retries), (b.wait_us + f.wait_us) / 1e6,
 		   (unsigned long long)b.prefetched, (unsigned long long)b.prefetch_used,
-		   (unsigned long long)b.prefetch_cancelled, (unsigned long long)b.ranged,
-		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits,
+		   (unsigned long long)b.prefetch_cancelled, (unsigned long long)(b.ranged + f.ranged),
+		   (unsigned long long)((b.ranged_bytes + f.ranged_bytes) >> 10), (unsigned long long)b.disk_hits,
 		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
-		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
+		   (unsigned long long)fs->streamed, (unsigned long long)f.waits,
+		   (unsigned long long)fs->read_errors);
 	char up[160] = "";
 	if (fs->rw) {
 		pthread_mutex_lock(&fs->flock);
@@ -653,8 +672,8 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->prefetched = b.prefetched;
 	out->prefetch_cancelled = b.prefetch_cancelled;
 	out->random_switches = b.random_switches;
-	out->ranged_reads = b.ranged;
-	out->ranged_bytes = b.ranged_bytes;
+	out->ranged_reads = b.ranged + f.ranged;
+	out->ranged_bytes = b.ranged_bytes + f.ranged_bytes;
 }
 
 static void rm_dir_files(const char *dir)
