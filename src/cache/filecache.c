@@ -261,6 +261,10 @@ struct dl {
 	/* guarded by fc->lock */
 	uint64_t next;               /* offset of the next part to take */
 	unsigned char *parts;        /* P_* of each part */
+	uint64_t *got;               /* bytes of each part written so far, from its start (atomic:
+				      * the sink stores, readers load; storage hands a part's bytes
+				      * over in order, so they are contiguous) */
+	unsigned waiters;            /* readers in ferry_fcache_wait (atomic; changed under lock) */
 	int failed;
 	ferry_err err;
 	uint64_t bytes;
@@ -272,21 +276,34 @@ struct dl {
 };
 
 struct dl_sink {
-	struct ferry_fcache *fc;
-	int fd;
-	uint64_t written;
+	struct dl *d;
+	unsigned idx;
+	uint64_t start, written;
 };
 
+/* Write bytes of a part and publish how far the part has got, so that a
+ * reader waiting at the front gets its range as soon as it is written rather
+ * than when the whole part is (the first byte of a file comes after the first
+ * chunk of the first GET). The store/load pairs on `got` and `waiters` are
+ * sequentially consistent: either the sink sees the waiter and wakes it, or
+ * the waiter, which counts itself before it looks, sees the new length. */
 static int dl_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct dl_sink *s = arg;
-	if (__atomic_load_n(&s->fc->stopping, __ATOMIC_RELAXED)) {
+	struct dl *d = s->d;
+	if (__atomic_load_n(&d->fc->stopping, __ATOMIC_RELAXED)) {
 		errno = ECANCELED;
 		return -1;
 	}
-	if (ferry_pwrite_all(s->fd, data, len, off) < 0)
+	if (ferry_pwrite_all(d->fd, data, len, off) < 0)
 		return -1;
 	s->written += len;
+	__atomic_store_n(&d->got[s->idx], off + len - s->start, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&d->waiters, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&d->fc->lock);
+		pthread_cond_broadcast(&d->fc->ready);
+		pthread_mutex_unlock(&d->fc->lock);
+	}
 	return 0;
 }
 
@@ -306,7 +323,7 @@ static void *dl_main(void *arg)
 		d->next += len;
 		d->parts[idx] = P_FETCHING;
 		pthread_mutex_unlock(&fc->lock);
-		struct dl_sink s = { .fc = fc, .fd = d->fd };
+		struct dl_sink s = { .d = d, .idx = idx, .start = off };
 		ferry_err e;
 		ferry_err_clear(&e);
 		int rc = ferry_store_read_within(fc->cfg.store, d->path, off, len, dl_sink, &s,
@@ -369,6 +386,17 @@ static int dl_verdict(struct dl *d, int src, const struct ferry_entry *st, const
 	return 0;
 }
 
+/* Free a download that has no thread (its descriptor closed or never opened). */
+static void dl_free(struct dl *d)
+{
+	if (!d)
+		return;
+	ferry_md5order_free(d->hash);
+	free(d->parts);
+	free(d->got);
+	free(d);
+}
+
 /* The download of one entry, start to end, on its own (detached) thread:
  * part threads, the stored MD5 (asked for while the parts download; first,
  * under `require`, so that a blob without one costs no data request), the
@@ -409,8 +437,6 @@ static void *dl_run(void *arg)
 	dl_main(d);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	ferry_md5order_free(d->hash);
-	d->hash = NULL;
 
 	ferry_err err;
 	ferry_err_clear(&err);
@@ -444,8 +470,7 @@ static void *dl_run(void *arg)
 	fc->active--;
 	pthread_cond_broadcast(&fc->ready);
 	pthread_mutex_unlock(&fc->lock);
-	free(d->parts);
-	free(d);
+	dl_free(d);
 	if (drop)
 		entry_free(e);
 	return NULL;
@@ -457,8 +482,12 @@ static struct dl *dl_new(struct ferry_fcache *fc, struct ferry_fcache_entry *e, 
 {
 	struct dl *d = calloc(1, sizeof(*d));
 	uint64_t nparts = (e->size + fc->cfg.part_size - 1) / fc->cfg.part_size;
-	if (!d || !(d->parts = calloc(nparts ? nparts : 1, 1))) {
-		free(d);
+	if (d) {
+		d->parts = calloc(nparts ? nparts : 1, 1);
+		d->got = calloc(nparts ? nparts : 1, sizeof(*d->got));
+	}
+	if (!d || !d->parts || !d->got) {
+		dl_free(d);
 		ferry_err_set(err, FERRY_E_IO, "out of memory");
 		return NULL;
 	}
@@ -471,17 +500,14 @@ static struct dl *dl_new(struct ferry_fcache *fc, struct ferry_fcache_entry *e, 
 					    : FERRY_VERIFY_AUTO;
 	d->check = d->verify == FERRY_VERIFY_REQUIRE || (d->verify == FERRY_VERIFY_AUTO && nparts > 1);
 	if (d->check && !(d->hash = ferry_md5order_new(e->size, d->part, FERRY_MD5ORDER_MAP))) {
-		free(d->parts);
-		free(d);
+		dl_free(d);
 		ferry_err_set(err, FERRY_E_IO, "out of memory");
 		return NULL;
 	}
 	d->fd = open(e->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (d->fd < 0) {
 		ferry_err_set(err, FERRY_E_IO, "cannot create %s: %s", e->tmp, strerror(errno));
-		ferry_md5order_free(d->hash);
-		free(d->parts);
-		free(d);
+		dl_free(d);
 		return NULL;
 	}
 	if (d->hash && nparts == 0) /* an empty file: no part will land */
@@ -569,9 +595,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 		pthread_mutex_unlock(&fc->lock);
 		close(d->fd);
 		unlink(e->tmp);
-		ferry_md5order_free(d->hash);
-		free(d->parts);
-		free(d);
+		dl_free(d);
 		entry_free(e);
 		return -1;
 	}
@@ -626,7 +650,9 @@ int ferry_fcache_wait(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, u
 		}
 		struct dl *d = ent->dl;
 		uint64_t p = off / d->part, last = (end - 1) / d->part;
-		while (p <= last && d->parts[p] == P_LANDED)
+		while (p <= last && (d->parts[p] == P_LANDED ||
+				     __atomic_load_n(&d->got[p], __ATOMIC_SEQ_CST) >=
+					     (end < (p + 1) * d->part ? end : (p + 1) * d->part) - p * d->part))
 			p++;
 		if (p > last && !(end == ent->size && d->check)) {
 			rc = 0; /* landed; a read of the last byte waits for the MD5 verdict */
@@ -636,10 +662,15 @@ int ferry_fcache_wait(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, u
 			rc = FERRY_FCACHE_FAR; /* neither fetched nor next in line */
 			break;
 		}
-		if (!t0)
+		if (!t0) {
 			t0 = ferry_now_us();
+			__atomic_add_fetch(&d->waiters, 1, __ATOMIC_SEQ_CST);
+			continue; /* look again, counted: the sink may have written meanwhile */
+		}
 		pthread_cond_wait(&fc->ready, &fc->lock);
 	}
+	if (t0 && ent->dl) /* still LOADING: the same download */
+		__atomic_sub_fetch(&ent->dl->waiters, 1, __ATOMIC_SEQ_CST);
 	if (t0) {
 		fc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 		fc->c.waits++;
