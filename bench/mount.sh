@@ -21,7 +21,8 @@
 #                                        time to first byte of a big file, both modes
 #   BENCH_TOOLS="base-block ferry-block rclone-off" BENCH_FERRY_BASE=/path/to/old/ferry
 #                                        before/after: base-block is block mode run by
-#                                        another build (same data, same run)
+#                                        another build (same data, same run), base its
+#                                        whole-file mode
 #   BENCH_REPEAT=3 …                     measure and print the table 3 times (one upload)
 #
 # Uses the running fixtures when AZURITE_URL is set, else starts its own. The flat
@@ -82,10 +83,10 @@ mount_tool() {
 	# listing of its parent by walking all its blobs (minutes for 100,000).
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
 	case $1 in
-	ferry | ferry-block | base-block)
+	ferry | ferry-block | base | base-block)
 		local sets=() bin=$FERRY
 		[[ $1 == *-block ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
-		[[ $1 == base-* ]] && bin=${BENCH_FERRY_BASE:?base-block needs BENCH_FERRY_BASE}
+		[[ $1 == base* ]] && bin=${BENCH_FERRY_BASE:?base and base-block need BENCH_FERRY_BASE}
 		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"
 		server_pid=$(grep -o "served by process [0-9]*" "$FERRY_HOME/logs/mount.log" | tail -1 | awk '{print $4}')
