@@ -250,23 +250,6 @@ static struct block *new_block(struct ferry_bcache *bc, uint64_t key, uint64_t i
 
 /* ---- fetching (lock not held) ---- */
 
-struct fill {
-	char *buf;
-	uint64_t base;
-	size_t len, got;
-};
-
-static int fill_sink(void *arg, uint64_t off, const void *data, size_t len)
-{
-	struct fill *f = arg;
-	if (off < f->base || off + len > f->base + f->len)
-		return -1;
-	memcpy(f->buf + (off - f->base), data, len);
-	if (off + len - f->base > f->got)
-		f->got = off + len - f->base;
-	return 0;
-}
-
 static void disk_name(struct ferry_bcache *bc, uint64_t key, uint64_t idx, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/%016llx-%llu", bc->disk_dir, (unsigned long long)key, (unsigned long long)idx);
@@ -277,18 +260,10 @@ static void disk_name(struct ferry_bcache *bc, uint64_t key, uint64_t idx, char 
 static int read_range(struct ferry_bcache *bc, const char *path, uint64_t off, size_t len, char *buf,
 		      ferry_err *err)
 {
-	struct fill f = { .buf = buf, .base = off, .len = len };
-	if (ferry_store_read_within(bc->cfg.store, path, off, len, fill_sink, &f, bc->cfg.read_timeout_ms, err) < 0) {
+	if (ferry_store_read_exact(bc->cfg.store, path, off, len, buf, bc->cfg.read_timeout_ms, err) < 0) {
 		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu failed: %s", path,
 			  (unsigned long long)off, (unsigned long long)(off + len - 1), err->msg);
 		return -1;
-	}
-	if (f.got != len) {
-		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu returned %zu bytes (changed in storage?)",
-			  path, (unsigned long long)off, (unsigned long long)(off + len - 1), f.got);
-		return ferry_err_set(err, FERRY_E_INTEGRITY,
-				     "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes", path,
-				     (unsigned long long)off, (unsigned long long)(off + len - 1), f.got, len);
 	}
 	return 0;
 }

@@ -679,25 +679,6 @@ int ferry_fcache_wait(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, u
 	return rc;
 }
 
-struct buf_sink {
-	char *buf;
-	uint64_t base;
-	size_t cap, got;
-};
-
-static int buf_sink(void *arg, uint64_t off, const void *data, size_t len)
-{
-	struct buf_sink *s = arg;
-	if (off < s->base || off - s->base + len > s->cap) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	memcpy(s->buf + (off - s->base), data, len);
-	if (off - s->base + len > s->got)
-		s->got = off - s->base + len;
-	return 0;
-}
-
 int ferry_fcache_fetch(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, uint64_t off, size_t len,
 		       char *buf, size_t *got, ferry_err *err)
 {
@@ -706,21 +687,16 @@ int ferry_fcache_fetch(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, 
 		return 0;
 	if (len > ent->size - off)
 		len = (size_t)(ent->size - off);
-	struct buf_sink s = { .buf = buf, .base = off, .cap = len };
 	double t0 = ferry_now_us();
-	if (ferry_store_read_within(fc->cfg.store, ent->path, off, len, buf_sink, &s, fc->cfg.read_timeout_ms,
-				    err) < 0) {
+	if (ferry_store_read_exact(fc->cfg.store, ent->path, off, len, buf, fc->cfg.read_timeout_ms, err) < 0) {
 		ferry_log(FERRY_LOG_ERROR, "read of blob '%s' bytes %llu-%llu (ahead of its download) failed: %s",
 			  ent->path, (unsigned long long)off, (unsigned long long)(off + len - 1), err->msg);
 		return -1;
 	}
-	if (s.got != len)
-		return ferry_err_set(err, FERRY_E_INTEGRITY, "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes",
-				     ent->path, (unsigned long long)off, (unsigned long long)(off + len - 1), s.got, len);
-	*got = s.got;
+	*got = len;
 	pthread_mutex_lock(&fc->lock);
 	fc->c.ranged++;
-	fc->c.ranged_bytes += s.got;
+	fc->c.ranged_bytes += len;
 	fc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 	pthread_mutex_unlock(&fc->lock);
 	return 0;

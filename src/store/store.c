@@ -167,6 +167,36 @@ int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t of
 	return rc;
 }
 
+struct fill {
+	char *buf;
+	uint64_t base;
+	size_t len, got;
+};
+
+static int fill_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct fill *f = arg;
+	if (off < f->base || off + len > f->base + f->len)
+		return -1;
+	memcpy(f->buf + (off - f->base), data, len);
+	if (off + len - f->base > f->got)
+		f->got = off + len - f->base;
+	return 0;
+}
+
+int ferry_store_read_exact(struct ferry_store *s, const char *path, uint64_t off, size_t len, char *buf,
+			   uint64_t timeout_ms, ferry_err *err)
+{
+	struct fill f = { .buf = buf, .base = off, .len = len };
+	if (ferry_store_read_within(s, path, off, len, fill_sink, &f, timeout_ms, err) < 0)
+		return -1;
+	if (f.got != len)
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "blob '%s': bytes %llu-%llu: storage returned %zu of %zu bytes (changed in storage?)",
+				     path, (unsigned long long)off, (unsigned long long)(off + len - 1), f.got, len);
+	return 0;
+}
+
 void ferry_store_destroy(struct ferry_store *s)
 {
 	if (s)

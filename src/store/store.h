@@ -146,6 +146,12 @@ int ferry_store_read(struct ferry_store *s, const char *path, uint64_t off, uint
  * minutes). Other threads are not affected. */
 int ferry_store_read_within(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 			    ferry_sink_fn sink, void *arg, uint64_t timeout_ms, ferry_err *err);
+/* ferry_store_read_within into `buf` (len bytes, the caller's): 0 when
+ * exactly bytes [off, off+len) came, else -1 with err (FERRY_E_INTEGRITY
+ * naming the blob and range when storage returned fewer: changed in storage?).
+ * Logs nothing. Any thread. */
+int ferry_store_read_exact(struct ferry_store *s, const char *path, uint64_t off, size_t len, char *buf,
+			   uint64_t timeout_ms, ferry_err *err);
 void ferry_store_destroy(struct ferry_store *s);
 
 /* Before writing: make sure the container (bucket) exists, creating it as

@@ -7,7 +7,7 @@
 # download all read the right bytes; a storage failure mid-download fails the
 # handle's later reads with EIO and a re-open downloads again and reads right;
 # closing every handle early lets the download finish in the background, so the
-# next open costs no request. Counters come from the proxy and the mount summary.
+# next open costs no request; unmounting cancels a running download. Counters come from the proxy and the mount summary.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -103,4 +103,17 @@ before=$(data_requests)
 readers "$mnt/big.bin" whole >/dev/null || fail "the finished copy reads wrong bytes"
 assert_eq "$parts" "$(data_requests)" "data GETs after reopening the finished file"
 unmount_at "$mnt"
+
+step "unmounting while a download runs cancels it: no part is asked for after the server is gone"
+fault clear
+fault every "1 delay"
+mount_at "$(fault_uri "$c" data)" "$mnt" "${slow[@]}"
+readers "$mnt/big.bin" first >/dev/null || fail "first read differs"
+unmount_at "$mnt"
+summary 4 >/dev/null # the server has ended
+n=$(data_requests)
+((n < parts)) || fail "the download ran to its end ($n data GETs) before the server ended"
+sleep 1
+assert_eq "$n" "$(data_requests)" "data GETs after the mount server ended"
+[[ -z $(ls -A "$FERRY_HOME/cache" 2>/dev/null) ]] || fail "unmount left files in the cache: $(ls -R "$FERRY_HOME/cache" | head)"
 echo "ok"
