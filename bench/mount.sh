@@ -48,7 +48,10 @@ unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 echo "bench: making data: 1 x $big MiB, $small_n x 64 KiB, a flat folder of $list_n blobs" >&2
 DATA=$WORK/data
 mkdir -p "$DATA/big" "$DATA/small"
-openssl rand $((big * 1048576)) >"$DATA/big/file.bin"
+: >"$DATA/big/file.bin"
+for ((mib = 0; mib < big; mib += 256)); do # openssl rand stops below 2 GiB at once
+	openssl rand $(((big - mib < 256 ? big - mib : 256) * 1048576)) >>"$DATA/big/file.bin"
+done
 $PY - "$DATA" "$small_n" "$list_n" <<'EOF'
 import os, sys
 root, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

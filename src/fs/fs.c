@@ -5,12 +5,12 @@
  * Reads. open() picks the mode: whole-file (the file cache downloads the file
  * in the background; a read is spliced from the local copy once its range has
  * landed, or read from storage by one ranged GET when it lies far ahead of
- * the download) or block (the block cache). A file the file cache cannot fit is streamed through the block
- * cache. Storage failures become EIO; the caches log blob, range and reason.
- * On a read-only mount everything that would modify the tree fails with
- * EROFS (the mount is also mounted read-only, so the kernel refuses most of
- * it before asking); on a read-write mount a file with a stage is read from
- * it (write.c).
+ * the download) or block (the block cache). A file the file cache cannot fit
+ * is streamed through the block cache. Storage failures become EIO; the
+ * caches log blob, range and reason. On a read-only mount everything that
+ * would modify the tree fails with EROFS (the mount is also mounted
+ * read-only, so the kernel refuses most of it before asking); on a read-write
+ * mount a file with a stage is read from it (write.c).
  */
 #include "fs/fs_internal.h"
 #include "core/files.h"
