@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # t4030 — owns storage failures under the mount, through the fault proxy: transient
 # faults (resets, 503s, truncations) are retried as in downloads and reads stay
-# correct; when retries are exhausted a read (block mode) or an open (whole-file
-# mode) fails with EIO, and the runtime log names the blob, the byte range and why.
+# correct; when retries are exhausted a read fails with EIO (whole-file mode: the
+# open returns at once, the read waiting for the failed download fails), and the
+# runtime log names the blob, the byte range and why.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -50,11 +51,11 @@ fault clear
 assert_file_same "$TEST_TMP/src/big.bin" "$mnt/big.bin"
 unmount_at "$mnt"
 
-step "whole-file mode, retries off: open fails with EIO and the log names blob and range"
+step "whole-file mode, retries off: the read fails with EIO and the log names blob and range"
 fault every "1 503"
 mnt=$TEST_TMP/mnt-eio-file
 mount_at "$(fault_uri "$c" data)" "$mnt" AZUREML_DATASET_HTTP_RETRY_COUNT=0
-if cat "$mnt/tree/f00000.bin" >/dev/null 2>"$TEST_TMP/cat.err"; then fail "open succeeded while every GET failed"; fi
+if cat "$mnt/tree/f00000.bin" >/dev/null 2>"$TEST_TMP/cat.err"; then fail "cat succeeded while every GET failed"; fi
 assert_contains "$TEST_TMP/cat.err" "Input/output error" "cat's error"
 sleep 0.3
 grep "read of blob" "$log" | tail -1 >"$TEST_TMP/errline"
