@@ -52,6 +52,21 @@ unmount_at() {
 	return 0
 }
 
+# summary_count LOG — how many end-of-mount summary lines the runtime log LOG holds.
+summary_count() { grep -c "mount summary:" "$1" 2>/dev/null || true; }
+
+# nth_summary LOG N — the Nth end-of-mount summary line of LOG. A mount server
+# writes it as it ends, which may be a moment after `ferry unmount` returns: this
+# waits for it (10 s at most) instead of taking whatever line is last.
+nth_summary() {
+	local i
+	for i in $(seq 40); do
+		(($(summary_count "$1") >= $2)) && break
+		sleep 0.25
+	done
+	grep "mount summary:" "$1" | sed -n "$2p"
+}
+
 is_mounted() { grep -qF " $(cd "$(dirname "$1")" && pwd)/$(basename "$1") " /proc/self/mountinfo; }
 
 # assert_no_mounts_under DIR — nothing of this test is left mounted.

@@ -47,8 +47,13 @@ reads() {
 	print("ok")
 	PYEOF
 }
-# summary — the last mount summary line of the runtime log (written at unmount).
-summary() { sleep 0.5; grep "mount summary:" "$log" | tail -1; }
+# unmount_summary DIR — unmount DIR and print its mount's summary line (runtime log).
+unmount_summary() {
+	local seen
+	seen=$(summary_count "$log")
+	unmount_at "$1" >&2
+	nth_summary "$log" $((seen + 1))
+}
 # field LINE REGEX — the number in LINE before REGEX.
 field() { sed -E "s/.* ([0-9]+) $2.*/\\1/" <<<"$1"; }
 
@@ -58,8 +63,7 @@ export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 mnt=$TEST_TMP/mnt
 mount_at "$(az_uri "$c" data)" "$mnt" "${block[@]}"
 reads "$mnt/big.bin" "rand:$n" >/dev/null || fail "random reads differ"
-unmount_at "$mnt"
-s=$(summary)
+s=$(unmount_summary "$mnt")
 echo "# $s"
 bytes=$(field "$s" "bytes from storage") ranged=$(field "$s" "random reads by small ranges")
 echo "# $n random 4 KiB reads: $bytes bytes from storage ($((bytes / n)) per read; a block is $bs), $ranged by small ranges"
@@ -72,8 +76,7 @@ echo "# $n random 4 KiB reads: $bytes bytes from storage ($((bytes / n)) per rea
 step "block mode: a sequential pass after random reads, same handle, reads everything right with prefetch back on"
 mount_at "$(az_uri "$c" data)" "$mnt" "${block[@]}"
 reads "$mnt/big.bin" "rand:$n pass" >/dev/null || fail "reads differ"
-unmount_at "$mnt"
-s=$(summary)
+s=$(unmount_summary "$mnt")
 echo "# $s"
 pf=$(field "$s" "blocks prefetched") ranged=$(field "$s" "random reads by small ranges")
 # Random reads prefetch nothing (t4010); the pass over 48 blocks must, and must not
@@ -90,8 +93,7 @@ fault every "1 delay"
 mount_at "$(fault_uri "$c" data)" "$mnt" "${block[@]}" DATASET_MOUNT_READ_THREADS=1
 reads "$mnt/big.bin" "seq:$((12 << 20)) rand:20" >/dev/null || fail "reads differ"
 fault every 0
-unmount_at "$mnt"
-s=$(summary)
+s=$(unmount_summary "$mnt")
 echo "# $s"
 cancelled=$(field "$s" "cancelled") pf=$(field "$s" "blocks prefetched")
 bytes=$(field "$s" "bytes from storage")

@@ -27,16 +27,7 @@ mnt=$TEST_TMP/mnt
 
 readers() { $PY "$ROOT/tests/fixtures/wholefile-readers.py" "$big" "$@"; }
 data_requests() { curl -s "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data_requests"])'; }
-# summary N — the Nth mount summary line of the runtime log (written as the
-# mount server ends, which may be a moment after `ferry unmount` returns).
-summary() {
-	local i
-	for i in $(seq 40); do
-		(($(grep -c "mount summary:" "$log") >= $1)) && break
-		sleep 0.25
-	done
-	grep "mount summary:" "$log" | sed -n "$1p"
-}
+summary() { nth_summary "$log" "$1"; } # the Nth mount summary line (lib-mount.sh)
 # field LINE REGEX — the number in LINE before REGEX.
 field() { sed -E "s/.* ([0-9]+) $2.*/\\1/" <<<"$1"; }
 
