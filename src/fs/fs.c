@@ -14,6 +14,7 @@
 #include "fs/fs_internal.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/strbuf.h"
 
 #include <errno.h>
@@ -441,6 +442,7 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 		if (asprintf(&fs->keep_dir, "%s.not-uploaded", cache_dir) < 0)
 			fs->keep_dir = NULL;
 	}
+	ferry_membudget_configure(settings);
 	struct ferry_bcache_config bcfg = {
 		.store = store,
 		.block_size = fs->block_size,
@@ -615,6 +617,10 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits,
 		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
+	char mem[400];
+	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
+	ferry_info("mount memory: %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
+		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
 	char up[160] = "";
 	if (fs->rw) {
 		pthread_mutex_lock(&fs->flock);
