@@ -200,7 +200,7 @@ static void free_block(struct ferry_bcache *bc, struct block *b)
 	bc->ram_used -= b->len;
 	if (b->unread)
 		bc->unread_bytes -= b->len;
-	free(b->data);
+	ferry_data_free(b->data, b->len);
 	ferry_membudget_release(bc->mb, b->len);
 	free(b);
 }
@@ -247,7 +247,7 @@ static struct block *new_block(struct ferry_bcache *bc, uint64_t key, uint64_t i
 	struct block *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	if (!(b->data = malloc(len ? len : 1))) {
+	if (!(b->data = ferry_data_alloc(len))) {
 		free(b);
 		return NULL;
 	}
@@ -575,13 +575,16 @@ static void drop_range(struct ferry_bcache_reader *r);
 
 /* The budget's reclaimer: frees up to `want` bytes, cheapest loss first —
  * read blocks nobody holds (oldest first), queued prefetches not started
- * (newest first), prefetched blocks not yet read, and last the block each
- * idle reader keeps between reads and its last random-mode range. A reader
+ * (newest first), prefetched blocks not yet read, and, once a reservation
+ * has waited a while (`urgent`: a reader that keeps its block between reads
+ * usually lets go of it soon, when it moves to the next one; taking it
+ * earlier means fetching it again), the block each idle reader keeps and
+ * its last random-mode range. A reader
  * in the middle of a read (its lock taken) is skipped: it lets go of its
  * block soon anyway. Called by the budget with no lock held; takes bc->lock
  * and only tries the readers' locks, so the lock order (reader, then cache)
  * is never waited on backwards. */
-static uint64_t reclaim(void *arg, uint64_t want)
+static uint64_t reclaim(void *arg, uint64_t want, int urgent)
 {
 	struct ferry_bcache *bc = arg;
 	uint64_t freed = 0;
@@ -615,7 +618,7 @@ static uint64_t reclaim(void *arg, uint64_t want)
 		bc->c.budget_reclaimed++;
 		pthread_cond_broadcast(&bc->ready);
 	}
-	for (struct ferry_bcache_reader *r = bc->open_head; r && freed < want; r = r->onext) {
+	for (struct ferry_bcache_reader *r = bc->open_head; urgent && r && freed < want; r = r->onext) {
 		if (pthread_mutex_trylock(&r->lock) != 0)
 			continue;
 		if (r->rbuf) {
@@ -739,7 +742,7 @@ void ferry_bcache_destroy(struct ferry_bcache *bc)
 	for (size_t i = 0; bc->tab && i < bc->tabsize; i++)
 		for (struct block *b = bc->tab[i], *n; b; b = n) {
 			n = b->hnext;
-			free(b->data);
+			ferry_data_free(b->data, b->len);
 			ferry_membudget_release(bc->mb, b->len);
 			free(b);
 		}
@@ -994,7 +997,7 @@ static void drop_range(struct ferry_bcache_reader *r)
 {
 	if (r->rbuf)
 		ferry_membudget_release(r->bc->mb, r->rlen);
-	free(r->rbuf);
+	ferry_data_free(r->rbuf, r->rlen);
 	r->rbuf = NULL;
 	r->rlen = 0;
 }
@@ -1042,7 +1045,7 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 	}
 	double t0 = ferry_now_us();
 	ferry_membudget_reserve(bc->mb, hi - lo); /* no lock held: may wait and reclaim */
-	char *nb = malloc((size_t)(hi - lo));
+	char *nb = ferry_data_alloc(hi - lo);
 	if (!nb) {
 		ferry_membudget_release(bc->mb, hi - lo);
 		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte range",
@@ -1050,7 +1053,7 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 		goto out;
 	}
 	if (read_range(bc, r->path, lo, (size_t)(hi - lo), nb, err) < 0) {
-		free(nb);
+		ferry_data_free(nb, hi - lo);
 		ferry_membudget_release(bc->mb, hi - lo);
 		rc = -1;
 		goto out;
@@ -1146,13 +1149,19 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	for (uint64_t idx = first; idx <= last; idx++) {
 		struct block *b = NULL;
 		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&bc->lock);
 		if (r->cur && r->cur->idx == idx) {
 			b = r->cur;
-			pthread_mutex_lock(&bc->lock);
 			b->refs++;
 			bc->c.hits++;
-			pthread_mutex_unlock(&bc->lock);
+		} else if (r->cur) {
+			/* Moving on: let go of the previous block before asking for
+			 * this one, so that, if the budget is short, it is the first
+			 * thing others can take rather than held while we wait. */
+			unpin(bc, r->cur);
+			r->cur = NULL;
 		}
+		pthread_mutex_unlock(&bc->lock);
 		pthread_mutex_unlock(&r->lock);
 		if (!b && !(b = get_block(r, idx, err)))
 			return -1;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,24 @@ static uint64_t proc_kb(const char *path, const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+void *ferry_data_alloc(uint64_t n)
+{
+	if (n < FERRY_DATA_MAPPED)
+		return malloc(n ? (size_t)n : 1);
+	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void ferry_data_free(void *p, uint64_t n)
+{
+	if (!p)
+		return;
+	if (n < FERRY_DATA_MAPPED)
+		free(p);
+	else
+		munmap(p, (size_t)n);
 }
 
 uint64_t ferry_peak_rss(void)
@@ -186,7 +205,7 @@ int ferry_membudget_try_reserve(struct ferry_membudget *mb, uint64_t n, uint64_t
 
 /* Ask every reclaimer for `want` bytes, in turn, until they are freed
  * (mu held on entry and on return; dropped around the calls). */
-static void reclaim(struct ferry_membudget *mb, uint64_t want)
+static void reclaim(struct ferry_membudget *mb, uint64_t want, int urgent)
 {
 	struct reclaimer rec[MAX_RECLAIMERS];
 	unsigned n = mb->nrec;
@@ -195,7 +214,7 @@ static void reclaim(struct ferry_membudget *mb, uint64_t want)
 	pthread_mutex_unlock(&mb->mu);
 	uint64_t got = 0;
 	for (unsigned i = 0; i < n && got < want; i++)
-		got += rec[i].fn(rec[i].arg, want - got);
+		got += rec[i].fn(rec[i].arg, want - got, urgent);
 	pthread_mutex_lock(&mb->mu);
 	mb->c.reclaimed += got;
 	if (--mb->calling == 0)
@@ -213,7 +232,7 @@ void ferry_membudget_reserve(struct ferry_membudget *mb, uint64_t n)
 			mb->c.oversize++;
 			break;
 		}
-		reclaim(mb, mb->used + n - mb->limit);
+		reclaim(mb, mb->used + n - mb->limit, t0 && now_us() - t0 >= FERRY_MEMBUDGET_URGENT_MS * 1000u);
 		if (mb->used + n <= mb->limit)
 			break;
 		if (!t0) {

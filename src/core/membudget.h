@@ -40,8 +40,11 @@
 struct ferry_membudget;
 
 /* Called with no budget lock held; frees what it can of `want` bytes
- * (releasing them to the budget) and returns the bytes it released. */
-typedef uint64_t (*ferry_membudget_reclaim_fn)(void *arg, uint64_t want);
+ * (releasing them to the budget) and returns the bytes it released.
+ * `urgent` is 1 once the reservation has waited FERRY_MEMBUDGET_URGENT_MS:
+ * then it should also give up what is merely likely to be used again soon. */
+typedef uint64_t (*ferry_membudget_reclaim_fn)(void *arg, uint64_t want, int urgent);
+#define FERRY_MEMBUDGET_URGENT_MS 500
 
 struct ferry_membudget_counters {
 	uint64_t limit, used, peak;
@@ -98,6 +101,19 @@ void ferry_membudget_counters(struct ferry_membudget *mb, struct ferry_membudget
  * 812 waits (3.21 s), 40 speculative reservations refused, 120.0 MiB reclaimed;
  * process peak RSS 81.2 MiB". */
 void ferry_membudget_summary(struct ferry_membudget *mb, char *buf, unsigned cap);
+
+/* Memory for data buffers. glibc keeps freed chunks in its per-thread arenas
+ * and, after the first large free, serves large chunks from them too (the
+ * dynamic mmap threshold), so with dozens of threads a process's RSS stays
+ * far above what it holds (measured: 135 MiB of RSS for 64 MiB of blocks).
+ * Buffers of FERRY_DATA_MAPPED bytes or more are therefore mapped directly
+ * (pages populated at once, since they are filled right away) and unmapped
+ * on free: RSS follows the budget. Smaller ones come from malloc.
+ * ferry_data_alloc returns NULL when out of memory; ferry_data_free takes the
+ * size given to ferry_data_alloc and accepts NULL. Any thread. */
+#define FERRY_DATA_MAPPED (64u * 1024)
+void *ferry_data_alloc(uint64_t n);
+void ferry_data_free(void *p, uint64_t n);
 
 /* This process's peak resident set in bytes (VmHWM of /proc/self/status), 0 if unknown. */
 uint64_t ferry_peak_rss(void);

@@ -221,7 +221,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 		return;
 	}
-	char *buf = malloc(size ? size : 1);
+	char *buf = ferry_data_alloc(size); /* mapped when large: see core/membudget.h */
 	if (!buf) {
 		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
 		fuse_reply_err(req, ENOMEM);
@@ -236,7 +236,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	} else if (fuse_reply_buf(req, buf, got) == 0)
 		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
-	free(buf);
+	ferry_data_free(buf, size);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -619,7 +619,7 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
 	char mem[400];
 	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
-	ferry_info("mount memory: %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
+	ferry_info("mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
 		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
 	char up[160] = "";
 	if (fs->rw) {

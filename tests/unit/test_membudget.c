@@ -103,9 +103,10 @@ struct cache {
 	uint64_t calls;
 };
 
-static uint64_t cache_reclaim(void *p, uint64_t want)
+static uint64_t cache_reclaim(void *p, uint64_t want, int urgent)
 {
 	struct cache *c = p;
+	(void)urgent;
 	pthread_mutex_lock(&c->mu);
 	uint64_t n = c->held < want ? c->held : want;
 	c->held -= n;
