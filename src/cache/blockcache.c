@@ -17,6 +17,18 @@
  * pins the last block it read, so a 2 MiB block read in 128 KiB slices is
  * fetched once even with ram_limit 0.
  *
+ * Budget (core/membudget.h, FERRY_MEMORY_LIMIT). Every block's bytes and every
+ * random-mode range are reserved in the process's budget before they are
+ * allocated (with no lock held) and released when freed. A prefetch takes
+ * only spare budget (reserve_spare: evicting this cache's read blocks first,
+ * and leaving a quarter of the limit to demand reads) and is skipped
+ * otherwise; a demand read waits. The cache registers `reclaim`, which gives
+ * memory back when a reservation anywhere in the process cannot be met: read
+ * blocks, queued prefetches, unread prefetched blocks, and, when urgent, the
+ * block and range idle readers keep. A reader moving to its next block lets
+ * go of the previous one before asking. bcache_new clamps the RAM size and
+ * the prefetch window to half the limit each, with a warning.
+ *
  * Prefetch policy (why it adapts): a read that starts within one block of
  * where the reader's previous read ended is sequential. The streak counts the
  * block boundaries a reader has crossed sequentially; from two on (it has

@@ -15,6 +15,10 @@
  * written there by write threads (at most `write_queue_max` bytes waiting;
  * more are dropped, never blocking a read) and found there on a later miss.
  *
+ * All of it counts against the process's memory budget (core/membudget.h):
+ * prefetch gives way first, then reads wait; settings larger than the budget
+ * are lowered with a warning.
+ *
  * Ownership: the cache borrows the store (it must outlive the cache). A
  * reader belongs to one open file; ferry_bcache_close frees it.
  * Threads: every function may be called from any thread; one mutex guards the

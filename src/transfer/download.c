@@ -22,6 +22,11 @@
  * run at most RSLEX_DOWNLOADER_THREADS at once (a semaphore), so that
  * setting keeps bounding the load and the part buffers.
  *
+ * Memory: each part's buffer is reserved in the process's memory budget
+ * (FERRY_MEMORY_LIMIT, core/membudget.h) before it is allocated; a worker
+ * whose buffer does not fit waits (holding none of the budget) until another
+ * part frees one.
+ *
  * Cleanup: every file that did not complete has its temporary removed before
  * ferry_download returns, so a failed download leaves no partial file.
  */
