@@ -81,8 +81,18 @@ read_all() {
 }
 # hwm PID — the peak resident set of PID in bytes.
 hwm() { awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$1/status"; }
-# memline — the mount's last memory line (written at unmount).
-memline() { sleep 0.5; grep "mount memory:" "$log" | tail -1; }
+# memline N — the mount's memory line once there are more than N in the log (the
+# server writes it as it exits, which may be a while after the unmount returned).
+memline() {
+	local i
+	for i in $(seq 1 300); do
+		(($(grep -c "mount memory:" "$log") > $1)) && break
+		sleep 0.1
+	done
+	grep "mount memory:" "$log" | tail -1
+}
+# lines — how many memory lines the log holds now.
+lines() { grep -c "mount memory:" "$log" || true; }
 mib() { echo "$(($1 >> 20)) MiB"; }
 
 step "block mode, FERRY_MEMORY_LIMIT=64MiB: $n files read at once match their sources, peak RSS under budget + $(mib $overhead)"
@@ -91,8 +101,9 @@ pid=$(server_pid "$(cd "$TEST_TMP" && pwd)/mnt") || fail "no mount server regist
 got=$(read_all "$mnt") || fail "reading $n files at once through the mount failed"
 assert_eq "$n" "$got" "files read"
 peak=$(hwm "$pid")
+n0=$(lines)
 unmount_at "$mnt"
-m=$(memline)
+m=$(memline "$n0")
 echo "# $m"; grep "mount summary:" "$log" | tail -1 | sed "s/^/# /"
 echo "# mount server peak RSS (VmHWM): $(mib "$peak"); budget $(mib $limit) + overhead $(mib $overhead)"
 grep "mount summary:" "$log" | tail -1 | grep -q " 0 read errors" || fail "the mount reported read errors"

@@ -65,9 +65,15 @@ san_run() { # san_run LABEL BINARY
 	local mnt=$TEST_TMP/mnt-$1
 	FERRY=$2 mount_at "$(az_uri "$c" data)" "$mnt" DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true FERRY_MEMORY_LIMIT=8MiB
 	readers "$mnt" || fail "$1: bytes differ"
+	local m n0 i
+	n0=$(grep -c "mount memory:" "$log" || true)
 	FERRY=$2 unmount_at "$mnt"
+	# The server writes its memory line (and its sanitizer report) as it exits.
+	for i in $(seq 1 300); do
+		(($(grep -c "mount memory:" "$log") > n0)) && break
+		sleep 0.1
+	done
 	sleep 1
-	local m
 	m=$(grep "mount memory:" "$log" | tail -1)
 	echo "# $1: $m"
 	(($(sed -E 's/.* ([0-9]+) waits .*/\1/' <<<"$m") > 0)) || fail "$1: no read waited for the budget: $m"
