@@ -12,15 +12,14 @@
 #include "core/membudget.h"
 #include "core/log.h"
 #include "core/settings.h"
+#include "core/sys.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MAX_RECLAIMERS 32
 #define RETRY_MS 20
@@ -40,13 +39,6 @@ struct ferry_membudget {
 	unsigned nrec, calling;
 	struct ferry_membudget_counters c;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* A number from the first line of `path` ("max" or unreadable: 0). */
 static uint64_t read_u64_file(const char *path)
@@ -232,11 +224,11 @@ void ferry_membudget_reserve(struct ferry_membudget *mb, uint64_t n)
 			mb->c.oversize++;
 			break;
 		}
-		reclaim(mb, mb->used + n - mb->limit, t0 && now_us() - t0 >= FERRY_MEMBUDGET_URGENT_MS * 1000u);
+		reclaim(mb, mb->used + n - mb->limit, t0 && (uint64_t)ferry_now_us() - t0 >= FERRY_MEMBUDGET_URGENT_MS * 1000u);
 		if (mb->used + n <= mb->limit)
 			break;
 		if (!t0) {
-			t0 = now_us();
+			t0 = (uint64_t)ferry_now_us();
 			mb->c.waits++;
 		}
 		struct timespec ts;
@@ -249,7 +241,7 @@ void ferry_membudget_reserve(struct ferry_membudget *mb, uint64_t n)
 		pthread_cond_timedwait(&mb->freed, &mb->mu, &ts);
 	}
 	if (t0)
-		mb->c.wait_us += now_us() - t0;
+		mb->c.wait_us += (uint64_t)ferry_now_us() - t0;
 	take(mb, n);
 	pthread_mutex_unlock(&mb->mu);
 }
