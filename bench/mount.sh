@@ -24,6 +24,8 @@
 #                                        another build (same data, same run), base its
 #                                        whole-file mode
 #   BENCH_REPEAT=3 …                     measure and print the table 3 times (one upload)
+#   BENCH_TOOLS="ferry-block ferry-block-tight"   block mode with the default memory budget
+#                                        and with FERRY_MEMORY_LIMIT=$BENCH_TIGHT_LIMIT (64MiB)
 #
 # Uses the running fixtures when AZURITE_URL is set, else starts its own. The flat
 # folder lives in a private Azurite filled by tests/fixtures/bulk-blobs.py (Azurite
@@ -86,9 +88,10 @@ mount_tool() {
 	# listing of its parent by walking all its blobs (minutes for 100,000).
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
 	case $1 in
-	ferry | ferry-block | base | base-block)
+	ferry | ferry-block | base | base-block | ferry-block-tight)
 		local sets=() bin=$FERRY
-		[[ $1 == *-block ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
+		[[ $1 == *-block* ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
+		[[ $1 == *-tight ]] && sets+=(--set "FERRY_MEMORY_LIMIT=${BENCH_TIGHT_LIMIT:-64MiB}")
 		[[ $1 == base* ]] && bin=${BENCH_FERRY_BASE:?base and base-block need BENCH_FERRY_BASE}
 		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"

@@ -17,6 +17,18 @@
  * pins the last block it read, so a 2 MiB block read in 128 KiB slices is
  * fetched once even with ram_limit 0.
  *
+ * Budget (core/membudget.h, FERRY_MEMORY_LIMIT). Every block's bytes and every
+ * random-mode range are reserved in the process's budget before they are
+ * allocated (with no lock held) and released when freed. A prefetch takes
+ * only spare budget (reserve_spare: evicting this cache's read blocks first,
+ * and leaving a quarter of the limit to demand reads) and is skipped
+ * otherwise; a demand read waits. The cache registers `reclaim`, which gives
+ * memory back when a reservation anywhere in the process cannot be met: read
+ * blocks, queued prefetches, unread prefetched blocks, and, when urgent, the
+ * block and range idle readers keep. A reader moving to its next block lets
+ * go of the previous one before asking. bcache_new clamps the RAM size and
+ * the prefetch window to half the limit each, with a warning.
+ *
  * Prefetch policy (why it adapts): a read that starts within one block of
  * where the reader's previous read ended is sequential. The streak counts the
  * block boundaries a reader has crossed sequentially; from two on (it has
@@ -49,6 +61,7 @@
  */
 #include "cache/blockcache.h"
 #include "core/files.h"
+#include "core/membudget.h"
 #include "core/sys.h"
 #include "core/log.h"
 
@@ -105,6 +118,9 @@ struct ferry_bcache {
 	struct diskrec *disk_head, *disk_tail;
 	uint64_t disk_used;
 	int stopping;
+	struct ferry_membudget *mb;  /* borrowed: where every block and range buffer is reserved */
+	int reclaiming;              /* registered as a reclaimer of mb */
+	struct ferry_bcache_reader *open_head; /* open readers (for the reclaimer) */
 	pthread_t *readers, *writers;
 	unsigned n_readers, n_writers;
 	struct ferry_bcache_counters c;
@@ -126,6 +142,7 @@ struct ferry_bcache_reader {
 	char *rbuf;                  /* random mode: the last range fetched ... */
 	uint64_t roff;               /* ... its offset */
 	size_t rlen;                 /* ... and length (0: none) */
+	struct ferry_bcache_reader *onext, *oprev; /* bc->open_head list (bc->lock) */
 };
 
 enum { RANGE = 128 * 1024 };     /* random mode's fetch granule */
@@ -195,8 +212,16 @@ static void free_block(struct ferry_bcache *bc, struct block *b)
 	bc->ram_used -= b->len;
 	if (b->unread)
 		bc->unread_bytes -= b->len;
-	free(b->data);
+	ferry_data_free(b->data, b->len);
+	ferry_membudget_release(bc->mb, b->len);
 	free(b);
+}
+
+/* Bytes of block idx of a file of fsize bytes. */
+static size_t block_len(struct ferry_bcache *bc, uint64_t idx, uint64_t fsize)
+{
+	uint64_t off = idx * bc->cfg.block_size;
+	return (size_t)(fsize - off < bc->cfg.block_size ? fsize - off : bc->cfg.block_size);
 }
 
 /* Evict least recently used evictable blocks while over the RAM limit. */
@@ -226,14 +251,15 @@ static void unpin(struct ferry_bcache *bc, struct block *b)
 	}
 }
 
+/* A LOADING block in the table; its len bytes are reserved in bc->mb by the
+ * caller (free_block gives them back; on NULL the caller still holds them). */
 static struct block *new_block(struct ferry_bcache *bc, uint64_t key, uint64_t idx, uint64_t fsize)
 {
-	uint64_t off = idx * bc->cfg.block_size;
-	size_t len = (size_t)(fsize - off < bc->cfg.block_size ? fsize - off : bc->cfg.block_size);
+	size_t len = block_len(bc, idx, fsize);
 	struct block *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	if (!(b->data = malloc(len ? len : 1))) {
+	if (!(b->data = ferry_data_alloc(len))) {
 		free(b);
 		return NULL;
 	}
@@ -530,7 +556,108 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* ---- giving memory back to the budget ---- */
+
+static void drop_range(struct ferry_bcache_reader *r);
+
+/* The budget's reclaimer: frees up to `want` bytes, cheapest loss first —
+ * read blocks nobody holds (oldest first), queued prefetches not started
+ * (newest first), prefetched blocks not yet read, and, once a reservation
+ * has waited a while (`urgent`: a reader that keeps its block between reads
+ * usually lets go of it soon, when it moves to the next one; taking it
+ * earlier means fetching it again), the block each idle reader keeps and
+ * its last random-mode range. A reader
+ * in the middle of a read (its lock taken) is skipped: it lets go of its
+ * block soon anyway. Called by the budget with no lock held; takes bc->lock
+ * and only tries the readers' locks, so the lock order (reader, then cache)
+ * is never waited on backwards. */
+static uint64_t reclaim(void *arg, uint64_t want, int urgent)
+{
+	struct ferry_bcache *bc = arg;
+	uint64_t freed = 0;
+	pthread_mutex_lock(&bc->lock);
+	for (int pass = 0; pass < 2 && freed < want; pass++) /* read blocks, then unread prefetched ones */
+		for (struct block *b = bc->lru.lprev, *prev; b != &bc->lru && freed < want; b = prev) {
+			prev = b->lprev;
+			if (b->refs == 0 && b->state == B_READY && (pass || !b->unread)) {
+				freed += b->len;
+				lru_remove(b);
+				unhash(bc, b);
+				bc->c.budget_reclaimed++;
+				free_block(bc, b);
+			}
+		}
+	while (freed < want && bc->pf_head) { /* the queue's tail: the furthest ahead */
+		struct job **pp = &bc->pf_head, *last = NULL;
+		while ((*pp)->next) {
+			last = *pp;
+			pp = &(*pp)->next;
+		}
+		struct job *j = *pp;
+		*pp = NULL;
+		bc->pf_tail = last;
+		freed += j->b->len;
+		unhash(bc, j->b);
+		free_block(bc, j->b);
+		free(j->path);
+		free(j);
+		bc->c.prefetch_cancelled++;
+		bc->c.budget_reclaimed++;
+		pthread_cond_broadcast(&bc->ready);
+	}
+	for (struct ferry_bcache_reader *r = bc->open_head; urgent && r && freed < want; r = r->onext) {
+		if (pthread_mutex_trylock(&r->lock) != 0)
+			continue;
+		if (r->rbuf) {
+			freed += r->rlen;
+			drop_range(r);
+		}
+		struct block *b = r->cur;
+		if (b && b->refs == 1 && b->state == B_READY) { /* only the reader's own pin */
+			r->cur = NULL;
+			b->refs = 0;
+			if (!b->unread) {
+				freed += b->len;
+				lru_remove(b);
+				unhash(bc, b);
+				bc->c.budget_reclaimed++;
+				free_block(bc, b);
+			} else
+				lru_push(bc, b);
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_unlock(&bc->lock);
+	return freed;
+}
+
 /* ---- public ---- */
+
+/* Settings that cannot hold under the memory budget are lowered, with a
+ * warning, rather than refused: the RAM cache and the prefetch window may
+ * each take at most half of FERRY_MEMORY_LIMIT. */
+static void clamp_to_budget(struct ferry_bcache *bc)
+{
+	uint64_t lim = ferry_membudget_limit(bc->mb), bs = bc->cfg.block_size;
+	double mib = 1024.0 * 1024.0;
+	if (bc->cfg.ram_limit > lim / 2) {
+		ferry_warn("DATASET_MOUNT_MEMORY_CACHE_SIZE (%.1f MiB) is more than half of FERRY_MEMORY_LIMIT "
+			   "(%.1f MiB): the block cache keeps at most %.1f MiB of read blocks",
+			   (double)bc->cfg.ram_limit / mib, (double)lim / mib, (double)(lim / 2) / mib);
+		bc->cfg.ram_limit = lim / 2;
+	}
+	if ((uint64_t)bc->cfg.prefetch_blocks * bs > lim / 2) {
+		unsigned n = (unsigned)(lim / 2 / bs);
+		ferry_warn("DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT (%u) × DATASET_MOUNT_READ_BLOCK_SIZE (%.1f MiB) is more "
+			   "than half of FERRY_MEMORY_LIMIT (%.1f MiB): prefetching at most %u blocks ahead",
+			   bc->cfg.prefetch_blocks, (double)bs / mib, (double)lim / mib, n);
+		bc->cfg.prefetch_blocks = n;
+	}
+	if (bs > lim / 4)
+		ferry_warn("DATASET_MOUNT_READ_BLOCK_SIZE (%.1f MiB) is more than a quarter of FERRY_MEMORY_LIMIT "
+			   "(%.1f MiB): concurrent readers will wait for each other's blocks",
+			   (double)bs / mib, (double)lim / mib);
+}
 
 int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache **out, ferry_err *err)
 {
@@ -551,6 +678,8 @@ int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache 
 	bc->disk_dir = cfg->disk_dir ? strdup(cfg->disk_dir) : NULL;
 	bc->cfg.disk_dir = bc->disk_dir;
 	bc->lru.lnext = bc->lru.lprev = &bc->lru;
+	bc->mb = cfg->budget ? cfg->budget : ferry_membudget_process();
+	clamp_to_budget(bc);
 	uint64_t window = 2ULL * bc->cfg.prefetch_blocks * bc->cfg.block_size;
 	bc->unread_cap = bc->cfg.ram_limit > window ? bc->cfg.ram_limit : window;
 	pthread_mutex_init(&bc->lock, NULL);
@@ -563,6 +692,7 @@ int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache 
 		ferry_bcache_destroy(bc);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
+	bc->reclaiming = ferry_membudget_add_reclaimer(bc->mb, reclaim, bc) == 0;
 	if (bc->cfg.prefetch_blocks > 0)
 		for (; bc->n_readers < bc->cfg.read_threads; bc->n_readers++)
 			if (pthread_create(&bc->readers[bc->n_readers], NULL, prefetch_main, bc) != 0)
@@ -579,6 +709,8 @@ void ferry_bcache_destroy(struct ferry_bcache *bc)
 {
 	if (!bc)
 		return;
+	if (bc->reclaiming)
+		ferry_membudget_remove_reclaimer(bc->mb, reclaim, bc);
 	pthread_mutex_lock(&bc->lock);
 	bc->stopping = 1;
 	pthread_cond_broadcast(&bc->work);
@@ -597,7 +729,8 @@ void ferry_bcache_destroy(struct ferry_bcache *bc)
 	for (size_t i = 0; bc->tab && i < bc->tabsize; i++)
 		for (struct block *b = bc->tab[i], *n; b; b = n) {
 			n = b->hnext;
-			free(b->data);
+			ferry_data_free(b->data, b->len);
+			ferry_membudget_release(bc->mb, b->len);
 			free(b);
 		}
 	for (struct diskrec *d = bc->disk_head, *n; d; d = n) {
@@ -634,6 +767,12 @@ struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const cha
 	r->size = size;
 	r->key = ferry_cache_key(path, size, mtime, etag);
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_lock(&bc->lock);
+	r->onext = bc->open_head;
+	if (r->onext)
+		r->onext->oprev = r;
+	bc->open_head = r;
+	pthread_mutex_unlock(&bc->lock);
 	return r;
 }
 
@@ -670,17 +809,30 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 			pthread_cond_wait(&bc->ready, &bc->lock);
 			continue;
 		}
+		/* Reserve the block's bytes with no lock held (the budget may
+		 * wait and call the reclaimers, ours included), then look again:
+		 * someone may have started the block meanwhile. */
+		if (!waited) {
+			bc->c.misses++;
+			t0 = ferry_now_us();
+			waited = 1;
+		}
+		size_t len = block_len(bc, idx, r->size);
+		pthread_mutex_unlock(&bc->lock);
+		ferry_membudget_reserve(bc->mb, len);
+		pthread_mutex_lock(&bc->lock);
+		if (find(bc, r->key, idx)) {
+			ferry_membudget_release(bc->mb, len);
+			continue;
+		}
 		if (!(b = new_block(bc, r->key, idx, r->size))) {
+			ferry_membudget_release(bc->mb, len);
 			pthread_mutex_unlock(&bc->lock);
 			ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte block",
 				      (unsigned long long)bc->cfg.block_size);
 			return NULL;
 		}
 		b->refs = 1;
-		if (!waited) {
-			bc->c.misses++;
-			t0 = ferry_now_us();
-		}
 		pthread_mutex_unlock(&bc->lock);
 		int rc = fetch(bc, b, r->path, err);
 		pthread_mutex_lock(&bc->lock);
@@ -740,6 +892,28 @@ static void cancel_prefetch(struct ferry_bcache_reader *r)
 	pthread_cond_broadcast(&bc->ready);
 }
 
+/* Reserve len bytes for speculative work if the budget has them free beyond
+ * a quarter of its limit, evicting this cache's LRU blocks (read, unpinned)
+ * to make room: 1, or 0 (bc->lock held). */
+static int reserve_spare(struct ferry_bcache *bc, size_t len)
+{
+	uint64_t keep = ferry_membudget_limit(bc->mb) / 4;
+	if (ferry_membudget_try_reserve(bc->mb, len, keep))
+		return 1;
+	uint64_t freed = 0;
+	for (struct block *b = bc->lru.lprev, *prev; b != &bc->lru && freed < len; b = prev) {
+		prev = b->lprev;
+		if (b->refs == 0 && !b->unread && b->state == B_READY) {
+			freed += b->len;
+			lru_remove(b);
+			unhash(bc, b);
+			bc->c.evicted++;
+			free_block(bc, b);
+		}
+	}
+	return freed && ferry_membudget_try_reserve(bc->mb, len, keep);
+}
+
 /* Queue blocks [from, to] for prefetch (reader lock held). */
 static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
 {
@@ -756,13 +930,22 @@ static void prefetch(struct ferry_bcache_reader *r, uint64_t from, uint64_t to)
 			continue;
 		if (bc->unread_bytes + bc->cfg.block_size > bc->unread_cap)
 			break;
+		/* Prefetch is the first thing to give way: it only takes budget
+		 * that is free now (evicting this cache's read blocks for it),
+		 * leaving a quarter of the limit to demand reads. */
+		size_t len = block_len(bc, idx, r->size);
+		if (!reserve_spare(bc, len)) {
+			bc->c.budget_refused++;
+			break;
+		}
 		struct job *j = calloc(1, sizeof(*j));
 		struct block *b = j ? new_block(bc, r->key, idx, r->size) : NULL;
 		if (!b || !(j->path = strdup(r->path))) {
 			if (b) {
 				unhash(bc, b);
 				free_block(bc, b);
-			}
+			} else
+				ferry_membudget_release(bc->mb, len);
 			free(j);
 			break;
 		}
@@ -794,6 +977,16 @@ static int blocks_ready(struct ferry_bcache_reader *r, uint64_t first, uint64_t 
 	}
 	pthread_mutex_unlock(&bc->lock);
 	return ok;
+}
+
+/* Free the reader's last range and give its bytes back (r->lock held). */
+static void drop_range(struct ferry_bcache_reader *r)
+{
+	if (r->rbuf)
+		ferry_membudget_release(r->bc->mb, r->rlen);
+	ferry_data_free(r->rbuf, r->rlen);
+	r->rbuf = NULL;
+	r->rlen = 0;
 }
 
 /* Random mode: serve [off, off+len) (within the file) from the reader's last
@@ -837,15 +1030,18 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 			}
 		}
 	}
-	char *nb = malloc((size_t)(hi - lo));
+	double t0 = ferry_now_us();
+	ferry_membudget_reserve(bc->mb, hi - lo); /* no lock held: may wait and reclaim */
+	char *nb = ferry_data_alloc(hi - lo);
 	if (!nb) {
+		ferry_membudget_release(bc->mb, hi - lo);
 		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte range",
 				   (unsigned long long)(hi - lo));
 		goto out;
 	}
-	double t0 = ferry_now_us();
 	if (read_range(bc, r->path, lo, (size_t)(hi - lo), nb, err) < 0) {
-		free(nb);
+		ferry_data_free(nb, hi - lo);
+		ferry_membudget_release(bc->mb, hi - lo);
 		rc = -1;
 		goto out;
 	}
@@ -857,7 +1053,7 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 	bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
 	pthread_mutex_unlock(&bc->lock);
 	pthread_mutex_lock(&r->lock);
-	free(r->rbuf);
+	drop_range(r);
 	r->rbuf = nb;
 	r->roff = lo;
 	r->rlen = (size_t)(hi - lo);
@@ -940,13 +1136,19 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	for (uint64_t idx = first; idx <= last; idx++) {
 		struct block *b = NULL;
 		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&bc->lock);
 		if (r->cur && r->cur->idx == idx) {
 			b = r->cur;
-			pthread_mutex_lock(&bc->lock);
 			b->refs++;
 			bc->c.hits++;
-			pthread_mutex_unlock(&bc->lock);
+		} else if (r->cur) {
+			/* Moving on: let go of the previous block before asking for
+			 * this one, so that, if the budget is short, it is the first
+			 * thing others can take rather than held while we wait. */
+			unpin(bc, r->cur);
+			r->cur = NULL;
 		}
+		pthread_mutex_unlock(&bc->lock);
 		pthread_mutex_unlock(&r->lock);
 		if (!b && !(b = get_block(r, idx, err)))
 			return -1;
@@ -983,9 +1185,15 @@ void ferry_bcache_close(struct ferry_bcache_reader *r)
 	cancel_prefetch(r);
 	release_unread(r);
 	evict(bc);
+	if (r->oprev)
+		r->oprev->onext = r->onext;
+	else
+		bc->open_head = r->onext;
+	if (r->onext)
+		r->onext->oprev = r->oprev;
 	pthread_mutex_unlock(&bc->lock);
+	drop_range(r);
 	pthread_mutex_destroy(&r->lock);
-	free(r->rbuf);
 	free(r->path);
 	free(r);
 }

@@ -15,6 +15,10 @@
  * written there by write threads (at most `write_queue_max` bytes waiting;
  * more are dropped, never blocking a read) and found there on a later miss.
  *
+ * All of it counts against the process's memory budget (core/membudget.h):
+ * prefetch gives way first, then reads wait; settings larger than the budget
+ * are lowered with a warning.
+ *
  * Ownership: the cache borrows the store (it must outlive the cache). A
  * reader belongs to one open file; ferry_bcache_close frees it.
  * Threads: every function may be called from any thread; one mutex guards the
@@ -29,6 +33,7 @@
 #define FERRY_BLOCKCACHE_H
 
 #include "core/err.h"
+#include "core/membudget.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -49,6 +54,7 @@ struct ferry_bcache_config {
 	uint64_t write_queue_max;    /* bytes of blocks waiting to be written */
 	uint64_t coalesce_max;       /* most bytes one prefetch request fetches (consecutive blocks) */
 	uint64_t read_timeout_ms;    /* bound of one storage read, retries included; 0 = none */
+	struct ferry_membudget *budget; /* borrowed; NULL: the process's (core/membudget.h) */
 };
 
 struct ferry_bcache_counters {
@@ -58,6 +64,8 @@ struct ferry_bcache_counters {
 	uint64_t prefetch_cancelled; /* queued prefetches dropped (random access, close) */
 	uint64_t ranged, ranged_bytes; /* random-mode reads served by a small ranged read */
 	uint64_t wait_us; /* time reads waited for storage */
+	uint64_t budget_refused;   /* prefetches not queued: the memory budget had no spare room */
+	uint64_t budget_reclaimed; /* blocks freed because a reservation needed the memory */
 };
 
 /* Create the cache and start its threads. */

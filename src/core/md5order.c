@@ -2,6 +2,7 @@
  * md5order.c — in-order MD5 of a file transferred in parts (see md5order.h).
  */
 #include "core/md5order.h"
+#include "core/membudget.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -11,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_BUF (1u << 20)
+#define READ_BUF (256u * 1024)
 
 struct ferry_md5order {
 	pthread_mutex_t mu; /* guards everything below but ctx */
@@ -22,7 +23,6 @@ struct ferry_md5order {
 	unsigned char *done;   /* per part: landed */
 	int busy;              /* a thread is hashing */
 	int failed;            /* a read failed: stop for good */
-	char *buf;             /* READ_BUF bytes, used by the hashing thread */
 };
 
 struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags)
@@ -51,7 +51,6 @@ void ferry_md5order_free(struct ferry_md5order *h)
 	pthread_mutex_destroy(&h->mu);
 	EVP_MD_CTX_free(h->ctx);
 	free(h->done);
-	free(h->buf);
 	free(h);
 }
 
@@ -62,37 +61,50 @@ void ferry_md5_b64(const unsigned char md[16], char out[25])
 
 /* Hash bytes [off, off+len) of fd (busy held, lock not). The range was just
  * written, so it is in the page cache: mapped (FERRY_MD5ORDER_MAP), it is
- * hashed without the copy a pread costs; else read into a buffer. */
+ * hashed without the copy a pread costs; else read into a buffer. Mapped
+ * pages count in the process's RSS, so the mapping is taken only when the
+ * memory budget (core/membudget.h) has room for it now; the buffer is
+ * reserved (waiting if need be: its caller holds nothing of the budget) and
+ * freed before returning, so a hasher holds no memory between parts. */
 static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t len)
 {
+	struct ferry_membudget *mb = ferry_membudget_process();
 	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;
 	if ((h->flags & FERRY_MD5ORDER_MAP) && len > 0 && page > 0 && off % (uint64_t)page == 0 &&
-	    fstat(fd, &st) == 0 && (uint64_t)st.st_size >= off + len) {
+	    fstat(fd, &st) == 0 && (uint64_t)st.st_size >= off + len && ferry_membudget_try_reserve(mb, len, 0)) {
 		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off);
 		if (m != MAP_FAILED) {
 			EVP_DigestUpdate(h->ctx, m, (size_t)len);
 			munmap(m, (size_t)len);
-			return 0;
 		}
+		ferry_membudget_release(mb, len);
+		if (m != MAP_FAILED)
+			return 0;
 	}
-	if (!h->buf && !(h->buf = malloc(READ_BUF)))
-		return -1;
-	while (len > 0) {
+	ferry_membudget_reserve(mb, READ_BUF);
+	char *buf = ferry_data_alloc(READ_BUF);
+	int rc = buf ? 0 : -1;
+	while (len > 0 && buf) {
 		size_t want = len < READ_BUF ? (size_t)len : READ_BUF;
-		ssize_t n = pread(fd, h->buf, want, (off_t)off);
+		ssize_t n = pread(fd, buf, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO; /* the file is shorter than the parts said */
-			return -1;
+			rc = -1;
+			break;
 		}
-		EVP_DigestUpdate(h->ctx, h->buf, (size_t)n);
+		EVP_DigestUpdate(h->ctx, buf, (size_t)n);
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	return 0;
+	int saved = errno;
+	ferry_data_free(buf, READ_BUF);
+	ferry_membudget_release(mb, READ_BUF);
+	errno = saved;
+	return rc;
 }
 
 int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char out[25])

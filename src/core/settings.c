@@ -69,6 +69,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 	[FS_VERIFY_MD5] = { "FERRY_VERIFY_MD5", FST_ENUM, FERRY_VERIFY_AUTO, 0, 2, 0,
 		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
+	[FS_MEMORY_LIMIT] = { "FERRY_MEMORY_LIMIT", FST_SIZE, -1, 8 * MiB, BIG, 1,
+		"bytes", "RAM for data of the whole process (block cache, prefetch, range and download buffers); unset: 25% of RAM or of the cgroup limit" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

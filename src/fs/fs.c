@@ -15,6 +15,7 @@
 #include "fs/fs_internal.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/strbuf.h"
 
 #include <errno.h>
@@ -238,7 +239,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 		return;
 	}
-	char *buf = malloc(size ? size : 1);
+	char *buf = ferry_data_alloc(size); /* mapped when large: see core/membudget.h */
 	if (!buf) {
 		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
 		fuse_reply_err(req, ENOMEM);
@@ -252,7 +253,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	} else if (fuse_reply_buf(req, buf, got) == 0)
 		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
-	free(buf);
+	ferry_data_free(buf, size);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -458,6 +459,7 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 		if (asprintf(&fs->keep_dir, "%s.not-uploaded", cache_dir) < 0)
 			fs->keep_dir = NULL;
 	}
+	ferry_membudget_configure(settings);
 	struct ferry_bcache_config bcfg = {
 		.store = store,
 		.block_size = fs->block_size,
@@ -634,6 +636,10 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)f.waits,
 		   (unsigned long long)fs->read_errors);
+	char mem[400];
+	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
+	ferry_info("mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
+		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
 	char up[160] = "";
 	if (fs->rw) {
 		pthread_mutex_lock(&fs->flock);

@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/tmpname.h"
 
 #include <dirent.h>
@@ -121,9 +122,15 @@ static int l_read(struct ferry_store *s, const char *path, uint64_t off, uint64_
 		free(f);
 		return rc;
 	}
-	size_t bufsz = 1 << 20;
-	char *buf = malloc(bufsz);
-	int rc = 0;
+	/* 1 MiB when the memory budget has it spare, else 64 KiB outside it: the
+	 * caller may hold a reservation already (a block being fetched), so this
+	 * must not wait on the budget (core/membudget.h). */
+	struct ferry_membudget *mb = ferry_membudget_process();
+	size_t bufsz = ferry_membudget_try_reserve(mb, 1 << 20, 0) ? 1 << 20 : 64 << 10;
+	char *buf = ferry_data_alloc(bufsz);
+	int rc = buf ? 0 : ferry_err_set(err, FERRY_E_IO, "out of memory reading '%s'", f);
+	if (!buf)
+		len = 0;
 	while (len > 0) {
 		size_t want = len < bufsz ? (size_t)len : bufsz;
 		ssize_t got = pread(fd, buf, want, (off_t)off);
@@ -147,7 +154,9 @@ static int l_read(struct ferry_store *s, const char *path, uint64_t off, uint64_
 			len -= (uint64_t)got;
 	}
 	ferry_stats_add(&s->stats->requests, 1);
-	free(buf);
+	ferry_data_free(buf, bufsz);
+	if (bufsz == 1 << 20)
+		ferry_membudget_release(mb, bufsz);
 	close(fd);
 	free(f);
 	return rc;

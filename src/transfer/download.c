@@ -22,6 +22,11 @@
  * run at most RSLEX_DOWNLOADER_THREADS at once (a semaphore), so that
  * setting keeps bounding the load and the part buffers.
  *
+ * Memory: each part's buffer is reserved in the process's memory budget
+ * (FERRY_MEMORY_LIMIT, core/membudget.h) before it is allocated; a worker
+ * whose buffer does not fit waits (holding none of the budget) until another
+ * part frees one.
+ *
  * Cleanup: every file that did not complete has its temporary removed before
  * ferry_download returns, so a failed download leaves no partial file.
  */
@@ -29,6 +34,7 @@
 #include "core/files.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/tmpname.h"
 #include "core/md5order.h"
 #include "transfer/pool.h"
@@ -70,6 +76,7 @@ struct dl {
 	struct ferry_store *store;
 	sem_t part_slots; /* RSLEX_DOWNLOADER_THREADS: parts of large files running at once */
 	enum ferry_verify_md5 verify;
+	struct ferry_membudget *mb; /* the process's: part buffers are reserved in it */
 	uint64_t files_done; /* atomic */
 	struct dfile **files;
 	size_t nfiles, cap;
@@ -169,11 +176,18 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		while (sem_wait(&d->part_slots) < 0 && errno == EINTR)
 			;
 	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
-	s.buf = malloc(s.cap);
-	rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s, err);
+	/* The part buffer counts against FERRY_MEMORY_LIMIT: when the budget is
+	 * short this waits (holding nothing else of it) for a buffer to free. */
+	ferry_membudget_reserve(d->mb, s.cap);
+	if (!(s.buf = ferry_data_alloc(s.cap)))
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %zu-byte part buffer", s.cap);
+	else
+		rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s,
+				      err);
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
-	free(s.buf);
+	ferry_data_free(s.buf, s.cap);
+	ferry_membudget_release(d->mb, s.cap);
 	if (!pt->whole)
 		sem_post(&d->part_slots);
 	if (rc == 0 && s.got != pt->len)
@@ -363,7 +377,9 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 			 ferry_err *err)
 {
 	struct dl d = { .ctx = ctx, .store = store,
-			.verify = (enum ferry_verify_md5)ferry_setting_int(&ctx->settings, FS_VERIFY_MD5) };
+			.verify = (enum ferry_verify_md5)ferry_setting_int(&ctx->settings, FS_VERIFY_MD5),
+			.mb = ferry_membudget_process() };
+	ferry_membudget_configure(&ctx->settings);
 	if (single_file)
 		*single_file = NULL;
 	struct stat dst;
@@ -403,9 +419,11 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		free(*single_file);
 		*single_file = NULL;
 	}
-	char line[256];
+	char line[400];
 	ferry_xfer_summary(&r, line, sizeof(line));
 	ferry_info("download %s: %s", rc == 0 ? "completed" : "failed", line);
+	ferry_membudget_summary(d.mb, line, sizeof(line));
+	ferry_info("download %s", line);
 	if (res)
 		*res = r;
 	return rc;
