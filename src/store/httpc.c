@@ -254,6 +254,19 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 	return want;
 }
 
+/* libcurl sends a request again by itself when a kept-alive connection it
+ * reused turns out dead (the server closed it as the request went out), and
+ * must then rewind the body. The body is a buffer or a file range read with
+ * pread, so any offset can be read again: move the cursor back. */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct attempt_state *st = arg;
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > st->call->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	st->body_sent = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	const struct attempt_state *st = arg;
@@ -282,6 +295,7 @@ static int transient_curl(CURLcode rc)
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_READ_ERROR:
 	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_SEND_FAIL_REWIND: /* cannot happen with on_seek; a new attempt starts the body afresh */
 		return 1;
 	default:
 		return 0;
@@ -397,6 +411,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 			curl_easy_setopt(h, CURLOPT_READDATA, &st);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, &st);
 			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
 		} else if (!strcmp(call->method, "POST")) {
 			/* S3 multipart create/complete: a POST whose (maybe empty) body
@@ -404,6 +420,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 			curl_easy_setopt(h, CURLOPT_POST, 1L);
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 			curl_easy_setopt(h, CURLOPT_READDATA, &st);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, &st);
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
 		} else if (strcmp(call->method, "GET"))
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
