@@ -644,6 +644,7 @@ void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters
 {
 	pthread_mutex_lock(&bc->lock);
 	*out = bc->c;
+	out->disk_bytes = bc->disk_used;
 	pthread_mutex_unlock(&bc->lock);
 }
 

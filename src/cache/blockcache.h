@@ -58,6 +58,7 @@ struct ferry_bcache_counters {
 	uint64_t prefetch_cancelled; /* queued prefetches dropped (random access, close) */
 	uint64_t ranged, ranged_bytes; /* random-mode reads served by a small ranged read */
 	uint64_t wait_us; /* time reads waited for storage */
+	uint64_t disk_bytes; /* block files on disk now (a gauge) */
 };
 
 /* Create the cache and start its threads. */

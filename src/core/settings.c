@@ -69,6 +69,12 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 	[FS_VERIFY_MD5] = { "FERRY_VERIFY_MD5", FST_ENUM, FERRY_VERIFY_AUTO, 0, 2, 0,
 		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
+	[FS_SAMPLE] = { "FERRY_SAMPLE", FST_BOOL, 1, 0, 1, 0,
+		"bool", "record the job's time series (series.jsonl; ferry job report)" },
+	[FS_SAMPLE_INTERVAL] = { "FERRY_SAMPLE_INTERVAL_MS", FST_U64, 1000, 100, 3600000, 0,
+		"ms", "time between two samples of the time series" },
+	[FS_SAMPLE_MAX_POINTS] = { "FERRY_SAMPLE_MAX_POINTS", FST_U64, 3600, 16, 10000000, 0,
+		"samples", "a time series keeps at most this many samples: then every second one is dropped and the interval doubles" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

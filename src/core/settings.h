@@ -41,6 +41,9 @@ enum ferry_setting_id {
 	FS_KILL_GRACE,              /* FERRY_KILL_GRACE_SECONDS */
 	FS_READ_TIMEOUT,            /* FERRY_READ_TIMEOUT_SECONDS */
 	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
+	FS_SAMPLE,                  /* FERRY_SAMPLE */
+	FS_SAMPLE_INTERVAL,         /* FERRY_SAMPLE_INTERVAL_MS */
+	FS_SAMPLE_MAX_POINTS,       /* FERRY_SAMPLE_MAX_POINTS */
 	FS__COUNT
 };
 

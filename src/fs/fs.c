@@ -655,6 +655,8 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->random_switches = b.random_switches;
 	out->ranged_reads = b.ranged;
 	out->ranged_bytes = b.ranged_bytes;
+	out->prefetch_used = b.prefetch_used;
+	out->cache_disk_bytes = b.disk_bytes + f.used;
 }
 
 static void rm_dir_files(const char *dir)

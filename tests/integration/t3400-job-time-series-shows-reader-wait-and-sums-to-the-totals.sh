@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# t3400 — owns the job's time series (docs/jobs.md "The time series"): every job
+# writes <job>/series.jsonl, one sample a second; a command reading a 256 MiB
+# ro_mount input through a throttled link (the fault proxy's shared 32 MiB/s) spends
+# more than half of its run waiting on ferry for storage (reader wait), one that
+# sleeps between its reads less than a tenth; counters never go down, and the last
+# sample equals the job's recorded totals (ferry job show) for every figure.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-mount.sh"
+need_fixtures
+need_fuse
+[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
+export FERRY_CMD_TIMEOUT=120
+series() { $PY "$ROOT/tests/fixtures/series.py" "$@"; }
+
+c=$(new_container)
+mkdata_random "$TEST_TMP/big.bin" 256M
+mkdata_random "$TEST_TMP/small.bin" 8M
+export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
+expect_ok ferry upload "$TEST_TMP/big.bin" "$(az_uri "$c" in/big.bin)"
+expect_ok ferry upload "$TEST_TMP/small.bin" "$(az_uri "$c" small/small.bin)"
+unset AZURE_STORAGE_CONNECTION_STRING
+cat >"$TEST_TMP/ds.yml" <<YML
+name: slow
+type: azure_blob
+account_name: devstoreaccount1
+container_name: $c
+endpoint: $FAULT_URL
+credentials:
+  account_key: $AZURITE_KEY
+YML
+expect_ok ferry datastore create --file "$TEST_TMP/ds.yml"
+mkdir -p "$TEST_TMP/job"
+
+# totals JOB INPUT — the input's figures from `ferry job show` as "KEY VALUE" lines.
+totals() {
+	expect_ok ferry job show "$1"
+	grep -A1 "^  $2:" "$TEST_TMP/last.stdout" | sed -nE \
+		's/^    mount: ([0-9]+) bytes read, cache hit rate [0-9.]+% \(([0-9]+) hits, ([0-9]+) misses\), waited ([0-9.]+) s for storage, ([0-9]+) bytes from storage in ([0-9]+) requests \(([0-9]+) retries\), ([0-9]+) opens, ([0-9]+) read errors$/read \1\nhits \2\nmisses \3\nwait_s \4\nstorage \5\nrequests \6\nretries \7\nopens \8\nerrors \9/p'
+}
+
+# same_as_totals JOB INPUT — the last sample of the series equals the recorded totals.
+same_as_totals() {
+	local f=$FERRY_HOME/jobs/$1/series.jsonl k v got n=0
+	while read -r k v; do
+		got=$(series "$f" last "$2" "$k")
+		if [[ $k == wait_s ]]; then
+			$PY -c "import sys; sys.exit(abs($got - $v) > 0.006)" ||
+				fail "$1: series wait_s $got, job show says $v"
+		else
+			assert_eq "$v" "$got" "$1: $k of '$2' in the last sample vs ferry job show"
+		fi
+		n=$((n + 1))
+	done < <(totals "$1" "$2")
+	assert_eq 9 "$n" "figures compared for $1"
+}
+
+step "a command reading 256 MiB through a 32 MiB/s link waits on storage for more than half its run"
+fault throttle $((32 * 1024 * 1024))
+at_exit 'fault throttle 0'
+cat >"$TEST_TMP/job/slow.yml" <<YML
+command: md5sum \${{inputs.data}}
+inputs:
+  data: {type: uri_file, path: "azureml://datastores/slow/paths/in/big.bin", mode: ro_mount}
+environment_variables:
+  DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED: "true"
+YML
+expect_ok ferry run "$TEST_TMP/job/slow.yml" --name slow
+fault throttle 0
+assert_contains "$TEST_TMP/last.stdout" "$(md5sum <"$TEST_TMP/big.bin" | cut -d' ' -f1)"
+f=$FERRY_HOME/jobs/slow/series.jsonl
+[[ -s $f ]] || fail "no time series at $f"
+n=$(series "$f" check) || fail "the series breaks its invariants"
+echo "# slow: $n samples"
+((n >= 8)) || fail "a job of at least 8 s has only $n samples"
+share=$(series "$f" share data)
+echo "# slow: reader wait share $share"
+$PY -c "import sys; sys.exit(not $share > 0.5)" || fail "reader wait share $share, expected > 0.5"
+assert_eq $((256 * 1024 * 1024)) "$(series "$f" last data read)" "bytes the command read"
+same_as_totals slow data
+
+step "a command that sleeps between its reads waits on storage for less than a tenth of its run"
+cat >"$TEST_TMP/job/sleepy.yml" <<YML
+command: >-
+  for i in 0 1 2 3 4 5 6 7; do dd if=\${{inputs.data}} of=/dev/null bs=1M skip=\$i count=1 status=none; sleep 1; done
+inputs:
+  data: {type: uri_file, path: "azureml://datastores/slow/paths/small/small.bin", mode: ro_mount}
+environment_variables:
+  DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED: "true"
+YML
+expect_ok ferry run "$TEST_TMP/job/sleepy.yml" --name sleepy
+f=$FERRY_HOME/jobs/sleepy/series.jsonl
+series "$f" check >/dev/null || fail "the series breaks its invariants"
+share=$(series "$f" share data)
+echo "# sleepy: reader wait share $share"
+$PY -c "import sys; sys.exit(not $share < 0.1)" || fail "reader wait share $share, expected < 0.1"
+same_as_totals sleepy data
