@@ -42,6 +42,9 @@ APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 APT_PACKAGES+=(python3-torch)
 # bench/python.sh's peer: Azure's own Python SDK.
 APT_PACKAGES+=(python3-azure)
+# Live monitoring's tests: /metrics read by the Prometheus project's own parser, and
+# `ferry job top` watched through tmux.
+APT_PACKAGES+=(python3-prometheus-client tmux)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)

@@ -1,7 +1,7 @@
 /* job.c — `ferry job list | show NAME | stream NAME | cancel NAME`: the jobs of
  * the workspace. show and list bring the records of jobs on Slurm up to date
  * first (job/follow.h); stream and cancel work on jobs on Slurm.
- * (`ferry job download`: jobdownload.c.) */
+ * (`ferry job download`: jobdownload.c; `ferry job top`: jobtop.c.) */
 #include "cli/cli.h"
 #include "core/interrupt.h"
 #include "job/follow.h"
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME | download NAME [--output NAME|--all] [--download-path DIR]";
+static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME | download NAME [--output NAME|--all] [--download-path DIR] | top [NAME] [--once] [--interval SECONDS]";
 
 static const char *or_dash(const char *s)
 {
@@ -163,6 +163,8 @@ int cmd_job(int argc, char **argv)
 		return cli_usage(usage, "job needs a subcommand");
 	if (!strcmp(argv[1], "download"))
 		return cli_job_download(argc, argv);
+	if (!strcmp(argv[1], "top"))
+		return cli_job_top(argc, argv);
 	const char *sub = argv[1];
 	int list = !strcmp(sub, "list");
 	if (!list && strcmp(sub, "show") && strcmp(sub, "stream") && strcmp(sub, "cancel"))

@@ -157,7 +157,8 @@ int cmd_mount(int argc, char **argv)
 		ferry_info("ferry mount %s %s (%s%s)", uri, dir, foreground ? "foreground" : "background",
 			   rw ? ", read-write" : "");
 		struct ferry_mount_opts o = { .store = s, .root = path, .settings = &ctx.settings, .stats = &ctx.stats,
-					      .cache_dir = cache_dir, .rw = rw, .dir = dir, .home = home };
+					      .cache_dir = cache_dir, .rw = rw, .dir = dir, .home = home,
+					      .metrics = 1 };
 		if (foreground)
 			rc = ferry_mount_serve(&o, -1, &err);
 		else {

@@ -66,6 +66,11 @@ struct ferry_mount_opts {
 	 * before the fork (job/series.h), so a sampler in the caller reads
 	 * the child's figures with no request and no file. */
 	struct ferry_fs_counters *live;
+	/* serve: when set and o->settings has FERRY_METRICS_ADDR, the counters
+	 * are served as Prometheus text at http://ADDR/metrics while the mount
+	 * serves (`ferry mount`; jobs serve theirs from the job's process,
+	 * job/metrics.h). A port that cannot be bound fails the mount. */
+	int metrics;
 };
 
 /* A file system showing folder o->root of o->store, read-only or (o->rw)

@@ -21,13 +21,17 @@
 #include "fs/fs.h"
 #include "fs/registry.h"
 #include "core/files.h"
+#include "core/httpd.h"
 #include "core/log.h"
+#include "core/openmetrics.h"
 #include "core/strbuf.h"
 #include "core/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,6 +119,56 @@ static void publisher_stop(struct publisher *p)
 	p->live = NULL;
 }
 
+/* /metrics of a standalone mount: its counters, read on each scrape. */
+struct mount_metrics {
+	struct ferry_fs *fs;
+	const char *dir, *mode;
+};
+
+static double counter(const struct ferry_fs_counters *c, const char *key)
+{
+	static const struct { const char *key; size_t off; } map[] = {
+		{ "read", offsetof(struct ferry_fs_counters, bytes_read) },
+		{ "storage", offsetof(struct ferry_fs_counters, storage_bytes) },
+		{ "requests", offsetof(struct ferry_fs_counters, requests) },
+		{ "retries", offsetof(struct ferry_fs_counters, retries) },
+		{ "errors", offsetof(struct ferry_fs_counters, read_errors) },
+		{ "hits", offsetof(struct ferry_fs_counters, cache_hits) },
+		{ "misses", offsetof(struct ferry_fs_counters, cache_misses) },
+		{ "prefetched", offsetof(struct ferry_fs_counters, prefetched) },
+		{ "prefetch_hits", offsetof(struct ferry_fs_counters, prefetch_used) },
+		{ "opens", offsetof(struct ferry_fs_counters, opens) },
+		{ "cache_disk", offsetof(struct ferry_fs_counters, cache_disk_bytes) },
+	};
+	if (!strcmp(key, "wait_s"))
+		return (double)c->wait_us / 1e6;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(key, map[i].key))
+			return (double)*(const uint64_t *)((const char *)c + map[i].off);
+	return NAN; /* a figure a mount does not have (files) */
+}
+
+static int render_metrics(void *arg, const char *path, struct ferry_strbuf *body, const char **ctype)
+{
+	struct mount_metrics *m = arg;
+	if (strcmp(path, "/metrics") && strncmp(path, "/metrics?", 9)) {
+		ferry_strbuf_adds(body, "not found: this server has /metrics only\n");
+		return 404;
+	}
+	struct ferry_fs_counters c;
+	ferry_fs_counters(m->fs, &c);
+	const char *labels[] = { "mount", m->dir, "mode", m->mode, NULL };
+	for (size_t i = 0; i < ferry_om_io_count; i++) {
+		double v = counter(&c, ferry_om_io[i].key);
+		if (isnan(v))
+			continue;
+		ferry_om_family(body, ferry_om_io[i].name, ferry_om_io[i].type, ferry_om_io[i].help);
+		ferry_om_sample(body, ferry_om_io[i].name, labels, v);
+	}
+	*ctype = FERRY_OM_CONTENT_TYPE;
+	return 200;
+}
+
 int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err)
 {
 	const char *dir = o->dir, *summary_file = o->summary_file;
@@ -134,6 +188,27 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 		return -1;
 	}
 	ferry_settings_log(o->settings);
+	char abs[PATH_MAX];
+	struct mount_metrics mm = { .fs = fs, .dir = realpath(dir, abs) ? abs : dir,
+				    .mode = o->rw ? "rw_mount" : "ro_mount" };
+	struct ferry_httpd *httpd = NULL;
+	int64_t maddr = o->metrics && o->settings->from_user[FS_METRICS_ADDR]
+				? ferry_setting_int(o->settings, FS_METRICS_ADDR) : -1;
+	if (maddr >= 0) {
+		if (ferry_httpd_start((uint64_t)maddr, render_metrics, &mm, &httpd, err) < 0) {
+			ferry_fs_destroy(fs);
+			ferry_mount_unregister(entry);
+			if (ready_fd >= 0) {
+				(void)ferry_write_all(ready_fd, err->msg, strlen(err->msg));
+				close(ready_fd);
+			}
+			return -1;
+		}
+		char where[32];
+		ferry_addr_format(((uint64_t)maddr & ~(uint64_t)0xffff) | (uint64_t)ferry_httpd_port(httpd), where,
+				  sizeof(where));
+		ferry_info("mount %s: metrics at http://%s/metrics", dir, where);
+	}
 	if (ready_fd >= 0) {
 		(void)ferry_write_all(ready_fd, "K", 1);
 		close(ready_fd);
@@ -143,6 +218,7 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 	int rc = ferry_fs_loop(fs);
 	int urc = ferry_fs_finish_uploads(fs);
 	publisher_stop(&pub);
+	ferry_httpd_stop(httpd);
 	char line[512];
 	ferry_fs_report(fs, line, sizeof(line));
 	const char *const *failed = NULL;

@@ -21,6 +21,7 @@
 #include "core/interrupt.h"
 #include "job/distrun.h"
 #include "job/ranks.h"
+#include "job/metrics.h"
 #include "job/series.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -84,6 +85,7 @@ struct run {
 	struct ferry_job_record rec;
 	struct ferry_series *series;   /* the time series (series.h), or NULL: FERRY_SAMPLE off */
 	struct ferry_series_io *sio;   /* what it describes */
+	struct ferry_job_metrics *metrics; /* /metrics over the series (FERRY_METRICS_ADDR), or NULL */
 };
 
 /* The identity storage is reached with, in the runtime log (never a token). */
@@ -260,9 +262,11 @@ static int spawn_mount(struct run *r, struct ferry_mount_opts *o, struct io_stat
 {
 	o->live = st->slot >= 0 ? ferry_series_mount_slot(r->series, (size_t)st->slot) : NULL;
 	ferry_series_pause(r->series);
+	ferry_job_metrics_pause(r->metrics);
 	struct ferry_stats saved = zero_stats(r);
 	int rc = ferry_mount_spawn(o, &st->mount_pid, err);
 	restore_stats(r, &saved);
+	ferry_job_metrics_resume(r->metrics);
 	ferry_series_resume(r->series);
 	return rc;
 }
@@ -273,8 +277,12 @@ static int spawn_mount(struct run *r, struct ferry_mount_opts *o, struct io_stat
 static void start_series(struct run *r)
 {
 	const struct ferry_jobspec *s = r->s;
-	if (!ferry_setting_int(&r->ctx.settings, FS_SAMPLE))
+	if (!ferry_setting_int(&r->ctx.settings, FS_SAMPLE)) {
+		if (r->ctx.settings.from_user[FS_METRICS_ADDR] && !r->node)
+			ferry_warn("job %s: FERRY_METRICS_ADDR is set but FERRY_SAMPLE is off: no /metrics",
+				   s->name);
 		return;
+	}
 	if (!(r->sio = calloc(s->n_inputs + s->n_outputs + 1, sizeof(*r->sio))))
 		return;
 	size_t n = 0;
@@ -307,10 +315,14 @@ static void start_series(struct run *r)
 		ferry_mkdir_parents(path);
 	if (ferry_series_start(&o, &r->series, &e) < 0)
 		ferry_warn("job %s: no time series: %s", s->name, e.msg);
+	else if (!r->node && ferry_job_metrics_start(&r->ctx.settings, s->name, path, &r->metrics, &e) < 0)
+		ferry_warn("job %s: no /metrics: %s", s->name, e.msg);
 }
 
 static void stop_series(struct run *r)
 {
+	ferry_job_metrics_stop(r->metrics);
+	r->metrics = NULL;
 	ferry_series_free(r->series);
 	r->series = NULL;
 	free(r->sio);
@@ -1132,7 +1144,8 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old_pipe);
 
-	ferry_series_pause(r->series); /* no sampler thread across the forks */
+	ferry_series_pause(r->series); /* no sampler or metrics thread across the forks */
+	ferry_job_metrics_pause(r->metrics);
 	int rc = start_ranks(r, cmd, rp, n, err);
 	if (rc < 0)
 		signal_ranks(rp, n, SIGKILL);
@@ -1143,6 +1156,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 			pids[i] = rp[i].pid;
 		ferry_series_pids(r->series, pids, np);
 	}
+	ferry_job_metrics_resume(r->metrics);
 	ferry_series_resume(r->series);
 	if (r->node && ferry_interrupted() && !got_signal)
 		got_signal = ferry_interrupted(); /* asked to stop while staging */
