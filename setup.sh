@@ -31,7 +31,7 @@ if [[ $EUID -ne 0 ]]; then SUDO=sudo; fi
 # runtimes (only recommended by clang, so named here).
 APT_PACKAGES=(
 	build-essential pkg-config libcurl4-openssl-dev libyaml-dev libxml2-dev libsqlite3-dev
-	libssl-dev libjansson-dev clang libclang-rt-14-dev
+	libssl-dev libjansson-dev libmicrohttpd-dev clang libclang-rt-14-dev
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
 	slurm-wlm munge

@@ -1,125 +1,84 @@
 /*
- * httpd.c — the small status server of httpd.h: one thread, poll() on the
- * listening socket and a stop pipe, one connection at a time.
+ * httpd.c — the status server of httpd.h on libmicrohttpd (its internal
+ * polling thread), on a socket bound here.
  */
 #include "core/httpd.h"
 
-#include "core/files.h"
+#include "core/log.h"
 #include "core/settings.h"
 
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HEAD_MAX 8192
-#define HEAD_TIMEOUT_MS 2000
+#define HEAD_TIMEOUT_S 2  /* a client that says nothing for this long is dropped */
+#define MAX_CONNECTIONS 16
 
 struct ferry_httpd {
-	int fd;          /* listening socket */
-	int stop[2];     /* a byte written to stop[1] ends the thread */
+	struct MHD_Daemon *d; /* NULL while paused */
+	int fd;               /* the listening socket, kept across pauses */
 	int port;
 	ferry_httpd_render fn;
 	void *arg;
-	pthread_t thread;
-	pthread_mutex_t busy; /* held while a request is answered, and while paused */
 };
 
-/* Read the request head (up to the blank line) within the time limit.
- * Returns its length, or -1. */
-static ssize_t read_head(int c, char *buf, size_t cap)
+static enum MHD_Result send_page(struct MHD_Connection *c, int status, const char *ctype, struct ferry_strbuf *body)
 {
-	size_t n = 0;
-	while (n + 1 < cap) {
-		struct pollfd p = { .fd = c, .events = POLLIN };
-		if (poll(&p, 1, HEAD_TIMEOUT_MS) <= 0)
-			return -1;
-		ssize_t r = read(c, buf + n, cap - 1 - n);
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-			return (ssize_t)n;
+	size_t len = 0;
+	char *buf = ferry_strbuf_detach(body, &len);
+	struct MHD_Response *r = buf ? MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE) : NULL;
+	if (!r) {
+		free(buf);
+		return MHD_NO;
 	}
-	return -1;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return rc;
 }
 
-static void reply(int c, int status, const char *ctype, const struct ferry_strbuf *body, int head_only)
+/* libmicrohttpd's request callback: GET/HEAD go to the render callback
+ * (libmicrohttpd leaves the body out for HEAD), anything else is 405. */
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_size, void **state)
 {
-	const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-			   : status == 400 ? "Bad Request" : status == 503 ? "Service Unavailable" : "Internal Server Error";
-	char hdr[512];
-	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
-			 "Cache-Control: no-store\r\n%s\r\n",
-			 status, reason, ctype, body->len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
-	if (n > 0 && (size_t)n < sizeof(hdr) && ferry_write_all(c, hdr, (size_t)n) == 0 && !head_only)
-		(void)ferry_write_all(c, body->buf, body->len);
-}
-
-static void serve_one(struct ferry_httpd *h, int c)
-{
-	char head[HEAD_MAX];
+	(void)version;
+	(void)upload_data;
+	struct ferry_httpd *h = cls;
 	struct ferry_strbuf body = FERRY_STRBUF_INIT;
 	const char *ctype = "text/plain; charset=utf-8";
-	if (read_head(c, head, sizeof(head)) < 0) {
-		ferry_strbuf_adds(&body, "bad request\n");
-		reply(c, 400, ctype, &body, 0);
-		ferry_strbuf_release(&body);
-		return;
-	}
-	char method[8] = "", target[1024] = "";
-	int status;
-	if (sscanf(head, "%7s %1023s", method, target) != 2) {
-		status = 400;
-		ferry_strbuf_adds(&body, "bad request\n");
-	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		status = 405;
-		ferry_strbuf_adds(&body, "only GET and HEAD\n");
-	} else {
-		pthread_mutex_lock(&h->busy);
-		status = h->fn(h->arg, target, &body, &ctype);
-		pthread_mutex_unlock(&h->busy);
-		if (body.failed) {
-			ferry_strbuf_reset(&body);
-			status = 500;
-			ferry_strbuf_adds(&body, "out of memory\n");
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		if (!*state) { /* the first call of a request with a body: answer at once */
+			*state = h;
+			*upload_size = 0;
 		}
+		ferry_strbuf_adds(&body, "only GET and HEAD\n");
+		return send_page(c, MHD_HTTP_METHOD_NOT_ALLOWED, ctype, &body);
 	}
-	reply(c, status, ctype, &body, !strcmp(method, "HEAD"));
-	ferry_strbuf_release(&body);
+	int status = h->fn(h->arg, url, &body, &ctype);
+	if (body.failed) {
+		ferry_strbuf_reset(&body);
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		ferry_strbuf_adds(&body, "out of memory\n");
+	}
+	return send_page(c, status, ctype, &body);
 }
 
-static void *loop(void *arg)
+/* Serve h->fd on a new internal thread (MHD_USE_ITC: so that pausing can
+ * take the socket back with MHD_quiesce_daemon). */
+static struct MHD_Daemon *daemon_start(struct ferry_httpd *h)
 {
-	struct ferry_httpd *h = arg;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->stop[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
-		serve_one(h, c);
-		shutdown(c, SHUT_WR);
-		close(c);
-	}
-	return NULL;
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0, NULL, NULL, answer, h,
+				MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEAD_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_END);
 }
 
 int ferry_httpd_start(uint64_t addr, ferry_httpd_render fn, void *arg, struct ferry_httpd **out, ferry_err *err)
@@ -132,41 +91,31 @@ int ferry_httpd_start(uint64_t addr, ferry_httpd_render fn, void *arg, struct fe
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	h->fn = fn;
 	h->arg = arg;
-	h->stop[0] = h->stop[1] = -1;
-	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
+	/* The socket is bound here, not by libmicrohttpd, so that a port in use
+	 * is an error that says so (libmicrohttpd only returns NULL). */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(addr & 0xffff)),
 				  .sin_addr.s_addr = htonl((uint32_t)(addr >> 16)) };
 	socklen_t sl = sizeof(sa);
-	if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(h->fd, 16) < 0 ||
-	    getsockname(h->fd, (struct sockaddr *)&sa, &sl) < 0) {
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
 		ferry_err_set(err, FERRY_E_IO, "cannot serve metrics at %s: %s", where, strerror(errno));
-		goto fail;
+		if (fd >= 0)
+			close(fd);
+		free(h);
+		return -1;
 	}
 	h->port = ntohs(sa.sin_port);
-	if (pipe2(h->stop, O_CLOEXEC) < 0) {
-		ferry_err_set(err, FERRY_E_IO, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	pthread_mutex_init(&h->busy, NULL);
-	int e = pthread_create(&h->thread, NULL, loop, h);
-	if (e) {
-		pthread_mutex_destroy(&h->busy);
-		ferry_err_set(err, FERRY_E_IO, "cannot start the metrics thread: %s", strerror(e));
-		goto fail;
+	h->fd = fd;
+	if (!(h->d = daemon_start(h))) {
+		ferry_err_set(err, FERRY_E_IO, "cannot serve metrics at %s: libmicrohttpd did not start", where);
+		close(fd);
+		free(h);
+		return -1;
 	}
 	*out = h;
 	return 0;
-fail:
-	if (h->fd >= 0)
-		close(h->fd);
-	if (h->stop[0] >= 0) {
-		close(h->stop[0]);
-		close(h->stop[1]);
-	}
-	free(h);
-	return -1;
 }
 
 int ferry_httpd_port(const struct ferry_httpd *h)
@@ -174,27 +123,32 @@ int ferry_httpd_port(const struct ferry_httpd *h)
 	return h ? h->port : 0;
 }
 
+/* Pausing stops the server's thread outright (answers in progress end
+ * first) and keeps the listening socket: clients that connect meanwhile wait
+ * in its backlog. No thread of it exists across the caller's fork. */
 void ferry_httpd_pause(struct ferry_httpd *h)
 {
-	if (h)
-		pthread_mutex_lock(&h->busy);
+	if (!h || !h->d)
+		return;
+	MHD_quiesce_daemon(h->d);
+	MHD_stop_daemon(h->d);
+	h->d = NULL;
 }
 
 void ferry_httpd_resume(struct ferry_httpd *h)
 {
-	if (h)
-		pthread_mutex_unlock(&h->busy);
+	if (h && !h->d && !(h->d = daemon_start(h)))
+		ferry_warn("the metrics server could not start again: /metrics is gone");
 }
 
 void ferry_httpd_stop(struct ferry_httpd *h)
 {
 	if (!h)
 		return;
-	(void)ferry_write_all(h->stop[1], "x", 1);
-	pthread_join(h->thread, NULL);
-	pthread_mutex_destroy(&h->busy);
+	if (h->d) {
+		MHD_quiesce_daemon(h->d); /* the socket is ours to close */
+		MHD_stop_daemon(h->d);
+	}
 	close(h->fd);
-	close(h->stop[0]);
-	close(h->stop[1]);
 	free(h);
 }

@@ -1,12 +1,11 @@
 /*
- * httpd.h — a very small HTTP/1.1 server on one thread of the caller's
- * process, for read-only status pages such as /metrics (OpenMetrics text,
- * job/metrics.h and the standalone mount's in fs/mount.c).
+ * httpd.h — a small HTTP server (libmicrohttpd, one internal thread) in the
+ * caller's process, for read-only status pages such as /metrics (OpenMetrics
+ * text: job/metrics.h, and the standalone mount's in fs/mount.c).
  *
- * It answers GET and HEAD, one request per connection (Connection: close),
- * one connection at a time: a scrape is a few kilobytes, and a status
- * endpoint needs no concurrency. A request head over 8 KiB or not complete
- * within 2 s is dropped. Bodies come from the caller's render callback.
+ * It answers GET and HEAD (405 otherwise) from the caller's render callback,
+ * one page at a time; a client silent for 2 s is dropped, at most 16 are
+ * connected at once.
  *
  * Address: an IPv4 address and port packed as a FERRY_METRICS_ADDR setting
  * holds them (core/settings.h, FST_ADDR; ferry_addr_format): (ipv4 << 16) | port,
@@ -35,8 +34,9 @@ typedef int (*ferry_httpd_render)(void *arg, const char *path, struct ferry_strb
 int ferry_httpd_start(uint64_t addr, ferry_httpd_render fn, void *arg, struct ferry_httpd **out, ferry_err *err);
 /* The port bound (useful after port 0). */
 int ferry_httpd_port(const struct ferry_httpd *h);
-/* Hold / release the server between requests: around a fork() of the
- * caller, so that no child inherits a lock taken by the server's thread.
+/* Stop the server's thread (requests being answered end first; new ones
+ * wait in the socket's backlog) / start it again: around a fork() of the
+ * caller, so that no thread of the server exists when the child starts.
  * NULL is allowed. */
 void ferry_httpd_pause(struct ferry_httpd *h);
 void ferry_httpd_resume(struct ferry_httpd *h);
