@@ -42,6 +42,8 @@ APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 APT_PACKAGES+=(python3-torch)
 # bench/python.sh's peer: Azure's own Python SDK.
 APT_PACKAGES+=(python3-azure)
+# `ferry job report`'s test opens the page in headless Chromium (t3410).
+APT_PACKAGES+=(chromium)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)

@@ -120,13 +120,16 @@ void ferry_series_xfer_end(struct ferry_series *s, size_t i)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void take(struct ferry_series *s);
+
 void ferry_series_phase(struct ferry_series *s, const char *phase)
 {
-	if (!s)
+	if (!s || s->stopped)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->phase = phase;
 	pthread_mutex_unlock(&s->lock);
+	take(s); /* the moment the phase begins, to the millisecond */
 }
 
 void ferry_series_pids(struct ferry_series *s, const pid_t *pids, size_t n)
@@ -235,10 +238,23 @@ static int write_header(struct ferry_series *s, int fd)
 			json_object_set_new(o, "where", json_string(d->where));
 		json_array_append_new(io, o);
 	}
+	static const enum ferry_setting_id recorded[] = {
+		FS_BLOCK_CACHE_ENABLED, FS_READ_BUFFER_BLOCKS, FS_READ_THREADS, FS_READ_BLOCK_SIZE,
+		FS_MEMORY_CACHE_SIZE, FS_BLOCK_FILE_CACHE_ENABLED, FS_MOUNT_CACHE_SIZE, FS_DOWNLOADER_THREADS,
+	};
+	json_t *set = json_object();
+	for (size_t i = 0; set && s->o.settings && i < sizeof(recorded) / sizeof(recorded[0]); i++) {
+		char v[64];
+		ferry_setting_format(s->o.settings, recorded[i], v, sizeof(v));
+		json_object_set_new(set, ferry_settings_table()[recorded[i]].name, json_string(v));
+	}
+	if (set)
+		json_object_set_new(set, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
 	char ts[40];
 	ferry_log_timestamp(ts, sizeof(ts));
-	json_t *h = json_pack("{s:i, s:s, s:I, s:I, s:o}", "ferry_series", 1, "start", ts, "interval_ms",
-			      (json_int_t)s->interval_ms, "max_points", (json_int_t)s->o.max_points, "io", io);
+	json_t *h = json_pack("{s:i, s:s, s:I, s:I, s:o, s:o}", "ferry_series", 1, "start", ts, "interval_ms",
+			      (json_int_t)s->interval_ms, "max_points", (json_int_t)s->o.max_points, "io", io,
+			      "settings", set);
 	char *txt = h ? json_dumps(h, JSON_COMPACT) : NULL;
 	json_decref(h);
 	int rc = txt && ferry_write_all(fd, txt, strlen(txt)) == 0 && ferry_write_all(fd, "\n", 1) == 0 ? 0 : -1;
