@@ -22,7 +22,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, "run a command job: ferry run JOB.yml [--name NAME] [--set PATH=VALUE]..." },
-	{ "download", cmd_download, "download a file or folder: ferry download URI DEST" },
+	{ "download", cmd_download, "download a file or folder: ferry download URI DEST [--stats FILE]" },
 	{ "upload", cmd_upload, "upload a file or folder: ferry upload [--follow-links] SRC URI" },
 	{ "mount", cmd_mount, "mount a folder (read-only, or --rw): ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]..." },
 	{ "unmount", cmd_unmount, "unmount: ferry unmount DIR" },

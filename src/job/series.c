@@ -380,13 +380,28 @@ void ferry_series_pause(struct ferry_series *s)
 
 int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err)
 {
+	if (ferry_series_open(o, out, err) < 0)
+		return -1;
+	ferry_series_resume(*out);
+	return 0;
+}
+
+int ferry_series_open(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err)
+{
 	*out = NULL;
 	struct ferry_series *s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(o->path))) {
+	char cwd[4096];
+	if (s && o->path[0] != '/' && getcwd(cwd, sizeof(cwd))) { /* thin() reopens it by name */
+		if (asprintf(&s->path, "%s/%s", cwd, o->path) < 0)
+			s->path = NULL;
+	} else if (s)
+		s->path = strdup(o->path);
+	if (!s || !s->path) {
 		free(s);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
 	s->o = *o;
+	s->o.path = s->path;
 	s->o.max_points = o->max_points < 16 ? 16 : o->max_points;
 	s->interval_ms = o->interval_ms ? o->interval_ms : 1000;
 	s->phase = "inputs";
@@ -409,7 +424,6 @@ int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **
 	}
 	s->t0_ms = ferry_now_ms();
 	s->next_ms = s->t0_ms;
-	ferry_series_resume(s);
 	*out = s;
 	return 0;
 }
@@ -422,6 +436,13 @@ void ferry_series_stop(struct ferry_series *s)
 	if (s->fd >= 0)
 		take(s);
 	s->stopped = 1;
+}
+
+void ferry_series_detach(struct ferry_series *s)
+{
+	if (s)
+		s->stopped = 1;
+	ferry_series_free(s);
 }
 
 void ferry_series_free(struct ferry_series *s)

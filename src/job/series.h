@@ -59,6 +59,10 @@ struct ferry_series_opts {
 /* Create the file, write its header line and start sampling (a first
  * sample at t=0). *out malloc'd; free with ferry_series_free. */
 int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err);
+/* The same without starting the thread (ferry_series_resume starts it): for
+ * a caller that forks first — the mount slots are mapped, the file is
+ * written, no thread runs. */
+int ferry_series_open(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err);
 /* Counters for io[i] when it is a mount: pass as ferry_mount_opts.live.
  * Lives until ferry_series_free. NULL for a NULL series. */
 struct ferry_fs_counters *ferry_series_mount_slot(struct ferry_series *s, size_t i);
@@ -81,5 +85,8 @@ void ferry_series_resume(struct ferry_series *s);
 void ferry_series_stop(struct ferry_series *s);
 /* Stop if needed, unmap the mount slots, free. */
 void ferry_series_free(struct ferry_series *s);
+/* Free without a last sample, in a process that handed the series over to
+ * a forked child (which samples and stops it); the thread must not run. */
+void ferry_series_detach(struct ferry_series *s);
 
 #endif
