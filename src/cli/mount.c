@@ -22,7 +22,6 @@
 #include "workspace/workspace.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,14 +86,7 @@ static void sample_in_child(struct ferry_series **sp, pid_t server)
 		return;
 	}
 	setsid();
-	int nul = open("/dev/null", O_RDWR);
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		if (nul > 2)
-			close(nul);
-	}
+	ferry_stdio_devnull();
 	ferry_series_pids(series, &server, 1);
 	ferry_series_resume(series);
 	ferry_series_phase(series, "command");

@@ -47,3 +47,24 @@ assert_contains "$FERRY_HOME/jobs/off/report.html" "This job has no time series"
 step "FERRY_SAMPLE=off from the environment too"
 FERRY_SAMPLE=off expect_ok ferry run "$TEST_TMP/job/long.yml" --name off2
 [[ ! -e $FERRY_HOME/jobs/off2/series.jsonl ]] || fail "FERRY_SAMPLE=off wrote a series"
+
+step "a distributed job: one series per node, with each rank's CPU and memory; the report has a section per node"
+cat >"$TEST_TMP/job/dist.yml" <<YML
+command: cat \${{inputs.d}}/a.bin >/dev/null && sleep 2
+inputs:
+  d: {type: uri_folder, path: $TEST_TMP/data, mode: ro_mount}
+distribution: {type: pytorch, process_count_per_instance: 2}
+resources: {instance_count: 2}
+YML
+expect_ok ferry run "$TEST_TMP/job/dist.yml" --name dist
+[[ ! -e $FERRY_HOME/jobs/dist/series.jsonl ]] || fail "a distributed job's series belongs to its nodes"
+for k in 0 1; do
+	f=$FERRY_HOME/jobs/dist/nodes/$k.series.jsonl
+	series "$f" check >/dev/null || fail "node $k: no series or a broken one"
+	assert_eq $((4 * 1024 * 1024)) "$(series "$f" last d storage)" "node $k: bytes its mount fetched"
+	assert_eq 2 "$($PY -c 'import json,sys; print(max(len(json.loads(l).get("ranks", [])) for l in open(sys.argv[1])))' "$f")" \
+		"node $k: ranks sampled"
+done
+expect_ok ferry job report dist
+assert_contains "$FERRY_HOME/jobs/dist/report.html" '<h2 class="node">Node 0</h2>'
+assert_contains "$FERRY_HOME/jobs/dist/report.html" '<h2 class="node">Node 1</h2>'
