@@ -5,7 +5,9 @@
 # BENCH_RUNS times each, in one run of the script. Printed per run: wall seconds of
 # `ferry run`, CPU seconds of everything it started (user+sys, /usr/bin/time), and the
 # CPU seconds of the `ferry run` process itself (where the sampler thread runs; read
-# from /proc/<pid>/stat every 0.1 s until it exits), then the medians and on/off ratios.
+# from /proc/<pid>/stat every 0.1 s until it exits), and with sampling on the CPU the
+# sampling itself took (the series' own `sampler_s`, measured per sample with the thread's
+# CPU clock) and per sample; then the medians and on/off ratios.
 #
 #   bench/series.sh                                 1 GiB, 3 runs each
 #   BENCH_SIZE=256M BENCH_RUNS=5 bench/series.sh
@@ -56,7 +58,8 @@ self_cpu() {
 }
 
 declare -A W C S
-printf '%-4s %-4s %8s %8s %10s\n' run mode wall_s cpu_s ferry_cpu_s
+P= SM=
+printf '%-4s %-4s %8s %8s %10s %10s %8s %13s\n' run mode wall_s cpu_s ferry_cpu_s sampler_ms samples per_sample_us
 for ((i = 1; i <= RUNS; i++)); do
 	for mode in on off; do
 		name=s$$_${mode}_$i
@@ -69,14 +72,20 @@ for ((i = 1; i <= RUNS; i++)); do
 		wait "$tpid" || { cat "$WORK/err" >&2; exit 1; }
 		read -r wall u s <"$WORK/time"
 		cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u + s}')
-		printf '%-4s %-4s %8s %8s %10s\n' "$i" "$mode" "$wall" "$cpu" "$self"
+		read -r sms n per < <(
+			if [[ $mode == on ]]; then
+				$PY -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])][1:]; s=l[-1]["sampler_s"]; print("%.2f %d %.0f" % (s * 1e3, len(l), s * 1e6 / max(len(l) - 1, 1)))' \
+					"$FERRY_HOME/jobs/$name/series.jsonl" || echo "! ! !"
+			else
+				echo "- - -"
+			fi)
+		[[ $sms != "!" ]] || { echo "bench: sampling on but no series for $name" >&2; exit 1; }
+		printf '%-4s %-4s %8s %8s %10s %10s %8s %13s\n' "$i" "$mode" "$wall" "$cpu" "$self" "$sms" "$n" "$per"
 		W[$mode]+="$wall "
 		C[$mode]+="$cpu "
 		S[$mode]+="$self "
-		if [[ $mode == on && ! -s $FERRY_HOME/jobs/$name/series.jsonl ]]; then
-			echo "bench: sampling on but no series for $name" >&2
-			exit 1
-		fi
+		P+="$per "
+		[[ $mode == off ]] || SM+="$sms "
 	done
 done
 median() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{v[NR]=$1} END {if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2); else print "-"}'; }
@@ -87,4 +96,5 @@ for mode in on off; do
 done
 awk -v a="$(median <<<"${W[on]}")" -v b="$(median <<<"${W[off]}")" -v c="$(median <<<"${C[on]}")" -v d="$(median <<<"${C[off]}")" \
 	'BEGIN {printf "on/off   wall %.3fx  cpu %.3fx\n", a / b, c / d}'
+echo "sampling's own CPU: median $(median <<<"$SM") ms per job, $(median <<<"$P") us per sample"
 echo "($SIZE through ro_mount (block mode), sampling every $INTERVAL ms, load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -53,6 +53,7 @@ struct ferry_series {
 	double next_ms;                  /* when the next sample is due */
 	unsigned interval_ms;
 	size_t points;                   /* sample lines in the file */
+	double self_us;                  /* CPU time the sampling itself took so far */
 	const char *phase;
 	pid_t *pids;
 	size_t npids;
@@ -224,7 +225,7 @@ static void sample(struct ferry_series *s, struct ferry_strbuf *sb)
 					  (double)s->last[i].cpu_us / 1e6, (unsigned long long)s->last[i].rss_bytes);
 		ferry_strbuf_addch(sb, ']');
 	}
-	ferry_strbuf_adds(sb, "}\n");
+	ferry_strbuf_addf(sb, ",\"sampler_s\":%.6f}\n", s->self_us / 1e6);
 }
 
 static int write_header(struct ferry_series *s, int fd)
@@ -319,15 +320,24 @@ static void thin(struct ferry_series *s)
 	ferry_strbuf_release(&tmp);
 }
 
+static double thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 static void take(struct ferry_series *s)
 {
 	struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+	double c0 = thread_cpu_us();
 	pthread_mutex_lock(&s->lock);
 	if (s->points >= s->o.max_points)
 		thin(s);
 	sample(s, &sb);
 	if (!sb.failed && ferry_write_all(s->fd, sb.buf, sb.len) == 0)
 		s->points++;
+	s->self_us += thread_cpu_us() - c0; /* shows in the next sample */
 	pthread_mutex_unlock(&s->lock);
 	ferry_strbuf_release(&sb);
 }
