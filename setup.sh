@@ -42,6 +42,8 @@ APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 APT_PACKAGES+=(python3-torch)
 # bench/python.sh's peer: Azure's own Python SDK.
 APT_PACKAGES+=(python3-azure)
+# `ferry job report`'s test opens the page in headless Chromium (t3410).
+APT_PACKAGES+=(chromium)
 # Live monitoring's tests: /metrics read by the Prometheus project's own parser, and
 # `ferry job top` watched through tmux.
 APT_PACKAGES+=(python3-prometheus-client tmux)

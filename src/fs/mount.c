@@ -285,15 +285,7 @@ int ferry_mount_spawn(const struct ferry_mount_opts *o, pid_t *pid, ferry_err *e
 			if (getppid() != parent)
 				_exit(1);
 		}
-		/* The terminal and any pipe the caller reads belong to the caller. */
-		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-			if (nul > 2)
-				close(nul);
-		}
+		ferry_stdio_devnull(); /* the terminal and the caller's pipes are the caller's */
 		struct sigaction dfl = { 0 };
 		dfl.sa_handler = SIG_DFL;
 		sigaction(SIGINT, &dfl, NULL);

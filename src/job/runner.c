@@ -309,7 +309,8 @@ static void start_series(struct run *r)
 	struct ferry_series_opts o = { .path = path,
 				       .interval_ms = (unsigned)ferry_setting_int(&r->ctx.settings, FS_SAMPLE_INTERVAL),
 				       .max_points = (unsigned)ferry_setting_int(&r->ctx.settings, FS_SAMPLE_MAX_POINTS),
-				       .cache_dir = r->cap, .xfer = &r->ctx.stats, .io = r->sio, .nio = n };
+				       .cache_dir = r->cap, .xfer = &r->ctx.stats, .io = r->sio, .nio = n,
+				       .settings = &r->ctx.settings };
 	ferry_err e;
 	if (r->node)
 		ferry_mkdir_parents(path);

@@ -53,6 +53,7 @@ struct ferry_series {
 	double next_ms;                  /* when the next sample is due */
 	unsigned interval_ms;
 	size_t points;                   /* sample lines in the file */
+	double self_us;                  /* CPU time the sampling itself took so far */
 	const char *phase;
 	pid_t *pids;
 	size_t npids;
@@ -120,13 +121,16 @@ void ferry_series_xfer_end(struct ferry_series *s, size_t i)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void take(struct ferry_series *s);
+
 void ferry_series_phase(struct ferry_series *s, const char *phase)
 {
-	if (!s)
+	if (!s || s->stopped)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->phase = phase;
 	pthread_mutex_unlock(&s->lock);
+	take(s); /* the moment the phase begins, to the millisecond */
 }
 
 void ferry_series_pids(struct ferry_series *s, const pid_t *pids, size_t n)
@@ -221,7 +225,7 @@ static void sample(struct ferry_series *s, struct ferry_strbuf *sb)
 					  (double)s->last[i].cpu_us / 1e6, (unsigned long long)s->last[i].rss_bytes);
 		ferry_strbuf_addch(sb, ']');
 	}
-	ferry_strbuf_adds(sb, "}\n");
+	ferry_strbuf_addf(sb, ",\"sampler_s\":%.6f}\n", s->self_us / 1e6);
 }
 
 static int write_header(struct ferry_series *s, int fd)
@@ -235,10 +239,23 @@ static int write_header(struct ferry_series *s, int fd)
 			json_object_set_new(o, "where", json_string(d->where));
 		json_array_append_new(io, o);
 	}
+	static const enum ferry_setting_id recorded[] = {
+		FS_BLOCK_CACHE_ENABLED, FS_READ_BUFFER_BLOCKS, FS_READ_THREADS, FS_READ_BLOCK_SIZE,
+		FS_MEMORY_CACHE_SIZE, FS_BLOCK_FILE_CACHE_ENABLED, FS_MOUNT_CACHE_SIZE, FS_DOWNLOADER_THREADS,
+	};
+	json_t *set = json_object();
+	for (size_t i = 0; set && s->o.settings && i < sizeof(recorded) / sizeof(recorded[0]); i++) {
+		char v[64];
+		ferry_setting_format(s->o.settings, recorded[i], v, sizeof(v));
+		json_object_set_new(set, ferry_settings_table()[recorded[i]].name, json_string(v));
+	}
+	if (set)
+		json_object_set_new(set, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
 	char ts[40];
 	ferry_log_timestamp(ts, sizeof(ts));
-	json_t *h = json_pack("{s:i, s:s, s:I, s:I, s:o}", "ferry_series", 1, "start", ts, "interval_ms",
-			      (json_int_t)s->interval_ms, "max_points", (json_int_t)s->o.max_points, "io", io);
+	json_t *h = json_pack("{s:i, s:s, s:I, s:I, s:o, s:o}", "ferry_series", 1, "start", ts, "interval_ms",
+			      (json_int_t)s->interval_ms, "max_points", (json_int_t)s->o.max_points, "io", io,
+			      "settings", set);
 	char *txt = h ? json_dumps(h, JSON_COMPACT) : NULL;
 	json_decref(h);
 	int rc = txt && ferry_write_all(fd, txt, strlen(txt)) == 0 && ferry_write_all(fd, "\n", 1) == 0 ? 0 : -1;
@@ -303,15 +320,24 @@ static void thin(struct ferry_series *s)
 	ferry_strbuf_release(&tmp);
 }
 
+static double thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 static void take(struct ferry_series *s)
 {
 	struct ferry_strbuf sb = FERRY_STRBUF_INIT;
+	double c0 = thread_cpu_us();
 	pthread_mutex_lock(&s->lock);
 	if (s->points >= s->o.max_points)
 		thin(s);
 	sample(s, &sb);
 	if (!sb.failed && ferry_write_all(s->fd, sb.buf, sb.len) == 0)
 		s->points++;
+	s->self_us += thread_cpu_us() - c0; /* shows in the next sample */
 	pthread_mutex_unlock(&s->lock);
 	ferry_strbuf_release(&sb);
 }
@@ -364,13 +390,28 @@ void ferry_series_pause(struct ferry_series *s)
 
 int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err)
 {
+	if (ferry_series_open(o, out, err) < 0)
+		return -1;
+	ferry_series_resume(*out);
+	return 0;
+}
+
+int ferry_series_open(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err)
+{
 	*out = NULL;
 	struct ferry_series *s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(o->path))) {
+	char cwd[4096];
+	if (s && o->path[0] != '/' && getcwd(cwd, sizeof(cwd))) { /* thin() reopens it by name */
+		if (asprintf(&s->path, "%s/%s", cwd, o->path) < 0)
+			s->path = NULL;
+	} else if (s)
+		s->path = strdup(o->path);
+	if (!s || !s->path) {
 		free(s);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
 	s->o = *o;
+	s->o.path = s->path;
 	s->o.max_points = o->max_points < 16 ? 16 : o->max_points;
 	s->interval_ms = o->interval_ms ? o->interval_ms : 1000;
 	s->phase = "inputs";
@@ -393,7 +434,6 @@ int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **
 	}
 	s->t0_ms = ferry_now_ms();
 	s->next_ms = s->t0_ms;
-	ferry_series_resume(s);
 	*out = s;
 	return 0;
 }
@@ -406,6 +446,13 @@ void ferry_series_stop(struct ferry_series *s)
 	if (s->fd >= 0)
 		take(s);
 	s->stopped = 1;
+}
+
+void ferry_series_detach(struct ferry_series *s)
+{
+	if (s)
+		s->stopped = 1;
+	ferry_series_free(s);
 }
 
 void ferry_series_free(struct ferry_series *s)

@@ -28,6 +28,7 @@
 #define FERRY_JOB_SERIES_H
 
 #include "core/err.h"
+#include "core/settings.h"
 #include "core/stats.h"
 
 #include <stddef.h>
@@ -51,11 +52,17 @@ struct ferry_series_opts {
 	const struct ferry_stats *xfer;/* this process's transfer counters (downloads, uploads) */
 	const struct ferry_series_io *io; /* borrowed for the series' life */
 	size_t nio;
+	const struct ferry_settings *settings; /* the header records the cache and prefetch
+						  settings the report's advice depends on; may be NULL */
 };
 
 /* Create the file, write its header line and start sampling (a first
  * sample at t=0). *out malloc'd; free with ferry_series_free. */
 int ferry_series_start(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err);
+/* The same without starting the thread (ferry_series_resume starts it): for
+ * a caller that forks first — the mount slots are mapped, the file is
+ * written, no thread runs. */
+int ferry_series_open(const struct ferry_series_opts *o, struct ferry_series **out, ferry_err *err);
 /* Counters for io[i] when it is a mount: pass as ferry_mount_opts.live.
  * Lives until ferry_series_free. NULL for a NULL series. */
 struct ferry_fs_counters *ferry_series_mount_slot(struct ferry_series *s, size_t i);
@@ -63,7 +70,9 @@ struct ferry_fs_counters *ferry_series_mount_slot(struct ferry_series *s, size_t
  * end its figures are what o->xfer counted since begin; after end, frozen. */
 void ferry_series_xfer_begin(struct ferry_series *s, size_t i);
 void ferry_series_xfer_end(struct ferry_series *s, size_t i);
-/* What the job is doing: "inputs", "command", "outputs" (a static string). */
+/* What the job is doing: "inputs", "command", "outputs" (a static string).
+ * Takes a sample at once, so that the first sample of a phase marks when
+ * it began (the command's run is exact, not rounded to the interval). */
 void ferry_series_phase(struct ferry_series *s, const char *phase);
 /* The command's processes (one per rank): their trees are sampled from
  * now on (a copy is kept). After they end, CPU and disk figures keep their
@@ -76,5 +85,8 @@ void ferry_series_resume(struct ferry_series *s);
 void ferry_series_stop(struct ferry_series *s);
 /* Stop if needed, unmap the mount slots, free. */
 void ferry_series_free(struct ferry_series *s);
+/* Free without a last sample, in a process that handed the series over to
+ * a forked child (which samples and stops it); the thread must not run. */
+void ferry_series_detach(struct ferry_series *s);
 
 #endif

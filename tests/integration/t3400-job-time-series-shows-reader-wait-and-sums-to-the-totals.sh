@@ -20,16 +20,7 @@ export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 expect_ok ferry upload "$TEST_TMP/big.bin" "$(az_uri "$c" in/big.bin)"
 expect_ok ferry upload "$TEST_TMP/small.bin" "$(az_uri "$c" small/small.bin)"
 unset AZURE_STORAGE_CONNECTION_STRING
-cat >"$TEST_TMP/ds.yml" <<YML
-name: slow
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $c
-endpoint: $FAULT_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-expect_ok ferry datastore create --file "$TEST_TMP/ds.yml"
+az_datastore slow "$c" "$FAULT_URL"
 mkdir -p "$TEST_TMP/job"
 
 # totals JOB INPUT — the input's figures from `ferry job show` as "KEY VALUE" lines.
@@ -55,6 +46,18 @@ same_as_totals() {
 	assert_eq 9 "$n" "figures compared for $1"
 }
 
+# share_of JOB MIN_SAMPLES — check JOB's series (invariants, at least MIN_SAMPLES
+# samples), print the reader-wait share of input 'data' over the command's run.
+share_of() {
+	local f=$FERRY_HOME/jobs/$1/series.jsonl n share
+	[[ -s $f ]] || fail "no time series at $f"
+	n=$(series "$f" check) || fail "the series of $1 breaks its invariants"
+	((n >= $2)) || fail "$1: $n samples, expected at least $2"
+	share=$(series "$f" share data)
+	echo "# $1: $n samples, reader wait share $share" >&2
+	echo "$share"
+}
+
 step "a command reading 256 MiB through a 32 MiB/s link waits on storage for more than half its run"
 fault throttle $((32 * 1024 * 1024))
 at_exit 'fault throttle 0'
@@ -68,15 +71,9 @@ YML
 expect_ok ferry run "$TEST_TMP/job/slow.yml" --name slow
 fault throttle 0
 assert_contains "$TEST_TMP/last.stdout" "$(md5sum <"$TEST_TMP/big.bin" | cut -d' ' -f1)"
-f=$FERRY_HOME/jobs/slow/series.jsonl
-[[ -s $f ]] || fail "no time series at $f"
-n=$(series "$f" check) || fail "the series breaks its invariants"
-echo "# slow: $n samples"
-((n >= 8)) || fail "a job of at least 8 s has only $n samples"
-share=$(series "$f" share data)
-echo "# slow: reader wait share $share"
+share=$(share_of slow 8)
 $PY -c "import sys; sys.exit(not $share > 0.5)" || fail "reader wait share $share, expected > 0.5"
-assert_eq $((256 * 1024 * 1024)) "$(series "$f" last data read)" "bytes the command read"
+assert_eq $((256 * 1024 * 1024)) "$(series "$FERRY_HOME/jobs/slow/series.jsonl" last data read)" "bytes the command read"
 same_as_totals slow data
 
 step "a command that sleeps between its reads waits on storage for less than a tenth of its run"
@@ -89,9 +86,6 @@ environment_variables:
   DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED: "true"
 YML
 expect_ok ferry run "$TEST_TMP/job/sleepy.yml" --name sleepy
-f=$FERRY_HOME/jobs/sleepy/series.jsonl
-series "$f" check >/dev/null || fail "the series breaks its invariants"
-share=$(series "$f" share data)
-echo "# sleepy: reader wait share $share"
+share=$(share_of sleepy 8)
 $PY -c "import sys; sys.exit(not $share < 0.1)" || fail "reader wait share $share, expected < 0.1"
 same_as_totals sleepy data
