@@ -380,7 +380,8 @@ static void verdict(struct ferry_strbuf *sb, const struct series *s, double job_
 	double staging = s->t[a] - s->t[0];
 	ferry_strbuf_adds(sb, "<p class=\"verdict\" id=\"verdict\">");
 	char line[512];
-	snprintf(line, sizeof(line), "%s: the command waited on data for %.0f%% of its run (%.1f s of %.1f s)",
+	snprintf(line, sizeof(line),
+		 "%s: the command waited on data for %.0f%% of its run (its reads waited %.1f s in all, in a %.1f s run)",
 		 share >= 0.5 ? "Data-bound" : share >= 0.2 ? "Partly data-bound" : "Not data-bound", 100 * share,
 		 wait, cmd);
 	esc(sb, line);
@@ -398,7 +399,8 @@ static void verdict(struct ferry_strbuf *sb, const struct series *s, double job_
 		esc(sb, mode);
 		if (strstr(mode, "mount"))
 			ferry_strbuf_adds(sb, block ? ", block mode" : ", whole-file mode");
-		snprintf(line, sizeof(line), ") had a %.0f%% hit rate", 100 * hit);
+		snprintf(line, sizeof(line), ") had a %.0f%% hit rate while storage delivered %.1f MiB/s to it", 100 * hit,
+			 cmd > 0 ? io_delta(s, worst, K_STORAGE, a, b) / cmd / 1048576 : 0.0);
 		esc(sb, line);
 		if (strstr(mode, "mount") && block && hit < 0.5)
 			ferry_strbuf_adds(&adv, "<li>Few reads found their block ready: if the command reads each file "
