@@ -90,3 +90,22 @@ expect_ok ferry run "$TEST_TMP/job/sleepy.yml" --name sleepy
 share=$(share_of sleepy 8)
 $PY -c "import sys; sys.exit(not $share < 0.1)" || fail "reader wait share $share, expected < 0.1"
 same_as_totals sleepy data
+
+step "an rw_mount output's series counts the files and bytes written through to storage"
+cat >"$TEST_TMP/job/writer.yml" <<YML
+command: >-
+  for i in 1 2 3; do head -c 1048576 /dev/urandom >\${{outputs.out}}/f\$i.bin; done
+outputs:
+  out: {type: uri_folder, path: "azureml://datastores/slow/paths/written/", mode: rw_mount}
+YML
+expect_ok ferry run "$TEST_TMP/job/writer.yml" --name writer
+f=$FERRY_HOME/jobs/writer/series.jsonl
+series "$f" check >/dev/null || fail "the series breaks its invariants"
+# the same figures as the mount's own summary ("N uploads (X MiB)"; a new file is
+# created in storage empty, then uploaded at its close: two uploads a file)
+log=$FERRY_HOME/jobs/writer/logs/system_logs/data_capability/rslex.log
+ups=$(sed -nE 's/.*mount summary \(writes\); ([0-9]+) uploads \(([0-9.]+) MiB\).*/\1 \2/p' "$log" | tail -1)
+[[ -n $ups ]] || fail "no write summary in $log"
+assert_eq "${ups% *}" "$(series "$f" last out files)" "uploads in the series vs the mount's summary"
+assert_eq "${ups#* }" "$($PY -c "print('%.1f' % ($(series "$f" last out storage) / 1048576))")" "MiB sent"
+((${ups% *} >= 3)) || fail "3 files written, ${ups% *} uploads"
