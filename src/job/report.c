@@ -218,7 +218,7 @@ static const char style[] =
 	"background:#f4f6fa;border-left:4px solid #3b6fd8}.plots{display:flex;flex-wrap:wrap;gap:12px}"
 	"svg.plot{background:#fff;border:1px solid #ddd}svg text{font:11px sans-serif;fill:#444}"
 	".cmdband{fill:#eef3ff}.axis{stroke:#999;stroke-width:1}.line{fill:none;stroke-width:1.6}"
-	".note{color:#666}";
+	".note{color:#666}table.io td:nth-child(4){min-width:240px}";
 
 static const char *const colors[] = { "#3b6fd8", "#d8733b", "#2e9e5b", "#9b3bd8" };
 
