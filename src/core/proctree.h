@@ -22,10 +22,11 @@ struct ferry_proctree_usage {
 
 /*
  * Add up the processes of the tree rooted at each of roots[0..n) (pids; <= 0
- * are skipped) into out[i] (n entries, zeroed first; a process under two
- * roots counts for the nearer one). One pass over /proc: each process's
- * parent is read from /proc/<pid>/stat, a process is in a tree when a chain
- * of parents reaches a root. CPU time counts each process's own time plus
+ * are skipped) into out[i] (n entries, zeroed first). The roots are
+ * disjoint trees (a job's ranks): none is below another. Each tree is
+ * walked down through the kernel's lists of children
+ * (/proc/<pid>/task/<tid>/children) or, on a kernel without them, found by
+ * reading every process's parent. CPU time counts each process's own time plus
  * its reaped children's (cutime, cstime), and /proc/<pid>/io counts reaped
  * children too, so a child that ended and was waited for is still counted —
  * one that was re-parented away (daemonized) is not. Processes the caller

@@ -657,6 +657,10 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->ranged_bytes = b.ranged_bytes;
 	out->prefetch_used = b.prefetch_used;
 	out->cache_disk_bytes = b.disk_bytes + f.used;
+	pthread_mutex_lock(&fs->flock);
+	out->uploads = fs->uploads;
+	out->upload_bytes = fs->upload_bytes;
+	pthread_mutex_unlock(&fs->flock);
 }
 
 static void rm_dir_files(const char *dir)

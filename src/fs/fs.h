@@ -110,6 +110,7 @@ struct ferry_fs_counters {
 	uint64_t ranged_reads, ranged_bytes; /* … random reads served by small ranged reads */
 	uint64_t prefetch_used;      /* … prefetched blocks a reader then used (prefetch hits) */
 	uint64_t cache_disk_bytes;   /* the caches' files on disk now (a gauge, not a total) */
+	uint64_t uploads, upload_bytes; /* read-write: files written through to storage, their bytes */
 };
 void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */

@@ -218,7 +218,7 @@ static const char style[] =
 	"background:#f4f6fa;border-left:4px solid #3b6fd8}.plots{display:flex;flex-wrap:wrap;gap:12px}"
 	"svg.plot{background:#fff;border:1px solid #ddd}svg text{font:11px sans-serif;fill:#444}"
 	".cmdband{fill:#eef3ff}.axis{stroke:#999;stroke-width:1}.line{fill:none;stroke-width:1.6}"
-	".note{color:#666}";
+	".note{color:#666}table.io td:nth-child(4){min-width:240px}";
 
 static const char *const colors[] = { "#3b6fd8", "#d8733b", "#2e9e5b", "#9b3bd8" };
 
@@ -380,7 +380,8 @@ static void verdict(struct ferry_strbuf *sb, const struct series *s, double job_
 	double staging = s->t[a] - s->t[0];
 	ferry_strbuf_adds(sb, "<p class=\"verdict\" id=\"verdict\">");
 	char line[512];
-	snprintf(line, sizeof(line), "%s: the command waited on data for %.0f%% of its run (%.1f s of %.1f s)",
+	snprintf(line, sizeof(line),
+		 "%s: the command waited on data for %.0f%% of its run (its reads waited %.1f s in all, in a %.1f s run)",
 		 share >= 0.5 ? "Data-bound" : share >= 0.2 ? "Partly data-bound" : "Not data-bound", 100 * share,
 		 wait, cmd);
 	esc(sb, line);
@@ -398,7 +399,8 @@ static void verdict(struct ferry_strbuf *sb, const struct series *s, double job_
 		esc(sb, mode);
 		if (strstr(mode, "mount"))
 			ferry_strbuf_adds(sb, block ? ", block mode" : ", whole-file mode");
-		snprintf(line, sizeof(line), ") had a %.0f%% hit rate", 100 * hit);
+		snprintf(line, sizeof(line), ") had a %.0f%% hit rate while storage delivered %.1f MiB/s to it", 100 * hit,
+			 cmd > 0 ? io_delta(s, worst, K_STORAGE, a, b) / cmd / 1048576 : 0.0);
 		esc(sb, line);
 		if (strstr(mode, "mount") && block && hit < 0.5)
 			ferry_strbuf_adds(&adv, "<li>Few reads found their block ready: if the command reads each file "

@@ -167,7 +167,7 @@ static void add_io(struct ferry_strbuf *sb, const struct ferry_fs_counters *m, c
 			  "\"errors\":%llu,\"hits\":%llu,\"misses\":%llu,\"prefetched\":%llu,\"prefetch_hits\":%llu,"
 			  "\"wait_s\":%.6f,\"opens\":%llu,\"cache_disk\":%llu}",
 			  (unsigned long long)c.bytes_read, (unsigned long long)(c.storage_bytes + x->bytes),
-			  (unsigned long long)x->files, (unsigned long long)(c.requests + x->requests),
+			  (unsigned long long)(c.uploads + x->files), (unsigned long long)(c.requests + x->requests),
 			  (unsigned long long)(c.retries + x->retries), (unsigned long long)c.read_errors,
 			  (unsigned long long)c.cache_hits, (unsigned long long)c.cache_misses,
 			  (unsigned long long)c.prefetched, (unsigned long long)c.prefetch_used, (double)c.wait_us / 1e6,

@@ -10,7 +10,9 @@
 #include "job/report.h"
 #include "job/series.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static size_t lines(const char *path, char *last, size_t cap)
@@ -88,5 +90,24 @@ int main(void)
 			ferry_proctree_sample(roots, 1, u);
 	}
 	CHECK(u[0].cpu_us >= before + 20000); /* CPU time shows up */
+	pid_t kid = fork(); /* a child (and its own child) belong to the tree */
+	if (kid == 0) {
+		if (fork() == 0)
+			execlp("sleep", "sleep", "2", (char *)NULL);
+		execlp("sleep", "sleep", "2", (char *)NULL);
+		_exit(1);
+	}
+	for (int i = 0; i < 100; i++) { /* until both execs happened */
+		ferry_proctree_sample(roots, 1, u);
+		if (u[0].procs == 3)
+			break;
+		usleep(20000);
+	}
+	CHECK(u[0].procs == 3);
+	pid_t kids[2] = { kid, 0 };
+	CHECK(ferry_proctree_sample(kids, 2, u) == 0);
+	CHECK(u[0].procs == 2 && u[1].procs == 0); /* a root's tree, not its parent */
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
 	return CHECK_DONE();
 }
