@@ -5,7 +5,7 @@
 # the libFuzzer targets of tests/fuzz/ into build/fuzz/ (clang), `make fuzz-long`
 # runs each for FUZZ_SECONDS (default 3600).
 CC      ?= cc
-PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3 zlib libzstd
+PKGS    := libcurl yaml-0.1 libxml-2.0 sqlite3 libcrypto jansson fuse3 zlib libzstd libmicrohttpd
 CFLAGS  ?= -O2 -g
 # -fPIC -fno-semantic-interposition: one set of objects serves both build/ferry and
 # build/libferry.so. Debian's gcc builds PIE by default, and PIC without semantic

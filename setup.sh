@@ -31,7 +31,7 @@ if [[ $EUID -ne 0 ]]; then SUDO=sudo; fi
 # runtimes (only recommended by clang, so named here).
 APT_PACKAGES=(
 	build-essential pkg-config libcurl4-openssl-dev libyaml-dev libxml2-dev libsqlite3-dev
-	libssl-dev libjansson-dev clang libclang-rt-14-dev
+	libssl-dev libjansson-dev libmicrohttpd-dev clang libclang-rt-14-dev
 	nginx-light rclone fuse3 libfuse3-dev python3-fsspec python3-pandas python3-pytest
 	curl openssl time ca-certificates
 	slurm-wlm munge
@@ -42,6 +42,11 @@ APT_PACKAGES+=(zlib1g-dev libsnappy-dev libzstd-dev zstd)
 APT_PACKAGES+=(python3-torch)
 # bench/python.sh's peer: Azure's own Python SDK.
 APT_PACKAGES+=(python3-azure)
+# `ferry job report`'s test opens the page in headless Chromium (t3410).
+APT_PACKAGES+=(chromium)
+# Live monitoring's tests: /metrics read by the Prometheus project's own parser, and
+# `ferry job top` watched through tmux.
+APT_PACKAGES+=(python3-prometheus-client tmux)
 # Node: use what is on PATH if it is there (any node >= 18), else Debian's.
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 	APT_PACKAGES+=(nodejs npm)

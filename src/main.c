@@ -22,7 +22,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, "run a command job: ferry run JOB.yml [--name NAME] [--set PATH=VALUE]..." },
-	{ "download", cmd_download, "download a file or folder: ferry download URI DEST" },
+	{ "download", cmd_download, "download a file or folder: ferry download URI DEST [--stats FILE]" },
 	{ "upload", cmd_upload, "upload a file or folder: ferry upload [--follow-links] SRC URI" },
 	{ "mount", cmd_mount, "mount a folder (read-only, or --rw): ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]..." },
 	{ "unmount", cmd_unmount, "unmount: ferry unmount DIR" },
@@ -30,7 +30,7 @@ static const struct {
 	{ "datastore", cmd_datastore, "datastores: ferry datastore create --file DS.yml | list | show NAME" },
 	{ "data", cmd_data, "data assets: ferry data create --file ASSET.yml | list [--include-archived] | show NAME[:VERSION|@latest] | archive|restore NAME[:VERSION]" },
 	{ "compute", cmd_compute, "compute targets (Slurm): ferry compute create --file CLUSTER.yml | list | show NAME | delete NAME" },
-	{ "job", cmd_job, "jobs: ferry job list | show NAME | stream NAME | cancel NAME | download NAME [--output NAME|--all] [--download-path DIR]" },
+	{ "job", cmd_job, "jobs: ferry job list | show NAME | stream NAME | cancel NAME | report [NAME] [--out FILE] [--open] | download NAME [--output NAME|--all] [--download-path DIR]" },
 	{ "mltable", cmd_mltable, "MLTable files: ferry mltable show PATH | head PATH [-n N] | export PATH --to csv|jsonl OUT" },
 	{ "settings", cmd_settings, "print the settings table: ferry settings [--markdown]" },
 	{ "_node", cmd_node, NULL }, /* a distributed job's node agent (job/node.h) */

@@ -124,6 +124,11 @@ struct ferry_bcache {
 	pthread_t *readers, *writers;
 	unsigned n_readers, n_writers;
 	struct ferry_bcache_counters c;
+	unsigned waiting;            /* reads waiting for storage now … */
+	double wait_starts;          /* … and the sum of their start times (µs): the
+	                                waits in progress are waiting × now − wait_starts */
+	double wait_done;            /* µs of waits that ended (c.wait_us, unrounded) */
+	uint64_t wait_shown;         /* the largest wait_us ferry_bcache_counters gave */
 };
 
 struct ferry_bcache_reader {
@@ -748,10 +753,38 @@ void ferry_bcache_destroy(struct ferry_bcache *bc)
 	free(bc);
 }
 
+/* A read starts / stops waiting for storage (bc->lock held). wait_us grows
+ * by the whole wait at its end; ferry_bcache_counters adds the waits still in
+ * progress, so a sampler sees a long wait as it happens. */
+static void wait_begin(struct ferry_bcache *bc, double t0)
+{
+	bc->waiting++;
+	bc->wait_starts += t0;
+}
+
+static void wait_end(struct ferry_bcache *bc, double t0)
+{
+	bc->waiting--;
+	bc->wait_starts -= t0;
+	bc->wait_done += ferry_now_us() - t0;
+	if (!bc->waiting)
+		bc->wait_starts = 0; /* no rounding left over */
+	bc->c.wait_us = (uint64_t)bc->wait_done;
+}
+
 void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters *out)
 {
 	pthread_mutex_lock(&bc->lock);
 	*out = bc->c;
+	if (bc->waiting) {
+		double busy = ferry_now_us() * bc->waiting - bc->wait_starts;
+		out->wait_us = (uint64_t)(bc->wait_done + (busy > 0 ? busy : 0));
+	}
+	/* never less than before (rounding): a reader of two samples gets >= 0 */
+	if (out->wait_us < bc->wait_shown)
+		out->wait_us = bc->wait_shown;
+	bc->wait_shown = out->wait_us;
+	out->disk_bytes = bc->disk_used;
 	pthread_mutex_unlock(&bc->lock);
 }
 
@@ -794,7 +827,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 				bc->c.prefetch_used++;
 			}
 			if (waited)
-				bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
+				wait_end(bc, t0);
 			else
 				bc->c.hits++;
 			pthread_mutex_unlock(&bc->lock);
@@ -805,6 +838,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 				waited = 1;
 				t0 = ferry_now_us();
 				bc->c.misses++;
+				wait_begin(bc, t0);
 			}
 			pthread_cond_wait(&bc->ready, &bc->lock);
 			continue;
@@ -816,6 +850,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 			bc->c.misses++;
 			t0 = ferry_now_us();
 			waited = 1;
+			wait_begin(bc, t0);
 		}
 		size_t len = block_len(bc, idx, r->size);
 		pthread_mutex_unlock(&bc->lock);
@@ -827,6 +862,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 		}
 		if (!(b = new_block(bc, r->key, idx, r->size))) {
 			ferry_membudget_release(bc->mb, len);
+			wait_end(bc, t0);
 			pthread_mutex_unlock(&bc->lock);
 			ferry_err_set(err, FERRY_E_IO, "out of memory for a %llu-byte block",
 				      (unsigned long long)bc->cfg.block_size);
@@ -836,7 +872,7 @@ static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferr
 		pthread_mutex_unlock(&bc->lock);
 		int rc = fetch(bc, b, r->path, err);
 		pthread_mutex_lock(&bc->lock);
-		bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
+		wait_end(bc, t0);
 		if (rc < 0) {
 			settle(bc, b, rc, r->path);
 			pthread_mutex_unlock(&bc->lock);
@@ -1039,19 +1075,25 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 				   (unsigned long long)(hi - lo));
 		goto out;
 	}
-	if (read_range(bc, r->path, lo, (size_t)(hi - lo), nb, err) < 0) {
+	pthread_mutex_lock(&bc->lock);
+	wait_begin(bc, t0);
+	pthread_mutex_unlock(&bc->lock);
+	int frc = read_range(bc, r->path, lo, (size_t)(hi - lo), nb, err);
+	pthread_mutex_lock(&bc->lock);
+	wait_end(bc, t0);
+	if (frc == 0) {
+		bc->c.misses++;
+		bc->c.ranged++;
+		bc->c.ranged_bytes += hi - lo;
+	}
+	pthread_mutex_unlock(&bc->lock);
+	if (frc < 0) {
 		ferry_data_free(nb, hi - lo);
 		ferry_membudget_release(bc->mb, hi - lo);
 		rc = -1;
 		goto out;
 	}
 	memcpy(buf, nb + (off - lo), len);
-	pthread_mutex_lock(&bc->lock);
-	bc->c.misses++;
-	bc->c.ranged++;
-	bc->c.ranged_bytes += hi - lo;
-	bc->c.wait_us += (uint64_t)(ferry_now_us() - t0);
-	pthread_mutex_unlock(&bc->lock);
 	pthread_mutex_lock(&r->lock);
 	drop_range(r);
 	r->rbuf = nb;

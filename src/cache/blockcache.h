@@ -66,6 +66,7 @@ struct ferry_bcache_counters {
 	uint64_t wait_us; /* time reads waited for storage */
 	uint64_t budget_refused;   /* prefetches not queued: the memory budget had no spare room */
 	uint64_t budget_reclaimed; /* blocks freed because a reservation needed the memory */
+	uint64_t disk_bytes; /* block files on disk now (a gauge) */
 };
 
 /* Create the cache and start its threads. */

@@ -31,6 +31,8 @@ int cmd_compute(int argc, char **argv);
 
 /* `ferry job download ...` (argv[0] "job", argv[1] "download"). */
 int cli_job_download(int argc, char **argv);
+/* `ferry job top ...` (argv[0] "job", argv[1] "top"; jobtop.c). */
+int cli_job_top(int argc, char **argv);
 
 /* Help in the one format every command shares: "usage: <usage>", a blank
  * line, then "  <what it does>". `help` is the command table's text,

@@ -1,10 +1,11 @@
-/* job.c — `ferry job list | show NAME | stream NAME | cancel NAME`: the jobs of
- * the workspace. show and list bring the records of jobs on Slurm up to date
+/* job.c — `ferry job list | show NAME | stream NAME | cancel NAME | report
+ * [NAME]`: the jobs of the workspace (report: job/report.h). show and list bring the records of jobs on Slurm up to date
  * first (job/follow.h); stream and cancel work on jobs on Slurm.
- * (`ferry job download`: jobdownload.c.) */
+ * (`ferry job download`: jobdownload.c; `ferry job top`: jobtop.c.) */
 #include "cli/cli.h"
 #include "core/interrupt.h"
 #include "job/follow.h"
+#include "job/report.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME | download NAME [--output NAME|--all] [--download-path DIR]";
+static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME | report [NAME] [--out FILE] [--open] | top [NAME] [--once] [--interval SECONDS] | download NAME [--output NAME|--all] [--download-path DIR]";
 
 static const char *or_dash(const char *s)
 {
@@ -157,12 +158,73 @@ static int job_show(struct ferry_ws *ws, const char *name)
 	return 0;
 }
 
+/* ferry job report [NAME] [--out FILE] [--open]: NAME defaults to the last
+ * job started; FILE to <job folder>/report.html. Prints the file's path
+ * (--open: as a file:// URL to open in a browser). */
+static int job_report(int argc, char **argv)
+{
+	const char *name = NULL, *out = NULL;
+	int open_it = 0;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!strncmp(argv[i], "--out=", 6))
+			out = argv[i] + 6;
+		else if (!strcmp(argv[i], "--open"))
+			open_it = 1;
+		else if (argv[i][0] == '-')
+			return cli_usage(usage, "job report: unknown option '%s'", argv[i]);
+		else if (name)
+			return cli_usage(usage, "job report takes one job name");
+		else
+			name = argv[i];
+	}
+	struct ferry_ws *ws;
+	ferry_err err;
+	if (ferry_ws_open(NULL, &ws, &err) < 0)
+		return cli_fail(&err);
+	struct ferry_job_record r = { 0 };
+	int rc = 0;
+	ferry_err_clear(&err);
+	if (name)
+		rc = ferry_ws_job_get(ws, name, &r, &err);
+	else { /* the last job: the list is oldest first */
+		struct ferry_job_record *v = NULL;
+		size_t n = 0;
+		rc = ferry_ws_job_list(ws, &v, &n, &err);
+		if (rc == 0 && n == 0)
+			rc = ferry_err_set(&err, FERRY_E_NOTFOUND, "no job in %s yet (ferry run JOB.yml)", ferry_ws_home(ws));
+		else if (rc == 0)
+			rc = ferry_ws_job_get(ws, v[n - 1].name, &r, &err);
+		ferry_job_record_list_free(v, n);
+	}
+	if (rc == 0 && ferry_follow_reconcile(ws, &r, &err) < 0)
+		fprintf(stderr, "ferry: warning: the status may be stale: %s\n", err.msg);
+	char path[4200];
+	if (rc == 0 && !out)
+		snprintf(path, sizeof(path), "%s/report.html", r.folder ? r.folder : ".");
+	if (rc == 0)
+		rc = ferry_job_report(&r, out ? out : path, &err);
+	if (rc == 0) {
+		char abs[4200];
+		const char *p = realpath(out ? out : path, abs) ? abs : out ? out : path;
+		printf(open_it ? "file://%s\n" : "%s\n", p);
+	}
+	ferry_job_record_free(&r);
+	ferry_ws_close(ws);
+	return rc < 0 ? cli_fail(&err) : 0;
+}
+
 int cmd_job(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(usage, "job needs a subcommand");
 	if (!strcmp(argv[1], "download"))
 		return cli_job_download(argc, argv);
+	if (!strcmp(argv[1], "report"))
+		return job_report(argc, argv);
+	if (!strcmp(argv[1], "top"))
+		return cli_job_top(argc, argv);
 	const char *sub = argv[1];
 	int list = !strcmp(sub, "list");
 	if (!list && strcmp(sub, "show") && strcmp(sub, "stream") && strcmp(sub, "cancel"))

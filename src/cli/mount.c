@@ -8,14 +8,21 @@
  * served in the foreground until `ferry unmount DIR`, `fusermount3 -u DIR`,
  * Ctrl-C or SIGTERM. Settings come from the environment, then --set. The
  * runtime log is $FERRY_HOME/logs/mount.log unless --log names another.
+ * --stats FILE: the mount's time series while it is served (the format of a
+ * job's series.jsonl, docs/jobs.md; its CPU and memory figures are the
+ * server's own), sampled by this process with -f, else by a small forked
+ * sampler that ends with the server.
  */
 #include "cli/cli.h"
 #include "core/settings.h"
 #include "core/log.h"
+#include "core/sys.h"
 #include "fs/fs.h"
+#include "job/series.h"
 #include "workspace/workspace.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +30,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]... [--cache-dir DIR] [--log FILE]";
+	"ferry mount URI DIR [--rw] [-f] [--set NAME=VALUE]... [--cache-dir DIR] [--log FILE] [--stats FILE]";
 
 struct sets {
 	const char **kv;
@@ -61,9 +68,51 @@ static int unknown_setting(const char *kv)
 	return 1;
 }
 
+/* --stats of a background mount: a forked child samples the server's
+ * shared counters (mapped before either fork) and its CPU and memory until
+ * it exits, then takes the last sample; this process returns at once. */
+static void sample_in_child(struct ferry_series **sp, pid_t server)
+{
+	struct ferry_series *series = *sp;
+	*sp = NULL; /* handed to the child (or given up) */
+	pid_t c = fork();
+	if (c < 0) {
+		ferry_warn("--stats: fork: %s; no series", strerror(errno));
+		ferry_series_detach(series);
+		return;
+	}
+	if (c > 0) {
+		ferry_series_detach(series);
+		return;
+	}
+	setsid();
+	ferry_stdio_devnull();
+	ferry_series_pids(series, &server, 1);
+	ferry_series_resume(series);
+	ferry_series_phase(series, "command");
+	while (kill(server, 0) == 0 || errno != ESRCH) {
+		char st[512] = "";
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/stat", (int)server);
+		FILE *f = fopen(p, "re");
+		if (f) {
+			if (!fgets(st, sizeof(st), f))
+				st[0] = '\0';
+			fclose(f);
+		}
+		const char *rp = strrchr(st, ')');
+		if (!f || (rp && rp[1] == ' ' && rp[2] == 'Z')) /* gone, or a zombie nobody reaped yet */
+			break;
+		ferry_sleep_ms(250);
+	}
+	ferry_series_phase(series, "outputs");
+	ferry_series_free(series);
+	_exit(0);
+}
+
 int cmd_mount(int argc, char **argv)
 {
-	const char *uri = NULL, *dir = NULL, *cache_dir = NULL, *logfile = NULL;
+	const char *uri = NULL, *dir = NULL, *cache_dir = NULL, *logfile = NULL, *stats = NULL;
 	int foreground = 0, rw = 0;
 	struct sets sets = { calloc((size_t)argc, sizeof(char *)), 0 };
 	if (!sets.kv)
@@ -74,13 +123,16 @@ int cmd_mount(int argc, char **argv)
 			foreground = 1;
 		else if (!strcmp(a, "--rw"))
 			rw = 1;
-		else if (!strcmp(a, "--set") || !strcmp(a, "--cache-dir") || !strcmp(a, "--log")) {
+		else if (!strcmp(a, "--set") || !strcmp(a, "--cache-dir") || !strcmp(a, "--log") ||
+			 !strcmp(a, "--stats")) {
 			if (i + 1 >= argc) {
 				free(sets.kv);
 				return cli_usage(usage, "%s needs a value", a);
 			}
 			const char *v = argv[++i];
-			if (a[2] == 's') {
+			if (!strcmp(a, "--stats"))
+				stats = v;
+			else if (a[2] == 's') {
 				if (!strchr(v, '=')) {
 					free(sets.kv);
 					return cli_usage(usage, "--set takes NAME=VALUE, got '%s'", v);
@@ -157,15 +209,38 @@ int cmd_mount(int argc, char **argv)
 		ferry_info("ferry mount %s %s (%s%s)", uri, dir, foreground ? "foreground" : "background",
 			   rw ? ", read-write" : "");
 		struct ferry_mount_opts o = { .store = s, .root = path, .settings = &ctx.settings, .stats = &ctx.stats,
-					      .cache_dir = cache_dir, .rw = rw, .dir = dir, .home = home };
-		if (foreground)
+					      .cache_dir = cache_dir, .rw = rw, .dir = dir, .home = home,
+					      .metrics = 1 };
+		struct ferry_series *series = NULL;
+		const struct ferry_series_io io = { .name = "mount", .output = rw, .mode = rw ? "rw_mount" : "ro_mount",
+						    .where = uri };
+		if (stats) {
+			struct ferry_series_opts so = {
+				.path = stats, .interval_ms = (unsigned)ferry_setting_int(&ctx.settings, FS_SAMPLE_INTERVAL),
+				.max_points = (unsigned)ferry_setting_int(&ctx.settings, FS_SAMPLE_MAX_POINTS),
+				.cache_dir = cache_dir, .io = &io, .nio = 1, .settings = &ctx.settings
+			};
+			rc = ferry_series_open(&so, &series, &err);
+			o.live = ferry_series_mount_slot(series, 0);
+		}
+		if (rc < 0)
+			;
+		else if (foreground) {
+			pid_t self = getpid();
+			ferry_series_pids(series, &self, 1);
+			ferry_series_resume(series);
+			ferry_series_phase(series, "command"); /* a standalone mount: while it is served */
 			rc = ferry_mount_serve(&o, -1, &err);
-		else {
+			ferry_series_phase(series, "outputs");
+		} else {
 			pid_t pid;
 			rc = ferry_mount_spawn(&o, &pid, &err);
 			if (rc == 0)
 				ferry_info("mount of %s served by process %d", dir, (int)pid);
+			if (rc == 0 && series)
+				sample_in_child(&series, pid);
 		}
+		ferry_series_free(series);
 		ferry_store_destroy(s);
 		free(path);
 	}

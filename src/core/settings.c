@@ -7,9 +7,12 @@
 #include "core/settings.h"
 #include "core/log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,6 +74,14 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
 	[FS_MEMORY_LIMIT] = { "FERRY_MEMORY_LIMIT", FST_SIZE, -1, 8 * MiB, BIG, 1,
 		"bytes", "RAM for data of the whole process (block cache, prefetch, range and download buffers); unset: 25% of RAM or of the cgroup limit" },
+	[FS_SAMPLE] = { "FERRY_SAMPLE", FST_BOOL, 1, 0, 1, 0,
+		"bool", "record the job's time series (series.jsonl; ferry job report)" },
+	[FS_SAMPLE_INTERVAL] = { "FERRY_SAMPLE_INTERVAL_MS", FST_U64, 1000, 100, 3600000, 0,
+		"ms", "time between two samples of the time series" },
+	[FS_SAMPLE_MAX_POINTS] = { "FERRY_SAMPLE_MAX_POINTS", FST_U64, 3600, 16, 10000000, 0,
+		"samples", "a time series keeps at most this many samples: then every second one is dropped and the interval doubles" },
+	[FS_METRICS_ADDR] = { "FERRY_METRICS_ADDR", FST_ADDR, -1, 0, 281474976710655.0, 1,
+		"host:port", "serve Prometheus/OpenMetrics text at http://HOST:PORT/metrics while a job or `ferry mount` runs (\":9464\" = 127.0.0.1:9464; unset = off)" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)
@@ -159,6 +170,39 @@ static void enum_word(const char *words, int v, char *buf, size_t cap)
 	snprintf(buf, cap, "%.*s", (int)strcspn(w, "|"), w);
 }
 
+void ferry_addr_format(uint64_t addr, char *buf, size_t cap)
+{
+	uint32_t ip = (uint32_t)(addr >> 16);
+	snprintf(buf, cap, "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		 (unsigned)(addr & 0xffff));
+}
+
+/* "HOST:PORT", ":PORT" or "PORT"; HOST an IPv4 address or localhost. */
+static int parse_addr(const char *t, double *out)
+{
+	const char *colon = strrchr(t, ':');
+	const char *port = colon ? colon + 1 : t;
+	char host[64] = "127.0.0.1";
+	if (colon && colon > t) {
+		if ((size_t)(colon - t) >= sizeof(host))
+			return -1;
+		memcpy(host, t, (size_t)(colon - t));
+		host[colon - t] = '\0';
+		if (!strcasecmp(host, "localhost"))
+			strcpy(host, "127.0.0.1");
+	}
+	struct in_addr a;
+	char *end;
+	if (!*port || strchr(port, '-') || inet_pton(AF_INET, host, &a) != 1)
+		return -1;
+	errno = 0;
+	unsigned long p = strtoul(port, &end, 10);
+	if (errno || *end || p > 65535)
+		return -1;
+	*out = (double)(((uint64_t)ntohl(a.s_addr) << 16) | p);
+	return 0;
+}
+
 static int parse_value(const struct ferry_setting_def *d, const char *t, double *out)
 {
 	char *end;
@@ -183,6 +227,8 @@ static int parse_value(const struct ferry_setting_def *d, const char *t, double 
 			return -1;
 		*out = (double)i;
 		return 0;
+	case FST_ADDR:
+		return parse_addr(t, out);
 	case FST_F64:
 		errno = 0;
 		*out = strtod(t, &end);
@@ -200,6 +246,7 @@ static const char *type_form(enum ferry_setting_type t)
 	case FST_F64: return "a number";
 	case FST_BOOL: return "true or false";
 	case FST_ENUM: return "one of";
+	case FST_ADDR: return "an address such as 127.0.0.1:9464, :9464 or 9464";
 	}
 	return "a value";
 }
@@ -253,6 +300,8 @@ static void format_value(const struct ferry_setting_def *d, double v, int unset,
 		enum_word(d->unit_help, (int)v, buf, cap);
 	else if (d->type == FST_F64)
 		snprintf(buf, cap, "%g", v);
+	else if (d->type == FST_ADDR)
+		ferry_addr_format((uint64_t)v, buf, cap);
 	else
 		snprintf(buf, cap, "%lld", (long long)v);
 }

@@ -42,6 +42,10 @@ enum ferry_setting_id {
 	FS_READ_TIMEOUT,            /* FERRY_READ_TIMEOUT_SECONDS */
 	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
 	FS_MEMORY_LIMIT,            /* FERRY_MEMORY_LIMIT (-1: unset, the default of core/membudget.h) */
+	FS_SAMPLE,                  /* FERRY_SAMPLE */
+	FS_SAMPLE_INTERVAL,         /* FERRY_SAMPLE_INTERVAL_MS */
+	FS_SAMPLE_MAX_POINTS,       /* FERRY_SAMPLE_MAX_POINTS */
+	FS_METRICS_ADDR,            /* FERRY_METRICS_ADDR: FST_ADDR */
 	FS__COUNT
 };
 
@@ -52,6 +56,8 @@ enum ferry_setting_type {
 	FST_F64,   /* real number within [min, max] */
 	FST_BOOL,  /* true/false/1/0/yes/no */
 	FST_ENUM,  /* one of the words in unit_help, "a|b|c"; the value is its index */
+	FST_ADDR,  /* an IPv4 address and TCP port: "HOST:PORT", ":PORT" or "PORT" (host
+	              127.0.0.1: loopback unless named); the value is (ipv4 << 16) | port */
 };
 
 /* FERRY_VERIFY_MD5 (in the order of its row's words). */
@@ -97,6 +103,9 @@ const char *ferry_settings_getenv(void *arg, const char *name);
 /* Accessors. An "unset" value reads as -1. */
 int64_t ferry_setting_int(const struct ferry_settings *s, enum ferry_setting_id id);
 double ferry_setting_f64(const struct ferry_settings *s, enum ferry_setting_id id);
+
+/* An FST_ADDR value, (ipv4 << 16) | port, as "a.b.c.d:port". */
+void ferry_addr_format(uint64_t addr, char *buf, size_t cap);
 
 /* Parse a size such as "150MB", "2 MiB", "-10GB", "4096". Returns 0 or -1. */
 int ferry_parse_size(const char *text, int64_t *out);

@@ -4,6 +4,7 @@
 #include "core/sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,4 +62,16 @@ void ferry_random_bytes(void *buf, size_t n)
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 		p[i] = (unsigned char)(x >> 33);
 	}
+}
+
+void ferry_stdio_devnull(void)
+{
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0)
+		return;
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	if (nul > 2)
+		close(nul);
 }

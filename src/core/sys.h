@@ -27,4 +27,8 @@ void ferry_sleep_ms(long ms);
  * Never use it for keys. */
 void ferry_random_bytes(void *buf, size_t n);
 
+/* Point stdin, stdout and stderr at /dev/null: a forked server or sampler
+ * leaves the terminal and any pipe the caller reads to the caller. */
+void ferry_stdio_devnull(void);
+
 #endif

@@ -680,6 +680,12 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->random_switches = b.random_switches;
 	out->ranged_reads = b.ranged + f.ranged;
 	out->ranged_bytes = b.ranged_bytes + f.ranged_bytes;
+	out->prefetch_used = b.prefetch_used;
+	out->cache_disk_bytes = b.disk_bytes + f.used;
+	pthread_mutex_lock(&fs->flock);
+	out->uploads = fs->uploads;
+	out->upload_bytes = fs->upload_bytes;
+	pthread_mutex_unlock(&fs->flock);
 }
 
 static void rm_dir_files(const char *dir)

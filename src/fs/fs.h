@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 struct ferry_fs;
+struct ferry_fs_counters;
 
 /*
  * What to mount and how: one struct for ferry_fs_new, ferry_mount_serve and
@@ -58,6 +59,18 @@ struct ferry_mount_opts {
 	const char *home;                      /* workspace whose registry records the mount; NULL: none */
 	const char *summary_file;              /* NULL: none (see ferry_mount_serve) */
 	int die_with_parent;                   /* spawn: the child stops when the caller dies */
+	/* serve/spawn: when set, the server copies its counters here every
+	 * 250 ms while it serves and once more at the end (after the last
+	 * upload, before the summary file), each field with an atomic store.
+	 * For a spawned child this is memory the caller mapped MAP_SHARED
+	 * before the fork (job/series.h), so a sampler in the caller reads
+	 * the child's figures with no request and no file. */
+	struct ferry_fs_counters *live;
+	/* serve: when set and o->settings has FERRY_METRICS_ADDR, the counters
+	 * are served as Prometheus text at http://ADDR/metrics while the mount
+	 * serves (`ferry mount`; jobs serve theirs from the job's process,
+	 * job/metrics.h). A port that cannot be bound fails the mount. */
+	int metrics;
 };
 
 /* A file system showing folder o->root of o->store, read-only or (o->rw)
@@ -95,6 +108,9 @@ struct ferry_fs_counters {
 	uint64_t prefetch_cancelled; /* … queued prefetches dropped on random access or close */
 	uint64_t random_switches;    /* … times a reader turned to random access */
 	uint64_t ranged_reads, ranged_bytes; /* … random reads served by small ranged reads */
+	uint64_t prefetch_used;      /* … prefetched blocks a reader then used (prefetch hits) */
+	uint64_t cache_disk_bytes;   /* the caches' files on disk now (a gauge, not a total) */
+	uint64_t uploads, upload_bytes; /* read-write: files written through to storage, their bytes */
 };
 void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */

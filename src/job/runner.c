@@ -21,6 +21,8 @@
 #include "core/interrupt.h"
 #include "job/distrun.h"
 #include "job/ranks.h"
+#include "job/metrics.h"
+#include "job/series.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/proc.h"
@@ -66,6 +68,7 @@ struct io_state {
 	int have_mount;                 /* … once the server reported it */
 	char *asset;        /* input: the asset it came from ("name:version");
 	                       output: the asset it was registered as */
+	int slot;           /* its index in the time series, or -1 */
 };
 
 struct run {
@@ -80,6 +83,9 @@ struct run {
 	FILE *dcap;                 /* data-capability.log */
 	struct io_state *in, *out;
 	struct ferry_job_record rec;
+	struct ferry_series *series;   /* the time series (series.h), or NULL: FERRY_SAMPLE off */
+	struct ferry_series_io *sio;   /* what it describes */
+	struct ferry_job_metrics *metrics; /* /metrics over the series (FERRY_METRICS_ADDR), or NULL */
 };
 
 /* The identity storage is reached with, in the runtime log (never a token). */
@@ -249,6 +255,81 @@ static void restore_stats(struct run *r, const struct ferry_stats *saved)
 	r->ctx.stats = *saved;
 }
 
+/* Fork the server of mount `o` for st: from zeroed counters, with no
+ * sampler thread running across the fork, publishing its counters to st's
+ * slot of the time series. */
+static int spawn_mount(struct run *r, struct ferry_mount_opts *o, struct io_state *st, ferry_err *err)
+{
+	o->live = st->slot >= 0 ? ferry_series_mount_slot(r->series, (size_t)st->slot) : NULL;
+	ferry_series_pause(r->series);
+	ferry_job_metrics_pause(r->metrics);
+	struct ferry_stats saved = zero_stats(r);
+	int rc = ferry_mount_spawn(o, &st->mount_pid, err);
+	restore_stats(r, &saved);
+	ferry_job_metrics_resume(r->metrics);
+	ferry_series_resume(r->series);
+	return rc;
+}
+
+/* Start the job's time series (FERRY_SAMPLE) at <job>/series.jsonl, or a
+ * node's at <job>/nodes/<K>.series.jsonl: one entry per input with data and
+ * per output. A series that cannot start is a warning, not a failure. */
+static void start_series(struct run *r)
+{
+	const struct ferry_jobspec *s = r->s;
+	if (!ferry_setting_int(&r->ctx.settings, FS_SAMPLE)) {
+		if (r->ctx.settings.from_user[FS_METRICS_ADDR] && !r->node)
+			ferry_warn("job %s: FERRY_METRICS_ADDR is set but FERRY_SAMPLE is off: no /metrics",
+				   s->name);
+		return;
+	}
+	if (!(r->sio = calloc(s->n_inputs + s->n_outputs + 1, sizeof(*r->sio))))
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_inputs; i++) {
+		const struct ferry_job_input *in = &s->inputs[i];
+		r->in[i].slot = -1;
+		if (in->literal || !in->path || in->mode == FERRY_MODE_DIRECT)
+			continue;
+		r->in[i].slot = (int)n;
+		r->sio[n++] = (struct ferry_series_io){ .name = in->name, .mode = ferry_io_mode_name(in->mode),
+							.where = in->path };
+	}
+	for (size_t i = 0; i < s->n_outputs; i++) {
+		r->out[i].slot = (int)n;
+		r->sio[n++] = (struct ferry_series_io){ .name = s->outputs[i].name, .output = 1,
+							.mode = ferry_io_mode_name(s->outputs[i].mode),
+							.where = s->outputs[i].path_tmpl };
+	}
+	char path[4400];
+	if (r->node)
+		snprintf(path, sizeof(path), "%s/nodes/%d.series.jsonl", r->jobdir, r->node->node_rank);
+	else
+		snprintf(path, sizeof(path), "%s/series.jsonl", r->jobdir);
+	struct ferry_series_opts o = { .path = path,
+				       .interval_ms = (unsigned)ferry_setting_int(&r->ctx.settings, FS_SAMPLE_INTERVAL),
+				       .max_points = (unsigned)ferry_setting_int(&r->ctx.settings, FS_SAMPLE_MAX_POINTS),
+				       .cache_dir = r->cap, .xfer = &r->ctx.stats, .io = r->sio, .nio = n,
+				       .settings = &r->ctx.settings };
+	ferry_err e;
+	if (r->node)
+		ferry_mkdir_parents(path);
+	if (ferry_series_start(&o, &r->series, &e) < 0)
+		ferry_warn("job %s: no time series: %s", s->name, e.msg);
+	else if (!r->node && ferry_job_metrics_start(&r->ctx.settings, s->name, path, &r->metrics, &e) < 0)
+		ferry_warn("job %s: no /metrics: %s", s->name, e.msg);
+}
+
+static void stop_series(struct run *r)
+{
+	ferry_job_metrics_stop(r->metrics);
+	r->metrics = NULL;
+	ferry_series_free(r->series);
+	r->series = NULL;
+	free(r->sio);
+	r->sio = NULL;
+}
+
 /* ro_mount: mount the input's folder (a uri_file's parent folder) read-only
  * at wd/INPUT_<name>, served by a child process that dies with us. */
 static int mount_input(struct run *r, const struct ferry_job_input *in, struct io_state *st,
@@ -301,9 +382,7 @@ static int mount_input(struct run *r, const struct ferry_job_input *in, struct i
 					      .settings = &r->ctx.settings, .stats = &r->ctx.stats, .dir = st->local,
 					      .cache_dir = st->cache, .home = ferry_ws_home(r->ctx.ws),
 					      .die_with_parent = 1, .summary_file = summary };
-		struct ferry_stats saved = zero_stats(r);
-		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
-		restore_stats(r, &saved);
+		rc = spawn_mount(r, &o, st, err);
 	}
 	if (rc == 0) {
 		if (base && asprintf(&st->value, "%s/%s", st->local, base) < 0)
@@ -463,12 +542,13 @@ static int eval_input(struct run *r, const struct ferry_job_input *in, struct io
 		struct ferry_mount_opts o = { .store = store, .root = "", .settings = &r->ctx.settings,
 					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache,
 					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
-		if (mount) {
-			struct ferry_stats saved = zero_stats(r);
-			rc = ferry_mount_spawn(&o, &st->mount_pid, err);
-			restore_stats(r, &saved);
-		} else
+		if (mount)
+			rc = spawn_mount(r, &o, st, err);
+		else {
+			ferry_series_xfer_begin(r->series, (size_t)st->slot);
 			rc = ferry_download_store(&r->ctx, store, "", 1, st->uri, st->local, &st->res, NULL, err);
+			ferry_series_xfer_end(r->series, (size_t)st->slot);
+		}
 	}
 	ferry_store_destroy(store);
 	st->ms = ferry_now_ms() - t0;
@@ -524,7 +604,9 @@ static int do_inputs(struct run *r, ferry_err *err)
 		ferry_info("input '%s': downloading %s to %s", in->name, st->uri, st->local);
 		double t0 = ferry_now_ms();
 		char *single = NULL;
+		ferry_series_xfer_begin(r->series, (size_t)st->slot);
 		int rc = ferry_download(&r->ctx, st->uri, st->local, &st->res, &single, err);
+		ferry_series_xfer_end(r->series, (size_t)st->slot);
 		st->ms = ferry_now_ms() - t0;
 		if (rc == 0 && in->type == FERRY_IO_URI_FILE && !single) {
 			rc = ferry_err_set(err, FERRY_E_INVALID,
@@ -588,9 +670,7 @@ static int mount_output(struct run *r, const struct ferry_job_output *o, struct 
 		struct ferry_mount_opts o = { .store = store, .root = path, .settings = &r->ctx.settings,
 					      .stats = &r->ctx.stats, .dir = st->local, .cache_dir = st->cache, .rw = 1,
 					      .home = ferry_ws_home(r->ctx.ws), .die_with_parent = 1, .summary_file = summary };
-		struct ferry_stats saved = zero_stats(r);
-		rc = ferry_mount_spawn(&o, &st->mount_pid, err);
-		restore_stats(r, &saved);
+		rc = spawn_mount(r, &o, st, err);
 	}
 	free(path);
 	ferry_store_destroy(store);
@@ -724,7 +804,9 @@ static int finish_outputs(struct run *r, ferry_err *err)
 					    st->value);
 		else {
 			ferry_info("output '%s': uploading %s to %s", o->name, st->value, st->uri);
+			ferry_series_xfer_begin(r->series, (size_t)st->slot);
 			orc = ferry_upload(&r->ctx, st->value, st->uri, &st->res, &e);
+			ferry_series_xfer_end(r->series, (size_t)st->slot);
 		}
 		st->ms = ferry_now_ms() - t0;
 		if (orc < 0) {
@@ -1063,9 +1145,20 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old_pipe);
 
+	ferry_series_pause(r->series); /* no sampler or metrics thread across the forks */
+	ferry_job_metrics_pause(r->metrics);
 	int rc = start_ranks(r, cmd, rp, n, err);
 	if (rc < 0)
 		signal_ranks(rp, n, SIGKILL);
+	if (r->series) {
+		pid_t pids[64];
+		size_t np = n < 64 ? n : 64;
+		for (size_t i = 0; i < np; i++)
+			pids[i] = rp[i].pid;
+		ferry_series_pids(r->series, pids, np);
+	}
+	ferry_job_metrics_resume(r->metrics);
+	ferry_series_resume(r->series);
 	if (r->node && ferry_interrupted() && !got_signal)
 		got_signal = ferry_interrupted(); /* asked to stop while staging */
 
@@ -1485,6 +1578,7 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 {
 	struct ferry_jobspec *s = r->s;
 	*outputs_ok = 1;
+	start_series(r);
 	if (do_inputs(r, err) < 0 || prepare_outputs(r, err) < 0)
 		return -1;
 	/* The command runs in a snapshot of its code (workdir.h). */
@@ -1514,7 +1608,9 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 	if (erc < 0)
 		return -1;
 	ferry_info("command: %s", cmd);
+	ferry_series_phase(r->series, "command");
 	int crc = run_command(r, cmd, status, err);
+	ferry_series_phase(r->series, "outputs");
 	free(cmd);
 	if (crc < 0)
 		return -1;
@@ -1549,6 +1645,7 @@ static void run_close(struct run *r, int log_open)
 {
 	unmount_inputs(r);
 	unmount_outputs(r);
+	stop_series(r); /* its last sample: after the servers' last figures */
 	if (!keep_inputs(r))
 		for (size_t i = 0; r->in && i < r->s->n_inputs; i++)
 			if (r->in[i].local)

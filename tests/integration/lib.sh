@@ -216,14 +216,15 @@ new_container() {
 	echo "$name"
 }
 
-# az_datastore NAME CONTAINER — register an account-key datastore over CONTAINER on Azurite.
+# az_datastore NAME CONTAINER [ENDPOINT] — register an account-key datastore over
+# CONTAINER on Azurite (ENDPOINT: another way to it, e.g. $FAULT_URL, the fault proxy).
 az_datastore() {
 	cat >"$TEST_TMP/ds-$1.yml" <<-YML
 	name: $1
 	type: azure_blob
 	account_name: devstoreaccount1
 	container_name: $2
-	endpoint: $AZURITE_URL
+	endpoint: ${3:-$AZURITE_URL}
 	credentials:
 	  account_key: $AZURITE_KEY
 	YML
