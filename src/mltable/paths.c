@@ -464,7 +464,7 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 			switch (s->op) {
 			case FERRY_MLT_TAKE: keep[i] = i < s->n; break;
 			case FERRY_MLT_SKIP: keep[i] = i >= s->n; break;
-			case FERRY_MLT_SAMPLE: keep[i] = ferry_prng_unit(&r) < s->probability; break;
+			case FERRY_MLT_SAMPLE: keep[i] = (ferry_prng_unit(&r) < s->probability) != s->complement; break;
 			case FERRY_MLT_FILTER: keep[i] = (char)ferry_mlt_expr_eval(s->expr, path_lookup, &out->v[i]); break;
 			default: keep[i] = 1; break;
 			}
