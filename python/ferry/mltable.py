@@ -16,7 +16,7 @@ follow the table's column types (convert_column_types, else inferred from the fi
 `ferry mltable show` prints them): int -> int64 (float64 when a value is null), float -> float64,
 boolean -> bool (object with None when a value is null), datetime -> datetime64[ns] (NaT), string ->
 object (None). A value that does not fit its column's type (a text in an int column past the first 200
-rows) makes the column float64 (int and float) or object.
+rows) makes the column float64 (int and float) or object holding each value's text.
 """
 import ctypes
 import json
@@ -24,7 +24,7 @@ import queue
 import random
 import threading
 
-from ferry._lib import Engine, _Entry, _Err, _b, _raise, lib
+from ferry._lib import Engine, _Entry, _Err, _b, _raise, _safe_path, lib
 
 __all__ = ["load", "MLTable"]
 
@@ -73,46 +73,32 @@ def _np():
     return numpy
 
 
+def _strings(raw, off):
+    n = len(off) - 1
+    if raw.isascii():  # byte offsets are character offsets: one decode, then slices
+        txt = raw.decode("ascii")
+        return [txt[off[i]:off[i + 1]] for i in range(n)]
+    return [raw[off[i]:off[i + 1]].decode("utf-8", "replace") for i in range(n)]
+
+
 def _chunk(col, n):
-    """One column of one batch as (type, table_type, valid, values): numpy arrays copied out of C's
-    buffers (values: int64 / float64 / int64 ns / a list of str)."""
+    """One column of one batch as (type, table_type, valid, values, text): numpy arrays copied out
+    of C's buffers (values: int64 / float64 / int64 ns / a list of str); text: (bytes, offsets), each
+    value as written, kept in case another batch widens the column to strings."""
     np = _np()
     t = col.type
     if n == 0:
-        return t, col.table_type, np.zeros(0, bool), ([] if t == T_STRING else np.zeros(0, np.int64))
+        return t, col.table_type, np.zeros(0, bool), ([] if t == T_STRING else np.zeros(0, np.int64)), (b"", [0])
     valid = np.ctypeslib.as_array(col.valid, (n,)).astype(bool)
+    off = np.ctypeslib.as_array(col.offsets, (n + 1,)).tolist()
+    raw = ctypes.string_at(col.text, off[-1]) if off[-1] else b""
     if t in (T_INT, T_BOOL, T_DATETIME):
         vals = np.ctypeslib.as_array(col.ints, (n,)).copy()
     elif t == T_FLOAT:
         vals = np.ctypeslib.as_array(col.floats, (n,)).copy()
     else:
-        off = np.ctypeslib.as_array(col.offsets, (n + 1,)).tolist()
-        raw = ctypes.string_at(col.text, off[-1]) if off[-1] else b""
-        if raw.isascii():  # byte offsets are character offsets: one decode, then slices
-            txt = raw.decode("ascii")
-            vals = [txt[off[i]:off[i + 1]] for i in range(n)]
-        else:
-            vals = [raw[off[i]:off[i + 1]].decode("utf-8", "replace") for i in range(n)]
-    return t, col.table_type, valid, vals
-
-
-def _objects(t, valid, vals):
-    import pandas as pd
-    out = []
-    for i, ok in enumerate(valid.tolist()):
-        if not ok:
-            out.append(None)
-        elif t == T_INT:
-            out.append(int(vals[i]))
-        elif t == T_FLOAT:
-            out.append(float(vals[i]))
-        elif t == T_BOOL:
-            out.append(bool(vals[i]))
-        elif t == T_DATETIME:
-            out.append(pd.Timestamp(int(vals[i]), unit="ns"))
-        else:
-            out.append(vals[i])
-    return out
+        vals = _strings(raw, off)
+    return t, col.table_type, valid, vals, (raw, off)
 
 
 def _series(chunks, table_type):
@@ -137,20 +123,20 @@ def _series(chunks, table_type):
         return a.view("datetime64[ns]")
     if types == {T_BOOL} and allvalid:
         return np.concatenate([c[3] for c in chunks]).astype(bool) if chunks else np.zeros(0, bool)
-    if types == {T_STRING}:
-        out = np.empty(len(valid), dtype=object)
-        k = 0
+    out = np.empty(len(valid), dtype=object)
+    k = 0
+    if types == {T_BOOL}:  # booleans with nulls: True / False / None
         for c in chunks:
-            for ok, v in zip(c[2].tolist(), c[3]):
-                out[k] = v if ok else None
+            for ok, v in zip(c[2].tolist(), c[3].tolist()):
+                out[k] = bool(v) if ok else None
                 k += 1
         return out
-    out = np.empty(len(valid), dtype=object)  # mixed types, or booleans with nulls
-    k = 0
+    # strings, or a column whose batches disagree (as C widens within a batch): each value's text
     for c in chunks:
-        objs = _objects(c[0], c[2], c[3])
-        out[k:k + len(objs)] = objs
-        k += len(objs)
+        vals = c[3] if c[0] == T_STRING else _strings(*c[4])
+        for ok, v in zip(c[2].tolist(), vals):
+            out[k] = v if ok else None
+            k += 1
     return out
 
 
@@ -225,7 +211,7 @@ class MLTable:
         return self._add({"filter": str(expression)})
 
     def select_columns(self, columns):
-        """Only these columns (a name or a list of names), in the table's order."""
+        """Only these columns (a name or a list of names), in the order given (keep_columns)."""
         return self._add({"keep_columns": [columns] if isinstance(columns, str) else list(columns)})
 
     keep_columns = select_columns
@@ -358,7 +344,7 @@ class MLTable:
         return {n: _TYPE_NAMES.get(t, "string") for n, t in zip(c.names or [], c.types or [])}
 
     def __repr__(self):
-        return "MLTable(%r, steps=%s)" % (self._uri, json.dumps(list(self._steps)))
+        return "MLTable(%r, steps=%s)" % (_safe_path(self._uri), json.dumps(list(self._steps)))
 
 
 def load(uri, storage_options=None, home=None, settings=None):
