@@ -224,6 +224,9 @@ def test_file_set_table_paths_iterate_and_match_cli_show():
     assert files.take(2).paths == want[:2]
     assert mlt.load(ds("titanic")).paths[0].endswith("/titanic/titanic.csv")
     assert files.get_partition_count() == 5
+    # random_split of a file set splits its files (the sample before any read acts on files)
+    a, b = files.random_split(0.5, seed=3)
+    assert not set(a.paths) & set(b.paths) and sorted(a.paths + b.paths) == sorted(want)
 
 
 def test_schema_property_is_the_cli_schema():
