@@ -235,7 +235,8 @@ class MLTable:
     # ---- evaluation ----
 
     def _steps_json(self):
-        return json.dumps(list(self._steps)) if self._steps else None
+        # one step per line: ferry's errors name an added step by its line, so by its number
+        return "[" + ",\n".join(json.dumps(s) for s in self._steps) + "]" if self._steps else None
 
     def _rows(self, collector, max_rows=None, batch_rows=65536):
         err, n = _Err(), ctypes.c_uint64()

@@ -143,7 +143,10 @@ int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err);
  * appended after the file's transformations (how a binding's table methods
  * add steps without writing a file); take_random_sample also takes ferry's
  * `complement: true` (the rows the same probability and seed leave out).
- * Errors in `steps` name "<uri> (added transformations)" and the field. */
+ * Errors in an added step, when it is parsed and when it runs, name
+ * "<uri> (added transformations):<line>" (the line of `steps`: with one step
+ * per line, as the Python package writes them, the step's number) and the
+ * field; errors in the file's own steps name the file and its line. */
 
 /* Column types, as enum ferry_mlt_type (mltable.h). */
 enum { FERRY_API_T_STRING, FERRY_API_T_INT, FERRY_API_T_FLOAT, FERRY_API_T_BOOL, FERRY_API_T_DATETIME };

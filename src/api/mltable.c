@@ -49,7 +49,8 @@ static int open_table(struct ferry_api *api, const char *uri, const char *steps,
 		return 0;
 	struct ferry_mltable *m = *out, *x = NULL;
 	char *doc = NULL, *label = NULL;
-	int rc = asprintf(&doc, "paths: [{file: ./x}]\ntransformations: %s\n", steps) < 0 ||
+	/* the steps first: their text's line N is line N of the stand-in */
+	int rc = asprintf(&doc, "transformations: %s\npaths: [{file: ./x}]\n", steps) < 0 ||
 			 asprintf(&label, "%s (added transformations)", uri) < 0
 		 ? nomem(err)
 		 : ferry_mltable_parse(doc, strlen(doc), label, &x, err);
@@ -58,9 +59,13 @@ static int open_table(struct ferry_api *api, const char *uri, const char *steps,
 		rc = nomem(err);
 	if (rc == 0 && x->nsteps) {
 		memcpy(v + m->nsteps, x->steps, x->nsteps * sizeof(*v));
+		for (size_t k = 0; k < x->nsteps; k++)
+			v[m->nsteps + k].label = label; /* errors name the added steps, not the file */
 		m->steps = v;
 		m->nsteps += x->nsteps;
 		x->nsteps = 0; /* the moved steps' strings and expressions now belong to m */
+		m->added_label = label;
+		label = NULL;
 	}
 	ferry_mltable_free(x);
 	free(doc);

@@ -577,6 +577,7 @@ void ferry_mltable_free(struct ferry_mltable *m)
 	free(m->sources);
 	free(m->folder);
 	free(m->label);
+	free(m->added_label);
 	free(m->uri);
 	free(m);
 }

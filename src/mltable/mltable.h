@@ -111,6 +111,10 @@ struct ferry_mlt_step {
 	/* convert_column_types */
 	struct ferry_mlt_convert *convs;
 	size_t nconvs;
+	/* NULL: a step of the MLTable file (errors name m->label and `line`);
+	 * else where the step came from (the C API's added transformations,
+	 * "<uri> (added transformations)", owned by m->added_label) */
+	const char *label;
 };
 
 /* Where a file comes from: a store and the prefix of its tree names. */
@@ -133,7 +137,14 @@ struct ferry_mltable {
 	struct ferry_mlt_source *sources;
 	size_t nsources;
 	char *folder;
+	char *added_label;        /* the label of steps added after parsing, or NULL */
 };
+
+/* Who a step's errors name: the MLTable file, or what added the step. */
+static inline const char *ferry_mlt_step_label(const struct ferry_mltable *m, const struct ferry_mlt_step *s)
+{
+	return s->label ? s->label : m->label;
+}
 
 /* Parse an MLTable document (no storage access). `label` names it in errors.
  * Checks field names, types and values of every transformation; unknown

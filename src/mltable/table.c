@@ -305,7 +305,8 @@ static int no_column(struct table *t, const struct ferry_mlt_step *s, const char
 			strcat(list, ", ");
 		strncat(list, cols[i], 60);
 	}
-	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: no column '%s' (columns: %s)", t->m->label, s->line,
+	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: no column '%s' (columns: %s)",
+			     ferry_mlt_step_label(t->m, s), s->line,
 			     s->name, name, list);
 }
 
@@ -316,8 +317,8 @@ static int partition_cols(struct table *t, struct stage *g)
 	while ((p = strchr(p, '{'))) {
 		const char *e = strchr(p, '}');
 		if (!e)
-			return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: '{' without '}' in '%s'", t->m->label,
-					     g->s->line, g->s->name, g->s->text);
+			return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: '{' without '}' in '%s'",
+					     ferry_mlt_step_label(t->m, g->s), g->s->line, g->s->name, g->s->text);
 		char *spec = strndup(p + 1, (size_t)(e - p - 1));
 		char **n = realloc(g->pnames, (g->np + 1) * sizeof(*n)), **f = n ? realloc(g->pfmts, (g->np + 1) * sizeof(*f)) : NULL;
 		if (!spec || !n || !f) {
@@ -430,7 +431,7 @@ static int build_stages(struct table *t)
 		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE) {
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
-					   t->m->label, s->line, s->name, t->read->name);
+					   ferry_mlt_step_label(t->m, s), s->line, s->name, t->read->name);
 			goto fail;
 		}
 		g->cols = dup_cols(cols, ncols);
@@ -840,7 +841,7 @@ static int conv_err(struct table *t, const struct stage *g, const struct row *r,
 	const char *colname = g->nin ? (g == t->st ? t->cols0[col] : g[-1].cols[col]) : "?";
 	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%llu: column '%s': '%s' is not %s (convert_column_types, %s:%d)",
 			     r->file ? r->file->name : "?", (unsigned long long)r->line, colname, vtext(r, col), what,
-			     t->m->label, g->s->line);
+			     ferry_mlt_step_label(t->m, g->s), g->s->line);
 }
 
 static int fmt_double(char *buf, size_t cap, double d)
@@ -1560,7 +1561,7 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 		return ferry_err_set(err, FERRY_E_INVALID,
 				     "%s:%d: transformation '%s' is not supported by ferry (no reader for its format "
 				     "yet); eval_mount / eval_download and ferry mltable show still give its files",
-				     m->label, m->steps[first].line, m->steps[first].name);
+				     ferry_mlt_step_label(m, &m->steps[first]), m->steps[first].line, m->steps[first].name);
 	if (ferry_mltable_files(ctx, m, &t.files, err) < 0)
 		return -1;
 	size_t from = first < m->nsteps ? first + 1 : m->nsteps;
@@ -1575,7 +1576,7 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 	for (size_t k = from; k < m->nsteps; k++)
 		if (ferry_mlt_is_read(m->steps[k].op)) {
 			ferry_err_set(err, FERRY_E_INVALID, "%s:%d: a second read transformation ('%s'); an MLTable has one",
-				      m->label, m->steps[k].line, m->steps[k].name);
+				      ferry_mlt_step_label(m, &m->steps[k]), m->steps[k].line, m->steps[k].name);
 			goto out;
 		}
 	init_tables();
