@@ -129,7 +129,8 @@ static int days_from_civil(int64_t y, unsigned m, unsigned d, int64_t *days)
 }
 
 /* "YYYY-MM-DD[THH:MM:SS[.fraction]]" (what the evaluator writes) to
- * nanoseconds since the epoch. Returns 0, or -1 for any other text. */
+ * nanoseconds since the epoch. Returns 0, or -1 for any other text and for
+ * a time that nanoseconds in 64 bits cannot hold. */
 static int parse_dt(const char *s, int64_t *ns)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
@@ -139,7 +140,8 @@ static int parse_dt(const char *s, int64_t *ns)
 	int64_t frac = 0;
 	if (*p == 'T' || *p == ' ') {
 		int k = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &k) != 3 || k != 8 || h > 23 || mi > 59 || sec > 60)
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &k) != 3 || k != 8 || h < 0 || h > 23 || mi < 0 ||
+		    mi > 59 || sec < 0 || sec > 60)
 			return -1;
 		p += 1 + k;
 		if (*p == '.') {
@@ -159,6 +161,8 @@ static int parse_dt(const char *s, int64_t *ns)
 		return -1;
 	int64_t days;
 	days_from_civil(y, (unsigned)mo, (unsigned)d, &days);
+	if (days < -106750 || days > 106750)
+		return -1; /* outside 1677..2262, what nanoseconds in 64 bits hold: the column goes as text */
 	*ns = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000) + frac;
 	return 0;
 }

@@ -59,6 +59,18 @@ transformations:
       - columns: when
         column_type: datetime
 '
+mk far-dates data.csv 'when
+1969-07-20 20:17:40
+9999-12-31 23:59:59
+'
+mk far-dates MLTable 'paths:
+  - file: ./data.csv
+transformations:
+  - read_delimited: {}
+  - convert_column_types:
+      - columns: when
+        column_type: datetime
+'
 mk widen data.csv "$(printf 'a,b\n'; for i in $(seq 0 302); do
 	a=$i b=$i
 	[[ $i == 300 ]] && a=2.5
@@ -105,7 +117,7 @@ expect_ok ferry data create --name pytitanic --path "azureml://datastores/mlds/p
 
 step "the CLI's export and schema of every table"
 mkdir -p "$TEST_TMP/export" "$TEST_TMP/schema"
-for name in $cases nulls widen big big-chain pq-plain pq-delta pq-encodings; do
+for name in $cases nulls far-dates widen big big-chain pq-plain pq-delta pq-encodings; do
 	uri="azureml://datastores/mlds/paths/$name"
 	expect_ok ferry mltable export "$uri" --to jsonl "$TEST_TMP/export/$name.jsonl"
 	expect_ok ferry mltable show "$uri"

@@ -131,6 +131,14 @@ def test_dtypes_and_nulls():
     assert [str(t) for t in df3.dtypes] == ["int64", "bool"] and df3["flag"].tolist() == [True, False]
 
 
+def test_a_datetime_beyond_what_datetime64_ns_holds_leaves_the_column_as_text():
+    df = mlt.load(ds("far-dates")).to_pandas_dataframe()
+    assert df["when"].tolist() == ["1969-07-20T20:17:40", "9999-12-31T23:59:59"], df
+    assert df["when"].tolist() == [r["when"] for r in cli_rows("far-dates")]
+    one = mlt.load(ds("far-dates")).take(1).to_pandas_dataframe()
+    assert str(one["when"].dtype) == "datetime64[ns]" and one["when"][0] == pd.Timestamp("1969-07-20 20:17:40")
+
+
 def test_a_value_that_does_not_fit_widens_the_column():
     """ints for 300 rows (past the 200 the types are inferred from), then 2.5, then a word"""
     df = mlt.load(ds("widen")).to_pandas_dataframe()
