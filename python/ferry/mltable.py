@@ -74,6 +74,7 @@ def _np():
 
 
 def _strings(raw, off):
+    off = off.tolist() if hasattr(off, "tolist") else off
     n = len(off) - 1
     if raw.isascii():  # byte offsets are character offsets: one decode, then slices
         txt = raw.decode("ascii")
@@ -90,8 +91,9 @@ def _chunk(col, n):
     if n == 0:
         return t, col.table_type, np.zeros(0, bool), ([] if t == T_STRING else np.zeros(0, np.int64)), (b"", [0])
     valid = np.ctypeslib.as_array(col.valid, (n,)).astype(bool)
-    off = np.ctypeslib.as_array(col.offsets, (n + 1,)).tolist()
-    raw = ctypes.string_at(col.text, off[-1]) if off[-1] else b""
+    off = np.ctypeslib.as_array(col.offsets, (n + 1,)).copy()  # a list only when strings are wanted
+    end = int(off[-1])
+    raw = ctypes.string_at(col.text, end) if end else b""
     if t in (T_INT, T_BOOL, T_DATETIME):
         vals = np.ctypeslib.as_array(col.ints, (n,)).copy()
     elif t == T_FLOAT:
@@ -134,9 +136,10 @@ def _series(chunks, table_type):
     # strings, or a column whose batches disagree (as C widens within a batch): each value's text
     for c in chunks:
         vals = c[3] if c[0] == T_STRING else _strings(*c[4])
-        for ok, v in zip(c[2].tolist(), vals):
-            out[k] = v if ok else None
-            k += 1
+        part = out[k:k + len(vals)]
+        part[:] = vals
+        part[~c[2]] = None
+        k += len(vals)
     return out
 
 
