@@ -74,12 +74,14 @@ def _np():
 
 
 def _strings(raw, off):
-    off = off.tolist() if hasattr(off, "tolist") else off
+    """The values of a batch's text: each is followed by a NUL, so one decode and one split give
+    them all, unless a value holds a NUL itself (then slices by the offsets)."""
     n = len(off) - 1
-    if raw.isascii():  # byte offsets are character offsets: one decode, then slices
-        txt = raw.decode("ascii")
-        return [txt[off[i]:off[i + 1]] for i in range(n)]
-    return [raw[off[i]:off[i + 1]].decode("utf-8", "replace") for i in range(n)]
+    parts = raw.decode("utf-8", "replace").split("\0")
+    if len(parts) == n + 1:
+        return parts[:n]
+    off = off.tolist() if hasattr(off, "tolist") else off
+    return [raw[off[i]:off[i + 1] - 1].decode("utf-8", "replace") for i in range(n)]
 
 
 def _chunk(col, n):

@@ -161,8 +161,10 @@ enum { FERRY_API_T_STRING, FERRY_API_T_INT, FERRY_API_T_FLOAT, FERRY_API_T_BOOL,
  *   FLOAT    floats[i]
  *   BOOL     ints[i] (0 or 1)
  *   DATETIME ints[i]: nanoseconds since 1970-01-01T00:00:00 (UTC)
- *   STRING   UTF-8 bytes text[offsets[i] .. offsets[i+1]) (offsets has nrows+1 entries)
- * (a null has 0 / an empty span). */
+ *   STRING   UTF-8 bytes text[offsets[i] .. offsets[i+1] - 1), each value followed
+ *            by a NUL (offsets has nrows+1 entries), so the text of every
+ *            value (all types have it) splits at NULs when no value holds one
+ * (a null has 0 / an empty value). */
 struct ferry_api_column {
 	const char *name;
 	int32_t type;

@@ -131,27 +131,40 @@ static int days_from_civil(int64_t y, unsigned m, unsigned d, int64_t *days)
 /* "YYYY-MM-DD[THH:MM:SS[.fraction]]" (what the evaluator writes) to
  * nanoseconds since the epoch. Returns 0, or -1 for any other text and for
  * a time that nanoseconds in 64 bits cannot hold. */
+/* n decimal digits at *p into *v; advances *p. */
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
 static int parse_dt(const char *s, int64_t *ns)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	if (sscanf(s, "%5d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n < 10 || mo < 1 || mo > 12 || d < 1 || d > 31)
+	/* by hand, not sscanf: a million datetimes a second is the budget */
+	int y, mo, d, h = 0, mi = 0, sec = 0, neg = *s == '-';
+	const char *p = s + neg;
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' || digits(&p, 2, &d) < 0 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31)
 		return -1;
-	const char *p = s + n;
 	int64_t frac = 0;
 	if (*p == 'T' || *p == ' ') {
-		int k = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &k) != 3 || k != 8 || h < 0 || h > 23 || mi < 0 ||
-		    mi > 59 || sec < 0 || sec > 60)
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0 || *p++ != ':' ||
+		    digits(&p, 2, &sec) < 0 || h > 23 || mi > 59 || sec > 60)
 			return -1;
-		p += 1 + k;
 		if (*p == '.') {
-			int digits = 0;
-			for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-				if (digits < 9)
+			int nd = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+				if (nd < 9)
 					frac = frac * 10 + (*p - '0');
-			if (!digits)
+			if (!nd)
 				return -1;
-			for (; digits < 9; digits++)
+			for (; nd < 9; nd++)
 				frac *= 10;
 		}
 		if (*p == 'Z')
@@ -160,7 +173,7 @@ static int parse_dt(const char *s, int64_t *ns)
 	if (*p)
 		return -1;
 	int64_t days;
-	days_from_civil(y, (unsigned)mo, (unsigned)d, &days);
+	days_from_civil(neg ? -y : y, (unsigned)mo, (unsigned)d, &days);
 	if (days < -106750 || days > 106750)
 		return -1; /* outside 1677..2262, what nanoseconds in 64 bits hold: the column goes as text */
 	*ns = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000) + frac;
@@ -233,9 +246,9 @@ static int on_row(void *arg, const struct ferry_mlt_cell *cells, size_t n, ferry
 		c->ints[r] = 0;
 		c->floats[r] = 0;
 		size_t len = x->type >= 0 ? x->len : 0;
-		if (c->tlen + len > c->tcap) {
+		if (c->tlen + len + 1 > c->tcap) {
 			size_t cap = c->tcap ? c->tcap : 4096;
-			while (cap < c->tlen + len)
+			while (cap < c->tlen + len + 1)
 				cap *= 2;
 			char *t = realloc(c->text, cap);
 			if (!t)
@@ -245,7 +258,8 @@ static int on_row(void *arg, const struct ferry_mlt_cell *cells, size_t n, ferry
 		}
 		if (len)
 			memcpy(c->text + c->tlen, x->s, len);
-		c->tlen += len;
+		c->text[c->tlen + len] = '\0'; /* each value NUL-terminated: one split gives them all */
+		c->tlen += len + 1;
 		c->offsets[r + 1] = c->tlen;
 		if (x->type < 0)
 			continue;
