@@ -117,15 +117,15 @@ static void batch_free(struct batch *b)
 	free(b->out);
 }
 
-static int days_from_civil(int64_t y, unsigned m, unsigned d, int64_t *days)
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
 	unsigned yoe = (unsigned)(y - era * 400);
 	unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
 	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*days = era * 146097 + (int64_t)doe - 719468;
-	return 0;
+	return era * 146097 + (int64_t)doe - 719468;
 }
 
 /* "YYYY-MM-DD[THH:MM:SS[.fraction]]" (what the evaluator writes) to
@@ -172,8 +172,7 @@ static int parse_dt(const char *s, int64_t *ns)
 	}
 	if (*p)
 		return -1;
-	int64_t days;
-	days_from_civil(neg ? -y : y, (unsigned)mo, (unsigned)d, &days);
+	int64_t days = days_from_civil(neg ? -y : y, (unsigned)mo, (unsigned)d);
 	if (days < -106750 || days > 106750)
 		return -1; /* outside 1677..2262, what nanoseconds in 64 bits hold: the column goes as text */
 	*ns = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000) + frac;
