@@ -27,17 +27,14 @@ sed "s/^name: mlds/name: badkey/; s|account_key: .*|account_key: $(printf 'wrong
 expect_ok ferry datastore create --file "$TEST_TMP/ds-bad.yml"
 
 step "upload the corpus, the fixtures made here and Parquet files from hyparquet-writer"
-for f in $(cd "$DATA" && find . -type f ! -name 'expected.*' | sed 's#^\./##' | sort); do
-	azcli put "$c" "$f" "$DATA/$f"
-done
+expect_ok ferry upload "$DATA" azureml://datastores/mlds/paths/
 cases=""
 for dir in "$DATA"/*/; do
 	[[ -f $dir/expected.err ]] || cases="$cases $(basename "$dir")"
 done
-mk() { # mk NAME FILE CONTENT — a file of a fixture table, uploaded to NAME/FILE
+mk() { # mk NAME FILE CONTENT — a file of a fixture table (all uploaded to NAME/FILE below)
 	mkdir -p "$TEST_TMP/fx/$1"
 	printf '%s' "$3" >"$TEST_TMP/fx/$1/$2"
-	azcli put "$c" "$1/$2" "$TEST_TMP/fx/$1/$2"
 }
 mk nulls data.csv 'id,score,flag,when,name,n
 1,1.5,true,2021-01-02 03:04:05,a,7
@@ -109,10 +106,11 @@ mk fileset MLTable 'paths:
 '
 (cd "$FX" && node gen.mjs "$TEST_TMP/pq") >/dev/null || fail "gen.mjs failed"
 for n in plain delta encodings; do
-	azcli put "$c" "pq-$n/data.parquet" "$TEST_TMP/pq/$n.parquet"
-	printf 'paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n' >"$TEST_TMP/ml-$n"
-	azcli put "$c" "pq-$n/MLTable" "$TEST_TMP/ml-$n"
+	mkdir -p "$TEST_TMP/fx/pq-$n"
+	cp "$TEST_TMP/pq/$n.parquet" "$TEST_TMP/fx/pq-$n/data.parquet"
+	printf 'paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n' >"$TEST_TMP/fx/pq-$n/MLTable"
 done
+expect_ok ferry upload "$TEST_TMP/fx" azureml://datastores/mlds/paths/
 expect_ok ferry data create --name pytitanic --path "azureml://datastores/mlds/paths/titanic/" --type mltable
 
 step "the CLI's export and schema of every table"
