@@ -50,3 +50,10 @@ def filesystem(home=None, settings=None, **kw):
         raise ImportError("ferry.filesystem() needs fsspec (Debian: apt-get install python3-fsspec; "
                           "in a virtualenv: pip install fsspec); ferry.Engine works without it")
     return FerryFileSystem(home=home, settings=settings, **kw)
+
+
+# ferry.mltable (MLTable tables from the C evaluator) and ferry.run (jobs through the ferry program).
+from ferry import mltable  # noqa: E402,F401
+from ferry.jobs import run, JobError, JobRecord  # noqa: E402,F401
+
+__all__ += ["mltable", "run", "JobError", "JobRecord"]

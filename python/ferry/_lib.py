@@ -92,8 +92,19 @@ def lib():
     return _lib
 
 
+def _safe_path(path):
+    """A path as an exception may carry it: a query string (a SAS token) hidden, as ferry's own
+    messages hide it (OSError's str() prints its filename after the message)."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if isinstance(path, str) and "?" in path:
+        return path.split("?", 1)[0] + "?<query hidden>"
+    return path
+
+
 def _raise(err, path=None):
     msg = err.msg.decode("utf-8", "replace") or "unknown failure"
+    path = _safe_path(path)
     code = err.code
     if code == E_NOTFOUND:
         raise FileNotFoundError(errno.ENOENT, msg, path)

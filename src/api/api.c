@@ -17,6 +17,7 @@
  * settings and identity; its own counters).
  */
 #include "api/api.h"
+#include "api/internal.h"
 #include "core/files.h"
 #include "core/uri.h"
 #include "resolve/resolve.h"
@@ -28,10 +29,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct ferry_api {
-	struct ferry_ctx ctx;
-};
 
 struct ferry_api_file {
 	struct ferry_store *store;

@@ -24,7 +24,7 @@
  * first ferry_api_open and never torn down (a library cannot know when the
  * last user is gone).
  *
- * Layer api may include: core, store, workspace, resolve, transfer.
+ * Layer api may include: core, store, workspace, resolve, transfer, mltable.
  * (docs/STYLE.md "Layers"; tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_API_H
@@ -133,5 +133,70 @@ int ferry_api_remove(struct ferry_api *api, const char *uri, int recursive, ferr
  * when missing and allowed; on a local store creates the folder. Object
  * stores have no empty folders, so nothing else is written there. */
 int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err);
+
+/* ---- MLTable tables (mltable.c) ----
+ * An MLTable at `uri` (a folder holding a file named MLTable, that file, or a
+ * data asset of type mltable) is evaluated by src/mltable/ as `ferry mltable
+ * export` evaluates it. `steps` is NULL or a YAML (or JSON) list of
+ * transformations in the MLTable file's own form, e.g.
+ *   [{"filter": "col(\"age\") > 3"}, {"take": 5}, {"keep_columns": ["a"]}]
+ * appended after the file's transformations (how a binding's table methods
+ * add steps without writing a file); take_random_sample also takes ferry's
+ * `complement: true` (the rows the same probability and seed leave out).
+ * Errors in an added step, when it is parsed and when it runs, name
+ * "<uri> (added transformations):<line>" (the line of `steps`: with one step
+ * per line, as the Python package writes them, the step's number) and the
+ * field; errors in the file's own steps name the file and its line. */
+
+/* Column types, as enum ferry_mlt_type (mltable.h). */
+enum { FERRY_API_T_STRING, FERRY_API_T_INT, FERRY_API_T_FLOAT, FERRY_API_T_BOOL, FERRY_API_T_DATETIME };
+
+/* One column of a batch of rows. Every pointer is borrowed for the call.
+ * `type` is the column's type in this batch: the table's type for it
+ * (convert_column_types, else inferred from the first 200 rows), widened
+ * when a value in the batch does not fit (an int column with a float value
+ * is FLOAT, with any other value STRING), so later batches may differ;
+ * `table_type` is the table's type. valid[i] is 0 for a null. By type:
+ *   INT      ints[i]
+ *   FLOAT    floats[i]
+ *   BOOL     ints[i] (0 or 1)
+ *   DATETIME ints[i]: nanoseconds since 1970-01-01T00:00:00 (UTC)
+ *   STRING   UTF-8 bytes text[offsets[i] .. offsets[i+1] - 1), each value followed
+ *            by a NUL (offsets has nrows+1 entries), so the text of every
+ *            value (all types have it) splits at NULs when no value holds one
+ * (a null has 0 / an empty value). */
+struct ferry_api_column {
+	const char *name;
+	int32_t type;
+	int32_t table_type;
+	const uint8_t *valid;
+	const int64_t *ints;
+	const double *floats;
+	const char *text;
+	const uint64_t *offsets;
+};
+
+/* Called with each batch of up to batch_rows rows, in table order, on the
+ * thread that called ferry_api_mltable_rows (a table with no rows gets one
+ * call with nrows 0, so the caller learns its columns). Returns 0 to go on,
+ * 1 to stop (not an error), anything else to fail the call with
+ * FERRY_E_INVALID "stopped by the caller". */
+typedef int (*ferry_api_batch_fn)(void *arg, const struct ferry_api_column *cols, size_t ncols, size_t nrows);
+
+/* Evaluate the table of the MLTable at `uri` plus `steps` and hand its rows
+ * to fn in batches of batch_rows (0: 65536), at most max_rows rows
+ * (UINT64_MAX: all). An MLTable with no read_* transformation is the table
+ * of its files (one string column, Path). *rows (may be NULL) gets the rows
+ * delivered. Memory: one batch and the evaluator's row, whatever the size. */
+int ferry_api_mltable_rows(struct ferry_api *api, const char *uri, const char *steps, uint64_t max_rows,
+			   size_t batch_rows, ferry_api_batch_fn fn, void *arg, uint64_t *rows, ferry_err *err);
+
+/* The file set of the MLTable at `uri` plus `steps` (the paths and the
+ * transformations before any read_*): *out gets a malloc'd array of *n
+ * entries (free with ferry_api_entries_free) whose names are the files' tree
+ * names (the Path column: "<account>/<container>/<path>", "local/<path>", ...),
+ * in the order the table reads them. */
+int ferry_api_mltable_files(struct ferry_api *api, const char *uri, const char *steps, struct ferry_api_entry **out,
+			    size_t *n, ferry_err *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* job.c — `ferry job list | show NAME | stream NAME | cancel NAME | report
+/* job.c — `ferry job list | show NAME [--json] | stream NAME | cancel NAME | report
  * [NAME]`: the jobs of the workspace (report: job/report.h). show and list bring the records of jobs on Slurm up to date
  * first (job/follow.h); stream and cancel work on jobs on Slurm.
  * (`ferry job download`: jobdownload.c; `ferry job top`: jobtop.c.) */
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "ferry job list | show NAME | stream NAME | cancel NAME | report [NAME] [--out FILE] [--open] | top [NAME] [--once] [--interval SECONDS] | download NAME [--output NAME|--all] [--download-path DIR]";
+static const char usage[] = "ferry job list | show NAME [--json] | stream NAME | cancel NAME | report [NAME] [--out FILE] [--open] | top [NAME] [--once] [--interval SECONDS] | download NAME [--output NAME|--all] [--download-path DIR]";
 
 static const char *or_dash(const char *s)
 {
@@ -94,7 +94,53 @@ static void show_io(const char *title, const char *json)
 	json_decref(a);
 }
 
-static int job_show(struct ferry_ws *ws, const char *name)
+/* `job show NAME --json`: the record as one JSON object, for programs (the
+ * Python package's ferry.run reads it): the fields of the text form, with
+ * inputs, outputs and tags as JSON, exit_code null while there is none. */
+static int job_show_json(struct ferry_ws *ws, struct ferry_job_record *r)
+{
+	json_t *o = json_object();
+	json_t *io[3] = { json_loads(r->inputs_json ? r->inputs_json : "[]", 0, NULL),
+			  json_loads(r->outputs_json ? r->outputs_json : "[]", 0, NULL),
+			  json_loads(r->tags_json ? r->tags_json : "{}", 0, NULL) };
+	const char *keys[] = { "name", "display_name", "experiment_name", "description", "status", "start_time",
+			       "end_time", "job_file", "folder" };
+	const char *vals[] = { r->name, r->display_name, r->experiment_name, r->description, r->status, r->start_time,
+			       r->end_time, r->job_file, r->folder };
+	for (size_t i = 0; o && i < sizeof(keys) / sizeof(keys[0]); i++)
+		json_object_set_new(o, keys[i], vals[i] ? json_string(vals[i]) : json_null());
+	json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "bytes_moved", json_integer((json_int_t)r->bytes_moved));
+	json_object_set_new(o, "inputs", io[0] ? io[0] : json_array());
+	json_object_set_new(o, "outputs", io[1] ? io[1] : json_array());
+	json_object_set_new(o, "tags", io[2] ? io[2] : json_object());
+	json_t *produced = json_array();
+	struct ferry_data_asset *assets;
+	size_t n_assets;
+	ferry_err aerr;
+	if (ferry_ws_asset_list_by_job(ws, r->name, &assets, &n_assets, &aerr) == 0) {
+		for (size_t i = 0; i < n_assets; i++) {
+			cli_mask(&assets[i].path);
+			json_array_append_new(produced, json_pack("{s:s+++,s:s,s:s}", "asset", "azureml:", assets[i].name,
+								  ":", assets[i].version, "type", assets[i].type,
+								  "path", assets[i].path));
+		}
+		ferry_data_asset_list_free(assets, n_assets);
+	} else
+		fprintf(stderr, "ferry: warning: %s\n", aerr.msg);
+	json_object_set_new(o, "data_assets", produced);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text) {
+		fprintf(stderr, "ferry: error: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+static int job_show(struct ferry_ws *ws, const char *name, int as_json)
 {
 	struct ferry_job_record r;
 	ferry_err err;
@@ -102,6 +148,11 @@ static int job_show(struct ferry_ws *ws, const char *name)
 		return cli_fail(&err);
 	if (ferry_follow_reconcile(ws, &r, &err) < 0)
 		fprintf(stderr, "ferry: warning: the status may be stale: %s\n", err.msg);
+	if (as_json) {
+		int rc = job_show_json(ws, &r);
+		ferry_job_record_free(&r);
+		return rc;
+	}
 	printf("name:            %s\n", r.name);
 	printf("display_name:    %s\n", or_dash(r.display_name));
 	printf("experiment_name: %s\n", or_dash(r.experiment_name));
@@ -229,6 +280,13 @@ int cmd_job(int argc, char **argv)
 	int list = !strcmp(sub, "list");
 	if (!list && strcmp(sub, "show") && strcmp(sub, "stream") && strcmp(sub, "cancel"))
 		return cli_usage(usage, "unknown job subcommand '%s'", sub);
+	int as_json = 0;
+	if (!strcmp(sub, "show") && argc == 4 && !strcmp(argv[3], "--json"))
+		as_json = 1, argc = 3;
+	else if (!strcmp(sub, "show") && argc == 4 && !strcmp(argv[2], "--json"))
+		as_json = 1, argv[2] = argv[3], argc = 3;
+	if (!strcmp(sub, "show") && argc == 3 && !strcmp(argv[2], "--json"))
+		return cli_usage(usage, "job show --json takes one job name");
 	if (list && argc != 2)
 		return cli_usage(usage, "job list takes no arguments");
 	if (!list && argc != 3)
@@ -241,7 +299,7 @@ int cmd_job(int argc, char **argv)
 	if (list)
 		rc = job_list(ws);
 	else if (!strcmp(sub, "show"))
-		rc = job_show(ws, argv[2]);
+		rc = job_show(ws, argv[2], as_json);
 	else if (!strcmp(sub, "stream")) {
 		ferry_interrupt_install(); /* Ctrl-C stops following, not the job */
 		int code = 1;

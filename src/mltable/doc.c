@@ -318,9 +318,15 @@ static int read_count(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v,
 
 static int read_sample(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
-	if (check_keys(c, v, s->name, "probability,seed") < 0)
+	if (check_keys(c, v, s->name, "probability,seed,complement") < 0)
 		return -1;
 	const struct ferry_yaml_node *p = ferry_yaml_get(v, "probability"), *sd = ferry_yaml_get(v, "seed");
+	/* complement (ferry's own): the rows the same probability and seed leave
+	 * out, so two samples split a table into disjoint parts that cover it */
+	const struct ferry_yaml_node *cm = ferry_yaml_get(v, "complement");
+	static const char *const no_yes[] = { "false", "true" };
+	if (cm && pick(c, cm, "complement", no_yes, 2, &s->complement) < 0)
+		return -1;
 	if (!p)
 		return ferry_yaml_err(c, v->line, "probability", "is required");
 	char *end = NULL;
@@ -571,6 +577,7 @@ void ferry_mltable_free(struct ferry_mltable *m)
 	free(m->sources);
 	free(m->folder);
 	free(m->label);
+	free(m->added_label);
 	free(m->uri);
 	free(m);
 }

@@ -100,6 +100,8 @@ struct ferry_mlt_step {
 	/* take_random_sample */
 	double probability;
 	uint64_t seed;
+	int complement;           /* ferry's own: keep the rows the sample leaves out
+				     (the second table of Python's random_split) */
 	/* filter */
 	struct ferry_mlt_expr *expr;
 	char *text;               /* filter expression / partition format as written */
@@ -109,6 +111,10 @@ struct ferry_mlt_step {
 	/* convert_column_types */
 	struct ferry_mlt_convert *convs;
 	size_t nconvs;
+	/* NULL: a step of the MLTable file (errors name m->label and `line`);
+	 * else where the step came from (the C API's added transformations,
+	 * "<uri> (added transformations)", owned by m->added_label) */
+	const char *label;
 };
 
 /* Where a file comes from: a store and the prefix of its tree names. */
@@ -131,7 +137,14 @@ struct ferry_mltable {
 	struct ferry_mlt_source *sources;
 	size_t nsources;
 	char *folder;
+	char *added_label;        /* the label of steps added after parsing, or NULL */
 };
+
+/* Who a step's errors name: the MLTable file, or what added the step. */
+static inline const char *ferry_mlt_step_label(const struct ferry_mltable *m, const struct ferry_mlt_step *s)
+{
+	return s->label ? s->label : m->label;
+}
 
 /* Parse an MLTable document (no storage access). `label` names it in errors.
  * Checks field names, types and values of every transformation; unknown
@@ -178,7 +191,7 @@ void ferry_mlt_files_clear(struct ferry_mlt_files *f);
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
 			  ferry_err *err);
 
-enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA };
+enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA, FERRY_MLT_ROWS };
 
 /* Evaluate the table and write it to `out`: CSV (header line, then rows) or
  * JSON lines, at most max_rows rows (UINT64_MAX: all). FERRY_MLT_SCHEMA
@@ -188,6 +201,38 @@ enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA };
  * number of rows written. */
 int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt,
 			 FILE *out, uint64_t max_rows, uint64_t *rows, ferry_err *err);
+
+/* One value of a row given to a sink: its type (enum ferry_mlt_type, or -1
+ * for null: s is then NULL) and its text, NUL-terminated, borrowed for the
+ * call: an int or float as written ("3", "-2.5e3"), a boolean as "true" /
+ * "false", a datetime as "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fraction]"
+ * (UTC), a string as is. A value is its column's type when it fits it; one
+ * that does not (a text "n/a" in a column inferred int from its first 200
+ * rows) keeps the type it has, so a caller can widen the column. */
+struct ferry_mlt_cell {
+	int type;
+	const char *s;
+	size_t len;
+};
+
+/* Where ferry_mltable_rows delivers the table. columns() is called once,
+ * before the first row (also for a table with no rows), with the column
+ * names and types (those `show` prints: convert_column_types, else inferred
+ * from the first 200 rows); row() once per row, with one cell per column.
+ * Each returns 0 to go on, 1 to stop reading (not an error), or -1 after
+ * filling err (the evaluation then fails with that error). Both run on the
+ * thread that called ferry_mltable_rows. */
+struct ferry_mlt_sink {
+	int (*columns)(void *arg, char *const *names, const int *types, size_t n, ferry_err *err);
+	int (*row)(void *arg, const struct ferry_mlt_cell *cells, size_t n, ferry_err *err);
+	void *arg;
+};
+
+/* Evaluate the table as ferry_mltable_export does, handing at most max_rows
+ * rows to `sink` instead of writing text. *rows (if not NULL) gets the number
+ * of rows delivered. */
+int ferry_mltable_rows(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct ferry_mlt_sink *sink,
+		       uint64_t max_rows, uint64_t *rows, ferry_err *err);
 
 /* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
  *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*

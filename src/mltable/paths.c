@@ -464,7 +464,7 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 			switch (s->op) {
 			case FERRY_MLT_TAKE: keep[i] = i < s->n; break;
 			case FERRY_MLT_SKIP: keep[i] = i >= s->n; break;
-			case FERRY_MLT_SAMPLE: keep[i] = ferry_prng_unit(&r) < s->probability; break;
+			case FERRY_MLT_SAMPLE: keep[i] = (ferry_prng_unit(&r) < s->probability) != s->complement; break;
 			case FERRY_MLT_FILTER: keep[i] = (char)ferry_mlt_expr_eval(s->expr, path_lookup, &out->v[i]); break;
 			default: keep[i] = 1; break;
 			}
@@ -474,13 +474,13 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 			bad = ferry_err_set(err, FERRY_E_INVALID,
 					    "%s:%d: filter '%s' comes before any read_* transformation, so it acts on "
 					    "files and can only use col(\"Path\")",
-					    m->label, s->line, s->text);
+					    ferry_mlt_step_label(m, s), s->line, s->text);
 		else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE &&
 			 s->op != FERRY_MLT_FILTER)
 			bad = ferry_err_set(err, FERRY_E_INVALID,
 					    "%s:%d: transformation '%s' acts on columns and needs a read_delimited or "
 					    "read_json_lines before it",
-					    m->label, s->line, s->name);
+					    ferry_mlt_step_label(m, s), s->line, s->name);
 		if (!bad)
 			compact(out, keep);
 		free(keep);

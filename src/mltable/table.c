@@ -9,7 +9,8 @@
  * every record becomes a row, and the row passes through one stage per
  * transformation after the read_* (take, skip, take_random_sample, filter,
  * keep/drop_columns, convert_column_types, extract_columns_from_partition_format)
- * to a writer (CSV, JSON lines, or the schema). Nothing holds more than one
+ * to a writer (CSV, JSON lines, the schema, or a caller's row sink: the C
+ * API streams typed rows to Python this way). Nothing holds more than one
  * row, except type inference for JSON lines and the schema, which holds the
  * first 200 rows (INFER_ROWS) before writing. A `take` that is used up, or
  * the row limit of `head`, stops the reads at once, so `take: 1` on a huge
@@ -114,6 +115,10 @@ struct table {
 	char *ob;               /* output buffer (OB_CAP) */
 	size_t on;
 	int oerr;               /* errno of a failed write */
+	const struct ferry_mlt_sink *sink; /* FERRY_MLT_ROWS: where rows go */
+	struct ferry_mlt_cell *cells;
+	size_t ncells;
+	int sinkrc;             /* the sink stopped (1) or failed (-1) */
 };
 
 /* ---- rows ---- */
@@ -300,7 +305,8 @@ static int no_column(struct table *t, const struct ferry_mlt_step *s, const char
 			strcat(list, ", ");
 		strncat(list, cols[i], 60);
 	}
-	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: no column '%s' (columns: %s)", t->m->label, s->line,
+	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: no column '%s' (columns: %s)",
+			     ferry_mlt_step_label(t->m, s), s->line,
 			     s->name, name, list);
 }
 
@@ -311,8 +317,8 @@ static int partition_cols(struct table *t, struct stage *g)
 	while ((p = strchr(p, '{'))) {
 		const char *e = strchr(p, '}');
 		if (!e)
-			return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: '{' without '}' in '%s'", t->m->label,
-					     g->s->line, g->s->name, g->s->text);
+			return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%d: %s: '{' without '}' in '%s'",
+					     ferry_mlt_step_label(t->m, g->s), g->s->line, g->s->name, g->s->text);
 		char *spec = strndup(p + 1, (size_t)(e - p - 1));
 		char **n = realloc(g->pnames, (g->np + 1) * sizeof(*n)), **f = n ? realloc(g->pfmts, (g->np + 1) * sizeof(*f)) : NULL;
 		if (!spec || !n || !f) {
@@ -425,7 +431,7 @@ static int build_stages(struct table *t)
 		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE) {
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
-					   t->m->label, s->line, s->name, t->read->name);
+					   ferry_mlt_step_label(t->m, s), s->line, s->name, t->read->name);
 			goto fail;
 		}
 		g->cols = dup_cols(cols, ncols);
@@ -692,8 +698,49 @@ static void write_json_row(struct table *t, const struct row *r)
 	ob_put(t, "}\n", 2);
 }
 
+/* FERRY_MLT_ROWS: hand row r to the sink, each value with its type (a value
+ * that does not fit its column's inferred type goes as the type it has). */
+static void sink_row(struct table *t, const struct row *r)
+{
+	if (t->sinkrc)
+		return;
+	if (t->ncells < r->n) {
+		struct ferry_mlt_cell *c = realloc(t->cells, r->n * sizeof(*c));
+		if (!c) {
+			t->sinkrc = oom(t);
+			return;
+		}
+		t->cells = c;
+		t->ncells = r->n;
+	}
+	int infer = t->read->op != FERRY_MLT_READ_DELIMITED || t->read->infer_types;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct val *v = &r->v[i];
+		int ty = t->types ? t->types[i] : FERRY_MLT_T_STRING;
+		int b;
+		struct ferry_mlt_cell *c = &t->cells[i];
+		c->s = v->k == K_NULL ? NULL : r->a + v->off;
+		c->len = v->len;
+		if (v->k == K_NULL)
+			c->type = -1;
+		else if (v->k == K_TEXT && ty == FERRY_MLT_T_STRING)
+			c->type = FERRY_MLT_T_STRING;
+		else
+			c->type = value_type(r, i, infer);
+		if (c->type == FERRY_MLT_T_BOOL && v->k == K_TEXT && bool_text(c->s, &b)) {
+			c->s = b ? "true" : "false"; /* "TRUE", "False": the sink sees one spelling */
+			c->len = b ? 4 : 5;
+		}
+	}
+	t->sinkrc = t->sink->row(t->sink->arg, t->cells, r->n, t->err);
+}
+
 static void write_row(struct table *t, const struct row *r)
 {
+	if (t->fmt == FERRY_MLT_ROWS) {
+		sink_row(t, r);
+		return;
+	}
 	if (t->fmt == FERRY_MLT_JSONL) {
 		write_json_row(t, r);
 		return;
@@ -710,7 +757,16 @@ static void flush_buffer(struct table *t)
 {
 	infer_types(t);
 	t->inferring = 0;
-	if (t->fmt == FERRY_MLT_SCHEMA) {
+	if (t->fmt == FERRY_MLT_ROWS) {
+		size_t n;
+		char *const *c = out_cols(t, &n);
+		if (!t->types)
+			t->sinkrc = oom(t);
+		else
+			t->sinkrc = t->sink->columns(t->sink->arg, c, t->types, n, t->err);
+		for (size_t j = 0; j < t->nbuf; j++)
+			write_row(t, &t->buf[j]);
+	} else if (t->fmt == FERRY_MLT_SCHEMA) {
 		size_t n;
 		char *const *c = out_cols(t, &n);
 		for (size_t i = 0; i < n; i++)
@@ -753,6 +809,8 @@ static int emit(struct table *t, const struct row *r)
 		write_row(t, r);
 		t->written++;
 	}
+	if (t->sinkrc)
+		return t->sinkrc;
 	if (t->oerr)
 		return ferry_err_set(t->err, FERRY_E_IO, "cannot write the output: %s", strerror(t->oerr));
 	return t->written >= t->max_rows ? 1 : 0;
@@ -783,7 +841,7 @@ static int conv_err(struct table *t, const struct stage *g, const struct row *r,
 	const char *colname = g->nin ? (g == t->st ? t->cols0[col] : g[-1].cols[col]) : "?";
 	return ferry_err_set(t->err, FERRY_E_INVALID, "%s:%llu: column '%s': '%s' is not %s (convert_column_types, %s:%d)",
 			     r->file ? r->file->name : "?", (unsigned long long)r->line, colname, vtext(r, col), what,
-			     t->m->label, g->s->line);
+			     ferry_mlt_step_label(t->m, g->s), g->s->line);
 }
 
 static int fmt_double(char *buf, size_t cap, double d)
@@ -998,7 +1056,7 @@ static int push_row(struct table *t, struct row *r)
 			}
 			break;
 		case FERRY_MLT_SAMPLE:
-			if (!(ferry_prng_unit(&g->prng) < s->probability))
+			if ((ferry_prng_unit(&g->prng) < s->probability) == s->complement)
 				return 0;
 			break;
 		case FERRY_MLT_FILTER: {
@@ -1486,10 +1544,10 @@ static int files_table(struct table *t)
 	return 0;
 }
 
-int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt, FILE *out,
-			 uint64_t max_rows, uint64_t *rows, ferry_err *err)
+static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt, FILE *out,
+		    const struct ferry_mlt_sink *sink, uint64_t max_rows, uint64_t *rows, ferry_err *err)
 {
-	struct table t = { .ctx = ctx, .m = m, .fmt = fmt, .out = out, .max_rows = max_rows, .err = err };
+	struct table t = { .ctx = ctx, .m = m, .fmt = fmt, .out = out, .sink = sink, .max_rows = max_rows, .err = err };
 	ferry_err_clear(err);
 	if (rows)
 		*rows = 0;
@@ -1503,7 +1561,7 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		return ferry_err_set(err, FERRY_E_INVALID,
 				     "%s:%d: transformation '%s' is not supported by ferry (no reader for its format "
 				     "yet); eval_mount / eval_download and ferry mltable show still give its files",
-				     m->label, m->steps[first].line, m->steps[first].name);
+				     ferry_mlt_step_label(m, &m->steps[first]), m->steps[first].line, m->steps[first].name);
 	if (ferry_mltable_files(ctx, m, &t.files, err) < 0)
 		return -1;
 	size_t from = first < m->nsteps ? first + 1 : m->nsteps;
@@ -1518,7 +1576,7 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 	for (size_t k = from; k < m->nsteps; k++)
 		if (ferry_mlt_is_read(m->steps[k].op)) {
 			ferry_err_set(err, FERRY_E_INVALID, "%s:%d: a second read transformation ('%s'); an MLTable has one",
-				      m->label, m->steps[k].line, m->steps[k].name);
+				      ferry_mlt_step_label(m, &m->steps[k]), m->steps[k].line, m->steps[k].name);
 			goto out;
 		}
 	init_tables();
@@ -1553,7 +1611,7 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		if (t.inferring)
 			flush_buffer(&t);
 		ob_flush(&t);
-		if (t.oerr || fflush(out) != 0 || ferror(out))
+		if (out && (t.oerr || fflush(out) != 0 || ferror(out)))
 			ferry_err_set(err, FERRY_E_IO, "cannot write the output: %s", strerror(t.oerr ? t.oerr : errno));
 	}
 out:
@@ -1583,6 +1641,21 @@ out:
 	free(t.jkeylen);
 	row_free(&t.r);
 	row_free(&t.tmp);
+	free(t.cells);
 	ferry_mlt_files_clear(&t.files);
 	return err->code == FERRY_OK ? 0 : -1;
+}
+
+int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt, FILE *out,
+			 uint64_t max_rows, uint64_t *rows, ferry_err *err)
+{
+	if (fmt == FERRY_MLT_ROWS)
+		return ferry_err_set(err, FERRY_E_INVALID, "ferry_mltable_export: FERRY_MLT_ROWS needs a sink");
+	return evaluate(ctx, m, fmt, out, NULL, max_rows, rows, err);
+}
+
+int ferry_mltable_rows(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct ferry_mlt_sink *sink,
+		       uint64_t max_rows, uint64_t *rows, ferry_err *err)
+{
+	return evaluate(ctx, m, FERRY_MLT_ROWS, NULL, sink, max_rows, rows, err);
 }

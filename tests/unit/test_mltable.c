@@ -233,6 +233,18 @@ static void test_doc(void)
 	} else {
 		fprintf(stderr, "%s\n", err.msg);
 	}
+	/* take_random_sample's complement (ferry's own, for Python's random_split) */
+	const char *cm = "paths: [{file: a}]\ntransformations:\n  - take_random_sample: {probability: 0.3, seed: 2, complement: true}\n"
+			 "  - take_random_sample: {probability: 0.3, seed: 2}\n";
+	m = NULL;
+	CHECK(ferry_mltable_parse(cm, strlen(cm), "MLTable", &m, &err) == 0);
+	if (m) {
+		CHECK(m->nsteps == 2 && m->steps[0].complement == 1 && m->steps[1].complement == 0);
+		CHECK(m->steps[0].seed == 2 && m->steps[0].probability == 0.3);
+		ferry_mltable_free(m);
+	}
+	parse_bad("paths:\n  - file: a\ntransformations:\n  - take_random_sample: {probability: 0.5, complement: maybe}\n",
+		  "d/MLTable:4:", "complement");
 	parse_bad("paths: [\n", "d/MLTable:", "malformed YAML");
 	parse_bad("paths:\n  - file: a\ntransformations:\n  - read_csv: {}\n", "d/MLTable:4:",
 		  "unknown transformation 'read_csv'");

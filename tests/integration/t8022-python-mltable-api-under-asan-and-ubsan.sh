@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# t8022 — owns the MLTable part of the C API (src/api/mltable.c, table.c's row sink) under
+# ASan/UBSan, driven from Debian's Python: the sanitizer build of libferry.so (make asan)
+# loaded into /usr/bin/python3 (libasan and libubsan preloaded) evaluates every table of the
+# MLTable corpus from local folders and from an Azurite datastore, in batches of 1, 7 and
+# 65536 rows, with added steps (filter, take, skip, keep/drop_columns, both halves of a
+# random_split), stops early from iter_batches and from a failing callback, lists file sets,
+# and takes every error path (a missing table, a bad added step, an unknown column, the corpus
+# cases that must fail), with no sanitizer report. Leak checking is off: the interpreter keeps
+# memory until exit.
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+$PY -c 'import pandas, numpy' 2>/dev/null || skip "Debian's python3-pandas is not installed"
+LIB=$ROOT/build/asan/libferry.so
+[[ -f $LIB ]] || skip "build/asan/libferry.so not built (make asan)"
+export FERRY_CMD_TIMEOUT=120
+DATA=$ROOT/tests/data/mltable
+
+c=$(new_container)
+az_datastore asanml "$c"
+expect_ok ferry upload "$DATA" "azureml://datastores/asanml/paths/corpus/"
+
+cat >"$TEST_TMP/smoke.py" <<'PY'
+import sys, os, pandas as pd, ferry.mltable as mlt
+data = sys.argv[1]
+n = 0
+for case in sorted(os.listdir(data)):
+    bad = os.path.exists(os.path.join(data, case, "expected.err"))
+    for uri in [os.path.join(data, case), "azureml://datastores/asanml/paths/corpus/" + case]:
+        t = mlt.load(uri)
+        frames = []
+        for rows in (1, 7, 65536):
+            c = mlt._Collector()
+            try:
+                t._rows(c, batch_rows=rows)
+            except OSError as e:
+                assert bad, (uri, e)
+                print("expected failure:", case, e)
+                break
+            frames.append(c.frame())
+        if bad:
+            continue
+        assert all(f.equals(frames[0]) for f in frames), uri
+        cols = list(frames[0].columns)
+        t.filter('col("%s") != "zz"' % cols[0]).skip(1).take(3).to_pandas_dataframe()
+        t.select_columns(cols[-1:]).to_pandas_dataframe()
+        t.drop_columns(cols[:1]).show(2)
+        a, b = t.random_split(0.5, seed=7)
+        assert len(a.to_pandas_dataframe()) + len(b.to_pandas_dataframe()) == len(frames[0])
+        it = t.iter_batches(batch_rows=1)
+        next(it, None)
+        it.close()
+        t.paths, t.schema
+        n += 1
+for fn in [lambda: mlt.load(data + "/nope").to_pandas_dataframe(),
+           lambda: mlt.load(data + "/titanic").filter("col(\"Age\") >>> 3").to_pandas_dataframe(),
+           lambda: mlt.load(data + "/titanic").select_columns(["nope"]).to_pandas_dataframe(),
+           lambda: mlt.load(data + "/titanic").take_random_sample(2).to_pandas_dataframe(),
+           lambda: mlt.load("azureml://datastores/none/paths/x").paths]:
+    try:
+        fn()
+        raise AssertionError("no error")
+    except OSError as e:
+        print(type(e).__name__, e)
+c = mlt._Collector(on_batch=lambda chunks: 1 / 0)
+try:
+    mlt.load(data + "/titanic")._rows(c, batch_rows=2)
+    raise AssertionError("no error")
+except ZeroDivisionError:
+    pass
+assert n >= 12, n
+print("asan mltable ok:", n, "tables")
+PY
+step "the MLTable API under ASan/UBSan: local folders and an Azurite datastore"
+ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+	PYTHONPATH=$ROOT/python FERRY_LIB=$LIB timeout -k 5 240 $PY "$TEST_TMP/smoke.py" "$DATA" \
+	>"$TEST_TMP/smoke.out" 2>&1 || { cat "$TEST_TMP/smoke.out"; fail "python under ASan"; }
+cat "$TEST_TMP/smoke.out"
+assert_not_contains "$TEST_TMP/smoke.out" "runtime error" "UBSan"
+assert_not_contains "$TEST_TMP/smoke.out" "ERROR: AddressSanitizer" "ASan"
+assert_contains "$TEST_TMP/smoke.out" "asan mltable ok"
