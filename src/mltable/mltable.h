@@ -47,7 +47,7 @@ enum ferry_mlt_op {
 	FERRY_MLT_READ_DELIMITED,
 	FERRY_MLT_READ_JSON_LINES,
 	FERRY_MLT_READ_PARQUET,
-	FERRY_MLT_READ_UNSUPPORTED, /* read_delta_lake: parsed, refused when evaluated */
+	FERRY_MLT_READ_UNSUPPORTED, /* no longer produced (read_delta_lake has a reader) */
 	FERRY_MLT_TAKE,
 	FERRY_MLT_SKIP,
 	FERRY_MLT_SAMPLE,
@@ -56,13 +56,14 @@ enum ferry_mlt_op {
 	FERRY_MLT_DROP_COLUMNS,
 	FERRY_MLT_CONVERT,
 	FERRY_MLT_PARTITION,
+	FERRY_MLT_READ_DELTA_LAKE, /* read_delta_lake (delta.c) */
 };
 
 /* read_delimited, read_json_lines, read_parquet, read_delta_lake. */
 static inline int ferry_mlt_is_read(enum ferry_mlt_op op)
 {
 	return op == FERRY_MLT_READ_DELIMITED || op == FERRY_MLT_READ_JSON_LINES || op == FERRY_MLT_READ_PARQUET ||
-	       op == FERRY_MLT_READ_UNSUPPORTED;
+	       op == FERRY_MLT_READ_UNSUPPORTED || op == FERRY_MLT_READ_DELTA_LAKE;
 }
 
 enum ferry_mlt_header { FERRY_MLT_NO_HEADER, FERRY_MLT_FROM_FIRST_FILE, FERRY_MLT_ALL_DIFFERENT, FERRY_MLT_ALL_SAME };
@@ -109,6 +110,9 @@ struct ferry_mlt_step {
 	/* convert_column_types */
 	struct ferry_mlt_convert *convs;
 	size_t nconvs;
+	/* read_delta_lake (text: the timestamp as written) */
+	int has_version, has_timestamp;
+	int64_t version_as_of, timestamp_ms;
 };
 
 /* Where a file comes from: a store and the prefix of its tree names. */

@@ -5,7 +5,9 @@
  * The shape is a push pipeline: each file of the file set is streamed from
  * its store (store read -> transcoding -> csv.c or a JSON-lines splitter;
  * read_parquet: parquet.c's ranged reads of the footer and of the column
- * chunks a later stage needs, one row group at a time),
+ * chunks a later stage needs, one row group at a time; read_delta_lake: the
+ * same over the live files that delta.c finds, with the partition columns
+ * from the log),
  * every record becomes a row, and the row passes through one stage per
  * transformation after the read_* (take, skip, take_random_sample, filter,
  * keep/drop_columns, convert_column_types, extract_columns_from_partition_format)
@@ -22,6 +24,7 @@
  */
 #include "mltable/mltable.h"
 #include "mltable/csv.h"
+#include "mltable/delta.h"
 #include "mltable/parquet.h"
 #include "core/log.h"
 #include "mltable/prng.h"
@@ -111,6 +114,8 @@ struct table {
 	size_t *jkeylen, njkeys;
 	size_t *pqmap;          /* read_parquet: file column -> table column (SIZE_MAX: none) */
 	unsigned char *pqwant;  /* read_parquet: the file columns to fetch */
+	struct ferry_delta delta; /* read_delta_lake: schema, partition values */
+	size_t *dpart;          /* read_delta_lake: partition column j -> table column */
 	char *ob;               /* output buffer (OB_CAP) */
 	size_t on;
 	int oerr;               /* errno of a failed write */
@@ -1336,6 +1341,15 @@ static int pq_row(void *arg, const struct ferry_pq_val *v, uint64_t rowno)
 		if (t->pqmap[i] != SIZE_MAX && v[i].kind != FERRY_PQ_NULL &&
 		    set_val(r, t->pqmap[i], kinds[v[i].kind], v[i].s, v[i].len) < 0)
 			return oom(t);
+	if (t->dpart) {
+		static const int pkinds[] = { K_STR, K_INT, K_FLOAT, K_BOOL, K_DT };
+		char **pv = t->delta.values[t->file_index];
+		for (size_t j = 0; j < t->delta.npart; j++) {
+			size_t c = t->dpart[j];
+			if (pv[j] && set_val(r, c, pkinds[t->delta.kind[t->delta.part[j]]], pv[j], strlen(pv[j])) < 0)
+				return oom(t);
+		}
+	}
 	if (t->read->include_path && set_val(r, t->ncols0 - 1, K_STR, t->file->name, strlen(t->file->name)) < 0)
 		return oom(t);
 	return push_row(t, r);
@@ -1399,11 +1413,18 @@ static int read_parquet_file(struct table *t, const struct ferry_mlt_file *f)
 		rc = oom(t);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		long c = col_index(t->cols0, t->nfilecols, ferry_pq_colname(q, i));
-		if (c < 0)
+		if (c < 0 && t->dpart)
+			rc = ferry_err_set(t->err, FERRY_E_INVALID, "%s: column '%s' is not in the Delta table's schema",
+					   t->label, ferry_pq_colname(q, i));
+		else if (c < 0)
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s: column '%s' is not in the first file's schema; ferry reads read_parquet files "
 					   "with the columns of the first",
 					   t->label, ferry_pq_colname(q, i));
+		for (size_t j = 0; c >= 0 && j < t->delta.npart; j++)
+			if (t->dpart[j] == (size_t)c)
+				rc = ferry_err_set(t->err, FERRY_E_INVALID, "%s: column '%s' is a partition column of the "
+						   "Delta table, yet the file has it", t->label, ferry_pq_colname(q, i));
 		t->pqmap[i] = (size_t)c;
 		t->pqwant[i] = (unsigned char)pq_needed(t, ferry_pq_colname(q, i));
 	}
@@ -1417,6 +1438,17 @@ static int read_parquet_file(struct table *t, const struct ferry_mlt_file *f)
 	if (rc > 0)
 		t->stop = 1;
 	return rc < 0 ? -1 : rc;
+}
+
+/* read_delta_lake: the table's columns are the schema's, in its order; a
+ * partition column's values come from the log, the others from the files. */
+static int delta_columns(struct table *t)
+{
+	if (!(t->dpart = calloc(t->delta.npart ? t->delta.npart : 1, sizeof(*t->dpart))))
+		return oom(t);
+	for (size_t j = 0; j < t->delta.npart; j++)
+		t->dpart[j] = t->delta.part[j];
+	return set_columns(t, t->delta.cols, t->delta.ncols);
 }
 
 /* Read one file of the set into the pipeline. */
@@ -1433,7 +1465,7 @@ static int read_file(struct table *t, size_t idx)
 	snprintf(t->label, sizeof(t->label), "%s", f->name);
 	if (t->csv)
 		ferry_csv_reset(t->csv);
-	if (t->read->op == FERRY_MLT_READ_PARQUET)
+	if (t->read->op == FERRY_MLT_READ_PARQUET || t->read->op == FERRY_MLT_READ_DELTA_LAKE)
 		return read_parquet_file(t, f);
 	struct ferry_store *s = t->m->sources[f->src].store;
 	ferry_err rerr;
@@ -1500,12 +1532,15 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 			break;
 		}
 	if (first < m->nsteps && m->steps[first].op == FERRY_MLT_READ_UNSUPPORTED)
-		return ferry_err_set(err, FERRY_E_INVALID,
-				     "%s:%d: transformation '%s' is not supported by ferry (no reader for its format "
-				     "yet); eval_mount / eval_download and ferry mltable show still give its files",
+		return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: transformation '%s' is not supported by ferry",
 				     m->label, m->steps[first].line, m->steps[first].name);
 	if (ferry_mltable_files(ctx, m, &t.files, err) < 0)
 		return -1;
+	if (first < m->nsteps && m->steps[first].op == FERRY_MLT_READ_DELTA_LAKE &&
+	    ferry_delta_snapshot(m, &m->steps[first], &t.files, &t.delta, err) < 0) {
+		ferry_mlt_files_clear(&t.files);
+		return -1;
+	}
 	size_t from = first < m->nsteps ? first + 1 : m->nsteps;
 	t.nst = m->nsteps - from;
 	t.st = calloc(t.nst ? t.nst : 1, sizeof(*t.st));
@@ -1540,6 +1575,8 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		    !(t.csv = ferry_csv_new(t.read->delimiter, t.read->multi_line, csv_record, &t))) {
 			rc = oom(&t);
 		}
+		if (t.read->op == FERRY_MLT_READ_DELTA_LAKE)
+			rc = delta_columns(&t);
 		for (size_t i = 0; rc == 0 && i < t.files.n && !t.stop; i++)
 			rc = read_file(&t, i);
 		if (rc == 0 && !t.ready) /* every file empty: no columns */
@@ -1576,6 +1613,8 @@ out:
 	free(t.fmap);
 	free(t.pqmap);
 	free(t.pqwant);
+	free(t.dpart);
+	ferry_delta_clear(&t.delta, t.files.n);
 	free(t.conv);
 	free(t.jl);
 	free(t.ob);
