@@ -135,7 +135,10 @@ int cmd_mltable(int argc, char **argv)
 			if (rc < 0 && !to_stdout)
 				unlink(out);
 			if (rc == 0)
-				fprintf(stderr, "ferry: exported %llu rows to %s\n", (unsigned long long)rows, out);
+				fprintf(stderr, "ferry: exported %llu rows to %s (%llu bytes read from storage in %llu "
+					"requests)\n", (unsigned long long)rows, out,
+					(unsigned long long)ferry_stats_get(&ctx.stats.bytes),
+					(unsigned long long)ferry_stats_get(&ctx.stats.requests));
 		}
 	}
 	ferry_mltable_free(m);
