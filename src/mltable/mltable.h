@@ -182,7 +182,16 @@ void ferry_mlt_files_clear(struct ferry_mlt_files *f);
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
 			  ferry_err *err);
 
-enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA };
+enum ferry_mlt_format {
+	FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA,
+	/* Parquet (pqwrite.h): SNAPPY, ZSTD, GZIP or uncompressed; column types as
+	 * for JSON lines (convert_column_types, else the first 200 rows) */
+	FERRY_MLT_PARQUET, FERRY_MLT_PARQUET_ZSTD, FERRY_MLT_PARQUET_GZIP, FERRY_MLT_PARQUET_NONE,
+};
+static inline int ferry_mlt_is_parquet(enum ferry_mlt_format f)
+{
+	return f >= FERRY_MLT_PARQUET && f <= FERRY_MLT_PARQUET_NONE;
+}
 
 /* Evaluate the table and write it to `out`: CSV (header line, then rows) or
  * JSON lines, at most max_rows rows (UINT64_MAX: all). FERRY_MLT_SCHEMA

@@ -26,6 +26,7 @@
 #include "mltable/csv.h"
 #include "mltable/delta.h"
 #include "mltable/parquet.h"
+#include "mltable/pqwrite.h"
 #include "core/log.h"
 #include "mltable/prng.h"
 
@@ -114,6 +115,8 @@ struct table {
 	size_t *jkeylen, njkeys;
 	size_t *pqmap;          /* read_parquet: file column -> table column (SIZE_MAX: none) */
 	unsigned char *pqwant;  /* read_parquet: the file columns to fetch */
+	struct ferry_pqw *pqw;  /* --to parquet, once the types are known */
+	int pqfail;             /* the Parquet writer failed: t->err says why */
 	struct ferry_delta delta; /* read_delta_lake: schema, partition values */
 	size_t *dpart;          /* read_delta_lake: partition column j -> table column */
 	char *ob;               /* output buffer (OB_CAP) */
@@ -697,8 +700,61 @@ static void write_json_row(struct table *t, const struct row *r)
 	ob_put(t, "}\n", 2);
 }
 
+/* --to parquet: the writer, with each column's type (a datetime column whose
+ * buffered values are all dates is a DATE column, else timestamps). */
+static void pq_writer(struct table *t)
+{
+	static const enum ferry_pqw_codec codecs[] = { FERRY_PQW_SNAPPY, FERRY_PQW_ZSTD, FERRY_PQW_GZIP,
+						       FERRY_PQW_UNCOMPRESSED };
+	size_t n;
+	char *const *c = out_cols(t, &n);
+	enum ferry_pqw_type *ty = malloc((n ? n : 1) * sizeof(*ty));
+	if (!ty || !t->types) {
+		free(ty);
+		t->pqfail = 1;
+		oom(t);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		switch (t->types[i]) {
+		case FERRY_MLT_T_INT: ty[i] = FERRY_PQW_INT64; break;
+		case FERRY_MLT_T_FLOAT: ty[i] = FERRY_PQW_DOUBLE; break;
+		case FERRY_MLT_T_BOOL: ty[i] = FERRY_PQW_BOOL; break;
+		case FERRY_MLT_T_DATETIME:
+			ty[i] = FERRY_PQW_DATE;
+			for (size_t j = 0; j < t->nbuf; j++)
+				if (t->buf[j].v[i].k != K_NULL && t->buf[j].v[i].len != 10)
+					ty[i] = FERRY_PQW_TS_US;
+			break;
+		default: ty[i] = FERRY_PQW_STRING; break;
+		}
+	}
+	t->pqw = ferry_pqw_new(t->out, c, ty, n, codecs[t->fmt - FERRY_MLT_PARQUET], t->err);
+	free(ty);
+	if (!t->pqw)
+		t->pqfail = 1;
+}
+
+static void write_pq_row(struct table *t, const struct row *r)
+{
+	if (t->pqfail)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].k != K_NULL && ferry_pqw_value(t->pqw, i, vtext(r, i), r->v[i].len, t->err) < 0) {
+			ferry_err_wrap(t->err, "%s:%llu", r->file ? r->file->name : "", (unsigned long long)r->line);
+			t->pqfail = 1;
+			return;
+		}
+	if (ferry_pqw_end_row(t->pqw, t->err) < 0)
+		t->pqfail = 1;
+}
+
 static void write_row(struct table *t, const struct row *r)
 {
+	if (ferry_mlt_is_parquet(t->fmt)) {
+		write_pq_row(t, r);
+		return;
+	}
 	if (t->fmt == FERRY_MLT_JSONL) {
 		write_json_row(t, r);
 		return;
@@ -727,6 +783,8 @@ static void flush_buffer(struct table *t)
 			ob_c(t, '\n');
 		}
 	} else {
+		if (ferry_mlt_is_parquet(t->fmt))
+			pq_writer(t);
 		for (size_t j = 0; j < t->nbuf; j++)
 			write_row(t, &t->buf[j]);
 	}
@@ -758,6 +816,8 @@ static int emit(struct table *t, const struct row *r)
 		write_row(t, r);
 		t->written++;
 	}
+	if (t->pqfail)
+		return -1;
 	if (t->oerr)
 		return ferry_err_set(t->err, FERRY_E_IO, "cannot write the output: %s", strerror(t->oerr));
 	return t->written >= t->max_rows ? 1 : 0;
@@ -1589,6 +1649,8 @@ int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum fe
 		}
 		if (t.inferring)
 			flush_buffer(&t);
+		if (t.pqw && !t.pqfail && ferry_pqw_finish(t.pqw, err) < 0)
+			t.pqfail = 1;
 		ob_flush(&t);
 		if (t.oerr || fflush(out) != 0 || ferror(out))
 			ferry_err_set(err, FERRY_E_IO, "cannot write the output: %s", strerror(t.oerr ? t.oerr : errno));
@@ -1614,6 +1676,7 @@ out:
 	free(t.pqmap);
 	free(t.pqwant);
 	free(t.dpart);
+	ferry_pqw_free(t.pqw);
 	ferry_delta_clear(&t.delta, t.files.n);
 	free(t.conv);
 	free(t.jl);
