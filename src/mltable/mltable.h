@@ -202,6 +202,14 @@ static inline int ferry_mlt_is_parquet(enum ferry_mlt_format f)
 int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt,
 			 FILE *out, uint64_t max_rows, uint64_t *rows, ferry_err *err);
 
+/* A `type: mltable` job output (describe.c): write `<folder>/MLTable` naming
+ * every regular file below `folder` (local; a read-write mount works too) as
+ * `- file: ./<path>`, in name order. An MLTable the command wrote there is the
+ * template: its paths are replaced, the rest kept; without one the MLTable has
+ * no transformations (a file set). The result must parse (errors name the
+ * template); no files is an error. *nfiles (if not NULL) gets the count. */
+int ferry_mltable_describe(const char *folder, size_t *nfiles, ferry_err *err);
+
 /* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
  *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*
  *   factor := "not" factor | "(" expr ")" | operand OP operand
