@@ -1405,8 +1405,15 @@ static int pq_row(void *arg, const struct ferry_pq_val *v, uint64_t rowno)
 		static const int pkinds[] = { K_STR, K_INT, K_FLOAT, K_BOOL, K_DT };
 		char **pv = t->delta.values[t->file_index];
 		for (size_t j = 0; j < t->delta.npart; j++) {
-			size_t c = t->dpart[j];
-			if (pv[j] && set_val(r, c, pkinds[t->delta.kind[t->delta.part[j]]], pv[j], strlen(pv[j])) < 0)
+			if (!pv[j])
+				continue;
+			/* typed by the schema, as text when the log's value does not parse as that type */
+			size_t len = strlen(pv[j]);
+			int k = pkinds[t->delta.kind[t->delta.part[j]]], b;
+			if ((k == K_INT && !is_int(pv[j], len)) || (k == K_FLOAT && !is_number(pv[j], len)) ||
+			    (k == K_BOOL && !bool_text(pv[j], &b)))
+				k = K_STR;
+			if (set_val(r, t->dpart[j], k, pv[j], len) < 0)
 				return oom(t);
 		}
 	}
