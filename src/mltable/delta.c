@@ -1121,6 +1121,26 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
+int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			      ferry_err *err)
+{
+	if (ferry_mltable_files(ctx, m, out, err) < 0)
+		return -1;
+	const struct ferry_mlt_step *read = NULL;
+	for (size_t k = 0; k < m->nsteps && !read; k++)
+		if (ferry_mlt_is_read(m->steps[k].op))
+			read = &m->steps[k];
+	if (!read || read->op != FERRY_MLT_READ_DELTA_LAKE)
+		return 0;
+	struct ferry_delta d;
+	if (ferry_delta_snapshot(m, read, out, &d, err) < 0) {
+		ferry_mlt_files_clear(out);
+		return -1;
+	}
+	ferry_delta_clear(&d, out->n);
+	return 0;
+}
+
 void ferry_delta_clear(struct ferry_delta *d, size_t nfiles)
 {
 	for (size_t i = 0; i < d->ncols; i++)

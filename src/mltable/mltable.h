@@ -202,6 +202,12 @@ static inline int ferry_mlt_is_parquet(enum ferry_mlt_format f)
 int ferry_mltable_export(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_mlt_format fmt,
 			 FILE *out, uint64_t max_rows, uint64_t *rows, ferry_err *err);
 
+/* ferry_mltable_files, then, for a read_delta_lake table, only the data
+ * files live at its version / timestamp (delta.c): the files the table is
+ * read from. `ferry mltable show`, eval_mount and eval_download use it. */
+int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			      ferry_err *err);
+
 /* A `type: mltable` job output (describe.c): write `<folder>/MLTable` naming
  * every regular file below `folder` (local; a read-write mount works too) as
  * `- file: ./<path>`, in name order. An MLTable the command wrote there is the

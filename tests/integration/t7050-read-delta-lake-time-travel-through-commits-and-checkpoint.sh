@@ -10,7 +10,8 @@
 # that version (with the partition column from partitionValues), byte for byte.
 # A copy whose commits 0-2 are cleaned up still opens at versions 3-5 (so the
 # checkpoint is what is read) and fails cleanly at version 2; include_path_column,
-# filter and keep_columns work on the table; wrong versions and times are errors.
+# filter and keep_columns work on the table; `ferry mltable show` and an eval_download
+# input give the live files only; wrong versions and times are errors.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 export FERRY_CMD_TIMEOUT=120
@@ -107,6 +108,26 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == 160 and isinstance(rows[0]["id"], int) and rows[0]["region"] is None, rows[0]
 assert any(r["region"] == "ap south" for r in rows)
 PY
+
+step "show and eval_download give the live files of the version, not the log"
+expect_ok ferry mltable show azureml://datastores/dl/paths/v4
+grep '^  [0-9]' "$TEST_TMP/last.stdout" | sed 's/.*\///' | LC_ALL=C sort >"$TEST_TMP/show.txt"
+printf '%s\n' part-00000-e.c000.snappy.parquet part-00001-c.c000.snappy.parquet part-00001-d.c000.snappy.parquet \
+	part-00002-f.c000.snappy.parquet >"$TEST_TMP/show.want"
+cmp -s "$TEST_TMP/show.want" "$TEST_TMP/show.txt" || fail "show: $(cat "$TEST_TMP/last.stdout")"
+assert_not_contains "$TEST_TMP/last.stdout" "_delta_log"
+cat >"$TEST_TMP/job.yml" <<'YML'
+command: cd ${{inputs.t}} && find . -type f | sed 's|.*/||' | LC_ALL=C sort | tr '\n' ' '
+inputs:
+  t:
+    type: mltable
+    path: azureml://datastores/dl/paths/v1
+    mode: eval_download
+YML
+expect_ok ferry run "$TEST_TMP/job.yml" --name delta-eval
+cat "$TEST_TMP/last.stdout" "$LAST_STDERR" >"$TEST_TMP/job.out"
+assert_contains "$TEST_TMP/job.out" "part-00000-a.c000.snappy.parquet part-00000-b.c000.snappy.parquet part-00001-c.c000.snappy.parquet "
+assert_not_contains "$TEST_TMP/job.out" "checkpoint.parquet"
 
 step "wrong versions and times are errors naming the MLTable"
 mltable far sales "version_as_of: 9"
