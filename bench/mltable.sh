@@ -12,10 +12,24 @@
 # Every output is checked: the CSV export must equal the input byte for byte (the input
 # is written in ferry's canonical quoting) and the JSON lines must have one line a row.
 #
+# Then the Parquet rows (MLTABLE_BENCH_PARTS="csv parquet", the default; either alone):
+# npm's hyparquet-writer makes a Parquet file of 20 columns (10 doubles, 10 strings,
+# SNAPPY, row groups of 100,000 rows; tests/fixtures/parquet/bench.mjs) of
+# MLTABLE_BENCH_PQ_SIZE bytes (default 1G), and it is exported to CSV by
+#   ferry-pq-csv         ferry mltable export (read_parquet) --to csv
+#   hyparquet-csv        npm's hyparquet under node, row group by row group, writing
+#                        the same CSV (the two outputs must be equal byte for byte)
+#   ferry-eqcsv-csv      ferry mltable export of that CSV (read_delimited): the same
+#                        rows read from the equivalent CSV
+# and `keep_columns: [c0, c1]` (2 of 20) is exported while ferry's storage layer counts
+# the bytes it reads (the "bytes read from storage" of `ferry mltable export`): the
+# ratio to the file's size must stay at or below 15%.
+#
 #   bench/mltable.sh                         1 GiB (the figure in docs/performance.md)
 #   MLTABLE_BENCH_SIZE=128M bench/mltable.sh  a quick run
 # The file is made once in $BENCH_DIR (default /tmp/ferry-bench-mltable) and kept.
 set -euo pipefail
+PARTS=${MLTABLE_BENCH_PARTS:-csv parquet}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
@@ -29,7 +43,7 @@ export FERRY_HOME=$DIR/home
 
 bytes=$(numfmt --from=iec "$SIZE")
 csv=$DIR/table/trips.csv
-if [[ ! -f $csv || $(stat -c %s "$csv") -lt $bytes ]]; then
+if [[ " $PARTS " == *" csv "* ]] && [[ ! -f $csv || $(stat -c %s "$csv") -lt $bytes ]]; then
 	echo "making a $SIZE CSV in $csv ..."
 	$PY - "$csv" "$bytes" <<-'PYEOF'
 	import random, sys
@@ -54,12 +68,62 @@ if [[ ! -f $csv || $(stat -c %s "$csv") -lt $bytes ]]; then
 fi
 printf 'paths:\n  - file: ./trips.csv\ntransformations:\n  - read_delimited:\n      header: all_files_same_headers\n' \
 	>"$DIR/table/MLTable"
-size=$(stat -c %s "$csv")
-rows=$(($(wc -l <"$csv") - 1))
-cat "$csv" >/dev/null # page cache for everyone
+if [[ " $PARTS " == *" csv "* ]]; then
+	size=$(stat -c %s "$csv")
+	rows=$(($(wc -l <"$csv") - 1))
+	cat "$csv" >/dev/null # page cache for everyone
+fi
+
+# parquet_rows — the Parquet rows (see the top)
+parquet_rows() {
+	local fx=$ROOT/tests/fixtures/parquet pq=$DIR/pq/data.parquet
+	[[ -d $fx/node_modules/hyparquet-writer ]] || { echo "bench: $fx/node_modules missing (./setup.sh)" >&2; exit 1; }
+	local want
+	want=$(numfmt --from=iec "${MLTABLE_BENCH_PQ_SIZE:-1G}")
+	mkdir -p "$DIR/pq" "$DIR/pq2"
+	if [[ ! -f $pq || $(stat -c %s "$pq") -lt $want ]]; then
+		echo "making a $(numfmt --to=iec "$want") Parquet file in $pq with hyparquet-writer ..."
+		node "$fx/bench.mjs" make "$pq" "$want"
+	fi
+	printf 'paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n' >"$DIR/pq/MLTable"
+	printf 'paths:\n  - file: ../pq/data.parquet\ntransformations:\n  - read_parquet\n  - keep_columns: [c0, c1]\n' \
+		>"$DIR/pq2/MLTable"
+	size=$(stat -c %s "$pq")
+	cat "$pq" >/dev/null
+	echo "input: $pq, $(numfmt --to=iec "$size") bytes, 20 columns (throughput below: Parquet bytes per second)"
+	run ferry-pq-csv "$FERRY" mltable export "$DIR/pq" --to csv "$DIR/out/pq-ferry.csv"
+	run hyparquet-csv node "$fx/bench.mjs" csv "$pq" "$DIR/out/pq-hyparquet.csv"
+	cmp -s "$DIR/out/pq-ferry.csv" "$DIR/out/pq-hyparquet.csv" ||
+		{ echo "bench: ferry's and hyparquet's CSV of the Parquet file differ" >&2; exit 1; }
+	mkdir -p "$DIR/eqcsv"
+	mv "$DIR/out/pq-ferry.csv" "$DIR/eqcsv/data.csv"
+	rm -f "$DIR/out/pq-hyparquet.csv"
+	printf 'paths:\n  - file: ./data.csv\ntransformations:\n  - read_delimited:\n      infer_column_types: false\n' \
+		>"$DIR/eqcsv/MLTable"
+	local csvsize
+	csvsize=$(stat -c %s "$DIR/eqcsv/data.csv")
+	echo "equivalent CSV: $(numfmt --to=iec "$csvsize") bytes (throughput below still per Parquet byte)"
+	cat "$DIR/eqcsv/data.csv" >/dev/null
+	run ferry-eqcsv-csv "$FERRY" mltable export "$DIR/eqcsv" --to csv "$DIR/out/eq.csv"
+	cmp -s "$DIR/eqcsv/data.csv" "$DIR/out/eq.csv" || { echo "bench: the CSV round trip differs" >&2; exit 1; }
+	rm -f "$DIR/out/eq.csv" "$DIR/eqcsv/data.csv"
+	run ferry-pq-2of20 "$FERRY" mltable export "$DIR/pq2" --to csv "$DIR/out/pq2.csv"
+	local fetched
+	fetched=$(sed -n 's/.*(\([0-9]*\) bytes read from storage.*/\1/p' "$DIR/err.ferry-pq-2of20")
+	[[ -n $fetched ]] || { echo "bench: no byte count from ferry" >&2; exit 1; }
+	printf 'projection: keep_columns 2 of 20 read %s of %s bytes from storage = %.1f%% (limit 15%%)\n' \
+		"$fetched" "$size" "$(echo "100 * $fetched / $size" | bc -l)"
+	printf 'ratios: hyparquet-csv / ferry-pq-csv = %.2f (wall), %.2f (peak RSS); ferry-pq-csv / ferry-eqcsv-csv = %.2f\n' \
+		"$(echo "${WALL[hyparquet-csv]} / ${WALL[ferry-pq-csv]}" | bc -l)" \
+		"$(echo "${RSS[hyparquet-csv]} / ${RSS[ferry-pq-csv]}" | bc -l)" \
+		"$(echo "${WALL[ferry-pq-csv]} / ${WALL[ferry-eqcsv-csv]}" | bc -l)"
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	rm -f "$DIR"/out/*
+	[[ $(echo "100 * $fetched / $size <= 15" | bc -l) -eq 1 ]] || { echo "bench: projection read more than 15%" >&2; exit 1; }
+}
 
 # run NAME CMD... — time CMD; print a result line
-declare -A WALL
+declare -A WALL RSS
 run() {
 	local name=$1
 	shift
@@ -72,11 +136,14 @@ run() {
 	cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$DIR/time.$name")
 	rss=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}' "$DIR/time.$name")
 	WALL[$name]=$wall
+	RSS[$name]=$rss
 	printf '%-18s %8.2f s %9.0f MiB/s %8s s CPU %9s MiB peak RSS\n' "$name" "$wall" \
 		"$(echo "$size / 1048576 / $wall" | bc -l)" "$cpu" "$rss"
 }
 
-echo "input: $csv, $(numfmt --to=iec "$size") bytes, $rows rows, 8 columns; machine: $(nproc) cores"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+[[ " $PARTS " == *" csv "* ]] || { parquet_rows; exit 0; }
+echo "input: $csv, $(numfmt --to=iec "$size") bytes, $rows rows, 8 columns"
 run cat-devnull sh -c "cat '$csv' > /dev/null"
 run cp cp "$csv" "$DIR/out/cp.csv"
 run ferry-csv "$FERRY" mltable export "$DIR/table" --to csv "$DIR/out/ferry.csv"
@@ -92,3 +159,4 @@ printf 'ratios: ferry-csv / cp = %.2f, ferry-csv / cat = %.2f, ferry-jsonl / cp 
 [[ -n ${WALL[pandas]:-} ]] && printf ', pandas / ferry-csv = %.2f' "$(echo "${WALL[pandas]} / ${WALL[ferry-csv]}" | bc -l)"
 echo
 rm -f "$DIR"/out/*
+[[ " $PARTS " != *" parquet "* ]] || parquet_rows

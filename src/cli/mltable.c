@@ -4,7 +4,8 @@
  *
  *   ferry mltable show PATH                      files (size, tree name) and schema
  *   ferry mltable head PATH [-n N] [--to csv|jsonl]  the first N rows (default 10)
- *   ferry mltable export PATH --to csv|jsonl OUT      every row to OUT ('-': stdout)
+ *   ferry mltable export PATH --to csv|jsonl|parquet [--codec snappy|zstd|gzip|none] OUT
+ *                                                    every row to OUT ('-': stdout)
  *
  * PATH is a folder holding an MLTable file, or that file, in any path form (README.md, "Paths").
  * An export that fails removes its partial output file.
@@ -20,12 +21,12 @@
 #include <unistd.h>
 
 static const char usage[] = "ferry mltable show PATH | head PATH [-n N] [--to csv|jsonl] | "
-			    "export PATH --to csv|jsonl OUT";
+			    "export PATH --to csv|jsonl|parquet [--codec snappy|zstd|gzip|none] OUT";
 
 static int show(struct ferry_ctx *ctx, struct ferry_mltable *m, ferry_err *err)
 {
 	struct ferry_mlt_files f;
-	if (ferry_mltable_files(ctx, m, &f, err) < 0)
+	if (ferry_mltable_table_files(ctx, m, &f, err) < 0)
 		return -1;
 	uint64_t total = 0;
 	for (size_t i = 0; i < f.n; i++)
@@ -68,6 +69,8 @@ static int parse_format(const char *s, enum ferry_mlt_format *f)
 		*f = FERRY_MLT_CSV;
 	else if (!strcmp(s, "jsonl") || !strcmp(s, "json_lines"))
 		*f = FERRY_MLT_JSONL;
+	else if (!strcmp(s, "parquet"))
+		*f = FERRY_MLT_PARQUET;
 	else
 		return -1;
 	return 0;
@@ -80,6 +83,7 @@ int cmd_mltable(int argc, char **argv)
 	const char *sub = argv[1], *path = NULL, *out = NULL;
 	enum ferry_mlt_format fmt = FERRY_MLT_CSV;
 	int have_fmt = 0;
+	const char *codec = NULL;
 	uint64_t n = 10;
 	if (strcmp(sub, "show") && strcmp(sub, "head") && strcmp(sub, "export"))
 		return cli_usage(usage, "unknown mltable subcommand '%s'", sub);
@@ -92,9 +96,12 @@ int cmd_mltable(int argc, char **argv)
 				return cli_usage(usage, "-n takes a number of rows, not '%s'", argv[i]);
 			n = v;
 		} else if (!strcmp(argv[i], "--to") && i + 1 < argc && strcmp(sub, "show")) {
-			if (parse_format(argv[++i], &fmt) < 0)
-				return cli_usage(usage, "--to takes csv or jsonl, not '%s'", argv[i]);
+			if (parse_format(argv[++i], &fmt) < 0 || (ferry_mlt_is_parquet(fmt) && strcmp(sub, "export")))
+				return cli_usage(usage, "--to takes csv or jsonl%s, not '%s'",
+						 strcmp(sub, "export") ? "" : " or parquet", argv[i]);
 			have_fmt = 1;
+		} else if (!strcmp(argv[i], "--codec") && i + 1 < argc && !strcmp(sub, "export")) {
+			codec = argv[++i];
 		} else if (!path) {
 			path = argv[i];
 		} else if (!out && !strcmp(sub, "export")) {
@@ -106,7 +113,18 @@ int cmd_mltable(int argc, char **argv)
 	if (!path)
 		return cli_usage(usage, "mltable %s takes a PATH", sub);
 	if (!strcmp(sub, "export") && (!out || !have_fmt))
-		return cli_usage(usage, "mltable export takes --to csv|jsonl and an output file");
+		return cli_usage(usage, "mltable export takes --to csv|jsonl|parquet and an output file");
+	if (codec) {
+		static const char *const codecs[] = { "snappy", "zstd", "gzip", "none" };
+		int k = -1;
+		for (int j = 0; j < 4; j++)
+			if (!strcmp(codec, codecs[j]))
+				k = j;
+		if (!ferry_mlt_is_parquet(fmt) || k < 0)
+			return cli_usage(usage, "--codec goes with --to parquet and takes snappy, zstd, gzip or none, "
+					 "not '%s'", codec);
+		fmt = (enum ferry_mlt_format)(FERRY_MLT_PARQUET + k);
+	}
 	struct ferry_ctx ctx;
 	ferry_err err;
 	if (cli_ctx_open(&ctx, &err) < 0)
@@ -135,7 +153,10 @@ int cmd_mltable(int argc, char **argv)
 			if (rc < 0 && !to_stdout)
 				unlink(out);
 			if (rc == 0)
-				fprintf(stderr, "ferry: exported %llu rows to %s\n", (unsigned long long)rows, out);
+				fprintf(stderr, "ferry: exported %llu rows to %s (%llu bytes read from storage in %llu "
+					"requests)\n", (unsigned long long)rows, out,
+					(unsigned long long)ferry_stats_get(&ctx.stats.bytes),
+					(unsigned long long)ferry_stats_get(&ctx.stats.requests));
 		}
 	}
 	ferry_mltable_free(m);

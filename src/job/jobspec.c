@@ -58,7 +58,7 @@ static const unsigned allowed[2][3] = {
 static const unsigned implemented[2][3] = {
 	{ M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT), M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT),
 	  M(RO_MOUNT) | M(DOWNLOAD) | M(DIRECT) | M(EVAL_MOUNT) | M(EVAL_DOWNLOAD) },
-	{ M(UPLOAD) | M(RW_MOUNT), M(UPLOAD) | M(RW_MOUNT), 0 },
+	{ M(UPLOAD) | M(RW_MOUNT), M(UPLOAD) | M(RW_MOUNT), M(UPLOAD) | M(RW_MOUNT) },
 };
 #undef M
 
@@ -166,9 +166,6 @@ static int check_mode(struct ferry_yaml_doc *c, int line, int is_output, const c
 			    "%s '%s' of type %s cannot use mode %s; allowed modes for a %s %s: %s",
 			    io, name, type_names[t], mode_names[m], type_names[t], io, list);
 	}
-	if (t == FERRY_IO_MLTABLE && is_output)
-		return ferry_yaml_err(c, line, NULL, "type mltable is not supported yet (%s '%s')", io,
-			    name);
 	if (!(implemented[is_output][t] & (1u << m))) {
 		mode_list(implemented[is_output][t], list, sizeof(list));
 		return ferry_yaml_err(c, line, NULL, "mode %s is not supported yet (%s '%s'); use %s", mode_names[m],

@@ -792,6 +792,10 @@ static int finish_outputs(struct run *r, ferry_err *err)
 				rc = -1;
 			continue;
 		}
+		if (st->failed) { /* its MLTable could not be written (describe_outputs): kept, not uploaded */
+			rc = -1;
+			continue;
+		}
 		ferry_err e;
 		ferry_err_clear(&e);
 		activity(r, "upload", "output", o->name, 1, 0, 0, NULL);
@@ -823,6 +827,35 @@ static int finish_outputs(struct run *r, ferry_err *err)
 		st->done = 1;
 		activity(r, "upload", "output", o->name, 0, 1, st->ms, NULL);
 		ferry_rm_rf(st->local);
+	}
+	return rc;
+}
+
+/* type: mltable outputs: the MLTable file naming what the command wrote,
+ * written into the output folder (or its read-write mount) before it is
+ * uploaded (unmounted). A failure fails the output. */
+static int describe_outputs(struct run *r, ferry_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; r->out && i < r->s->n_outputs; i++) {
+		const struct ferry_job_output *o = &r->s->outputs[i];
+		struct io_state *st = &r->out[i];
+		if (o->type != FERRY_IO_MLTABLE || r->node || !st->value)
+			continue;
+		ferry_err e;
+		ferry_err_clear(&e);
+		size_t n = 0;
+		if (ferry_mltable_describe(st->value, &n, &e) < 0) {
+			st->failed = 1;
+			snprintf(st->error, sizeof(st->error), "%s", e.msg);
+			if (rc == 0) {
+				*err = e;
+				ferry_err_wrap(err, "output '%s'", o->name);
+			}
+			rc = -1;
+			continue;
+		}
+		ferry_info("output '%s': wrote an MLTable naming its %zu files", o->name, n);
 	}
 	return rc;
 }
@@ -1616,6 +1649,8 @@ static int run_body(struct run *r, int *status, int *outputs_ok, ferry_err *err)
 		return -1;
 	ferry_info("command exited with %d", *status);
 	unmount_inputs(r); /* the inputs are done with; again at the end for early exits */
+	if (*status == 0 && !r->canceled && !ferry_interrupted() && describe_outputs(r, err) < 0)
+		*outputs_ok = 0;
 	unmount_outputs(r);
 	int canceled = r->canceled || ferry_interrupted();
 	if (canceled && s->n_outputs > 0) {

@@ -7,11 +7,12 @@
  * The fields are rows of tables rather than strcmp chains: ferry_yaml_fields
  * (core/yaml.h) for the document and the read steps' options, step_kinds for
  * the transformations.
- * read_delta_lake parses (its files can still be mounted or downloaded by
- * eval_mount/eval_download) but a table evaluation refuses it by name.
+ * read_delta_lake's version_as_of / timestamp_as_of are checked here;
+ * delta.c finds the table's files when it is evaluated.
  */
 #include "mltable/mltable.h"
 #include "core/strbuf.h"
+#include "mltable/delta.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -219,6 +220,16 @@ static const struct ferry_yaml_field json_lines_options[] = {
 static const struct ferry_yaml_field parquet_options[] = {
 	STEP_BOOL("include_path_column", include_path),
 };
+
+static int read_version_as_of(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+			      void *arg);
+static int read_timestamp_as_of(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+				void *arg);
+static const struct ferry_yaml_field delta_options[] = {
+	{ "timestamp_as_of", FERRY_YF_CUSTOM, 0, read_timestamp_as_of },
+	{ "version_as_of", FERRY_YF_CUSTOM, 0, read_version_as_of },
+	STEP_BOOL("include_path_column", include_path),
+};
 #undef STEP_BOOL
 
 static int read_delimited(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
@@ -243,6 +254,43 @@ static int read_parquet(struct ferry_yaml_doc *c, const struct ferry_yaml_node *
 	if (ferry_yaml_is_null(v))
 		return 0;
 	return read_options(c, v, s, parquet_options, sizeof(parquet_options) / sizeof(parquet_options[0]));
+}
+
+static int read_version_as_of(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+			      void *arg)
+{
+	struct ferry_mlt_step *s = t;
+	uint64_t v;
+	if (get_u64(c, x, k, &v) < 0)
+		return -1;
+	if (v > INT64_MAX)
+		return ferry_yaml_err(c, x->line, k, "version %s is beyond 2^63-1", x->text);
+	if (s->has_timestamp)
+		return ferry_yaml_err(c, x->line, k, "give version_as_of or timestamp_as_of, not both");
+	s->has_version = 1;
+	s->version_as_of = (int64_t)v;
+	return 0;
+}
+
+static int read_timestamp_as_of(struct ferry_yaml_doc *c, const struct ferry_yaml_node *x, const char *k, void *t,
+				void *arg)
+{
+	struct ferry_mlt_step *s = t;
+	if (get_string(c, x, k, &s->text) < 0)
+		return -1;
+	if (ferry_delta_parse_time(s->text, &s->timestamp_ms) < 0)
+		return ferry_yaml_err(c, x->line, k, "expected a timestamp like 2024-01-31T12:00:00Z, found '%s'", s->text);
+	if (s->has_version)
+		return ferry_yaml_err(c, x->line, k, "give version_as_of or timestamp_as_of, not both");
+	s->has_timestamp = 1;
+	return 0;
+}
+
+static int read_delta_lake(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (ferry_yaml_is_null(v))
+		return 0;
+	return read_options(c, v, s, delta_options, sizeof(delta_options) / sizeof(delta_options[0]));
 }
 
 static int convert_types(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
@@ -387,7 +435,7 @@ static const struct step_kind {
 	{ "read_delimited", FERRY_MLT_READ_DELIMITED, read_delimited },
 	{ "read_json_lines", FERRY_MLT_READ_JSON_LINES, read_json_lines },
 	{ "read_parquet", FERRY_MLT_READ_PARQUET, read_parquet },
-	{ "read_delta_lake", FERRY_MLT_READ_UNSUPPORTED, NULL },
+	{ "read_delta_lake", FERRY_MLT_READ_DELTA_LAKE, read_delta_lake },
 	{ "take", FERRY_MLT_TAKE, read_count },
 	{ "skip", FERRY_MLT_SKIP, read_count },
 	{ "take_random_sample", FERRY_MLT_SAMPLE, read_sample },

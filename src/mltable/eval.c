@@ -32,7 +32,7 @@ int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_s
 	struct owner *o = calloc(1, sizeof(*o));
 	if (!o)
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
-	if (ferry_mltable_open(ctx, uri, &o->m, err) < 0 || ferry_mltable_files(ctx, o->m, &o->files, err) < 0) {
+	if (ferry_mltable_open(ctx, uri, &o->m, err) < 0 || ferry_mltable_table_files(ctx, o->m, &o->files, err) < 0) {
 		release(o);
 		return -1;
 	}

@@ -47,7 +47,7 @@ enum ferry_mlt_op {
 	FERRY_MLT_READ_DELIMITED,
 	FERRY_MLT_READ_JSON_LINES,
 	FERRY_MLT_READ_PARQUET,
-	FERRY_MLT_READ_UNSUPPORTED, /* read_delta_lake: parsed, refused when evaluated */
+	FERRY_MLT_READ_UNSUPPORTED, /* no longer produced (read_delta_lake has a reader) */
 	FERRY_MLT_TAKE,
 	FERRY_MLT_SKIP,
 	FERRY_MLT_SAMPLE,
@@ -56,13 +56,14 @@ enum ferry_mlt_op {
 	FERRY_MLT_DROP_COLUMNS,
 	FERRY_MLT_CONVERT,
 	FERRY_MLT_PARTITION,
+	FERRY_MLT_READ_DELTA_LAKE, /* read_delta_lake (delta.c) */
 };
 
 /* read_delimited, read_json_lines, read_parquet, read_delta_lake. */
 static inline int ferry_mlt_is_read(enum ferry_mlt_op op)
 {
 	return op == FERRY_MLT_READ_DELIMITED || op == FERRY_MLT_READ_JSON_LINES || op == FERRY_MLT_READ_PARQUET ||
-	       op == FERRY_MLT_READ_UNSUPPORTED;
+	       op == FERRY_MLT_READ_UNSUPPORTED || op == FERRY_MLT_READ_DELTA_LAKE;
 }
 
 enum ferry_mlt_header { FERRY_MLT_NO_HEADER, FERRY_MLT_FROM_FIRST_FILE, FERRY_MLT_ALL_DIFFERENT, FERRY_MLT_ALL_SAME };
@@ -115,6 +116,9 @@ struct ferry_mlt_step {
 	 * else where the step came from (the C API's added transformations,
 	 * "<uri> (added transformations)", owned by m->added_label) */
 	const char *label;
+	/* read_delta_lake (text: the timestamp as written) */
+	int has_version, has_timestamp;
+	int64_t version_as_of, timestamp_ms;
 };
 
 /* Where a file comes from: a store and the prefix of its tree names. */
@@ -191,7 +195,16 @@ void ferry_mlt_files_clear(struct ferry_mlt_files *f);
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
 			  ferry_err *err);
 
-enum ferry_mlt_format { FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA, FERRY_MLT_ROWS };
+enum ferry_mlt_format {
+	FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA, FERRY_MLT_ROWS,
+	/* Parquet (pqwrite.h): SNAPPY, ZSTD, GZIP or uncompressed; column types as
+	 * for JSON lines (convert_column_types, else the first 200 rows) */
+	FERRY_MLT_PARQUET, FERRY_MLT_PARQUET_ZSTD, FERRY_MLT_PARQUET_GZIP, FERRY_MLT_PARQUET_NONE,
+};
+static inline int ferry_mlt_is_parquet(enum ferry_mlt_format f)
+{
+	return f >= FERRY_MLT_PARQUET && f <= FERRY_MLT_PARQUET_NONE;
+}
 
 /* Evaluate the table and write it to `out`: CSV (header line, then rows) or
  * JSON lines, at most max_rows rows (UINT64_MAX: all). FERRY_MLT_SCHEMA
@@ -233,6 +246,20 @@ struct ferry_mlt_sink {
  * of rows delivered. */
 int ferry_mltable_rows(struct ferry_ctx *ctx, struct ferry_mltable *m, const struct ferry_mlt_sink *sink,
 		       uint64_t max_rows, uint64_t *rows, ferry_err *err);
+
+/* ferry_mltable_files, then, for a read_delta_lake table, only the data
+ * files live at its version / timestamp (delta.c): the files the table is
+ * read from. `ferry mltable show`, eval_mount and eval_download use it. */
+int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			      ferry_err *err);
+
+/* A `type: mltable` job output (describe.c): write `<folder>/MLTable` naming
+ * every regular file below `folder` (local; a read-write mount works too) as
+ * `- file: ./<path>`, in name order. An MLTable the command wrote there is the
+ * template: its paths are replaced, the rest kept; without one the MLTable has
+ * no transformations (a file set). The result must parse (errors name the
+ * template); no files is an error. *nfiles (if not NULL) gets the count. */
+int ferry_mltable_describe(const char *folder, size_t *nfiles, ferry_err *err);
 
 /* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
  *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*

@@ -24,9 +24,10 @@ enum { T_BOOLEAN, T_INT32, T_INT64, T_INT96, T_FLOAT, T_DOUBLE, T_BYTE_ARRAY, T_
 enum { LT_NONE, LT_STRING, LT_DATE, LT_DECIMAL, LT_TS_MS, LT_TS_US, LT_TS_NS, LT_UINT };
 
 struct pq_col {
-	char *name;
+	char *name;       /* nested files: the leaf's dotted path ("add.path") */
 	int type, optional, lt;
 	int32_t type_length, scale;
+	int max_def, max_rep; /* flat files: optional, 0 */
 };
 
 struct pq_chunk {
@@ -49,11 +50,14 @@ struct ferry_pq {
 	struct pq_rg *rgs;
 	size_t nrgs;
 	int64_t nrows;
+	int nested;       /* opened by ferry_pq_open_nested: leaves of any depth */
 };
 
-/* one column of one row group, as text */
+/* one column of one row group, as text (nested files: with each value's
+ * definition and repetition levels in dl/rl) */
 struct cvals {
-	uint8_t *kind;
+	uint8_t *kind, *dl, *rl;
+	int levels;       /* keep dl/rl */
 	uint32_t *len;
 	size_t *off;
 	size_t n, cap;
@@ -71,6 +75,11 @@ static int bad(ferry_err *err, const struct ferry_pq *q, const char *fmt, ...)
 	va_end(ap);
 	return ferry_err_set(err, FERRY_E_INVALID, "%s: not a Parquet file ferry can read: %s", q->label, msg);
 }
+
+struct pq_chunk;
+static int read_chunk(struct ferry_pq *q, size_t ci, const struct pq_chunk *ch, int64_t nrows, struct cvals *out,
+		      ferry_err *err);
+static void cv_free(struct cvals *v);
 
 static int oom(ferry_err *err)
 {
@@ -229,7 +238,8 @@ static int schema_elem(struct ferry_thrift *t, struct pq_col *c, int32_t *nchild
 	return 0;
 }
 
-static int column_meta(struct ferry_thrift *t, struct pq_chunk *c, const char **path, size_t *pathlen, size_t *npath)
+/* ColumnMetaData; *match = 1 when its path_in_schema, joined with '.', is `want`. */
+static int column_meta(struct ferry_thrift *t, struct pq_chunk *c, const char *want, int *match)
 {
 	int id, ty, r;
 	TH(ferry_thrift_begin(t));
@@ -238,9 +248,9 @@ static int column_meta(struct ferry_thrift *t, struct pq_chunk *c, const char **
 		switch (id) {
 		case 3: {
 			int et;
-			size_t n;
+			size_t n, pos = 0, wl = strlen(want);
 			TH(ferry_thrift_list(t, &et, &n));
-			*npath = n;
+			*match = n > 0 && et == FERRY_TT_BINARY;
 			for (size_t i = 0; i < n; i++) {
 				if (et != FERRY_TT_BINARY) {
 					TH(ferry_thrift_skip(t, et));
@@ -249,11 +259,15 @@ static int column_meta(struct ferry_thrift *t, struct pq_chunk *c, const char **
 				const uint8_t *s;
 				size_t l;
 				TH(ferry_thrift_binary(t, &s, &l));
-				if (i == 0) {
-					*path = (const char *)s;
-					*pathlen = l;
-				}
+				if (i && (pos >= wl || want[pos++] != '.'))
+					*match = 0;
+				if (!*match || l > wl - pos || memcmp(want + pos, s, l))
+					*match = 0;
+				else
+					pos += l;
 			}
+			if (pos != wl)
+				*match = 0;
 			break;
 		}
 		case 4: TH(ferry_thrift_i32(t, ty, &v)); c->codec = v; break;
@@ -285,9 +299,7 @@ static int row_group(struct ferry_pq *q, struct ferry_thrift *t, struct pq_rg *g
 			if (!g->ch)
 				return oom(err) - 1;
 			for (size_t i = 0; i < n; i++) {
-				int cid, cty, cr;
-				const char *path = NULL;
-				size_t plen = 0, npath = 0;
+				int cid, cty, cr, match = 0;
 				struct pq_chunk *c = &g->ch[i];
 				c->dict_off = -1;
 				TH(ferry_thrift_begin(t));
@@ -300,14 +312,13 @@ static int row_group(struct ferry_pq *q, struct ferry_thrift *t, struct pq_rg *g
 							return bad(err, q, "column '%s' is in another file (file_path): not supported",
 								   q->cols[i].name) - 1;
 					} else if (cid == 3 && cty == FERRY_TT_STRUCT) {
-						TH(column_meta(t, c, &path, &plen, &npath));
+						TH(column_meta(t, c, q->cols[i].name, &match));
 					} else {
 						TH(ferry_thrift_skip(t, cty));
 					}
 				}
 				TH(cr);
-				if (npath != 1 || !path || strlen(q->cols[i].name) != plen ||
-				    memcmp(path, q->cols[i].name, plen))
+				if (!match)
 					return bad(err, q, "column chunk %zu does not name column '%s'", i, q->cols[i].name) - 1;
 			}
 		} else if (id == 3) {
@@ -325,6 +336,90 @@ static int row_group(struct ferry_pq *q, struct ferry_thrift *t, struct pq_rg *g
 	return 0;
 }
 
+
+/* The checks of a leaf column's type. */
+static int leaf_check(struct ferry_pq *q, const struct pq_col *c, ferry_err *err)
+{
+	if (c->type > T_FIXED)
+		return bad(err, q, "column '%s' has an unknown physical type %d", c->name, c->type);
+	if (c->type == T_FIXED && (c->type_length < 1 || c->type_length > (1 << 20)))
+		return bad(err, q, "column '%s': FIXED_LEN_BYTE_ARRAY of length %d", c->name, c->type_length);
+	if (c->lt == LT_DECIMAL && (c->scale < 0 || c->scale > 38))
+		return bad(err, q, "column '%s': decimal scale %d", c->name, c->scale);
+	return 0;
+}
+
+#define MAX_NEST 16
+#define MAX_LEAF_NAME 1024
+
+/* A nested schema (ferry_pq_open_nested): the elements after the root, in
+ * depth-first order, become one column per leaf, named by its dotted path,
+ * with its maximum definition and repetition levels (Dremel: one level per
+ * optional or repeated ancestor, itself included). Groups nest at most
+ * MAX_NEST deep. Same returns as file_meta. */
+static int nested_schema(struct ferry_pq *q, struct ferry_thrift *t, size_t n, int32_t root_children, ferry_err *err)
+{
+	struct { int32_t left; size_t plen; int def, rep; } st[MAX_NEST + 1];
+	char path[MAX_LEAF_NAME];
+	int top = 0;
+	if (root_children < 1)
+		return bad(err, q, "the schema's root has %d children", root_children);
+	st[0].left = root_children;
+	st[0].plen = 0;
+	st[0].def = st[0].rep = 0;
+	path[0] = '\0';
+	for (size_t i = 1; i < n; i++) {
+		struct pq_col e = { 0 };
+		int32_t nch;
+		int rep, conv, ltk;
+		int rc = schema_elem(t, &e, &nch, &rep, &conv, &ltk);
+		if (rc < 0 || !e.name) {
+			free(e.name);
+			return rc == -2 ? -2 : rc < 0 ? -3 : bad(err, q, "schema element %zu has no name", i);
+		}
+		if (top < 0 || st[top].left <= 0) {
+			free(e.name);
+			return bad(err, q, "schema element '%s' lies outside the schema's tree", e.name);
+		}
+		st[top].left--;
+		size_t nl = strlen(e.name), plen = st[top].plen;
+		if (plen + nl + 2 > sizeof(path)) {
+			free(e.name);
+			return bad(err, q, "a column path longer than %d bytes", MAX_LEAF_NAME);
+		}
+		if (plen)
+			path[plen++] = '.';
+		memcpy(path + plen, e.name, nl + 1);
+		int def = st[top].def + (e.optional || rep), rp = st[top].rep + rep;
+		free(e.name);
+		if (nch > 0) {
+			if (top == MAX_NEST)
+				return bad(err, q, "'%s': groups nested more than %d deep", path, MAX_NEST);
+			top++;
+			st[top].left = nch;
+			st[top].plen = plen + nl;
+			st[top].def = def;
+			st[top].rep = rp;
+			continue;
+		}
+		struct pq_col *c = &q->cols[q->ncols++];
+		*c = e;
+		if (!(c->name = strdup(path)))
+			return -2;
+		c->max_def = def;
+		c->max_rep = rp;
+		c->optional = def > 0;
+		if (c->type < 0)
+			return bad(err, q, "column '%s' is a group without children", path);
+		if (leaf_check(q, c, err) < 0)
+			return -1;
+		while (top > 0 && st[top].left == 0)
+			top--;
+	}
+	if (top != 0 || st[0].left != 0)
+		return bad(err, q, "the schema's elements do not fill its tree");
+	return 0;
+}
 
 /* FileMetaData. Returns 0; -1 with err set by us; -2 out of memory; -3 Thrift error. */
 static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
@@ -351,6 +446,12 @@ static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
 			if (rc < 0)
 				return rc == -2 ? -2 : -3;
 			int32_t root_children = nch;
+			if (q->nested) {
+				rc = nested_schema(q, t, n, root_children, err);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
 			for (size_t i = 1; i < n; i++) {
 				struct pq_col *c = &q->cols[q->ncols++];
 				rc = schema_elem(t, c, &nch, &rep, &conv, &ltk);
@@ -364,13 +465,9 @@ static int file_meta(struct ferry_pq *q, struct ferry_thrift *t, ferry_err *err)
 						   c->name);
 				if (rep)
 					return bad(err, q, "column '%s' is repeated: ferry reads flat columns only", c->name);
-				if (c->type > T_FIXED)
-					return bad(err, q, "column '%s' has an unknown physical type %d", c->name, c->type);
-				if (c->type == T_FIXED && (c->type_length < 1 || c->type_length > (1 << 20)))
-					return bad(err, q, "column '%s': FIXED_LEN_BYTE_ARRAY of length %d", c->name,
-						   c->type_length);
-				if (c->lt == LT_DECIMAL && (c->scale < 0 || c->scale > 38))
-					return bad(err, q, "column '%s': decimal scale %d", c->name, c->scale);
+				c->max_def = c->optional;
+				if (leaf_check(q, c, err) < 0)
+					return -1;
 				for (size_t j = 0; j + 1 < q->ncols; j++)
 					if (!strcmp(q->cols[j].name, c->name))
 						return bad(err, q, "column '%s' appears twice", c->name);
@@ -493,6 +590,72 @@ int ferry_pq_open(struct ferry_store *s, const char *path, uint64_t size, const 
 	return 0;
 }
 
+int ferry_pq_open_nested(struct ferry_store *s, const char *path, uint64_t size, const char *label,
+			 struct ferry_pq **out, ferry_err *err)
+{
+	struct ferry_pq *q = calloc(1, sizeof(*q));
+	if (!q || !(q->path = strdup(path)) || !(q->label = strdup(label))) {
+		pq_free(q);
+		return oom(err);
+	}
+	q->s = s;
+	q->size = size;
+	q->nested = 1;
+	if (open_common(q, err) < 0) {
+		pq_free(q);
+		return -1;
+	}
+	*out = q;
+	return 0;
+}
+
+size_t ferry_pq_ngroups(const struct ferry_pq *q)
+{
+	return q->nrgs;
+}
+
+void ferry_pq_levels(const struct ferry_pq *q, size_t col, int *max_def, int *max_rep)
+{
+	*max_def = q->cols[col].max_def;
+	*max_rep = q->cols[col].max_rep;
+}
+
+int ferry_pq_read_leaf(struct ferry_pq *q, size_t col, size_t group, struct ferry_pq_leaf *out, ferry_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct cvals *cv = calloc(1, sizeof(*cv));
+	if (!cv)
+		return oom(err);
+	cv->levels = 1;
+	if (read_chunk(q, col, &q->rgs[group].ch[col], q->rgs[group].nrows, cv, err) < 0) {
+		cv_free(cv);
+		free(cv);
+		return -1;
+	}
+	out->n = cv->n;
+	out->def = cv->dl;
+	out->rep = cv->rl;
+	out->priv = cv;
+	return 0;
+}
+
+struct ferry_pq_val ferry_pq_leaf_val(const struct ferry_pq_leaf *l, size_t i)
+{
+	const struct cvals *cv = l->priv;
+	if (cv->kind[i] == FERRY_PQ_NULL)
+		return (struct ferry_pq_val){ FERRY_PQ_NULL, NULL, 0 };
+	return (struct ferry_pq_val){ cv->kind[i], cv->a + cv->off[i], cv->len[i] };
+}
+
+void ferry_pq_leaf_free(struct ferry_pq_leaf *l)
+{
+	if (l->priv) {
+		cv_free(l->priv);
+		free(l->priv);
+	}
+	memset(l, 0, sizeof(*l));
+}
+
 size_t ferry_pq_ncols(const struct ferry_pq *q)
 {
 	return q->ncols;
@@ -541,7 +704,8 @@ int ferry_pq_rle_decode(const uint8_t *p, size_t len, int width, uint32_t *out, 
 		}
 		if (h & 1) { /* bit-packed: (h >> 1) groups of 8 values */
 			uint64_t groups = h >> 1;
-			if (groups > (uint64_t)(end - p) || groups * width > (uint64_t)(end - p)) {
+			/* width 0 (a dictionary of one value): no data, the count is bounded by n */
+			if (width && (groups > (uint64_t)(end - p) || groups * width > (uint64_t)(end - p))) {
 				*why = "a bit-packed run longer than its data";
 				return -1;
 			}
@@ -581,10 +745,20 @@ int ferry_pq_rle_decode(const uint8_t *p, size_t len, int width, uint32_t *out, 
 
 /* ---- values as text ---- */
 
-static int cv_push(struct cvals *v, int kind, const char *s, size_t len)
+static int cv_push(struct cvals *v, int kind, const char *s, size_t len, int dl, int rl)
 {
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 1024;
+		if (v->levels) {
+			uint8_t *d = realloc(v->dl, cap);
+			if (!d)
+				return -1;
+			v->dl = d;
+			uint8_t *r = realloc(v->rl, cap);
+			if (!r)
+				return -1;
+			v->rl = r;
+		}
 		uint8_t *k = realloc(v->kind, cap);
 		if (k)
 			v->kind = k;
@@ -616,6 +790,10 @@ static int cv_push(struct cvals *v, int kind, const char *s, size_t len)
 		v->used += len + 1;
 	}
 	v->kind[v->n] = (uint8_t)kind;
+	if (v->levels) {
+		v->dl[v->n] = (uint8_t)dl;
+		v->rl[v->n] = (uint8_t)rl;
+	}
 	v->len[v->n] = (uint32_t)len;
 	v->n++;
 	return 0;
@@ -623,6 +801,8 @@ static int cv_push(struct cvals *v, int kind, const char *s, size_t len)
 
 static void cv_free(struct cvals *v)
 {
+	free(v->dl);
+	free(v->rl);
 	free(v->kind);
 	free(v->len);
 	free(v->off);
@@ -1085,7 +1265,7 @@ short_:
 struct page_hdr {
 	int type;
 	int32_t usize, csize;
-	int32_t nvalues, enc, def_enc, nnulls, nrows, def_len, rep_len;
+	int32_t nvalues, enc, def_enc, rep_enc, nnulls, nrows, def_len, rep_len;
 	int compressed;
 };
 
@@ -1116,6 +1296,8 @@ static int page_header(struct ferry_thrift *t, struct page_hdr *h)
 					dst = &h->enc;
 				else if (id == 5 && sid == 3)
 					dst = &h->def_enc;
+				else if (id == 5 && sid == 4)
+					dst = &h->rep_enc;
 				else if (id == 7 && sid == 2)
 					dst = &h->enc;
 				else if (id == 8 && sid == 2)
@@ -1160,25 +1342,53 @@ static const char *enc_name(int e)
 }
 
 /* Values of one data page (levels + values in [p, end)) appended to out. */
-static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct page_hdr *h, const uint8_t *lv,
-		     size_t lvlen, const uint8_t *p, size_t len, const struct cvals *dict, struct cvals *out,
-		     ferry_err *err)
+static int level_bits(int max)
+{
+	int b = 0;
+	while (max >> b)
+		b++;
+	return b;
+}
+
+/* Values of one data page (repetition levels in [rl, rl+rllen), definition
+ * levels in [lv, lv+lvlen), values in [p, end)) appended to out. */
+static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct page_hdr *h, const uint8_t *rl,
+		     size_t rllen, const uint8_t *lv, size_t lvlen, const uint8_t *p, size_t len,
+		     const struct cvals *dict, struct cvals *out, ferry_err *err)
 {
 	size_t n = (size_t)h->nvalues;
-	uint32_t *def = NULL, *idx = NULL;
+	uint32_t *def = NULL, *idx = NULL, *rep = NULL;
 	int64_t *ints = NULL, *ints2 = NULL;
 	struct src s = { .c = c, .p = p, .end = p + len, .dict = dict };
 	const char *why = NULL;
 	int rc = -1;
 	size_t nnon = n;
-	if (c->optional) {
+	if (c->max_def > 0) {
 		if (!(def = malloc((n ? n : 1) * sizeof(*def))))
 			return oom(err);
-		if (ferry_pq_rle_decode(lv, lvlen, 1, def, n, &why) < 0)
+		if (ferry_pq_rle_decode(lv, lvlen, level_bits(c->max_def), def, n, &why) < 0)
 			goto bad_;
 		nnon = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (def[i] > (uint32_t)c->max_def) {
+				why = "a definition level above the column's maximum";
+				goto bad_;
+			}
+			nnon += def[i] == (uint32_t)c->max_def;
+		}
+	}
+	if (c->max_rep > 0) {
+		if (!(rep = malloc((n ? n : 1) * sizeof(*rep)))) {
+			rc = oom(err);
+			goto out;
+		}
+		if (ferry_pq_rle_decode(rl, rllen, level_bits(c->max_rep), rep, n, &why) < 0)
+			goto bad_;
 		for (size_t i = 0; i < n; i++)
-			nnon += def[i] != 0;
+			if (rep[i] > (uint32_t)c->max_rep || (i == 0 && out->n == 0 && rep[i])) {
+				why = "a repetition level above the column's maximum, or a first value that repeats";
+				goto bad_;
+			}
 	}
 	if (h->enc == 0) {
 		s.enc = 0;
@@ -1258,11 +1468,11 @@ static int data_page(struct ferry_pq *q, const struct pq_col *c, const struct pa
 		const char *v = NULL;
 		size_t vl = 0;
 		int kind = FERRY_PQ_NULL, r;
-		if (!def || def[i]) {
+		if (!def || def[i] == (uint32_t)c->max_def) {
 			if (src_next(&s, buf, sizeof(buf), &v, &vl, &kind, &why) < 0)
 				goto bad_;
 		}
-		if ((r = cv_push(out, kind, v, vl)) < 0) {
+		if ((r = cv_push(out, kind, v, vl, def ? (int)def[i] : 0, rep ? (int)rep[i] : 0)) < 0) {
 			rc = r == -2 ? bad(err, q, "column '%s': more than %u MiB of text in one row group", c->name,
 					   MAX_TEXT >> 20)
 				     : oom(err);
@@ -1275,6 +1485,7 @@ bad_:
 	rc = bad(err, q, "column '%s': %s", c->name, why);
 out:
 	free(def);
+	free(rep);
 	free(idx);
 	free(ints);
 	free(ints2);
@@ -1282,6 +1493,8 @@ out:
 	return rc;
 }
 
+/* Decode column chunk `ci` of a row group into `out`: nrows values (a flat
+ * column), or the chunk's num_values level entries (a repeated leaf). */
 static int read_chunk(struct ferry_pq *q, size_t ci, const struct pq_chunk *ch, int64_t nrows, struct cvals *out,
 		      ferry_err *err)
 {
@@ -1297,6 +1510,14 @@ static int read_chunk(struct ferry_pq *q, size_t ci, const struct pq_chunk *ch, 
 	struct cvals dict = { 0 };
 	int have_dict = 0, rc = -1;
 	size_t pos = 0, len = (size_t)ch->size;
+	if (c->max_rep > 0) {
+		if (ch->nvalues < nrows || ch->nvalues > (int64_t)FERRY_PQ_MAX_GROUP_ROWS * 4) {
+			free(buf);
+			return bad(err, q, "column '%s': %" PRId64 " values in a row group of %" PRId64 " rows", c->name,
+				   ch->nvalues, nrows);
+		}
+		nrows = ch->nvalues;
+	}
 	while ((int64_t)out->n < nrows) {
 		if (pos >= len) {
 			rc = bad(err, q, "column '%s' has %zu values, its row group %" PRId64 " rows", c->name, out->n, nrows);
@@ -1331,13 +1552,13 @@ static int read_chunk(struct ferry_pq *q, size_t ci, const struct pq_chunk *ch, 
 			struct page_hdr ph = h;
 			ph.enc = 0;
 			struct pq_col nc = *c;
-			nc.optional = 0;
+			nc.optional = nc.max_def = nc.max_rep = 0;
 			if (h.nvalues < 0 || (size_t)h.nvalues > (size_t)h.usize * 8 + 8) {
 				free(u);
 				rc = bad(err, q, "column '%s': a dictionary of %d values in %d bytes", c->name, h.nvalues, h.usize);
 				goto out;
 			}
-			rc = data_page(q, &nc, &ph, NULL, 0, u, (size_t)h.usize, NULL, &dict, err);
+			rc = data_page(q, &nc, &ph, NULL, 0, NULL, 0, u, (size_t)h.usize, NULL, &dict, err);
 			free(u);
 			if (rc < 0)
 				goto out;
@@ -1350,53 +1571,69 @@ static int read_chunk(struct ferry_pq *q, size_t ci, const struct pq_chunk *ch, 
 				goto out;
 			}
 			uint8_t *u;
-			const uint8_t *lv = NULL, *vals;
-			size_t lvlen = 0, vlen;
+			const uint8_t *lv = NULL, *rl = NULL, *vals;
+			size_t lvlen = 0, rllen = 0, vlen;
 			if (h.type == 0) {
 				u = decompress(q, c, ch->codec, pg, (size_t)h.csize, (size_t)h.usize, err);
 				if (!u)
 					goto out;
 				vals = u;
 				vlen = (size_t)h.usize;
-				if (c->optional) {
+				if (c->max_rep > 0) {
+					if (h.rep_enc != 3 || vlen < 4 || le(u, 4) > vlen - 4) {
+						free(u);
+						rc = bad(err, q, "column '%s': repetition levels not in RLE or longer than "
+								 "their page",
+							 c->name);
+						goto out;
+					}
+					rl = u + 4;
+					rllen = (size_t)le(u, 4);
+					vals = rl + rllen;
+					vlen -= 4 + rllen;
+				}
+				if (c->max_def > 0) {
 					if (h.def_enc != 3) {
 						free(u);
 						rc = bad(err, q, "column '%s': definition levels in %s", c->name,
 							 enc_name(h.def_enc));
 						goto out;
 					}
-					if (vlen < 4 || le(u, 4) > vlen - 4) {
+					if (vlen < 4 || le(vals, 4) > vlen - 4) {
 						free(u);
 						rc = bad(err, q, "column '%s': definition levels longer than their page",
 							 c->name);
 						goto out;
 					}
-					lv = u + 4;
-					lvlen = (size_t)le(u, 4);
+					lv = vals + 4;
+					lvlen = (size_t)le(vals, 4);
 					vals = lv + lvlen;
 					vlen -= 4 + lvlen;
 				}
 			} else {
-				if (h.rep_len != 0 || h.def_len < 0 || (size_t)h.def_len > (size_t)h.csize ||
-				    (!c->optional && h.def_len)) {
+				if (h.rep_len < 0 || (size_t)h.rep_len > (size_t)h.csize || (!c->max_rep && h.rep_len) ||
+				    h.def_len < 0 || (size_t)h.def_len > (size_t)h.csize - (size_t)h.rep_len ||
+				    (!c->max_def && h.def_len)) {
 					rc = bad(err, q, "column '%s': a v2 page's level lengths are wrong", c->name);
 					goto out;
 				}
-				lv = pg;
+				rl = pg;
+				rllen = (size_t)h.rep_len;
+				lv = pg + rllen;
 				lvlen = (size_t)h.def_len;
-				size_t clen = (size_t)h.csize - lvlen;
-				if ((size_t)h.usize < lvlen) {
+				size_t levels = rllen + lvlen, clen = (size_t)h.csize - levels;
+				if ((size_t)h.usize < levels) {
 					rc = bad(err, q, "column '%s': a v2 page smaller than its levels", c->name);
 					goto out;
 				}
-				u = decompress(q, c, h.compressed ? ch->codec : 0, pg + lvlen, clen, (size_t)h.usize - lvlen,
-					       err);
+				u = decompress(q, c, h.compressed ? ch->codec : 0, pg + levels, clen,
+					       (size_t)h.usize - levels, err);
 				if (!u)
 					goto out;
 				vals = u;
-				vlen = (size_t)h.usize - lvlen;
+				vlen = (size_t)h.usize - levels;
 			}
-			rc = data_page(q, c, &h, lv, lvlen, vals, vlen, have_dict ? &dict : NULL, out, err);
+			rc = data_page(q, c, &h, rl, rllen, lv, lvlen, vals, vlen, have_dict ? &dict : NULL, out, err);
 			free(u);
 			if (rc < 0)
 				goto out;
@@ -1422,6 +1659,9 @@ int ferry_pq_read(struct ferry_pq *q, const unsigned char *want, ferry_pq_row_fn
 		free(v);
 		return oom(err);
 	}
+	for (size_t i = 0; rc == 0 && i < q->ncols; i++)
+		if ((!want || want[i]) && q->cols[i].max_rep > 0)
+			rc = bad(err, q, "column '%s' is repeated: ferry reads flat columns only", q->cols[i].name);
 	for (size_t g = 0; rc == 0 && g < q->nrgs; g++) {
 		const struct pq_rg *rg = &q->rgs[g];
 		for (size_t i = 0; rc == 0 && i < q->ncols; i++) {

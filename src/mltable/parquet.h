@@ -59,6 +59,32 @@ typedef int (*ferry_pq_row_fn)(void *arg, const struct ferry_pq_val *v, uint64_t
  * error is returned as it is). */
 int ferry_pq_read(struct ferry_pq *q, const unsigned char *want, ferry_pq_row_fn fn, void *arg, ferry_err *err);
 
+/* ---- nested files (Delta checkpoints) ----
+ * ferry_pq_open_nested opens a file whose schema may nest groups, LISTs and
+ * MAPs (at most 16 deep): its columns are then the leaves, named by their
+ * dotted path ("add.partitionValues.key_value.key"), each with its maximum
+ * definition and repetition levels; the caller assembles records from the
+ * levels (Dremel). ferry_pq_read still works on the leaves that do not
+ * repeat. */
+int ferry_pq_open_nested(struct ferry_store *s, const char *path, uint64_t size, const char *label,
+			 struct ferry_pq **out, ferry_err *err);
+size_t ferry_pq_ngroups(const struct ferry_pq *q);
+void ferry_pq_levels(const struct ferry_pq *q, size_t col, int *max_def, int *max_rep);
+
+/* One leaf column of one row group: n entries, each with its definition and
+ * repetition level (def == max_def: the value is there; rep == 0: a new
+ * record starts). Owned by the caller: ferry_pq_leaf_free. */
+struct ferry_pq_leaf {
+	size_t n;
+	const uint8_t *def, *rep;
+	void *priv;
+};
+/* Fetch and decode column `col` of row group `group` (< ferry_pq_ngroups). */
+int ferry_pq_read_leaf(struct ferry_pq *q, size_t col, size_t group, struct ferry_pq_leaf *out, ferry_err *err);
+/* Entry i's value (FERRY_PQ_NULL unless def == max_def); text owned by l. */
+struct ferry_pq_val ferry_pq_leaf_val(const struct ferry_pq_leaf *l, size_t i);
+void ferry_pq_leaf_free(struct ferry_pq_leaf *l);
+
 /* Bytes and reads fetched so far (footer included). */
 void ferry_pq_fetched(const struct ferry_pq *q, uint64_t *bytes, uint64_t *reads);
 

@@ -5,7 +5,9 @@
  * The shape is a push pipeline: each file of the file set is streamed from
  * its store (store read -> transcoding -> csv.c or a JSON-lines splitter;
  * read_parquet: parquet.c's ranged reads of the footer and of the column
- * chunks a later stage needs, one row group at a time),
+ * chunks a later stage needs, one row group at a time; read_delta_lake: the
+ * same over the live files that delta.c finds, with the partition columns
+ * from the log),
  * every record becomes a row, and the row passes through one stage per
  * transformation after the read_* (take, skip, take_random_sample, filter,
  * keep/drop_columns, convert_column_types, extract_columns_from_partition_format)
@@ -23,7 +25,9 @@
  */
 #include "mltable/mltable.h"
 #include "mltable/csv.h"
+#include "mltable/delta.h"
 #include "mltable/parquet.h"
+#include "mltable/pqwrite.h"
 #include "core/log.h"
 #include "mltable/prng.h"
 
@@ -112,6 +116,10 @@ struct table {
 	size_t *jkeylen, njkeys;
 	size_t *pqmap;          /* read_parquet: file column -> table column (SIZE_MAX: none) */
 	unsigned char *pqwant;  /* read_parquet: the file columns to fetch */
+	struct ferry_pqw *pqw;  /* --to parquet, once the types are known */
+	int pqfail;             /* the Parquet writer failed: t->err says why */
+	struct ferry_delta delta; /* read_delta_lake: schema, partition values */
+	size_t *dpart;          /* read_delta_lake: partition column j -> table column */
 	char *ob;               /* output buffer (OB_CAP) */
 	size_t on;
 	int oerr;               /* errno of a failed write */
@@ -735,10 +743,63 @@ static void sink_row(struct table *t, const struct row *r)
 	t->sinkrc = t->sink->row(t->sink->arg, t->cells, r->n, t->err);
 }
 
+/* --to parquet: the writer, with each column's type (a datetime column whose
+ * buffered values are all dates is a DATE column, else timestamps). */
+static void pq_writer(struct table *t)
+{
+	static const enum ferry_pqw_codec codecs[] = { FERRY_PQW_SNAPPY, FERRY_PQW_ZSTD, FERRY_PQW_GZIP,
+						       FERRY_PQW_UNCOMPRESSED };
+	size_t n;
+	char *const *c = out_cols(t, &n);
+	enum ferry_pqw_type *ty = malloc((n ? n : 1) * sizeof(*ty));
+	if (!ty || !t->types) {
+		free(ty);
+		t->pqfail = 1;
+		oom(t);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		switch (t->types[i]) {
+		case FERRY_MLT_T_INT: ty[i] = FERRY_PQW_INT64; break;
+		case FERRY_MLT_T_FLOAT: ty[i] = FERRY_PQW_DOUBLE; break;
+		case FERRY_MLT_T_BOOL: ty[i] = FERRY_PQW_BOOL; break;
+		case FERRY_MLT_T_DATETIME:
+			ty[i] = FERRY_PQW_DATE;
+			for (size_t j = 0; j < t->nbuf; j++)
+				if (t->buf[j].v[i].k != K_NULL && t->buf[j].v[i].len != 10)
+					ty[i] = FERRY_PQW_TS_US;
+			break;
+		default: ty[i] = FERRY_PQW_STRING; break;
+		}
+	}
+	t->pqw = ferry_pqw_new(t->out, c, ty, n, codecs[t->fmt - FERRY_MLT_PARQUET], t->err);
+	free(ty);
+	if (!t->pqw)
+		t->pqfail = 1;
+}
+
+static void write_pq_row(struct table *t, const struct row *r)
+{
+	if (t->pqfail)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].k != K_NULL && ferry_pqw_value(t->pqw, i, vtext(r, i), r->v[i].len, t->err) < 0) {
+			ferry_err_wrap(t->err, "%s:%llu", r->file ? r->file->name : "", (unsigned long long)r->line);
+			t->pqfail = 1;
+			return;
+		}
+	if (ferry_pqw_end_row(t->pqw, t->err) < 0)
+		t->pqfail = 1;
+}
+
 static void write_row(struct table *t, const struct row *r)
 {
 	if (t->fmt == FERRY_MLT_ROWS) {
 		sink_row(t, r);
+		return;
+	}
+	if (ferry_mlt_is_parquet(t->fmt)) {
+		write_pq_row(t, r);
 		return;
 	}
 	if (t->fmt == FERRY_MLT_JSONL) {
@@ -778,6 +839,8 @@ static void flush_buffer(struct table *t)
 			ob_c(t, '\n');
 		}
 	} else {
+		if (ferry_mlt_is_parquet(t->fmt))
+			pq_writer(t);
 		for (size_t j = 0; j < t->nbuf; j++)
 			write_row(t, &t->buf[j]);
 	}
@@ -811,6 +874,8 @@ static int emit(struct table *t, const struct row *r)
 	}
 	if (t->sinkrc)
 		return t->sinkrc;
+	if (t->pqfail)
+		return -1;
 	if (t->oerr)
 		return ferry_err_set(t->err, FERRY_E_IO, "cannot write the output: %s", strerror(t->oerr));
 	return t->written >= t->max_rows ? 1 : 0;
@@ -1394,6 +1459,22 @@ static int pq_row(void *arg, const struct ferry_pq_val *v, uint64_t rowno)
 		if (t->pqmap[i] != SIZE_MAX && v[i].kind != FERRY_PQ_NULL &&
 		    set_val(r, t->pqmap[i], kinds[v[i].kind], v[i].s, v[i].len) < 0)
 			return oom(t);
+	if (t->dpart) {
+		static const int pkinds[] = { K_STR, K_INT, K_FLOAT, K_BOOL, K_DT };
+		char **pv = t->delta.values[t->file_index];
+		for (size_t j = 0; j < t->delta.npart; j++) {
+			if (!pv[j])
+				continue;
+			/* typed by the schema, as text when the log's value does not parse as that type */
+			size_t len = strlen(pv[j]);
+			int k = pkinds[t->delta.kind[t->delta.part[j]]], b;
+			if ((k == K_INT && !is_int(pv[j], len)) || (k == K_FLOAT && !is_number(pv[j], len)) ||
+			    (k == K_BOOL && !bool_text(pv[j], &b)))
+				k = K_STR;
+			if (set_val(r, t->dpart[j], k, pv[j], len) < 0)
+				return oom(t);
+		}
+	}
 	if (t->read->include_path && set_val(r, t->ncols0 - 1, K_STR, t->file->name, strlen(t->file->name)) < 0)
 		return oom(t);
 	return push_row(t, r);
@@ -1457,11 +1538,18 @@ static int read_parquet_file(struct table *t, const struct ferry_mlt_file *f)
 		rc = oom(t);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		long c = col_index(t->cols0, t->nfilecols, ferry_pq_colname(q, i));
-		if (c < 0)
+		if (c < 0 && t->dpart)
+			rc = ferry_err_set(t->err, FERRY_E_INVALID, "%s: column '%s' is not in the Delta table's schema",
+					   t->label, ferry_pq_colname(q, i));
+		else if (c < 0)
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s: column '%s' is not in the first file's schema; ferry reads read_parquet files "
 					   "with the columns of the first",
 					   t->label, ferry_pq_colname(q, i));
+		for (size_t j = 0; c >= 0 && j < t->delta.npart; j++)
+			if (t->dpart[j] == (size_t)c)
+				rc = ferry_err_set(t->err, FERRY_E_INVALID, "%s: column '%s' is a partition column of the "
+						   "Delta table, yet the file has it", t->label, ferry_pq_colname(q, i));
 		t->pqmap[i] = (size_t)c;
 		t->pqwant[i] = (unsigned char)pq_needed(t, ferry_pq_colname(q, i));
 	}
@@ -1475,6 +1563,17 @@ static int read_parquet_file(struct table *t, const struct ferry_mlt_file *f)
 	if (rc > 0)
 		t->stop = 1;
 	return rc < 0 ? -1 : rc;
+}
+
+/* read_delta_lake: the table's columns are the schema's, in its order; a
+ * partition column's values come from the log, the others from the files. */
+static int delta_columns(struct table *t)
+{
+	if (!(t->dpart = calloc(t->delta.npart ? t->delta.npart : 1, sizeof(*t->dpart))))
+		return oom(t);
+	for (size_t j = 0; j < t->delta.npart; j++)
+		t->dpart[j] = t->delta.part[j];
+	return set_columns(t, t->delta.cols, t->delta.ncols);
 }
 
 /* Read one file of the set into the pipeline. */
@@ -1491,7 +1590,7 @@ static int read_file(struct table *t, size_t idx)
 	snprintf(t->label, sizeof(t->label), "%s", f->name);
 	if (t->csv)
 		ferry_csv_reset(t->csv);
-	if (t->read->op == FERRY_MLT_READ_PARQUET)
+	if (t->read->op == FERRY_MLT_READ_PARQUET || t->read->op == FERRY_MLT_READ_DELTA_LAKE)
 		return read_parquet_file(t, f);
 	struct ferry_store *s = t->m->sources[f->src].store;
 	ferry_err rerr;
@@ -1558,12 +1657,15 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 			break;
 		}
 	if (first < m->nsteps && m->steps[first].op == FERRY_MLT_READ_UNSUPPORTED)
-		return ferry_err_set(err, FERRY_E_INVALID,
-				     "%s:%d: transformation '%s' is not supported by ferry (no reader for its format "
-				     "yet); eval_mount / eval_download and ferry mltable show still give its files",
+		return ferry_err_set(err, FERRY_E_INVALID, "%s:%d: transformation '%s' is not supported by ferry",
 				     ferry_mlt_step_label(m, &m->steps[first]), m->steps[first].line, m->steps[first].name);
 	if (ferry_mltable_files(ctx, m, &t.files, err) < 0)
 		return -1;
+	if (first < m->nsteps && m->steps[first].op == FERRY_MLT_READ_DELTA_LAKE &&
+	    ferry_delta_snapshot(m, &m->steps[first], &t.files, &t.delta, err) < 0) {
+		ferry_mlt_files_clear(&t.files);
+		return -1;
+	}
 	size_t from = first < m->nsteps ? first + 1 : m->nsteps;
 	t.nst = m->nsteps - from;
 	t.st = calloc(t.nst ? t.nst : 1, sizeof(*t.st));
@@ -1598,6 +1700,8 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 		    !(t.csv = ferry_csv_new(t.read->delimiter, t.read->multi_line, csv_record, &t))) {
 			rc = oom(&t);
 		}
+		if (t.read->op == FERRY_MLT_READ_DELTA_LAKE)
+			rc = delta_columns(&t);
 		for (size_t i = 0; rc == 0 && i < t.files.n && !t.stop; i++)
 			rc = read_file(&t, i);
 		if (rc == 0 && !t.ready) /* every file empty: no columns */
@@ -1610,6 +1714,8 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 		}
 		if (t.inferring)
 			flush_buffer(&t);
+		if (t.pqw && !t.pqfail && ferry_pqw_finish(t.pqw, err) < 0)
+			t.pqfail = 1;
 		ob_flush(&t);
 		if (out && (t.oerr || fflush(out) != 0 || ferror(out)))
 			ferry_err_set(err, FERRY_E_IO, "cannot write the output: %s", strerror(t.oerr ? t.oerr : errno));
@@ -1634,6 +1740,9 @@ out:
 	free(t.fmap);
 	free(t.pqmap);
 	free(t.pqwant);
+	free(t.dpart);
+	ferry_pqw_free(t.pqw);
+	ferry_delta_clear(&t.delta, t.files.n);
 	free(t.conv);
 	free(t.jl);
 	free(t.ob);

@@ -164,9 +164,12 @@ int main(void)
 	load_bad("eval modes are for mltable only",
 		 "command: x\ninputs:\n  t: {type: uri_folder, path: ./t, mode: eval_mount}\n",
 		 "cannot use mode eval_mount", NULL);
-	load_bad("mltable outputs are not supported yet",
-		 "command: x\noutputs:\n  t: {type: mltable, mode: upload}\n",
-		 "mltable is not supported yet", NULL);
+	ferry_jobspec_free(load_ok("mltable outputs load in upload and rw_mount modes",
+				   "command: x\noutputs:\n  t: {type: mltable, mode: upload}\n"
+				   "  u: {type: mltable}\n"));
+	load_bad("mltable outputs in direct mode are not supported yet",
+		 "command: x\noutputs:\n  t: {type: mltable, mode: direct}\n", "mode direct is not supported yet",
+		 NULL);
 	load_bad("path required unless optional", "command: x\ninputs:\n  d: {mode: download}\n",
 		 "input 'd'", "'path' is required", NULL);
 	load_bad("reference to a missing input", "command: cat ${{inputs.nope}}\n", "job.yml:1:",

@@ -149,6 +149,14 @@ static void rle_tests(void)
 	CHECK(ferry_pq_rle_decode(d, sizeof(d), 33, out, 1, &why) < 0);
 	uint8_t zero[] = { 0x00, 0x00 };
 	CHECK(ferry_pq_rle_decode(zero, 2, 1, out, 1, &why) < 0); /* an empty run never ends */
+	/* width 0 (the indices into a one-value dictionary, as hyparquet-writer
+	 * writes them): a bit-packed group of 8 values takes no bytes */
+	uint8_t w0[] = { 0x03 };
+	for (int i = 0; i < 8; i++)
+		out[i] = 99;
+	CHECK(ferry_pq_rle_decode(w0, sizeof(w0), 0, out, 7, &why) == 0 && out[0] == 0 && out[6] == 0);
+	uint8_t w0huge[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }; /* 2^62 groups: bounded by n */
+	CHECK(ferry_pq_rle_decode(w0huge, sizeof(w0huge), 0, out, 13, &why) == 0 && out[12] == 0);
 }
 
 /* ---- a hand-built file: t INT96 optional (v1 page, plain), u TIMESTAMP(MICROS) INT64 (zlib) ---- */
