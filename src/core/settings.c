@@ -69,6 +69,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 	[FS_VERIFY_MD5] = { "FERRY_VERIFY_MD5", FST_ENUM, FERRY_VERIFY_AUTO, 0, 2, 0,
 		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
+	[FS_PART_SIZE_MAX] = { "FERRY_TRANSFER_PART_SIZE_MAX", FST_SIZE, 128 * MiB, 256 * 1024, 4000 * MiB, 0,
+		"bytes", "a download's parts of one large file grow up to this when requests are slow (time to first byte against throughput); at or below FERRY_TRANSFER_PART_SIZE: fixed parts" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

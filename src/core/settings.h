@@ -41,6 +41,7 @@ enum ferry_setting_id {
 	FS_KILL_GRACE,              /* FERRY_KILL_GRACE_SECONDS */
 	FS_READ_TIMEOUT,            /* FERRY_READ_TIMEOUT_SECONDS */
 	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
+	FS_PART_SIZE_MAX,           /* FERRY_TRANSFER_PART_SIZE_MAX */
 	FS__COUNT
 };
 
