@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/download.sh — owns ferry's download benchmark against its peers. In one run,
-# from Azurite, from nginx and from the S3 server (moto, when the fixtures have one; all
-# on loopback, started by tests/fixtures/services.sh),
+# from Azurite, from nginx and from an S3 server (all on loopback, started by
+# tests/fixtures/services.sh: s3rver when installed, whose ranged GET reads only the
+# range as real S3's costs the range; else moto, which reads the whole object for every
+# ranged GET, so its rows measure moto; BENCH_S3_SERVER=s3rver|moto picks),
 # on three shapes — one big file, ten medium files, many small files — it times
 #   ferry download        (build/ferry, default settings)
 #   rclone copy           (Debian's rclone; azureblob through a container SAS URL,
@@ -60,6 +62,19 @@ bytes() {
 	esac
 }
 
+S3_SERVER=${BENCH_S3_SERVER:-}
+if [[ -z $S3_SERVER ]]; then
+	S3_SERVER=moto
+	[[ -z ${S3RVER_ENDPOINT:-} ]] || S3_SERVER=s3rver
+fi
+case $S3_SERVER in
+s3rver)
+	[[ -n ${S3RVER_ENDPOINT:-} ]] || { echo "bench: BENCH_S3_SERVER=s3rver but the fixtures run none (./setup.sh installs it)" >&2; exit 1; }
+	S3_ENDPOINT=$S3RVER_ENDPOINT S3_ACCESS_KEY=$S3RVER_ACCESS_KEY S3_SECRET_KEY=$S3RVER_SECRET_KEY
+	;;
+moto) ;;
+*) echo "bench: BENCH_S3_SERVER is s3rver or moto" >&2; exit 2 ;;
+esac
 if [[ -z ${S3_ENDPOINT:-} ]]; then
 	kept=""
 	for s in $SOURCES; do [[ $s == s3* ]] || kept+="$s "; done
@@ -68,7 +83,7 @@ elif [[ " $SOURCES " == *" s3 "* && " $SOURCES " != *" s3-up "* && ${BENCH_S3_UP
 	SOURCES+=" s3-up"
 fi
 if [[ -z ${SOURCES// /} ]]; then
-	echo "bench: nothing to measure: the S3 rows need a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
+	echo "bench: nothing to measure: the S3 rows need s3rver (./setup.sh) or a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
 	exit 1
 fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
@@ -106,12 +121,14 @@ webname=bench-$$
 web=$NGINX_ROOT/$webname
 cp -al "$DATA" "$web" 2>/dev/null || cp -r "$DATA" "$web"
 bucket=bench-$$-$RANDOM
-if [[ " $SOURCES " == *" s3"* ]]; then
+if [[ " $SOURCES " == *" s3"* && $S3_SERVER == s3rver ]]; then
+	curl -sSf -X PUT "$S3_ENDPOINT/$bucket" >/dev/null # s3rver makes buckets for anyone
+elif [[ " $SOURCES " == *" s3"* ]]; then
 	S3_ENDPOINT=$S3_ENDPOINT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
 		"$S3_PYTHON" tests/fixtures/s3cli.py mkbucket "$bucket"
 fi
 if [[ " $SOURCES " == *" s3 "* ]]; then
-	echo "bench: uploading to the S3 server ($bucket)" >&2
+	echo "bench: uploading to the S3 server, $S3_SERVER ($bucket)" >&2
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
 		"$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
 fi
@@ -244,16 +261,18 @@ for src in $SOURCES; do
 done
 
 # --- report -------------------------------------------------------------------
-$PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" <<'EOF'
+$PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" "$S3_SERVER" <<'EOF'
 import sys, collections, statistics
-path, big, med_n, med, small_n, small, out = sys.argv[1:8]
+path, big, med_n, med, small_n, small, out, s3_server = sys.argv[1:9]
 shapes = {"big": "1 x %s" % big, "med": "%s x %s" % (med_n, med), "small": "%s x %s" % (small_n, small)}
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+def label(src):
+    return {"s3": "s3 (%s)" % s3_server, "s3-up": "s3 upload (%s)" % s3_server}.get(src, src)
 lines = ["| source | shape | tool | wall s | CPU s | peak RSS MiB | MiB/s |",
          "|---|---|---|---:|---:|---:|---:|"]
 by = collections.defaultdict(dict)
 for src, shape, tool, wall, cpu, rss, total in rows:
-    src_label = "local disk" if tool == "cp" else "s3 upload" if src == "s3-up" else src
+    src_label = "local disk" if tool == "cp" else label(src)
     if wall in ("FAIL", "WRONG"):
         lines.append("| %s | %s | %s | %s | | | |" % (src_label, shapes[shape], tool, wall))
         continue
@@ -278,7 +297,7 @@ for (src, shape), tools in by.items():
         if peer == "ferry":
             continue
         lines.append("| %s | %s | %s | %.2f | %.2f | %.2f |" % (
-            "s3 upload" if src == "s3-up" else src, shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
+            label(src), shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
 text = "\n".join(lines) + "\n"
 print(text)
 if out:

@@ -3,7 +3,8 @@
 # tools/s3rver is installed): ferry's upload (one put and multipart), ls and download
 # (parallel ranged GETs) round-trip a tree byte for byte against it, so bench/s3.sh
 # times a server that works with ferry; a ranged GET answers the range only (206,
-# Content-Range, that many bytes), and wrong keys are refused with a clear error.
+# Content-Range, that many bytes), a listing in pages (continuation tokens, which
+# s3rver makes with DES: services.sh gives it OpenSSL's legacy provider), and wrong keys are refused with a clear error.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 [[ -n ${S3RVER_ENDPOINT:-} ]] || skip "no s3rver in the fixtures (./setup.sh installs it into tools/s3rver)"
@@ -31,6 +32,10 @@ assert_eq "\"$(md5sum <"$src/big/model.bin" | cut -d' ' -f1)\"" "$etag" "ETag (M
 step "ls lists the folder and the big file at its size"
 expect_ok ferry ls "s3://$b/tree/big/"
 assert_eq "$((40 * 1024 * 1024))	model.bin" "$(cat "$TEST_TMP/last.stdout")" "listed size"
+
+step "a listing in pages of 7 names (continuation tokens) lists the whole tree"
+FERRY_LIST_PAGE_SIZE=7 expect_ok ferry ls -R "s3://$b/tree/"
+assert_eq 41 "$(wc -l <"$TEST_TMP/last.stdout")" "names listed"
 
 step "download (ranged GETs of 1 MiB parts, 4 at once) is the tree byte for byte"
 FERRY_TRANSFER_PART_SIZE=1MiB RSLEX_DOWNLOADER_THREADS=4 expect_ok ferry -v download "s3://$b/tree/" "$TEST_TMP/out"
