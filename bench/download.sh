@@ -67,8 +67,10 @@ if [[ -z $S3_SERVER ]]; then
 	S3_SERVER=moto
 	[[ -z ${S3RVER_ENDPOINT:-} ]] || S3_SERVER=s3rver
 fi
+S3_STALL=${FERRY_STALL_TIMEOUT_SECONDS:-20}
 case $S3_SERVER in
 s3rver)
+	S3_STALL=${FERRY_STALL_TIMEOUT_SECONDS:-300}
 	[[ -n ${S3RVER_ENDPOINT:-} ]] || { echo "bench: BENCH_S3_SERVER=s3rver but the fixtures run none (./setup.sh installs it)" >&2; exit 1; }
 	S3_ENDPOINT=$S3RVER_ENDPOINT S3_ACCESS_KEY=$S3RVER_ACCESS_KEY S3_SECRET_KEY=$S3RVER_SECRET_KEY
 	;;
@@ -89,12 +91,17 @@ fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
-echo "bench: making data: 1 x $big, $med_n x $med, $small_n x $small" >&2
+# only the shapes measured (BENCH_SHAPES): the uploads below are minutes per shape
+echo "bench: making data ($SHAPES): 1 x $big, $med_n x $med, $small_n x $small" >&2
 DATA=$WORK/data
 mkdir -p "$DATA/big" "$DATA/med" "$DATA/small"
-openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
-	head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
+if [[ " $SHAPES " == *" big "* ]]; then
+	openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
+		head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
+fi
+[[ " $SHAPES " == *" med "* ]] || med_n=0
 for ((i = 0; i < med_n; i++)); do openssl rand "$(bytes "$med")" >"$DATA/med/m$i.bin"; done
+[[ " $SHAPES " == *" small "* ]] || small_n=0
 $PY - "$DATA/small" "$small_n" "$(bytes "$small")" <<'EOF'
 import os, sys
 root, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -112,6 +119,7 @@ echo "bench: uploading to Azurite ($container): bench/ with Content-MD5, bench-n
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null
 if [[ " $SOURCES " == *" azurite-nomd5 "* ]]; then
 	for shape in big med; do
+		[[ " $SHAPES " == *" $shape "* ]] || continue
 		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
 			"$FERRY" upload "$DATA/$shape" "$AZURITE_URL/$container/bench-nomd5/$shape" >/dev/null
 	done
@@ -130,7 +138,7 @@ fi
 if [[ " $SOURCES " == *" s3 "* ]]; then
 	echo "bench: uploading to the S3 server, $S3_SERVER ($bucket)" >&2
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-		"$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
+		FERRY_STALL_TIMEOUT_SECONDS=$S3_STALL "$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
 fi
 
 # --- one measurement ----------------------------------------------------------
@@ -148,9 +156,13 @@ curl_many() {
 }
 
 # ferry_s3 ARGS... — ferry with the fixture's S3 server and keys (environment only).
+# s3rver answers CompleteMultipartUpload only once it has concatenated every part,
+# silent meanwhile (19 s for 1 GiB at load 20), past ferry's 20 s stall timeout, and
+# a retried Complete finds the parts gone (500): against it ferry gets rclone's
+# 5-minute patience (its --timeout default).
 ferry_s3() {
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-		"$FERRY" "$@"
+		FERRY_STALL_TIMEOUT_SECONDS=$S3_STALL "$FERRY" "$@"
 }
 
 # rclone_s3 FROM TO — rclone copy with its s3 backend on the fixture's server: provider
@@ -210,7 +222,7 @@ run_tool() {
 }
 export -f run_tool curl_many file_list rclone_s3 ferry_s3
 export FERRY FERRY_BASE AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
-export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-}
+export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-} S3_STALL
 
 # measure SOURCE SHAPE TOOL — SOURCE s3-up is an upload into the S3 server, under a
 # fresh prefix, checked afterwards (untimed) by downloading it back with ferry.
