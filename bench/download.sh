@@ -92,16 +92,16 @@ unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
 # only the shapes measured (BENCH_SHAPES): the uploads below are minutes per shape
-echo "bench: making data ($SHAPES): 1 x $big, $med_n x $med, $small_n x $small" >&2
+[[ " $SHAPES " == *" med "* ]] || med_n=0
+[[ " $SHAPES " == *" small "* ]] || small_n=0
+echo "bench: making data ($SHAPES): $([[ " $SHAPES " == *" big "* ]] && echo "1 x $big, ")$med_n x $med, $small_n x $small" >&2
 DATA=$WORK/data
 mkdir -p "$DATA/big" "$DATA/med" "$DATA/small"
 if [[ " $SHAPES " == *" big "* ]]; then
 	openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
 		head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
 fi
-[[ " $SHAPES " == *" med "* ]] || med_n=0
 for ((i = 0; i < med_n; i++)); do openssl rand "$(bytes "$med")" >"$DATA/med/m$i.bin"; done
-[[ " $SHAPES " == *" small "* ]] || small_n=0
 $PY - "$DATA/small" "$small_n" "$(bytes "$small")" <<'EOF'
 import os, sys
 root, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
