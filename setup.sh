@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh — owns getting a fresh Debian 12 machine to a built ferry: installs the
-# apt packages and the npm tools (Azurite) that are missing, builds build/ferry and
+# apt packages and the npm tools (Azurite, s3rver) that are missing, builds build/ferry and
 # build/libferry.so, makes `import ferry` work in /usr/bin/python3 and the first python3
 # on PATH (a ferry.pth in each one's site-packages naming python/), and runs the quickstart job. The README's first command. Safe to re-run: it checks
 # before installing (dpkg -s, the Azurite binary), so a second run is offline and fast.
@@ -73,6 +73,15 @@ if [[ ! -x tools/node_modules/.bin/azurite-blob ]]; then
 	fi
 else
 	echo "setup.sh: Azurite present"
+fi
+
+# The benchmarks' S3 server (npm's s3rver, file-backed: a ranged GET reads only the
+# range), pinned by tools/s3rver/package-lock.json; tests/fixtures/services.sh starts it.
+if [[ ! -x tools/s3rver/node_modules/.bin/s3rver ]]; then
+	echo "setup.sh: installing s3rver (npm) into tools/s3rver"
+	(cd tools/s3rver && npm ci --no-audit --no-fund)
+else
+	echo "setup.sh: s3rver present"
 fi
 
 # The Parquet fixtures' writer and reader (npm's hyparquet-writer, hyparquet), an

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/download.sh — owns ferry's download benchmark against its peers. In one run,
-# from Azurite, from nginx and from the S3 server (moto, when the fixtures have one; all
-# on loopback, started by tests/fixtures/services.sh),
+# from Azurite, from nginx and from an S3 server (all on loopback, started by
+# tests/fixtures/services.sh: s3rver when installed, whose ranged GET reads only the
+# range as real S3's costs the range; else moto, which reads the whole object for every
+# ranged GET, so its rows measure moto; BENCH_S3_SERVER=s3rver|moto picks),
 # on three shapes — one big file, ten medium files, many small files — it times
 #   ferry download        (build/ferry, default settings)
 #   rclone copy           (Debian's rclone; azureblob through a container SAS URL,
@@ -60,6 +62,21 @@ bytes() {
 	esac
 }
 
+S3_SERVER=${BENCH_S3_SERVER:-}
+if [[ -z $S3_SERVER ]]; then
+	S3_SERVER=moto
+	[[ -z ${S3RVER_ENDPOINT:-} ]] || S3_SERVER=s3rver
+fi
+S3_STALL=${FERRY_STALL_TIMEOUT_SECONDS:-20}
+case $S3_SERVER in
+s3rver)
+	S3_STALL=${FERRY_STALL_TIMEOUT_SECONDS:-300}
+	[[ -n ${S3RVER_ENDPOINT:-} ]] || { echo "bench: BENCH_S3_SERVER=s3rver but the fixtures run none (./setup.sh installs it)" >&2; exit 1; }
+	S3_ENDPOINT=$S3RVER_ENDPOINT S3_ACCESS_KEY=$S3RVER_ACCESS_KEY S3_SECRET_KEY=$S3RVER_SECRET_KEY
+	;;
+moto) ;;
+*) echo "bench: BENCH_S3_SERVER is s3rver or moto" >&2; exit 2 ;;
+esac
 if [[ -z ${S3_ENDPOINT:-} ]]; then
 	kept=""
 	for s in $SOURCES; do [[ $s == s3* ]] || kept+="$s "; done
@@ -68,17 +85,22 @@ elif [[ " $SOURCES " == *" s3 "* && " $SOURCES " != *" s3-up "* && ${BENCH_S3_UP
 	SOURCES+=" s3-up"
 fi
 if [[ -z ${SOURCES// /} ]]; then
-	echo "bench: nothing to measure: the S3 rows need a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
+	echo "bench: nothing to measure: the S3 rows need s3rver (./setup.sh) or a Python with moto and boto3 (see tests/fixtures/services.sh)" >&2
 	exit 1
 fi
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
 # --- data: made once, uploaded to Azurite, served by nginx ----------------------
-echo "bench: making data: 1 x $big, $med_n x $med, $small_n x $small" >&2
+# only the shapes measured (BENCH_SHAPES): the uploads below are minutes per shape
+[[ " $SHAPES " == *" med "* ]] || med_n=0
+[[ " $SHAPES " == *" small "* ]] || small_n=0
+echo "bench: making data ($SHAPES): $([[ " $SHAPES " == *" big "* ]] && echo "1 x $big, ")$med_n x $med, $small_n x $small" >&2
 DATA=$WORK/data
 mkdir -p "$DATA/big" "$DATA/med" "$DATA/small"
-openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
-	head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
+if [[ " $SHAPES " == *" big "* ]]; then
+	openssl rand "$(bytes "$big")" >"$DATA/big/file.bin" 2>/dev/null ||
+		head -c "$(bytes "$big")" /dev/urandom >"$DATA/big/file.bin"
+fi
 for ((i = 0; i < med_n; i++)); do openssl rand "$(bytes "$med")" >"$DATA/med/m$i.bin"; done
 $PY - "$DATA/small" "$small_n" "$(bytes "$small")" <<'EOF'
 import os, sys
@@ -97,6 +119,7 @@ echo "bench: uploading to Azurite ($container): bench/ with Content-MD5, bench-n
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null
 if [[ " $SOURCES " == *" azurite-nomd5 "* ]]; then
 	for shape in big med; do
+		[[ " $SHAPES " == *" $shape "* ]] || continue
 		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
 			"$FERRY" upload "$DATA/$shape" "$AZURITE_URL/$container/bench-nomd5/$shape" >/dev/null
 	done
@@ -106,14 +129,16 @@ webname=bench-$$
 web=$NGINX_ROOT/$webname
 cp -al "$DATA" "$web" 2>/dev/null || cp -r "$DATA" "$web"
 bucket=bench-$$-$RANDOM
-if [[ " $SOURCES " == *" s3"* ]]; then
+if [[ " $SOURCES " == *" s3"* && $S3_SERVER == s3rver ]]; then
+	curl -sSf -X PUT "$S3_ENDPOINT/$bucket" >/dev/null # s3rver makes buckets for anyone
+elif [[ " $SOURCES " == *" s3"* ]]; then
 	S3_ENDPOINT=$S3_ENDPOINT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
 		"$S3_PYTHON" tests/fixtures/s3cli.py mkbucket "$bucket"
 fi
 if [[ " $SOURCES " == *" s3 "* ]]; then
-	echo "bench: uploading to the S3 server ($bucket)" >&2
+	echo "bench: uploading to the S3 server, $S3_SERVER ($bucket)" >&2
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-		"$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
+		FERRY_STALL_TIMEOUT_SECONDS=$S3_STALL "$FERRY" upload "$DATA" "s3://$bucket/bench/" >/dev/null
 fi
 
 # --- one measurement ----------------------------------------------------------
@@ -131,9 +156,13 @@ curl_many() {
 }
 
 # ferry_s3 ARGS... — ferry with the fixture's S3 server and keys (environment only).
+# s3rver answers CompleteMultipartUpload only once it has concatenated every part,
+# silent meanwhile (19 s for 1 GiB at load 20), past ferry's 20 s stall timeout, and
+# a retried Complete finds the parts gone (500): against it ferry gets rclone's
+# 5-minute patience (its --timeout default).
 ferry_s3() {
 	AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-		"$FERRY" "$@"
+		FERRY_STALL_TIMEOUT_SECONDS=$S3_STALL "$FERRY" "$@"
 }
 
 # rclone_s3 FROM TO — rclone copy with its s3 backend on the fixture's server: provider
@@ -193,7 +222,7 @@ run_tool() {
 }
 export -f run_tool curl_many file_list rclone_s3 ferry_s3
 export FERRY FERRY_BASE AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
-export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-}
+export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-} S3_STALL
 
 # measure SOURCE SHAPE TOOL — SOURCE s3-up is an upload into the S3 server, under a
 # fresh prefix, checked afterwards (untimed) by downloading it back with ferry.
@@ -244,16 +273,18 @@ for src in $SOURCES; do
 done
 
 # --- report -------------------------------------------------------------------
-$PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" <<'EOF'
+$PY - "$RESULTS" "$big" "$med_n" "$med" "$small_n" "$small" "${BENCH_OUT:-}" "$S3_SERVER" <<'EOF'
 import sys, collections, statistics
-path, big, med_n, med, small_n, small, out = sys.argv[1:8]
+path, big, med_n, med, small_n, small, out, s3_server = sys.argv[1:9]
 shapes = {"big": "1 x %s" % big, "med": "%s x %s" % (med_n, med), "small": "%s x %s" % (small_n, small)}
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+def label(src):
+    return {"s3": "s3 (%s)" % s3_server, "s3-up": "s3 upload (%s)" % s3_server}.get(src, src)
 lines = ["| source | shape | tool | wall s | CPU s | peak RSS MiB | MiB/s |",
          "|---|---|---|---:|---:|---:|---:|"]
 by = collections.defaultdict(dict)
 for src, shape, tool, wall, cpu, rss, total in rows:
-    src_label = "local disk" if tool == "cp" else "s3 upload" if src == "s3-up" else src
+    src_label = "local disk" if tool == "cp" else label(src)
     if wall in ("FAIL", "WRONG"):
         lines.append("| %s | %s | %s | %s | | | |" % (src_label, shapes[shape], tool, wall))
         continue
@@ -278,7 +309,7 @@ for (src, shape), tools in by.items():
         if peer == "ferry":
             continue
         lines.append("| %s | %s | %s | %.2f | %.2f | %.2f |" % (
-            "s3 upload" if src == "s3-up" else src, shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
+            label(src), shapes[shape], peer, fw / max(w, 1e-3), fc / max(c, 1e-3), fr / max(r, 1)))
 text = "\n".join(lines) + "\n"
 print(text)
 if out:

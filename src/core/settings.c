@@ -82,6 +82,8 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"samples", "a time series keeps at most this many samples: then every second one is dropped and the interval doubles" },
 	[FS_METRICS_ADDR] = { "FERRY_METRICS_ADDR", FST_ADDR, -1, 0, 281474976710655.0, 1,
 		"host:port", "serve Prometheus/OpenMetrics text at http://HOST:PORT/metrics while a job or `ferry mount` runs (\":9464\" = 127.0.0.1:9464; unset = off)" },
+	[FS_PART_SIZE_MAX] = { "FERRY_TRANSFER_PART_SIZE_MAX", FST_SIZE, 128 * MiB, 256 * 1024, 4000 * MiB, 0,
+		"bytes", "a download's parts of one large file grow up to this when requests are slow (time to first byte against throughput); at or below FERRY_TRANSFER_PART_SIZE: fixed parts" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

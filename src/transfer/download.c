@@ -15,6 +15,15 @@
  * it lands), so the digest is ready as the last part lands. The thread
  * that hashes the file's end checks it and renames the file into place.
  *
+ * Part size (transfer/partsize.h): a file larger than RSLEX_DOWNLOADER_THREADS
+ * base parts (FERRY_TRANSFER_PART_SIZE) is first queued as that many base
+ * parts only, the probes. The first probe to end has measured the request's
+ * time to first byte and the stream's throughput; it chooses the part size
+ * for the rest of the file (larger when requests are slow, at most
+ * FERRY_TRANSFER_PART_SIZE_MAX) and queues it. The MD5 hasher works in base
+ * units whatever the part size: a part reports each unit as its bytes are
+ * written, so hashing keeps pace with large parts too.
+ *
  * Requests in flight: a small file costs one request whose time is mostly the
  * server's latency, so the pool has at least SMALL_INFLIGHT workers whatever
  * RSLEX_DOWNLOADER_THREADS says (each keeps its own keep-alive connection in
@@ -37,6 +46,8 @@
 #include "core/membudget.h"
 #include "core/tmpname.h"
 #include "core/md5order.h"
+#include "core/sys.h"
+#include "transfer/partsize.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
 
@@ -54,8 +65,11 @@ struct dfile {
 	char *remote, *final, *tmp;
 	uint64_t size;
 	char md5[25];             /* "" when not checked */
-	struct ferry_md5order *hash; /* parts hashed in order; NULL unless checked and in parts */
-	unsigned parts_left; /* atomic */
+	struct ferry_md5order *hash; /* units hashed in order; NULL unless checked and in parts */
+	uint64_t unit;       /* the base part size: probes, and the hasher's units */
+	uint64_t rest_off;   /* bytes from here on wait for the first probe (0: all queued) */
+	int rest_waiting;    /* atomic: the rest is not queued yet */
+	unsigned parts_left; /* atomic; one more while the rest is waiting */
 	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
 };
@@ -63,9 +77,9 @@ struct dfile {
 struct dpart {
 	struct dfile *f;
 	uint64_t off, len;
-	unsigned index; /* part number in the file */
 	int whole;    /* the only part of the file */
 	int unranged; /* ask for the whole body without a Range header */
+	int probe;    /* one of the first base parts that measure the request cost */
 };
 
 /* Workers at least: requests in flight for small files (see the top). */
@@ -75,6 +89,8 @@ struct dl {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
 	sem_t part_slots; /* RSLEX_DOWNLOADER_THREADS: parts of large files running at once */
+	unsigned threads; /* RSLEX_DOWNLOADER_THREADS */
+	struct ferry_pool *pool;
 	enum ferry_verify_md5 verify;
 	struct ferry_membudget *mb; /* the process's: part buffers are reserved in it */
 	uint64_t files_done; /* atomic */
@@ -98,11 +114,43 @@ struct sink_state {
 	char *buf;
 	size_t used, cap;
 	uint64_t buf_off; /* file offset of buf[0] */
+	double t_first;   /* ferry_now_ms of the first byte, 0 before */
+	/* in-order MD5 by units (f->hash): the part's bytes are in the file up to
+	 * `written` (contiguous from the part's start), units below `unit_next`
+	 * are reported; hashed_end/digest: a report hashed the file's end */
+	struct dfile *f;
+	uint64_t part_end, written;
+	unsigned unit_next;
+	int hashed_end, hash_errno; /* hash_errno: a read-back failed (its errno) */
+	char digest[25];
 };
+
+/* `len` bytes at `off` are in the file: report the units they complete. */
+static void sink_landed(struct sink_state *s, uint64_t off, uint64_t len)
+{
+	struct dfile *f = s->f;
+	if (!f || !f->hash || off > s->written || off + len <= s->written)
+		return;
+	s->written = off + len;
+	while (!s->hash_errno) {
+		uint64_t unit_end = ((uint64_t)s->unit_next + 1) * f->unit;
+		if (unit_end > s->part_end)
+			unit_end = s->part_end;
+		if (s->written < unit_end || (uint64_t)s->unit_next * f->unit >= s->part_end)
+			break;
+		int r = ferry_md5order_landed(f->hash, s->fd, s->unit_next++, s->digest);
+		if (r < 0)
+			s->hash_errno = errno ? errno : EIO;
+		else if (r == 1)
+			s->hashed_end = 1;
+	}
+}
 
 static int sink_flush(struct sink_state *s)
 {
 	int rc = ferry_pwrite_all(s->fd, s->buf, s->used, s->buf_off);
+	if (rc == 0)
+		sink_landed(s, s->buf_off, s->used);
 	s->buf_off += s->used;
 	s->used = 0;
 	return rc;
@@ -114,9 +162,12 @@ static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 	/* flush when the new bytes do not follow the buffered ones or do not fit */
 	if (s->used && (off != s->buf_off + s->used || s->used + len > s->cap) && sink_flush(s) < 0)
 		return -1;
+	if (!s->t_first)
+		s->t_first = ferry_now_ms();
 	if (len > s->cap) {
 		if (ferry_pwrite_all(s->fd, data, len, off) < 0)
 			return -1;
+		sink_landed(s, off, len);
 	} else {
 		if (!s->used)
 			s->buf_off = off;
@@ -155,15 +206,36 @@ static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err
 	return 0;
 }
 
+static void queue_parts(struct dl *d, struct dfile *f, uint64_t from, uint64_t to, uint64_t part, int probe,
+			int unranged);
+
+/* The first probe of `f` ended after `ttfb_ms` to its first byte and
+ * `body_ms` more for its `bytes`: choose the part size of the rest and queue
+ * it. Called once per file, from a worker. */
+static void queue_rest(struct dl *d, struct dfile *f, double ttfb_ms, double body_ms, uint64_t bytes)
+{
+	uint64_t rest = f->size - f->rest_off;
+	uint64_t part = ferry_part_size_adapt(f->unit, (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE_MAX),
+					      rest, d->threads, ttfb_ms / 1000, body_ms / 1000, bytes);
+	unsigned n = (unsigned)((rest + part - 1) / part);
+	/* n parts replace the one count that held the file open for the rest */
+	__atomic_add_fetch(&f->parts_left, n - 1, __ATOMIC_ACQ_REL);
+	ferry_info("'%s': a part of %llu bytes took %.0f ms to its first byte and %.0f ms more: the other %llu bytes in %u parts of %llu bytes",
+		   f->remote, (unsigned long long)bytes, ttfb_ms, body_ms, (unsigned long long)rest, n,
+		   (unsigned long long)part);
+	queue_parts(d, f, f->rest_off, f->size, part, 0, 0);
+}
+
 static int run_part(void *ctx, void *item, ferry_err *err)
 {
 	struct dl *d = ctx;
 	struct dpart *pt = item;
 	struct dfile *f = pt->f;
-	int rc = 0, hashed_end = 0;
-	char digest[25];
-	/* read-write: the in-order hasher reads landed parts back through it */
-	struct sink_state s = { .fd = open(f->tmp, (f->hash ? O_RDWR : O_WRONLY) | O_CREAT | O_CLOEXEC, 0644) };
+	int rc = 0;
+	/* read-write: the in-order hasher reads landed units back through it */
+	struct sink_state s = { .fd = open(f->tmp, (f->hash ? O_RDWR : O_WRONLY) | O_CREAT | O_CLOEXEC, 0644),
+				.f = f, .part_end = pt->off + pt->len, .written = pt->off,
+				.unit_next = f->hash ? (unsigned)(pt->off / f->unit) : 0 };
 	if (s.fd < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
 		goto out;
@@ -179,11 +251,13 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	/* The part buffer counts against FERRY_MEMORY_LIMIT: when the budget is
 	 * short this waits (holding nothing else of it) for a buffer to free. */
 	ferry_membudget_reserve(d->mb, s.cap);
+	double t0 = ferry_now_ms();
 	if (!(s.buf = ferry_data_alloc(s.cap)))
 		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %zu-byte part buffer", s.cap);
 	else
 		rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s,
 				      err);
+	double t_end = ferry_now_ms();
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	ferry_data_free(s.buf, s.cap);
@@ -195,16 +269,18 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
 				   f->remote, (unsigned long long)pt->len, (unsigned long long)pt->off,
 				   (unsigned long long)s.got);
-	if (rc == 0 && f->hash && (hashed_end = ferry_md5order_landed(f->hash, s.fd, pt->index, digest)) < 0)
+	if (rc == 0 && s.hash_errno)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot read back '%s' to check its MD5: %s", f->tmp,
-				   strerror(errno));
+				   strerror(s.hash_errno));
 	if (close(s.fd) < 0 && rc == 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	if (s.md5) {
-		md5_b64(s.md5, digest);
+		md5_b64(s.md5, s.digest);
 		EVP_MD_CTX_free(s.md5);
-		hashed_end = 1;
+		s.hashed_end = 1;
 	}
+	if (rc == 0 && pt->probe && __atomic_exchange_n(&f->rest_waiting, 0, __ATOMIC_ACQ_REL))
+		queue_rest(d, f, s.t_first ? s.t_first - t0 : 0, s.t_first ? t_end - s.t_first : 0, pt->len);
 	/* Parts of one file end in any order, and a failed one left a hole: the
 	 * file is renamed only if no part failed, by the thread that ends it —
 	 * the one that hashed its end when it is checked in parts, else the
@@ -212,11 +288,27 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	if (rc < 0)
 		__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
 	int last = __atomic_sub_fetch(&f->parts_left, 1, __ATOMIC_ACQ_REL) == 0;
-	if (rc == 0 && !__atomic_load_n(&f->failed, __ATOMIC_RELAXED) && (f->hash ? hashed_end : last))
-		rc = finish_file(d, f, hashed_end ? digest : NULL, err);
+	if (rc == 0 && !__atomic_load_n(&f->failed, __ATOMIC_RELAXED) && (f->hash ? s.hashed_end : last))
+		rc = finish_file(d, f, s.hashed_end ? s.digest : NULL, err);
 out:
 	free(pt);
 	return rc;
+}
+
+/* Queue bytes [from, to) of `f` in parts of `part` bytes. */
+static void queue_parts(struct dl *d, struct dfile *f, uint64_t from, uint64_t to, uint64_t part, int probe,
+			int unranged)
+{
+	for (uint64_t off = from; off < to; off += part) {
+		struct dpart *pt = malloc(sizeof(*pt));
+		pt->f = f;
+		pt->off = off;
+		pt->len = to - off < part ? to - off : part;
+		pt->whole = off == 0 && pt->len == f->size;
+		pt->unranged = unranged;
+		pt->probe = probe;
+		ferry_pool_push(d->pool, pt);
+	}
 }
 
 static void cancel_part(void *ctx, void *item)
@@ -245,7 +337,7 @@ static int make_parents(const char *file, ferry_err *err)
 }
 
 /* Queue `e` (a file entry) to land at dest/rel. */
-static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress *prog, const struct ferry_entry *e,
+static int add_file(struct dl *d, struct ferry_progress *prog, const struct ferry_entry *e,
 		    const char *dest, const char *rel, ferry_err *err)
 {
 	if (ferry_path_check_safe(rel, err) < 0)
@@ -259,7 +351,7 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		if (ferry_store_stat(d->store, e->name, &st, err) < 0)
 			return -1;
 		st.size_unknown = 0;
-		int rc = add_file(d, pool, prog, &st, dest, rel, err);
+		int rc = add_file(d, prog, &st, dest, rel, err);
 		ferry_entry_clear(&st);
 		return rc;
 	}
@@ -288,23 +380,22 @@ static int add_file(struct dl *d, struct ferry_pool *pool, struct ferry_progress
 		f->md5[0] = '\0';
 		return finish_file(d, f, NULL, err);
 	}
-	uint64_t part = (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE);
+	/* Base parts; when the file has more than one per thread, only the first
+	 * of them (the probes) go now, the rest when the first probe has
+	 * measured what a request costs (queue_rest). */
+	uint64_t unit = (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE);
 	if (e->no_ranges) /* one request for the whole body, no Range header */
-		part = f->size;
-	unsigned nparts = (unsigned)((f->size + part - 1) / part);
-	f->parts_left = nparts;
-	if (nparts > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, part, FERRY_MD5ORDER_MAP)))
-		return ferry_err_set(err, FERRY_E_IO, "out of memory");
-	for (unsigned i = 0; i < nparts; i++) {
-		struct dpart *pt = malloc(sizeof(*pt));
-		pt->f = f;
-		pt->off = (uint64_t)i * part;
-		pt->len = f->size - pt->off < part ? f->size - pt->off : part;
-		pt->index = i;
-		pt->whole = nparts == 1;
-		pt->unranged = e->no_ranges;
-		ferry_pool_push(pool, pt);
+		unit = f->size;
+	f->unit = unit;
+	uint64_t nunits = (f->size + unit - 1) / unit, probe_end = f->size;
+	if (nunits > d->threads && (uint64_t)ferry_setting_int(&d->ctx->settings, FS_PART_SIZE_MAX) > unit) {
+		probe_end = f->rest_off = (uint64_t)d->threads * unit;
+		f->rest_waiting = 1;
 	}
+	f->parts_left = (unsigned)((probe_end + unit - 1) / unit) + (unsigned)f->rest_waiting;
+	if (nunits > 1 && f->md5[0] && !(f->hash = ferry_md5order_new(f->size, unit, FERRY_MD5ORDER_MAP)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	queue_parts(d, f, 0, probe_end, unit, f->rest_waiting, e->no_ranges);
 	return 0;
 }
 
@@ -317,7 +408,7 @@ static int list_and_queue(struct dl *d, struct ferry_pool *pool, struct ferry_pr
 			return -1;
 		if (!root.is_dir) {
 			const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-			int rc = add_file(d, pool, prog, &root, dest, base, err);
+			int rc = add_file(d, prog, &root, dest, base, err);
 			if (rc == 0 && single_file)
 				*single_file = ferry_path_join(dest, base);
 			ferry_entry_clear(&root);
@@ -342,7 +433,7 @@ static int list_and_queue(struct dl *d, struct ferry_pool *pool, struct ferry_pr
 				rc = ferry_err_set(err, FERRY_E_UNSAFE, "listing of '%s' returned '%s', which is not below it",
 						   path, e->name);
 			else
-				rc = add_file(d, pool, prog, e, dest, e->name + plen + (plen ? 1 : 0), err);
+				rc = add_file(d, prog, e, dest, e->name + plen + (plen ? 1 : 0), err);
 			seen++;
 		}
 		if (rc == 0 && page.next_marker)
@@ -388,12 +479,14 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 				     errno == EEXIST ? "it exists and is not a folder" : strerror(errno));
 	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
 	unsigned workers = threads < SMALL_INFLIGHT ? SMALL_INFLIGHT : threads;
+	d.threads = threads;
 	sem_init(&d.part_slots, 0, threads);
-	ferry_info("download %s -> %s with %u workers (%u at once on parts of large files), parts of %lld bytes", uri,
-		   dest, workers, threads, (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE));
+	ferry_info("download %s -> %s with %u workers (%u at once on parts of large files), parts of %lld bytes (up to %lld)",
+		   uri, dest, workers, threads, (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE),
+		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE_MAX));
 	struct ferry_progress prog;
 	ferry_progress_begin(&prog, "download", &ctx->stats, &d.files_done, ctx->progress);
-	struct ferry_pool *pool = ferry_pool_start(workers, run_part, cancel_part, &d);
+	struct ferry_pool *pool = d.pool = ferry_pool_start(workers, run_part, cancel_part, &d);
 	ferry_err lerr;
 	ferry_err_clear(&lerr);
 	if (list_and_queue(&d, pool, &prog, path, dest, folder_hint, single_file, &lerr) < 0)

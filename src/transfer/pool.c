@@ -34,7 +34,9 @@ static void *worker(void *arg)
 	struct ferry_pool *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->head && !p->closed)
+		/* after close, a running item may still push more (a download's
+		 * rest of a file): idle workers stay until nothing runs */
+		while (!p->head && !(p->closed && p->pending == 0))
 			pthread_cond_wait(&p->work, &p->lock);
 		if (!p->head)
 			break;
@@ -60,8 +62,10 @@ static void *worker(void *arg)
 			p->failed = 1;
 			p->first = err;
 		}
-		if (--p->pending == 0)
+		if (--p->pending == 0) {
 			pthread_cond_broadcast(&p->idle);
+			pthread_cond_broadcast(&p->work);
+		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;

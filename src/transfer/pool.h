@@ -6,8 +6,10 @@
  * first failure is kept and stops the pool: items not yet started are handed
  * to `cancel` instead of `run`, so their owner can clean up.
  *
- * Threads: push/close/wait from the producer thread; run/cancel are called
- * on the workers; ferry_pool_failed is safe from any thread.
+ * Threads: push from the producer thread or from a running item (`run` may
+ * queue follow-up work; workers stay until the queue is empty and nothing
+ * runs); close/wait from the producer; run/cancel are called on the workers;
+ * ferry_pool_failed is safe from any thread.
  */
 #ifndef FERRY_POOL_H
 #define FERRY_POOL_H

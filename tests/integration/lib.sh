@@ -5,7 +5,8 @@
 # bash process with FERRY, FERRY_ASAN, FERRY_TSAN and the fixture env (AZURITE_URL,
 # AZURITE_KEY, AZURITE_CONN, NGINX_URL, NGINX_ROOT, FAULT_URL, FAULT_CONN, FAULT_CTL;
 # S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_FAULT_ENDPOINT, S3_FAULT_CTL when an S3
-# server runs) exported. It exits 0 on success, non-zero on failure, 77 after `skip REASON`.
+# server runs; S3RVER_ENDPOINT, S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY when the bench's
+# s3rver does) exported. It exits 0 on success, non-zero on failure, 77 after `skip REASON`.
 # Each test case announces itself with `step "what it shows"` so a failure's tail
 # says which behaviour broke.
 set -euo pipefail
