@@ -50,3 +50,12 @@ def filesystem(home=None, settings=None, **kw):
         raise ImportError("ferry.filesystem() needs fsspec (Debian: apt-get install python3-fsspec; "
                           "in a virtualenv: pip install fsspec); ferry.Engine works without it")
     return FerryFileSystem(home=home, settings=settings, **kw)
+
+
+def __getattr__(name):
+    """ferry.torch (FileDataset) is imported on first use: importing torch takes seconds, and
+    `import ferry` should not."""
+    if name == "torch":
+        import importlib
+        return importlib.import_module("ferry.torch")
+    raise AttributeError("module 'ferry' has no attribute %r" % name)

@@ -366,6 +366,28 @@ static int grow_sink(void *arg, uint64_t off, const void *data, size_t len)
 	return 0;
 }
 
+/* A read without a stat first got no bytes (rc -1 with err): why. A folder
+ * ("is a folder"), or a range at or past the end of a file, which reads as
+ * empty as a file's read there does (returns 0), else the read's own error
+ * (err kept; for len 0, which did not read, the stat's). */
+static int why_no_bytes(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			ferry_err *err)
+{
+	int rc = -1;
+	struct ferry_entry e = { 0 };
+	ferry_err serr;
+	if (ferry_store_stat(s, path, &e, &serr) == 0) {
+		if (e.is_dir)
+			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
+		else if (!len || off >= e.size)
+			rc = 0;
+	} else if (!len) {
+		*err = serr;
+	}
+	ferry_entry_clear(&e);
+	return rc;
+}
+
 int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void **out,
 		  uint64_t *n, ferry_err *err)
 {
@@ -377,22 +399,8 @@ int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t
 		return -1;
 	struct grow_buf b = { NULL, off, 0, 0 };
 	int rc = len ? ferry_store_read(s, path, off, len, grow_sink, &b, err) : -1;
-	if (rc < 0) {
-		/* Why no bytes: a folder, or a range at or past the end of a file
-		 * (which reads as empty, as a file's read there does), or the read's
-		 * own error. */
-		struct ferry_entry e = { 0 };
-		ferry_err serr;
-		if (ferry_store_stat(s, path, &e, &serr) == 0) {
-			if (e.is_dir)
-				rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
-			else if (!len || off >= e.size)
-				rc = 0;
-		} else if (!len) {
-			*err = serr;
-		}
-		ferry_entry_clear(&e);
-	}
+	if (rc < 0)
+		rc = why_no_bytes(s, path, uri, off, len, err);
 	if (rc < 0) {
 		free(b.buf);
 	} else {
@@ -523,4 +531,21 @@ int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err)
 	ferry_store_destroy(s);
 	free(path);
 	return 0;
+}
+
+int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err)
+{
+	struct ferry_store *s;
+	char *path;
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
+		return -1;
+	if (len > INT64_MAX)
+		len = INT64_MAX;
+	struct into_buf b = { buf, off, len, 0 };
+	int rc = len ? ferry_store_read(s, path, off, len, sink, &b, err) : -1;
+	if (rc < 0)
+		rc = why_no_bytes(s, path, uri, off, len, err);
+	ferry_store_destroy(s);
+	free(path);
+	return rc < 0 ? -1 : (int64_t)b.got;
 }

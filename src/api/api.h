@@ -134,4 +134,13 @@ int ferry_api_remove(struct ferry_api *api, const char *uri, int recursive, ferr
  * stores have no empty folders, so nothing else is written there. */
 int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err);
 
+/* Bytes [off, off+len) of file `uri` into `buf` (the caller's, len bytes) in
+ * one ranged read without a stat first: ferry_api_cat without its buffer,
+ * for a reader that knows the size from a listing (ferry.torch reads each
+ * small file of a dataset into memory it allocated, with no copy and one
+ * request). Returns the number of bytes read (less than len at the end of
+ * the file; 0 at or past it) or -1 with err: a folder is FERRY_E_INVALID
+ * "is a folder", missing FERRY_E_NOTFOUND. Any thread. */
+int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err);
+
 #endif
