@@ -81,6 +81,7 @@ def lib():
                 "ferry_api_remove": (i, [P, s, i, E]),
                 "ferry_api_mkdir": (i, [P, s, E]),
                 "ferry_api_read": (i64, [P, s, u64, u64, P, E]),
+                "ferry_api_file_readahead": (i, [P, E]),
             }
             for name, (res, args) in sigs.items():
                 fn = getattr(L, name)
@@ -144,6 +145,13 @@ class File:
         if got < 0:
             _raise(err, self.uri)
         return buf.raw[:got]
+
+    def readahead(self):
+        """Serve reads from now on through a block cache of this handle's own that fetches
+        ahead of a reader going in order (ferry_api_file_readahead); call before reading."""
+        err = _Err()
+        if self._L.ferry_api_file_readahead(self._h, ctypes.byref(err)) < 0:
+            _raise(err, self.uri)
 
     def close(self):
         h, self._h = self._h, None

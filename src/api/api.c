@@ -17,6 +17,7 @@
  * settings and identity; its own counters).
  */
 #include "api/api.h"
+#include "cache/blockcache.h"
 #include "core/files.h"
 #include "core/uri.h"
 #include "resolve/resolve.h"
@@ -37,6 +38,11 @@ struct ferry_api_file {
 	struct ferry_store *store;
 	char *path;
 	uint64_t size;
+	int64_t mtime;
+	char etag[72];
+	/* ferry_api_file_readahead: the handle's own block cache and reader. */
+	struct ferry_bcache *bc;
+	struct ferry_bcache_reader *rd;
 };
 
 int ferry_api_version(void)
@@ -289,6 +295,8 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
 	if (rc == 0 && e.is_dir)
 		rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
 	f->size = e.size;
+	f->mtime = e.mtime;
+	memcpy(f->etag, e.etag, sizeof(f->etag));
 	ferry_entry_clear(&e);
 	if (rc < 0) {
 		ferry_api_file_close(f);
@@ -325,6 +333,12 @@ int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len
 		len = f->size - off;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
+	if (f->rd) {
+		size_t got = 0;
+		if (ferry_bcache_read(f->rd, off, (size_t)len, buf, &got, err) < 0)
+			return -1;
+		return (int64_t)got;
+	}
 	struct into_buf b = { buf, off, len, 0 };
 	if (ferry_store_read(f->store, f->path, off, len, sink, &b, err) < 0)
 		return -1;
@@ -335,6 +349,10 @@ void ferry_api_file_close(struct ferry_api_file *f)
 {
 	if (!f)
 		return;
+	if (f->rd)
+		ferry_bcache_close(f->rd);
+	if (f->bc)
+		ferry_bcache_destroy(f->bc);
 	if (f->store)
 		ferry_store_destroy(f->store);
 	free(f->path);
@@ -548,4 +566,29 @@ int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uin
 	ferry_store_destroy(s);
 	free(path);
 	return rc < 0 ? -1 : (int64_t)b.got;
+}
+
+int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
+{
+	if (f->rd)
+		return 0;
+	const struct ferry_settings *st = f->store->settings;
+	struct ferry_bcache_config cfg = {
+		.store = f->store,
+		.block_size = (uint64_t)ferry_setting_int(st, FS_READ_BLOCK_SIZE),
+		.ram_limit = (uint64_t)ferry_setting_int(st, FS_MEMORY_CACHE_SIZE),
+		.prefetch_blocks = (unsigned)ferry_setting_int(st, FS_READ_BUFFER_BLOCKS),
+		.read_threads = (unsigned)ferry_setting_int(st, FS_READ_THREADS),
+		.disk_limit = 0,
+		.coalesce_max = (uint64_t)ferry_setting_int(st, FS_PART_SIZE),
+		.read_timeout_ms = (uint64_t)ferry_setting_int(st, FS_READ_TIMEOUT) * 1000,
+	};
+	if (ferry_bcache_new(&cfg, &f->bc, err) < 0)
+		return -1;
+	if (!(f->rd = ferry_bcache_open(f->bc, f->path, f->size, f->mtime, f->etag))) {
+		ferry_bcache_destroy(f->bc);
+		f->bc = NULL;
+		return nomem(err);
+	}
+	return 0;
 }

@@ -2,7 +2,8 @@
 # t8032 — owns ferry_api_read (src/api/) and ferry.torch.FileDataset under ASan/UBSan: the
 # sanitizer build of libferry.so (make asan) in Debian's python3 reads an Azurite folder and a
 # local folder through FileDataset (batches from 8 threads, then 2 fork workers of a
-# DataLoader, whose children drop the parent's curl handle), and read_into's edges: a range
+# DataLoader, whose children drop the parent's curl handle), a readahead file handle read in
+# order and from 8 threads (4 KiB blocks), and read_into's edges: a range
 # past the end, a short tail, an offset inside, a folder, a missing file, a bad datastore,
 # with no sanitizer report. Leak checking is off (the interpreter keeps memory until exit).
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +48,19 @@ for base in [T + "/src", "azureml://datastores/asan/paths/src"]:
             raise AssertionError(bad)
         except exc as x:
             print(type(x).__name__, x)
+import concurrent.futures as cf, random
+e = ferry.Engine(settings={"DATASET_MOUNT_READ_BLOCK_SIZE": 4096, "DATASET_MOUNT_READ_THREADS": 3})
+rnd = random.Random(8032)
+for base in [T + "/src", "azureml://datastores/asan/paths/src"]:
+    name = max(want, key=lambda n: len(want[n]))
+    data = want[name]
+    h = e.open(base + "/" + name)
+    h.readahead()  # the handle's own block cache (ferry_api_file_readahead)
+    assert b"".join(h.read(o, 1000) for o in range(0, len(data), 1000)) == data
+    with cf.ThreadPoolExecutor(8) as ex:
+        offs = [rnd.randrange(len(data) + 50) for _ in range(200)]
+        assert all(ex.map(lambda o: h.read(o, 5001) == data[o:o + 5001], offs))
+    h.close()
 print("asan filedataset ok")
 PY
 step "FileDataset and read_into under ASan/UBSan: local paths and an Azurite datastore"
