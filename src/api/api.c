@@ -22,6 +22,7 @@
 #include "core/uri.h"
 #include "resolve/resolve.h"
 #include "store/store.h"
+#include "transfer/progress.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -55,6 +56,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void)
 {
 	ferry_store_global_init();
+	ferry_progress_set_quiet(1); /* a library draws no progress lines on its host's stderr */
 }
 
 /* Settings lookup: the "NAME=VALUE" overrides first, then the environment. */
@@ -462,6 +464,7 @@ int ferry_api_download(struct ferry_api *api, const char *uri, const char *dest,
 	int hint = 0;
 	if (resolve(api, uri, 0, &s, &path, &hint, err) < 0)
 		return -1;
+	s->stats = &c.stats; /* the transfer's result counts what this store moves */
 	int rc = ferry_download_store(&c, s, path, hint, uri, dest, &r, NULL, err);
 	ferry_store_destroy(s);
 	free(path);

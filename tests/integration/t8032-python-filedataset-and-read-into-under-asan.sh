@@ -3,7 +3,8 @@
 # sanitizer build of libferry.so (make asan) in Debian's python3 reads an Azurite folder and a
 # local folder through FileDataset (batches from 8 threads, then 2 fork workers of a
 # DataLoader, whose children drop the parent's curl handle), a readahead file handle read in
-# order and from 8 threads (4 KiB blocks), and read_into's edges: a range
+# order and from 8 threads (4 KiB blocks), Engine.download's (bytes, files) (it said 0 bytes
+# for a Blob folder before), and read_into's edges: a range
 # past the end, a short tail, an offset inside, a folder, a missing file, a bad datastore,
 # with no sanitizer report. Leak checking is off (the interpreter keeps memory until exit).
 source "$(dirname "$0")/lib.sh"
@@ -48,6 +49,10 @@ for base in [T + "/src", "azureml://datastores/asan/paths/src"]:
             raise AssertionError(bad)
         except exc as x:
             print(type(x).__name__, x)
+out = T + "/dl"
+for base in [T + "/src", "azureml://datastores/asan/paths/src"]:  # download reports what it moved
+    got = ferry.Engine().download(base, out + str(len(base)))
+    assert got == (sum(map(len, want.values())), len(want)), (base, got)
 import concurrent.futures as cf, random
 e = ferry.Engine(settings={"DATASET_MOUNT_READ_BLOCK_SIZE": 4096, "DATASET_MOUNT_READ_THREADS": 3})
 rnd = random.Random(8032)
