@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # bench/python.sh — owns the Python benchmark (issue 13): the same Azurite data read
-# from Debian's /usr/bin/python3 three ways, in one run:
+# from Debian's /usr/bin/python3 in one run:
 #   ferry fsspec get    fs.get(folder, recursive=True) / fs.get_file: the C transfer engine
 #   ferry fsspec cat    fs.cat_file per file from 8 Python threads (ctypes releases the GIL)
 #                       / one cat_file of the big file
+#   ferry read_into     Engine.read_into per file (sizes from one listing, as FileDataset
+#                       reads) from 8 Python threads: one GET into Python's memory, no copy
+#   ferry fsspec open   the big file read 1 MiB at a time through fsspec.open (rb)
 #   azure SDK           Debian's python3-azure: ContainerClient.download_blob per file from a
 #                       thread pool of 8; BlobClient.download_blob(max_concurrency=8) for the big file
 #   ferry CLI           `ferry download` of the same folder / file
-# Printed per row: wall seconds, MB/s, CPU seconds (user+sys of the reading process), and
+# and the small files as a training loop: torch DataLoader, 4 workers, batch 32, one epoch
+# of (path, bytes) over ferry.torch.FileDataset (8 reads in flight per worker), the same
+# with one read at a time, a ferry mount (open().read() per item), and the SDK (download_blob
+# per item, and 8 threads per worker batch).
+# Printed per row: wall seconds, MB/s, CPU seconds (user+sys of the reading process and its
+# workers, plus the mount server for the mount row), Azurite's CPU seconds in the row (the
+# emulator is one node thread: the floor of any row's wall time on a busy machine), and
 # the ratio of the SDK's wall time to the row's (>1: faster than the SDK). Every row's
 # bytes are checked against the uploaded data.
 #
 #   bench/python.sh                                     2,000 x 256 KiB and 1 GiB
 #   BENCH_FILES=500 BENCH_SIZE=256M bench/python.sh     smaller
+#   BENCH_RUNS=2 ...                                    each row's fastest of 2 rounds
+#   BENCH_KINDS=loop BENCH_SIZE=1M ...                  only some tables (small, big, loop)
+# The mount row mounts afresh with an empty cache each round.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh" python
@@ -48,12 +60,20 @@ credentials:
 YML
 "$FERRY" datastore create --file "$WORK/ds.yml" >/dev/null
 
-PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" <<'PY'
-import concurrent.futures as cf, hashlib, os, resource, shutil, subprocess, sys, time
+bench_on_exit 'umount "$MNT" 2>/dev/null || true'
+azurite_pid=$(cat "${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid" 2>/dev/null || true)
+
+PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" "$MNT" \
+	"$azurite_pid" <<'PY'
+import concurrent.futures as cf, hashlib, os, resource, shutil, subprocess, sys, time, warnings
 import ferry
+warnings.filterwarnings("ignore", "This DataLoader will create")  # 4 workers on 2 cores: meant
+import torch.utils.data as tud
+from ferry.torch import FileDataset
 from azure.storage.blob import ContainerClient
 
-work, container, ferry_bin = sys.argv[1:4]
+work, container, ferry_bin, mnt, azurite_pid = sys.argv[1:6]
+mount_pid = None
 base = "azureml://datastores/bench/paths"
 src = work + "/src"
 fs = ferry.filesystem()
@@ -72,21 +92,44 @@ names = sorted(want_small)
 total_small = sum(os.path.getsize(src + "/small/" + n) for n in names)
 total_big = os.path.getsize(src + "/big.bin")
 
-def cpu():
+def proc_cpu(pid):
+    """user+sys seconds of process pid (0 when it is not known)."""
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+def cpu(label):
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    return (s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime +
+            (proc_cpu(mount_pid) if "mount" in label else 0.0))
+
+def mount_fresh():
+    """A new mount with an empty cache for the mount row (a second round must not read the
+    first round's cached files); sets mount_pid."""
+    global mount_pid
+    subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL)
+    cache = work + "/mount-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    subprocess.run([ferry_bin, "mount", "azureml://datastores/bench/paths/small", mnt, "--cache-dir", cache],
+                   check=True, stdout=subprocess.DEVNULL)
+    log = open(os.environ["FERRY_HOME"] + "/logs/mount.log").read()
+    mount_pid = log.rsplit("served by process ", 1)[1].split()[0]
 
 def run(label, fn, check):
     out = work + "/out"
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
+    if "mount" in label:
+        mount_fresh()
     subprocess.run(["sync"])
-    c0, t0 = cpu(), time.perf_counter()
+    c0, a0, t0 = cpu(label), proc_cpu(azurite_pid), time.perf_counter()
     fn(out)
-    t, c = time.perf_counter() - t0, cpu() - c0
+    t, c, a = time.perf_counter() - t0, cpu(label) - c0, proc_cpu(azurite_pid) - a0
     check(out)
     shutil.rmtree(out, ignore_errors=True)
-    return label, t, c
+    return label, t, c, a
 
 def small_check(out):
     got = digest_tree(out)
@@ -102,6 +145,55 @@ def cat_to(out, n):
 def sdk_to(out, n):
     with open(os.path.join(out, n), "wb") as f:
         cc.download_blob("small/" + n).readinto(f)
+
+listing = {e["name"]: e["size"] for e in fs.engine.list(base + "/small")}
+
+def read_to(out, n):
+    buf = bytearray(listing[n])
+    fs.engine.read_into(base + "/small/" + n, buf)
+    with open(os.path.join(out, n), "wb") as f:
+        f.write(buf)
+
+def read_all(o):
+    with cf.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda n: read_to(o, n), names))
+def open_big(o):
+    with open(o + "/big.bin", "wb") as w, fs.open(base + "/big.bin", "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            w.write(b)
+
+# The training loop: every item is (name, bytes); the loop writes each to out/ for the check.
+class SdkDataset(tud.Dataset):
+    def __init__(self, threads):
+        self.threads, self.pool = threads, None
+    def __len__(self):
+        return len(names)
+    def __getitem__(self, i):
+        return names[i], cc.download_blob("small/" + names[i]).readall()
+    def __getitems__(self, idx):
+        if self.threads == 1:
+            return [self[i] for i in idx]
+        if self.pool is None:  # made in the worker
+            self.pool = cf.ThreadPoolExecutor(self.threads)
+        return list(self.pool.map(self.__getitem__, idx))
+
+class MountDataset(tud.Dataset):
+    def __len__(self):
+        return len(names)
+    def __getitem__(self, i):
+        with open(os.path.join(mnt, names[i]), "rb") as f:
+            return names[i], f.read()
+
+def loop(make):
+    def go(o):
+        for batch in tud.DataLoader(make(), batch_size=32, num_workers=4, shuffle=True, collate_fn=list):
+            for n, b in batch:
+                with open(os.path.join(o, n.rsplit("/", 1)[-1]), "wb") as f:
+                    f.write(b)
+    return go
 
 def cat_all(o):
     with cf.ThreadPoolExecutor(8) as ex:
@@ -120,32 +212,47 @@ def cli(uri):
 plan = {
     "small": [("ferry fsspec get", lambda o: fs.get(base + "/small", o, recursive=True)),
               ("ferry fsspec cat x8 threads", cat_all),
+              ("ferry read_into x8 threads", read_all),
               ("azure SDK x8 threads", sdk_all),
               ("ferry CLI download", cli(base + "/small/"))],
     "big": [("ferry fsspec get_file", lambda o: fs.get_file(base + "/big.bin", o + "/big.bin")),
             ("ferry fsspec cat_file", cat_big),
+            ("ferry fsspec open().read", open_big),
             ("azure SDK max_concurrency=8", sdk_big),
             ("ferry CLI download", cli(base + "/big.bin"))],
+    "loop": [("ferry FileDataset", loop(lambda: FileDataset(base + "/small", threads=8))),
+             ("ferry FileDataset 1 at a time", loop(lambda: FileDataset(base + "/small", threads=1))),
+             ("ferry mount open().read", loop(MountDataset)),
+             ("azure SDK x8 threads/worker", loop(lambda: SdkDataset(8))),
+             ("azure SDK per item", loop(lambda: SdkDataset(1)))],
 }
 # BENCH_RUNS rounds, each in a rotated order (so no row always goes first); a row's
 # figure is its fastest round's.
 runs = int(os.environ.get("BENCH_RUNS", "1"))
 best = {}
+kinds = os.environ.get("BENCH_KINDS", "small big loop").split()  # a subset: BENCH_KINDS=loop
+plan = {k: v for k, v in plan.items() if k in kinds}
 for r in range(runs):
-    for kind, check in (("small", small_check), ("big", big_check)):
-        rows_k = plan[kind][r % 4:] + plan[kind][:r % 4]
+    for kind, check in [(k, c) for k, c in (("small", small_check), ("big", big_check), ("loop", small_check))
+                        if k in kinds]:
+        k = len(plan[kind])
+        rows_k = plan[kind][r % k:] + plan[kind][:r % k]
         for label, fn in rows_k:
-            l, t, c = run(label, fn, check)
-            print("round %d: %-30s %7.2f s" % (r + 1, l, t), file=sys.stderr)
+            l, t, c, a = run(label, fn, check)
+            print("round %d: %-30s %7.2f s  (load %.1f)" % (r + 1, l, t, os.getloadavg()[0]), file=sys.stderr)
             if (kind, l) not in best or t < best[(kind, l)][1]:
-                best[(kind, l)] = (l, t, c)
+                best[(kind, l)] = (l, t, c, a)
 rows = {k: [best[(k, l)] for l, _ in plan[k]] for k in plan}
 
+print("\nload average at the end: %.1f %.1f %.1f" % os.getloadavg())
 for kind, total, what in [("small", total_small, "%d x 256 KiB" % len(names)),
-                          ("big", total_big, "one file of %d MiB" % (total_big >> 20))]:
-    sdk = [t for l, t, c in rows[kind] if l.startswith("azure SDK")][0]
+                          ("big", total_big, "one file of %d MiB" % (total_big >> 20)),
+                          ("loop", total_small, "DataLoader, 4 workers, batch 32, %d x 256 KiB" % len(names))]:
+    if kind not in plan:
+        continue
+    sdk = [t for l, t, c, a in rows[kind] if l.startswith("azure SDK")][0]
     print("\n%s (%.0f MiB)" % (what, total / 2**20))
-    print("%-30s %8s %9s %8s %9s" % ("row", "wall s", "MB/s", "CPU s", "vs SDK"))
-    for l, t, c in rows[kind]:
-        print("%-30s %8.2f %9.1f %8.2f %8.2fx" % (l, t, total / t / 1e6, c, sdk / t))
+    print("%-30s %8s %9s %8s %10s %9s" % ("row", "wall s", "MB/s", "CPU s", "Azurite s", "vs SDK"))
+    for l, t, c, a in rows[kind]:
+        print("%-30s %8.2f %9.1f %8.2f %10.2f %8.2fx" % (l, t, total / t / 1e6, c, a, sdk / t))
 PY

@@ -57,3 +57,12 @@ from ferry import mltable  # noqa: E402,F401
 from ferry.jobs import run, JobError, JobRecord  # noqa: E402,F401
 
 __all__ += ["mltable", "run", "JobError", "JobRecord"]
+
+
+def __getattr__(name):
+    """ferry.torch (FileDataset) is imported on first use: importing torch takes seconds, and
+    `import ferry` should not."""
+    if name == "torch":
+        import importlib
+        return importlib.import_module("ferry.torch")
+    raise AttributeError("module 'ferry' has no attribute %r" % name)

@@ -80,6 +80,8 @@ def lib():
                 "ferry_api_put_fd": (i, [P, i, u64, s, E]),
                 "ferry_api_remove": (i, [P, s, i, E]),
                 "ferry_api_mkdir": (i, [P, s, E]),
+                "ferry_api_read": (i64, [P, s, u64, u64, P, E]),
+                "ferry_api_file_readahead": (i, [P, E]),
             }
             for name, (res, args) in sigs.items():
                 fn = getattr(L, name)
@@ -154,6 +156,13 @@ class File:
         if got < 0:
             _raise(err, self.uri)
         return buf.raw[:got]
+
+    def readahead(self):
+        """Serve reads from now on through a block cache of this handle's own that fetches
+        ahead of a reader going in order (ferry_api_file_readahead); call before reading."""
+        err = _Err()
+        if self._L.ferry_api_file_readahead(self._h, ctypes.byref(err)) < 0:
+            _raise(err, self.uri)
 
     def close(self):
         h, self._h = self._h, None
@@ -263,6 +272,20 @@ class Engine:
         err = _Err()
         if lib().ferry_api_mkdir(self._handle(), _b(uri), ctypes.byref(err)) < 0:
             _raise(err, uri)
+
+    def read_into(self, uri, buf, off=0):
+        """Read bytes [off, off+len(buf)) of file uri into writable buffer buf (a bytearray,
+        memoryview, ...) in one ranged read, no stat and no copy; returns the count read (less
+        than len(buf) only at the end of the file)."""
+        n = len(buf)
+        if n == 0:
+            return 0
+        err = _Err()
+        got = lib().ferry_api_read(self._handle(), _b(uri), off, n,
+                                   (ctypes.c_char * n).from_buffer(buf), ctypes.byref(err))
+        if got < 0:
+            _raise(err, uri)
+        return got
 
     def __del__(self):
         try:

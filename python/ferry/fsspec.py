@@ -8,8 +8,11 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
 
 - ls/info/exists/isdir/walk: one listing or stat per call; find (no maxdepth) is one recursive
   listing (paged in C), so glob("**") and du over thousands of blobs cost few requests.
-- open("rb"): an AbstractBufferedFile whose _fetch_range is one ranged read in C (fsspec's
-  read-ahead cache on top). open("wb"): bytes go to a local temporary file, uploaded on close
+- open("rb"): an AbstractBufferedFile whose _fetch_range reads in C. A file over
+  READAHEAD_MIN (8 MiB) is read through a block cache of its own handle (ferry_api_file_readahead:
+  the mount's block reader, which fetches the next blocks on several threads while the caller
+  reads in order, and only small ranges when it jumps), with no fsspec cache on top; a
+  smaller one with one ranged read per fsspec block (fsspec's read-ahead cache). open("wb"): bytes go to a local temporary file, uploaded on close
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
 - get/put of a folder are one call of the parallel transfer engine.
 """
@@ -22,6 +25,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from ferry._lib import Engine
 
 _GLOB = "*?["
+READAHEAD_MIN = 8 << 20  # open("rb") of a larger file reads through ferry's block cache
 
 
 def _join(base, rel):
@@ -213,13 +217,17 @@ class FerryFile(AbstractBufferedFile):
         self._h = None
         self._tmp = None
         size = None
+        cache_type = kw.pop("cache_type", None)
         if mode == "rb":
             self._h = fs.engine.open(path)
             size = self._h.size
+            if size > READAHEAD_MIN and cache_type is None:
+                self._h.readahead()  # ferry's block cache reads ahead: no fsspec cache on top
+                cache_type = "none"
         elif mode != "wb":
             raise ValueError("ferry: mode %r is not supported (rb or wb)" % mode)
         super().__init__(fs, path, mode=mode, block_size=block_size or "default",
-                         cache_type=kw.pop("cache_type", "readahead"), cache_options=cache_options,
+                         cache_type=cache_type or "readahead", cache_options=cache_options,
                          size=size, **kw)
 
     def _fetch_range(self, start, end):

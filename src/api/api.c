@@ -18,10 +18,12 @@
  */
 #include "api/api.h"
 #include "api/internal.h"
+#include "cache/blockcache.h"
 #include "core/files.h"
 #include "core/uri.h"
 #include "resolve/resolve.h"
 #include "store/store.h"
+#include "transfer/progress.h"
 #include "transfer/transfer.h"
 #include "workspace/workspace.h"
 
@@ -34,6 +36,11 @@ struct ferry_api_file {
 	struct ferry_store *store;
 	char *path;
 	uint64_t size;
+	int64_t mtime;
+	char etag[72];
+	/* ferry_api_file_readahead: the handle's own block cache and reader. */
+	struct ferry_bcache *bc;
+	struct ferry_bcache_reader *rd;
 };
 
 int ferry_api_version(void)
@@ -46,6 +53,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void)
 {
 	ferry_store_global_init();
+	ferry_progress_set_quiet(1); /* a library draws no progress lines on its host's stderr */
 }
 
 /* Settings lookup: the "NAME=VALUE" overrides first, then the environment. */
@@ -286,6 +294,8 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
 	if (rc == 0 && e.is_dir)
 		rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
 	f->size = e.size;
+	f->mtime = e.mtime;
+	memcpy(f->etag, e.etag, sizeof(f->etag));
 	ferry_entry_clear(&e);
 	if (rc < 0) {
 		ferry_api_file_close(f);
@@ -322,6 +332,12 @@ int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len
 		len = f->size - off;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
+	if (f->rd) {
+		size_t got = 0;
+		if (ferry_bcache_read(f->rd, off, (size_t)len, buf, &got, err) < 0)
+			return -1;
+		return (int64_t)got;
+	}
 	struct into_buf b = { buf, off, len, 0 };
 	if (ferry_store_read(f->store, f->path, off, len, sink, &b, err) < 0)
 		return -1;
@@ -332,6 +348,10 @@ void ferry_api_file_close(struct ferry_api_file *f)
 {
 	if (!f)
 		return;
+	if (f->rd)
+		ferry_bcache_close(f->rd);
+	if (f->bc)
+		ferry_bcache_destroy(f->bc);
 	if (f->store)
 		ferry_store_destroy(f->store);
 	free(f->path);
@@ -363,6 +383,28 @@ static int grow_sink(void *arg, uint64_t off, const void *data, size_t len)
 	return 0;
 }
 
+/* A read without a stat first got no bytes (rc -1 with err): why. A folder
+ * ("is a folder"), or a range at or past the end of a file, which reads as
+ * empty as a file's read there does (returns 0), else the read's own error
+ * (err kept; for len 0, which did not read, the stat's). */
+static int why_no_bytes(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			ferry_err *err)
+{
+	int rc = -1;
+	struct ferry_entry e = { 0 };
+	ferry_err serr;
+	if (ferry_store_stat(s, path, &e, &serr) == 0) {
+		if (e.is_dir)
+			rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
+		else if (!len || off >= e.size)
+			rc = 0;
+	} else if (!len) {
+		*err = serr;
+	}
+	ferry_entry_clear(&e);
+	return rc;
+}
+
 int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void **out,
 		  uint64_t *n, ferry_err *err)
 {
@@ -374,22 +416,8 @@ int ferry_api_cat(struct ferry_api *api, const char *uri, uint64_t off, uint64_t
 		return -1;
 	struct grow_buf b = { NULL, off, 0, 0 };
 	int rc = len ? ferry_store_read(s, path, off, len, grow_sink, &b, err) : -1;
-	if (rc < 0) {
-		/* Why no bytes: a folder, or a range at or past the end of a file
-		 * (which reads as empty, as a file's read there does), or the read's
-		 * own error. */
-		struct ferry_entry e = { 0 };
-		ferry_err serr;
-		if (ferry_store_stat(s, path, &e, &serr) == 0) {
-			if (e.is_dir)
-				rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
-			else if (!len || off >= e.size)
-				rc = 0;
-		} else if (!len) {
-			*err = serr;
-		}
-		ferry_entry_clear(&e);
-	}
+	if (rc < 0)
+		rc = why_no_bytes(s, path, uri, off, len, err);
 	if (rc < 0) {
 		free(b.buf);
 	} else {
@@ -433,6 +461,7 @@ int ferry_api_download(struct ferry_api *api, const char *uri, const char *dest,
 	int hint = 0;
 	if (resolve(api, uri, 0, &s, &path, &hint, err) < 0)
 		return -1;
+	s->stats = &c.stats; /* the transfer's result counts what this store moves */
 	int rc = ferry_download_store(&c, s, path, hint, uri, dest, &r, NULL, err);
 	ferry_store_destroy(s);
 	free(path);
@@ -519,5 +548,47 @@ int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err)
 	ferry_store_ensure_container(s);
 	ferry_store_destroy(s);
 	free(path);
+	return 0;
+}
+
+int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err)
+{
+	struct ferry_store *s;
+	char *path;
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
+		return -1;
+	if (len > INT64_MAX)
+		len = INT64_MAX;
+	struct into_buf b = { buf, off, len, 0 };
+	int rc = len ? ferry_store_read(s, path, off, len, sink, &b, err) : -1;
+	if (rc < 0)
+		rc = why_no_bytes(s, path, uri, off, len, err);
+	ferry_store_destroy(s);
+	free(path);
+	return rc < 0 ? -1 : (int64_t)b.got;
+}
+
+int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
+{
+	if (f->rd)
+		return 0;
+	const struct ferry_settings *st = f->store->settings;
+	struct ferry_bcache_config cfg = {
+		.store = f->store,
+		.block_size = (uint64_t)ferry_setting_int(st, FS_READ_BLOCK_SIZE),
+		.ram_limit = (uint64_t)ferry_setting_int(st, FS_MEMORY_CACHE_SIZE),
+		.prefetch_blocks = (unsigned)ferry_setting_int(st, FS_READ_BUFFER_BLOCKS),
+		.read_threads = (unsigned)ferry_setting_int(st, FS_READ_THREADS),
+		.disk_limit = 0,
+		.coalesce_max = (uint64_t)ferry_setting_int(st, FS_PART_SIZE),
+		.read_timeout_ms = (uint64_t)ferry_setting_int(st, FS_READ_TIMEOUT) * 1000,
+	};
+	if (ferry_bcache_new(&cfg, &f->bc, err) < 0)
+		return -1;
+	if (!(f->rd = ferry_bcache_open(f->bc, f->path, f->size, f->mtime, f->etag))) {
+		ferry_bcache_destroy(f->bc);
+		f->bc = NULL;
+		return nomem(err);
+	}
 	return 0;
 }

@@ -24,7 +24,7 @@
  * first ferry_api_open and never torn down (a library cannot know when the
  * last user is gone).
  *
- * Layer api may include: core, store, workspace, resolve, transfer, mltable.
+ * Layer api may include: core, store, workspace, cache, resolve, transfer, mltable.
  * (docs/STYLE.md "Layers"; tools/check-layers.sh fails on any other #include.)
  */
 #ifndef FERRY_API_H
@@ -198,5 +198,27 @@ int ferry_api_mltable_rows(struct ferry_api *api, const char *uri, const char *s
  * in the order the table reads them. */
 int ferry_api_mltable_files(struct ferry_api *api, const char *uri, const char *steps, struct ferry_api_entry **out,
 			    size_t *n, ferry_err *err);
+
+/* Bytes [off, off+len) of file `uri` into `buf` (the caller's, len bytes) in
+ * one ranged read without a stat first: ferry_api_cat without its buffer,
+ * for a reader that knows the size from a listing (ferry.torch reads each
+ * small file of a dataset into memory it allocated, with no copy and one
+ * request). Returns the number of bytes read (less than len at the end of
+ * the file; 0 at or past it) or -1 with err: a folder is FERRY_E_INVALID
+ * "is a folder", missing FERRY_E_NOTFOUND. Any thread. */
+int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err);
+
+/* Serve the reads of file handle `f` from now on through its own block cache
+ * (cache/blockcache.h, as the mount's block mode reads): blocks of
+ * DATASET_MOUNT_READ_BLOCK_SIZE, a reader that goes sequentially gets the next
+ * DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT blocks fetched ahead by
+ * DATASET_MOUNT_READ_THREADS threads (started here, stopped by
+ * ferry_api_file_close), at most DATASET_MOUNT_MEMORY_CACHE_SIZE of read
+ * blocks kept in RAM, nothing on disk; a reader that jumps turns random and
+ * reads only ranges around its reads. For the Python file object of a large
+ * file (fsspec open "rb"), which reads in order a little at a time. Call it
+ * before reads start, from one thread; 0, or -1 with err (the handle then
+ * reads as before). A second call does nothing. */
+int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
 
 #endif

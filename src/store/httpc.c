@@ -50,9 +50,25 @@ static void easy_free(void *h)
 	curl_easy_cleanup(h);
 }
 
+/*
+ * In the child of a fork (a PyTorch DataLoader worker, a job's command before
+ * exec) the forking thread's easy handle is the parent's: its connection cache
+ * holds the parent's sockets, and a request on them would mix the two
+ * processes' bytes on one stream. The child drops the handle without cleaning
+ * it up (a cleanup would end TLS sessions the parent still uses) and opens its
+ * own connections; the few bytes and sockets of the old one stay until the child
+ * exits. Other threads' handles did not come along (only the forking thread
+ * exists in the child). Runs in the forking thread of the child.
+ */
+static void easy_after_fork(void)
+{
+	pthread_setspecific(easy_key, NULL);
+}
+
 static void easy_key_init(void)
 {
 	pthread_key_create(&easy_key, easy_free);
+	pthread_atfork(NULL, NULL, easy_after_fork);
 	const char *ca = getenv("CURL_CA_BUNDLE");
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");

@@ -17,6 +17,9 @@
  * (else SSL_CERT_FILE), read once at the first use.
  *
  * Threads: ferry_http_perform may be called from any number of threads.
+ * Fork: the child of a fork never uses the parent's connections (the forking
+ * thread's handle is dropped there), so forked workers (PyTorch's DataLoader)
+ * may go on calling it.
  */
 #ifndef FERRY_HTTPC_H
 #define FERRY_HTTPC_H

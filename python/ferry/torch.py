@@ -1,0 +1,164 @@
+"""torch.py — ferry.torch.FileDataset: the files below a folder as a PyTorch map-style dataset of
+(path, bytes), read by ferry's C engine (the small-file loop of training on images, audio clips,
+shards).
+
+    from ferry.torch import FileDataset
+    ds = FileDataset("azureml://datastores/x/paths/images/", pattern="**/*.jpg",
+                     transform=lambda b: decode(b))
+    for paths, images in torch.utils.data.DataLoader(ds, batch_size=32, num_workers=4): ...
+
+- The folder is any path form ferry knows (azureml://datastores/..., a data asset
+  azureml:<name>:<version>, wasbs://, abfss://, https://, s3://, a local folder). It is listed
+  once, in the process that builds the dataset (one paged recursive listing); items are the
+  files whose path relative to the folder matches `pattern`, sorted by that path. A path that
+  names one file is a dataset of that file.
+- Item i is (path relative to the folder, transform(bytes)) — bytes when transform is None.
+- Reads: one ranged GET per file, straight into memory of the size the listing gave (no stat,
+  no copy in C), with the GIL released. DataLoader asks for a batch through __getitems__; its
+  files are read by `threads` threads at once (per process), so each worker keeps that many
+  requests in flight instead of one.
+- Workers: a DataLoader worker made by fork opens its own engine context on first use (the
+  Engine notices the new pid) and its own connections (libferry drops the parent's after a
+  fork), so workers never share a socket with the parent or each other. A dataset pickled for
+  spawn/forkserver workers travels without its handle and thread pool.
+- Errors are the Engine's: FileNotFoundError, PermissionError, OSError with ferry's message
+  (never a credential); a file whose size changed since the listing is an OSError naming it.
+"""
+import concurrent.futures
+import os
+import re
+import threading
+
+try:
+    import torch.utils.data as _tud
+    _Base = _tud.Dataset
+except ImportError:  # usable without torch: any loader that indexes it works
+    _Base = object
+
+from ferry._lib import Engine
+
+__all__ = ["FileDataset", "glob_regex"]
+
+
+def glob_regex(pattern):
+    """A compiled regex for a glob over '/'-separated relative paths: `*` and `?` stay within
+    one segment, `[...]` is a character class, `**/` matches zero or more whole folders and a
+    trailing `**` anything below."""
+    i, n, out = 0, len(pattern), []
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**", i) and (i == 0 or pattern[i - 1] == "/"):
+            if pattern.startswith("**/", i):
+                out.append("(?:[^/]*/)*")
+                i += 3
+                continue
+            if i + 2 == n:
+                out.append(".*")
+                i += 2
+                continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 2 if pattern.startswith("[!", i) or pattern.startswith("[^", i) else i + 1)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:j]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
+def _join(base, rel):
+    return base.rstrip("/") + "/" + rel
+
+
+class FileDataset(_Base):
+    """Map-style dataset of (relative path, bytes) over the files below `uri` matching `pattern`
+    ("**/*": all). transform: applied to each file's bytes (in the worker). threads: files read
+    at once by one process for a batch (__getitems__). home/settings: as ferry.Engine's
+    (settings e.g. {"RSLEX_DOWNLOADER_THREADS": 16}); engine: an Engine to use instead."""
+
+    def __init__(self, uri, pattern="**/*", transform=None, threads=8, home=None, settings=None,
+                 engine=None):
+        self.uri = os.fspath(uri)
+        self.pattern = pattern
+        self.transform = transform
+        self.threads = max(1, int(threads))
+        self._engine = engine or Engine(home=home, settings=settings)
+        self._pool, self._pool_pid = None, None
+        self._lock = threading.Lock()
+        st = self._engine.stat(self.uri)
+        if st["type"] == "file":  # one file: its name is its path
+            self._files = [(st["name"], self.uri, st["size"])] if glob_regex(pattern).match(st["name"]) else []
+        else:
+            rx = glob_regex(pattern)
+            self._files = sorted((e["name"], _join(self.uri, e["name"]), e["size"])
+                                 for e in self._engine.list(self.uri, recursive=True)
+                                 if e["type"] == "file" and rx.match(e["name"]))
+
+    @property
+    def paths(self):
+        """The items' paths relative to the folder, in item order."""
+        return [f[0] for f in self._files]
+
+    def uri_of(self, index):
+        """The full path (in the form the dataset was given) of item `index`."""
+        return self._files[index][1]
+
+    def __len__(self):
+        return len(self._files)
+
+    def _read(self, index):
+        name, uri, size = self._files[index]
+        buf = bytearray(size + 1)  # one byte more: a file that grew since the listing shows it
+        got = self._engine.read_into(uri, buf)
+        if got != size:
+            raise OSError("ferry: '%s' changed since the dataset listed it (%d bytes then, %s now)"
+                          % (uri, size, "more" if got > size else got))
+        del buf[size:]
+        data = bytes(buf)
+        return name, (self.transform(data) if self.transform is not None else data)
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self._files)
+        if not 0 <= index < len(self._files):
+            raise IndexError("FileDataset index %d out of range (%d files)" % (index, len(self._files)))
+        return self._read(index)
+
+    def _executor(self):
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():  # a forked child makes its own
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="ferry-read")
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def __getitems__(self, indices):
+        """Items `indices` (a DataLoader batch), read `threads` at a time."""
+        indices = list(indices)
+        if len(indices) <= 1 or self.threads == 1:
+            return [self[i] for i in indices]
+        return list(self._executor().map(self.__getitem__, indices))
+
+    def __getstate__(self):  # for spawn/forkserver workers: no handle, no threads, no lock
+        d = dict(self.__dict__)
+        d["_engine"] = (self._engine.home, self._engine.settings)
+        d["_pool"], d["_pool_pid"], d["_lock"] = None, None, None
+        return d
+
+    def __setstate__(self, d):
+        home, settings = d["_engine"]
+        self.__dict__.update(d)
+        self._engine = Engine(home=home, settings=settings)
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return "FileDataset(%r, pattern=%r, %d files)" % (self.uri, self.pattern, len(self._files))
