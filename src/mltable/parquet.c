@@ -1687,9 +1687,9 @@ int ferry_pq_read(struct ferry_pq *q, const unsigned char *want, ferry_pq_row_fn
 	return rc;
 }
 
-int ferry_pq_decode_buffer(const void *data, size_t len, const char *label, ferry_pq_row_fn fn, void *arg,
-			   ferry_err *err)
+int ferry_pq_open_buffer(const void *data, size_t len, const char *label, struct ferry_pq **out, ferry_err *err)
 {
+	*out = NULL;
 	struct ferry_pq *q = calloc(1, sizeof(*q));
 	if (!q || !(q->path = strdup(label)) || !(q->label = strdup(label))) {
 		pq_free(q);
@@ -1697,9 +1697,21 @@ int ferry_pq_decode_buffer(const void *data, size_t len, const char *label, ferr
 	}
 	q->mem = data;
 	q->size = len;
-	int rc = open_common(q, err);
-	if (rc == 0)
-		rc = ferry_pq_read(q, NULL, fn, arg, err);
-	pq_free(q);
+	if (open_common(q, err) < 0) {
+		pq_free(q);
+		return -1;
+	}
+	*out = q;
+	return 0;
+}
+
+int ferry_pq_decode_buffer(const void *data, size_t len, const char *label, ferry_pq_row_fn fn, void *arg,
+			   ferry_err *err)
+{
+	struct ferry_pq *q;
+	if (ferry_pq_open_buffer(data, len, label, &q, err) < 0)
+		return -1;
+	int rc = ferry_pq_read(q, NULL, fn, arg, err);
+	ferry_pq_close(q);
 	return rc;
 }

@@ -95,6 +95,10 @@ void ferry_pq_close(struct ferry_pq *q);
  * Returns 0, or -1 with *why set (data too short, bad width). Pure. */
 int ferry_pq_rle_decode(const uint8_t *p, size_t len, int width, uint32_t *out, size_t n, const char **why);
 
+/* A reader over a whole file held in memory (`data`, borrowed until
+ * ferry_pq_close): like ferry_pq_open without a store (tests, fuzzing). */
+int ferry_pq_open_buffer(const void *data, size_t len, const char *label, struct ferry_pq **out, ferry_err *err);
+
 /* Decode a whole file held in memory (tests, fuzzing): like open+read. */
 int ferry_pq_decode_buffer(const void *data, size_t len, const char *label, ferry_pq_row_fn fn, void *arg,
 			   ferry_err *err);
