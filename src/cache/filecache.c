@@ -437,3 +437,26 @@ void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent)
 	lru_front(fc, ent);
 	pthread_mutex_unlock(&fc->lock);
 }
+
+/* ---- fetching ahead: a file brought in for an open expected soon ---- */
+
+int ferry_fcache_fetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
+		       const char *etag, ferry_err *err)
+{
+	uint64_t key = ferry_cache_key(path, size, mtime, etag);
+	pthread_mutex_lock(&fc->lock);
+	struct ferry_fcache_entry *e;
+	for (e = *slot(fc, key); e && e->key != key; e = e->hnext)
+		;
+	pthread_mutex_unlock(&fc->lock);
+	/* the same path as an open, then closed: one admission rule, one
+	 * download path, and a hit costs no request */
+	int fd = -1;
+	struct ferry_fcache_entry *ent = NULL;
+	int rc = ferry_fcache_open(fc, path, size, mtime, etag, &fd, &ent, err);
+	if (rc != 0)
+		return rc;
+	close(fd);
+	ferry_fcache_close(fc, ent);
+	return e ? FERRY_FCACHE_HAD : 0;
+}

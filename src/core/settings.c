@@ -69,6 +69,12 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"seconds", "a mount's read of one block or part, retries included, fails (EIO) after this long" },
 	[FS_VERIFY_MD5] = { "FERRY_VERIFY_MD5", FST_ENUM, FERRY_VERIFY_AUTO, 0, 2, 0,
 		"auto|off|require", "check downloaded files against the stored Content-MD5: auto = when storage keeps one, require = refuse files without one" },
+	[FS_AHEAD_FILES] = { "FERRY_MOUNT_READ_AHEAD_FILES", FST_U64, 64, 0, 100000, 0,
+		"files", "whole-file mode: files of a folder fetched ahead of a reader opening them in listing order; 0 = off" },
+	[FS_AHEAD_BYTES] = { "FERRY_MOUNT_READ_AHEAD_BYTES", FST_SIZE, 256 * MiB, 0, BIG, 0,
+		"bytes", "whole-file mode: most bytes fetched ahead and not yet opened, all folders together" },
+	[FS_AHEAD_THREADS] = { "FERRY_MOUNT_READ_AHEAD_THREADS", FST_U64, 16, 1, 256, 0,
+		"threads", "whole-file mode: files fetched ahead at once" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

@@ -41,6 +41,9 @@ enum ferry_setting_id {
 	FS_KILL_GRACE,              /* FERRY_KILL_GRACE_SECONDS */
 	FS_READ_TIMEOUT,            /* FERRY_READ_TIMEOUT_SECONDS */
 	FS_VERIFY_MD5,              /* FERRY_VERIFY_MD5: enum ferry_verify_md5 */
+	FS_AHEAD_FILES,             /* FERRY_MOUNT_READ_AHEAD_FILES */
+	FS_AHEAD_BYTES,             /* FERRY_MOUNT_READ_AHEAD_BYTES */
+	FS_AHEAD_THREADS,           /* FERRY_MOUNT_READ_AHEAD_THREADS */
 	FS__COUNT
 };
 

@@ -58,7 +58,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct ferry_entry e;
 	ferry_err err;
 	ferry_err_clear(&err);
-	if (ferry_store_stat(fs->store, path, &e, &err) < 0) {
+	/* a file the kernel forgot after a listing: its attributes are listed */
+	if (ahead_lookup(fs->ahead, path, &e) < 0 &&
+	    (__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED),
+	     ferry_store_stat(fs->store, path, &e, &err) < 0)) {
 		free(path);
 		if (err.code == FERRY_E_NOTFOUND) {
 			/* A negative entry, cached by the kernel as long as attributes. */
@@ -169,6 +172,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!fs->block_mode) {
 		ferry_err err;
 		ferry_err_clear(&err);
+		ahead_opened(fs->ahead, path); /* before this file's own download: the next ones start now */
 		int frc = ferry_fcache_open(fs->fc, path, size, mtime, etag, &h->fd, &h->ent, &err);
 		if (frc < 0) {
 			free(path);
@@ -484,6 +488,12 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 			return -1;
 		}
 	}
+	if (!rw && !(fs->ahead = ahead_new(fs->fc, (unsigned)ferry_setting_int(settings, FS_AHEAD_FILES),
+					   (uint64_t)ferry_setting_int(settings, FS_AHEAD_BYTES),
+					   u(settings, FS_AHEAD_THREADS), fs->ttl_ms))) {
+		ferry_fs_destroy(fs);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
 	*out = fs;
 	return 0;
 }
@@ -615,6 +625,15 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)(b.ranged_bytes >> 10), (unsigned long long)b.disk_hits,
 		   (unsigned long long)b.evicted, (unsigned long long)f.evicted,
 		   (unsigned long long)fs->streamed, (unsigned long long)fs->read_errors);
+	if (fs->ahead) {
+		struct ahead_counters a;
+		ahead_counters(fs->ahead, &a);
+		ferry_info("mount summary (listings): %llu files read ahead (%llu used, %llu cancelled), "
+			   "%llu lookups answered from listings, %llu stats from storage",
+			   (unsigned long long)a.fetched, (unsigned long long)a.used, (unsigned long long)a.cancelled,
+			   (unsigned long long)a.lookups,
+			   (unsigned long long)__atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED));
+	}
 	char up[160] = "";
 	if (fs->rw) {
 		pthread_mutex_lock(&fs->flock);
@@ -655,6 +674,13 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->random_switches = b.random_switches;
 	out->ranged_reads = b.ranged;
 	out->ranged_bytes = b.ranged_bytes;
+	struct ahead_counters a;
+	ahead_counters(fs->ahead, &a);
+	out->files_ahead = a.fetched;
+	out->files_ahead_used = a.used;
+	out->files_ahead_cancelled = a.cancelled;
+	out->lookups_from_listing = a.lookups;
+	out->stats_from_storage = __atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED);
 }
 
 static void rm_dir_files(const char *dir)
@@ -682,6 +708,7 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 	}
 	if (fs->mountpoint)
 		ferry_info("unmounted %s", fs->mountpoint);
+	ahead_free(fs->ahead); /* its fetches use the file cache */
 	ferry_bcache_destroy(fs->bc);
 	ferry_fcache_destroy(fs->fc);
 	for (size_t i = 0; fs->tab && i < fs->tabsize; i++) /* before the stages go */

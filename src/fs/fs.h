@@ -95,6 +95,11 @@ struct ferry_fs_counters {
 	uint64_t prefetch_cancelled; /* … queued prefetches dropped on random access or close */
 	uint64_t random_switches;    /* … times a reader turned to random access */
 	uint64_t ranged_reads, ranged_bytes; /* … random reads served by small ranged reads */
+	uint64_t files_ahead;          /* whole-file mode: files fetched ahead of a walk in listing order */
+	uint64_t files_ahead_used;     /* … opened afterwards */
+	uint64_t files_ahead_cancelled;/* … queued, dropped when the walk stopped following the listing */
+	uint64_t lookups_from_listing; /* lookups answered from a folder's listing (no request) */
+	uint64_t stats_from_storage;   /* lookups and attribute refreshes that asked storage */
 };
 void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */
