@@ -563,8 +563,8 @@ static void *worker(void *arg)
 		e = &d->v[i]; /* the array may have grown meanwhile */
 		if (rc == 0)
 			a->c.fetched++;
-		if (e->state == S_FETCHING && rc == 0) {
-			e->state = S_READY;
+		if (e->state == S_FETCHING && rc == 0 && d->active) {
+			e->state = S_READY; /* counted until opened, or released by a cancel */
 		} else {
 			if (e->state == S_CLAIMED && rc == 0)
 				a->c.used++;
