@@ -19,6 +19,10 @@
 # fresh mount; `ferry download` of the same folder is timed in the same run (the
 # line after the table gives ferry/download and rclone-off/ferry). The tool
 # `ferry-noahead` is whole-file mode with FERRY_MOUNT_READ_AHEAD_FILES=0.
+# BENCH_WALK_DELAY=S: the walk rows (mounts and download) go through the fixtures'
+# fault proxy, every blob GET held S seconds first (a far server: loopback Azurite
+# answers in well under a millisecond, a storage account in another region in
+# tens); the proxy also closes every connection, for every tool alike.
 #
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
@@ -90,6 +94,7 @@ mount_tool() {
 	# The flat folder itself is the mount's root: Azurite answers a delimiter
 	# listing of its parent by walking all its blobs (minutes for 100,000).
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
+	[[ ${2:-} == far ]] && url=$FAULT_URL conn=$FAULT_CONN
 	case $1 in
 	ferry | ferry-block | ferry-noahead | base | base-block)
 		local sets=() bin=$FERRY
@@ -206,6 +211,12 @@ EOF
 }
 
 TOOLS=${BENCH_TOOLS:-ferry ferry-block rclone-off rclone-full}
+WALK_DELAY=${BENCH_WALK_DELAY:-}
+if [[ -n $WALK_DELAY ]]; then
+	curl -sf -X POST -d "$WALK_DELAY" "$FAULT_CTL/delay" >/dev/null && curl -sf -X POST -d "1 delay" "$FAULT_CTL/every" >/dev/null ||
+		{ echo "bench: the fault proxy ($FAULT_CTL) does not answer" >&2; exit 1; }
+	echo "bench: walk rows through the fault proxy, every blob GET held $WALK_DELAY s" >&2
+fi
 TMO=${BENCH_TIMEOUT:-120}        # seconds per workload; a slower one shows as ">TMO"
 NRANDOM=${BENCH_RANDOM_READS:-500}
 for rep in $(seq 1 "${BENCH_REPEAT:-1}"); do
@@ -216,7 +227,7 @@ for tool in $TOOLS; do
 	peak=0
 	for w in ${WORKLOADS/walk/walk walkshuf}; do
 		[[ $w == list ]] || settle
-		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)"
+		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)$([[ $w == walk* && -n $WALK_DELAY ]] && echo far)"
 		out=$(timeout "$TMO" bash -c "$(declare -f w_seq w_walk w_$w); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
 			echo ">$TMO >$TMO")
 		unmount_tool
@@ -234,8 +245,13 @@ if [[ " $WORKLOADS " == *" walk "* ]]; then
 	settle
 	rm -rf "$WORK/dl-walk"
 	t0=$(date +%s.%N)
-	AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/walk" \
-		"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
+	if [[ -n $WALK_DELAY ]]; then
+		AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN "$FERRY" download "$FAULT_URL/$container/bench/walk" \
+			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
+	else
+		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/walk" \
+			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
+	fi
 	R[download,walk]=$($PY -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$(date +%s.%N)")
 	rm -rf "$WORK/dl-walk"
 fi

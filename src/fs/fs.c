@@ -58,10 +58,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct ferry_entry e;
 	ferry_err err;
 	ferry_err_clear(&err);
-	/* a file the kernel forgot after a listing: its attributes are listed */
-	if (ahead_lookup(fs->ahead, path, &e) < 0 &&
-	    (__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED),
-	     ferry_store_stat(fs->store, path, &e, &err) < 0)) {
+	/* a listed file the kernel forgot: its attributes are in the listing */
+	int src = ahead_lookup(fs->ahead, path, &e);
+	if (src < 0) {
+		__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED);
+		src = ferry_store_stat(fs->store, path, &e, &err);
+	}
+	if (src < 0) {
 		free(path);
 		if (err.code == FERRY_E_NOTFOUND) {
 			/* A negative entry, cached by the kernel as long as attributes. */

@@ -4,7 +4,8 @@
 # requests by method) in front of Azurite:
 #  - 8 threads, each walking its share of a listed folder of 300 small files in
 #    listing order, read every byte right, with exactly one GET per file and no
-#    HEAD, and most files fetched ahead (mount summary counters);
+#    HEAD, and most files fetched ahead (mount summary counters); so do 8
+#    DataLoader-like workers taking batches of 10 files round robin;
 #  - after the kernel forgot every dentry (drop_caches), opening the listed files
 #    again asks no HEAD: lookups are answered from the listing;
 #  - behind a slow server, a walk in order that turns into random opens cancels
@@ -33,8 +34,9 @@ mnt=$TEST_TMP/mnt
 
 # walk SRC MNT PLAN — read files of walk/ through the mount and compare with the
 # source. PLAN: "shares" (8 threads, each its contiguous share of the listing, in
-# order), "again" (the same after the kernel dropped its dentries), "seq:N then
-# rand:M" (one reader: the first N in order, then M others at random).
+# order), "again" (the same after the kernel dropped its dentries), "batches" (8
+# workers, batch b of 10 files to worker b % 8, as a DataLoader without shuffle),
+# "seq:N then rand:M" (one reader: the first N in order, then M others at random).
 walk() {
 	$PY - "$@" <<-'PYEOF'
 	import os, random, sys
@@ -54,6 +56,11 @@ walk() {
 	    shares = [names[k * t // 8:k * (t + 1) // 8] for t in range(8)]
 	    with ThreadPoolExecutor(8) as ex:
 	        list(ex.map(lambda s: [same(x) for x in s], shares))
+	elif plan == "batches":
+	    nb = (len(names) + 9) // 10
+	    work = lambda w: [same(x) for b in range(w, nb, 8) for x in names[b * 10:(b + 1) * 10]]
+	    with ThreadPoolExecutor(8) as ex:
+	        list(ex.map(work, range(8)))
 	else:
 	    seq, rnd = (int(p.split(":")[1]) for p in plan.split())
 	    for x in names[:seq]:
@@ -95,6 +102,19 @@ gets=$(jf "$st" 's["data_requests"]') heads=$(jf "$st" 's["methods"].get("HEAD",
 ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
 echo "# $ahead files read ahead, $used of them opened"
 ((ahead >= n / 2)) || fail "only $ahead of $n files were fetched ahead of the readers: $s"
+((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
+
+step "8 DataLoader-like workers taking batches in order: bytes right, one GET per file, most fetched ahead"
+mount_here "$(fault_uri "$c" data)" "$mnt"
+fault clear
+walk "$TEST_TMP/src" "$mnt" batches >/dev/null || fail "bytes differ"
+st=$(stats)
+unmount_at "$mnt"
+s=$(summary)
+echo "# $s"
+gets=$(jf "$st" 's["data_requests"]') ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
+((gets == n)) || fail "$gets blob GETs for $n files (one each expected): $st"
+((ahead >= n / 2)) || fail "only $ahead of $n files were fetched ahead of the workers: $s"
 ((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
 
 if [[ -w /proc/sys/vm/drop_caches ]]; then
