@@ -631,7 +631,7 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	if (fs->ahead) {
 		struct ahead_counters a;
 		ahead_counters(fs->ahead, &a);
-		ferry_info("mount summary (listings): %llu files read ahead (%llu used, %llu cancelled), "
+		ferry_info("read-ahead summary: %llu files read ahead (%llu used, %llu cancelled), "
 			   "%llu lookups answered from listings, %llu stats from storage",
 			   (unsigned long long)a.fetched, (unsigned long long)a.used, (unsigned long long)a.cancelled,
 			   (unsigned long long)a.lookups,

@@ -76,13 +76,13 @@ stats() { curl -sf --max-time 5 "$FAULT_CTL/stats"; }
 jf() { $PY -c 'import json,sys; s=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # summary — the read-ahead line of the mount summary written at the last
 # unmount (waits for it: a line more than `seen`, which mount_here noted).
-lines() { grep -c "mount summary (listings):" "$log" 2>/dev/null || true; }
+lines() { grep -c "read-ahead summary:" "$log" 2>/dev/null || true; }
 seen=0
 mount_here() { seen=$(lines); mount_at "$@"; }
 summary() {
 	local i
 	for i in $(seq 1 100); do (($(lines) > seen)) && break; sleep 0.2; done
-	grep "mount summary (listings):" "$log" | tail -1
+	grep "read-ahead summary:" "$log" | tail -1
 }
 field() { sed -E "s/.*[ (]([0-9]+) $2.*/\\1/" <<<"$1"; }
 

@@ -69,7 +69,7 @@ no_reports() {
 # san_walks LABEL BINARY
 san_walks() {
 	local label=$1 bin=$2 mnt=$TEST_TMP/mnt-$1 before
-	before=$(grep -c "mount summary (listings):" "$log" 2>/dev/null || true)
+	before=$(grep -c "read-ahead summary:" "$log" 2>/dev/null || true)
 	step "$label: 8 readers in listing order, then a shuffled reader: bytes right, no report"
 	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
 	walk "$TEST_TMP/src" "$mnt" shares || fail "$label: bytes differ (shares)"
@@ -85,12 +85,12 @@ san_walks() {
 	fault every 0
 	sleep 1 # report files are written at exit
 	for _ in $(seq 1 50); do
-		(($(grep -c "mount summary (listings):" "$log") >= before + 3)) && break
+		(($(grep -c "read-ahead summary:" "$log") >= before + 3)) && break
 		sleep 0.2
 	done
-	grep "mount summary (listings):" "$log" | tail -3 | sed 's/^/# /'
+	grep "read-ahead summary:" "$log" | tail -3 | sed 's/^/# /'
 	local ahead
-	ahead=$(grep "mount summary (listings):" "$log" | tail -3 | head -1 | sed -E 's/.*: ([0-9]+) files read ahead.*/\1/')
+	ahead=$(grep "read-ahead summary:" "$log" | tail -3 | head -1 | sed -E 's/.*: ([0-9]+) files read ahead.*/\1/')
 	((ahead >= n / 4)) || fail "$label: only $ahead files read ahead while 8 readers walked in order"
 	no_reports "$label" "$SAN_LOGS"
 }
