@@ -66,32 +66,44 @@ no_reports() {
 	return 0
 }
 
+# next_summary — sets SUMMARY to the read-ahead summary line of the mount just
+# unmounted: its server writes it after the unmount, so wait until there is one
+# more than `seen` (not in a subshell: it counts).
+seen=0
+next_summary() {
+	local i
+	for i in $(seq 1 150); do
+		(($(grep -c "read-ahead summary:" "$log" 2>/dev/null || true) > seen)) && break
+		sleep 0.2
+	done
+	seen=$((seen + 1))
+	SUMMARY=$(grep "read-ahead summary:" "$log" | sed -n "${seen}p")
+	echo "# $SUMMARY"
+}
+
 # san_walks LABEL BINARY
 san_walks() {
-	local label=$1 bin=$2 mnt=$TEST_TMP/mnt-$1 before
-	before=$(grep -c "read-ahead summary:" "$log" 2>/dev/null || true)
+	local label=$1 bin=$2 mnt=$TEST_TMP/mnt-$1 ahead
+	seen=$(grep -c "read-ahead summary:" "$log" 2>/dev/null || true)
 	step "$label: 8 readers in listing order, then a shuffled reader: bytes right, no report"
 	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
 	walk "$TEST_TMP/src" "$mnt" shares || fail "$label: bytes differ (shares)"
 	FERRY=$bin unmount_at "$mnt"
+	next_summary
+	ahead=$(sed -E 's/.*: ([0-9]+) files read ahead.*/\1/' <<<"$SUMMARY")
+	((ahead >= n / 4)) || fail "$label: only $ahead files read ahead while 8 readers walked in order: $SUMMARY"
 	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
 	walk "$TEST_TMP/src" "$mnt" shuffled || fail "$label: bytes differ (shuffled)"
 	FERRY=$bin unmount_at "$mnt"
+	next_summary
 	step "$label: unmounted behind a slow server with read-ahead queued and in flight, no report"
 	fault every "1 delay"
 	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
 	walk "$TEST_TMP/src" "$mnt" some:24 || fail "$label: bytes differ (some)"
 	FERRY=$bin unmount_at "$mnt"
 	fault every 0
+	next_summary
 	sleep 1 # report files are written at exit
-	for _ in $(seq 1 50); do
-		(($(grep -c "read-ahead summary:" "$log") >= before + 3)) && break
-		sleep 0.2
-	done
-	grep "read-ahead summary:" "$log" | tail -3 | sed 's/^/# /'
-	local ahead
-	ahead=$(grep "read-ahead summary:" "$log" | tail -3 | head -1 | sed -E 's/.*: ([0-9]+) files read ahead.*/\1/')
-	((ahead >= n / 4)) || fail "$label: only $ahead files read ahead while 8 readers walked in order"
 	no_reports "$label" "$SAN_LOGS"
 }
 
