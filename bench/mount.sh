@@ -13,10 +13,20 @@
 # by 8 threads (epoch 1, then epoch 2 on the same mount); BENCH_RANDOM_READS (500)
 # random 4 KiB reads of the big file; time to the first entry and to the full
 # listing of a flat folder of BENCH_LIST_COUNT blobs; peak RSS of the mount process.
+# `walk`: a flat folder of BENCH_WALK_COUNT files of BENCH_WALK_KIB KiB (full:
+# 2,000 x 256 KiB) read once by 8 readers in listing order (a DataLoader without
+# shuffle: the mount's read-ahead of the next files), and once shuffled, each on a
+# fresh mount; `ferry download` of the same folder is timed in the same run (the
+# line after the table gives ferry/download and rclone-off/ferry). The tool
+# `ferry-noahead` is whole-file mode with FERRY_MOUNT_READ_AHEAD_FILES=0.
+# BENCH_WALK_DELAY=S: the walk rows (mounts and download) go through the fixtures'
+# fault proxy, every blob GET held S seconds first (a far server: loopback Azurite
+# answers in well under a millisecond, a storage account in another region in
+# tens); the proxy also closes every connection, for every tool alike.
 #
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
-#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list ttfb)
+#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list ttfb walk)
 #   BENCH_BIG_MIB=4096 BENCH_WORKLOADS=ttfb BENCH_TOOLS="ferry ferry-block"
 #                                        time to first byte of a big file, both modes
 #   BENCH_TOOLS="base-block ferry-block rclone-off" BENCH_FERRY_BASE=/path/to/old/ferry
@@ -35,11 +45,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" mount rclone
 
 case ${BENCH_SCALE:-small} in
-full) big=1024 small_n=2000 list_n=100000 ;;
-small) big=256 small_n=500 list_n=5000 ;;
+full) big=1024 small_n=2000 list_n=100000 walk_n=2000 ;;
+small) big=256 small_n=500 list_n=5000 walk_n=500 ;;
 *) echo "bench: BENCH_SCALE is full or small" >&2; exit 2 ;;
 esac
 big=${BENCH_BIG_MIB:-$big} small_n=${BENCH_SMALL_COUNT:-$small_n} list_n=${BENCH_LIST_COUNT:-$list_n}
+walk_n=${BENCH_WALK_COUNT:-$walk_n} walk_kib=${BENCH_WALK_KIB:-256}
 
 server_pid=
 bench_on_exit 'if grep -qF " $MNT " /proc/self/mountinfo; then umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; fi'
@@ -47,21 +58,26 @@ bench_on_exit '[[ -z $server_pid ]] || kill "$server_pid" 2>/dev/null'
 bench_on_exit '$PY tests/fixtures/bulk-blobs.py stop "$WORK/bulk" 2>/dev/null'
 unset AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY
 
-echo "bench: making data: 1 x $big MiB, $small_n x 64 KiB, a flat folder of $list_n blobs" >&2
+WORKLOADS=${BENCH_WORKLOADS:-seq seqn small random list walk} # a subset leaves the other rows empty
+echo "bench: making data: 1 x $big MiB, $small_n x 64 KiB, $walk_n x $walk_kib KiB, a flat folder of $list_n blobs" >&2
 DATA=$WORK/data
-mkdir -p "$DATA/big" "$DATA/small"
+mkdir -p "$DATA/big" "$DATA/small" "$DATA/walk"
 : >"$DATA/big/file.bin"
 for ((mib = 0; mib < big; mib += 256)); do # openssl rand stops below 2 GiB at once
 	openssl rand $(((big - mib < 256 ? big - mib : 256) * 1048576)) >>"$DATA/big/file.bin"
 done
-$PY - "$DATA" "$small_n" "$list_n" <<'EOF'
+[[ " $WORKLOADS " == *" walk "* ]] || walk_n=0
+$PY - "$DATA" "$small_n" "$list_n" "$walk_n" "$walk_kib" <<'EOF'
 import os, sys
-root, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+root, n, m, w, wk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 for i in range(n):
     d = os.path.join(root, "small", "d%02d" % (i % 20))
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "s%05d.bin" % i), "wb") as f:
         f.write(os.urandom(65536))
+for i in range(w):
+    with open(os.path.join(root, "walk", "w%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(wk * 1024))
 EOF
 container=mbench-$$-$RANDOM
 $PY tests/fixtures/azcli.py mkcontainer "$container"
@@ -71,7 +87,6 @@ AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN \
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
 	"$FERRY" upload "$DATA/big/file.bin" "$AZURITE_URL/$container/bench/big-nomd5/file.bin" >/dev/null 2>&1
 sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
-WORKLOADS=${BENCH_WORKLOADS:-seq seqn small random list} # a subset leaves the other rows empty
 BULK_URL=
 if [[ " $WORKLOADS " == *" list "* ]]; then
 	echo "bench: $list_n empty blobs in a private Azurite" >&2
@@ -87,11 +102,13 @@ mount_tool() {
 	# The flat folder itself is the mount's root: Azurite answers a delimiter
 	# listing of its parent by walking all its blobs (minutes for 100,000).
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
+	[[ ${2:-} == far ]] && url=$FAULT_URL conn=$FAULT_CONN
 	case $1 in
-	ferry | ferry-block | base | base-block | ferry-block-tight)
+	ferry | ferry-block | ferry-noahead | base | base-block | ferry-block-tight)
 		local sets=() bin=$FERRY
 		[[ $1 == *-block* ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
 		[[ $1 == *-tight ]] && sets+=(--set "FERRY_MEMORY_LIMIT=${BENCH_TIGHT_LIMIT:-64MiB}")
+		[[ $1 == *-noahead ]] && sets=(--set FERRY_MOUNT_READ_AHEAD_FILES=0)
 		[[ $1 == base* ]] && bin=${BENCH_FERRY_BASE:?base and base-block need BENCH_FERRY_BASE}
 		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"
@@ -137,6 +154,25 @@ def epoch():
 print("%.3f %.3f" % (epoch(), epoch()))
 EOF
 }
+# w_walk [shuffled]: 8 readers open every file of walk/ in listing order (or
+# shuffled), as a DataLoader's workers do; the clock starts before the listing.
+w_walk() {
+	$PY - "$MNT/walk" "${1:-}" <<'EOF'
+import os, random, sys, time
+from concurrent.futures import ThreadPoolExecutor
+t = time.monotonic()
+names = os.listdir(sys.argv[1])
+if sys.argv[2]:
+    random.Random(1).shuffle(names)
+def read(p):
+    with open(os.path.join(sys.argv[1], p), "rb") as f:
+        return len(f.read())
+with ThreadPoolExecutor(8) as ex:
+    n = sum(ex.map(read, names))
+print("%.3f %d" % (time.monotonic() - t, n))
+EOF
+}
+w_walkshuf() { w_walk shuffled; }
 w_random() {
 	$PY - "$MNT/big/file.bin" "$NRANDOM" <<'EOF'
 import os, random, sys, time
@@ -188,6 +224,12 @@ EOF
 }
 
 TOOLS=${BENCH_TOOLS:-ferry ferry-block rclone-off rclone-full}
+WALK_DELAY=${BENCH_WALK_DELAY:-}
+if [[ -n $WALK_DELAY ]]; then
+	curl -sf -X POST -d "$WALK_DELAY" "$FAULT_CTL/delay" >/dev/null && curl -sf -X POST -d "1 delay" "$FAULT_CTL/every" >/dev/null ||
+		{ echo "bench: the fault proxy ($FAULT_CTL) does not answer" >&2; exit 1; }
+	echo "bench: walk rows through the fault proxy, every blob GET held $WALK_DELAY s" >&2
+fi
 TMO=${BENCH_TIMEOUT:-120}        # seconds per workload; a slower one shows as ">TMO"
 NRANDOM=${BENCH_RANDOM_READS:-500}
 for rep in $(seq 1 "${BENCH_REPEAT:-1}"); do
@@ -196,10 +238,10 @@ declare -A R
 for tool in $TOOLS; do
 	echo "bench: $tool" >&2
 	peak=0
-	for w in $WORKLOADS; do
+	for w in ${WORKLOADS/walk/walk walkshuf}; do
 		[[ $w == list ]] || settle
-		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)"
-		out=$(timeout "$TMO" bash -c "$(declare -f w_seq w_$w); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
+		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)$([[ $w == walk* && -n $WALK_DELAY ]] && echo far)"
+		out=$(timeout "$TMO" bash -c "$(declare -f w_seq w_walk w_$w); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
 			echo ">$TMO >$TMO")
 		unmount_tool
 		((${peak_kb:-0} > peak)) && peak=$peak_kb
@@ -212,12 +254,27 @@ for tool in $TOOLS; do
 	done
 	R[$tool,rss]=$((peak / 1024))
 done
+if [[ " $WORKLOADS " == *" walk "* ]]; then
+	# the same folder through the download engine, into a fresh folder
+	settle
+	rm -rf "$WORK/dl-walk"
+	t0=$(date +%s.%N)
+	if [[ -n $WALK_DELAY ]]; then
+		AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN "$FERRY" download "$FAULT_URL/$container/bench/walk" \
+			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
+	else
+		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/walk" \
+			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
+	fi
+	R[download,walk]=$($PY -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$(date +%s.%N)")
+	rm -rf "$WORK/dl-walk"
+fi
 
-rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
+rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) walk:${walk_n} x ${walk_kib} KiB, 8 readers in listing order (s) walkshuf:same, shuffled (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
 printf '%-56s' "row"
 for tool in $TOOLS; do printf ' %12s' "$tool"; done
 printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)  rclone-off/whole  whole/block"
-for key in seq seq1 seqn seqn1 small1 small2 random random1 ttfb first listall rss; do
+for key in seq seq1 seqn seqn1 small1 small2 random random1 ttfb walk walkshuf first listall rss; do
 	label=$(echo "$rows" | grep -o "$key:[^:]*" | sed "s/^$key://; s/ [a-z0-9]*$//")
 	printf '%-56s' "$label"
 	for tool in $TOOLS; do printf ' %12s' "${R[$tool,$key]:-}"; done
@@ -235,4 +292,17 @@ q = lambda x, y: "%.2fx" % (x / y) if x is not None and y else "-"
 print("  %8s  %8s  %8s  %8s" % (r(off), r(full), q(off, a), q(a, b)))
 EOF
 done
+if [[ " $WORKLOADS " == *" walk "* ]]; then
+	$PY - "${R[ferry,walk]:-}" "${R[rclone-off,walk]:-}" "${R[download,walk]:-}" "${R[ferry-noahead,walk]:-}" <<'EOF'
+import sys
+def f(x):
+    try: return float(x.lstrip(">"))
+    except ValueError: return None
+m, off, dl, noahead = (f(x) for x in sys.argv[1:])
+r = lambda a, b: "%.2fx" % (a / b) if a is not None and b else "-"
+print("walk, listing order: ferry mount %s s, rclone-off %s s (rclone-off/ferry %s), ferry download %s s "
+      "(ferry mount/download %s), read-ahead off %s s (off/on %s)"
+      % (sys.argv[1] or "-", sys.argv[2] or "-", r(off, m), sys.argv[3] or "-", r(m, dl), sys.argv[4] or "-", r(noahead, m)))
+EOF
+fi
 done

@@ -715,3 +715,40 @@ void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent)
 	if (drop)
 		entry_free(ent);
 }
+
+/* ---- fetching ahead: a file brought in for an open expected soon ---- */
+
+int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
+			  const char *etag, ferry_err *err)
+{
+	uint64_t key = ferry_cache_key(path, size, mtime, etag);
+	pthread_mutex_lock(&fc->lock);
+	struct ferry_fcache_entry *e;
+	for (e = *slot(fc, key); e && e->key != key; e = e->hnext)
+		;
+	pthread_mutex_unlock(&fc->lock);
+	/* the same path as an open: one admission rule, one download path, and a
+	 * hit costs no request. The open only starts the download (it goes on in
+	 * the background): wait for its end here, so that the read-ahead's
+	 * threads bound how many files are fetched at once. Not a reader's wait:
+	 * not counted in wait_us. */
+	int fd = -1;
+	struct ferry_fcache_entry *ent = NULL;
+	int rc = ferry_fcache_open(fc, path, size, mtime, etag, &fd, &ent, err);
+	if (rc < 0 || rc == FERRY_FCACHE_NOFIT)
+		return rc;
+	close(fd);
+	pthread_mutex_lock(&fc->lock);
+	while (ent->state == E_LOADING)
+		pthread_cond_wait(&fc->ready, &fc->lock);
+	if (ent->state == E_FAILED) {
+		if (ent->err)
+			*err = *ent->err;
+		else
+			ferry_err_set(err, FERRY_E_IO, "blob '%s': download failed", ent->path);
+		rc = -1;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	ferry_fcache_close(fc, ent);
+	return rc < 0 ? -1 : e ? FERRY_FCACHE_HAD : 0;
+}

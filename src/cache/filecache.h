@@ -66,6 +66,7 @@ struct ferry_fcache_counters {
 #define FERRY_FCACHE_NOFIT 1
 #define FERRY_FCACHE_MISS 2
 #define FERRY_FCACHE_FAR 1
+#define FERRY_FCACHE_HAD 2 /* ferry_fcache_prefetch: the file was there already */
 
 int ferry_fcache_new(const struct ferry_fcache_config *cfg, struct ferry_fcache **out, ferry_err *err);
 /* Delete every cached file and free the cache; no entry may be open. */
@@ -97,5 +98,16 @@ int ferry_fcache_fetch(struct ferry_fcache *fc, struct ferry_fcache_entry *ent, 
 		       char *buf, size_t *got, ferry_err *err);
 /* Unpin `ent` (NULL: nothing); its download, if running, goes on. */
 void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent);
+
+/* ---- fetching ahead (the mount's read-ahead of the next files, fs/ahead.c) ---- */
+
+/* Make `path` local without opening it, for a reader expected to open it
+ * soon: returns once the file is in the cache, whole and checked (0: downloaded now,
+ * FERRY_FCACHE_HAD: it was there already or another thread was loading it,
+ * which it waited for),
+ * FERRY_FCACHE_NOFIT when it cannot fit (nothing fetched), or -1 with err.
+ * The file is not pinned: it is pruned like any file nobody has open. */
+int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
+			  const char *etag, ferry_err *err);
 
 #endif

@@ -84,6 +84,12 @@ static const struct ferry_setting_def table[FS__COUNT] = {
 		"host:port", "serve Prometheus/OpenMetrics text at http://HOST:PORT/metrics while a job or `ferry mount` runs (\":9464\" = 127.0.0.1:9464; unset = off)" },
 	[FS_PART_SIZE_MAX] = { "FERRY_TRANSFER_PART_SIZE_MAX", FST_SIZE, 128 * MiB, 256 * 1024, 4000 * MiB, 0,
 		"bytes", "a download's parts of one large file grow up to this when requests are slow (time to first byte against throughput); at or below FERRY_TRANSFER_PART_SIZE: fixed parts" },
+	[FS_AHEAD_FILES] = { "FERRY_MOUNT_READ_AHEAD_FILES", FST_U64, 64, 0, 100000, 0,
+		"files", "whole-file mode: files of a folder fetched ahead of a reader opening them in listing order; 0 = off" },
+	[FS_AHEAD_BYTES] = { "FERRY_MOUNT_READ_AHEAD_BYTES", FST_SIZE, 256 * MiB, 0, BIG, 0,
+		"bytes", "whole-file mode: most bytes fetched ahead and not yet opened, all folders together" },
+	[FS_AHEAD_THREADS] = { "FERRY_MOUNT_READ_AHEAD_THREADS", FST_U64, 16, 1, 256, 0,
+		"threads", "whole-file mode: files fetched ahead at once" },
 };
 
 const struct ferry_setting_def *ferry_settings_table(void)

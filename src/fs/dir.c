@@ -209,6 +209,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 			failed = err.code != FERRY_OK;
 			break;
 		}
+		if (e != &xe)
+			ahead_listed(fs->ahead, d->path, i, e); /* lookups and read-ahead follow the listing */
 		char *own = e == &xe ? xe.name : NULL;
 		int full = add_entry(fs, req, e, plen, plus, buf, size, &used, i, own != NULL);
 		free(own);

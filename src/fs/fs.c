@@ -60,7 +60,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct ferry_entry e;
 	ferry_err err;
 	ferry_err_clear(&err);
-	if (ferry_store_stat(fs->store, path, &e, &err) < 0) {
+	/* a listed file the kernel forgot: its attributes are in the listing */
+	int src = ahead_lookup(fs->ahead, path, &e);
+	if (src < 0) {
+		__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED);
+		src = ferry_store_stat(fs->store, path, &e, &err);
+	}
+	if (src < 0) {
 		free(path);
 		if (err.code == FERRY_E_NOTFOUND) {
 			/* A negative entry, cached by the kernel as long as attributes. */
@@ -172,6 +178,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!fs->block_mode) {
 		ferry_err err;
 		ferry_err_clear(&err);
+		ahead_opened(fs->ahead, path); /* before this file's own download: the next ones start now */
 		int frc = ferry_fcache_open(fs->fc, path, size, mtime, etag, &h->fd, &h->ent, &err);
 		if (frc < 0) {
 			free(path);
@@ -503,6 +510,12 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 			return -1;
 		}
 	}
+	if (!rw && !(fs->ahead = ahead_new(fs->fc, (unsigned)ferry_setting_int(settings, FS_AHEAD_FILES),
+					   (uint64_t)ferry_setting_int(settings, FS_AHEAD_BYTES),
+					   u(settings, FS_AHEAD_THREADS), fs->ttl_ms))) {
+		ferry_fs_destroy(fs);
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	}
 	*out = fs;
 	return 0;
 }
@@ -640,6 +653,15 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
 	ferry_info("mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
 		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
+	if (fs->ahead) {
+		struct ahead_counters a;
+		ahead_counters(fs->ahead, &a);
+		ferry_info("read-ahead summary: %llu files read ahead (%llu used, %llu cancelled), "
+			   "%llu lookups answered from listings, %llu stats from storage",
+			   (unsigned long long)a.fetched, (unsigned long long)a.used, (unsigned long long)a.cancelled,
+			   (unsigned long long)a.lookups,
+			   (unsigned long long)__atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED));
+	}
 	char up[160] = "";
 	if (fs->rw) {
 		pthread_mutex_lock(&fs->flock);
@@ -686,6 +708,13 @@ void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out)
 	out->uploads = fs->uploads;
 	out->upload_bytes = fs->upload_bytes;
 	pthread_mutex_unlock(&fs->flock);
+	struct ahead_counters a;
+	ahead_counters(fs->ahead, &a);
+	out->files_ahead = a.fetched;
+	out->files_ahead_used = a.used;
+	out->files_ahead_cancelled = a.cancelled;
+	out->lookups_from_listing = a.lookups;
+	out->stats_from_storage = __atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED);
 }
 
 static void rm_dir_files(const char *dir)
@@ -713,6 +742,7 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 	}
 	if (fs->mountpoint)
 		ferry_info("unmounted %s", fs->mountpoint);
+	ahead_free(fs->ahead); /* its fetches use the file cache */
 	ferry_bcache_destroy(fs->bc);
 	ferry_fcache_destroy(fs->fc);
 	for (size_t i = 0; fs->tab && i < fs->tabsize; i++) /* before the stages go */

@@ -111,6 +111,11 @@ struct ferry_fs_counters {
 	uint64_t prefetch_used;      /* … prefetched blocks a reader then used (prefetch hits) */
 	uint64_t cache_disk_bytes;   /* the caches' files on disk now (a gauge, not a total) */
 	uint64_t uploads, upload_bytes; /* read-write: files written through to storage, their bytes */
+	uint64_t files_ahead;          /* whole-file mode: files fetched ahead of a walk in listing order */
+	uint64_t files_ahead_used;     /* … opened afterwards */
+	uint64_t files_ahead_cancelled;/* … queued, dropped when the walk stopped following the listing */
+	uint64_t lookups_from_listing; /* lookups answered from a folder's listing (no request) */
+	uint64_t stats_from_storage;   /* lookups and attribute refreshes that asked storage */
 };
 void ferry_fs_counters(struct ferry_fs *fs, struct ferry_fs_counters *out);
 /* Unmount if still mounted and free everything. */

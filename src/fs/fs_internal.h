@@ -97,6 +97,8 @@ struct ferry_fs {
 	char **failed;          /* files whose last upload failed */
 	size_t nfailed;
 	uint64_t bytes_read;                   /* atomic: bytes programs read */
+	struct ferry_ahead *ahead;             /* read-only mounts: listings and read-ahead (ahead.c) */
+	uint64_t stats_from_storage;           /* atomic: lookups and refreshes that asked storage */
 };
 
 struct dirh {
@@ -218,5 +220,35 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 		  struct fuse_file_info *fi);
+
+/* ---- ahead.c ---- */
+
+struct ferry_ahead;
+struct ahead_counters {
+	uint64_t fetched;   /* files fetched ahead (downloads; files found cached are not counted) */
+	uint64_t used;      /* … of them opened afterwards (or while loading) */
+	uint64_t cancelled; /* queued files dropped when the walk stopped following the listing */
+	uint64_t lookups;   /* lookups answered from a listing */
+};
+/* The listings and read-ahead of a read-only mount. `fc` NULL (block mode),
+ * `files` or `bytes` 0: listings only (lookups), no read-ahead; else
+ * `threads` workers fetch into `fc`. ttl_ms < 0: listings never go stale.
+ * NULL when out of memory. */
+struct ferry_ahead *ahead_new(struct ferry_fcache *fc, unsigned files, uint64_t bytes, unsigned threads,
+			      double ttl_ms);
+/* Cancel what is queued, wait for fetches in flight, free (NULL is fine).
+ * Before the file cache goes. */
+void ahead_free(struct ferry_ahead *a);
+/* readdir served entry number `i` of folder `dir` (a store path); entries
+ * must come in order from 0 (others are ignored). Any thread. */
+void ahead_listed(struct ferry_ahead *a, const char *dir, uint64_t i, const struct ferry_entry *e);
+/* The attributes of `path` from its folder's listing (fresh within the TTL):
+ * 0 with *out filled (the caller clears it), -1 when not known. */
+int ahead_lookup(struct ferry_ahead *a, const char *path, struct ferry_entry *out);
+/* A program opens `path` (whole-file mode): continue or start a walk of its
+ * folder, queue the next files while the folder is walked in order, cancel
+ * its queue when it stops being. Never waits for storage. */
+void ahead_opened(struct ferry_ahead *a, const char *path);
+void ahead_counters(struct ferry_ahead *a, struct ahead_counters *out);
 
 #endif

@@ -144,7 +144,11 @@ int refresh(struct ferry_fs *fs, struct node *n)
 	struct ferry_entry e;
 	ferry_err err;
 	ferry_err_clear(&err);
-	int rc = ferry_store_stat(fs->store, path, &e, &err);
+	int rc = 0;
+	if (n == &fs->rootnode || ahead_lookup(fs->ahead, path, &e) < 0) {
+		__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED);
+		rc = ferry_store_stat(fs->store, path, &e, &err);
+	}
 	if (rc < 0) {
 		if (err.code != FERRY_E_NOTFOUND)
 			ferry_log(FERRY_LOG_ERROR, "mount: stat of '%s' failed: %s", path, err.msg);

@@ -247,6 +247,11 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 				(unsigned long long)c.wait_us, (unsigned long long)c.prefetched,
 				(unsigned long long)c.prefetch_cancelled, (unsigned long long)c.random_switches,
 				(unsigned long long)c.ranged_reads, (unsigned long long)c.ranged_bytes);
+			fprintf(f, "files_ahead=%llu\nfiles_ahead_used=%llu\nfiles_ahead_cancelled=%llu\n"
+				   "lookups_from_listing=%llu\nstats_from_storage=%llu\n",
+				(unsigned long long)c.files_ahead, (unsigned long long)c.files_ahead_used,
+				(unsigned long long)c.files_ahead_cancelled, (unsigned long long)c.lookups_from_listing,
+				(unsigned long long)c.stats_from_storage);
 			for (size_t i = 0; i < nfailed; i++)
 				fprintf(f, "NOT UPLOADED %s\n", failed[i]);
 			if (fclose(f) == 0)

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# t4201 — owns memory and thread safety of the mount's read-ahead (fs/ahead.c):
+# build/tsan/ferry (ThreadSanitizer) and build/asan/ferry (AddressSanitizer +
+# UBSan, leaks checked at exit) serve whole-file mounts while 8 threads walk
+# shares of a folder of 300 small files in listing order (read-ahead on), one
+# reader opens them shuffled (read-ahead cancelled), and, behind a slow server,
+# the mount is unmounted with read-ahead queued and in flight. Every byte read
+# must match, the read-ahead must have run, and no report may appear (see t4080
+# for how the reports are collected).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-mount.sh"
+need_fixtures
+need_fuse
+export FERRY_CMD_TIMEOUT=600
+
+n=300
+mkdir -p "$TEST_TMP/src/walk"
+$PY - "$TEST_TMP/src/walk" "$n" <<-'EOF'
+import os, random, sys
+rnd = random.Random(4201)
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], "f%04d.bin" % i), "wb") as f:
+        f.write(os.urandom(rnd.randint(512, 16 * 1024)))
+EOF
+c=$(new_container)
+AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
+export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
+log=$FERRY_HOME/logs/mount.log
+
+# walk SRC MNT PLAN — "shares": 8 threads, each its share of walk/ in listing
+# order; "shuffled": one reader, every file in a random order; "some:N": one
+# reader, the first N files in order. Bytes must match the source.
+walk() {
+	$PY - "$@" <<-'PYEOF'
+	import os, random, sys
+	from concurrent.futures import ThreadPoolExecutor
+	src, mnt, plan = sys.argv[1:4]
+	names = os.listdir(os.path.join(mnt, "walk"))
+	def same(name):
+	    with open(os.path.join(src, "walk", name), "rb") as a, open(os.path.join(mnt, "walk", name), "rb") as b:
+	        if a.read() != b.read():
+	            sys.exit("walk/%s differs" % name)
+	if plan == "shares":
+	    k = len(names)
+	    with ThreadPoolExecutor(8) as ex:
+	        list(ex.map(lambda t: [same(x) for x in names[k * t // 8:k * (t + 1) // 8]], range(8)))
+	elif plan == "shuffled":
+	    random.Random(4201).shuffle(names)
+	    for x in names:
+	        same(x)
+	else:
+	    for x in names[:int(plan.split(":")[1])]:
+	        same(x)
+	PYEOF
+}
+
+no_reports() {
+	local f
+	for f in "$2"/*; do
+		[[ -e $f ]] || continue
+		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer|FATAL: ThreadSanitizer' "$f"; then
+			fail "$1 reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer|FATAL' "$f")"
+		fi
+	done
+	ls "$2" | grep -q . && fail "$1 left report files: $(ls "$2")"
+	return 0
+}
+
+# next_summary — sets SUMMARY to the read-ahead summary line of the mount just
+# unmounted: its server writes it after the unmount, so wait until there is one
+# more than `seen` (not in a subshell: it counts).
+seen=0
+next_summary() {
+	local i
+	for i in $(seq 1 150); do
+		(($(grep -c "read-ahead summary:" "$log" 2>/dev/null || true) > seen)) && break
+		sleep 0.2
+	done
+	seen=$((seen + 1))
+	SUMMARY=$(grep "read-ahead summary:" "$log" | sed -n "${seen}p")
+	echo "# $SUMMARY"
+}
+
+# san_walks LABEL BINARY
+san_walks() {
+	local label=$1 bin=$2 mnt=$TEST_TMP/mnt-$1 ahead
+	seen=$(grep -c "read-ahead summary:" "$log" 2>/dev/null || true)
+	step "$label: 8 readers in listing order, then a shuffled reader: bytes right, no report"
+	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
+	walk "$TEST_TMP/src" "$mnt" shares || fail "$label: bytes differ (shares)"
+	FERRY=$bin unmount_at "$mnt"
+	next_summary
+	ahead=$(sed -E 's/.*: ([0-9]+) files read ahead.*/\1/' <<<"$SUMMARY")
+	((ahead >= n / 4)) || fail "$label: only $ahead files read ahead while 8 readers walked in order: $SUMMARY"
+	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
+	walk "$TEST_TMP/src" "$mnt" shuffled || fail "$label: bytes differ (shuffled)"
+	FERRY=$bin unmount_at "$mnt"
+	next_summary
+	step "$label: unmounted behind a slow server with read-ahead queued and in flight, no report"
+	fault every "1 delay"
+	FERRY=$bin mount_at "$(fault_uri "$c" data)" "$mnt"
+	walk "$TEST_TMP/src" "$mnt" some:24 || fail "$label: bytes differ (some)"
+	FERRY=$bin unmount_at "$mnt"
+	fault every 0
+	next_summary
+	sleep 1 # report files are written at exit
+	no_reports "$label" "$SAN_LOGS"
+}
+
+[[ -x $FERRY_TSAN ]] || fail "TSan build missing: $FERRY_TSAN (make tsan)"
+SAN_LOGS=$TEST_TMP/tsan-reports
+mkdir -p "$SAN_LOGS"
+export TSAN_OPTIONS="log_path=$SAN_LOGS/tsan:second_deadlock_stack=1:exitcode=66"
+tsan_bin=$TEST_TMP/ferry-tsan
+printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
+chmod +x "$tsan_bin"
+san_walks tsan "$tsan_bin"
+unset TSAN_OPTIONS
+
+[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
+SAN_LOGS=$TEST_TMP/asan-reports
+mkdir -p "$SAN_LOGS"
+export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1:exitcode=66"
+export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
+san_walks asan "$FERRY_ASAN"
+
+step "no mount is left behind"
+assert_no_mounts_under "$TEST_TMP"
+echo "ok"
