@@ -10,7 +10,8 @@ need_fixtures
 c=$(new_container)
 mkdata_random "$TEST_TMP/src/big.bin" 24M
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src/big.bin" "$(az_uri "$c" big.bin)"
-export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN RSLEX_DOWNLOADER_THREADS=1 FERRY_TRANSFER_PART_SIZE=1M
+# Parts pinned at 1 MiB (no adaptive growth), so the transfer stays slow.
+export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN RSLEX_DOWNLOADER_THREADS=1 FERRY_TRANSFER_PART_SIZE=1M FERRY_TRANSFER_PART_SIZE_MAX=1M
 line_re='ferry: download: +[0-9]+% [0-9.]+ [KMG]?i?B / 24.00 MiB, [0-9.]+ [KMG]?i?B/s(, ETA [0-9]+:[0-9]{2})?, [0-9]+:[0-9]{2} elapsed, [01] / 1 files, [0-9]+ retries'
 
 step "off a terminal: a plain progress line every 5 s"
