@@ -169,6 +169,25 @@ static int render_metrics(void *arg, const char *path, struct ferry_strbuf *body
 	return 200;
 }
 
+/* Serve /metrics when asked (o->metrics and FERRY_METRICS_ADDR); *httpd
+ * stays NULL otherwise. A port that cannot be bound is an error. */
+static int start_metrics(const struct ferry_mount_opts *o, struct ferry_fs *fs, struct mount_metrics *mm,
+			 struct ferry_httpd **httpd, ferry_err *err)
+{
+	int64_t addr = o->metrics && o->settings->from_user[FS_METRICS_ADDR] ? ferry_setting_int(o->settings, FS_METRICS_ADDR)
+									      : -1;
+	mm->fs = fs;
+	if (addr < 0)
+		return 0;
+	if (ferry_httpd_start((uint64_t)addr, render_metrics, mm, httpd, err) < 0)
+		return -1;
+	char where[32];
+	ferry_addr_format(((uint64_t)addr & ~(uint64_t)0xffff) | (uint64_t)ferry_httpd_port(*httpd), where,
+			  sizeof(where));
+	ferry_info("mount %s: metrics at http://%s/metrics", o->dir, where);
+	return 0;
+}
+
 int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err *err)
 {
 	const char *dir = o->dir, *summary_file = o->summary_file;
@@ -176,9 +195,12 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 	/* Registered before mounting, unregistered after unmounting: whenever
 	 * this process may leave a mount behind, an entry says so. */
 	int entry = -1;
+	char abs[PATH_MAX];
+	struct mount_metrics mm = { .dir = realpath(dir, abs) ? abs : dir, .mode = o->rw ? "rw_mount" : "ro_mount" };
+	struct ferry_httpd *httpd = NULL;
 	if ((o->home && (entry = ferry_mount_register(o->home, dir, o->cache_dir, err)) < 0) ||
 	    ferry_fs_new(o, &fs, err) < 0 ||
-	    ferry_fs_mount(fs, dir, err) < 0) {
+	    ferry_fs_mount(fs, dir, err) < 0 || start_metrics(o, fs, &mm, &httpd, err) < 0) {
 		ferry_fs_destroy(fs);
 		ferry_mount_unregister(entry);
 		if (ready_fd >= 0) {
@@ -188,27 +210,6 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 		return -1;
 	}
 	ferry_settings_log(o->settings);
-	char abs[PATH_MAX];
-	struct mount_metrics mm = { .fs = fs, .dir = realpath(dir, abs) ? abs : dir,
-				    .mode = o->rw ? "rw_mount" : "ro_mount" };
-	struct ferry_httpd *httpd = NULL;
-	int64_t maddr = o->metrics && o->settings->from_user[FS_METRICS_ADDR]
-				? ferry_setting_int(o->settings, FS_METRICS_ADDR) : -1;
-	if (maddr >= 0) {
-		if (ferry_httpd_start((uint64_t)maddr, render_metrics, &mm, &httpd, err) < 0) {
-			ferry_fs_destroy(fs);
-			ferry_mount_unregister(entry);
-			if (ready_fd >= 0) {
-				(void)ferry_write_all(ready_fd, err->msg, strlen(err->msg));
-				close(ready_fd);
-			}
-			return -1;
-		}
-		char where[32];
-		ferry_addr_format(((uint64_t)maddr & ~(uint64_t)0xffff) | (uint64_t)ferry_httpd_port(httpd), where,
-				  sizeof(where));
-		ferry_info("mount %s: metrics at http://%s/metrics", dir, where);
-	}
 	if (ready_fd >= 0) {
 		(void)ferry_write_all(ready_fd, "K", 1);
 		close(ready_fd);

@@ -8,6 +8,7 @@
 # of op_release racing the tail of op_read, TSan reported that race here.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 need_fuse
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_CMD_TIMEOUT=600
@@ -58,17 +59,6 @@ readers() {
 	PYEOF
 }
 
-# no_reports LABEL DIR — no sanitizer report file in DIR.
-no_reports() {
-	local f
-	for f in "$2"/*; do
-		[[ -e $f ]] || continue
-		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer|FATAL: ThreadSanitizer' "$f"; then
-			fail "$1 reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer|FATAL' "$f")"
-		fi
-	done
-}
-
 # san_mounts LABEL BINARY — both modes and a job with one sanitized binary.
 san_mounts() {
 	local label=$1 bin=$2 mode mnt
@@ -91,28 +81,11 @@ san_mounts() {
 	# Mount servers are gone once their folder is unmounted; give their report
 	# files (written at exit) a moment to be complete.
 	sleep 1
-	no_reports "$label" "$SAN_LOGS"
-	ls "$SAN_LOGS" | grep -q . && fail "$label left report files: $(ls "$SAN_LOGS")"
+	no_reports "$label" "$SAN_LOGS" empty
 	return 0
 }
 
-[[ -x $FERRY_TSAN ]] || fail "TSan build missing: $FERRY_TSAN (make tsan)"
-SAN_LOGS=$TEST_TMP/tsan-reports
-mkdir -p "$SAN_LOGS"
-export TSAN_OPTIONS="log_path=$SAN_LOGS/tsan:second_deadlock_stack=1:exitcode=66"
-# TSan needs a predictable address space on kernels with high mmap entropy.
-tsan_bin=$TEST_TMP/ferry-tsan
-printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
-chmod +x "$tsan_bin"
-san_mounts tsan "$tsan_bin"
-unset TSAN_OPTIONS
-
-[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
-SAN_LOGS=$TEST_TMP/asan-reports
-mkdir -p "$SAN_LOGS"
-export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1:exitcode=66"
-export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
-san_mounts asan "$FERRY_ASAN"
+with_sanitizers san_mounts
 
 step "no mount is left behind"
 assert_no_mounts_under "$TEST_TMP"

@@ -9,6 +9,7 @@
 # for how the reports are collected).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 need_fuse
 export FERRY_CMD_TIMEOUT=600
@@ -54,18 +55,6 @@ walk() {
 	PYEOF
 }
 
-no_reports() {
-	local f
-	for f in "$2"/*; do
-		[[ -e $f ]] || continue
-		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer|FATAL: ThreadSanitizer' "$f"; then
-			fail "$1 reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer|FATAL' "$f")"
-		fi
-	done
-	ls "$2" | grep -q . && fail "$1 left report files: $(ls "$2")"
-	return 0
-}
-
 # next_summary — sets SUMMARY to the read-ahead summary line of the mount just
 # unmounted: its server writes it after the unmount, so wait until there is one
 # more than `seen` (not in a subshell: it counts).
@@ -104,25 +93,10 @@ san_walks() {
 	fault every 0
 	next_summary
 	sleep 1 # report files are written at exit
-	no_reports "$label" "$SAN_LOGS"
+	no_reports "$label" "$SAN_LOGS" empty
 }
 
-[[ -x $FERRY_TSAN ]] || fail "TSan build missing: $FERRY_TSAN (make tsan)"
-SAN_LOGS=$TEST_TMP/tsan-reports
-mkdir -p "$SAN_LOGS"
-export TSAN_OPTIONS="log_path=$SAN_LOGS/tsan:second_deadlock_stack=1:exitcode=66"
-tsan_bin=$TEST_TMP/ferry-tsan
-printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
-chmod +x "$tsan_bin"
-san_walks tsan "$tsan_bin"
-unset TSAN_OPTIONS
-
-[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
-SAN_LOGS=$TEST_TMP/asan-reports
-mkdir -p "$SAN_LOGS"
-export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1:exitcode=66"
-export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
-san_walks asan "$FERRY_ASAN"
+with_sanitizers san_walks
 
 step "no mount is left behind"
 assert_no_mounts_under "$TEST_TMP"

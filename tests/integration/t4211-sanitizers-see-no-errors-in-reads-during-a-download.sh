@@ -8,6 +8,7 @@
 # reads right. Every byte must match; the servers must write no report.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 need_fuse
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
@@ -20,15 +21,6 @@ AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$big" "$(a
 export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
 slow=(FERRY_TRANSFER_PART_SIZE=1MiB RSLEX_DOWNLOADER_THREADS=2)
 readers() { $PY "$ROOT/tests/fixtures/wholefile-readers.py" "$big" "$@"; }
-
-# no_reports LABEL DIR — no sanitizer report file in DIR.
-no_reports() {
-	local f
-	for f in "$2"/*; do
-		[[ -e $f ]] || continue
-		fail "$1 reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer|FATAL' "$f" || head -30 "$f")"
-	done
-}
 
 # san_reads LABEL BINARY — the readers and the failure with one sanitized binary.
 san_reads() {
@@ -60,20 +52,5 @@ san_reads() {
 	no_reports "$label" "$SAN_LOGS"
 }
 
-[[ -x $FERRY_TSAN ]] || fail "TSan build missing: $FERRY_TSAN (make tsan)"
-SAN_LOGS=$TEST_TMP/tsan-reports
-mkdir -p "$SAN_LOGS"
-export TSAN_OPTIONS="log_path=$SAN_LOGS/tsan:second_deadlock_stack=1:exitcode=66"
-tsan_bin=$TEST_TMP/ferry-tsan # TSan needs a predictable address space (see t4080)
-printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
-chmod +x "$tsan_bin"
-san_reads tsan "$tsan_bin"
-unset TSAN_OPTIONS
-
-[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
-SAN_LOGS=$TEST_TMP/asan-reports
-mkdir -p "$SAN_LOGS"
-export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1:exitcode=66"
-export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
-san_reads asan "$FERRY_ASAN"
+with_sanitizers san_reads
 echo "ok"

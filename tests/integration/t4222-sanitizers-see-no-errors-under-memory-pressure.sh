@@ -8,6 +8,7 @@
 # waits, and no sanitizer may report anything.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 need_fuse
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_CMD_TIMEOUT=600
@@ -50,16 +51,6 @@ readers() {
 	PYEOF
 }
 
-no_reports() {
-	local f
-	for f in "$2"/*; do
-		[[ -e $f ]] || continue
-		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer|FATAL: ThreadSanitizer' "$f"; then
-			fail "$1 reported a problem: $(grep -m1 -A30 -E 'ERROR:|runtime error:|WARNING: ThreadSanitizer|FATAL' "$f")"
-		fi
-	done
-}
-
 san_run() { # san_run LABEL BINARY
 	step "$1: block mode under FERRY_MEMORY_LIMIT=8MiB, 16 readers + 4 random readers: bytes right, no report"
 	local mnt=$TEST_TMP/mnt-$1
@@ -80,19 +71,4 @@ san_run() { # san_run LABEL BINARY
 	no_reports "$1" "$SAN_LOGS"
 }
 
-[[ -x $FERRY_TSAN ]] || fail "TSan build missing: $FERRY_TSAN (make tsan)"
-SAN_LOGS=$TEST_TMP/tsan-reports
-mkdir -p "$SAN_LOGS"
-export TSAN_OPTIONS="log_path=$SAN_LOGS/tsan:second_deadlock_stack=1:exitcode=66"
-tsan_bin=$TEST_TMP/ferry-tsan
-printf '#!/bin/sh\nexec setarch "$(uname -m)" -R %q "$@"\n' "$FERRY_TSAN" >"$tsan_bin"
-chmod +x "$tsan_bin"
-san_run tsan "$tsan_bin"
-unset TSAN_OPTIONS
-
-[[ -x $FERRY_ASAN ]] || fail "ASan build missing: $FERRY_ASAN (make asan)"
-SAN_LOGS=$TEST_TMP/asan-reports
-mkdir -p "$SAN_LOGS"
-export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1:exitcode=66"
-export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
-san_run asan "$FERRY_ASAN"
+with_sanitizers san_run
