@@ -23,7 +23,7 @@ export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountNam
 export AZUREML_DATASET_HTTP_RETRY_COUNT=0
 
 step "twelve single-put files through a proxy that drops every reused connection land byte for byte"
-mk_small_tree "$TEST_TMP/src" 12 3 300000
+mk_small_tree "$TEST_TMP/src" 12 3 300 # 3 to 300 KiB: single puts
 expect_ok ferry upload "$TEST_TMP/src" "http://127.0.0.1:$port/devstoreaccount1/$c/small"
 drops=$(cat "$TEST_TMP/drops")
 ((drops >= 1)) || fail "no connection was reused and dropped: the test shows nothing"
@@ -32,7 +32,7 @@ AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry download "$(az_uri
 assert_tree_same "$TEST_TMP/src" "$TEST_TMP/back"
 
 step "a file sent in blocks (Put Block over reused connections) lands byte for byte"
-mkdata_random "$TEST_TMP/big.bin" 24M
+mkdata_random "$TEST_TMP/big.bin" 12M
 before=$drops
 FERRY_UPLOAD_SINGLE_PUT_MAX=4MiB FERRY_TRANSFER_PART_SIZE=4MiB RSLEX_DOWNLOADER_THREADS=2 \
 	expect_ok ferry upload "$TEST_TMP/big.bin" "http://127.0.0.1:$port/devstoreaccount1/$c/big.bin"
