@@ -739,6 +739,12 @@ int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t si
 		return rc;
 	close(fd);
 	pthread_mutex_lock(&fc->lock);
+	/* hits and misses are what readers' opens found: a file fetched ahead
+	 * counts as a hit when a reader opens it, not as a miss now */
+	if (rc == FERRY_FCACHE_MISS)
+		fc->c.misses--;
+	else
+		fc->c.hits--;
 	while (ent->state == E_LOADING)
 		pthread_cond_wait(&fc->ready, &fc->lock);
 	if (ent->state == E_FAILED) {

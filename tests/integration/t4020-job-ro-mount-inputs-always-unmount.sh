@@ -51,8 +51,10 @@ assert_contains "$FERRY_HOME/jobs/m1/logs/system_logs/data_capability/rslex.log"
 step "the job record carries each mount's bytes read, cache hit rate and time waiting for storage"
 # Every file of the tree read twice through the mount, each read a new open: in
 # whole-file mode the first open of each file misses (waits for storage), the
-# second hits the disk cache; the bytes come from storage once.
+# second hits the disk cache; the bytes come from storage once. (Read-ahead of
+# the next files off, so that no first open finds its file fetched already.)
 cat >"$TEST_TMP/job/twice.yml" <<-YML
+environment_variables: {FERRY_MOUNT_READ_AHEAD_FILES: 0}
 command: >-
   find \${{inputs.tree}} -type f -exec cat {} + >/dev/null && find \${{inputs.tree}} -type f -exec cat {} + >/dev/null
 inputs:
@@ -72,6 +74,17 @@ read_bytes=$(sed -nE 's/^    mount: ([0-9]+) bytes read.*/\1/p' "$TEST_TMP/tree.
 assert_contains "$TEST_TMP/tree.show" "(uri_folder, ro_mount) Completed, $tree_bytes bytes"
 grep -A1 "^  file:" "$TEST_TMP/last.stdout" | grep -q "^    mount: 0 bytes read, cache hit rate 0.0% (0 hits, 0 misses)" ||
 	fail "an input the command never opened should show no reads: $(grep -A1 "^  file:" "$TEST_TMP/last.stdout")"
+
+# With read-ahead on, files fetched ahead are hits when the reader opens them, and the
+# fetches themselves are no reader's hit or miss: hits + misses = opens.
+sed 's/^environment_variables:.*$//' "$TEST_TMP/job/twice.yml" >"$TEST_TMP/job/twice-ahead.yml"
+expect_ok ferry run "$TEST_TMP/job/twice-ahead.yml" --name ahead
+expect_ok ferry job show ahead
+ahead=$(grep -A1 "^  tree:" "$TEST_TMP/last.stdout" | sed -nE 's/^    mount: .*\(([0-9]+) hits, ([0-9]+) misses\).* ([0-9]+) opens.*/\1 \2 \3/p')
+read -r h m o <<<"$ahead"
+[[ -n $o ]] || fail "no mount figures for the read-ahead run: $(cat "$TEST_TMP/last.stdout")"
+((h + m == o && o == 80 && h >= 40)) || fail "read-ahead run: $h hits + $m misses for $o opens"
+expect_ok ferry job show stats
 bm=$(sed -nE 's/^bytes_moved: *([0-9]+)/\1/p' "$TEST_TMP/last.stdout")
 ((bm >= tree_bytes)) || fail "bytes_moved $bm does not count the $tree_bytes bytes the mount fetched"
 assert_no_mounts_under "$FERRY_HOME"
