@@ -117,9 +117,14 @@ void ferry_unlink_fd(int fd)
 	char link[64], path[PATH_MAX];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	struct stat a, b;
+	/* only a regular file still under that name: never a device (a stray
+	 * descriptor 0 is /dev/null), never another file that took the name */
 	if (n > 0) {
 		path[n] = '\0';
-		unlink(path);
+		if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			unlink(path);
 	}
 	close(fd);
 }

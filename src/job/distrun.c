@@ -563,6 +563,8 @@ int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err
 	*out = NULL;
 	struct ferry_dist_job *j = calloc(1, sizeof(*j));
 	char *home = NULL;
+	if (j)
+		j->claim = -1;
 	if (!j || !(j->jobdir = strdup(jobdir))) {
 		free(j);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -575,6 +577,7 @@ int ferry_dist_reopen(const char *jobdir, struct ferry_dist_job **out, ferry_err
 	}
 	free(home);
 	j->s = j->owned;
+	j->claim = -1; /* no claim here: 0 would be stdin, and releasing it deleted stdin's file */
 	*out = j;
 	return 0;
 }

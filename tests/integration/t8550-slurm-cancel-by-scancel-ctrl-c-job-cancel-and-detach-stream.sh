@@ -41,7 +41,11 @@ expect_ok ferry run "$TEST_TMP/job/short.yml" --name d1 --detach
 assert_contains "$LAST_STDERR" "detached; follow it with \`ferry job stream d1\`"
 ferry job show d1 >"$TEST_TMP/show"
 grep -Eq "status: +(Queued|Running)" "$TEST_TMP/show" || fail "a detached job is not Queued/Running: $(cat "$TEST_TMP/show")"
-expect_ok ferry job stream d1
+# Finishing a detached job's record must not touch the streaming process's stdin (it
+# used to release a job claim of 0: the file on stdin was deleted, /dev/null in CI).
+echo keep >"$TEST_TMP/stdin.txt"
+expect_ok ferry job stream d1 <"$TEST_TMP/stdin.txt"
+[[ -f $TEST_TMP/stdin.txt ]] || fail "ferry job stream deleted the file on its stdin"
 assert_contains "$TEST_TMP/last.stdout" "rank 0 says hi"
 assert_contains "$TEST_TMP/last.stdout" "rank 0 done"
 assert_not_contains "$TEST_TMP/last.stdout" "rank 1 says hi"
