@@ -36,16 +36,7 @@ AZ_PID=
 [[ $BENCH_OWN_FIXTURES -eq 1 && -f ${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid ]] && AZ_PID=$(cat "$FERRY_FIXTURE_DIR/azurite.pid")
 sent() { [[ -n $AZ_PID && -r /proc/$AZ_PID/io ]] && awk '/^wchar/ {print $2}' "/proc/$AZ_PID/io" || echo ""; }
 
-cat >"$WORK/ds.yml" <<YML
-name: bench
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $container
-endpoint: $AZURITE_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-"$FERRY" datastore create --file "$WORK/ds.yml" >/dev/null
+bench_datastore "$container"
 
 declare -A WALL SENT OWN
 # ferry_row LABEL NODES PER_NODE

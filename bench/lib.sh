@@ -28,6 +28,21 @@ MNT=$WORK/mnt
 mkdir -p "$MNT"
 _bench_exit=()
 BENCH_OWN_FIXTURES=0
+# bench_datastore CONTAINER — the workspace datastore "bench": Azurite's CONTAINER with
+# the account key (the benches' jobs name it azureml://datastores/bench/paths/...).
+bench_datastore() {
+	cat >"$WORK/ds.yml" <<YML
+name: bench
+type: azure_blob
+account_name: devstoreaccount1
+container_name: $1
+endpoint: $AZURITE_URL
+credentials:
+  account_key: $AZURITE_KEY
+YML
+	"$FERRY" datastore create --file "$WORK/ds.yml" >/dev/null
+}
+
 bench_on_exit() { _bench_exit+=("$1"); }
 _bench_cleanup() {
 	local c

@@ -49,16 +49,7 @@ $PY tests/fixtures/azcli.py mkcontainer "$container"
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 "$FERRY" upload "$WORK/src/small" "$AZURITE_URL/$container/small/" >/dev/null 2>&1
 "$FERRY" upload "$WORK/src/big.bin" "$AZURITE_URL/$container/big.bin" >/dev/null 2>&1
-cat >"$WORK/ds.yml" <<YML
-name: bench
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $container
-endpoint: $AZURITE_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-"$FERRY" datastore create --file "$WORK/ds.yml" >/dev/null
+bench_datastore "$container"
 
 bench_on_exit 'umount "$MNT" 2>/dev/null || true'
 azurite_pid=$(cat "${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid" 2>/dev/null || true)

@@ -27,16 +27,7 @@ container=sbench-$$-$RANDOM
 $PY tests/fixtures/azcli.py mkcontainer "$container"
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" upload "$WORK/big.bin" "$AZURITE_URL/$container/big/big.bin" >/dev/null 2>&1
 rm -f "$WORK/big.bin"
-cat >"$WORK/ds.yml" <<YML
-name: bench
-type: azure_blob
-account_name: devstoreaccount1
-container_name: $container
-endpoint: $AZURITE_URL
-credentials:
-  account_key: $AZURITE_KEY
-YML
-"$FERRY" datastore create --file "$WORK/ds.yml" >/dev/null
+bench_datastore "$container"
 cat >"$WORK/job.yml" <<YML
 command: md5sum \${{inputs.big}} | grep -q $want
 inputs:
