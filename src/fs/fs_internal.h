@@ -57,6 +57,8 @@ struct wnode {
 	int ready;              /* st is set (tlock; fs->wready is signalled) */
 	int broken;             /* errno of a write or truncate that failed, or of a writer killed
 			         * before closing it (`lock`): the stage is never committed */
+	int fresh;              /* truncated to 0 (created, O_TRUNC, ftruncate(fd, 0)) and not
+			         * written since (`lock`): see do_flush in write.c */
 };
 
 struct ferry_fs {

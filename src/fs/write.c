@@ -3,7 +3,10 @@
  * read-write mount" in docs/architecture.md).
  *
  * A file opened for writing has a stage (staging.h) shared by every
- * descriptor of it (struct wnode); close and fsync upload it. Only a stage
+ * descriptor of it (struct wnode); close and fsync upload it (a close of
+ * a file still empty since it was created or truncated, while the closing
+ * process or an ancestor holds another descriptor on it, waits for that
+ * one: do_flush). Only a stage
  * its writer finished is committed: a failed write breaks it
  * (wnode.broken), a close caused by the death of a process killed by a
  * signal breaks it, and a stage still open when the session ends is never
@@ -20,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
 
@@ -163,6 +168,7 @@ static int w_write(struct wnode *w, const void *buf, size_t len, uint64_t off)
 	int rc = ferry_stage_write(w->st, buf, len, off);
 	if (rc)
 		w->broken = rc;
+	w->fresh = 0;
 	return rc;
 }
 
@@ -176,6 +182,7 @@ static int w_truncate(struct wnode *w, uint64_t size)
 		w->broken = rc;
 	else if (size == 0)
 		w->broken = 0;
+	w->fresh = !rc && size == 0;
 	return rc;
 }
 
@@ -218,6 +225,7 @@ static int w_acquire(struct ferry_fs *fs, struct node *n, int truncate, struct w
 		      : ENOMEM;
 	pthread_mutex_lock(&fs->tlock);
 	w->st = st;
+	w->fresh = truncate; /* nobody uses the stage before it is ready */
 	w->ready = 1;
 	pthread_cond_broadcast(&fs->wready);
 	pthread_mutex_unlock(&fs->tlock);
@@ -660,24 +668,32 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		fuse_reply_write(req, size);
 }
 
+/* Process `pid`'s /proc/PID/stat read into buf: a pointer to the ')' that
+ * ends field 2 (the command name, which may hold anything), or NULL. */
+static char *proc_stat(pid_t pid, char *buf, size_t len)
+{
+	char name[64];
+	if (pid <= 0)
+		return NULL;
+	snprintf(name, sizeof(name), "/proc/%d/stat", (int)pid);
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return strrchr(buf, ')');
+}
+
 /* The signal that is ending process `pid`, or 0: its files are being closed
  * by its death, not by itself (flags of /proc/PID/stat, field 9, hold
  * PF_EXITING; exit_code, field 52, holds the signal that killed it). */
 static int dying_by_signal(pid_t pid)
 {
-	char name[64], buf[1024];
-	if (pid <= 0)
-		return 0;
-	snprintf(name, sizeof(name), "/proc/%d/stat", (int)pid);
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name (field 2) may hold anything */
+	char buf[1024];
+	char *p = proc_stat(pid, buf, sizeof(buf));
 	unsigned long long flags = 0;
 	long code = 0;
 	for (int field = 3; p && *p; field++) {
@@ -691,11 +707,76 @@ static int dying_by_signal(pid_t pid)
 	return (flags & 0x4 /* PF_EXITING */) ? (int)(code & 0x7f) : 0;
 }
 
+/* Whether process `pid` has a descriptor on this mount's file `ino`, named
+ * `rel` in the mount (only the end of the name is compared: the process may
+ * see the mount elsewhere). Reads /proc/PID/fd and /proc/PID/fdinfo, which
+ * ask the mount nothing. 0 when unsure. */
+static int holds_file(pid_t pid, uint64_t ino, const char *rel)
+{
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
+	char fds[48];
+	snprintf(fds, sizeof(fds), "%s/fd", dir);
+	DIR *d = pid > 0 ? opendir(fds) : NULL;
+	if (!d)
+		return 0;
+	size_t rl = strlen(rel);
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char name[320], target[PATH_MAX], info[512];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s/fd/%s", dir, e->d_name);
+		ssize_t tl = readlink(name, target, sizeof(target) - 1);
+		if (tl <= (ssize_t)rl || target[tl - (ssize_t)rl - 1] != '/' || memcmp(target + tl - rl, rel, rl))
+			continue;
+		snprintf(name, sizeof(name), "%s/fdinfo/%s", dir, e->d_name);
+		int fd = open(name, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, info, sizeof(info) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		info[n] = '\0';
+		const char *p = strstr(info, "\nino:");
+		found = p && strtoull(p + 5, NULL, 10) == ino;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Whether the process closing a descriptor on file `ino` (named `rel` in the
+ * mount), or one of its ancestors, still has one on it: the descriptor
+ * being closed is out of the closer's table by the time its flush comes; a
+ * shell's children inherit its descriptors and close them as they exit. */
+static int held_elsewhere(pid_t pid, uint64_t ino, const char *rel)
+{
+	char buf[1024];
+	for (int depth = 0; pid > 1 && depth < 16; depth++) {
+		if (holds_file(pid, ino, rel))
+			return 1;
+		char *p = proc_stat(pid, buf, sizeof(buf));
+		int ppid = 0;
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			return 0;
+		pid = ppid;
+	}
+	return 0;
+}
+
 /* close(2) of a descriptor open for writing, and fsync(2): the file lands in
  * storage before they return. The close of a reader (a descriptor opened
  * read-only while another writes the file) commits nothing. A close by the
  * death of a process killed by a signal is not its writer's close: what it
- * wrote is never committed (the stage breaks). */
+ * wrote is never committed (the stage breaks). A close of a file nobody
+ * wrote since it was created or truncated to 0, while the closing process
+ * or an ancestor still holds a descriptor on it, uploads nothing yet: a
+ * shell's `>` opens the file, dup2s it and closes the first descriptor
+ * before the command writes, and uploading there would cost a second
+ * request and show an empty blob meanwhile. The holder's own close uploads
+ * it (or, killed, breaks it), so an empty file still lands as an empty
+ * blob. */
 static void do_flush(fuse_req_t req, struct fuse_file_info *fi, int is_close)
 {
 	struct ferry_fs *fs = fs_of(req);
@@ -718,6 +799,20 @@ static void do_flush(fuse_req_t req, struct fuse_file_info *fi, int is_close)
 			ferry_warn("mount: process %d was killed (signal %d) with '%s' open for writing",
 				   (int)fuse_req_ctx(req)->pid, sig, rel);
 		free(rel);
+	} else if (is_close) {
+		pthread_mutex_lock(&h->w->lock);
+		int fresh = h->w->st && h->w->fresh && h->w->st->dirty && !h->w->broken;
+		pthread_mutex_unlock(&h->w->lock);
+		pthread_mutex_lock(&fs->tlock);
+		char *rel = fresh ? strdup(mount_rel(fs, h->n->path)) : NULL;
+		uint64_t ino = h->n->ino;
+		pthread_mutex_unlock(&fs->tlock);
+		int later = rel && *rel && held_elsewhere(fuse_req_ctx(req)->pid, ino, rel);
+		free(rel);
+		if (later) {
+			fuse_reply_err(req, 0);
+			return;
+		}
 	}
 	fuse_reply_err(req, w_upload(fs, h->n, h->w));
 }
