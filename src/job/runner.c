@@ -23,6 +23,7 @@
 #include "job/ranks.h"
 #include "job/metrics.h"
 #include "job/series.h"
+#include "job/watchdog.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/proc.h"
@@ -86,6 +87,7 @@ struct run {
 	struct ferry_series *series;   /* the time series (series.h), or NULL: FERRY_SAMPLE off */
 	struct ferry_series_io *sio;   /* what it describes */
 	struct ferry_job_metrics *metrics; /* /metrics over the series (FERRY_METRICS_ADDR), or NULL */
+	struct ferry_watchdog dog;  /* stops the ranks if this process dies (watchdog.h) */
 };
 
 /* The identity storage is reached with, in the runtime log (never a token). */
@@ -1124,6 +1126,7 @@ static int start_ranks(struct run *r, const char *cmd, struct rank_proc *rp, siz
 		}
 		p->pid = spawn_command(r, cmd, env, pp[1]);
 		int fork_errno = errno;
+		ferry_watchdog_watch(&r->dog, p->pid); /* its process group */
 		close(pp[1]);
 		ferry_rank_env_free(env);
 		p->fd = pp[0];
@@ -1180,6 +1183,9 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 
 	ferry_series_pause(r->series); /* no sampler or metrics thread across the forks */
 	ferry_job_metrics_pause(r->metrics);
+	if (ferry_watchdog_start(&r->dog, (unsigned)grace_ms(r)) < 0)
+		ferry_warn("cannot start the watchdog (%s): the command would outlive a kill -9 of ferry",
+			   strerror(errno));
 	int rc = start_ranks(r, cmd, rp, n, err);
 	if (rc < 0)
 		signal_ranks(rp, n, SIGKILL);
@@ -1238,6 +1244,9 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 			p->exited = 1;
 			p->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 1;
 			live--;
+			/* reaped: its number may be reused (a background process
+			 * it left is not stopped, as at a normal end) */
+			ferry_watchdog_forget(&r->dog, p->pid);
 			last_exit = t;
 			if (r->node)
 				ferry_info("rank %d exited with %d", p->rank, p->status);
@@ -1293,6 +1302,7 @@ static int run_command(struct run *r, const char *cmd, int *status, ferry_err *e
 			*status = p->status;
 	}
 	free(rp);
+	ferry_watchdog_stop(&r->dog);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
