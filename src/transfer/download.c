@@ -73,6 +73,7 @@ struct dfile {
 	unsigned parts_left; /* atomic; one more while the rest is waiting */
 	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
+	uint64_t last_byte_us; /* atomic max: when a part's last byte arrived (ferry_now_ms × 1000) */
 };
 
 struct dpart {
@@ -221,6 +222,11 @@ static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err
 					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
 					     f->remote, f->md5, got ? got : "(not computed)");
 	}
+	if (f->hash && got) { /* how far the hash trailed the transfer: the part of the check that cost wall time */
+		uint64_t last = __atomic_load_n(&f->last_byte_us, __ATOMIC_RELAXED);
+		ferry_info("'%s': MD5 checked %.0f ms after the last byte arrived", f->remote,
+			   last ? ferry_now_ms() - (double)last / 1000 : 0.0);
+	}
 	if (rename(f->tmp, f->final) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot rename '%s' into place: %s", f->final, strerror(errno));
 	__atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
@@ -301,6 +307,9 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s,
 				      err);
 	double t_end = ferry_now_ms();
+	for (uint64_t us = (uint64_t)(t_end * 1000), was = __atomic_load_n(&f->last_byte_us, __ATOMIC_RELAXED);
+	     us > was && !__atomic_compare_exchange_n(&f->last_byte_us, &was, us, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
+		;
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	ferry_data_free(s.buf, s.cap);
