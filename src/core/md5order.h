@@ -24,7 +24,8 @@
  * after every part was reported landed (fed bytes may still be on their way
  * to the file until their part is); it gets the digest and finishes the file.
  *
- * Threads: ferry_md5order_landed is safe from any number of threads;
+ * Threads: ferry_md5order_landed and ferry_md5order_feed are safe from any
+ * number of threads;
  * new/free from the owner, with no landed call in flight.
  */
 #ifndef FERRY_MD5ORDER_H
