@@ -270,6 +270,7 @@ struct dl {
 	uint64_t bytes;
 	/* set before the threads start */
 	int check, verify;
+	char md5[25];                /* the stored MD5 from the attributes; "": ask storage */
 	struct ferry_md5order *hash; /* NULL: not checked */
 	char digest[25];             /* set by the thread that hashed the end (then `hashed`) */
 	int hashed;
@@ -294,6 +295,16 @@ static int dl_sink(void *arg, uint64_t off, const void *data, size_t len)
 	if (__atomic_load_n(&d->fc->stopping, __ATOMIC_RELAXED)) {
 		errno = ECANCELED;
 		return -1;
+	}
+	/* bytes at the hash cursor are hashed from memory before they are
+	 * written (core/md5order.h); the rest when their part has landed */
+	int h = d->hash ? ferry_md5order_feed(d->hash, d->fd, off, data, len, d->digest) : 0;
+	if (h < 0)
+		return -1;
+	if (h == 1) {
+		pthread_mutex_lock(&d->fc->lock);
+		d->hashed = 1;
+		pthread_mutex_unlock(&d->fc->lock);
 	}
 	if (ferry_pwrite_all(d->fd, data, len, off) < 0)
 		return -1;
@@ -410,7 +421,10 @@ static void *dl_run(void *arg)
 	ferry_err serr;
 	ferry_err_clear(&serr);
 	int src = 0, stat_done = 0;
-	if (d->check && d->verify == FERRY_VERIFY_REQUIRE) {
+	if (d->md5[0]) { /* the attributes carried it: no HEAD */
+		memcpy(st.md5, d->md5, sizeof(st.md5));
+		stat_done = 1;
+	} else if (d->check && d->verify == FERRY_VERIFY_REQUIRE) {
 		src = ferry_store_stat(fc->cfg.store, d->path, &st, &serr);
 		stat_done = 1;
 		if (src == 0 && !st.md5[0]) {
@@ -478,7 +492,7 @@ static void *dl_run(void *arg)
 
 /* Set up the download of `e` (lock held: the temporary exists before any
  * other opener can look for it). Returns the download, or NULL with err. */
-static struct dl *dl_new(struct ferry_fcache *fc, struct ferry_fcache_entry *e, ferry_err *err)
+static struct dl *dl_new(struct ferry_fcache *fc, struct ferry_fcache_entry *e, const char *md5, ferry_err *err)
 {
 	struct dl *d = calloc(1, sizeof(*d));
 	uint64_t nparts = (e->size + fc->cfg.part_size - 1) / fc->cfg.part_size;
@@ -498,7 +512,11 @@ static struct dl *dl_new(struct ferry_fcache *fc, struct ferry_fcache_entry *e, 
 	d->part = fc->cfg.part_size;
 	d->verify = fc->cfg.store->settings ? (int)ferry_setting_int(fc->cfg.store->settings, FS_VERIFY_MD5)
 					    : FERRY_VERIFY_AUTO;
-	d->check = d->verify == FERRY_VERIFY_REQUIRE || (d->verify == FERRY_VERIFY_AUTO && nparts > 1);
+	if (d->verify != FERRY_VERIFY_OFF && md5 && strlen(md5) == 24)
+		memcpy(d->md5, md5, sizeof(d->md5));
+	/* a one-part file is checked when its MD5 costs no request */
+	d->check = d->verify == FERRY_VERIFY_REQUIRE ||
+		   (d->verify == FERRY_VERIFY_AUTO && (nparts > 1 || d->md5[0]));
 	if (d->check && !(d->hash = ferry_md5order_new(e->size, d->part, FERRY_MD5ORDER_MAP))) {
 		dl_free(d);
 		ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -530,7 +548,7 @@ static int open_copy(struct ferry_fcache *fc, struct ferry_fcache_entry *e, cons
 }
 
 int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
-		      const char *etag, int *fd, struct ferry_fcache_entry **ent, ferry_err *err)
+		      const char *etag, const char *md5, int *fd, struct ferry_fcache_entry **ent, ferry_err *err)
 {
 	uint64_t key = ferry_cache_key(path, size, mtime, etag);
 	char name[4200];
@@ -584,7 +602,7 @@ int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, 
 	e->key = key;
 	e->size = size;
 	e->state = E_LOADING;
-	if (!(d = dl_new(fc, e, err))) {
+	if (!(d = dl_new(fc, e, md5, err))) {
 		pthread_mutex_unlock(&fc->lock);
 		ferry_log(FERRY_LOG_ERROR, "file cache: %s", err->msg);
 		entry_free(e);
@@ -719,7 +737,7 @@ void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent)
 /* ---- fetching ahead: a file brought in for an open expected soon ---- */
 
 int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
-			  const char *etag, ferry_err *err)
+			  const char *etag, const char *md5, ferry_err *err)
 {
 	uint64_t key = ferry_cache_key(path, size, mtime, etag);
 	pthread_mutex_lock(&fc->lock);
@@ -734,7 +752,7 @@ int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t si
 	 * not counted in wait_us. */
 	int fd = -1;
 	struct ferry_fcache_entry *ent = NULL;
-	int rc = ferry_fcache_open(fc, path, size, mtime, etag, &fd, &ent, err);
+	int rc = ferry_fcache_open(fc, path, size, mtime, etag, md5, &fd, &ent, err);
 	if (rc < 0 || rc == FERRY_FCACHE_NOFIT)
 		return rc;
 	close(fd);

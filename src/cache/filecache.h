@@ -17,16 +17,19 @@
  * used. A file that cannot fit even then gets FERRY_FCACHE_NOFIT: the caller
  * streams it instead.
  *
- * MD5 (FERRY_VERIFY_MD5, read from the store's settings): a file fetched in more than one part (and, under
- * `require`, every file) is hashed in file order while its parts land
- * (core/md5order.h) and checked against the blob's stored Content-MD5, which
- * the download asks for (one HEAD) while the parts download; a mismatch
+ * MD5 (FERRY_VERIFY_MD5, read from the store's settings): a file whose
+ * stored Content-MD5 came with its attributes (a listing's entry, a lookup's
+ * HEAD: the `md5` argument), a file fetched in more than one part and, under
+ * `require`, every file is hashed in file order while its parts land
+ * (core/md5order.h) and checked against the blob's stored Content-MD5: the
+ * one given, else one the download asks for (one HEAD) while the parts
+ * download; a mismatch
  * fails the download: nothing is kept, every later read of its handles fails
  * and a new open downloads again. A read that reaches the file's last byte is
  * answered only after the check, so a reader that reads to the end learns of
  * a mismatch; bytes read earlier were not yet verified. `auto` does not check files
- * of one part (the extra request would double their cost); `require` fails
- * files storage keeps no MD5 for.
+ * of one part whose attributes carry no MD5 (the extra request would double
+ * their cost); `require` fails files storage keeps no MD5 for.
  *
  * Ownership: the cache borrows the store and owns its folder's contents
  * (removed by ferry_fcache_destroy). An entry handed out by ferry_fcache_open
@@ -73,7 +76,8 @@ int ferry_fcache_new(const struct ferry_fcache_config *cfg, struct ferry_fcache 
 void ferry_fcache_destroy(struct ferry_fcache *fc);
 void ferry_fcache_counters(struct ferry_fcache *fc, struct ferry_fcache_counters *out);
 
-/* Make `path` (size, mtime, etag from its attributes) local: a hit, the
+/* Make `path` (size, mtime, etag and md5 — base64 Content-MD5, "" or NULL
+ * when the attributes carry none — from its attributes) local: a hit, the
  * running download of another handle, or a new download started in the
  * background; does not wait for the bytes and sends no request itself.
  * Returns 0 (a hit) or FERRY_FCACHE_MISS (a new download: whatever a reader
@@ -82,7 +86,7 @@ void ferry_fcache_counters(struct ferry_fcache *fc, struct ferry_fcache_counters
  * the caller closes it) and *ent (pinned), FERRY_FCACHE_NOFIT when it cannot
  * fit, or -1 with err (local I/O, memory). */
 int ferry_fcache_open(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
-		      const char *etag, int *fd, struct ferry_fcache_entry **ent, ferry_err *err);
+		      const char *etag, const char *md5, int *fd, struct ferry_fcache_entry **ent, ferry_err *err);
 /* Before reading [off, off+len) of `ent`'s descriptor: returns 0 when those
  * bytes are in it (waiting for the part at the download's front if needed;
  * a range that reaches the file's end waits for the MD5 verdict),
@@ -108,6 +112,6 @@ void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent)
  * FERRY_FCACHE_NOFIT when it cannot fit (nothing fetched), or -1 with err.
  * The file is not pinned: it is pruned like any file nobody has open. */
 int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
-			  const char *etag, ferry_err *err);
+			  const char *etag, const char *md5, ferry_err *err);
 
 #endif

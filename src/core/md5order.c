@@ -19,7 +19,10 @@ struct ferry_md5order {
 	EVP_MD_CTX *ctx;    /* used only by the thread with busy set */
 	uint64_t size, part;
 	int flags;
-	unsigned nparts, next; /* next: first part not yet hashed */
+	unsigned nparts, ndone; /* parts, parts landed */
+	uint64_t pos;          /* bytes hashed: the cursor (may stop inside a part
+				* that was fed from memory in pieces) */
+	int ended;             /* the digest was handed out */
 	unsigned char *done;   /* per part: landed */
 	int busy;              /* a thread is hashing */
 	int failed;            /* a read failed: stop for good */
@@ -71,14 +74,16 @@ static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t l
 	struct ferry_membudget *mb = ferry_membudget_process();
 	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;
-	if ((h->flags & FERRY_MD5ORDER_MAP) && len > 0 && page > 0 && off % (uint64_t)page == 0 &&
-	    fstat(fd, &st) == 0 && (uint64_t)st.st_size >= off + len && ferry_membudget_try_reserve(mb, len, 0)) {
-		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	/* a cursor left inside a page by bytes fed from memory: map from the page's start */
+	uint64_t lead = page > 0 ? off % (uint64_t)page : 0, mlen = lead + len;
+	if ((h->flags & FERRY_MD5ORDER_MAP) && len > 0 && page > 0 && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_size >= off + len && ferry_membudget_try_reserve(mb, mlen, 0)) {
+		void *m = mmap(NULL, (size_t)mlen, PROT_READ, MAP_SHARED, fd, (off_t)(off - lead));
 		if (m != MAP_FAILED) {
-			EVP_DigestUpdate(h->ctx, m, (size_t)len);
-			munmap(m, (size_t)len);
+			EVP_DigestUpdate(h->ctx, (const char *)m + lead, (size_t)len);
+			munmap(m, (size_t)mlen);
 		}
-		ferry_membudget_release(mb, len);
+		ferry_membudget_release(mb, mlen);
 		if (m != MAP_FAILED)
 			return 0;
 	}
@@ -107,40 +112,72 @@ static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t l
 	return rc;
 }
 
-int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char out[25])
+/* Hash what follows the cursor: landed parts from the file (busy held and
+ * the lock too; dropped while hashing). Then, at the end, the digest.
+ * Returns 1 (the end: `out` set), 0 or -1 (a read failed: errno). */
+static int advance(struct ferry_md5order *h, int fd, char out[25])
 {
-	pthread_mutex_lock(&h->mu);
-	if (index < h->nparts)
-		h->done[index] = 1;
-	if (h->busy || h->failed) {
-		pthread_mutex_unlock(&h->mu);
-		return 0;
-	}
-	h->busy = 1;
 	int rc = 0;
-	while (h->next < h->nparts && h->done[h->next]) {
-		unsigned i = h->next;
+	while (h->pos < h->size && h->done[h->pos / h->part]) {
+		uint64_t off = h->pos, end = (off / h->part + 1) * h->part;
+		if (end > h->size)
+			end = h->size;
 		pthread_mutex_unlock(&h->mu);
-		uint64_t off = (uint64_t)i * h->part;
-		uint64_t len = h->size - off < h->part ? h->size - off : h->part;
-		int e = hash_range(h, fd, off, len);
+		int e = hash_range(h, fd, off, end - off);
 		int saved = errno;
 		pthread_mutex_lock(&h->mu);
 		if (e < 0) {
 			h->failed = 1;
 			errno = saved;
-			rc = -1;
-			break;
+			return -1;
 		}
-		h->next++;
+		h->pos = end;
 	}
-	if (rc == 0 && h->next == h->nparts) {
+	/* the end only once every part is in the file too: bytes fed from memory
+	 * may still be on their way to it (checked and cleared with `busy` under
+	 * the lock, so the last part's report cannot slip between) */
+	if (h->pos == h->size && h->ndone == h->nparts && !h->ended) {
 		unsigned char md[16];
 		EVP_DigestFinal_ex(h->ctx, md, NULL);
 		ferry_md5_b64(md, out);
-		h->next++; /* past the end: no later call returns 1 */
+		h->ended = 1; /* no later call returns 1 */
 		rc = 1;
 	}
+	return rc;
+}
+
+int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char out[25])
+{
+	pthread_mutex_lock(&h->mu);
+	if (index < h->nparts && !h->done[index]) {
+		h->done[index] = 1;
+		h->ndone++;
+	}
+	if (h->busy || h->failed || h->ended) {
+		pthread_mutex_unlock(&h->mu);
+		return 0;
+	}
+	h->busy = 1;
+	int rc = advance(h, fd, out);
+	h->busy = 0;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+int ferry_md5order_feed(struct ferry_md5order *h, int fd, uint64_t off, const void *data, size_t len,
+			char out[25])
+{
+	pthread_mutex_lock(&h->mu);
+	if (h->busy || h->failed || h->ended || off != h->pos || len == 0 || off + len > h->size) {
+		pthread_mutex_unlock(&h->mu);
+		return 0;
+	}
+	h->busy = 1;
+	pthread_mutex_unlock(&h->mu);
+	EVP_DigestUpdate(h->ctx, data, len);
+	pthread_mutex_lock(&h->mu);
+	h->pos += len;
+	int rc = advance(h, fd, out);
 	h->busy = 0;
 	pthread_mutex_unlock(&h->mu);
 	return rc;
@@ -149,7 +186,7 @@ int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char
 uint64_t ferry_md5order_hashed(struct ferry_md5order *h)
 {
 	pthread_mutex_lock(&h->mu);
-	uint64_t n = h->next >= h->nparts ? h->size : (uint64_t)h->next * h->part;
+	uint64_t n = h->pos;
 	pthread_mutex_unlock(&h->mu);
 	return n;
 }

@@ -9,17 +9,29 @@
  * moves past it. The digest is therefore ready a moment after the last part
  * lands instead of after a second, serial pass over the whole file.
  *
- * One thread hashes at a time; a worker that reports a part while another is
- * hashing returns at once (the hashing thread picks the part up). Exactly one
- * ferry_md5order_landed call returns 1: the one whose thread hashed the last
- * part; it gets the digest and finishes the file.
+ * The cursor counts bytes. Before it writes bytes that start exactly at the
+ * cursor, a worker may hand them over from memory (ferry_md5order_feed): they
+ * are hashed there, while still in the CPU's cache, without waiting for their
+ * part to land and without reading them back; the rest of their part is then
+ * hashed from the file when the part lands. So the part at the cursor is
+ * hashed as it streams in, and once the last byte arrives what is left to
+ * hash is at most the parts that landed ahead of the cursor.
  *
- * Threads: ferry_md5order_landed is safe from any number of threads;
+ * One thread hashes at a time; a worker that reports a part (or feeds bytes)
+ * while another is hashing returns at once (the hashing thread picks the part
+ * up; fed bytes not taken are hashed from the file later). Exactly one
+ * landed/feed call returns 1: the one whose thread hashed the file's end
+ * after every part was reported landed (fed bytes may still be on their way
+ * to the file until their part is); it gets the digest and finishes the file.
+ *
+ * Threads: ferry_md5order_landed and ferry_md5order_feed are safe from any
+ * number of threads;
  * new/free from the owner, with no landed call in flight.
  */
 #ifndef FERRY_MD5ORDER_H
 #define FERRY_MD5ORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ferry_md5order;
@@ -41,6 +53,16 @@ void ferry_md5order_free(struct ferry_md5order *h);
  * read of `fd` failed (errno set; the hasher stays stopped, no call returns 1
  * afterwards). */
 int ferry_md5order_landed(struct ferry_md5order *h, int fd, unsigned index, char out[25]);
+
+/* `len` bytes at `off`, in memory at `data`, are about to be written to `fd`
+ * (nothing else writes them). When `off` is the cursor and no other thread is
+ * hashing, they are hashed from `data` (and then whatever landed parts follow
+ * them, from `fd`); else nothing happens and they will be hashed from `fd`
+ * when their part is reported landed. Returns as ferry_md5order_landed. The
+ * bytes must be the ones written: a caller that rewrites a range it fed
+ * would be checked against the first version. */
+int ferry_md5order_feed(struct ferry_md5order *h, int fd, uint64_t off, const void *data, size_t len,
+			char out[25]);
 
 /* Bytes hashed so far (for tests and logs). */
 uint64_t ferry_md5order_hashed(struct ferry_md5order *h);

@@ -4,7 +4,7 @@
  * next files before they are opened (see fs_internal.h).
  *
  * Listings. readdir hands every entry it serves here (ahead_listed), in
- * listing order; each folder keeps its entries (name, size, mtime, etag) in
+ * listing order; each folder keeps its entries (name, size, mtime, etag, md5) in
  * an array with a name index. A lookup the kernel sends after forgetting a
  * node is answered from it (ahead_lookup) instead of a HEAD, within the
  * attribute TTL. Memory is bounded: at most AH_MAX_ENTRIES entries in all
@@ -63,6 +63,7 @@ enum { S_NONE, S_QUEUED, S_FETCHING, S_READY, S_CLAIMED, S_DONE };
 struct aent {
 	char *name; /* the file's name in its folder */
 	char *etag;
+	char md5[25]; /* stored Content-MD5 from the listing, "" if none: the file cache checks it */
 	uint64_t size;
 	int64_t mtime;
 	unsigned char is_dir, state;
@@ -354,6 +355,7 @@ void ahead_listed(struct ferry_ahead *a, const char *dir, uint64_t i, const stru
 		free(x->etag);
 		goto out;
 	}
+	snprintf(x->md5, sizeof(x->md5), "%s", e->md5);
 	x->size = e->size;
 	x->mtime = e->mtime;
 	x->is_dir = (unsigned char)(e->is_dir != 0);
@@ -396,6 +398,7 @@ int ahead_lookup(struct ferry_ahead *a, const char *path, struct ferry_entry *ou
 			out->mtime = e->mtime;
 			out->is_dir = e->is_dir;
 			snprintf(out->etag, sizeof(out->etag), "%s", e->etag);
+			snprintf(out->md5, sizeof(out->md5), "%s", e->md5);
 			a->c.lookups++;
 			rc = 0;
 		}
@@ -546,6 +549,8 @@ static void *worker(void *arg)
 		char *path = ferry_path_join(d->path, e->name);
 		char etag[72];
 		snprintf(etag, sizeof(etag), "%s", e->etag);
+		char md5[25];
+		snprintf(md5, sizeof(md5), "%s", e->md5);
 		uint64_t size = e->size;
 		int64_t mtime = e->mtime;
 		e->state = S_FETCHING;
@@ -553,7 +558,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&a->lock);
 		ferry_err err;
 		ferry_err_clear(&err);
-		int rc = path ? ferry_fcache_prefetch(a->fc, path, size, mtime, etag, &err) : -1;
+		int rc = path ? ferry_fcache_prefetch(a->fc, path, size, mtime, etag, md5, &err) : -1;
 		if (rc < 0)
 			ferry_debug("read-ahead of '%s' failed (the open will try again): %s", path ? path : "?",
 				    path ? err.msg : "out of memory");

@@ -152,6 +152,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int64_t mtime = n->mtime;
 	char etag[72];
 	snprintf(etag, sizeof(etag), "%s", n->etag);
+	char md5[25];
+	snprintf(md5, sizeof(md5), "%s", n->md5);
 	char *path = strdup(n->path);
 	pthread_mutex_unlock(&fs->tlock);
 	if (!path) {
@@ -179,7 +181,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ferry_err err;
 		ferry_err_clear(&err);
 		ahead_opened(fs->ahead, path); /* before this file's own download: the next ones start now */
-		int frc = ferry_fcache_open(fs->fc, path, size, mtime, etag, &h->fd, &h->ent, &err);
+		int frc = ferry_fcache_open(fs->fc, path, size, mtime, etag, md5, &h->fd, &h->ent, &err);
 		if (frc < 0) {
 			free(path);
 			free(h);

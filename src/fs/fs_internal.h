@@ -39,6 +39,7 @@ struct node {
 	uint64_t size;
 	int64_t mtime;
 	char etag[72];
+	char md5[25];         /* stored Content-MD5 (base64) from the attributes, "" if none */
 	double attr_ms;       /* when the attributes were read; 0 = never */
 	struct node *hnext;
 	/* read-write mounts only (guarded by tlock) */

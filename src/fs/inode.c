@@ -57,6 +57,7 @@ struct node *table_get(struct ferry_fs *fs, const char *path, const struct ferry
 		n->size = e->size;
 		n->mtime = e->mtime;
 		snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
+		snprintf(n->md5, sizeof(n->md5), "%s", e->md5);
 		n->attr_ms = e->size_unknown ? 0 : ferry_now_ms();
 	}
 	return n;
@@ -160,6 +161,7 @@ int refresh(struct ferry_fs *fs, struct node *n)
 	n->size = e.size;
 	n->mtime = e.mtime;
 	snprintf(n->etag, sizeof(n->etag), "%s", e.etag);
+	snprintf(n->md5, sizeof(n->md5), "%s", e.md5);
 	n->attr_ms = ferry_now_ms();
 	pthread_mutex_unlock(&fs->tlock);
 	ferry_entry_clear(&e);

@@ -111,6 +111,7 @@ static int w_upload(struct ferry_fs *fs, struct node *n, struct wnode *w)
 			 * etag is ours, unique per upload, so the read caches (keyed
 			 * by path, size, mtime and etag) never serve an older copy. */
 			n->size = size;
+			n->md5[0] = '\0'; /* the stored one (if any) was the old content's */
 			n->mtime = (int64_t)time(NULL);
 			snprintf(n->etag, sizeof(n->etag), "ferry-upload-%llu",
 				 (unsigned long long)__atomic_add_fetch(&fs->upload_seq, 1, __ATOMIC_RELAXED));
@@ -613,6 +614,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (!n->w && n->attr_ms == 0) { /* new: nothing in storage yet */
 			n->size = 0;
 			n->etag[0] = '\0';
+			n->md5[0] = '\0';
 			set_local(fs, n, 1);
 		}
 		n->is_dir = 0;

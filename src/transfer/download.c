@@ -11,8 +11,9 @@
  * file without one is refused before any byte moves): for a file fetched as
  * one part the digest is computed as the bytes stream by; a file fetched in
  * parts is hashed in file order while the download runs (core/md5order.h: a
- * cursor over the landed parts, each mapped from the page cache right after
- * it lands), so the digest is ready as the last part lands. The thread
+ * cursor over the landed parts; the bytes at the cursor are hashed from the
+ * part's buffer before they are written, the parts that landed ahead of it
+ * mapped from the page cache), so the digest is ready as the last part lands. The thread
  * that hashes the file's end checks it and renames the file into place.
  *
  * Part size (transfer/partsize.h): a file larger than RSLEX_DOWNLOADER_THREADS
@@ -28,7 +29,7 @@
  * server's latency, so the pool has at least SMALL_INFLIGHT workers whatever
  * RSLEX_DOWNLOADER_THREADS says (each keeps its own keep-alive connection in
  * the store); parts of large files, which are bandwidth, not latency, still
- * run at most RSLEX_DOWNLOADER_THREADS at once (a semaphore), so that
+ * run at most RSLEX_DOWNLOADER_THREADS at once (slots taken in turn), so that
  * setting keeps bounding the load and the part buffers.
  *
  * Memory: each part's buffer is reserved in the process's memory budget
@@ -54,7 +55,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <semaphore.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ struct dfile {
 	unsigned parts_left; /* atomic; one more while the rest is waiting */
 	int failed;          /* atomic: a part failed; the file is never renamed into place */
 	int done;            /* atomic: renamed into place */
+	uint64_t last_byte_us; /* atomic max: when a part's last byte arrived (ferry_now_ms × 1000) */
 };
 
 struct dpart {
@@ -88,7 +90,15 @@ struct dpart {
 struct dl {
 	struct ferry_ctx *ctx;
 	struct ferry_store *store;
-	sem_t part_slots; /* RSLEX_DOWNLOADER_THREADS: parts of large files running at once */
+	/* parts of large files running at once: at most RSLEX_DOWNLOADER_THREADS,
+	 * started in the order the workers took them (tickets), so a file's parts
+	 * start in file order and its hash cursor (which needs the parts in
+	 * order) does not wait for a part overtaken at the start line, as
+	 * waiters on a semaphore can be */
+	pthread_mutex_t slot_mu;
+	pthread_cond_t slot_cv;
+	unsigned slots_running;
+	uint64_t slot_ticket, slot_serving;
 	unsigned threads; /* RSLEX_DOWNLOADER_THREADS */
 	struct ferry_pool *pool;
 	enum ferry_verify_md5 verify;
@@ -146,8 +156,22 @@ static void sink_landed(struct sink_state *s, uint64_t off, uint64_t len)
 	}
 }
 
+/* `len` bytes at `off` are about to be written: when they are at the file's
+ * hash cursor, they are hashed here, from memory (core/md5order.h). */
+static void sink_feed(struct sink_state *s, uint64_t off, const void *data, size_t len)
+{
+	if (!s->f || !s->f->hash || s->hash_errno || !len)
+		return;
+	int r = ferry_md5order_feed(s->f->hash, s->fd, off, data, len, s->digest);
+	if (r < 0)
+		s->hash_errno = errno ? errno : EIO;
+	else if (r == 1)
+		s->hashed_end = 1;
+}
+
 static int sink_flush(struct sink_state *s)
 {
+	sink_feed(s, s->buf_off, s->buf, s->used);
 	int rc = ferry_pwrite_all(s->fd, s->buf, s->used, s->buf_off);
 	if (rc == 0)
 		sink_landed(s, s->buf_off, s->used);
@@ -165,6 +189,7 @@ static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 	if (!s->t_first)
 		s->t_first = ferry_now_ms();
 	if (len > s->cap) {
+		sink_feed(s, off, data, len);
 		if (ferry_pwrite_all(s->fd, data, len, off) < 0)
 			return -1;
 		sink_landed(s, off, len);
@@ -197,6 +222,11 @@ static int finish_file(struct dl *d, struct dfile *f, const char *got, ferry_err
 					     "'%s': MD5 mismatch (storage says %s, received %s); the data changed or was corrupted in transit",
 					     f->remote, f->md5, got ? got : "(not computed)");
 	}
+	if (f->hash && got) { /* how far the hash trailed the transfer: the part of the check that cost wall time */
+		uint64_t last = __atomic_load_n(&f->last_byte_us, __ATOMIC_RELAXED);
+		ferry_info("'%s': MD5 checked %.0f ms after the last byte arrived", f->remote,
+			   last ? ferry_now_ms() - (double)last / 1000 : 0.0);
+	}
 	if (rename(f->tmp, f->final) < 0)
 		return ferry_err_set(err, FERRY_E_IO, "cannot rename '%s' into place: %s", f->final, strerror(errno));
 	__atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
@@ -226,6 +256,26 @@ static void queue_rest(struct dl *d, struct dfile *f, double ttfb_ms, double bod
 	queue_parts(d, f, f->rest_off, f->size, part, 0, 0);
 }
 
+static void slot_take(struct dl *d)
+{
+	pthread_mutex_lock(&d->slot_mu);
+	uint64_t t = d->slot_ticket++;
+	while (t != d->slot_serving || d->slots_running >= d->threads)
+		pthread_cond_wait(&d->slot_cv, &d->slot_mu);
+	d->slot_serving++;
+	d->slots_running++;
+	pthread_cond_broadcast(&d->slot_cv); /* the next ticket may start too */
+	pthread_mutex_unlock(&d->slot_mu);
+}
+
+static void slot_give(struct dl *d)
+{
+	pthread_mutex_lock(&d->slot_mu);
+	d->slots_running--;
+	pthread_cond_broadcast(&d->slot_cv);
+	pthread_mutex_unlock(&d->slot_mu);
+}
+
 static int run_part(void *ctx, void *item, ferry_err *err)
 {
 	struct dl *d = ctx;
@@ -245,8 +295,7 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
 	}
 	if (!pt->whole)
-		while (sem_wait(&d->part_slots) < 0 && errno == EINTR)
-			;
+		slot_take(d);
 	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
 	/* The part buffer counts against FERRY_MEMORY_LIMIT: when the budget is
 	 * short this waits (holding nothing else of it) for a buffer to free. */
@@ -258,12 +307,15 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 		rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s,
 				      err);
 	double t_end = ferry_now_ms();
+	for (uint64_t us = (uint64_t)(t_end * 1000), was = __atomic_load_n(&f->last_byte_us, __ATOMIC_RELAXED);
+	     us > was && !__atomic_compare_exchange_n(&f->last_byte_us, &was, us, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
+		;
 	if (rc == 0 && sink_flush(&s) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
 	ferry_data_free(s.buf, s.cap);
 	ferry_membudget_release(d->mb, s.cap);
 	if (!pt->whole)
-		sem_post(&d->part_slots);
+		slot_give(d);
 	if (rc == 0 && s.got != pt->len)
 		rc = ferry_err_set(err, FERRY_E_INTEGRITY,
 				   "'%s': expected %llu bytes at offset %llu, received %llu (did the blob change during the download?)",
@@ -480,7 +532,8 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 	unsigned threads = (unsigned)ferry_setting_int(&ctx->settings, FS_DOWNLOADER_THREADS);
 	unsigned workers = threads < SMALL_INFLIGHT ? SMALL_INFLIGHT : threads;
 	d.threads = threads;
-	sem_init(&d.part_slots, 0, threads);
+	pthread_mutex_init(&d.slot_mu, NULL);
+	pthread_cond_init(&d.slot_cv, NULL);
 	ferry_info("download %s -> %s with %u workers (%u at once on parts of large files), parts of %lld bytes (up to %lld)",
 		   uri, dest, workers, threads, (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE),
 		   (long long)ferry_setting_int(&ctx->settings, FS_PART_SIZE_MAX));
@@ -507,7 +560,8 @@ int ferry_download_store(struct ferry_ctx *ctx, struct ferry_store *store, const
 		free(f);
 	}
 	free(d.files);
-	sem_destroy(&d.part_slots);
+	pthread_cond_destroy(&d.slot_cv);
+	pthread_mutex_destroy(&d.slot_mu);
 	if (rc < 0 && single_file) {
 		free(*single_file);
 		*single_file = NULL;
