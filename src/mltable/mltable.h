@@ -262,14 +262,20 @@ int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, st
 int ferry_mltable_describe(const char *folder, size_t *nfiles, ferry_err *err);
 
 /* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
- *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*
- *   factor := "not" factor | "(" expr ")" | operand OP operand
- *           | col(NAME) "." ("startswith"|"endswith"|"contains") "(" STRING ")"
- *   operand := col(NAME) | NUMBER | STRING | true | false
+ *   expr := term (("or" | "||" | "|") term)* ;  term := factor (("and" | "&&" | "&") factor)*
+ *   factor := ("not" | "!") factor | "(" expr ")" | operand OP operand
+ *           | column "." ("startswith"|"endswith"|"contains") "(" STRING ")"
+ *   operand := column | NUMBER | STRING | true | false | datetime(Y, M, D[, h[, m[, s]]])
+ *   column := col(STRING) | NAME   (NAME: [A-Za-z_][A-Za-z0-9_]*, not and/or/not;
+ *             `col > 3` is the column named col: col( starts Azure's form)
  *   OP := == != < <= > >=
  * Strings are '...' or "..." with backslash escapes. A number compares
- * numerically with a column value that parses as a number; otherwise values
- * compare as strings; a null (empty) value satisfies only "!=". */
+ * numerically with a column value that parses as a number; a datetime(...),
+ * or a string that reads as ISO 8601 (2024-01-31[T12:00[:00[.fff]]][Z]),
+ * compares as a point in time with a value that reads as one (the text the
+ * evaluator writes for datetime columns); otherwise values compare as
+ * strings; a null (empty) value satisfies only "!=". Parse errors name the
+ * problem and its position: "expected ... at position 9 ('...')". */
 int ferry_mlt_expr_parse(const char *text, struct ferry_mlt_expr **out, char *errbuf, size_t cap);
 void ferry_mlt_expr_free(struct ferry_mlt_expr *e);
 /* Evaluate: `lookup` gives a column's value (NULL + *is_null=1 for null).
