@@ -29,10 +29,23 @@ int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_s
 			  ferry_err *err)
 {
 	*out = NULL;
+	struct ferry_mltable *m;
+	if (ferry_mltable_open(ctx, uri, &m, err) < 0)
+		return -1;
+	return ferry_mltable_fileset_of(ctx, m, out, nfiles, err);
+}
+
+int ferry_mltable_fileset_of(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_store **out,
+			     size_t *nfiles, ferry_err *err)
+{
+	*out = NULL;
 	struct owner *o = calloc(1, sizeof(*o));
-	if (!o)
+	if (!o) {
+		ferry_mltable_free(m);
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
-	if (ferry_mltable_open(ctx, uri, &o->m, err) < 0 || ferry_mltable_table_files(ctx, o->m, &o->files, err) < 0) {
+	}
+	o->m = m;
+	if (ferry_mltable_table_files(ctx, o->m, &o->files, err) < 0) {
 		release(o);
 		return -1;
 	}

@@ -121,6 +121,25 @@ struct ferry_mlt_step {
 	int64_t version_as_of, timestamp_ms;
 };
 
+/* Where the steps that pick files end: at the first read_*; in an MLTable
+ * without one (a file set), at the first step that acts on columns
+ * (extract_columns_from_partition_format, keep/drop_columns,
+ * convert_column_types): it and the steps after it act on the rows of the
+ * set's table (its Path column and the columns they add), as Azure's
+ * `{account}/{container}/images/{label}/{file}.jpg` over a file set does. */
+static inline size_t ferry_mlt_file_steps_end(const struct ferry_mlt_step *steps, size_t n)
+{
+	size_t k;
+	for (k = 0; k < n; k++)
+		if (ferry_mlt_is_read(steps[k].op))
+			return k;
+	for (k = 0; k < n; k++)
+		if (steps[k].op == FERRY_MLT_PARTITION || steps[k].op == FERRY_MLT_KEEP_COLUMNS ||
+		    steps[k].op == FERRY_MLT_DROP_COLUMNS || steps[k].op == FERRY_MLT_CONVERT)
+			return k;
+	return n;
+}
+
 /* Where a file comes from: a store and the prefix of its tree names. */
 struct ferry_mlt_source {
 	struct ferry_store *store; /* owned */
@@ -194,6 +213,10 @@ void ferry_mlt_files_clear(struct ferry_mlt_files *f);
  * *nfiles (if not NULL) gets the number of files. */
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
 			  ferry_err *err);
+/* The same for an MLTable already opened (and perhaps given more steps, as
+ * the C API adds a binding's): takes ownership of m, freed on failure too. */
+int ferry_mltable_fileset_of(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_store **out,
+			     size_t *nfiles, ferry_err *err);
 
 enum ferry_mlt_format {
 	FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA, FERRY_MLT_ROWS,

@@ -449,10 +449,9 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 			goto fail;
 	if (dedupe(out, err) < 0)
 		goto fail;
-	for (size_t k = 0; k < m->nsteps; k++) {
+	size_t end = ferry_mlt_file_steps_end(m->steps, m->nsteps);
+	for (size_t k = 0; k < end; k++) { /* what follows acts on rows */
 		const struct ferry_mlt_step *s = &m->steps[k];
-		if (ferry_mlt_is_read(s->op))
-			break; /* what follows acts on rows */
 		char *keep = calloc(out->n ? out->n : 1, 1);
 		if (!keep) {
 			ferry_err_set(err, FERRY_E_IO, "out of memory");
