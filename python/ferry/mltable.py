@@ -294,15 +294,16 @@ def _column_type(t):
 class MLTable:
     """An MLTable plus the transformation steps added in Python (see the module's docstring)."""
 
-    def __init__(self, uri, steps=(), engine=None):
+    def __init__(self, uri, steps=(), engine=None, _keep=None):
         self._uri = uri
         self._steps = tuple(steps)
         self._engine = engine if engine is not None else Engine()
+        self._keep = _keep  # from_*: the temporary folder holding the MLTable file written for it
 
     # ---- transformations: each returns a new table ----
 
     def _add(self, step):
-        return MLTable(self._uri, self._steps + (step,), self._engine)
+        return MLTable(self._uri, self._steps + (step,), self._engine, self._keep)
 
     def take(self, count=20):
         """The first `count` rows."""
@@ -519,7 +520,9 @@ class MLTable:
         return {n: _TYPE_NAMES.get(t, "string") for n, t in zip(c.names or [], c.types or [])}
 
     def __getstate__(self):  # for spawn workers: the engine's configuration, not its handle
-        return {"_uri": self._uri, "_steps": self._steps, "_engine": (self._engine.home, self._engine.settings)}
+        # (a from_* table's folder stays the parent's: a worker must not remove it when it exits)
+        return {"_uri": self._uri, "_steps": self._steps, "_engine": (self._engine.home, self._engine.settings),
+                "_keep": None}
 
     def __setstate__(self, d):
         home, settings = d.pop("_engine")
@@ -612,3 +615,62 @@ def load(uri, storage_options=None, home=None, settings=None):
     or files are asked for. home / settings: as for ferry.Engine. storage_options is accepted for
     Azure's signature; credentials come from the workspace and environment as for the CLI."""
     return MLTable(uri, (), Engine(home=home, settings=settings))
+
+
+# ---- tables without an MLTable file (Azure's from_* functions) ----
+
+def _path_entry(p):
+    """One `paths` entry: {'file'|'folder'|'pattern': value}; a local path made absolute (an
+    MLTable written to a temporary folder names local files by absolute path)."""
+    if not isinstance(p, dict) or len(p) != 1 or next(iter(p)) not in ("file", "folder", "pattern"):
+        raise MLTableError(errno.EINVAL, "paths: expected entries like {'file': ...}, {'folder': ...} or "
+                                         "{'pattern': ...}, got %r" % (p,))
+    (k, v), = p.items()
+    v = os.fspath(v)
+    if "://" not in v and not v.startswith("azureml:"):
+        v = os.path.abspath(v) + ("/" if k == "folder" and not v.endswith("/") else "")
+    return {k: v}
+
+
+def _from(paths, read=None, home=None, settings=None):
+    """A table over `paths` (Azure's list of {'file'|'folder'|'pattern': ...}) read by `read`:
+    ferry writes the MLTable file into a temporary folder kept while a table uses it."""
+    import tempfile
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [{"file": paths}]
+    doc = {"type": "mltable", "paths": [_path_entry(p) for p in paths]}
+    if read is not None:
+        _check([read], next(iter(read)))
+        doc["transformations"] = [read]
+    tmp = tempfile.TemporaryDirectory(prefix="ferry-mltable-")
+    with open(os.path.join(tmp.name, "MLTable"), "w") as f:
+        json.dump(doc, f, indent=1)  # JSON is YAML
+    return MLTable(tmp.name, (), Engine(home=home, settings=settings), tmp)
+
+
+def from_paths(paths, home=None, settings=None):
+    """A file-set table over `paths` (Azure's from_paths): its rows are the files' paths."""
+    return _from(paths, None, home, settings)
+
+
+def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", support_multi_line=False,
+                         empty_as_string=False, encoding="utf8", include_path_column=False,
+                         infer_column_types=True, home=None, settings=None):
+    """A table of the CSV (or other delimited) files `paths` (Azure's from_delimited_files)."""
+    return _from(paths, {"read_delimited": {
+        "header": header, "delimiter": delimiter, "support_multi_line": bool(support_multi_line),
+        "empty_as_string": bool(empty_as_string), "encoding": encoding,
+        "include_path_column": bool(include_path_column), "infer_column_types": bool(infer_column_types)}},
+        home, settings)
+
+
+def from_parquet_files(paths, include_path_column=False, home=None, settings=None):
+    """A table of the Parquet files `paths` (Azure's from_parquet_files)."""
+    return _from(paths, {"read_parquet": {"include_path_column": bool(include_path_column)}}, home, settings)
+
+
+def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False,
+                          home=None, settings=None):
+    """A table of the JSON-lines files `paths` (Azure's from_json_lines_files)."""
+    return _from(paths, {"read_json_lines": {"invalid_lines": invalid_lines, "encoding": encoding,
+                                             "include_path_column": bool(include_path_column)}}, home, settings)
