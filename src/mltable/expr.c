@@ -179,8 +179,9 @@ static int when_cmp(const struct when *a, const struct when *b)
 	return (a->ns > b->ns) - (a->ns < b->ns);
 }
 
-/* datetime(year, month, day[, hour[, minute[, second]]]), after the word. */
-static int datetime_lit(struct px *x, struct operand *o)
+/* datetime(year, month, day[, hour[, minute[, second]]]), after the word
+ * (which starts at `at`: errors about the whole value point there). */
+static int datetime_lit(struct px *x, struct operand *o, const char *at)
 {
 	int v[6] = { 0, 1, 1, 0, 0, 0 }, n = 0;
 	if (!word(x, "("))
@@ -197,10 +198,13 @@ static int datetime_lit(struct px *x, struct operand *o)
 	} while (word(x, ","));
 	if (!word(x, ")"))
 		return perr(x, "expected ',' or ')' in datetime()");
+	const char *end = x->p;
+	x->p = at;
 	if (n < 3)
 		return perr(x, "datetime() needs at least year, month and day");
 	if (when_of(v[0], v[1], v[2], v[3], v[4], v[5], 0, &o->t) < 0)
 		return perr(x, "datetime() is not a valid date and time");
+	x->p = end;
 	o->kind = V_DT;
 	return 0;
 }
@@ -251,7 +255,7 @@ static int operand(struct px *x, struct operand *o)
 	}
 	if (word(x, "datetime")) {
 		if (paren_next(x))
-			return datetime_lit(x, o);
+			return datetime_lit(x, o, at);
 		x->p = at;
 	}
 	if (*x->p == '"' || *x->p == '\'') {
