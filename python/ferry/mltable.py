@@ -2,14 +2,21 @@
 by ferry's C MLTable evaluator (the one `ferry mltable export` uses) through build/libferry.so.
 
     import ferry.mltable
+    from ferry.mltable import DataType
     tbl = ferry.mltable.load("azureml://datastores/workspaceblobstore/paths/trips/")
-    df = tbl.filter('col("fare") > 3').select_columns(["fare", "tip"]).take(1000).to_pandas_dataframe()
+    df = tbl.filter('fare > 3 and col("trip distance") < 10').select_columns(["fare", "tip"]).take(1000).to_pandas_dataframe()
+    tbl = tbl.convert_column_types({"pickup": DataType.to_datetime("%d/%m/%Y %H:%M"), "fare": DataType.to_float()})
     train, test = tbl.random_split(0.8, seed=1)
 
 load() takes a folder holding an MLTable file (any path form ferry knows: azureml://datastores/...,
 wasbs://, abfss://, s3://, a local folder) or a data asset of type mltable (azureml:<name>:<version>).
 A table is immutable: each method returns a new table with one more transformation step, as Azure's
-does; nothing is read until rows are asked for (to_pandas_dataframe, show, iter_batches, paths).
+does; nothing is read until rows are asked for (to_pandas_dataframe, show, iter_batches, files).
+A step ferry cannot take (a filter that does not parse) raises MLTableError when it is added.
+from_paths / from_delimited_files / from_parquet_files / from_json_lines_files make a table
+without an MLTable file. `paths` is Azure's (the entries as written); iteration gives the files'
+tree names (the Path column); open_files() reads them by that name (what ferry.torch.FileDataset
+does with an MLTable).
 
 Rows come from C in column batches (one callback per batch, not per value). The DataFrame's dtypes
 follow the table's column types (convert_column_types, else inferred from the first 200 rows, as
