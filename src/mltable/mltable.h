@@ -206,6 +206,8 @@ struct ferry_mlt_files {
 int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
 			ferry_err *err);
 void ferry_mlt_files_clear(struct ferry_mlt_files *f);
+/* Keep the files i for which keep[i] (in order); frees the others. */
+void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep);
 
 /* Open the MLTable at `uri`, evaluate its file set and return it as one
  * read-only store (store/fileset.h) whose root holds the tree names; the

@@ -424,8 +424,7 @@ static int only_path(void *arg, const char *name)
 	return strcmp(name, "Path") ? -1 : 0;
 }
 
-/* Keep the files i for which keep[i]; frees the others. */
-static void compact(struct ferry_mlt_files *f, const char *keep)
+void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -481,7 +480,7 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 					    "read_json_lines before it",
 					    ferry_mlt_step_label(m, s), s->line, s->name);
 		if (!bad)
-			compact(out, keep);
+			ferry_mlt_files_keep(out, keep);
 		free(keep);
 		if (bad)
 			goto fail;

@@ -5,7 +5,8 @@
 # (ferry_api_mltable_fileset): the dataset's items are exactly the files a job's eval_download
 # input holds, byte for byte, under the same <account>/<container>/<path> names, whether given as
 # the MLTable's folder, the MLTable file, an mltable data asset or a ferry.mltable.MLTable with
-# added steps (filter on Path, take); pattern over tree names; a DataLoader with 2 fork workers
+# added steps (filter on Path, take, a filter on a column extract_columns_from_partition_format
+# added — also in YAML through eval_download); pattern over tree names; a DataLoader with 2 fork workers
 # reads every file once; a pickled dataset (spawn) reads the same; mltable=False lists the
 # folder as before; a missing file and a wrong key are exceptions without the key.
 # pytest under Debian's python3 + torch: tests/python/test_torch_mltable.py.
@@ -33,6 +34,15 @@ paths:
   - pattern: ./images/**/*.jpg
   - file: $(az_uri "$cb" extra/labels.csv)
 YML
+# the same set, its files picked by a column that a partition format adds (rows act on files)
+mkdir -p "$TEST_TMP/up/dogs"
+cat >"$TEST_TMP/up/dogs/MLTable" <<'YML'
+paths:
+  - pattern: ../pets/images/**/*.jpg
+transformations:
+  - extract_columns_from_partition_format: "{account}/{container}/pets/images/{label}/{rest}"
+  - filter: label == "dog"
+YML
 az_datastore petds "$ca"
 sed "s/^name: petds/name: petbad/; s|account_key: .*|account_key: $(printf 'wrong-key-0123456789' | base64)|" \
 	"$TEST_TMP/ds-petds.yml" >"$TEST_TMP/ds-bad.yml"
@@ -42,12 +52,16 @@ azcli put "$cb" extra/labels.csv "$TEST_TMP/other/labels.csv"
 expect_ok ferry data create --name petset --type mltable --path "azureml://datastores/petds/paths/pets/"
 mkdir -p "$TEST_TMP/job"
 cat >"$TEST_TMP/job/ev.yml" <<YML
-command: cp -r \${{inputs.t}} $TEST_TMP/evdl
+command: cp -r \${{inputs.t}} $TEST_TMP/evdl && cp -r \${{inputs.d}} $TEST_TMP/evdogs
 inputs:
   t: {type: mltable, path: "azureml://datastores/petds/paths/pets", mode: eval_download}
+  d: {type: mltable, path: "azureml://datastores/petds/paths/dogs", mode: eval_download}
 YML
 expect_ok ferry run "$TEST_TMP/job/ev.yml"
 [[ -f $TEST_TMP/evdl/devstoreaccount1/$cb/extra/labels.csv ]] || fail "eval_download lacks the other container's file"
+assert_eq "dog/1.jpg dog/2.jpg dog/old/3.jpg" \
+	"$(cd "$TEST_TMP/evdogs/devstoreaccount1/$ca/pets/images" && find . -type f | sed 's#^./##' | LC_ALL=C sort | xargs)" \
+	"eval_download of a file set filtered on a partition column"
 
 step "pytest tests/python/test_torch_mltable.py"
 export T8_TMP=$TEST_TMP T8_KEY=$AZURITE_KEY T8_CA=$ca T8_CB=$cb T8_EVDL=$TEST_TMP/evdl

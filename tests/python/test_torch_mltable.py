@@ -55,6 +55,12 @@ def test_a_table_with_added_steps_and_a_pattern_over_tree_names():
     dogs = FileDataset(URI, pattern="**/dog/**/*.jpg")
     assert dogs.paths == sorted(n for n in WANT if "/dog/" in n) and len(dogs) == 3
     assert FileDataset(URI, pattern="*/%s/**" % CB).paths == ["devstoreaccount1/%s/extra/labels.csv" % CB]
+    # rows act on files: a filter on a column the partition format adds picks the set's files
+    labelled = mlt.load(URI).extract_columns_from_partition_format("{account}/{container}/pets/images/{label}/{rest}")
+    dogs = sorted(n for n in WANT if "/dog/" in n)
+    assert FileDataset(labelled.filter('label == "dog"')).paths == dogs
+    assert FileDataset(labelled.filter('label == "dog"').take(2)).paths == dogs[:2]
+    assert FileDataset(labelled.drop_columns(["Path"])).paths == sorted(WANT)  # no Path: the set stays
     fs = tbl.open_files()
     assert {f["name"]: fs.read(f["name"]) for f in fs.files} == {n: WANT[n] for n in want}
     assert [f["size"] for f in fs.files] == [len(WANT[n]) for n in want]
