@@ -210,7 +210,9 @@ void ferry_mlt_files_clear(struct ferry_mlt_files *f);
 void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep);
 
 /* Open the MLTable at `uri`, evaluate its file set and return it as one
- * read-only store (store/fileset.h) whose root holds the tree names; the
+ * read-only store (store/fileset.h) whose root holds the tree names (the
+ * files ferry_mltable_table_files gives; in a file set whose row steps drop
+ * rows, only the files whose Path row survives them); the
  * store owns the MLTable and its sources (ferry_store_destroy frees all).
  * *nfiles (if not NULL) gets the number of files. */
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
