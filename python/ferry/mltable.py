@@ -309,8 +309,19 @@ class MLTable:
 
     # ---- transformations: each returns a new table ----
 
-    def _add(self, step):
+    def _add(self, step, checked=False):
+        if not checked:  # refused now, as Azure's package does, not when rows are read
+            _check([step], next(iter(step)))
         return MLTable(self._uri, self._steps + (step,), self._engine, self._keep)
+
+    def _columns_step(self, name, columns):
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        if not cols:  # Azure's: an empty list, tuple or set changes nothing
+            return MLTable(self._uri, self._steps, self._engine, self._keep)
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise MLTableError(errno.EINVAL, "%s: column %r is named twice" % (name, dup[0]))
+        return self._add({name: cols})
 
     def take(self, count=20):
         """The first `count` rows."""
@@ -337,7 +348,7 @@ class MLTable:
             raise MLTableError(errno.EINVAL, "filter: expected the expression as a string, got %r" % (expression,))
         step = {"filter": expression}
         _check([step], "filter(%r)" % expression, "filter")
-        return self._add(step)
+        return self._add(step, checked=True)
 
     def convert_column_types(self, column_types):
         """Convert columns to types, as Azure's: {column or (columns, ...): DataType.to_int() /
@@ -356,7 +367,7 @@ class MLTable:
             convs.append({"columns": names, "column_type": _column_type(t)})
         step = {"convert_column_types": convs}
         _check([step], "convert_column_types")
-        return self._add(step)
+        return self._add(step, checked=True)
 
     def extract_columns_from_partition_format(self, partition_format):
         """Columns from each file's path: '{name}' a string column, '{name:yyyy/MM/dd}' a
@@ -365,17 +376,18 @@ class MLTable:
         step = {"extract_columns_from_partition_format": str(partition_format)}
         _check([step], "extract_columns_from_partition_format(%r)" % partition_format,
                "extract_columns_from_partition_format")
-        return self._add(step)
+        return self._add(step, checked=True)
 
     def select_columns(self, columns):
-        """Only these columns (a name or a list of names), in the order given (keep_columns)."""
-        return self._add({"keep_columns": [columns] if isinstance(columns, str) else list(columns)})
+        """Only these columns (a name or a list of names), in the order given (keep_columns);
+        an empty list keeps every column, a name given twice is an MLTableError."""
+        return self._columns_step("keep_columns", columns)
 
     keep_columns = select_columns
 
     def drop_columns(self, columns):
-        """Every column but these."""
-        return self._add({"drop_columns": [columns] if isinstance(columns, str) else list(columns)})
+        """Every column but these (an empty list drops nothing)."""
+        return self._columns_step("drop_columns", columns)
 
     def random_split(self, percent=0.5, seed=None):
         """Two tables: each row in the first with probability `percent`, else in the second. The two
@@ -386,8 +398,8 @@ class MLTable:
         if seed is None:
             seed = random.SystemRandom().randrange(1 << 63)
         step = {"probability": float(percent), "seed": int(seed)}
-        return (self._add({"take_random_sample": dict(step)}),
-                self._add({"take_random_sample": dict(step, complement=True)}))
+        return (self._add({"take_random_sample": dict(step)}, checked=True),
+                self._add({"take_random_sample": dict(step, complement=True)}, checked=True))
 
     # ---- evaluation ----
 

@@ -110,6 +110,16 @@ def test_a_bad_expression_is_refused_when_added_naming_its_position(trips, expr,
     assert KEY not in str(e) and KEY not in repr(e)
 
 
+def test_column_lists_as_azures_empty_changes_nothing_twice_is_refused(trips, full):
+    pd.testing.assert_frame_equal(trips.drop_columns([]).to_pandas_dataframe(), full)
+    pd.testing.assert_frame_equal(trips.select_columns(()).to_pandas_dataframe(), full)
+    with pytest.raises(MLTableError):
+        trips.drop_columns(["fare", "city", "fare"])
+    with pytest.raises(MLTableError):
+        trips.take(-1)
+    assert list(trips.select_columns(("city", "id")).take(1).to_pandas_dataframe().columns) == ["city", "id"]
+
+
 def test_an_unknown_column_names_it_when_rows_are_read(trips):
     with pytest.raises(OSError) as ei:
         trips.filter("nope > 3 or fare > 1").to_pandas_dataframe()
