@@ -80,7 +80,7 @@ def _L():
             L.ferry_api_mltable_paths.restype = ctypes.c_int
             L.ferry_api_mltable_paths.argtypes = [P, s, ctypes.POINTER(P), E]
             L.ferry_api_mltable_fileset.restype = P
-            L.ferry_api_mltable_fileset.argtypes = [P, s, s, ctypes.POINTER(ctypes.POINTER(_Entry)),
+            L.ferry_api_mltable_fileset.argtypes = [P, s, s, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(_Entry)),
                                                     ctypes.POINTER(ctypes.c_size_t), E]
             L.ferry_api_fileset_read.restype = ctypes.c_int64
             L.ferry_api_fileset_read.argtypes = [P, s, ctypes.c_uint64, ctypes.c_uint64, P, E]
@@ -555,20 +555,22 @@ class MLTable:
 class FileSet:
     """The files of a table (MLTable.open_files, ferry.torch.FileDataset): the set `ferry mltable
     eval_download` evaluates, read by tree name through one handle (ferry_api_mltable_fileset).
-    Safe after fork: a process that did not open the handle opens its own (evaluating the table
-    again: reads by name stay right even if storage changed since). Any thread."""
+    Safe after fork: a process that did not open the handle opens its own over every file the
+    table's paths name, whatever its transformations (a superset of `files`: an unseeded
+    take_random_sample evaluated again would pick other files), and reads the names `files`
+    gave. Any thread."""
 
     def __init__(self, table):
         self._table = table
         self._h, self._pid = None, None
         self._lock = threading.Lock()
-        self.files = self._open()
+        self.files = self._open(False)
 
-    def _open(self):
+    def _open(self, all_files=True):
         t = self._table
         arr, n, err = ctypes.POINTER(_Entry)(), ctypes.c_size_t(), _Err()
-        h = _L().ferry_api_mltable_fileset(t._engine._handle(), _b(t._uri), _b(t._steps_json()), ctypes.byref(arr),
-                                           ctypes.byref(n), ctypes.byref(err))
+        h = _L().ferry_api_mltable_fileset(t._engine._handle(), _b(t._uri), _b(t._steps_json()), int(all_files),
+                                           ctypes.byref(arr), ctypes.byref(n), ctypes.byref(err))
         if not h:
             _raise(err, t._uri)
         try:
@@ -583,7 +585,7 @@ class FileSet:
     def _handle(self):
         with self._lock:
             if self._h is None or self._pid != os.getpid():
-                self._open()
+                self._open(True)  # `files` stays the first evaluation's
             return self._h
 
     def read_into(self, name, buf, offset=0):

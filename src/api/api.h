@@ -215,11 +215,16 @@ int ferry_api_mltable_paths(struct ferry_api *api, const char *uri, char **out, 
  * file set's files, or the files a table reads), to read by tree name.
  * *entries gets every file (name: its tree name, the Path column's value;
  * size, mtime, md5, etag), in name order (free with ferry_api_entries_free).
+ * all_files=1 ignores every transformation (the file's and `steps`): the
+ * files the paths name, a superset of any evaluation's, for a process that
+ * reads the names another evaluation gave (a forked DataLoader worker: an
+ * unseeded take_random_sample evaluated again would pick other files).
  * Returns the set (close with ferry_api_fileset_close, before the context)
  * or NULL with err. */
 struct ferry_api_fileset;
 struct ferry_api_fileset *ferry_api_mltable_fileset(struct ferry_api *api, const char *uri, const char *steps,
-						    struct ferry_api_entry **entries, size_t *n, ferry_err *err);
+						    int all_files, struct ferry_api_entry **entries, size_t *n,
+						    ferry_err *err);
 /* Bytes [off, off+len) of the set's file `name` (a tree name) into `buf`, as
  * ferry_api_read (missing: FERRY_E_NOTFOUND). Any thread, many at once. */
 int64_t ferry_api_fileset_read(struct ferry_api_fileset *fs, const char *name, uint64_t off, uint64_t len, void *buf,

@@ -384,14 +384,33 @@ struct ferry_api_fileset {
 	struct ferry_store *store; /* store/fileset.c over the table's files */
 };
 
+/* Drop m's transformations (freed through a stand-in table that takes them). */
+static int drop_steps(struct ferry_mltable *m, ferry_err *err)
+{
+	struct ferry_mltable *x = calloc(1, sizeof(*x));
+	if (!x)
+		return nomem(err);
+	x->steps = m->steps;
+	x->nsteps = m->nsteps;
+	m->steps = NULL;
+	m->nsteps = 0;
+	ferry_mltable_free(x);
+	return 0;
+}
+
 struct ferry_api_fileset *ferry_api_mltable_fileset(struct ferry_api *api, const char *uri, const char *steps,
-						    struct ferry_api_entry **entries, size_t *n, ferry_err *err)
+						    int all_files, struct ferry_api_entry **entries, size_t *n,
+						    ferry_err *err)
 {
 	struct ferry_mltable *m;
 	*entries = NULL;
 	*n = 0;
-	if (open_table(api, uri, steps, &m, err) < 0)
+	if (open_table(api, uri, all_files ? NULL : steps, &m, err) < 0)
 		return NULL;
+	if (all_files && drop_steps(m, err) < 0) {
+		ferry_mltable_free(m);
+		return NULL;
+	}
 	struct ferry_api_fileset *fs = calloc(1, sizeof(*fs));
 	if (!fs) {
 		ferry_mltable_free(m);

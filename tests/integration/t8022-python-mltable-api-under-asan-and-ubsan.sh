@@ -55,6 +55,9 @@ for case in sorted(os.listdir(data)):
         fs = t.open_files()  # the eval_download set, read by tree name (ferry_api_mltable_fileset)
         for f in fs.files[:3]:
             assert len(fs.read(f["name"])) == f["size"]
+        fs.close(); fs._open(True)  # what a forked worker opens: every file the paths name
+        for f in fs.files[:3]:
+            assert len(fs.read(f["name"])) == f["size"]
         fs.close()
         n += 1
 t = mlt.load(data + "/titanic")

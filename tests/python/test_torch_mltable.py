@@ -81,6 +81,20 @@ def test_a_dataloader_with_two_fork_workers_reads_every_file_once():
     assert {again[i][0]: again[i][1] for i in range(len(again))} == WANT
 
 
+def test_fork_workers_read_the_parents_files_of_an_unseeded_sample():
+    # each evaluation of an unseeded sample picks other files: the workers must read the
+    # parent's names (their own set holds every file the paths name), not evaluate it again
+    for attempt in range(3):
+        ds = FileDataset(mlt.load(URI).take_random_sample(0.5))
+        if 0 < len(ds) < len(WANT):
+            break
+    dl = tud.DataLoader(ds, batch_size=1, num_workers=2, collate_fn=lambda b: b, multiprocessing_context="fork")
+    got = dict(item for batch in dl for item in batch)
+    assert sorted(got) == ds.paths and all(got[n] == WANT[n] for n in got)
+    again = pickle.loads(pickle.dumps(ds))
+    assert [again[i][0] for i in range(len(again))] == ds.paths
+
+
 def test_mltable_false_lists_the_folder_itself():
     ds = FileDataset(URI, mltable=False)
     assert "MLTable" in ds.paths and "images/notes.txt" in ds.paths and len(ds) == 9
