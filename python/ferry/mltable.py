@@ -2,14 +2,21 @@
 by ferry's C MLTable evaluator (the one `ferry mltable export` uses) through build/libferry.so.
 
     import ferry.mltable
+    from ferry.mltable import DataType
     tbl = ferry.mltable.load("azureml://datastores/workspaceblobstore/paths/trips/")
-    df = tbl.filter('col("fare") > 3').select_columns(["fare", "tip"]).take(1000).to_pandas_dataframe()
+    df = tbl.filter('fare > 3 and col("trip distance") < 10').select_columns(["fare", "tip"]).take(1000).to_pandas_dataframe()
+    tbl = tbl.convert_column_types({"pickup": DataType.to_datetime("%d/%m/%Y %H:%M"), "fare": DataType.to_float()})
     train, test = tbl.random_split(0.8, seed=1)
 
 load() takes a folder holding an MLTable file (any path form ferry knows: azureml://datastores/...,
 wasbs://, abfss://, s3://, a local folder) or a data asset of type mltable (azureml:<name>:<version>).
 A table is immutable: each method returns a new table with one more transformation step, as Azure's
-does; nothing is read until rows are asked for (to_pandas_dataframe, show, iter_batches, paths).
+does; nothing is read until rows are asked for (to_pandas_dataframe, show, iter_batches, files).
+A step ferry cannot take (a filter that does not parse) raises MLTableError when it is added.
+from_paths / from_delimited_files / from_parquet_files / from_json_lines_files make a table
+without an MLTable file. `paths` is Azure's (the entries as written); iteration gives the files'
+tree names (the Path column); open_files() reads them by that name (what ferry.torch.FileDataset
+does with an MLTable).
 
 Rows come from C in column batches (one callback per batch, not per value). The DataFrame's dtypes
 follow the table's column types (convert_column_types, else inferred from the first 200 rows, as
@@ -19,14 +26,18 @@ object (None). A value that does not fit its column's type (a text in an int col
 rows) makes the column float64 (int and float) or object holding each value's text.
 """
 import ctypes
+import errno
 import json
+import os
 import queue
 import random
+import re
 import threading
 
 from ferry._lib import Engine, _Entry, _Err, _b, _raise, _safe_path, lib
 
-__all__ = ["load", "MLTable"]
+__all__ = ["load", "MLTable", "DataType", "MLTableError", "from_paths", "from_delimited_files",
+           "from_parquet_files", "from_json_lines_files"]
 
 T_STRING, T_INT, T_FLOAT, T_BOOL, T_DATETIME = 0, 1, 2, 3, 4
 _TYPE_NAMES = {T_STRING: "string", T_INT: "int", T_FLOAT: "float", T_BOOL: "boolean", T_DATETIME: "datetime"}
@@ -64,6 +75,17 @@ def _L():
             L.ferry_api_mltable_files.restype = ctypes.c_int
             L.ferry_api_mltable_files.argtypes = [P, s, s, ctypes.POINTER(ctypes.POINTER(_Entry)),
                                                   ctypes.POINTER(ctypes.c_size_t), E]
+            L.ferry_api_mltable_check.restype = ctypes.c_int
+            L.ferry_api_mltable_check.argtypes = [s, E]
+            L.ferry_api_mltable_paths.restype = ctypes.c_int
+            L.ferry_api_mltable_paths.argtypes = [P, s, ctypes.POINTER(P), E]
+            L.ferry_api_mltable_fileset.restype = P
+            L.ferry_api_mltable_fileset.argtypes = [P, s, s, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(_Entry)),
+                                                    ctypes.POINTER(ctypes.c_size_t), E]
+            L.ferry_api_fileset_read.restype = ctypes.c_int64
+            L.ferry_api_fileset_read.argtypes = [P, s, ctypes.c_uint64, ctypes.c_uint64, P, E]
+            L.ferry_api_fileset_close.restype = None
+            L.ferry_api_fileset_close.argtypes = [P]
             _sigs_done = True
     return L
 
@@ -182,18 +204,124 @@ class _Collector:
         return pd.DataFrame(data, columns=self.names)
 
 
+class MLTableError(OSError, ValueError):
+    """A transformation step ferry refuses when it is added (a filter expression that does not
+    parse, a type it has no conversion for): an OSError (EINVAL) as every ferry error is, and a
+    ValueError, as a bad argument is. The message names the problem and, for a filter, the
+    position in the expression ("at position 7")."""
+
+
+def _check(steps, what, field=None):
+    """Refuse bad steps now, with ferry's own parser (ferry_api_mltable_check), not when rows are
+    read: raise MLTableError "<what>: <problem>"."""
+    err = _Err()
+    if _L().ferry_api_mltable_check(_b(json.dumps(list(steps))), ctypes.byref(err)) == 0:
+        return
+    msg = err.msg.decode("utf-8", "replace")
+    msg = re.sub(r"^\(added transformations\):\d+: ", "", msg)
+    if field:
+        msg = msg.replace("field '%s': " % field, "", 1)
+    raise MLTableError(errno.EINVAL, "%s: %s" % (what, msg))
+
+
+class DataType:
+    """Column types for MLTable.convert_column_types, as Azure's mltable.DataType builds them:
+    each is the `column_type` value of ferry's MLTable convert_column_types transformation."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    @staticmethod
+    def to_string():
+        return DataType("string")
+
+    @staticmethod
+    def to_int():
+        return DataType("int")
+
+    @staticmethod
+    def to_float():
+        return DataType("float")
+
+    @staticmethod
+    def to_bool(true_values=None, false_values=None, mismatch_as=None):
+        """true_values / false_values: the texts read as True / False (else true/false, 1/0,
+        yes/no); mismatch_as: 'true', 'false' or 'error' (default) for any other text."""
+        opt = {}
+        if true_values is not None:
+            opt["true_values"] = [str(v) for v in ([true_values] if isinstance(true_values, str) else true_values)]
+        if false_values is not None:
+            opt["false_values"] = [str(v) for v in ([false_values] if isinstance(false_values, str) else false_values)]
+        if mismatch_as is not None:
+            opt["mismatch_as"] = str(mismatch_as).lower()
+        return DataType({"boolean": opt} if opt else "boolean")
+
+    @staticmethod
+    def to_datetime(formats=None, date_constant=None):
+        """formats: a strptime format or a list of them, tried in order ('%d/%m/%Y %I:%M:%S %p'),
+        else ISO 8601 forms. date_constant (Azure's, for formats without a date) is not supported."""
+        if date_constant is not None:
+            raise MLTableError(errno.EINVAL, "DataType.to_datetime: date_constant is not supported by ferry")
+        if formats is None:
+            return DataType("datetime")
+        return DataType({"datetime": {"formats": [formats] if isinstance(formats, str) else list(formats)}})
+
+    @staticmethod
+    def to_stream():
+        raise MLTableError(errno.EINVAL, "DataType.to_stream: stream columns are not supported by ferry "
+                                         "(a file-set table's Path column names the files; ferry.torch.FileDataset reads them)")
+
+    def __repr__(self):
+        return "DataType(%s)" % json.dumps(self.spec)
+
+
+_TYPE_WORDS = {"string": "string", "str": "string", "int": "int", "integer": "int", "float": "float",
+               "double": "float", "boolean": "boolean", "bool": "boolean", "datetime": "datetime",
+               str: "string", int: "int", float: "float", bool: "boolean"}
+
+
+def _column_type(t):
+    if isinstance(t, DataType):
+        return t.spec
+    key = t.lower() if isinstance(t, str) else t
+    try:
+        return _TYPE_WORDS[key]
+    except (KeyError, TypeError):
+        pass
+    try:
+        import datetime
+        if t is datetime.datetime:
+            return "datetime"
+    except ImportError:
+        pass
+    raise MLTableError(errno.EINVAL, "convert_column_types: unknown column type %r (a DataType, or one of "
+                                     "string, int, float, boolean, datetime)" % (t,))
+
+
 class MLTable:
     """An MLTable plus the transformation steps added in Python (see the module's docstring)."""
 
-    def __init__(self, uri, steps=(), engine=None):
+    def __init__(self, uri, steps=(), engine=None, _keep=None):
         self._uri = uri
         self._steps = tuple(steps)
         self._engine = engine if engine is not None else Engine()
+        self._keep = _keep  # from_*: the temporary folder holding the MLTable file written for it
 
     # ---- transformations: each returns a new table ----
 
-    def _add(self, step):
-        return MLTable(self._uri, self._steps + (step,), self._engine)
+    def _add(self, step, checked=False):
+        if not checked:  # refused now, as Azure's package does, not when rows are read
+            _check([step], next(iter(step)))
+        return MLTable(self._uri, self._steps + (step,), self._engine, self._keep)
+
+    def _columns_step(self, name, columns):
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        if not cols:  # Azure's: an empty list, tuple or set changes nothing
+            return MLTable(self._uri, self._steps, self._engine, self._keep)
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise MLTableError(errno.EINVAL, "%s: column %r is named twice" % (name, dup[0]))
+        return self._add({name: cols})
 
     def take(self, count=20):
         """The first `count` rows."""
@@ -211,19 +339,55 @@ class MLTable:
         return self._add({"take_random_sample": step})
 
     def filter(self, expression):
-        """Rows for which `expression` holds: ferry's MLTable filter grammar, e.g.
-        'col("age") > 30 and col("country") == "UK"' (docs: `filter` in the MLTable reference)."""
-        return self._add({"filter": str(expression)})
+        """Rows for which `expression` holds. Columns by bare name (`age > 30`) or Azure's
+        col("name") (any name: 'col("trip distance") > 3'); numbers, strings, true/false and
+        datetime(y, m, d[, h, m, s]) (an ISO string compares as a time with a datetime column);
+        == != < <= > >=, and/or/not, parentheses, col("x").startswith/endswith/contains("...").
+        A bad expression raises MLTableError here, naming the problem and its position."""
+        if not isinstance(expression, str):
+            raise MLTableError(errno.EINVAL, "filter: expected the expression as a string, got %r" % (expression,))
+        step = {"filter": expression}
+        _check([step], "filter(%r)" % expression, "filter")
+        return self._add(step, checked=True)
+
+    def convert_column_types(self, column_types):
+        """Convert columns to types, as Azure's: {column or (columns, ...): DataType.to_int() /
+        to_float() / to_bool(...) / to_string() / to_datetime(formats)}; a type may also be
+        given as 'int', 'float', 'boolean', 'string', 'datetime' or int / float / bool / str.
+        The DataFrame's dtypes follow (int64, float64, bool, datetime64[ns], object); a value
+        that does not convert is an error naming it when rows are read."""
+        if not isinstance(column_types, dict) or not column_types:
+            raise MLTableError(errno.EINVAL, "convert_column_types: expected a dict {column: type}, got %r"
+                               % (column_types,))
+        convs = []
+        for cols, t in column_types.items():
+            names = [cols] if isinstance(cols, str) else list(cols)
+            if not names or not all(isinstance(n, str) for n in names):
+                raise MLTableError(errno.EINVAL, "convert_column_types: columns must be names, got %r" % (cols,))
+            convs.append({"columns": names, "column_type": _column_type(t)})
+        step = {"convert_column_types": convs}
+        _check([step], "convert_column_types")
+        return self._add(step, checked=True)
+
+    def extract_columns_from_partition_format(self, partition_format):
+        """Columns from each file's path: '{name}' a string column, '{name:yyyy/MM/dd}' a
+        datetime column (Azure's format, e.g. '{account}/{container}/images/{label}/{file}.jpg'
+        over a file set's Path, or 'year={year}/{rest}' below a table's folder)."""
+        step = {"extract_columns_from_partition_format": str(partition_format)}
+        _check([step], "extract_columns_from_partition_format(%r)" % partition_format,
+               "extract_columns_from_partition_format")
+        return self._add(step, checked=True)
 
     def select_columns(self, columns):
-        """Only these columns (a name or a list of names), in the order given (keep_columns)."""
-        return self._add({"keep_columns": [columns] if isinstance(columns, str) else list(columns)})
+        """Only these columns (a name or a list of names), in the order given (keep_columns);
+        an empty list keeps every column, a name given twice is an MLTableError."""
+        return self._columns_step("keep_columns", columns)
 
     keep_columns = select_columns
 
     def drop_columns(self, columns):
-        """Every column but these."""
-        return self._add({"drop_columns": [columns] if isinstance(columns, str) else list(columns)})
+        """Every column but these (an empty list drops nothing)."""
+        return self._columns_step("drop_columns", columns)
 
     def random_split(self, percent=0.5, seed=None):
         """Two tables: each row in the first with probability `percent`, else in the second. The two
@@ -234,8 +398,8 @@ class MLTable:
         if seed is None:
             seed = random.SystemRandom().randrange(1 << 63)
         step = {"probability": float(percent), "seed": int(seed)}
-        return (self._add({"take_random_sample": dict(step)}),
-                self._add({"take_random_sample": dict(step, complement=True)}))
+        return (self._add({"take_random_sample": dict(step)}, checked=True),
+                self._add({"take_random_sample": dict(step, complement=True)}, checked=True))
 
     # ---- evaluation ----
 
@@ -335,12 +499,37 @@ class MLTable:
 
     @property
     def paths(self):
-        """The table's files as a list of tree names (what the Path column holds)."""
+        """The MLTable file's `paths`, as written there, as Azure's MLTable.paths gives them:
+        [{'file': './a.csv'}, {'folder': ...}, {'pattern': ...}] (relative ones are relative to
+        the MLTable's folder). The files they name: files(), or iterate over the table."""
+        out, err = ctypes.c_void_p(), _Err()
+        if _L().ferry_api_mltable_paths(self._engine._handle(), _b(self._uri), ctypes.byref(out),
+                                        ctypes.byref(err)) < 0:
+            _raise(err, self._uri)
+        try:
+            return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+        finally:
+            lib().ferry_api_buf_free(out)
+
+    def file_paths(self):
+        """The table's files as tree names: what the Path column of a file-set table holds
+        (Azure's form, "<account>/<container>/<path>"; "local/<path>" for local files), in the
+        order the table reads them."""
         return [f["name"] for f in self.files()]
 
     def __iter__(self):
-        """A file-set table (no read_* transformation) iterates over its file paths."""
-        return iter(self.paths)
+        """A table iterates over its files' paths (file_paths()); a file-set table's files are
+        read by ferry.torch.FileDataset(table) or open_files()."""
+        return iter(self.file_paths())
+
+    def open_files(self):
+        """The table's files as a FileSet (the set `ferry mltable eval_download` evaluates):
+        .files ([{name, size, ...}]) and read(name) / read_into(name, buf) by tree name."""
+        return FileSet(self)
+
+    def validate(self):
+        """Read the table's first row (Azure's validate): raises what reading it would raise."""
+        self.show(1)
 
     @property
     def schema(self):
@@ -349,8 +538,96 @@ class MLTable:
         self._rows(c, max_rows=200)  # the types are inferred from the first 200 rows
         return {n: _TYPE_NAMES.get(t, "string") for n, t in zip(c.names or [], c.types or [])}
 
+    def __getstate__(self):  # for spawn workers: the engine's configuration, not its handle
+        # (a from_* table's folder stays the parent's: a worker must not remove it when it exits)
+        return {"_uri": self._uri, "_steps": self._steps, "_engine": (self._engine.home, self._engine.settings),
+                "_keep": None}
+
+    def __setstate__(self, d):
+        home, settings = d.pop("_engine")
+        self.__dict__.update(d)
+        self._engine = Engine(home=home, settings=settings)
+
     def __repr__(self):
         return "MLTable(%r, steps=%s)" % (_safe_path(self._uri), json.dumps(list(self._steps)))
+
+
+class FileSet:
+    """The files of a table (MLTable.open_files, ferry.torch.FileDataset): the set `ferry mltable
+    eval_download` evaluates, read by tree name through one handle (ferry_api_mltable_fileset).
+    Safe after fork: a process that did not open the handle opens its own over every file the
+    table's paths name, whatever its transformations (a superset of `files`: an unseeded
+    take_random_sample evaluated again would pick other files), and reads the names `files`
+    gave. Any thread."""
+
+    def __init__(self, table):
+        self._table = table
+        self._h, self._pid = None, None
+        self._lock = threading.Lock()
+        self.files = self._open(False)
+
+    def _open(self, all_files=True):
+        t = self._table
+        arr, n, err = ctypes.POINTER(_Entry)(), ctypes.c_size_t(), _Err()
+        h = _L().ferry_api_mltable_fileset(t._engine._handle(), _b(t._uri), _b(t._steps_json()), int(all_files),
+                                           ctypes.byref(arr), ctypes.byref(n), ctypes.byref(err))
+        if not h:
+            _raise(err, t._uri)
+        try:
+            files = [{"name": (arr[k].name or b"").decode("utf-8", "replace"), "size": int(arr[k].size),
+                      "mtime": int(arr[k].mtime), "md5": arr[k].md5.decode() or None,
+                      "etag": arr[k].etag.decode() or None} for k in range(n.value)]
+        finally:
+            lib().ferry_api_entries_free(arr, n)
+        self._h, self._pid = h, os.getpid()
+        return files
+
+    def _handle(self):
+        with self._lock:
+            if self._h is None or self._pid != os.getpid():
+                self._open(True)  # `files` stays the first evaluation's
+            return self._h
+
+    def read_into(self, name, buf, offset=0):
+        """Bytes of file `name` from `offset` into writable buffer `buf`, one ranged read; returns
+        the count (less than len(buf) at the end of the file)."""
+        c = (ctypes.c_char * len(buf)).from_buffer(buf) if len(buf) else None
+        err = _Err()
+        got = _L().ferry_api_fileset_read(self._handle(), _b(name), int(offset), len(buf), c, ctypes.byref(err))
+        if got < 0:
+            _raise(err, name)
+        return got
+
+    def read(self, name, size=None):
+        """The bytes of file `name` (size: from the listing when not given)."""
+        if size is None:
+            size = next((f["size"] for f in self.files if f["name"] == name), None)
+            if size is None:
+                raise FileNotFoundError(errno.ENOENT, "ferry: '%s' is not a file of this table" % name, name)
+        buf = bytearray(size + 1)
+        got = self.read_into(name, buf)
+        del buf[got:]
+        return bytes(buf)
+
+    def close(self):
+        with self._lock:
+            h, self._h = self._h, None
+            if h and self._pid == os.getpid():
+                _L().ferry_api_fileset_close(h)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 — interpreter shutdown
+            pass
+
+    def __getstate__(self):  # pickled for spawn workers: the table, not the handle
+        return {"_table": self._table, "files": self.files}
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self._h, self._pid = None, None
+        self._lock = threading.Lock()
 
 
 def load(uri, storage_options=None, home=None, settings=None):
@@ -359,3 +636,62 @@ def load(uri, storage_options=None, home=None, settings=None):
     or files are asked for. home / settings: as for ferry.Engine. storage_options is accepted for
     Azure's signature; credentials come from the workspace and environment as for the CLI."""
     return MLTable(uri, (), Engine(home=home, settings=settings))
+
+
+# ---- tables without an MLTable file (Azure's from_* functions) ----
+
+def _path_entry(p):
+    """One `paths` entry: {'file'|'folder'|'pattern': value}; a local path made absolute (an
+    MLTable written to a temporary folder names local files by absolute path)."""
+    if not isinstance(p, dict) or len(p) != 1 or next(iter(p)) not in ("file", "folder", "pattern"):
+        raise MLTableError(errno.EINVAL, "paths: expected entries like {'file': ...}, {'folder': ...} or "
+                                         "{'pattern': ...}, got %r" % (p,))
+    (k, v), = p.items()
+    v = os.fspath(v)
+    if "://" not in v and not v.startswith("azureml:"):
+        v = os.path.abspath(v) + ("/" if k == "folder" and not v.endswith("/") else "")
+    return {k: v}
+
+
+def _from(paths, read=None, home=None, settings=None):
+    """A table over `paths` (Azure's list of {'file'|'folder'|'pattern': ...}) read by `read`:
+    ferry writes the MLTable file into a temporary folder kept while a table uses it."""
+    import tempfile
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [{"file": paths}]
+    doc = {"type": "mltable", "paths": [_path_entry(p) for p in paths]}
+    if read is not None:
+        _check([read], next(iter(read)))
+        doc["transformations"] = [read]
+    tmp = tempfile.TemporaryDirectory(prefix="ferry-mltable-")
+    with open(os.path.join(tmp.name, "MLTable"), "w") as f:
+        json.dump(doc, f, indent=1)  # JSON is YAML
+    return MLTable(tmp.name, (), Engine(home=home, settings=settings), tmp)
+
+
+def from_paths(paths, home=None, settings=None):
+    """A file-set table over `paths` (Azure's from_paths): its rows are the files' paths."""
+    return _from(paths, None, home, settings)
+
+
+def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", support_multi_line=False,
+                         empty_as_string=False, encoding="utf8", include_path_column=False,
+                         infer_column_types=True, home=None, settings=None):
+    """A table of the CSV (or other delimited) files `paths` (Azure's from_delimited_files)."""
+    return _from(paths, {"read_delimited": {
+        "header": header, "delimiter": delimiter, "support_multi_line": bool(support_multi_line),
+        "empty_as_string": bool(empty_as_string), "encoding": encoding,
+        "include_path_column": bool(include_path_column), "infer_column_types": bool(infer_column_types)}},
+        home, settings)
+
+
+def from_parquet_files(paths, include_path_column=False, home=None, settings=None):
+    """A table of the Parquet files `paths` (Azure's from_parquet_files)."""
+    return _from(paths, {"read_parquet": {"include_path_column": bool(include_path_column)}}, home, settings)
+
+
+def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False,
+                          home=None, settings=None):
+    """A table of the JSON-lines files `paths` (Azure's from_json_lines_files)."""
+    return _from(paths, {"read_json_lines": {"invalid_lines": invalid_lines, "encoding": encoding,
+                                             "include_path_column": bool(include_path_column)}}, home, settings)

@@ -21,10 +21,17 @@ shards).
   Engine notices the new pid) and its own connections (libferry drops the parent's after a
   fork), so workers never share a socket with the parent or each other. A dataset pickled for
   spawn/forkserver workers travels without its handle and thread pool.
+- An MLTable (a folder holding a file named MLTable, that file, a data asset of type mltable,
+  or a ferry.mltable.MLTable with its added steps) is the set of its files, as `ferry mltable
+  eval_download` evaluates it (a file set's paths and file transformations; a table's data
+  files): item paths are the files' tree names (the Path column, "<account>/<container>/<path>"),
+  `pattern` matches them, and the files are read through the evaluated set (ferry.mltable.FileSet,
+  one per process). mltable=False reads such a folder's files instead (the MLTable file too).
 - Errors are the Engine's: FileNotFoundError, PermissionError, OSError with ferry's message
   (never a credential); a file whose size changed since the listing is an OSError naming it.
 """
 import concurrent.futures
+import errno
 import os
 import re
 import threading
@@ -87,14 +94,28 @@ class FileDataset(_Base):
     (settings e.g. {"RSLEX_DOWNLOADER_THREADS": 16}); engine: an Engine to use instead."""
 
     def __init__(self, uri, pattern="**/*", transform=None, threads=8, home=None, settings=None,
-                 engine=None):
-        self.uri = os.fspath(uri)
+                 engine=None, mltable=None):
+        from ferry.mltable import MLTable, FileSet
+        table = uri if isinstance(uri, MLTable) else None
+        self.uri = table._uri if table is not None else os.fspath(uri)
         self.pattern = pattern
         self.transform = transform
         self.threads = max(1, int(threads))
+        if table is not None and engine is None:
+            engine = table._engine
         self._engine = engine or Engine(home=home, settings=settings)
         self._pool, self._pool_pid = None, None
         self._lock = threading.Lock()
+        self._set = None
+        if table is None and mltable is not False and self._is_mltable():
+            table = MLTable(self.uri, (), self._engine)
+        elif table is None and mltable:
+            raise FileNotFoundError(errno.ENOENT, "ferry: no MLTable file at '%s'" % self.uri, self.uri)
+        if table is not None:  # the files of an MLTable, read by tree name through its evaluated set
+            self._set = FileSet(table)
+            rx = glob_regex(pattern)
+            self._files = [(f["name"], f["name"], f["size"]) for f in self._set.files if rx.match(f["name"])]
+            return
         st = self._engine.stat(self.uri)
         if st["type"] == "file":  # one file: its name is its path
             self._files = [(st["name"], self.uri, st["size"])] if glob_regex(pattern).match(st["name"]) else []
@@ -103,6 +124,18 @@ class FileDataset(_Base):
             self._files = sorted((e["name"], _join(self.uri, e["name"]), e["size"])
                                  for e in self._engine.list(self.uri, recursive=True)
                                  if e["type"] == "file" and rx.match(e["name"]))
+
+    def _is_mltable(self):
+        """Whether uri is a file named MLTable or a folder holding one."""
+        if self.uri.rstrip("/").rsplit("/", 1)[-1] == "MLTable":
+            try:
+                return self._engine.stat(self.uri)["type"] == "file"
+            except OSError:  # the listing below raises what is wrong with uri
+                return False
+        try:
+            return self._engine.stat(_join(self.uri, "MLTable"))["type"] == "file"
+        except OSError:
+            return False
 
     @property
     def paths(self):
@@ -119,7 +152,7 @@ class FileDataset(_Base):
     def _read(self, index):
         name, uri, size = self._files[index]
         buf = bytearray(size + 1)  # one byte more: a file that grew since the listing shows it
-        got = self._engine.read_into(uri, buf)
+        got = self._set.read_into(uri, buf) if self._set is not None else self._engine.read_into(uri, buf)
         if got != size:
             raise OSError("ferry: '%s' changed since the dataset listed it (%d bytes then, %s now)"
                           % (uri, size, "more" if got > size else got))

@@ -236,8 +236,8 @@ static int collect_entry(void *arg, const struct ferry_entry *x, const char *rel
 	return 0;
 }
 
-static int list_all(struct ferry_store *s, const char *path, int recursive, struct ferry_api_entry **out,
-		    size_t *n, ferry_err *err)
+int ferry_api_store_list(struct ferry_store *s, const char *path, int recursive, struct ferry_api_entry **out,
+			 size_t *n, ferry_err *err)
 {
 	struct collect c = { .out = out, .n = n };
 	return ferry_store_each(s, path, recursive, collect_entry, &c, err);
@@ -264,7 +264,7 @@ int ferry_api_list(struct ferry_api *api, const char *uri, int recursive, struct
 				rc = nomem(err);
 		}
 	} else if (rc == 0) {
-		rc = list_all(s, path, recursive, out, n, err);
+		rc = ferry_api_store_list(s, path, recursive, out, n, err);
 	}
 	if (rc < 0) {
 		ferry_api_entries_free(*out, *n);
@@ -523,7 +523,7 @@ int ferry_api_remove(struct ferry_api *api, const char *uri, int recursive, ferr
 	} else if (rc == 0) {
 		struct ferry_api_entry *all = NULL;
 		size_t n = 0;
-		rc = list_all(s, path, 1, &all, &n, err);
+		rc = ferry_api_store_list(s, path, 1, &all, &n, err);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			char *full = ferry_path_join(path, all[i].name);
 			rc = full ? remove_one(s, full, err) : nomem(err);
@@ -551,21 +551,28 @@ int ferry_api_mkdir(struct ferry_api *api, const char *uri, ferry_err *err)
 	return 0;
 }
 
-int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err)
+int64_t ferry_api_store_read(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			     void *buf, ferry_err *err)
 {
-	struct ferry_store *s;
-	char *path;
-	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
-		return -1;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
 	struct into_buf b = { buf, off, len, 0 };
 	int rc = len ? ferry_store_read(s, path, off, len, sink, &b, err) : -1;
 	if (rc < 0)
 		rc = why_no_bytes(s, path, uri, off, len, err);
+	return rc < 0 ? -1 : (int64_t)b.got;
+}
+
+int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len, void *buf, ferry_err *err)
+{
+	struct ferry_store *s;
+	char *path;
+	if (resolve(api, uri, 0, &s, &path, NULL, err) < 0)
+		return -1;
+	int64_t got = ferry_api_store_read(s, path, uri, off, len, buf, err);
 	ferry_store_destroy(s);
 	free(path);
-	return rc < 0 ? -1 : (int64_t)b.got;
+	return got;
 }
 
 int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)

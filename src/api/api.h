@@ -199,6 +199,38 @@ int ferry_api_mltable_rows(struct ferry_api *api, const char *uri, const char *s
 int ferry_api_mltable_files(struct ferry_api *api, const char *uri, const char *steps, struct ferry_api_entry **out,
 			    size_t *n, ferry_err *err);
 
+/* Check a binding's added steps (as for ferry_api_mltable_rows) without
+ * opening a table: 0, or -1 with err naming "(added transformations):<line>",
+ * the field and the problem (a filter's expression: the position in it), so
+ * a binding can refuse a bad step when it is added. No storage access. */
+int ferry_api_mltable_check(const char *steps, ferry_err *err);
+
+/* The `paths` of the MLTable at `uri` as written in the file, as a JSON
+ * array of one-key objects ([{"file": "./a.csv"}, {"folder": "./images"}],
+ * Azure's MLTable.paths): *out is malloc'd (free with ferry_api_buf_free). */
+int ferry_api_mltable_paths(struct ferry_api *api, const char *uri, char **out, ferry_err *err);
+
+/* The files of the MLTable at `uri` plus `steps` as one read-only set, the
+ * one `ferry mltable eval_download` evaluates (ferry_mltable_fileset: a
+ * file set's files, or the files a table reads), to read by tree name.
+ * *entries gets every file (name: its tree name, the Path column's value;
+ * size, mtime, md5, etag), in name order (free with ferry_api_entries_free).
+ * all_files=1 ignores every transformation (the file's and `steps`): the
+ * files the paths name, a superset of any evaluation's, for a process that
+ * reads the names another evaluation gave (a forked DataLoader worker: an
+ * unseeded take_random_sample evaluated again would pick other files).
+ * Returns the set (close with ferry_api_fileset_close, before the context)
+ * or NULL with err. */
+struct ferry_api_fileset;
+struct ferry_api_fileset *ferry_api_mltable_fileset(struct ferry_api *api, const char *uri, const char *steps,
+						    int all_files, struct ferry_api_entry **entries, size_t *n,
+						    ferry_err *err);
+/* Bytes [off, off+len) of the set's file `name` (a tree name) into `buf`, as
+ * ferry_api_read (missing: FERRY_E_NOTFOUND). Any thread, many at once. */
+int64_t ferry_api_fileset_read(struct ferry_api_fileset *fs, const char *name, uint64_t off, uint64_t len, void *buf,
+			       ferry_err *err);
+void ferry_api_fileset_close(struct ferry_api_fileset *fs);
+
 /* Bytes [off, off+len) of file `uri` into `buf` (the caller's, len bytes) in
  * one ranged read without a stat first: ferry_api_cat without its buffer,
  * for a reader that knows the size from a listing (ferry.torch reads each

@@ -11,4 +11,14 @@ struct ferry_api {
 	struct ferry_ctx ctx;
 };
 
+struct ferry_api_entry;
+
+/* ferry_api_list's folder listing of `path` in store s (entries appended to
+ * *out, *n counting them; free with ferry_api_entries_free). */
+int ferry_api_store_list(struct ferry_store *s, const char *path, int recursive, struct ferry_api_entry **out,
+			 size_t *n, ferry_err *err);
+/* ferry_api_read on a store already resolved (`uri` names it in errors). */
+int64_t ferry_api_store_read(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			     void *buf, ferry_err *err);
+
 #endif

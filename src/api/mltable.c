@@ -28,7 +28,9 @@
 #include "api/api.h"
 #include "api/internal.h"
 #include "mltable/mltable.h"
+#include "store/store.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,4 +337,108 @@ int ferry_api_mltable_files(struct ferry_api *api, const char *uri, const char *
 	ferry_mlt_files_clear(&f);
 	ferry_mltable_free(m);
 	return rc;
+}
+
+int ferry_api_mltable_check(const char *steps, ferry_err *err)
+{
+	ferry_err_clear(err);
+	if (!steps || !*steps)
+		return 0;
+	struct ferry_mltable *x = NULL;
+	char *doc = NULL;
+	int rc = asprintf(&doc, "transformations: %s\npaths: [{file: ./x}]\n", steps) < 0
+			 ? nomem(err)
+			 : ferry_mltable_parse(doc, strlen(doc), "(added transformations)", &x, err);
+	ferry_mltable_free(x);
+	free(doc);
+	return rc < 0 ? -1 : 0;
+}
+
+int ferry_api_mltable_paths(struct ferry_api *api, const char *uri, char **out, ferry_err *err)
+{
+	static const char *const kind[] = { [FERRY_MLT_FILE] = "file", [FERRY_MLT_FOLDER] = "folder",
+					    [FERRY_MLT_PATTERN] = "pattern" };
+	struct ferry_mltable *m;
+	*out = NULL;
+	if (ferry_mltable_open(&api->ctx, uri, &m, err) < 0)
+		return -1;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < m->npaths; i++) {
+		json_t *o = json_object();
+		if (!o || json_array_append_new(a, o) < 0 ||
+		    json_object_set_new(o, kind[m->paths[i].kind], json_string(m->paths[i].value)) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	ferry_mltable_free(m);
+	if (a)
+		*out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return *out ? 0 : nomem(err);
+}
+
+/* ---- file sets ---- */
+
+struct ferry_api_fileset {
+	struct ferry_store *store; /* store/fileset.c over the table's files */
+};
+
+/* Drop m's transformations (freed through a stand-in table that takes them). */
+static int drop_steps(struct ferry_mltable *m, ferry_err *err)
+{
+	struct ferry_mltable *x = calloc(1, sizeof(*x));
+	if (!x)
+		return nomem(err);
+	x->steps = m->steps;
+	x->nsteps = m->nsteps;
+	m->steps = NULL;
+	m->nsteps = 0;
+	ferry_mltable_free(x);
+	return 0;
+}
+
+struct ferry_api_fileset *ferry_api_mltable_fileset(struct ferry_api *api, const char *uri, const char *steps,
+						    int all_files, struct ferry_api_entry **entries, size_t *n,
+						    ferry_err *err)
+{
+	struct ferry_mltable *m;
+	*entries = NULL;
+	*n = 0;
+	if (open_table(api, uri, all_files ? NULL : steps, &m, err) < 0)
+		return NULL;
+	if (all_files && drop_steps(m, err) < 0) {
+		ferry_mltable_free(m);
+		return NULL;
+	}
+	struct ferry_api_fileset *fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		ferry_mltable_free(m);
+		nomem(err);
+		return NULL;
+	}
+	if (ferry_mltable_fileset_of(&api->ctx, m, &fs->store, NULL, err) < 0 ||
+	    ferry_api_store_list(fs->store, "", 1, entries, n, err) < 0) {
+		ferry_api_entries_free(*entries, *n);
+		*entries = NULL;
+		*n = 0;
+		ferry_api_fileset_close(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+int64_t ferry_api_fileset_read(struct ferry_api_fileset *fs, const char *name, uint64_t off, uint64_t len, void *buf,
+			       ferry_err *err)
+{
+	ferry_err_clear(err);
+	return ferry_api_store_read(fs->store, name, name, off, len, buf, err);
+}
+
+void ferry_api_fileset_close(struct ferry_api_fileset *fs)
+{
+	if (!fs)
+		return;
+	ferry_store_destroy(fs->store);
+	free(fs);
 }

@@ -3,7 +3,8 @@
  *
  * A recursive-descent parser into a small tree, and a tree walk to evaluate
  * it per row. The subset is deliberately small and documented: comparisons
- * of a column with a literal, three string tests, and/or/not with
+ * of a column (Azure's col("name") or a bare name) with a literal (number,
+ * string, boolean, datetime(...)), three string tests, and/or/not with
  * parentheses — what real MLTable filters use. Anything else is a parse
  * error that quotes the position, never a silently-true filter.
  */
@@ -19,13 +20,21 @@
 enum { X_OR, X_AND, X_NOT, X_CMP, X_FN };
 enum { O_EQ, O_NE, O_LT, O_LE, O_GT, O_GE };
 enum { F_STARTS, F_ENDS, F_CONTAINS };
-enum { V_COL, V_NUM, V_STR, V_BOOL };
+enum { V_COL, V_NUM, V_STR, V_BOOL, V_DT };
+
+/* A point in time: seconds since 1970-01-01T00:00:00 (UTC) and nanoseconds. */
+struct when {
+	int64_t sec;
+	int32_t ns;
+};
 
 struct operand {
 	int kind;
 	char *s;   /* column name or string literal */
 	double num;
 	int b;
+	struct when t;   /* V_DT, or a V_STR literal that reads as a datetime */
+	int is_time;     /* V_STR: t holds the literal as a datetime */
 };
 
 struct ferry_mlt_expr {
@@ -97,22 +106,164 @@ static int string_lit(struct px *x, char **out)
 	return 0;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t civil_days(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int when_of(int64_t y, int mo, int d, int h, int mi, int sec, int32_t ns, struct when *t)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 59)
+		return -1;
+	t->sec = civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t->ns = ns;
+	return 0;
+}
+
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/* A value as the evaluator writes datetimes (and ISO 8601 text generally):
+ * YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z]. 1 when `s` is one, else 0. */
+static int iso_time(const char *s, struct when *t)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int32_t ns = 0;
+	const char *p = s;
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' || digits(&p, 2, &d) < 0)
+		return 0;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
+			return 0;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) < 0)
+				return 0;
+			if (*p == '.') {
+				int nd = 0;
+				for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+					if (nd < 9)
+						ns = ns * 10 + (*p - '0');
+				if (!nd)
+					return 0;
+				for (; nd < 9; nd++)
+					ns *= 10;
+			}
+		}
+		if (*p == 'Z')
+			p++;
+	}
+	return *p == '\0' && when_of(y, mo, d, h, mi, sec, ns, t) == 0;
+}
+
+static int when_cmp(const struct when *a, const struct when *b)
+{
+	if (a->sec != b->sec)
+		return a->sec < b->sec ? -1 : 1;
+	return (a->ns > b->ns) - (a->ns < b->ns);
+}
+
+/* datetime(year, month, day[, hour[, minute[, second]]]), after the word
+ * (which starts at `at`: errors about the whole value point there). */
+static int datetime_lit(struct px *x, struct operand *o, const char *at)
+{
+	int v[6] = { 0, 1, 1, 0, 0, 0 }, n = 0;
+	if (!word(x, "("))
+		return perr(x, "expected '(' after datetime");
+	do {
+		skip_ws(x);
+		char *end;
+		long k = strtol(x->p, &end, 10);
+		if (end == x->p || n == 6)
+			return perr(x, n == 6 ? "datetime() takes at most 6 numbers (year, month, day, hour, minute, second)"
+					      : "expected a whole number in datetime()");
+		v[n++] = (int)k;
+		x->p = end;
+	} while (word(x, ","));
+	if (!word(x, ")"))
+		return perr(x, "expected ',' or ')' in datetime()");
+	const char *end = x->p;
+	x->p = at;
+	if (n < 3)
+		return perr(x, "datetime() needs at least year, month and day");
+	if (when_of(v[0], v[1], v[2], v[3], v[4], v[5], 0, &o->t) < 0)
+		return perr(x, "datetime() is not a valid date and time");
+	x->p = end;
+	o->kind = V_DT;
+	return 0;
+}
+
+/* A bare column name: a letter or '_', then letters, digits and '_'. */
+static int bare_name(struct px *x, char **out)
+{
+	const char *b = x->p;
+	if (!isalpha((unsigned char)*b) && *b != '_')
+		return 0;
+	const char *e = b;
+	while (isalnum((unsigned char)*e) || *e == '_')
+		e++;
+	static const char *const kw[] = { "and", "or", "not" };
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if ((size_t)(e - b) == strlen(kw[i]) && !strncmp(b, kw[i], (size_t)(e - b)))
+			return 0;
+	if (!(*out = strndup(b, (size_t)(e - b))))
+		return perr(x, "out of memory");
+	x->p = e;
+	return 1;
+}
+
+/* Whether the next non-space text is '(' (without taking it). */
+static int paren_next(struct px *x)
+{
+	const char *p = x->p;
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p == '(';
+}
+
 static int operand(struct px *x, struct operand *o)
 {
 	skip_ws(x);
+	const char *at = x->p;
 	if (word(x, "col")) {
-		if (!word(x, "("))
-			return perr(x, "expected '(' after col");
-		o->kind = V_COL;
-		if (string_lit(x, &o->s) < 0)
-			return -1;
-		if (!word(x, ")"))
-			return perr(x, "expected ')'");
-		return 0;
+		if (paren_next(x)) {
+			word(x, "(");
+			o->kind = V_COL;
+			if (string_lit(x, &o->s) < 0)
+				return -1;
+			if (!word(x, ")"))
+				return perr(x, "expected ')'");
+			return 0;
+		}
+		x->p = at; /* a column named col */
+	}
+	if (word(x, "datetime")) {
+		if (paren_next(x))
+			return datetime_lit(x, o, at);
+		x->p = at;
 	}
 	if (*x->p == '"' || *x->p == '\'') {
 		o->kind = V_STR;
-		return string_lit(x, &o->s);
+		if (string_lit(x, &o->s) < 0)
+			return -1;
+		o->is_time = iso_time(o->s, &o->t);
+		return 0;
 	}
 	if (word(x, "true") || word(x, "True")) {
 		o->kind = V_BOOL;
@@ -124,10 +275,20 @@ static int operand(struct px *x, struct operand *o)
 		o->b = 0;
 		return 0;
 	}
+	if (word(x, "null") || word(x, "None"))
+		return perr(x, "null is not a value here (a null matches only '!=')");
+	int r = bare_name(x, &o->s);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		o->kind = V_COL;
+		return 0;
+	}
 	char *end;
 	double d = strtod(x->p, &end);
 	if (end == x->p || isalpha((unsigned char)*x->p))
-		return perr(x, "expected col(\"name\"), a number, a string, true or false");
+		return perr(x, "expected a column (name or col(\"name\")), a number, a string, true, false or "
+			       "datetime(y, m, d)");
 	o->kind = V_NUM;
 	o->num = d;
 	x->p = end;
@@ -210,7 +371,7 @@ static int parse_factor_in(struct px *x, struct ferry_mlt_expr *e, struct ferry_
 	if (operand(x, &e->r) < 0)
 		return -1;
 	if (e->l.kind != V_COL && e->r.kind != V_COL)
-		return perr(x, "a comparison needs a col(\"name\") on one side");
+		return perr(x, "a comparison needs a column on one side");
 	if (e->l.kind != V_COL) { /* literal OP col: mirror it */
 		struct operand t = e->l;
 		e->l = e->r;
@@ -374,8 +535,11 @@ int ferry_mlt_expr_eval(const struct ferry_mlt_expr *e, ferry_mlt_lookup_fn look
 			if (ln || rn)
 				return e->op == O_NE && !(ln && rn);
 			double a, b;
+			struct when ta, tb;
 			if (as_number(l, &a) && as_number(r, &b))
 				return cmp_result((a > b) - (a < b), e->op);
+			if (iso_time(l, &ta) && iso_time(r, &tb))
+				return cmp_result(when_cmp(&ta, &tb), e->op);
 			return cmp_result(strcmp(l, r), e->op);
 		}
 		if (ln)
@@ -392,6 +556,14 @@ int ferry_mlt_expr_eval(const struct ferry_mlt_expr *e, ferry_mlt_lookup_fn look
 				return e->op == O_NE;
 			return cmp_result(b - e->r.b, e->op);
 		}
+		struct when t;
+		if (e->r.kind == V_DT) {
+			if (!iso_time(l, &t))
+				return e->op == O_NE;
+			return cmp_result(when_cmp(&t, &e->r.t), e->op);
+		}
+		if (e->r.is_time && iso_time(l, &t)) /* "2024-01-31" against a datetime */
+			return cmp_result(when_cmp(&t, &e->r.t), e->op);
 		return cmp_result(strcmp(l, e->r.s), e->op);
 	}
 	}

@@ -121,6 +121,25 @@ struct ferry_mlt_step {
 	int64_t version_as_of, timestamp_ms;
 };
 
+/* Where the steps that pick files end: at the first read_*; in an MLTable
+ * without one (a file set), at the first step that acts on columns
+ * (extract_columns_from_partition_format, keep/drop_columns,
+ * convert_column_types): it and the steps after it act on the rows of the
+ * set's table (its Path column and the columns they add), as Azure's
+ * `{account}/{container}/images/{label}/{file}.jpg` over a file set does. */
+static inline size_t ferry_mlt_file_steps_end(const struct ferry_mlt_step *steps, size_t n)
+{
+	size_t k;
+	for (k = 0; k < n; k++)
+		if (ferry_mlt_is_read(steps[k].op))
+			return k;
+	for (k = 0; k < n; k++)
+		if (steps[k].op == FERRY_MLT_PARTITION || steps[k].op == FERRY_MLT_KEEP_COLUMNS ||
+		    steps[k].op == FERRY_MLT_DROP_COLUMNS || steps[k].op == FERRY_MLT_CONVERT)
+			return k;
+	return n;
+}
+
 /* Where a file comes from: a store and the prefix of its tree names. */
 struct ferry_mlt_source {
 	struct ferry_store *store; /* owned */
@@ -187,13 +206,21 @@ struct ferry_mlt_files {
 int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
 			ferry_err *err);
 void ferry_mlt_files_clear(struct ferry_mlt_files *f);
+/* Keep the files i for which keep[i] (in order); frees the others. */
+void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep);
 
 /* Open the MLTable at `uri`, evaluate its file set and return it as one
- * read-only store (store/fileset.h) whose root holds the tree names; the
+ * read-only store (store/fileset.h) whose root holds the tree names (the
+ * files ferry_mltable_table_files gives; in a file set whose row steps drop
+ * rows, only the files whose Path row survives them); the
  * store owns the MLTable and its sources (ferry_store_destroy frees all).
  * *nfiles (if not NULL) gets the number of files. */
 int ferry_mltable_fileset(struct ferry_ctx *ctx, const char *uri, struct ferry_store **out, size_t *nfiles,
 			  ferry_err *err);
+/* The same for an MLTable already opened (and perhaps given more steps, as
+ * the C API adds a binding's): takes ownership of m, freed on failure too. */
+int ferry_mltable_fileset_of(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_store **out,
+			     size_t *nfiles, ferry_err *err);
 
 enum ferry_mlt_format {
 	FERRY_MLT_CSV, FERRY_MLT_JSONL, FERRY_MLT_SCHEMA, FERRY_MLT_ROWS,
@@ -262,14 +289,20 @@ int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, st
 int ferry_mltable_describe(const char *folder, size_t *nfiles, ferry_err *err);
 
 /* Filter expressions (expr.c). Grammar, a documented subset of Azure's:
- *   expr := term (("or" | "||") term)* ;  term := factor (("and" | "&&") factor)*
- *   factor := "not" factor | "(" expr ")" | operand OP operand
- *           | col(NAME) "." ("startswith"|"endswith"|"contains") "(" STRING ")"
- *   operand := col(NAME) | NUMBER | STRING | true | false
+ *   expr := term (("or" | "||" | "|") term)* ;  term := factor (("and" | "&&" | "&") factor)*
+ *   factor := ("not" | "!") factor | "(" expr ")" | operand OP operand
+ *           | column "." ("startswith"|"endswith"|"contains") "(" STRING ")"
+ *   operand := column | NUMBER | STRING | true | false | datetime(Y, M, D[, h[, m[, s]]])
+ *   column := col(STRING) | NAME   (NAME: [A-Za-z_][A-Za-z0-9_]*, not and/or/not;
+ *             `col > 3` is the column named col: col( starts Azure's form)
  *   OP := == != < <= > >=
  * Strings are '...' or "..." with backslash escapes. A number compares
- * numerically with a column value that parses as a number; otherwise values
- * compare as strings; a null (empty) value satisfies only "!=". */
+ * numerically with a column value that parses as a number; a datetime(...),
+ * or a string that reads as ISO 8601 (2024-01-31[T12:00[:00[.fff]]][Z]),
+ * compares as a point in time with a value that reads as one (the text the
+ * evaluator writes for datetime columns); otherwise values compare as
+ * strings; a null (empty) value satisfies only "!=". Parse errors name the
+ * problem and its position: "expected ... at position 9 ('...')". */
 int ferry_mlt_expr_parse(const char *text, struct ferry_mlt_expr **out, char *errbuf, size_t cap);
 void ferry_mlt_expr_free(struct ferry_mlt_expr *e);
 /* Evaluate: `lookup` gives a column's value (NULL + *is_null=1 for null).

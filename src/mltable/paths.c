@@ -424,8 +424,7 @@ static int only_path(void *arg, const char *name)
 	return strcmp(name, "Path") ? -1 : 0;
 }
 
-/* Keep the files i for which keep[i]; frees the others. */
-static void compact(struct ferry_mlt_files *f, const char *keep)
+void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -449,10 +448,9 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 			goto fail;
 	if (dedupe(out, err) < 0)
 		goto fail;
-	for (size_t k = 0; k < m->nsteps; k++) {
+	size_t end = ferry_mlt_file_steps_end(m->steps, m->nsteps);
+	for (size_t k = 0; k < end; k++) { /* what follows acts on rows */
 		const struct ferry_mlt_step *s = &m->steps[k];
-		if (ferry_mlt_is_read(s->op))
-			break; /* what follows acts on rows */
 		char *keep = calloc(out->n ? out->n : 1, 1);
 		if (!keep) {
 			ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -482,7 +480,7 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 					    "read_json_lines before it",
 					    ferry_mlt_step_label(m, s), s->line, s->name);
 		if (!bad)
-			compact(out, keep);
+			ferry_mlt_files_keep(out, keep);
 		free(keep);
 		if (bad)
 			goto fail;

@@ -1080,8 +1080,10 @@ static int apply_partition(struct table *t, struct stage *g, struct row *r)
 	 * folders above the base (Azure's formats run to the end of the path) */
 	int hit = 0;
 	const char *full = r->file ? r->file->path : "";
-	for (int pass = 0; pass < 2 && !hit; pass++) {
-		for (const char *p = pass ? full : rel; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
+	const char *name = r->file ? r->file->name : ""; /* the tree name: Azure's {account}/{container}/... */
+	for (int pass = 0; pass < 3 && !hit; pass++) {
+		for (const char *p = pass == 0 ? rel : pass == 1 ? full : name; p;
+		     p = pass < 2 && strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
 			if ((hit = match_partition(g, p, vals)))
 				break;
 			for (size_t i = 0; i < g->np; i++) {
@@ -1666,7 +1668,8 @@ static int evaluate(struct ferry_ctx *ctx, struct ferry_mltable *m, enum ferry_m
 		ferry_mlt_files_clear(&t.files);
 		return -1;
 	}
-	size_t from = first < m->nsteps ? first + 1 : m->nsteps;
+	/* a file set's column steps act on its table's rows (mltable.h) */
+	size_t from = first < m->nsteps ? first + 1 : ferry_mlt_file_steps_end(m->steps, m->nsteps);
 	t.nst = m->nsteps - from;
 	t.st = calloc(t.nst ? t.nst : 1, sizeof(*t.st));
 	if (!t.st) {

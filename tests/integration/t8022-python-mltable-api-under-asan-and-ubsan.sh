@@ -4,7 +4,8 @@
 # loaded into /usr/bin/python3 (libasan and libubsan preloaded) evaluates every table of the
 # MLTable corpus from local folders and from an Azurite datastore, in batches of 1, 7 and
 # 65536 rows, with added steps (filter, take, skip, keep/drop_columns, both halves of a
-# random_split), stops early from iter_batches and from a failing callback, lists file sets,
+# random_split; bare-name and datetime filters, convert_column_types, partition columns over a
+# file set, the eval_download set read by tree name), stops early from iter_batches and from a failing callback, lists file sets,
 # and takes every error path (a missing table, a bad added step, an unknown column, the corpus
 # cases that must fail), with no sanitizer report. Leak checking is off: the interpreter keeps
 # memory until exit.
@@ -50,8 +51,27 @@ for case in sorted(os.listdir(data)):
         it = t.iter_batches(batch_rows=1)
         next(it, None)
         it.close()
-        t.paths, t.schema
+        t.paths, t.schema, t.file_paths()
+        fs = t.open_files()  # the eval_download set, read by tree name (ferry_api_mltable_fileset)
+        for f in fs.files[:3]:
+            assert len(fs.read(f["name"])) == f["size"]
+        fs.close(); fs._open(True)  # what a forked worker opens: every file the paths name
+        for f in fs.files[:3]:
+            assert len(fs.read(f["name"])) == f["size"]
+        fs.close()
         n += 1
+t = mlt.load(data + "/titanic")
+t.filter("Age > 30 and (Sex == 'male' or not Pclass != 1) or Name.contains('Mrs')").to_pandas_dataframe()
+t.convert_column_types({"Age": mlt.DataType.to_float(), "Survived": mlt.DataType.to_bool(),
+                        "Name": "string"}).filter('col("Age") >= 22.0').to_pandas_dataframe()
+files = mlt.from_paths([{"pattern": data + "/titanic/*"}])
+files.extract_columns_from_partition_format("{root}/titanic/{name}").drop_columns(["root"]).to_pandas_dataframe()
+for bad in ["Age >", "datetime(2024, 2, 30) < Age", "(" * 70 + "Age > 1", "Age > 'open"]:
+    try:
+        t.filter(bad)
+        raise AssertionError("no error: " + bad)
+    except mlt.MLTableError as e:
+        print(e)
 for fn in [lambda: mlt.load(data + "/nope").to_pandas_dataframe(),
            lambda: mlt.load(data + "/titanic").filter("col(\"Age\") >>> 3").to_pandas_dataframe(),
            lambda: mlt.load(data + "/titanic").select_columns(["nope"]).to_pandas_dataframe(),

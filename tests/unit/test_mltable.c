@@ -168,10 +168,29 @@ static void test_expr(void)
 	CHECK(eval("col(\"Path\").startswith(\"acct/c/\") && col(\"Path\").contains(\"img\")", row) == 1);
 	CHECK(eval("col(\"n\") == 1", row) == 0);                /* null matches only != */
 	CHECK(eval("col(\"n\") != 1", row) == 1);
+	/* bare names (the issue's `col > 3`: a column named col), Azure's col("..."), datetimes */
+	const char *r2[] = { "col", "5", "trip distance", "3.5", "d", "2024-01-31T12:00:00", "d0", "2024-01-31",
+			     "city", "Oslo", "datetime", "x", NULL };
+	CHECK(eval("col > 3", r2) == 1);
+	CHECK(eval("col > 3 and col <= 5 and not col == 4", r2) == 1);
+	CHECK(eval("col(\"trip distance\") > 3 and col(\"trip distance\") < 4", r2) == 1);
+	CHECK(eval("(col < 1 or city == 'Oslo') and city.startswith('Os')", r2) == 1);
+	CHECK(eval("3 < col and col < col(\"trip distance\") + 0", r2) == -1); /* arithmetic: a parse error */
+	CHECK(eval("d > datetime(2024, 1, 31)", r2) == 1);
+	CHECK(eval("d < datetime(2024, 1, 31, 12, 0, 1) and d >= datetime(2024,1,31,12)", r2) == 1);
+	CHECK(eval("d > '2024-01-31'", r2) == 1);                 /* as times: 12:00 is after midnight */
+	CHECK(eval("d0 == datetime(2024, 1, 31)", r2) == 1);      /* a date is its midnight */
+	CHECK(eval("d0 < d", r2) == 1);
+	CHECK(eval("city > datetime(2024, 1, 1)", r2) == 0);      /* not a time: only != holds */
+	CHECK(eval("datetime == 'x'", r2) == 1);                  /* a column named datetime */
+	CHECK(eval("d > datetime(2024, 2, 30)", r2) == -1);
+	CHECK(eval("d > datetime(2024)", r2) == -1);
 	struct ferry_mlt_expr *e;
 	char msg[300];
+	CHECK(ferry_mlt_expr_parse("col > ", &e, msg, sizeof(msg)) < 0 && strstr(msg, "position 7"));
+	CHECK(ferry_mlt_expr_parse("a >> 3", &e, msg, sizeof(msg)) < 0 && strstr(msg, "position 4"));
 	CHECK(ferry_mlt_expr_parse("col(\"a\") >", &e, msg, sizeof(msg)) < 0 && strstr(msg, "position"));
-	CHECK(ferry_mlt_expr_parse("1 == 2", &e, msg, sizeof(msg)) < 0 && strstr(msg, "col("));
+	CHECK(ferry_mlt_expr_parse("1 == 2", &e, msg, sizeof(msg)) < 0 && strstr(msg, "a column on one side"));
 	CHECK(ferry_mlt_expr_parse("col(\"a\") > 1 junk", &e, msg, sizeof(msg)) < 0 && strstr(msg, "unexpected"));
 	/* hostile nesting and length end in errors, not in a stack overflow */
 	size_t big = 300000;
