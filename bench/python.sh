@@ -4,6 +4,8 @@
 #   ferry fsspec get    fs.get(folder, recursive=True) / fs.get_file: the C transfer engine
 #   ferry fsspec cat    fs.cat_file per file from 8 Python threads (ctypes releases the GIL)
 #                       / one cat_file of the big file
+#   ferry fsspec cat(list)  one fs.cat(list of paths): the reads run on the engine's C threads
+#                       (RSLEX_DOWNLOADER_THREADS: 4 per core, 8 on 2 cores) from one call
 #   ferry read_into     Engine.read_into per file (sizes from one listing, as FileDataset
 #                       reads) from 8 Python threads: one GET into Python's memory, no copy
 #   ferry fsspec open   the big file read 1 MiB at a time through fsspec.open (rb)
@@ -25,6 +27,13 @@
 #   BENCH_RUNS=2 ...                                    each row's fastest of 2 rounds
 #   BENCH_KINDS=loop BENCH_SIZE=1M ...                  only some tables (small, big, loop)
 # The mount row mounts afresh with an empty cache each round.
+#
+# The server: by default an Azurite of the bench's own, as a fast server would run
+# (--inMemoryPersistence: no extent file opened and read per GET; --disableTelemetry: no
+# Application Insights hooks on every request) — every client reads from the same one, and
+# Azurite's one Node thread costs ~1.2-1.9 ms CPU per 256 KiB GET there vs ~1.9-2.5 ms with
+# the tests' fixture (docs/performance.md, "Python small files: where the time goes").
+# BENCH_AZURITE=fixture uses the fixture's Azurite (disk persistence) instead.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh" python
@@ -32,6 +41,18 @@ $PY -c 'import fsspec, azure.storage.blob' 2>/dev/null ||
 	{ echo "bench: needs Debian's python3-fsspec and python3-azure (apt-get install python3-azure)" >&2; exit 1; }
 [[ -f build/libferry.so ]] || { echo "bench: build/libferry.so not built (make)" >&2; exit 1; }
 
+if [[ ${BENCH_AZURITE:-memory} == memory ]]; then
+	az_port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	setsid tools/node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$az_port" --inMemoryPersistence \
+		--disableTelemetry -s -L --skipApiVersionCheck </dev/null >"$WORK/azurite-mem.log" 2>&1 &
+	echo $! >"$WORK/azurite-mem.pid"
+	bench_on_exit 'kill -TERM "$(cat "$WORK/azurite-mem.pid")" 2>/dev/null'
+	for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$az_port/devstoreaccount1?comp=list" && break; sleep 0.1; done
+	AZURITE_URL=http://127.0.0.1:$az_port/devstoreaccount1
+	AZURITE_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=$AZURITE_URL;"
+	export AZURITE_URL AZURITE_CONN
+	echo "bench: Azurite of its own (in memory, no telemetry) at $AZURITE_URL" >&2
+fi
 FILES=${BENCH_FILES:-2000}
 SIZE=${BENCH_SIZE:-1G}
 bytes=$($PY -c 'import sys; s=sys.argv[1]; m={"K":1<<10,"M":1<<20,"G":1<<30}; print(int(s[:-1])*m[s[-1]] if s[-1] in m else int(s))' "$SIZE")
@@ -52,7 +73,7 @@ export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 bench_datastore "$container"
 
 bench_on_exit 'umount "$MNT" 2>/dev/null || true'
-azurite_pid=$(cat "${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid" 2>/dev/null || true)
+azurite_pid=$(cat "$WORK/azurite-mem.pid" 2>/dev/null || cat "${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid" 2>/dev/null || true)
 
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" "$MNT" \
 	"$azurite_pid" <<'PY'
@@ -189,6 +210,11 @@ def loop(make):
 def cat_all(o):
     with cf.ThreadPoolExecutor(8) as ex:
         list(ex.map(lambda n: cat_to(o, n), names))
+def cat_list(o):
+    got = fs.cat([base + "/small/" + n for n in names])
+    for p, b in got.items():
+        with open(os.path.join(o, p.rsplit("/", 1)[-1]), "wb") as f:
+            f.write(b)
 def sdk_all(o):
     with cf.ThreadPoolExecutor(8) as ex:
         list(ex.map(lambda n: sdk_to(o, n), names))
@@ -203,6 +229,7 @@ def cli(uri):
 plan = {
     "small": [("ferry fsspec get", lambda o: fs.get(base + "/small", o, recursive=True)),
               ("ferry fsspec cat x8 threads", cat_all),
+              ("ferry fsspec cat(list)", cat_list),
               ("ferry read_into x8 threads", read_all),
               ("azure SDK x8 threads", sdk_all),
               ("ferry CLI download", cli(base + "/small/"))],

@@ -82,6 +82,10 @@ def lib():
                 "ferry_api_mkdir": (i, [P, s, E]),
                 "ferry_api_read": (i64, [P, s, u64, u64, P, E]),
                 "ferry_api_file_readahead": (i, [P, E]),
+                "ferry_api_cat_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
+                                                         ctypes.POINTER(u64), ctypes.POINTER(u64),
+                                                         ctypes.c_uint, ctypes.POINTER(P),
+                                                         ctypes.POINTER(u64), E]),
             }
             for name, (res, args) in sigs.items():
                 fn = getattr(L, name)
@@ -104,19 +108,24 @@ def _safe_path(path):
     return path
 
 
-def _raise(err, path=None):
+def _exception(err, path=None):
+    """The Python exception for ferry_err err about path."""
     msg = err.msg.decode("utf-8", "replace") or "unknown failure"
     path = _safe_path(path)
     code = err.code
     if code == E_NOTFOUND:
-        raise FileNotFoundError(errno.ENOENT, msg, path)
+        return FileNotFoundError(errno.ENOENT, msg, path)
     if code == E_AUTH:
-        raise PermissionError(errno.EACCES, msg, path)
+        return PermissionError(errno.EACCES, msg, path)
     if code == E_INVALID and "is a folder" in msg:
-        raise IsADirectoryError(errno.EISDIR, msg, path)
+        return IsADirectoryError(errno.EISDIR, msg, path)
     if code == E_INVALID:
-        raise OSError(errno.EINVAL, msg, path)
-    raise OSError(errno.EIO, msg, path)
+        return OSError(errno.EINVAL, msg, path)
+    return OSError(errno.EIO, msg, path)
+
+
+def _raise(err, path=None):
+    raise _exception(err, path)
 
 
 def _b(s):
@@ -241,6 +250,35 @@ class Engine:
             return ctypes.string_at(buf, got.value) if got.value else b""
         finally:
             lib().ferry_api_buf_free(buf)
+
+    def cat_many(self, uris, starts=None, lengths=None, threads=0):
+        """Many files (or ranges) in one call: the reads run on `threads` C threads (0: the
+        RSLEX_DOWNLOADER_THREADS setting) with the GIL released, one ranged GET each, no stat
+        (ferry_api_cat_many). starts/lengths: None (whole files) or one int per uri (length
+        None: to the end). Returns a list in the order of uris: bytes, or the exception that
+        item's read would have raised (no item stops the others)."""
+        n = len(uris)
+        if n == 0:
+            return []
+        u64n = ctypes.c_uint64 * n
+        arr = (ctypes.c_char_p * n)(*[_b(u) for u in uris])
+        offs = u64n(*starts) if starts is not None else None
+        lens = u64n(*[(1 << 64) - 1 if x is None else max(0, x) for x in lengths]) if lengths is not None else None
+        out, got, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
+        L = lib()
+        L.ferry_api_cat_many(self._handle(), n, arr, offs, lens, threads, out, got, errs)
+        res = []
+        try:
+            for k in range(n):
+                if errs[k].code:
+                    res.append(_exception(errs[k], uris[k]))
+                else:
+                    res.append(ctypes.string_at(out[k], got[k]) if got[k] else b"")
+        finally:
+            for k in range(n):
+                if out[k]:
+                    L.ferry_api_buf_free(out[k])
+        return res
 
     def download(self, uri, dest):
         """Download a file or folder (recursively) into local folder dest; returns (bytes, files)."""

@@ -15,6 +15,9 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
   smaller one with one ranged read per fsspec block (fsspec's read-ahead cache). open("wb"): bytes go to a local temporary file, uploaded on close
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
 - get/put of a folder are one call of the parallel transfer engine.
+- cat of many paths (a list, a glob, recursive) and cat_ranges are one call of the engine
+  (Engine.cat_many: RSLEX_DOWNLOADER_THREADS C threads, one GET per file, no stat), not
+  fsspec's loop of cat_file calls one after another.
 """
 import os
 import shutil
@@ -126,6 +129,57 @@ class FerryFileSystem(AbstractFileSystem):
         if end is not None and end <= start:
             return self.engine.cat(path, start, 0)  # still raises for a missing file or a folder
         return self.engine.cat(path, start, None if end is None else end - start)
+
+    def cat(self, path, recursive=False, on_error="raise", **kw):
+        """fsspec's cat: the paths expand as fsspec expands them (lists, globs, recursive), and
+        then all are read in one call of the engine (Engine.cat_many: C threads, one GET per
+        file) instead of one cat_file after another. Folders a recursive expansion names are
+        left out (they have no bytes). start/end apply to every path, as in fsspec."""
+        paths = self.expand_path(path, recursive=recursive)
+        if not (len(paths) > 1 or isinstance(path, list) or paths[0] != self._strip_protocol(path)):
+            return self.cat_file(paths[0], **kw)
+        start, end = kw.get("start"), kw.get("end")
+        if (start is not None and start < 0) or (end is not None and end < 0) or \
+                set(kw) - {"start", "end"}:
+            return super().cat(paths, on_error=on_error, **kw)
+        got = self._cat_many(paths, [start] * len(paths), [end] * len(paths))
+        out = {}
+        for p, b in zip(paths, got):
+            if isinstance(b, IsADirectoryError) and recursive:
+                continue
+            if isinstance(b, Exception):
+                if on_error == "raise":
+                    raise b
+                if on_error == "omit":
+                    continue
+            out[p] = b
+        return out
+
+    def cat_ranges(self, paths, starts, ends, max_gap=None, on_error="return", **kw):
+        """fsspec's cat_ranges in one call of the engine (Engine.cat_many): a list of bytes in
+        the order of paths; a failed item raises (fsspec's own behaviour) unless on_error is
+        "return", which puts the exception in its place."""
+        if max_gap is not None:
+            raise NotImplementedError
+        if not isinstance(paths, list):
+            raise TypeError
+        starts = starts if isinstance(starts, list) else [starts] * len(paths)
+        ends = ends if isinstance(ends, list) else [ends] * len(paths)
+        if len(starts) != len(paths) or len(ends) != len(paths):
+            raise ValueError
+        if any(x is not None and x < 0 for x in starts + ends):  # ranges from the end need sizes
+            return [self.cat_file(p, s, e) for p, s, e in zip(paths, starts, ends)]
+        out = self._cat_many([self._strip_protocol(p) for p in paths], starts, ends)
+        if on_error != "return":
+            for b in out:
+                if isinstance(b, Exception):
+                    raise b
+        return out
+
+    def _cat_many(self, paths, starts, ends):
+        offs = [s or 0 for s in starts]
+        lens = [None if e is None else max(0, e - o) for o, e in zip(offs, ends)]
+        return self.engine.cat_many(paths, offs, lens)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kw):
         return FerryFile(self, self._strip_protocol(path), mode=mode, block_size=block_size,

@@ -253,4 +253,18 @@ int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uin
  * reads as before). A second call does nothing. */
 int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
 
+/* Many files (or ranges) read at once, `threads` requests in flight (0: the
+ * RSLEX_DOWNLOADER_THREADS setting; at most n): item i is bytes [offs[i],
+ * offs[i]+lens[i]) of uris[i] (offs NULL: from 0; lens NULL or lens[i]
+ * UINT64_MAX: to the end), read as ferry_api_cat reads one (one ranged GET, no
+ * stat first). For fsspec's cat of a list of paths and cat_ranges: the small-file
+ * loop runs on C threads with one call from Python, not one call per file. On
+ * return out[i] is a malloc'd buffer of got[i] bytes (free each with
+ * ferry_api_buf_free; NULL when got[i] is 0) and errs[i].code is 0, or out[i]
+ * NULL and errs[i] says why that item failed (the others are read anyway).
+ * Returns the number of failed items. The threads are started by the call and
+ * end with it (so are their connections). Any thread. */
+size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
+			  const uint64_t *lens, unsigned threads, void **out, uint64_t *got, ferry_err *errs);
+
 #endif
