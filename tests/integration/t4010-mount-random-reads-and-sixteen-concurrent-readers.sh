@@ -11,7 +11,7 @@ need_fixtures
 need_fuse
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 
-size=${T4010_SIZE:-1G} # the issue's size; the same data as t1010 and t3070
+size=${T4010_SIZE:-1G} # the issue's size; the same data as t3070
 big=$(cached_random "random-$size.bin" "$size")
 c=$(new_container)
 expect_ok ferry upload "$big" "$(az_uri "$c" data/big.bin)"
