@@ -4,12 +4,14 @@
 # ASan), starts the fixtures once (Azurite, nginx, the fault proxy; each Slurm test
 # starts its own cluster, tests/fixtures/slurm.sh, in about 0.5 s), runs every
 # tests/integration/t*.sh in order, and prints TAP-like lines and one summary
-# line: `N passed, N failed[, N skipped]`.
+# line: `N passed, N failed[, N skipped]`. Each result line ends with the step's
+# wall time, `(N s)`; the ten slowest steps are listed before the summary.
 #
 #   tests/run.sh                 everything
 #   tests/run.sh 't10[45]*'      only integration tests whose name matches a pattern
 #                                (builds still run; unit tests are left out)
-#   tests/run.sh 'fuzz*'         only the fuzz targets (tests/fuzz/, a few seconds each)
+#   tests/run.sh 'fuzz*'         only the fuzz targets (tests/fuzz/, a few seconds each,
+#                                FERRY_MAKE_JOBS of them at a time)
 #
 # Environment: FERRY_TEST_TIMEOUT (seconds per integration test, default 900),
 # FERRY_KEEP_TMP=1 (keep every test's folder), FERRY_SKIP_BUILD=1 (use what is built),
@@ -27,34 +29,41 @@ TIMEOUT=${FERRY_TEST_TIMEOUT:-900}
 
 n=0 passed=0 failed=0 skipped=0
 failed_names=()
+durations=() # "SECONDS<TAB>NAME" per step, for the slowest-ten list
+SUITE_START=$SECONDS
 
-# report NAME RC LOG — one result line; a failure shows its log's tail.
+# report NAME RC LOG [START] — one result line, with the step's wall time in whole
+# seconds when START (a $SECONDS value) is given; a failure shows its log's tail.
 report() {
-	local name=$1 rc=$2 log=$3
+	local name=$1 rc=$2 log=$3 took=""
 	n=$((n + 1))
+	if [[ -n ${4:-} ]]; then
+		took=" ($((SECONDS - $4)) s)"
+		durations+=("$((SECONDS - $4))	$name")
+	fi
 	if [[ $rc -eq 0 ]]; then
 		passed=$((passed + 1))
-		echo "ok $n - $name"
+		echo "ok $n - $name$took"
 	elif [[ $rc -eq 77 ]]; then
 		skipped=$((skipped + 1))
-		echo "ok $n - $name # skip $(grep -m1 '^skip:' "$log" | sed 's/^skip: *//')"
+		echo "ok $n - $name$took # skip $(grep -m1 '^skip:' "$log" | sed 's/^skip: *//')"
 	else
 		failed=$((failed + 1))
 		failed_names+=("$name")
 		local why="exit $rc"
 		[[ $rc -eq 124 || $rc -eq 137 ]] && why="timed out"
-		echo "not ok $n - $name ($why; log: ${log#"$ROOT"/})"
+		echo "not ok $n - $name$took ($why; log: ${log#"$ROOT"/})"
 		tail -n 40 "$log" | sed 's/^/#   /'
 	fi
 }
 
 # step NAME CMD... — run CMD as one numbered result, output to a log.
 step() {
-	local name=$1 rc=0 log
+	local name=$1 rc=0 log start=$SECONDS
 	shift
 	log=$LOGS/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
 	"$@" >"$log" 2>&1 || rc=$?
-	report "$name" "$rc" "$log"
+	report "$name" "$rc" "$log" "$start"
 }
 
 run_units() { # run_units DIR — every unit test binary in DIR
@@ -105,9 +114,23 @@ done
 if [[ ${#FUZZ_TARGETS[@]} -gt 0 ]]; then
 	if tests/fuzz/run.sh --check >"$LOGS/fuzz-check.log" 2>&1; then
 		if [[ ${FERRY_SKIP_BUILD:-0} != 1 ]]; then step "build: make -j$JOBS fuzz" make -j"$JOBS" fuzz; fi
-		for t in "${FUZZ_TARGETS[@]}"; do
-			step "fuzz-$t: replay, then ${FERRY_FUZZ_SECONDS:-3} s under ASan/UBSan" \
-				tests/fuzz/run.sh --fresh --seconds "${FERRY_FUZZ_SECONDS:-3}" "$t"
+		# $JOBS targets at a time (each fuzzes one core for its seconds; its own
+		# temporary corpus and artifact folder), reported in order as steps.
+		for ((i = 0; i < ${#FUZZ_TARGETS[@]}; i += JOBS)); do
+			batch=("${FUZZ_TARGETS[@]:i:JOBS}") start=$SECONDS
+			for t in "${batch[@]}"; do
+				(
+					rc=0
+					tests/fuzz/run.sh --fresh --seconds "${FERRY_FUZZ_SECONDS:-3}" "$t" >"$LOGS/fuzz-$t.log" 2>&1 || rc=$?
+					echo "$rc $SECONDS" >"$LOGS/fuzz-$t.rc"
+				) &
+			done
+			wait
+			for t in "${batch[@]}"; do
+				read -r rc end <"$LOGS/fuzz-$t.rc"
+				report "fuzz-$t: replay, then ${FERRY_FUZZ_SECONDS:-3} s under ASan/UBSan" "$rc" "$LOGS/fuzz-$t.log" \
+					"$((start + SECONDS - end))"
+			done
 		done
 	else
 		report "fuzz: tests/fuzz/*" 77 "$LOGS/fuzz-check.log" # says "skip: ..." and why
@@ -145,17 +168,22 @@ if [[ ${#tests[@]} -gt 0 ]]; then
 		for t in "${tests[@]}"; do
 			name=$(basename "$t" .sh)
 			log=$LOGS/$name.log
-			rc=0
+			rc=0 start=$SECONDS
 			# Each test is its own bash process, bounded in time; its servers and
 			# children die with it (timeout signals its whole process group).
 			timeout -k 10 "$TIMEOUT" bash "$t" >"$log" 2>&1 </dev/null || rc=$?
-			report "$name" "$rc" "$log"
+			report "$name" "$rc" "$log" "$start"
 		done
 	else
 		report "fixtures: start Azurite, nginx, fault proxy" 1 "$fixture_log"
 	fi
 fi
 
+if [[ ${#durations[@]} -gt 0 ]]; then
+	echo "# slowest steps (of $((SECONDS - SUITE_START)) s in all):"
+	printf '%s\n' "${durations[@]}" | sort -t$'\t' -k1,1nr | head -n 10 |
+		while IFS=$'\t' read -r secs name; do printf '#   %4d s  %s\n' "$secs" "$name"; done
+fi
 summary="$passed passed, $failed failed"
 [[ $skipped -gt 0 ]] && summary+=", $skipped skipped"
 echo "$summary"

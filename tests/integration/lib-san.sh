@@ -41,3 +41,30 @@ with_sanitizers() {
 	"$fn" asan "$FERRY_ASAN"
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 }
+
+# need_asan_lib — skip unless the ASan/UBSan build of libferry.so is built (make asan);
+# sets ASAN_LIB to it.
+need_asan_lib() {
+	ASAN_LIB=$ROOT/build/asan/libferry.so
+	[[ -f $ASAN_LIB ]] || skip "build/asan/libferry.so not built (make asan)"
+}
+
+# py_under_asan SECONDS OK_LINE SCRIPT ARGS... — Debian's python3 runs SCRIPT with the
+# ferry package over the ASan/UBSan libferry.so (libasan and libubsan preloaded; leak
+# checking off: the interpreter keeps memory until exit), bounded by SECONDS. Its output
+# goes to $TEST_TMP/smoke.out and then to the log; the test fails when it exits non-zero
+# (66 on a report), when the output holds a sanitizer report, or when it lacks OK_LINE
+# (the line SCRIPT prints when it reaches its end).
+py_under_asan() {
+	local secs=$1 ok=$2 out=$TEST_TMP/smoke.out
+	shift 2
+	[[ -n ${ASAN_LIB:-} ]] || need_asan_lib
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+		PYTHONPATH=$ROOT/python FERRY_LIB=$ASAN_LIB timeout -k 5 "$secs" "$PY" "$@" \
+		>"$out" 2>&1 || { cat "$out"; fail "python under ASan"; }
+	cat "$out"
+	assert_not_contains "$out" "runtime error" "UBSan"
+	assert_not_contains "$out" "ERROR: AddressSanitizer" "ASan"
+	assert_contains "$out" "$ok"
+}

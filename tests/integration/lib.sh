@@ -56,7 +56,9 @@ trap _lib_exit EXIT
 
 [[ -x $FERRY ]] || { echo "not built: $FERRY (run make)" >&2; exit 1; }
 
-step() { echo "== $TEST_NAME: $*"; }
+# step WHAT — announce a test case, with the seconds the test has run so far (a
+# slow test's log shows where its time goes).
+step() { echo "== $TEST_NAME: $* [at ${SECONDS} s]"; }
 fail() {
 	echo "FAIL: $TEST_NAME: $*" >&2
 	[[ -z ${_IN_AT_EXIT:-} ]] || return 1
@@ -99,10 +101,30 @@ assert_tree_same() { # assert_tree_same DIR1 DIR2 — same file list, same bytes
 	if ! d=$(diff <(tree_listing "$1") <(tree_listing "$2")); then
 		fail "trees differ: $1 $2: $(echo "$d" | head -20)"
 	fi
-	local f
-	while IFS= read -r f; do
-		cmp -s "$1/$f" "$2/$f" || fail "bytes differ: $1/$f $2/$f"
-	done < <(cd "$1" && find . -type f -printf '%P\n')
+	# Bytes of every regular file, in one process (a cmp per file costs ~4 ms of
+	# fork and exec: 9 s for 2,000 files on the busy 2-core machine).
+	$PY - "$1" "$2" <<-'PYEOF' || fail "bytes differ: $1 $2"
+	import os, stat, sys
+	a, b = sys.argv[1], sys.argv[2]
+	def same(p, q):
+	    try:
+	        with open(p, "rb") as x, open(q, "rb") as y:
+	            while True:
+	                u, v = x.read(1 << 20), y.read(1 << 20)
+	                if u != v:
+	                    return False
+	                if not u:
+	                    return True
+	    except OSError as e:
+	        print(e, file=sys.stderr)
+	        return False
+	for d, _, files in os.walk(a):
+	    for f in files:
+	        p = os.path.join(d, f)
+	        if stat.S_ISREG(os.lstat(p).st_mode) and not same(p, os.path.join(b, os.path.relpath(p, a))):
+	            print("bytes differ:", os.path.relpath(p, a), file=sys.stderr)
+	            sys.exit(1)
+	PYEOF
 }
 
 assert_no_temp_files() { # assert_no_temp_files DIR — nothing but complete files

@@ -6,10 +6,10 @@
 # datastore, with no sanitizer report. Leak checking is off: the interpreter itself keeps
 # memory until exit.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 $PY -c 'import fsspec' 2>/dev/null || skip "Debian's python3-fsspec is not installed"
-LIB=$ROOT/build/asan/libferry.so
-[[ -f $LIB ]] || skip "build/asan/libferry.so not built (make asan)"
+need_asan_lib
 export FERRY_CMD_TIMEOUT=120
 
 c=$(new_container)
@@ -55,11 +55,4 @@ for base in [T + "/src", "azureml://datastores/asan/paths/src"]:
 print("asan smoke ok")
 PY
 step "the API under ASan/UBSan: local paths and an Azurite datastore"
-ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
-	PYTHONPATH=$ROOT/python FERRY_LIB=$LIB timeout -k 5 120 $PY "$TEST_TMP/smoke.py" "$TEST_TMP" \
-	>"$TEST_TMP/smoke.out" 2>&1 || { cat "$TEST_TMP/smoke.out"; fail "python under ASan"; }
-cat "$TEST_TMP/smoke.out"
-assert_not_contains "$TEST_TMP/smoke.out" "runtime error" "UBSan"
-assert_not_contains "$TEST_TMP/smoke.out" "ERROR: AddressSanitizer" "ASan"
-assert_contains "$TEST_TMP/smoke.out" "asan smoke ok"
+py_under_asan 120 "asan smoke ok" "$TEST_TMP/smoke.py" "$TEST_TMP"

@@ -10,10 +10,10 @@
 # cases that must fail), with no sanitizer report. Leak checking is off: the interpreter keeps
 # memory until exit.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 $PY -c 'import pandas, numpy' 2>/dev/null || skip "Debian's python3-pandas is not installed"
-LIB=$ROOT/build/asan/libferry.so
-[[ -f $LIB ]] || skip "build/asan/libferry.so not built (make asan)"
+need_asan_lib
 export FERRY_CMD_TIMEOUT=120
 DATA=$ROOT/tests/data/mltable
 
@@ -92,11 +92,4 @@ assert n >= 12, n
 print("asan mltable ok:", n, "tables")
 PY
 step "the MLTable API under ASan/UBSan: local folders and an Azurite datastore"
-ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
-	PYTHONPATH=$ROOT/python FERRY_LIB=$LIB timeout -k 5 240 $PY "$TEST_TMP/smoke.py" "$DATA" \
-	>"$TEST_TMP/smoke.out" 2>&1 || { cat "$TEST_TMP/smoke.out"; fail "python under ASan"; }
-cat "$TEST_TMP/smoke.out"
-assert_not_contains "$TEST_TMP/smoke.out" "runtime error" "UBSan"
-assert_not_contains "$TEST_TMP/smoke.out" "ERROR: AddressSanitizer" "ASan"
-assert_contains "$TEST_TMP/smoke.out" "asan mltable ok"
+py_under_asan 240 "asan mltable ok" "$TEST_TMP/smoke.py" "$DATA"
