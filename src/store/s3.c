@@ -619,6 +619,68 @@ static void xml_escape(const char *s, char *out, size_t cap)
 	out[at] = '\0';
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The ETag S3 gives an object completed from the first n parts of m: the
+ * MD5 of the parts' binary MD5s, '-' and n. Returns 0, or -1 when a part's
+ * ETag is not a plain hex MD5 (then nothing can be told from it). */
+static int multipart_etag(const struct mpu *m, unsigned n, char out[48])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1 ? 0 : -1;
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		const char *e = m->etags[i];
+		e += *e == '"';
+		unsigned char bin[16];
+		for (int k = 0; rc == 0 && k < 32; k++) {
+			int v = hexval(e[k]);
+			if (v < 0)
+				rc = -1;
+			else if (k % 2 == 0)
+				bin[k / 2] = (unsigned char)(v << 4);
+			else
+				bin[k / 2] |= (unsigned char)v;
+		}
+		if (rc == 0 && e[32] && e[32] != '"')
+			rc = -1;
+		if (rc == 0 && EVP_DigestUpdate(ctx, bin, sizeof(bin)) != 1)
+			rc = -1;
+	}
+	unsigned char d[16];
+	if (rc == 0 && EVP_DigestFinal_ex(ctx, d, NULL) != 1)
+		rc = -1;
+	EVP_MD_CTX_free(ctx);
+	if (rc < 0)
+		return -1;
+	for (int k = 0; k < 16; k++)
+		snprintf(out + 2 * k, 3, "%02x", d[k]);
+	snprintf(out + 32, 16, "-%u", n);
+	return 0;
+}
+
+/* A CompleteMultipartUpload whose answer was lost is retried, and the retry
+ * finds the upload gone (404 NoSuchUpload) or times out behind the first
+ * try's work: the object may be complete all the same. 1 when the object's
+ * ETag is the one these parts make (the same parts of the same bytes). */
+static int completed_anyway(struct s3 *s3, const char *path, const struct mpu *m, unsigned n)
+{
+	char want[48];
+	if (multipart_etag(m, n, want) < 0)
+		return 0;
+	struct ferry_entry e = { 0 };
+	ferry_err ignored;
+	if (s3_stat(&s3->base, path, &e, &ignored) < 0)
+		return 0;
+	const char *have = e.etag + (e.etag[0] == '"');
+	size_t len = strlen(want);
+	int same = !e.is_dir && strncasecmp(have, want, len) == 0 && (have[len] == '\0' || have[len] == '"');
+	ferry_entry_clear(&e);
+	return same;
+}
+
 /* `md5` is not sent: S3 keeps no whole-object MD5 for a multipart upload
  * (its checksums of one are checksums of the parts' checksums). */
 static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, const char *md5, ferry_err *err)
@@ -657,6 +719,12 @@ static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, 
 		struct ferry_http_resp resp;
 		rc = post(s3, &r, xml, at, &resp, err);
 		ferry_http_resp_clear(&resp);
+		if (rc < 0 && completed_anyway(s3, path, m, nblocks)) {
+			ferry_info("%s: completing the multipart upload failed (%s), but the object is there with the "
+				   "ETag of its %u parts: an earlier try completed it", r.what, err ? err->msg : "?", nblocks);
+			ferry_err_clear(err);
+			rc = 0;
+		}
 	}
 	free(xml);
 	if (rc < 0)
