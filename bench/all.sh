@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # bench/all.sh — owns the quiet-machine table (issue 15 item 6): every bench/ script run
 # back to back, each starting its own fixtures, at a scale that fits ~25 minutes on the
-# 2-core development machine, and one markdown table of ferry against the best peer of
-# every row (wall, CPU, peak RSS and their ratios: bench/table.py) written to BENCH_OUT
-# (else stdout). Before and after each script it records the load average; it warns when
+# 2-core development machine (29 min measured at load 9–20; each part's duration is in
+# docs/performance.md, "Quiet-machine table"), and one markdown table of ferry against
+# the best peer of every row (wall, CPU, peak RSS and their ratios: bench/table.py)
+# written to BENCH_OUT (else stdout). Before and after each script it records the load average; it warns when
 # the machine is not quiet (1-minute load above 0.5 at the start, or another process
 # using more than a fifth of a core over a second before a script), and the table says so.
 #
-#   BENCH_OUT=docs/quiet-table.md bench/all.sh            the quiet run (~25 min)
-#   BENCH_ALL_SCALE=tiny bench/all.sh                     a trial of the harness (~8 min)
+#   BENCH_OUT=/tmp/quiet-table.md bench/all.sh           the quiet run (< 29 min)
+#   BENCH_ALL_SCALE=tiny bench/all.sh                     a trial of the harness (~6 min)
 #   BENCH_ALL_ONLY="download mount" bench/all.sh          some parts only (names below)
+#   BENCH_ALL_RUNS=3 bench/all.sh                         every measurement 3 times (each
+#                                                         script's BENCH_RUNS / BENCH_REPEAT;
+#                                                         the table gives medians, python.sh
+#                                                         the fastest round); the measuring
+#                                                         part of the run grows about 3x
 #   BENCH_ALL_DIR=DIR                                     keep the logs there (default: a
 #                                                         fresh /tmp/ferry-bench-all.XXXXXX)
 # Parts (quiet scale; see `parts` below for the exact knobs): download (Azurite 1 GiB with
@@ -19,7 +25,7 @@
 # block, rclone --vfs-cache-mode off and full; `ferry download` of the same folder),
 # upload (512 MiB and 1,000 x 64 KiB: upload and rw mount, ferry vs rclone), python
 # (fsspec and the SDK: 1,000 x 256 KiB and 512 MiB), mltable (256 MiB CSV to CSV and JSON
-# lines, pandas; 128 MiB Parquet to CSV, hyparquet), python-mltable (300,000 rows),
+# lines, pandas; 128 MiB Parquet to CSV, hyparquet), python-mltable (1,000,000 rows),
 # distributed (4 ranks read 512 MiB: ferry 1x4, 2x2, 4 rclone mounts), series (sampling
 # on/off, 512 MiB, 2 runs each). Every script's own output is in DIR/NAME.log, its row
 # lines in DIR/rows.tsv.
@@ -43,7 +49,7 @@ if [[ $SCALE == quiet ]]; then
 		"upload upload.sh BENCH_BIG_MIB=512 BENCH_SMALL_COUNT=1000"
 		"python python.sh BENCH_FILES=1000 BENCH_SIZE=512M BENCH_KINDS='small big'"
 		"mltable mltable.sh MLTABLE_BENCH_SIZE=256M MLTABLE_BENCH_PQ_SIZE=128M BENCH_PANDAS=1"
-		"python-mltable python-mltable.sh BENCH_ROWS=300000 BENCH_RUNS=1"
+		"python-mltable python-mltable.sh BENCH_ROWS=1000000 BENCH_RUNS=1"
 		"distributed distributed.sh BENCH_SIZE=512M"
 		"series series.sh BENCH_SIZE=512M BENCH_RUNS=2"
 	)
@@ -130,7 +136,8 @@ for part in "${parts[@]}"; do
 	rc=0
 	# the knobs are the script's environment; BENCH_SUMMARY collects its rows; BENCH_DIR
 	# (mltable.sh) keeps its files in this run's folder at this run's size
-	env BENCH_SUMMARY="$ROWS" BENCH_DIR="$DIR/mltable" \
+	[[ -z ${BENCH_ALL_RUNS:-} ]] || knobs+=" BENCH_RUNS=$BENCH_ALL_RUNS BENCH_REPEAT=$BENCH_ALL_RUNS"
+	env BENCH_SUMMARY="$ROWS" BENCH_SCRIPT="$name" BENCH_DIR="$DIR/mltable" \
 		bash -c "export $knobs; exec bench/$script" >"$DIR/$name.log" 2>&1 </dev/null || rc=$?
 	secs=$(($(date +%s) - t0))
 	l1=$(load)
@@ -142,7 +149,7 @@ rm -rf "$DIR/mltable"
 total=$(($(date +%s) - t_all))
 
 {
-	echo "Produced by \`BENCH_ALL_SCALE=$SCALE bench/all.sh\` at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
+	echo "Produced by \`BENCH_ALL_SCALE=$SCALE${BENCH_ALL_RUNS:+ BENCH_ALL_RUNS=$BENCH_ALL_RUNS} bench/all.sh\` at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
 		"$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $((total / 60)) min $((total % 60)) s in all;" \
 		"load average $start_load at the start, $(load) at the end."
 	echo "Ratios are ferry / best peer (below 1: ferry is faster, uses less CPU, less memory); the best"

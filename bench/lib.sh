@@ -67,7 +67,7 @@ fi
 export FERRY_HOME=$WORK/ferry-home
 
 # --- rows: wall, CPU and peak RSS per tool, ratios against the best peer -------
-BENCH_SCRIPT=$1
+BENCH_SCRIPT=${BENCH_SCRIPT:-$1} # the table's "script" column (bench/all.sh: its part's name)
 _bench_rows=$WORK/rows.tsv
 : >"$_bench_rows"
 

@@ -51,7 +51,7 @@ YML
 
 echo "bench: $ROWS rows ($(du -h "$WORK/t/data.csv" | cut -f1) of CSV), $RUNS runs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$FERRY" "$WORK" "$RUNS" <<'PY'
-import os, resource, subprocess, sys, time
+import ctypes, gc, os, resource, subprocess, sys, time
 import pandas as pd
 import ferry, ferry.mltable as mlt
 ferry_bin, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -89,6 +89,8 @@ for run in range(runs):
     res = {}
     for name, fn in rows:
         df = None
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed heap back to the system: the start RSS is what is live
         open("/proc/self/clear_refs", "w").write("5")  # VmHWM starts again from the current RSS
         rss0, kids0 = hwm("VmRSS"), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0, c0 = time.time(), cpu()

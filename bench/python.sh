@@ -21,7 +21,8 @@
 # the ratio of the SDK's wall time to the row's (>1: faster than the SDK). Every row's
 # bytes are checked against the uploaded data. The closing table (bench_table) adds each
 # row's peak RSS: what the row added to the Python process (its peak above its RSS at the
-# row's start; torch and the SDK are loaded before) plus the largest child's or mount's.
+# row's start, after returning freed heap to the system; torch and the SDK are loaded
+# before) plus the largest child's or mount's.
 #
 #   bench/python.sh                                     2,000 x 256 KiB and 1 GiB
 #   BENCH_FILES=500 BENCH_SIZE=256M bench/python.sh     smaller
@@ -59,7 +60,7 @@ azurite_pid=$(cat "${FERRY_FIXTURE_DIR:-/nonexistent}/azurite.pid" 2>/dev/null |
 
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" "$MNT" \
 	"$azurite_pid" <<'PY'
-import concurrent.futures as cf, hashlib, os, resource, shutil, subprocess, sys, threading, time, warnings
+import concurrent.futures as cf, ctypes, gc, hashlib, os, resource, shutil, subprocess, sys, threading, time, warnings
 import ferry
 warnings.filterwarnings("ignore", "This DataLoader will create")  # 4 workers on 2 cores: meant
 import torch.utils.data as tud
@@ -111,6 +112,8 @@ def mount_fresh():
     log = open(os.environ["FERRY_HOME"] + "/logs/mount.log").read()
     mount_pid = log.rsplit("served by process ", 1)[1].split()[0]
 
+libc = ctypes.CDLL("libc.so.6")
+
 def hwm(pid, field="VmHWM"):
     """peak RSS (KiB) of pid so far (0 when it is gone); field="VmRSS": its RSS now"""
     try:
@@ -137,6 +140,8 @@ def run(label, fn, check):
     if "mount" in label:
         mount_fresh()
     subprocess.run(["sync"])
+    gc.collect()
+    libc.malloc_trim(0)  # freed heap back to the system: the start RSS is what is live
     open("/proc/self/clear_refs", "w").write("5")  # VmHWM starts again from the current RSS
     rss0 = hwm("self", "VmRSS")
     stop, kids = threading.Event(), [0]
