@@ -155,8 +155,8 @@ total=$(($(date +%s) - t_all))
 	echo "Ratios are ferry / best peer (below 1: ferry is faster, uses less CPU, less memory); the best"
 	echo "peer is the row's fastest tool that is not ferry (cp and cat, the local-disk ceilings, never are)."
 	echo "CPU: user+sys of the tool's processes (a mount's daemon and its reader included); RSS: the peak"
-	echo "of the tool's largest process (a mount's daemon); server CPU: Azurite's / s3rver's, not counted"
-	echo "in the tool's figures."
+	echo "of the tool's largest process (a mount's daemon; python rows: what the row added to the Python"
+	echo "process, plus its largest child's); server CPU: Azurite's / s3rver's, in no tool's figures."
 	echo
 	if ((${#warnings[@]})); then
 		echo "**Not a quiet run:**"

@@ -14,6 +14,8 @@
 # by 8 threads (epoch 1, then epoch 2 on the same mount); BENCH_RANDOM_READS (500)
 # random 4 KiB reads of the big file; time to the first entry and to the full
 # listing of a flat folder of BENCH_LIST_COUNT blobs; peak RSS of the mount process.
+# The closing table (bench_table) gives per row and tool the wall time, the CPU of the
+# reader plus the mount daemon, and the daemon's peak RSS, against the best rclone mode.
 # `walk`: a flat folder of BENCH_WALK_COUNT files of BENCH_WALK_KIB KiB (full:
 # 2,000 x 256 KiB) read once by 8 readers in listing order (a DataLoader without
 # shuffle: the mount's read-ahead of the next files), and once shuffled, each on a

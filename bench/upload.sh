@@ -10,7 +10,9 @@
 # fresh mount plus the wait until storage holds every byte (ferry's close returns
 # once the file is uploaded; rclone uploads after close, so its rows include that
 # wait, measured by listing the container until the sizes add up); every result is
-# then downloaded and compared with the source.
+# then downloaded and compared with the source. The closing table (bench_table) adds CPU
+# (the command's; mount rows: cp's plus the mount daemon's) and peak RSS (the command's
+# largest process; mount rows: the daemon's) and compares ferry with the best peer.
 #
 #   bench/upload.sh                      BENCH_SCALE=small (256 MiB, 500 files)
 #   BENCH_SCALE=full bench/upload.sh     1 GiB, 2,000 small files
@@ -112,6 +114,7 @@ for what in big small; do
 			;;
 		esac
 		t1=$(now)
+		((BT_RC == 0)) || echo "bench: $what, $tool exited with $BT_RC" >&2
 		srv=$(bench_servers_since "$srv0")
 		cpu=$BT_CPU rss=$BT_RSS
 		if [[ $tool == *mount ]]; then
