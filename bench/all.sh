@@ -131,12 +131,12 @@ for part in "${parts[@]}"; do
 		echo "bench/all.sh: WARNING: busy before $name: ${b%;}" >&2
 	fi
 	l0=$(load)
+	[[ -z ${BENCH_ALL_RUNS:-} ]] || knobs+=" BENCH_RUNS=$BENCH_ALL_RUNS BENCH_REPEAT=$BENCH_ALL_RUNS"
 	echo "bench/all.sh: $name: $knobs bench/$script (load $l0)" >&2
 	t0=$(date +%s)
 	rc=0
 	# the knobs are the script's environment; BENCH_SUMMARY collects its rows; BENCH_DIR
 	# (mltable.sh) keeps its files in this run's folder at this run's size
-	[[ -z ${BENCH_ALL_RUNS:-} ]] || knobs+=" BENCH_RUNS=$BENCH_ALL_RUNS BENCH_REPEAT=$BENCH_ALL_RUNS"
 	env BENCH_SUMMARY="$ROWS" BENCH_SCRIPT="$name" BENCH_DIR="$DIR/mltable" \
 		bash -c "export $knobs; exec bench/$script" >"$DIR/$name.log" 2>&1 </dev/null || rc=$?
 	secs=$(($(date +%s) - t0))
