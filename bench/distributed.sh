@@ -50,11 +50,15 @@ ferry_row() {
 	YML
 	local a t0 name=b$$_$2x$3
 	a=$(sent)
+	s0=$(bench_servers_cpu)
 	t0=$(date +%s.%N)
-	"$FERRY" run "$WORK/job.yml" --name "$name" >"$WORK/$name.out" 2>"$WORK/$name.err" ||
-		{ cat "$WORK/$name.err" >&2; exit 1; }
+	bench_time "$FERRY" run "$WORK/job.yml" --name "$name" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	[[ $BT_RC -eq 0 ]] || { cat "$WORK/$name.err" >&2; exit 1; }
 	WALL[$1]=$($PY -c "import sys,time; print('%.2f' % (time.time() - float(sys.argv[1])))" "$t0")
-	[[ $(grep -c "ok" "$FERRY_HOME"/jobs/$name/user_logs/std_log_process_*.txt | awk -F: '{s+=$2} END {print s}') == 4 ]] ||
+	# the job's whole tree: ferry run, its mounts (forked children), the ranks' md5sum
+	bench_row "distributed: 4 ranks read $SIZE via ro_mount" "${1/ /-}" "${WALL[$1]}" "$BT_CPU" "$BT_RSS" \
+		"$(bench_servers_since "$s0")"
+	[[ $(grep -c "ok" "$FERRY_HOME/jobs/$name"/user_logs/std_log_process_*.txt | awk -F: '{s+=$2} END {print s}') == 4 ]] ||
 		{ echo "bench: a rank of $1 read wrong bytes" >&2; exit 1; }
 	[[ -n $a ]] && SENT[$1]=$(($(sent) - a))
 	OWN[$1]=$($PY - "$FERRY_HOME/jobs/$name/nodes" <<-'PY'
@@ -65,8 +69,10 @@ ferry_row() {
 	)
 }
 rclone_row() {
-	local a t0 i pids=() readers=()
+	local a t0 i pids=() readers=() c0 c1 s0 rss=0 r
 	a=$(sent)
+	s0=$(bench_servers_cpu)
+	bench_children_cpu c0
 	t0=$(date +%s.%N)
 	for i in 0 1 2 3; do
 		mkdir -p "$WORK/r$i"
@@ -81,9 +87,16 @@ rclone_row() {
 		readers+=($!)
 	done
 	for i in 0 1 2 3; do wait "${readers[$i]}" || { echo "bench: rclone reader $i read wrong bytes" >&2; exit 1; }; done
+	for p in "${pids[@]}"; do # the largest peak RSS of the four daemons
+		read -r _ r < <(bench_proc "$p")
+		((r > rss)) && rss=$r
+	done
 	for i in 0 1 2 3; do umount "$WORK/r$i" 2>/dev/null || umount -l "$WORK/r$i"; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	WALL[$1]=$($PY -c "import sys,time; print('%.2f' % (time.time() - float(sys.argv[1])))" "$t0")
+	bench_children_cpu c1 # the four daemons and the readers: all waited for above
+	bench_row "distributed: 4 ranks read $SIZE via ro_mount" "${1/ /-}" "${WALL[$1]}" \
+		"$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" "$rss" "$(bench_servers_since "$s0")"
 	[[ -n $a ]] && SENT[$1]=$(($(sent) - a))
 	OWN[$1]=-
 }
@@ -104,3 +117,4 @@ for row in "ferry 1x4" "ferry 2x2" "rclone 4x"; do
 done
 $PY -c "import sys; print('wall time, 4 x rclone mount / ferry 1x4: %.2fx' % (float(sys.argv[1]) / float(sys.argv[2])))" \
 	"${WALL[rclone 4x]}" "${WALL[ferry 1x4]}"
+bench_table

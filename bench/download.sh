@@ -224,14 +224,27 @@ export -f run_tool curl_many file_list rclone_s3 ferry_s3
 export FERRY FERRY_BASE AZURITE_URL AZURITE_CONN NGINX_URL NGINX_HTML_URL DATA container sas webname bucket
 export S3_ENDPOINT=${S3_ENDPOINT:-} S3_ACCESS_KEY=${S3_ACCESS_KEY:-} S3_SECRET_KEY=${S3_SECRET_KEY:-} S3_STALL
 
+# row_label SOURCE SHAPE — the row's name in bench_row's table
+row_label() {
+	local n="1 x ${big}iB"
+	[[ $2 == med ]] && n="$med_n x ${med}iB"
+	[[ $2 == small ]] && n="$small_n x ${small}iB"
+	case $1 in
+	s3) echo "download s3 ($S3_SERVER) $n" ;; s3-up) echo "upload s3 ($S3_SERVER) $n" ;;
+	azurite) echo "download azurite, Content-MD5 checked, $n" ;; azurite-nomd5) echo "download azurite, no MD5, $n" ;;
+	*) echo "download $1 $n" ;;
+	esac
+}
+
 # measure SOURCE SHAPE TOOL — SOURCE s3-up is an upload into the S3 server, under a
 # fresh prefix, checked afterwards (untimed) by downloading it back with ferry.
 measure() {
-	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0 target
+	local src=$1 shape=$2 tool=$3 dest=$WORK/dest tf=$WORK/time.out rc=0 target srv0
 	rm -rf "$dest"
 	sync
 	target=$dest
 	[[ $src == s3-up ]] && target=up-$tool-$shape-$RANDOM
+	srv0=$(bench_servers_cpu)
 	/usr/bin/time -f '%e %U %S %M' -o "$tf" bash -c "run_tool $src $shape $tool $target" \
 		>"$WORK/tool.log" 2>&1 || rc=$?
 	if [[ $src == s3-up && $rc -eq 0 ]]; then
@@ -242,15 +255,19 @@ measure() {
 	if [[ $rc -ne 0 ]]; then
 		echo "bench: $tool from $src ($shape) failed (exit $rc): $(tail -c 300 "$WORK/tool.log")" >&2
 		printf '%s\t%s\t%s\tFAIL\tFAIL\tFAIL\t0\n' "$src" "$shape" "$tool" >>"$RESULTS"
+		bench_row "$(row_label "$src" "$shape")" "$tool" FAIL FAIL FAIL
 		return
 	fi
 	if ! diff -rq "$want" "$dest" >/dev/null; then
 		echo "bench: $tool from $src ($shape) gave different bytes" >&2
 		printf '%s\t%s\t%s\tWRONG\tWRONG\tWRONG\t0\n' "$src" "$shape" "$tool" >>"$RESULTS"
+		bench_row "$(row_label "$src" "$shape")" "$tool" WRONG WRONG WRONG
 		return
 	fi
 	local wall user sys rss total
 	read -r wall user sys rss <"$tf"
+	bench_row "$(row_label "$src" "$shape")" "$tool" "$wall" "$(bench_add "$user" "$sys")" "$rss" \
+		"$(bench_servers_since "$srv0")"
 	total=$(du -sb "$want" | cut -f1)
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$shape" "$tool" "$wall" \
 		"$(awk "BEGIN { print $user + $sys }")" "$rss" "$total" >>"$RESULTS"
@@ -324,3 +341,5 @@ if [[ " $SHAPES " == *" big "* && " $SOURCES " == *" azurite "* ]]; then
 		-v load="$(cut -d' ' -f1 /proc/loadavg)" '/^md5/ { sub(/k$/, "", $2); mbs = $2 / 1000
 		printf "MD5 on one core here: %.0f MB/s, so %.2f s of CPU to check %s (load %s)\n", mbs, n / mbs / 1e6, big, load }'
 fi
+
+bench_table

@@ -31,13 +31,9 @@
 set -euo pipefail
 PARTS=${MLTABLE_BENCH_PARTS:-csv parquet}
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-FERRY=${FERRY:-$ROOT/build/ferry}
+source "$(dirname "$0")/lib.sh" mltable time nofixtures
 SIZE=${MLTABLE_BENCH_SIZE:-1G}
 DIR=${BENCH_DIR:-/tmp/ferry-bench-mltable}
-[[ -x $FERRY ]] || { echo "bench: $FERRY not built (make)" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time missing" >&2; exit 1; }
 mkdir -p "$DIR/table" "$DIR/out"
 export FERRY_HOME=$DIR/home
 
@@ -137,19 +133,28 @@ run() {
 	rss=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}' "$DIR/time.$name")
 	WALL[$name]=$wall
 	RSS[$name]=$rss
+	local row
+	row="mltable: CSV $(numfmt --to=iec-i --suffix=B "$size") to CSV"
+	case $name in
+	ferry-jsonl) row="mltable: CSV $(numfmt --to=iec-i --suffix=B "$size") to JSON lines" ;;
+	ferry-pq-csv | hyparquet-csv) row="mltable: Parquet $(numfmt --to=iec-i --suffix=B "$size") to CSV" ;;
+	ferry-eqcsv-csv) row="mltable: the Parquet file's rows as CSV to CSV" ;;
+	ferry-pq-2of20) row="mltable: Parquet $(numfmt --to=iec-i --suffix=B "$size"), 2 of 20 columns to CSV" ;;
+	esac
+	bench_row "$row" "${name/cat-devnull/cat}" "$wall" "$cpu" "$(awk -F': ' '/Maximum resident/ { print $2 }' "$DIR/time.$name")"
 	printf '%-18s %8.2f s %9.0f MiB/s %8s s CPU %9s MiB peak RSS\n' "$name" "$wall" \
 		"$(echo "$size / 1048576 / $wall" | bc -l)" "$cpu" "$rss"
 }
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-[[ " $PARTS " == *" csv "* ]] || { parquet_rows; exit 0; }
+[[ " $PARTS " == *" csv "* ]] || { parquet_rows; bench_table; exit 0; }
 echo "input: $csv, $(numfmt --to=iec "$size") bytes, $rows rows, 8 columns"
 run cat-devnull sh -c "cat '$csv' > /dev/null"
 run cp cp "$csv" "$DIR/out/cp.csv"
 run ferry-csv "$FERRY" mltable export "$DIR/table" --to csv "$DIR/out/ferry.csv"
 run ferry-jsonl "$FERRY" mltable export "$DIR/table" --to jsonl "$DIR/out/ferry.jsonl"
 if [[ ${BENCH_PANDAS:-0} == 1 ]]; then
-	run pandas $PY -c "import pandas as pd; pd.read_csv('$csv').to_csv('$DIR/out/pandas.csv', index=False)"
+	run pandas "$PY" -c "import pandas as pd; pd.read_csv('$csv').to_csv('$DIR/out/pandas.csv', index=False)"
 fi
 cmp -s "$csv" "$DIR/out/ferry.csv" || { echo "bench: the CSV export differs from its input" >&2; exit 1; }
 [[ $(wc -l <"$DIR/out/ferry.jsonl") -eq $rows ]] || { echo "bench: JSON lines: wrong row count" >&2; exit 1; }
@@ -160,3 +165,4 @@ printf 'ratios: ferry-csv / cp = %.2f, ferry-csv / cat = %.2f, ferry-jsonl / cp 
 echo
 rm -f "$DIR"/out/*
 [[ " $PARTS " != *" parquet "* ]] || parquet_rows
+bench_table

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # bench_on_exit takes code, expanded at exit
 # mount.sh — owns the mount benchmark: ferry mount (whole-file mode and block mode)
 # against rclone mount (--vfs-cache-mode off and full) on the same Azurite data, in
 # one run, printing one table with ratios (rclone time / ferry time: > 1 means
@@ -13,6 +14,8 @@
 # by 8 threads (epoch 1, then epoch 2 on the same mount); BENCH_RANDOM_READS (500)
 # random 4 KiB reads of the big file; time to the first entry and to the full
 # listing of a flat folder of BENCH_LIST_COUNT blobs; peak RSS of the mount process.
+# The closing table (bench_table) gives per row and tool the wall time, the CPU of the
+# reader plus the mount daemon, and the daemon's peak RSS, against the best rclone mode.
 # `walk`: a flat folder of BENCH_WALK_COUNT files of BENCH_WALK_KIB KiB (full:
 # 2,000 x 256 KiB) read once by 8 readers in listing order (a DataLoader without
 # shuffle: the mount's read-ahead of the next files), and once shuffled, each on a
@@ -84,7 +87,7 @@ $PY tests/fixtures/azcli.py mkcontainer "$container"
 echo "bench: uploading to Azurite ($container)" >&2
 AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN \
 	"$FERRY" upload "$DATA" "$AZURITE_URL/$container/bench" >/dev/null 2>&1
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
+[[ " $WORKLOADS " != *" seqn "* ]] || AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN FERRY_VERIFY_MD5=off \
 	"$FERRY" upload "$DATA/big/file.bin" "$AZURITE_URL/$container/bench/big-nomd5/file.bin" >/dev/null 2>&1
 sas=$($PY tests/fixtures/azcli.py sas --perms rl --hours 12)
 BULK_URL=
@@ -124,7 +127,7 @@ mount_tool() {
 	esac
 }
 unmount_tool() {
-	peak_kb=$(grep VmHWM "/proc/$server_pid/status" 2>/dev/null | awk '{print $2}')
+	read -r daemon_cpu peak_kb < <(bench_proc "$server_pid") # the daemon's CPU and peak RSS
 	umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 	kill "$server_pid" 2>/dev/null || true
@@ -223,11 +226,42 @@ while time.monotonic() < end:
 EOF
 }
 
+# mount_row_label WORKLOAD — the row's name in bench_row's table
+mount_row_label() {
+	case $1 in
+	seq) echo "mount: open + read ${big} MiB, Content-MD5" ;;
+	seqn) echo "mount: open + read ${big} MiB, no MD5" ;;
+	small) echo "mount: ${small_n} x 64 KiB, 8 threads, epochs 1 + 2" ;;
+	random) echo "mount: open + ${NRANDOM} random 4 KiB reads of ${big} MiB" ;;
+	ttfb) echo "mount: open + first 4 KiB of ${big} MiB" ;;
+	walk) echo "mount: ${walk_n} x ${walk_kib} KiB, 8 readers, listing order" ;;
+	walkshuf) echo "mount: ${walk_n} x ${walk_kib} KiB, 8 readers, shuffled" ;;
+	list) echo "mount: full listing of ${list_n} blobs" ;;
+	esac
+}
+# mount_row TOOL WORKLOAD OUT — bench_row of one workload on a fresh mount: the reader's
+# wall time (both epochs for small, the full listing for list), CPU of the reader plus
+# the mount daemon, the daemon's peak RSS
+mount_row() {
+	local wall cpu
+	case $2 in
+	small) wall=$(bench_add "${3% *}" "${3#* }") ;;
+	list) wall=${3#* } ;;
+	*) wall=${3%% *} ;;
+	esac
+	cpu=$(awk -v d="${daemon_cpu:-0}" 'END { printf "%.2f", $(NF - 1) + $NF + d }' "$WORK/reader.time" 2>/dev/null || echo -)
+	bench_row "$(mount_row_label "$2")" "$1" "$wall" "$cpu" "${peak_kb:-0}" \
+		"$(bench_servers_since "$srv0")"
+}
+
 TOOLS=${BENCH_TOOLS:-ferry ferry-block rclone-off rclone-full}
 WALK_DELAY=${BENCH_WALK_DELAY:-}
 if [[ -n $WALK_DELAY ]]; then
-	curl -sf -X POST -d "$WALK_DELAY" "$FAULT_CTL/delay" >/dev/null && curl -sf -X POST -d "1 delay" "$FAULT_CTL/every" >/dev/null ||
-		{ echo "bench: the fault proxy ($FAULT_CTL) does not answer" >&2; exit 1; }
+	if ! curl -sf -X POST -d "$WALK_DELAY" "$FAULT_CTL/delay" >/dev/null ||
+		! curl -sf -X POST -d "1 delay" "$FAULT_CTL/every" >/dev/null; then
+		echo "bench: the fault proxy ($FAULT_CTL) does not answer" >&2
+		exit 1
+	fi
 	echo "bench: walk rows through the fault proxy, every blob GET held $WALK_DELAY s" >&2
 fi
 TMO=${BENCH_TIMEOUT:-120}        # seconds per workload; a slower one shows as ">TMO"
@@ -240,10 +274,13 @@ for tool in $TOOLS; do
 	peak=0
 	for w in ${WORKLOADS/walk/walk walkshuf}; do
 		[[ $w == list ]] || settle
+		srv0=$(bench_servers_cpu)
 		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)$([[ $w == walk* && -n $WALK_DELAY ]] && echo far)"
-		out=$(timeout "$TMO" bash -c "$(declare -f w_seq w_walk w_$w); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
+		out=$(/usr/bin/time -f '%U %S' -o "$WORK/reader.time" timeout "$TMO" \
+			bash -c "$(declare -f w_seq w_walk "w_$w"); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
 			echo ">$TMO >$TMO")
 		unmount_tool
+		mount_row "$tool" "$w" "$out"
 		((${peak_kb:-0} > peak)) && peak=$peak_kb
 		case $w in
 		small) R[$tool,small1]=${out% *} R[$tool,small2]=${out#* } ;;
@@ -257,16 +294,21 @@ done
 if [[ " $WORKLOADS " == *" walk "* ]]; then
 	# the same folder through the download engine, into a fresh folder
 	settle
-	rm -rf "$WORK/dl-walk"
+	rm -rf "$WORK/dl-walk" "$WORK/download.time"
+	srv0=$(bench_servers_cpu)
 	t0=$(date +%s.%N)
 	if [[ -n $WALK_DELAY ]]; then
-		AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN "$FERRY" download "$FAULT_URL/$container/bench/walk" \
+		AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN /usr/bin/time -f '%U %S %M' -o "$WORK/download.time" "$FERRY" download "$FAULT_URL/$container/bench/walk" \
 			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
 	else
-		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN "$FERRY" download "$AZURITE_URL/$container/bench/walk" \
+		AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN /usr/bin/time -f '%U %S %M' -o "$WORK/download.time" \
+			"$FERRY" download "$AZURITE_URL/$container/bench/walk" \
 			"$WORK/dl-walk" >/dev/null 2>&1 || echo "bench: ferry download of walk/ failed" >&2
 	fi
 	R[download,walk]=$($PY -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$(date +%s.%N)")
+	[[ ! -s $WORK/download.time ]] || bench_row "$(mount_row_label walk)" ferry-download "${R[download,walk]}" \
+		"$(awk 'END { printf "%.2f", $1 + $2 }' "$WORK/download.time")" "$(awk 'END { print $3 }' "$WORK/download.time")" \
+		"$(bench_servers_since "$srv0")"
 	rm -rf "$WORK/dl-walk"
 fi
 
@@ -306,3 +348,4 @@ print("walk, listing order: ferry mount %s s, rclone-off %s s (rclone-off/ferry 
 EOF
 fi
 done
+bench_table

@@ -51,7 +51,7 @@ YML
 
 echo "bench: $ROWS rows ($(du -h "$WORK/t/data.csv" | cut -f1) of CSV), $RUNS runs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$FERRY" "$WORK" "$RUNS" <<'PY'
-import os, resource, subprocess, sys, time
+import ctypes, gc, os, resource, subprocess, sys, time
 import pandas as pd
 import ferry, ferry.mltable as mlt
 ferry_bin, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -72,14 +72,36 @@ def via_cli():
 def via_fsspec():
     return pd.read_csv(uri + "/data.csv", parse_dates=["when"])
 
-rows = [("ferry.mltable", via_mltable), ("CLI + read_csv", via_cli), ("fsspec read_csv", via_fsspec)]
+def via_local():
+    return pd.read_csv(os.path.join(work, "t", "data.csv"), parse_dates=["when"])
+
+def hwm(field="VmHWM"):
+    return int([l for l in open("/proc/self/status") if l.startswith(field)][0].split()[1])
+
+# the peer: pandas on a local copy of the same CSV (what a user has after downloading it)
+rows = [("ferry.mltable", via_mltable), ("CLI + read_csv", via_cli), ("fsspec read_csv", via_fsspec),
+        ("pandas read_csv, local file", via_local)]
+tool = {"ferry.mltable": "ferry.mltable", "CLI + read_csv": "ferry CLI export + read_csv",
+        "fsspec read_csv": "ferry fsspec + read_csv", "pandas read_csv, local file": "pandas read_csv, local file"}
 ref = None
+out = open(os.path.join(work, "py-rows.tsv"), "w")  # for bench_row: row tool wall cpu rss server load
 for run in range(runs):
     res = {}
     for name, fn in rows:
+        df = None
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed heap back to the system: the start RSS is what is live
+        open("/proc/self/clear_refs", "w").write("5")  # VmHWM starts again from the current RSS
+        rss0, kids0 = hwm("VmRSS"), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0, c0 = time.time(), cpu()
         df = fn()
         res[name] = (time.time() - t0, cpu() - c0, len(df))
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        # RSS: what the row added to this process (its peak above its RSS at the start: pandas
+        # is loaded before) plus the CLI's peak
+        out.write("python-mltable: %d rows to a DataFrame\t%s\t%.2f\t%.2f\t%d\t-\t%.2f\n" % (
+            len(df), tool[name], res[name][0], res[name][1], hwm() - rss0 + (kids if kids > kids0 else 0),
+            os.getloadavg()[0]))
         if ref is None:
             ref = df
         else:
@@ -89,3 +111,5 @@ for run in range(runs):
         w, c, n = res[name]
         print("run %d  %-16s %7.2f s  cpu %6.2f s  %9.0f rows/s  x%.2f vs CLI + read_csv" % (run + 1, name, w, c, n / w, base / w))
 PY
+while IFS=$'\t' read -r row tool wall cpu rss srv load; do bench_row "$row" "$tool" "$wall" "$cpu" "$rss" "$srv" "$load"; done <"$WORK/py-rows.tsv"
+bench_table

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # bench_on_exit takes code, expanded at exit
 # bench/python.sh — owns the Python benchmark (issue 13): the same Azurite data read
 # from Debian's /usr/bin/python3 in one run:
 #   ferry fsspec get    fs.get(folder, recursive=True) / fs.get_file: the C transfer engine
@@ -20,7 +21,10 @@
 # workers, plus the mount server for the mount row), Azurite's CPU seconds in the row (the
 # emulator is one node thread: the floor of any row's wall time on a busy machine), and
 # the ratio of the SDK's wall time to the row's (>1: faster than the SDK). Every row's
-# bytes are checked against the uploaded data.
+# bytes are checked against the uploaded data. The closing table (bench_table) adds each
+# row's peak RSS: what the row added to the Python process (its peak above its RSS at the
+# row's start, after returning freed heap to the system; torch and the SDK are loaded
+# before) plus the largest child's or mount's.
 #
 #   bench/python.sh                                     2,000 x 256 KiB and 1 GiB
 #   BENCH_FILES=500 BENCH_SIZE=256M bench/python.sh     smaller
@@ -77,7 +81,7 @@ azurite_pid=$(cat "$WORK/azurite-mem.pid" 2>/dev/null || cat "${FERRY_FIXTURE_DI
 
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" "$MNT" \
 	"$azurite_pid" <<'PY'
-import concurrent.futures as cf, hashlib, os, resource, shutil, subprocess, sys, time, warnings
+import concurrent.futures as cf, ctypes, gc, hashlib, os, resource, shutil, subprocess, sys, threading, time, warnings
 import ferry
 warnings.filterwarnings("ignore", "This DataLoader will create")  # 4 workers on 2 cores: meant
 import torch.utils.data as tud
@@ -129,19 +133,51 @@ def mount_fresh():
     log = open(os.environ["FERRY_HOME"] + "/logs/mount.log").read()
     mount_pid = log.rsplit("served by process ", 1)[1].split()[0]
 
+libc = ctypes.CDLL("libc.so.6")
+
+def hwm(pid, field="VmHWM"):
+    """peak RSS (KiB) of pid so far (0 when it is gone); field="VmRSS": its RSS now"""
+    try:
+        return int([l for l in open("/proc/%s/status" % pid) if l.startswith(field)][0].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+def peak_rss(stop, out, daemon):
+    """until stop is set: out[0] = the largest peak RSS of this process's children (DataLoader
+    workers, the CLI) and of the mount daemon (None: no mount row), sampled every 50 ms"""
+    while True:
+        kids = [c for t in os.listdir("/proc/self/task") for c in open("/proc/self/task/%s/children" % t).read().split()]
+        out[0] = max([out[0], hwm(daemon) if daemon else 0] + [hwm(k) for k in kids])
+        if stop.wait(0.05):
+            return
+
 def run(label, fn, check):
+    """label, wall s, CPU s, Azurite CPU s, peak RSS KiB: what the row added to this process
+    (its peak above its RSS at the start: torch and the SDK are loaded before any row) plus
+    the largest peak of its children (DataLoader workers, the CLI) and of the mount daemon"""
     out = work + "/out"
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     if "mount" in label:
         mount_fresh()
     subprocess.run(["sync"])
+    gc.collect()
+    libc.malloc_trim(0)  # freed heap back to the system: the start RSS is what is live
+    open("/proc/self/clear_refs", "w").write("5")  # VmHWM starts again from the current RSS
+    rss0 = hwm("self", "VmRSS")
+    stop, kids = threading.Event(), [0]
+    daemon = mount_pid if "mount" in label else None
+    sampler = threading.Thread(target=peak_rss, args=(stop, kids, daemon))
+    sampler.start()
     c0, a0, t0 = cpu(label), proc_cpu(azurite_pid), time.perf_counter()
     fn(out)
     t, c, a = time.perf_counter() - t0, cpu(label) - c0, proc_cpu(azurite_pid) - a0
+    stop.set()
+    sampler.join()
+    rss = max(hwm("self") - rss0, 0) + max(kids[0], hwm(daemon) if daemon else 0)
     check(out)
     shutil.rmtree(out, ignore_errors=True)
-    return label, t, c, a
+    return label, t, c, a, rss, os.getloadavg()[0]
 
 def small_check(out):
     got = digest_tree(out)
@@ -256,11 +292,18 @@ for r in range(runs):
         k = len(plan[kind])
         rows_k = plan[kind][r % k:] + plan[kind][:r % k]
         for label, fn in rows_k:
-            l, t, c, a = run(label, fn, check)
+            l, t, c, a, rss, load = run(label, fn, check)
             print("round %d: %-30s %7.2f s  (load %.1f)" % (r + 1, l, t, os.getloadavg()[0]), file=sys.stderr)
             if (kind, l) not in best or t < best[(kind, l)][1]:
-                best[(kind, l)] = (l, t, c, a)
+                best[(kind, l)] = (l, t, c, a, rss, load)
 rows = {k: [best[(k, l)] for l, _ in plan[k]] for k in plan}
+with open(work + "/py-rows.tsv", "w") as f:  # for bench_row: row tool wall cpu rss server load
+    for kind in rows:
+        what = {"small": "%d x 256 KiB" % len(names), "big": "one file of %d MiB" % (total_big >> 20),
+                "loop": "DataLoader, 4 workers, %d x 256 KiB" % len(names)}[kind]
+        for l, t, c, a, rss, load in rows[kind]:
+            f.write("python: %s\t%s\t%.2f\t%.2f\t%d\t%.2f\t%.2f\n" % (what, l, t, c, rss, a, load))
+rows = {k: [r[:4] for r in v] for k, v in rows.items()}
 
 print("\nload average at the end: %.1f %.1f %.1f" % os.getloadavg())
 for kind, total, what in [("small", total_small, "%d x 256 KiB" % len(names)),
@@ -274,3 +317,5 @@ for kind, total, what in [("small", total_small, "%d x 256 KiB" % len(names)),
     for l, t, c, a in rows[kind]:
         print("%-30s %8.2f %9.1f %8.2f %10.2f %8.2fx" % (l, t, total / t / 1e6, c, a, sdk / t))
 PY
+while IFS=$'\t' read -r row tool wall cpu rss srv load; do bench_row "$row" "$tool" "$wall" "$cpu" "$rss" "$srv" "$load"; done <"$WORK/py-rows.tsv"
+bench_table

@@ -49,20 +49,24 @@ self_cpu() {
 }
 
 declare -A W C S
-P= SM=
+P='' SM=''
 printf '%-4s %-4s %8s %8s %10s %10s %8s %13s\n' run mode wall_s cpu_s ferry_cpu_s sampler_ms samples per_sample_us
 for ((i = 1; i <= RUNS; i++)); do
 	for mode in on off; do
 		name=s$$_${mode}_$i
-		FERRY_SAMPLE=$mode /usr/bin/time -f '%e %U %S' -o "$WORK/time" \
+		s0=$(bench_servers_cpu)
+		FERRY_SAMPLE=$mode /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" \
 			"$FERRY" run "$WORK/job.yml" --name "$name" >/dev/null 2>"$WORK/err" &
 		tpid=$!
 		sleep 0.05
 		fpid=$(pgrep -P "$tpid" -x ferry | head -1 || true)
 		self=$( [[ -n $fpid ]] && self_cpu "$fpid" || echo -)
 		wait "$tpid" || { cat "$WORK/err" >&2; exit 1; }
-		read -r wall u s <"$WORK/time"
+		read -r wall u s rss < <(tail -1 "$WORK/time")
 		cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u + s}')
+		# sampling off is the reference the sampling's cost is measured against
+		bench_row "series: a job reading $SIZE via ro_mount, sampling on vs off" \
+			"$([[ $mode == on ]] && echo ferry || echo "sampling off")" "$wall" "$cpu" "$rss" "$(bench_servers_since "$s0")"
 		read -r sms n per < <(
 			if [[ $mode == on ]]; then
 				$PY -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])][1:]; s=l[-1]["sampler_s"]; print("%.2f %d %.0f" % (s * 1e3, len(l), s * 1e6 / max(len(l) - 1, 1)))' \
@@ -89,3 +93,4 @@ awk -v a="$(median <<<"${W[on]}")" -v b="$(median <<<"${W[off]}")" -v c="$(media
 	'BEGIN {printf "on/off   wall %.3fx  cpu %.3fx\n", a / b, c / d}'
 echo "sampling's own CPU: median $(median <<<"$SM") ms per job, $(median <<<"$P") us per sample"
 echo "($SIZE through ro_mount (block mode), sampling every $INTERVAL ms, load $(cut -d' ' -f1-3 /proc/loadavg))"
+bench_table

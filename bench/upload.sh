@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # bench_on_exit takes code, expanded at exit
 # upload.sh — owns the write benchmark: `ferry upload` against `rclone copy`, and
 # writes through `ferry mount --rw` against `rclone mount --vfs-cache-mode writes`,
 # on the same Azurite, in one run, printing one table with ratios (rclone time /
@@ -9,7 +10,9 @@
 # fresh mount plus the wait until storage holds every byte (ferry's close returns
 # once the file is uploaded; rclone uploads after close, so its rows include that
 # wait, measured by listing the container until the sizes add up); every result is
-# then downloaded and compared with the source.
+# then downloaded and compared with the source. The closing table (bench_table) adds CPU
+# (the command's; mount rows: cp's plus the mount daemon's) and peak RSS (the command's
+# largest process; mount rows: the daemon's) and compares ferry with the best peer.
 #
 #   bench/upload.sh                      BENCH_SCALE=small (256 MiB, 500 files)
 #   BENCH_SCALE=full bench/upload.sh     1 GiB, 2,000 small files
@@ -83,6 +86,7 @@ mount_tool() { # mount_tool TOOL PREFIX
 	esac
 }
 unmount_tool() {
+	read -r daemon_cpu daemon_rss < <(bench_proc "$server_pid") # the daemon's CPU and peak RSS
 	umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 	kill "$server_pid" 2>/dev/null || true
@@ -97,21 +101,32 @@ for what in big small; do
 	for tool in ferry-upload rclone-copy ferry-mount rclone-mount; do
 		echo "bench: $what, $tool" >&2
 		prefix=$tool/$what
+		srv0=$(bench_servers_cpu)
 		t0=$(now)
 		case $tool in
-		ferry-upload) timeout "$TMO" "$FERRY" upload "$src" "$AZURITE_URL/$container/$prefix" >/dev/null 2>&1 ;;
-		rclone-copy) timeout "$TMO" rclone copy --config /dev/null --transfers 8 "$src" "az:$container/$prefix" >/dev/null 2>&1 ;;
+		ferry-upload) bench_time timeout "$TMO" "$FERRY" upload "$src" "$AZURITE_URL/$container/$prefix" >/dev/null 2>&1 ;;
+		rclone-copy) bench_time timeout "$TMO" rclone copy --config /dev/null --transfers 8 "$src" "az:$container/$prefix" >/dev/null 2>&1 ;;
 		*)
 			mount_tool "$tool" "$prefix"
 			t0=$(now)
-			timeout "$TMO" cp -r "$src/." "$MNT/"
+			bench_time timeout "$TMO" cp -r "$src/." "$MNT/"
 			wait_stored "$prefix" "$bytes" || echo "bench: $tool did not land within $TMO s" >&2
 			;;
 		esac
 		t1=$(now)
-		[[ $tool == *mount ]] && unmount_tool
+		((BT_RC == 0)) || echo "bench: $what, $tool exited with $BT_RC" >&2
+		srv=$(bench_servers_since "$srv0")
+		cpu=$BT_CPU rss=$BT_RSS
+		if [[ $tool == *mount ]]; then
+			unmount_tool
+			cpu=$(bench_add "$cpu" "$daemon_cpu") rss=$daemon_rss # cp's CPU + the daemon's; the daemon's RSS
+		fi
 		R[$tool,$what]=$($PY -c "print('%.2f' % ($t1 - $t0))")
 		check "$prefix" "$src"
+		label="1 x $big MiB"
+		[[ $what == small ]] && label="$small_n x 64 KiB in 20 folders"
+		bench_row "$([[ $tool == *mount ]] && echo "rw mount: cp -r until stored," || echo "upload:") $label" "$tool" \
+			"${R[$tool,$what]}" "$cpu" "$rss" "$srv"
 	done
 done
 
@@ -125,3 +140,4 @@ for what in big small; do
 	$PY -c 'import sys; a,b,c,d=map(float,sys.argv[1:]); print("   %10.2fx  %24.2fx" % (b/a, d/c))' \
 		"${R[ferry-upload,$what]}" "${R[rclone-copy,$what]}" "${R[ferry-mount,$what]}" "${R[rclone-mount,$what]}"
 done
+bench_table
