@@ -6,6 +6,8 @@
 # counts blob GETs) in front of Azurite, with the kernel's dentries dropped:
 #  - in name order: bytes right, one GET per file, the folder listed once in
 #    the background and most files fetched ahead (all of them opened);
+#  - 4 DataLoader-like workers taking batches of 10 names of the sorted list
+#    round robin: bytes right, one listing, files fetched ahead and opened;
 #  - shuffled: bytes right, at most one listing, no storm of cancelled
 #    read-ahead, GETs bounded;
 #  - FERRY_MOUNT_READ_AHEAD_FILES=0: no listing, nothing fetched ahead.
@@ -72,6 +74,33 @@ ahead=$(field "$s" "files read ahead") used=$(field "$s" "used") listed=$(field 
 ((ahead >= n / 2)) || fail "only $ahead of $n files opened in name order were fetched ahead: $s"
 ((listed == 1)) || fail "walk/ listed $listed times for the opens in name order (once expected): $s"
 ((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
+
+step "4 DataLoader-like workers take batches of the sorted list: one listing, files read ahead"
+mount_here "$(fault_uri "$c" data)" "$mnt"
+fault clear
+[[ -w /proc/sys/vm/drop_caches ]] && echo 2 >/proc/sys/vm/drop_caches
+$PY - "$TEST_TMP/src/walk" "$mnt/walk" "$TEST_TMP/sorted.txt" <<-'PYEOF' || fail "bytes differ (batches)"
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+src, mnt, names = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().split()
+def same(name):
+    with open(os.path.join(src, name), "rb") as a, open(os.path.join(mnt, name), "rb") as b:
+        if a.read() != b.read():
+            sys.exit("walk/%s differs" % name)
+nb = (len(names) + 9) // 10
+with ThreadPoolExecutor(4) as ex:
+    list(ex.map(lambda w: [same(x) for b in range(w, nb, 4) for x in names[b * 10:(b + 1) * 10]], range(4)))
+PYEOF
+st=$(stats)
+unmount_at "$mnt"
+s=$(summary)
+echo "# $s"
+gets=$(jf "$st" 's["data_requests"]')
+ahead=$(field "$s" "files read ahead") used=$(field "$s" "used") listed=$(field "$s" "folders listed")
+((gets == n)) || fail "$gets blob GETs for $n files (one each expected): $st"
+((ahead >= n / 4)) || fail "only $ahead of $n files taken in batches were fetched ahead: $s"
+((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
+((listed == 1)) || fail "walk/ listed $listed times for batches in name order (once expected): $s"
 
 step "the same files in random order: bytes right, at most one listing, no cancelled read-ahead storm"
 mount_here "$(fault_uri "$c" data)" "$mnt"
