@@ -10,7 +10,8 @@
 #    round robin: bytes right, one listing, files fetched ahead and opened;
 #  - shuffled: bytes right, at most one listing, no storm of cancelled
 #    read-ahead, GETs bounded;
-#  - FERRY_MOUNT_READ_AHEAD_FILES=0: no listing, nothing fetched ahead.
+#  - FERRY_MOUNT_READ_AHEAD_FILES=0 and block mode: no listing, nothing fetched
+#    ahead, bytes right.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -122,17 +123,18 @@ echo "# shuffled: $gets GETs, $ahead read ahead, $used used, $cancelled cancelle
 ((ahead - used <= n / 10)) || fail "$((ahead - used)) files fetched ahead and never opened: $s"
 ((gets <= n + n / 10)) || fail "$gets GETs for $n files opened at random: $st"
 
-step "read-ahead off: no listing, nothing fetched ahead, bytes right"
-mount_here "$(fault_uri "$c" data)" "$mnt" FERRY_MOUNT_READ_AHEAD_FILES=0
-fault clear
-cat_list "$TEST_TMP/sorted.txt"
-st=$(stats)
-unmount_at "$mnt"
-s=$(summary)
-echo "# off: $s"
-ahead=$(field "$s" "files read ahead") listed=$(field "$s" "folders listed") gets=$(jf "$st" 's["data_requests"]')
-((ahead == 0 && listed == 0)) || fail "read-ahead off: $ahead fetched ahead, $listed listings: $s"
-((gets == n)) || fail "read-ahead off: $gets blob GETs for $n files: $st"
+step "read-ahead off, and block mode: no listing, nothing fetched ahead, bytes right"
+for sets in FERRY_MOUNT_READ_AHEAD_FILES=0 DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true; do
+	mount_here "$(fault_uri "$c" data)" "$mnt" "$sets"
+	fault clear
+	cat_list "$TEST_TMP/sorted.txt"
+	unmount_at "$mnt"
+	s=$(summary)
+	echo "# $sets: $s"
+	ahead=$(field "$s" "files read ahead") listed=$(field "$s" "folders listed") looked=$(field "$s" "lookups answered")
+	((ahead == 0 && listed == 0 && looked == 0)) ||
+		fail "$sets: $ahead fetched ahead, $listed listings, $looked lookups from listings: $s"
+done
 
 step "no mount is left behind"
 assert_no_mounts_under "$TEST_TMP"
