@@ -26,6 +26,8 @@
 # fault proxy, every blob GET held S seconds first (a far server: loopback Azurite
 # answers in well under a millisecond, a storage account in another region in
 # tens); the proxy also closes every connection, for every tool alike.
+# BENCH_WALK_INDEX=1: the walk readers take the names (in name order) from an
+# index instead of listing the folder (a DataLoader over an annotations file).
 #
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
@@ -164,7 +166,8 @@ w_walk() {
 import os, random, sys, time
 from concurrent.futures import ThreadPoolExecutor
 t = time.monotonic()
-names = os.listdir(sys.argv[1])
+n = int(os.environ.get("WALK_INDEX") or 0)  # names from an index, no listing
+names = ["w%05d.bin" % i for i in range(n)] if n else os.listdir(sys.argv[1])
 if sys.argv[2]:
     random.Random(1).shuffle(names)
 def read(p):
@@ -277,7 +280,7 @@ for tool in $TOOLS; do
 		srv0=$(bench_servers_cpu)
 		mount_tool "$tool" "$([[ $w == list ]] && echo bulk)$([[ $w == walk* && -n $WALK_DELAY ]] && echo far)"
 		out=$(/usr/bin/time -f '%U %S' -o "$WORK/reader.time" timeout "$TMO" \
-			bash -c "$(declare -f w_seq w_walk "w_$w"); MNT=$MNT PY=$PY NRANDOM=$NRANDOM w_$w" 2>/dev/null ||
+			bash -c "$(declare -f w_seq w_walk "w_$w"); MNT=$MNT PY=$PY NRANDOM=$NRANDOM WALK_INDEX=${BENCH_WALK_INDEX:+$walk_n} w_$w" 2>/dev/null ||
 			echo ">$TMO >$TMO")
 		unmount_tool
 		mount_row "$tool" "$w" "$out"
@@ -312,7 +315,7 @@ if [[ " $WORKLOADS " == *" walk "* ]]; then
 	rm -rf "$WORK/dl-walk"
 fi
 
-rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) walk:${walk_n} x ${walk_kib} KiB, 8 readers in listing order (s) walkshuf:same, shuffled (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
+rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) walk:${walk_n} x ${walk_kib} KiB, 8 readers ${BENCH_WALK_INDEX:+by name from an index, not }in listing order (s) walkshuf:same, shuffled (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
 printf '%-56s' "row"
 for tool in $TOOLS; do printf ' %12s' "$tool"; done
 printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)  rclone-off/whole  whole/block"

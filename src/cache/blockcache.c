@@ -162,8 +162,15 @@ uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const c
 	const unsigned char *q = (const unsigned char *)v;
 	for (size_t i = 0; i < sizeof(v); i++)
 		h = (h ^ q[i]) * 1099511628211ULL;
-	for (p = (const unsigned char *)(etag ? etag : ""); *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
+	/* Azure quotes the ETag header but not a listing's <Etag>: one version, one key */
+	const char *t = etag ? etag : "";
+	size_t n = strlen(t);
+	if (n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+		t++;
+		n -= 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
 	return h;
 }
 

@@ -84,7 +84,8 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 		      ferry_err *err);
 void ferry_bcache_close(struct ferry_bcache_reader *r);
 
-/* 64-bit key of one version of a blob (FNV-1a of path, size, mtime, etag). */
+/* 64-bit key of one version of a blob (FNV-1a of path, size, mtime, etag;
+ * an etag in double quotes counts as the same etag without them). */
 uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const char *etag);
 
 #endif

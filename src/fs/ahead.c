@@ -42,8 +42,20 @@
  * (opened while fetching), DONE (opened, released, failed). QUEUED, FETCHING,
  * READY and CLAIMED count against the byte budget.
  *
- * Threads: one mutex guards everything here; fetches run without it. A
- * folder with fetches in flight (`busy`) is not dropped.
+ * Folders never listed. A reader that opens names from an index file (a
+ * DataLoader over an annotations file, `xargs cat` over a saved list) never
+ * lists the folder, so there is nothing to match its opens against. Opens of
+ * files in folders without a listing are tracked by name (at most AH_HINTS
+ * folders, least recently opened replaced): after AH_HINT_OPENS opens in a row
+ * in increasing name order (the order Azure and S3 list in), a worker lists
+ * the folder in the background through ahead_listed (its first AH_LIST_MAX
+ * entries: a bounded cost for huge folders), and the walk matching above takes
+ * over from the next open. A folder is listed so at most once per attribute
+ * TTL (once when listings never go stale) while its hint is kept; random opens
+ * cost at most that one listing. The listing also answers later lookups.
+ *
+ * Threads: one mutex guards everything here; fetches and listings run
+ * without it. A folder with fetches in flight (`busy`) is not dropped.
  */
 #include "fs/fs_internal.h"
 #include "core/log.h"
@@ -57,6 +69,9 @@
 #define AH_WINDOW 8
 #define AH_HISTORY 16
 #define AH_MAX_ENTRIES 200000
+#define AH_HINTS 32
+#define AH_HINT_OPENS 3
+#define AH_LIST_MAX 50000
 
 enum { S_NONE, S_QUEUED, S_FETCHING, S_READY, S_CLAIMED, S_DONE };
 
@@ -92,13 +107,22 @@ struct adir {
 };
 
 struct ajob {
-	struct adir *d;
+	struct adir *d; /* NULL: list folder `list` */
 	size_t i;
+	char *list;
 	struct ajob *next;
+};
+
+struct ahint { /* a folder without a listing whose files are opened */
+	char *dir, *last; /* NULL dir: slot free; last: the name opened last */
+	unsigned run;     /* opens in a row in increasing name order */
+	double tried_ms;  /* when it was listed for them (0: never) */
+	uint64_t tick;    /* when a file of it was last opened */
 };
 
 struct ferry_ahead {
 	struct ferry_fcache *fc; /* NULL: listings only */
+	struct ferry_store *store;
 	unsigned files;
 	uint64_t bytes;
 	double ttl_ms;
@@ -111,6 +135,8 @@ struct ferry_ahead {
 	unsigned nth;
 	int stop;
 	uint64_t pending; /* bytes in QUEUED, FETCHING, READY, CLAIMED */
+	struct ahint hints[AH_HINTS];
+	uint64_t hint_tick;
 	struct ahead_counters c;
 };
 
@@ -264,13 +290,14 @@ static void make_room(struct ferry_ahead *a, struct adir *keep)
 
 static void *worker(void *arg);
 
-struct ferry_ahead *ahead_new(struct ferry_fcache *fc, unsigned files, uint64_t bytes, unsigned threads,
-			      double ttl_ms)
+struct ferry_ahead *ahead_new(struct ferry_fcache *fc, struct ferry_store *store, unsigned files, uint64_t bytes,
+			      unsigned threads, double ttl_ms)
 {
 	struct ferry_ahead *a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	a->fc = files && bytes ? fc : NULL;
+	a->store = store;
 	a->files = files;
 	a->bytes = bytes;
 	a->ttl_ms = ttl_ms;
@@ -293,7 +320,7 @@ void ahead_free(struct ferry_ahead *a)
 	if (!a)
 		return;
 	pthread_mutex_lock(&a->lock);
-	a->stop = 1;
+	__atomic_store_n(&a->stop, 1, __ATOMIC_RELAXED); /* a listing in flight reads it unlocked */
 	pthread_cond_broadcast(&a->work);
 	pthread_mutex_unlock(&a->lock);
 	for (unsigned k = 0; k < a->nth; k++)
@@ -303,6 +330,16 @@ void ahead_free(struct ferry_ahead *a)
 		struct adir *d = a->lru.next;
 		lru_out(d);
 		dir_free(a, d);
+	}
+	while (a->qhead) { /* listings never started (fetches went with their folders) */
+		struct ajob *j = a->qhead;
+		a->qhead = j->next;
+		free(j->list);
+		free(j);
+	}
+	for (int k = 0; k < AH_HINTS; k++) {
+		free(a->hints[k].dir);
+		free(a->hints[k].last);
 	}
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->work);
@@ -423,6 +460,7 @@ static void fill(struct ferry_ahead *a, struct adir *d, struct astream *s)
 			break;
 		job->d = d;
 		job->i = (size_t)j;
+		job->list = NULL;
 		job->next = NULL;
 		if (a->qtail)
 			a->qtail->next = job;
@@ -436,6 +474,86 @@ static void fill(struct ferry_ahead *a, struct adir *d, struct astream *s)
 	s->ahead_to = j - 1;
 }
 
+/* A file `name` of folder `dir`, which has no listing, is opened (lock
+ * held): after AH_HINT_OPENS opens in increasing name order, queue a listing
+ * of the folder, first in line (see the top of the file). */
+static void hint(struct ferry_ahead *a, const char *dir, const char *name)
+{
+	struct ahint *h = NULL, *free_slot = NULL, *oldest = NULL;
+	for (int k = 0; k < AH_HINTS && !h; k++) {
+		struct ahint *t = &a->hints[k];
+		if (!t->dir) {
+			if (!free_slot)
+				free_slot = t;
+		} else if (!strcmp(t->dir, dir))
+			h = t;
+		else if (!oldest || t->tick < oldest->tick)
+			oldest = t;
+	}
+	if (!h) {
+		h = free_slot ? free_slot : oldest;
+		free(h->dir);
+		free(h->last);
+		memset(h, 0, sizeof(*h));
+		if (!(h->dir = strdup(dir)))
+			return;
+	} else if (h->last && strcmp(name, h->last) > 0)
+		h->run++;
+	else
+		h->run = 0; /* the first open, or one back in name order: a run starts over */
+	h->tick = ++a->hint_tick;
+	free(h->last);
+	h->last = strdup(name);
+	double now = ferry_now_ms();
+	if (h->run + 1 < AH_HINT_OPENS || !a->store ||
+	    (h->tried_ms > 0 && (a->ttl_ms < 0 || now - h->tried_ms <= a->ttl_ms)))
+		return;
+	struct ajob *job = calloc(1, sizeof(*job));
+	if (!job || !(job->list = strdup(dir))) {
+		free(job);
+		return;
+	}
+	h->tried_ms = now;
+	job->next = a->qhead;
+	a->qhead = job;
+	if (!a->qtail)
+		a->qtail = job;
+	pthread_cond_signal(&a->work);
+	ferry_debug("read-ahead: files of '%s' are opened in name order without a listing: listing it", dir);
+}
+
+struct lister {
+	struct ferry_ahead *a;
+	const char *dir;
+	uint64_t i;
+};
+
+static int list_one(void *arg, const struct ferry_entry *e, const char *rel, ferry_err *err)
+{
+	(void)rel;
+	struct lister *l = arg;
+	if (__atomic_load_n(&l->a->stop, __ATOMIC_RELAXED))
+		return ferry_err_set(err, FERRY_E_INTERRUPTED, "unmounting");
+	if (l->i >= AH_LIST_MAX)
+		return ferry_err_set(err, FERRY_E_INVALID, "more than %d entries: the rest is not listed", AH_LIST_MAX);
+	ahead_listed(l->a, l->dir, l->i++, e);
+	return 0;
+}
+
+/* List folder `dir` for the walk matching (a worker, lock not held). */
+static void list_folder(struct ferry_ahead *a, const char *dir)
+{
+	struct lister l = { a, dir, 0 };
+	ferry_err err;
+	ferry_err_clear(&err);
+	if (ferry_store_each(a->store, dir, 0, list_one, &l, &err) < 0)
+		ferry_debug("read-ahead: listing of '%s' stopped after %llu entries: %s", dir,
+			    (unsigned long long)l.i, err.msg);
+	pthread_mutex_lock(&a->lock);
+	a->c.listings++;
+	pthread_mutex_unlock(&a->lock);
+}
+
 void ahead_opened(struct ferry_ahead *a, const char *path)
 {
 	if (!a || !a->fc)
@@ -446,6 +564,8 @@ void ahead_opened(struct ferry_ahead *a, const char *path)
 		return;
 	pthread_mutex_lock(&a->lock);
 	struct adir *d = dir_find(a, dir);
+	if (!d)
+		hint(a, dir, name);
 	long k = d ? ent_find(d, name) : -1;
 	if (k < 0 || d->v[k].is_dir)
 		goto out;
@@ -540,6 +660,14 @@ static void *worker(void *arg)
 		}
 		if (!(a->qhead = job->next))
 			a->qtail = NULL;
+		if (job->list) {
+			pthread_mutex_unlock(&a->lock);
+			list_folder(a, job->list);
+			free(job->list);
+			free(job);
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
 		struct adir *d = job->d;
 		size_t i = job->i;
 		free(job);

@@ -512,7 +512,7 @@ int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_
 			return -1;
 		}
 	}
-	if (!rw && !(fs->ahead = ahead_new(fs->fc, (unsigned)ferry_setting_int(settings, FS_AHEAD_FILES),
+	if (!rw && !(fs->ahead = ahead_new(fs->fc, fs->store, (unsigned)ferry_setting_int(settings, FS_AHEAD_FILES),
 					   (uint64_t)ferry_setting_int(settings, FS_AHEAD_BYTES),
 					   u(settings, FS_AHEAD_THREADS), fs->ttl_ms))) {
 		ferry_fs_destroy(fs);
@@ -659,10 +659,12 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		struct ahead_counters a;
 		ahead_counters(fs->ahead, &a);
 		ferry_info("read-ahead summary: %llu files read ahead (%llu used, %llu cancelled), "
-			   "%llu lookups answered from listings, %llu stats from storage",
+			   "%llu lookups answered from listings, %llu stats from storage, "
+			   "%llu folders listed for opens in name order",
 			   (unsigned long long)a.fetched, (unsigned long long)a.used, (unsigned long long)a.cancelled,
 			   (unsigned long long)a.lookups,
-			   (unsigned long long)__atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED));
+			   (unsigned long long)__atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED),
+			   (unsigned long long)a.listings);
 	}
 	char up[160] = "";
 	if (fs->rw) {

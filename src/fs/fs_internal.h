@@ -232,13 +232,15 @@ struct ahead_counters {
 	uint64_t used;      /* … of them opened afterwards (or while loading) */
 	uint64_t cancelled; /* queued files dropped when the walk stopped following the listing */
 	uint64_t lookups;   /* lookups answered from a listing */
+	uint64_t listings;  /* folders listed because their files were opened in name order */
 };
 /* The listings and read-ahead of a read-only mount. `fc` NULL (block mode),
  * `files` or `bytes` 0: listings only (lookups), no read-ahead; else
- * `threads` workers fetch into `fc`. ttl_ms < 0: listings never go stale.
- * NULL when out of memory. */
-struct ferry_ahead *ahead_new(struct ferry_fcache *fc, unsigned files, uint64_t bytes, unsigned threads,
-			      double ttl_ms);
+ * `threads` workers fetch into `fc`, and list folders of `store` (borrowed,
+ * outlives the result) whose files are opened in name order without a
+ * listing. ttl_ms < 0: listings never go stale. NULL when out of memory. */
+struct ferry_ahead *ahead_new(struct ferry_fcache *fc, struct ferry_store *store, unsigned files, uint64_t bytes,
+			      unsigned threads, double ttl_ms);
 /* Cancel what is queued, wait for fetches in flight, free (NULL is fine).
  * Before the file cache goes. */
 void ahead_free(struct ferry_ahead *a);
@@ -250,7 +252,8 @@ void ahead_listed(struct ferry_ahead *a, const char *dir, uint64_t i, const stru
 int ahead_lookup(struct ferry_ahead *a, const char *path, struct ferry_entry *out);
 /* A program opens `path` (whole-file mode): continue or start a walk of its
  * folder, queue the next files while the folder is walked in order, cancel
- * its queue when it stops being. Never waits for storage. */
+ * its queue when it stops being; queue a listing of a folder without one
+ * whose files are opened in name order. Never waits for storage. */
 void ahead_opened(struct ferry_ahead *a, const char *path);
 void ahead_counters(struct ferry_ahead *a, struct ahead_counters *out);
 
