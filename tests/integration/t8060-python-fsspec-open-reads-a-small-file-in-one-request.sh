@@ -43,4 +43,42 @@ timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_f
 	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
 cat "$TEST_TMP/pytest.out"
 grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+
+if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
+	step "S3 (moto) through its fault proxy: one GET per small file, a folder, a missing key, a replaced object"
+	s3_env
+	b=$(new_bucket)
+	expect_ok ferry upload "$TEST_TMP/tree/small" "s3://$b/small/"
+	export AWS_ENDPOINT_URL=$S3_FAULT_ENDPOINT
+	FAULT_CTL=$S3_FAULT_CTL fault clear
+	timeout -k 5 120 $PY - "$b" "$TEST_TMP/tree/small" "$S3_FAULT_CTL" <<-'PY' || fail "S3 open checks failed"
+	import os, sys, urllib.request, ferry
+	b, src, ctl = sys.argv[1:4]
+	fs = ferry.filesystem()
+	names = sorted(os.listdir(src))
+	for n in names:
+	    with fs.open("s3://%s/small/%s" % (b, n), "rb") as f:
+	        assert f.read() == open(os.path.join(src, n), "rb").read(), n
+	log = urllib.request.urlopen(ctl + "/log", timeout=5).read().decode().splitlines()
+	assert len(log) == len(names) and all(x.startswith("GET /%s/small/" % b) for x in log), log[:6]
+	for p, exc in (("s3://%s/small" % b, IsADirectoryError), ("s3://%s/small/none" % b, FileNotFoundError)):
+	    try:
+	        fs.open(p, "rb")
+	        raise SystemExit("no error for %s" % p)
+	    except exc:
+	        pass
+	big = os.urandom(12 << 20)
+	fs.pipe_file("s3://%s/big.bin" % b, big)
+	f = fs.open("s3://%s/big.bin" % b, "rb", cache_type="none")
+	assert f.read(10) == big[:10]
+	fs.pipe_file("s3://%s/big.bin" % b, os.urandom(12 << 20))
+	f.seek(10 << 20)
+	try:
+	    f.read(100)
+	    raise SystemExit("a replaced S3 object was read")
+	except OSError as e:
+	    assert "changed since it was opened" in str(e), e
+	print("s3: %d files, %d requests" % (len(names), len(log)))
+	PY
+fi
 echo "ok"
