@@ -73,6 +73,8 @@ def lib():
                 "ferry_api_file_open": (P, [P, s, ctypes.POINTER(u64), E]),
                 "ferry_api_file_open_first": (P, [P, s, u64, ctypes.POINTER(u64), E]),
                 "ferry_api_file_read": (i64, [P, u64, u64, P, E]),
+                "ferry_api_file_etag": (s, [P]),
+                "ferry_api_file_mtime": (i64, [P]),
                 "ferry_api_file_close": (None, [P]),
                 "ferry_api_cat": (i, [P, s, u64, u64, ctypes.POINTER(P), ctypes.POINTER(u64), E]),
                 "ferry_api_buf_free": (None, [P]),
@@ -161,6 +163,8 @@ class File:
         if not h:
             _raise(err, uri)
         self._h, self.size, self.uri = h, size.value, uri
+        self.etag = self._L.ferry_api_file_etag(h).decode() or None
+        self.mtime = int(self._L.ferry_api_file_mtime(h))
 
     def read(self, off, n):
         if n <= 0 or off >= self.size:

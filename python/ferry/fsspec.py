@@ -291,6 +291,9 @@ class FerryFile(AbstractBufferedFile):
         super().__init__(fs, path, mode=mode, block_size=block_size or "default",
                          cache_type=cache_type or "readahead", cache_options=cache_options,
                          size=size, **kw)
+        if self._h is not None:  # info() from the open's own response, no stat
+            self._details = {"name": path, "size": size, "type": "file", "mtime": self._h.mtime,
+                             "etag": self._h.etag}
 
     def _fetch_range(self, start, end):
         return self._h.read(start, end - start)

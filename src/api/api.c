@@ -394,6 +394,16 @@ struct ferry_api_file *ferry_api_file_open_first(struct ferry_api *api, const ch
 	return file_open(api, uri, first, size, err);
 }
 
+const char *ferry_api_file_etag(const struct ferry_api_file *f)
+{
+	return f->etag;
+}
+
+int64_t ferry_api_file_mtime(const struct ferry_api_file *f)
+{
+	return f->mtime;
+}
+
 struct into_buf {
 	char *buf;
 	uint64_t off, len, got;

@@ -100,6 +100,10 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
  * replaced while open fails them with FERRY_E_INTEGRITY. */
 struct ferry_api_file *ferry_api_file_open_first(struct ferry_api *api, const char *uri, uint64_t first,
 						 uint64_t *size, ferry_err *err);
+/* The opened version's ETag ("" if the store gave none; valid until
+ * ferry_api_file_close) and mtime (seconds since the epoch, 0 if unknown). */
+const char *ferry_api_file_etag(const struct ferry_api_file *f);
+int64_t ferry_api_file_mtime(const struct ferry_api_file *f);
 /* Read bytes [off, off+len) of the file into `buf` (caller's, len bytes).
  * Returns the number of bytes read (less than len only at the end of the
  * file; 0 at or past it) or -1 with err. Reads of one handle may run in

@@ -46,6 +46,9 @@ def test_open_read_of_a_small_file_is_one_get(fs):
         with fs.open(FAULT + "/small/" + n, "rb") as f:
             assert f.size == len(local("small/" + n))
             assert f.read() == local("small/" + n), n
+            info = f.info()
+            assert info["size"] == f.size and info["type"] == "file" and info["etag"], info
+            assert info["mtime"] > 1.6e9, info
     log = fault_log()
     assert len(log) == len(SMALL), log[:8]
     assert all(line.startswith("GET ") for line in log), [x for x in log if not x.startswith("GET ")][:5]
