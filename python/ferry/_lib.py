@@ -71,7 +71,10 @@ def lib():
                                        ctypes.POINTER(ctypes.c_size_t), E]),
                 "ferry_api_entries_free": (None, [ctypes.POINTER(_Entry), ctypes.c_size_t]),
                 "ferry_api_file_open": (P, [P, s, ctypes.POINTER(u64), E]),
+                "ferry_api_file_open_first": (P, [P, s, u64, ctypes.POINTER(u64), E]),
                 "ferry_api_file_read": (i64, [P, u64, u64, P, E]),
+                "ferry_api_file_etag": (s, [P]),
+                "ferry_api_file_mtime": (i64, [P]),
                 "ferry_api_file_close": (None, [P]),
                 "ferry_api_cat": (i, [P, s, u64, u64, ctypes.POINTER(P), ctypes.POINTER(u64), E]),
                 "ferry_api_buf_free": (None, [P]),
@@ -144,16 +147,24 @@ def _entry(e):
 
 
 class File:
-    """A file opened for ranged reads (ferry_api_file_*); read(off, n) from any thread."""
+    """A file opened for ranged reads (ferry_api_file_*); read(off, n) from any thread.
+    first > 0: the open is one ranged GET of the first `first` bytes that also tells the
+    size and ETag (ferry_api_file_open_first; reads within them need no request); 0: a stat."""
 
-    def __init__(self, engine, uri):
+    def __init__(self, engine, uri, first=0):
         self._L = lib()
         size = ctypes.c_uint64()
         err = _Err()
-        h = self._L.ferry_api_file_open(engine._handle(), _b(uri), ctypes.byref(size), ctypes.byref(err))
+        if first:
+            h = self._L.ferry_api_file_open_first(engine._handle(), _b(uri), first, ctypes.byref(size),
+                                                  ctypes.byref(err))
+        else:
+            h = self._L.ferry_api_file_open(engine._handle(), _b(uri), ctypes.byref(size), ctypes.byref(err))
         if not h:
             _raise(err, uri)
         self._h, self.size, self.uri = h, size.value, uri
+        self.etag = self._L.ferry_api_file_etag(h).decode() or None
+        self.mtime = int(self._L.ferry_api_file_mtime(h))
 
     def read(self, off, n):
         if n <= 0 or off >= self.size:
@@ -235,8 +246,8 @@ class Engine:
         finally:
             lib().ferry_api_entries_free(arr, n)
 
-    def open(self, uri):
-        return File(self, uri)
+    def open(self, uri, first=0):
+        return File(self, uri, first)
 
     def cat(self, uri, off=0, n=None):
         """Bytes [off, off+n) of file uri (n None: to the end) in one ranged read, no stat."""

@@ -8,7 +8,15 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
 
 - ls/info/exists/isdir/walk: one listing or stat per call; find (no maxdepth) is one recursive
   listing (paged in C), so glob("**") and du over thousands of blobs cost few requests.
-- open("rb"): an AbstractBufferedFile whose _fetch_range reads in C. A file over
+- open("rb"): one request for a file of up to READAHEAD_MIN: the open is a ranged GET of the
+  first READAHEAD_MIN bytes whose response also gives the size and ETag (no HEAD, no listing;
+  Azure Blob/ADLS and S3; http and local stores stat first). It skips the store's
+  file-or-folder rule (store.h) as cat_file does: that rule decides what a listing shows and
+  what ls/info/isdir say of a name that is both, while open names one object, which exists
+  or not; a missing name costs one more request (a one-name listing) to raise
+  IsADirectoryError for a folder, FileNotFoundError otherwise. Every later read of the handle
+  must return the opened ETag: a file replaced while open raises OSError, never mixed bytes.
+  An AbstractBufferedFile whose _fetch_range reads in C. A file over
   READAHEAD_MIN (8 MiB) is read through a block cache of its own handle (ferry_api_file_readahead:
   the mount's block reader, which fetches the next blocks on several threads while the caller
   reads in order, and only small ranges when it jumps), with no fsspec cache on top; a
@@ -273,7 +281,7 @@ class FerryFile(AbstractBufferedFile):
         size = None
         cache_type = kw.pop("cache_type", None)
         if mode == "rb":
-            self._h = fs.engine.open(path)
+            self._h = fs.engine.open(path, first=READAHEAD_MIN)  # one GET: size, ETag, first bytes
             size = self._h.size
             if size > READAHEAD_MIN and cache_type is None:
                 self._h.readahead()  # ferry's block cache reads ahead: no fsspec cache on top
@@ -283,6 +291,9 @@ class FerryFile(AbstractBufferedFile):
         super().__init__(fs, path, mode=mode, block_size=block_size or "default",
                          cache_type=cache_type or "readahead", cache_options=cache_options,
                          size=size, **kw)
+        if self._h is not None:  # info() from the open's own response, no stat
+            self._details = {"name": path, "size": size, "type": "file", "mtime": self._h.mtime,
+                             "etag": self._h.etag}
 
     def _fetch_range(self, start, end):
         return self._h.read(start, end - start)

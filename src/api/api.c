@@ -39,6 +39,9 @@ struct ferry_api_file {
 	uint64_t size;
 	int64_t mtime;
 	char etag[72];
+	/* ferry_api_file_open_first: the first bytes, from the open's own GET. */
+	char *head;
+	uint64_t head_len;
 	/* ferry_api_file_readahead: the handle's own block cache and reader. */
 	struct ferry_bcache *bc;
 	struct ferry_bcache_reader *rd;
@@ -278,8 +281,85 @@ int ferry_api_list(struct ferry_api *api, const char *uri, int recursive, struct
 	return rc;
 }
 
-struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *uri, uint64_t *size,
-					   ferry_err *err)
+struct grow_buf {
+	char *buf;
+	uint64_t off, n, cap;
+};
+
+static int grow_sink(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct grow_buf *b = arg;
+	if (off != b->off + b->n)
+		return -1; /* the store delivers in order (store.h) */
+	if (b->n + len > b->cap) {
+		uint64_t cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->n + len)
+			cap *= 2;
+		char *g = realloc(b->buf, cap);
+		if (!g)
+			return -1;
+		b->buf = g;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->n, data, len);
+	b->n += len;
+	return 0;
+}
+
+/* The file's properties by stat (HEAD, and the file-or-folder rule's listing
+ * where the store has one): ferry_api_file_open, and ferry_api_file_open_first
+ * where one GET could not tell. */
+static int file_stat(struct ferry_api_file *f, const char *uri, ferry_err *err)
+{
+	struct ferry_entry e = { 0 };
+	int rc = ferry_store_stat(f->store, f->path, &e, err);
+	if (rc == 0 && e.is_dir)
+		rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
+	f->size = e.size;
+	f->mtime = e.mtime;
+	memcpy(f->etag, e.etag, sizeof(f->etag));
+	ferry_entry_clear(&e);
+	return rc;
+}
+
+/* One ranged GET of [0, first): 1 with the file's properties and first bytes
+ * in f, 0 when it could not tell (the caller stats), -1 with err for a
+ * missing name or a folder. */
+static int file_first(struct ferry_api_file *f, const char *uri, uint64_t first, ferry_err *err)
+{
+	struct ferry_store *s = f->store;
+	if (!first || !s->ops->read_info)
+		return 0;
+	struct grow_buf b = { NULL, 0, 0, 0 };
+	struct ferry_entry e = { 0 };
+	int rc = s->ops->read_info(s, f->path, 0, first, grow_sink, &b, &e, err);
+	if (rc == 0 && !e.size_unknown && b.n <= e.size) {
+		f->size = e.size;
+		f->mtime = e.mtime;
+		memcpy(f->etag, e.etag, sizeof(f->etag));
+		f->head = b.buf;
+		f->head_len = b.n;
+		ferry_entry_clear(&e);
+		return 1;
+	}
+	ferry_entry_clear(&e);
+	free(b.buf);
+	if (rc < 0 && err->code == FERRY_E_INVALID && strstr(err->msg, "is a folder"))
+		return -1;
+	if (rc < 0 && err->code == FERRY_E_NOTFOUND && s->ops->has_below) {
+		/* no object of that name: a folder (names below it), or nothing */
+		ferry_err herr;
+		int below = s->ops->has_below(s, f->path, &herr);
+		if (below == 1)
+			return ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
+		if (below == 0)
+			return -1;
+	}
+	return 0; /* e.g. an empty blob (416 on a range), a server without Content-Range */
+}
+
+static struct ferry_api_file *file_open(struct ferry_api *api, const char *uri, uint64_t first, uint64_t *size,
+					ferry_err *err)
 {
 	struct ferry_api_file *f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -290,20 +370,38 @@ struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *ur
 		free(f);
 		return NULL;
 	}
-	struct ferry_entry e = { 0 };
-	int rc = ferry_store_stat(f->store, f->path, &e, err);
-	if (rc == 0 && e.is_dir)
-		rc = ferry_err_set(err, FERRY_E_INVALID, "'%s' is a folder", uri);
-	f->size = e.size;
-	f->mtime = e.mtime;
-	memcpy(f->etag, e.etag, sizeof(f->etag));
-	ferry_entry_clear(&e);
+	int rc = file_first(f, uri, first, err);
+	if (rc == 0)
+		rc = file_stat(f, uri, err);
 	if (rc < 0) {
 		ferry_api_file_close(f);
 		return NULL;
 	}
+	memcpy(f->store->pin_etag, f->etag, sizeof(f->etag));
 	*size = f->size;
 	return f;
+}
+
+struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *uri, uint64_t *size,
+					   ferry_err *err)
+{
+	return file_open(api, uri, 0, size, err);
+}
+
+struct ferry_api_file *ferry_api_file_open_first(struct ferry_api *api, const char *uri, uint64_t first,
+						 uint64_t *size, ferry_err *err)
+{
+	return file_open(api, uri, first, size, err);
+}
+
+const char *ferry_api_file_etag(const struct ferry_api_file *f)
+{
+	return f->etag;
+}
+
+int64_t ferry_api_file_mtime(const struct ferry_api_file *f)
+{
+	return f->mtime;
 }
 
 struct into_buf {
@@ -333,6 +431,10 @@ int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len
 		len = f->size - off;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
+	if (off + len <= f->head_len) { /* within the open's first GET */
+		memcpy(buf, f->head + off, (size_t)len);
+		return (int64_t)len;
+	}
 	if (f->rd) {
 		size_t got = 0;
 		if (ferry_bcache_read(f->rd, off, (size_t)len, buf, &got, err) < 0)
@@ -355,33 +457,9 @@ void ferry_api_file_close(struct ferry_api_file *f)
 		ferry_bcache_destroy(f->bc);
 	if (f->store)
 		ferry_store_destroy(f->store);
+	free(f->head);
 	free(f->path);
 	free(f);
-}
-
-struct grow_buf {
-	char *buf;
-	uint64_t off, n, cap;
-};
-
-static int grow_sink(void *arg, uint64_t off, const void *data, size_t len)
-{
-	struct grow_buf *b = arg;
-	if (off != b->off + b->n)
-		return -1; /* the store delivers in order (store.h) */
-	if (b->n + len > b->cap) {
-		uint64_t cap = b->cap ? b->cap : 64 * 1024;
-		while (cap < b->n + len)
-			cap *= 2;
-		char *g = realloc(b->buf, cap);
-		if (!g)
-			return -1;
-		b->buf = g;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->n, data, len);
-	b->n += len;
-	return 0;
 }
 
 /* A read without a stat first got no bytes (rc -1 with err): why. A folder

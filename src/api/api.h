@@ -87,6 +87,23 @@ void ferry_api_entries_free(struct ferry_api_entry *entries, size_t n);
  * Free with ferry_api_file_close. */
 struct ferry_api_file *ferry_api_file_open(struct ferry_api *api, const char *uri, uint64_t *size,
 					   ferry_err *err);
+/* ferry_api_file_open in one request where the store can (Azure Blob/ADLS,
+ * S3: store.h read_info): a ranged GET of bytes [0, first) whose response
+ * gives the size, mtime and ETag; those bytes are kept in the handle and
+ * serve reads within them (a file of at most `first` bytes needs no other
+ * request). No file-or-folder rule (as ferry_api_cat: a blob "a" beside
+ * "a/b" opens as the file); a missing name costs one more request (a
+ * one-name listing) to tell a folder (FERRY_E_INVALID "is a folder") from
+ * nothing (FERRY_E_NOTFOUND). Where one GET cannot tell (http, local, an
+ * empty blob) it stats as ferry_api_file_open does. Either way the handle's
+ * later reads must return the opened ETag (store.h pin_etag): a file
+ * replaced while open fails them with FERRY_E_INTEGRITY. */
+struct ferry_api_file *ferry_api_file_open_first(struct ferry_api *api, const char *uri, uint64_t first,
+						 uint64_t *size, ferry_err *err);
+/* The opened version's ETag ("" if the store gave none; valid until
+ * ferry_api_file_close) and mtime (seconds since the epoch, 0 if unknown). */
+const char *ferry_api_file_etag(const struct ferry_api_file *f);
+int64_t ferry_api_file_mtime(const struct ferry_api_file *f);
 /* Read bytes [off, off+len) of the file into `buf` (caller's, len bytes).
  * Returns the number of bytes read (less than len only at the end of the
  * file; 0 at or past it) or -1 with err. Reads of one handle may run in

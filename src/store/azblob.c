@@ -416,8 +416,8 @@ static int az_stat(struct ferry_store *s, const char *path, struct ferry_entry *
 	return ferry_flatns_stat(s, &az_flatns, ((struct azblob *)s)->container, path, out, err);
 }
 
-static int az_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
-		   void *arg, ferry_err *err)
+static int az_get(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+		  void *arg, struct ferry_entry *out, ferry_err *err)
 {
 	struct azblob *az = (struct azblob *)s;
 	struct azreq r;
@@ -431,8 +431,21 @@ static int az_read(struct ferry_store *s, const char *path, uint64_t off, uint64
 	c.sink = sink;
 	c.sink_arg = arg;
 	int rc = az_do(az, &r, &c, &resp, err);
+	rc = ferry_http_read_done(s, rc, r.what, path, &c, &resp, out, err);
 	ferry_http_resp_clear(&resp);
 	return rc;
+}
+
+static int az_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+		   void *arg, ferry_err *err)
+{
+	return az_get(s, path, off, len, sink, arg, NULL, err);
+}
+
+static int az_read_info(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+			void *arg, struct ferry_entry *out, ferry_err *err)
+{
+	return az_get(s, path, off, len, sink, arg, out, err);
 }
 
 static int az_put_common(struct azblob *az, struct azreq *r, int fd, const char *mem, uint64_t off,
@@ -622,6 +635,7 @@ static const struct ferry_store_ops azblob_ops = {
 	.list = az_list,
 	.has_below = az_has_below,
 	.read = az_read,
+	.read_info = az_read_info,
 	.put = az_put,
 	.put_block = az_put_block,
 	.commit = az_commit,

@@ -118,6 +118,33 @@ void ferry_http_call_init(struct ferry_http_call *c, const char *method, const c
 	c->len = UINT64_MAX;
 }
 
+int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, const char *path,
+			 const struct ferry_http_call *c, const struct ferry_http_resp *r, struct ferry_entry *out,
+			 ferry_err *err)
+{
+	if (rc < 0)
+		return rc;
+	if (s->pin_etag[0] && r->etag[0] && strcmp(s->pin_etag, r->etag))
+		return ferry_err_set(err, FERRY_E_INTEGRITY,
+				     "%s changed since it was opened (ETag %s, opened as %s): open it again", what,
+				     r->etag, s->pin_etag);
+	if (r->is_folder)
+		return ferry_err_set(err, FERRY_E_INVALID, "%s is a folder", what);
+	if (!out)
+		return 0;
+	if (!(out->name = strdup(path)))
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	if (r->range_total)
+		out->size = r->range_total;
+	else if (r->status == 200 && c->off == 0 && r->content_length >= 0)
+		out->size = (uint64_t)r->content_length; /* the whole object came back */
+	else
+		out->size_unknown = 1;
+	out->mtime = r->last_modified;
+	ferry_strlcpy(out->etag, r->etag, sizeof(out->etag));
+	return 0;
+}
+
 void ferry_http_resp_clear(struct ferry_http_resp *r)
 {
 	free(r->body);

@@ -100,6 +100,16 @@ int64_t ferry_http_deadline(int64_t deadline_us);
 
 void ferry_http_resp_clear(struct ferry_http_resp *r);
 
+/* After a ranged GET of `path` on store `s` (rc: ferry_http_perform's): the
+ * pin check (store.h pin_etag: another ETag fails FERRY_E_INTEGRITY), a
+ * folder entry (x-ms-meta-hdi_isfolder: FERRY_E_INVALID "is a folder"), and
+ * when `out` is not NULL its size, mtime, etag from r (size_unknown=1 when
+ * neither Content-Range nor a whole-body 200 told the size). Returns rc, or
+ * -1 with err. Any thread. */
+int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, const char *path,
+			 const struct ferry_http_call *c, const struct ferry_http_resp *r, struct ferry_entry *out,
+			 ferry_err *err);
+
 /* Process-wide libcurl setup; call once from main before threads start. */
 void ferry_http_global_init(void);
 /* libcurl's global cleanup; at exit (ferry_store_global_cleanup). */

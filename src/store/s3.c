@@ -396,8 +396,8 @@ static int s3_stat(struct ferry_store *s, const char *path, struct ferry_entry *
 	return ferry_flatns_stat(s, &s3_flatns, ((struct s3 *)s)->bucket, path, out, err);
 }
 
-static int s3_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
-		   void *arg, ferry_err *err)
+static int s3_get(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+		  void *arg, struct ferry_entry *out, ferry_err *err)
 {
 	struct s3 *s3 = (struct s3 *)s;
 	struct s3req r;
@@ -411,8 +411,21 @@ static int s3_read(struct ferry_store *s, const char *path, uint64_t off, uint64
 	c.sink = sink;
 	c.sink_arg = arg;
 	int rc = s3_do(s3, &r, &c, &resp, err);
+	rc = ferry_http_read_done(s, rc, r.what, path, &c, &resp, out, err);
 	ferry_http_resp_clear(&resp);
 	return rc;
+}
+
+static int s3_read(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+		   void *arg, ferry_err *err)
+{
+	return s3_get(s, path, off, len, sink, arg, NULL, err);
+}
+
+static int s3_read_info(struct ferry_store *s, const char *path, uint64_t off, uint64_t len, ferry_sink_fn sink,
+			void *arg, struct ferry_entry *out, ferry_err *err)
+{
+	return s3_get(s, path, off, len, sink, arg, out, err);
 }
 
 
@@ -818,6 +831,7 @@ static const struct ferry_store_ops s3_ops = {
 	.list = s3_list,
 	.has_below = s3_has_below,
 	.read = s3_read,
+	.read_info = s3_read_info,
 	.put = s3_put,
 	.put_block = s3_put_block,
 	.commit = s3_commit,

@@ -68,6 +68,16 @@ struct ferry_store_ops {
 	 * byte it reached. */
 	int (*read)(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
 		    ferry_sink_fn sink, void *arg, ferry_err *err);
+	/* read, and `out` (caller's, zeroed, cleared with ferry_entry_clear)
+	 * filled from the same response: size (the whole object's, from
+	 * Content-Range), mtime, etag; size_unknown=1 when the response did not
+	 * tell. So one ranged GET both reads a file's first bytes and stats it
+	 * (ferry_api_file_open_first). No file-or-folder rule here: a folder
+	 * entry (ADLS marker) fails FERRY_E_INVALID "is a folder", a name with
+	 * no object FERRY_E_NOTFOUND. NULL where a ranged read cannot say the
+	 * size (http, local, file sets: callers stat first). */
+	int (*read_info)(struct ferry_store *s, const char *path, uint64_t off, uint64_t len,
+			 ferry_sink_fn sink, void *arg, struct ferry_entry *out, ferry_err *err);
 	/* Create or replace `path` with bytes [0, size) of `fd` (read with pread). */
 	int (*put)(struct ferry_store *s, const char *path, int fd, uint64_t size, ferry_err *err);
 	/* Stage block `index` of `path` from bytes [off, off+len) of fd; blocks
@@ -112,6 +122,12 @@ struct ferry_store {
 	const struct ferry_settings *settings; /* borrowed; outlives the store */
 	struct ferry_stats *stats;            /* borrowed; counters to add to */
 	int writable;                         /* put/put_block allowed */
+	/* "" or the ETag of the version this store's reads must return: a read
+	 * (read, read_info) whose response carries another ETag fails with
+	 * FERRY_E_INTEGRITY "changed since it was opened", so a file replaced
+	 * between two reads of one open handle is an error, never bytes of two
+	 * versions (azblob, s3; set by its one owner before any read). */
+	char pin_etag[72];
 };
 
 /*
