@@ -118,7 +118,7 @@ grep -q "tree=" "$TEST_TMP/m4.out" || fail "the command did not start: $(cat "$T
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 kill -KILL -- "-$(cat "$TEST_TMP/job/long.yml.pid")" 2>/dev/null || true
-for _ in $(seq 1 50); do grep -qF " $FERRY_HOME" /proc/self/mountinfo || break; sleep 0.1; done
+for _ in $(seq 1 200); do grep -qF " $FERRY_HOME" /proc/self/mountinfo || break; sleep 0.1; done # up to 20 s: a loaded machine (a full CI run) once needed more than 5
 assert_no_mounts_under "$FERRY_HOME"
 
 step "a stale mount (its server killed) is removed by ferry unmount"
