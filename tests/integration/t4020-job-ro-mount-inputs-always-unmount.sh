@@ -119,6 +119,10 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 kill -KILL -- "-$(cat "$TEST_TMP/job/long.yml.pid")" 2>/dev/null || true
 for _ in $(seq 1 200); do grep -qF " $FERRY_HOME" /proc/self/mountinfo || break; sleep 0.1; done # up to 20 s: a loaded machine (a full CI run) once needed more than 5
+if grep -qF " $FERRY_HOME" /proc/self/mountinfo; then # what to look at if it happens again
+	ps -eo pid,pgid,stat,etime,args | grep -E "[f]erry" || true
+	tail -20 "$FERRY_HOME/jobs/m4/logs/system_logs/data_capability/rslex.log" 2>/dev/null || true
+fi
 assert_no_mounts_under "$FERRY_HOME"
 
 step "a stale mount (its server killed) is removed by ferry unmount"
