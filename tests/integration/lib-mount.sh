@@ -93,3 +93,21 @@ need_fuse() {
 	[[ -c /dev/fuse ]] || skip "no /dev/fuse"
 	command -v fusermount3 >/dev/null || [[ $(id -u) -eq 0 ]] || skip "no fusermount3 and not root"
 }
+
+# walk_folder N SEED MIN MAX — the read-ahead tests' folder: N files
+# walk/f0000.bin… of MIN..MAX random bytes each (sizes from Random(SEED)) under
+# $TEST_TMP/src, uploaded straight to Azurite into a new container, whose name
+# is left in $c (the tests then read it through the fault proxy).
+walk_folder() {
+	mkdir -p "$TEST_TMP/src/walk"
+	$PY - "$TEST_TMP/src/walk" "$@" <<-'PYEOF'
+	import os, random, sys
+	d, n, seed, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+	rnd = random.Random(seed)
+	for i in range(n):
+	    with open(os.path.join(d, "f%04d.bin" % i), "wb") as f:
+	        f.write(os.urandom(rnd.randint(lo, hi)))
+	PYEOF
+	c=$(new_container)
+	AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
+}

@@ -17,17 +17,8 @@ need_fixtures
 need_fuse
 
 n=300
-mkdir -p "$TEST_TMP/src/walk"
-$PY - "$TEST_TMP/src/walk" "$n" <<-'EOF'
-import os, random, sys
-rnd = random.Random(4200)
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], "f%04d.bin" % i), "wb") as f:
-        f.write(os.urandom(rnd.randint(1024, 24 * 1024)))
-EOF
+walk_folder "$n" 4200 1024 24576
 total=$(du -sb --apparent-size "$TEST_TMP/src/walk" | cut -f1)
-c=$(new_container)
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
 export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
 log=$FERRY_HOME/logs/mount.log
 mnt=$TEST_TMP/mnt

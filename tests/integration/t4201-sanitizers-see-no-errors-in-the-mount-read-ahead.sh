@@ -15,16 +15,7 @@ need_fuse
 export FERRY_CMD_TIMEOUT=600
 
 n=300
-mkdir -p "$TEST_TMP/src/walk"
-$PY - "$TEST_TMP/src/walk" "$n" <<-'EOF'
-import os, random, sys
-rnd = random.Random(4201)
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], "f%04d.bin" % i), "wb") as f:
-        f.write(os.urandom(rnd.randint(512, 16 * 1024)))
-EOF
-c=$(new_container)
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
+walk_folder "$n" 4201 512 16384
 export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
 log=$FERRY_HOME/logs/mount.log
 

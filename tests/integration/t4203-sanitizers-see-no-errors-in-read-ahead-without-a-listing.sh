@@ -16,16 +16,7 @@ need_fuse
 export FERRY_CMD_TIMEOUT=600
 
 n=120
-mkdir -p "$TEST_TMP/src/walk"
-$PY - "$TEST_TMP/src/walk" "$n" <<-'EOF'
-import os, random, sys
-rnd = random.Random(4203)
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], "f%04d.bin" % i), "wb") as f:
-        f.write(os.urandom(rnd.randint(512, 4 * 1024)))
-EOF
-c=$(new_container)
-AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN expect_ok ferry upload "$TEST_TMP/src" "$(az_uri "$c" data)"
+walk_folder "$n" 4203 512 4096
 export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
 log=$FERRY_HOME/logs/mount.log
 (cd "$TEST_TMP/src/walk" && ls | LC_ALL=C sort) >"$TEST_TMP/sorted.txt"
