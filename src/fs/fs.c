@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -621,6 +622,17 @@ int ferry_fs_loop(struct ferry_fs *fs)
 	int rc = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(fs->se);
+	/* The loop has ended: what follows (uploads of an rw mount, the unmount)
+	 * must not be cut short. libfuse put the default action back, and a job's
+	 * mount server gets SIGTERM again each time a SIGKILLed `ferry run` hands
+	 * it from one dying thread to the next (its parent-death signal): that
+	 * killed it before the unmount and left a stale mount (t4241). SIGKILL
+	 * still stops it. */
+	struct sigaction ign = { 0 };
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &ign, NULL);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGHUP, &ign, NULL);
 	/* libfuse reports the signal that ended the loop as a positive value:
 	 * for us that is the normal way to stop. */
 	return rc >= 0 ? 0 : -1;
