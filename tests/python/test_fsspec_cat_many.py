@@ -4,13 +4,12 @@ Environment: T8_TMP (the local tree the datastore "cds" holds under tree/), T8_K
 (the account key: never in an exception), T8_FAULT_CTL (the fault proxy's control URL;
 datastore "cdsfault" is the same container through it)."""
 import hashlib
-import json
 import os
-import urllib.request
 
 import pytest
 
 import ferry
+from faultctl import fault, fault_stats
 
 T = os.environ["T8_TMP"]
 BASE = "azureml://datastores/cds/paths/tree"
@@ -34,14 +33,6 @@ NAMES = sorted(LOCAL)
 def fs():
     return ferry.filesystem()
 
-
-def fault(cmd, body=None):
-    req = urllib.request.Request(os.environ["T8_FAULT_CTL"] + "/" + cmd, data=(body or "").encode(), method="POST")
-    urllib.request.urlopen(req, timeout=5).read()
-
-
-def fault_stats():
-    return json.load(urllib.request.urlopen(os.environ["T8_FAULT_CTL"] + "/stats", timeout=5))
 
 
 def test_cat_of_a_list_returns_every_file_byte_exact(fs):

@@ -5,12 +5,12 @@ fault proxy's control URL; datastore "odsfault" is the same container through it
 import io
 import os
 import random
-import urllib.request
 
 import pandas as pd
 import pytest
 
 import ferry
+from faultctl import fault, fault_log
 
 T = os.environ["T8_TMP"]
 BASE = "azureml://datastores/ods/paths/tree"
@@ -27,15 +27,6 @@ def local(rel):
 def fs():
     return ferry.filesystem()
 
-
-def fault(cmd, body=None):
-    req = urllib.request.Request(os.environ["T8_FAULT_CTL"] + "/" + cmd, data=(body or "").encode(), method="POST")
-    urllib.request.urlopen(req, timeout=5).read()
-
-
-def fault_log():
-    text = urllib.request.urlopen(os.environ["T8_FAULT_CTL"] + "/log", timeout=5).read().decode()
-    return text.splitlines()
 
 
 def test_open_read_of_a_small_file_is_one_get(fs):
