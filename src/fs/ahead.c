@@ -39,8 +39,10 @@
  * sampler are one stream each per batch.
  *
  * Entry states: NONE, QUEUED, FETCHING, READY (fetched, not opened), CLAIMED
- * (opened while fetching), DONE (opened, released, failed). QUEUED, FETCHING,
- * READY and CLAIMED count against the byte budget.
+ * (opened while fetching), LANDED (fetched, then released by a cancel or
+ * landed after one: in the file cache, counted as used when opened), DONE
+ * (opened, released, failed). QUEUED, FETCHING, READY and CLAIMED count
+ * against the byte budget.
  *
  * Folders never listed. A reader that opens names from an index file (a
  * DataLoader over an annotations file, `xargs cat` over a saved list) never
@@ -73,7 +75,7 @@
 #define AH_HINT_OPENS 3
 #define AH_LIST_MAX 50000
 
-enum { S_NONE, S_QUEUED, S_FETCHING, S_READY, S_CLAIMED, S_DONE };
+enum { S_NONE, S_QUEUED, S_FETCHING, S_READY, S_CLAIMED, S_LANDED, S_DONE };
 
 struct aent {
 	char *name; /* the file's name in its folder */
@@ -237,7 +239,7 @@ static void cancel(struct ferry_ahead *a, struct adir *d)
 			release(a, e);
 			n++;
 		} else if (e->state == S_READY) {
-			e->state = S_DONE;
+			e->state = S_LANDED; /* still in the file cache: an open later uses it */
 			release(a, e);
 		}
 	}
@@ -581,6 +583,10 @@ void ahead_opened(struct ferry_ahead *a, const char *path)
 	case S_FETCHING:
 		e->state = S_CLAIMED; /* counted when its fetch ends */
 		break;
+	case S_LANDED: /* fetched ahead, released by a cancel: the open finds it cached */
+		a->c.used++;
+		e->state = S_DONE;
+		break;
 	case S_NONE:
 		e->state = S_DONE;
 		break;
@@ -701,7 +707,8 @@ static void *worker(void *arg)
 		} else {
 			if (e->state == S_CLAIMED && rc == 0)
 				a->c.used++;
-			e->state = S_DONE;
+			/* landed after a cancel: cached, counted if it is opened */
+			e->state = e->state == S_FETCHING && rc == 0 ? S_LANDED : S_DONE;
 			release(a, e);
 		}
 	}
