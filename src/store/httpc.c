@@ -7,7 +7,8 @@
  * (capped at 60 s) when the server says.
  *
  * Stalls: libcurl's low-speed limit aborts a transfer that moved less than
- * 1 byte/s for FERRY_STALL_TIMEOUT_SECONDS; the abort is retried like a reset.
+ * 1 byte/s for FERRY_STALL_TIMEOUT_SECONDS (or the call's slow_answer_s, when
+ * longer); the abort is retried like a reset.
  *
  * Names that do not resolve: one retry, then an error naming the host
  * (retrying for the whole budget took ~18 s to say the same).
@@ -431,6 +432,8 @@ int ferry_http_perform(const struct ferry_settings *s, struct ferry_stats *stats
 {
 	int retries = (int)ferry_setting_int(s, FS_HTTP_RETRY_COUNT);
 	long stall = (long)ferry_setting_int(s, FS_STALL_SECONDS);
+	if ((long)call->slow_answer_s > stall)
+		stall = (long)call->slow_answer_s;
 	uint64_t off = call->off, len = call->len;
 	char why[CURL_ERROR_SIZE + 128];
 

@@ -77,6 +77,11 @@ struct ferry_http_call {
 	/* A cleanup request (S3 AbortMultipartUpload when a transfer stops): sent
 	 * even after SIGINT/SIGTERM, once, with a 10 s limit, never retried. */
 	int cleanup;
+	/* The server does its work before it answers and is silent meanwhile (S3's
+	 * CompleteMultipartUpload of many parts: minutes on a busy server that sends
+	 * no whitespace while it works): a silence shorter than this many seconds is
+	 * not a stall. 0: FERRY_STALL_TIMEOUT_SECONDS alone decides. */
+	unsigned slow_answer_s;
 	/* Turn a final non-2xx response (status, body, error code) into err. */
 	void (*describe)(void *ctx, const struct ferry_http_call *call, const struct ferry_http_resp *r,
 			 ferry_err *err);

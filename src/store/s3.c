@@ -75,6 +75,7 @@ struct s3req {
 	const char *content_md5, *content_type;
 	const char *payload_hash; /* NULL: the empty body's hash */
 	const char *copy_source;  /* x-amz-copy-source of a CopyObject, or NULL */
+	unsigned slow_answer_s;   /* the call's slow_answer_s (see store/httpc.h) */
 	char what[512];
 };
 
@@ -246,6 +247,7 @@ static int s3_do(struct s3 *s3, struct s3req *r, struct ferry_http_call *c, stru
 	c->ctx = r;
 	c->describe = s3_describe;
 	c->what = r->what;
+	c->slow_answer_s = r->slow_answer_s;
 	return ferry_http_perform(s3->base.settings, s3->base.stats, c, resp, err);
 }
 
@@ -674,6 +676,9 @@ static int multipart_etag(const struct mpu *m, unsigned n, char out[48])
 	return 0;
 }
 
+/* How long a CompleteMultipartUpload may be silent before it counts as stalled. */
+#define S3_COMPLETE_WAIT_S 300
+
 /* A CompleteMultipartUpload whose answer was lost is retried, and the retry
  * finds the upload gone (404 NoSuchUpload) or times out behind the first
  * try's work: the object may be complete all the same. 1 when the object's
@@ -729,6 +734,11 @@ static int s3_commit(struct ferry_store *s, const char *path, unsigned nblocks, 
 		at += (size_t)snprintf(xml + at, cap - at, "</CompleteMultipartUpload>");
 		q_add(&r, "uploadId", m->upload_id);
 		r.content_type = "application/xml";
+		/* S3 assembles the object before it answers ("processing ... could take
+		 * several minutes"; AWS sends whitespace meanwhile, s3rver and others
+		 * send nothing): a silence is waited out, not taken for a stall and
+		 * resent behind the work already under way. */
+		r.slow_answer_s = S3_COMPLETE_WAIT_S;
 		struct ferry_http_resp resp;
 		rc = post(s3, &r, xml, at, &resp, err);
 		ferry_http_resp_clear(&resp);
