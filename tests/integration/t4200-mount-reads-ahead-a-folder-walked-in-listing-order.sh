@@ -86,34 +86,33 @@ summary() {
 	grep "read-ahead summary:" "$log" | tail -1
 }
 field() { sed -E "s/.*[ (]([0-9]+) $2.*/\\1/" <<<"$1"; }
+# walk_counted PLAN — mount, walk by PLAN (counting from after the mount's own
+# stat of its root), unmount; sets st (the proxy's counters), s (the read-ahead
+# summary), gets, ahead and used.
+walk_counted() {
+	mount_here "$(fault_uri "$c" data)" "$mnt"
+	fault clear
+	walk "$TEST_TMP/src" "$mnt" "$1" >/dev/null || fail "$1: bytes differ"
+	st=$(stats)
+	unmount_at "$mnt"
+	s=$(summary)
+	echo "# $s"
+	[[ -n $s ]] || fail "no read-ahead summary in the mount log"
+	gets=$(jf "$st" 's["data_requests"]') ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
+}
 
 step "8 readers walk a folder of $n files in listing order: bytes right, one GET per file, no HEAD"
-mount_here "$(fault_uri "$c" data)" "$mnt"
-fault clear # the mount's own stat of its root is not the walk's
-walk "$TEST_TMP/src" "$mnt" shares >/dev/null || fail "bytes differ"
-st=$(stats)
-unmount_at "$mnt"
-s=$(summary)
-echo "# $s"
-echo "# proxy: $(jf "$st" 's["methods"]'), $(jf "$st" 's["data_requests"]') data requests"
-[[ -n $s ]] || fail "no read-ahead summary in the mount log"
-gets=$(jf "$st" 's["data_requests"]') heads=$(jf "$st" 's["methods"].get("HEAD", 0)')
+walk_counted shares
+echo "# proxy: $(jf "$st" 's["methods"]'), $gets data requests"
+heads=$(jf "$st" 's["methods"].get("HEAD", 0)')
 ((gets == n)) || fail "$gets blob GETs for $n files (one each expected): $st"
 ((heads == 0)) || fail "$heads HEAD requests after the listing (none expected): $st"
-ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
 echo "# $ahead files read ahead, $used of them opened"
 ((ahead >= n / 2)) || fail "only $ahead of $n files were fetched ahead of the readers: $s"
 ((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
 
 step "8 DataLoader-like workers taking batches in order: bytes right, one GET per file, most fetched ahead"
-mount_here "$(fault_uri "$c" data)" "$mnt"
-fault clear
-walk "$TEST_TMP/src" "$mnt" batches >/dev/null || fail "bytes differ"
-st=$(stats)
-unmount_at "$mnt"
-s=$(summary)
-echo "# $s"
-gets=$(jf "$st" 's["data_requests"]') ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
+walk_counted batches
 ((gets == n)) || fail "$gets blob GETs for $n files (one each expected): $st"
 ((ahead >= n / 2)) || fail "only $ahead of $n files were fetched ahead of the workers: $s"
 ((used == ahead)) || fail "$((ahead - used)) files fetched ahead were never opened: $s"
@@ -135,15 +134,9 @@ if [[ -w /proc/sys/vm/drop_caches ]]; then
 else
 	echo "# /proc/sys/vm/drop_caches not writable here: lookup step skipped"
 fi
+
 step "a walk cancelled by two far opens, then resumed: what was fetched before the cancel counts as used"
-mount_here "$(fault_uri "$c" data)" "$mnt"
-fault clear
-walk "$TEST_TMP/src" "$mnt" cancel >/dev/null || fail "bytes differ"
-st=$(stats)
-unmount_at "$mnt"
-s=$(summary)
-echo "# $s"
-gets=$(jf "$st" 's["data_requests"]') ahead=$(field "$s" "files read ahead") used=$(field "$s" "used")
+walk_counted cancel
 ((gets == n)) || fail "$gets blob GETs for $n files (one each expected): $st"
 # Files fetched before the cancel stay in the file cache and the resumed walk
 # opens them; they were counted as fetched ahead but never as used (CI saw
