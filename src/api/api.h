@@ -227,6 +227,16 @@ int ferry_api_mltable_check(const char *steps, ferry_err *err);
  * Azure's MLTable.paths): *out is malloc'd (free with ferry_api_buf_free). */
 int ferry_api_mltable_paths(struct ferry_api *api, const char *uri, char **out, ferry_err *err);
 
+/* The MLTable file at `uri` as a binding saves it again (Python's
+ * MLTable.save): *out (malloc'd, free with ferry_api_buf_free) gets the JSON
+ * {"doc": <the document: maps, lists, plain scalars as null / booleans /
+ * numbers, other scalars as strings>, "folder": <the URI or path of the
+ * folder that relative paths resolve against: `uri` (a data asset: its
+ * registered storage path; the MLTable file named: its folder)>, "on_disk":
+ * <true when that folder is on the local file system>}. Errors as for
+ * ferry_mltable_open and the file's YAML. */
+int ferry_api_mltable_doc(struct ferry_api *api, const char *uri, char **out, ferry_err *err);
+
 /* The files of the MLTable at `uri` plus `steps` as one read-only set, the
  * one `ferry mltable eval_download` evaluates (ferry_mltable_fileset: a
  * file set's files, or the files a table reads), to read by tree name.

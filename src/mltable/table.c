@@ -436,7 +436,8 @@ static int build_stages(struct table *t)
 			cols = nc;
 			for (size_t i = 0; i < g->np; i++)
 				cols[ncols++] = strdup(g->pnames[i]);
-		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE) {
+		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE &&
+			   s->op != FERRY_MLT_SELECT_PARTITIONS) { /* select_partitions: applied to the files (paths.c) */
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
 					   ferry_mlt_step_label(t->m, s), s->line, s->name, t->read->name);
