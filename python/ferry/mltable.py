@@ -16,7 +16,9 @@ A step ferry cannot take (a filter that does not parse) raises MLTableError when
 from_paths / from_delimited_files / from_parquet_files / from_json_lines_files make a table
 without an MLTable file. `paths` is Azure's (the entries as written); iteration gives the files'
 tree names (the Path column); open_files() reads them by that name (what ferry.torch.FileDataset
-does with an MLTable).
+does with an MLTable). A partition is a file of the table (get_partition_count, select_partitions).
+save(folder) writes the table, added steps included, as an MLTable file that load(), `ferry mltable
+export` and a job's `type: mltable` input read back. Every bad argument raises MLTableError.
 
 Rows come from C in column batches (one callback per batch, not per value). The DataFrame's dtypes
 follow the table's column types (convert_column_types, else inferred from the first 200 rows, as
@@ -930,7 +932,8 @@ def _save(tbl, path, overwrite, colocated, remove_on_err):
     if _L().ferry_api_mltable_doc(tbl._engine._handle(), _b(tbl._uri), ctypes.byref(out), ctypes.byref(err)) < 0:
         _raise(err, tbl._uri)
     try:
-        info = json.loads(ctypes.string_at(out.value).decode("utf-8"))
+        info = json.loads(ctypes.string_at(out.value).decode("utf-8"),  # a seed past int64 comes as text
+                          object_hook=lambda o: int(o["$ferry:int"]) if list(o) == ["$ferry:int"] else o)
     finally:
         lib().ferry_api_buf_free(out)
     doc, origin = info["doc"], info["folder"]

@@ -450,7 +450,9 @@ void ferry_api_fileset_close(struct ferry_api_fileset *fs)
 /* ---- the document (for a binding's save) ---- */
 
 /* A YAML tree as JSON: maps, lists; a plain scalar as null, true/false, an
- * integer or a number when it reads as one, any other scalar as a string. */
+ * integer or a number when it reads as one (an integer past int64, which
+ * jansson cannot hold, as {"$ferry:int": "<digits>"}), any other scalar as a
+ * string. */
 static json_t *yaml_json(const struct ferry_yaml_node *n)
 {
 	if (n->kind == FERRY_YAML_SEQ) {
@@ -482,6 +484,8 @@ static json_t *yaml_json(const struct ferry_yaml_node *n)
 	long long v = strtoll(n->text, &end, 10);
 	if (end && end != n->text && !*end && !errno)
 		return json_integer(v);
+	if (end && end != n->text && !*end && n->text[0] >= '0' && n->text[0] <= '9') /* past int64 (a seed) */
+		return json_pack("{s:s}", "$ferry:int", n->text);
 	errno = 0;
 	double d = strtod(n->text, &end);
 	if (end && end != n->text && !*end && !errno && d == d && d - d == 0)

@@ -194,8 +194,10 @@ int ferry_mltable_parse(const char *text, size_t len, const char *label, struct 
  * read), which equals selecting rows by their file because filter,
  * keep/drop_columns, convert_column_types and partition columns act on one
  * row at a time; a take, skip or take_random_sample on rows before it would
- * not commute, and is an error. Not with read_delta_lake (its files are the
- * snapshot's). */
+ * not commute, and is an error. In a file set (no read_*), where a row is a
+ * file, after the first column step it selects rows by their index among the
+ * rows that reach it (table.c), so it counts the files a row filter kept.
+ * Not with read_delta_lake (its files are the snapshot's). */
 
 /* Open the MLTable at `uri` (a folder holding a file named MLTable, or that
  * file; any path form of README.md's "Paths", data assets included), read and parse it. */

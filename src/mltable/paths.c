@@ -515,9 +515,10 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 		if (bad)
 			goto fail;
 	}
-	/* select_partitions after the file steps still picks files (mltable.h) */
+	/* select_partitions after the read still picks files (mltable.h); in a
+	 * file set, where a row is a file, table.c selects rows by their index */
 	const struct ferry_mlt_step *order = NULL; /* a row step whose rows depend on the ones before it */
-	for (size_t k = end; k < m->nsteps; k++) {
+	for (size_t k = end; k < m->nsteps && end < m->nsteps && ferry_mlt_is_read(m->steps[end].op); k++) {
 		const struct ferry_mlt_step *s = &m->steps[k];
 		if (s->op == FERRY_MLT_TAKE || s->op == FERRY_MLT_SKIP || s->op == FERRY_MLT_SAMPLE) {
 			order = order ? order : s;

@@ -101,6 +101,10 @@ def test_a_file_set_filtered_on_a_partition_column_lists_the_files_eval_download
             assert sorted(tbl.file_paths()) == dl
         assert [n.rsplit("/", 2)[1] for n in tbl.file_paths()] == ["dog", "dog"]
         assert tbl.get_partition_count() == 2
+        # a partition of the filtered set: numbered among the files the filter kept
+        assert tbl.select_partitions([1]).file_paths() == tbl.file_paths()[1:]
+        assert list(tbl.select_partitions([1]).to_pandas_dataframe()["Path"]) == tbl.file_paths()[1:]
+        raises(MLTableError, lambda: tbl.select_partitions([2]).file_paths(), "the file set has 2 partitions")
         assert sorted(f["name"] for f in tbl.open_files().files) == sorted(tbl.file_paths())
 
 
