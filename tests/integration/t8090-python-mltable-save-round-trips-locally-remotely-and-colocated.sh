@@ -8,9 +8,10 @@
 # file and the copy stands alone; a local table saved to a remote folder without colocated, an
 # existing MLTable with overwrite=False, a file as the folder, bad arguments are MLTableErrors
 # naming the problem; a failed save removes what it wrote (if_err_remove_files); no account key
-# or SAS token in any message. Then a job's `type: mltable` eval_download input over the folder
-# save() wrote to the datastore holds the table's files byte for byte. pytest under Debian's
-# python3: tests/python/test_mltable_save.py.
+# or SAS token in any message. Then a job's `type: mltable` eval_download and eval_mount inputs
+# over the folder save() wrote to the datastore hold the files its select_partitions keeps, byte
+# for byte; a table saved to s3:// (colocated) exports the same rows (when the fixtures run an S3
+# server). pytest under Debian's python3: tests/python/test_mltable_save.py.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 export FERRY_CMD_TIMEOUT=120
@@ -72,9 +73,35 @@ command: cp -r \${{inputs.t}} $TEST_TMP/evdl
 inputs:
   t: {type: mltable, path: "azureml://datastores/saveds/paths/saved/job", mode: eval_download}
 YML
+cat >"$TEST_TMP/job/em.yml" <<YML
+command: cp -r \${{inputs.t}} $TEST_TMP/evmount
+inputs:
+  t: {type: mltable, path: "azureml://datastores/saveds/paths/saved/job", mode: eval_mount}
+YML
 expect_ok ferry run "$TEST_TMP/job/ev.yml"
 assert_eq "$(cat "$TEST_TMP/job-files.txt")" "$(cd "$TEST_TMP/evdl" && find . -type f ! -name MLTable | sed 's#^./##' | LC_ALL=C sort | xargs)" \
 	"eval_download of the saved table: the files its select_partitions keeps"
+expect_ok ferry run "$TEST_TMP/job/em.yml"
 for p in p0 p2; do
 	assert_file_same "$fx/trips/parts/$p.csv" "$TEST_TMP/evdl/devstoreaccount1/$c/trips/parts/$p.csv"
+	assert_file_same "$fx/trips/parts/$p.csv" "$TEST_TMP/evmount/devstoreaccount1/$c/trips/parts/$p.csv"
 done
+[[ ! -e $TEST_TMP/evmount/devstoreaccount1/$c/trips/parts/p1.csv ]] || fail "eval_mount holds the partition not selected"
+
+step "save to s3:// (colocated: the local files uploaded beside it), read back by the CLI"
+if [[ -n ${S3_ENDPOINT:-} ]]; then
+	s3_env
+	b=$(new_bucket)
+	$PY - "$fx/trips" "s3://$b/saved/t" <<'PY' || fail "save to s3"
+import sys, ferry.mltable as mlt
+t = mlt.load(sys.argv[1]).filter("id >= 30").take(60)
+t.save(sys.argv[2], colocated=True)
+assert mlt.load(sys.argv[2]).to_pandas_dataframe().equals(t.to_pandas_dataframe())
+PY
+	expect_ok ferry mltable export "s3://$b/saved/t" --to csv "$TEST_TMP/s3.csv"
+	assert_eq 61 "$(wc -l <"$TEST_TMP/s3.csv")" "rows (and a header) of the table saved to s3"
+	assert_eq "id,fare,city,paid" "$(head -1 "$TEST_TMP/s3.csv")" "columns"
+	assert_eq 30 "$(sed -n 2p "$TEST_TMP/s3.csv" | cut -d, -f1)" "the first row the filter keeps"
+else
+	echo "no S3 server in the fixtures: the s3:// step did not run"
+fi
