@@ -36,6 +36,7 @@ import random
 import re
 import threading
 
+from ferry._glob import glob_regex
 from ferry._lib import E_INVALID, Engine, _Entry, _Err, _b, _raise, _safe_path, lib
 
 __all__ = ["load", "MLTable", "DataType", "MLTableError", "from_paths", "from_delimited_files",
@@ -821,37 +822,6 @@ def _yaml(v, indent=0):
     return json.dumps(v)
 
 
-def _glob_regex(pat):
-    """ferry's pattern globs (REFERENCE: * ? [abc] [a-z], ** across folders) as a regex."""
-    out, i = [], 0
-    while i < len(pat):
-        c = pat[i]
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pat.find("]", i + 1)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = pat[i + 1:j]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("^" + "".join(out) + "$")
-
-
 def _local_files(kind, src):
     """[(absolute source file, name below the entry's base)] of a local entry, and the base (the
     file itself, the folder, or a pattern's longest literal folder)."""
@@ -867,7 +837,7 @@ def _local_files(kind, src):
         base, rest = "/".join(parts[:k]) or "/", "/".join(parts[k:])
     if not os.path.isdir(base):
         raise MLTableError(errno.ENOENT, "save: '%s' is not a folder" % base)
-    rx = _glob_regex(rest) if rest else None
+    rx = glob_regex(rest) if rest else None
     out = []
     for d, dirs, names in os.walk(base):
         dirs.sort()
