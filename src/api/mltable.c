@@ -502,7 +502,7 @@ int ferry_api_mltable_doc(struct ferry_api *api, const char *uri, char **out, fe
 		return -1;
 	struct ferry_yaml_node *root = NULL;
 	char *folder = NULL;
-	int rc = ferry_yaml_parse(m->text, m->text_len, m->label, &root, err);
+	int rc = ferry_yaml_parse(m->text ? m->text : "", m->text ? m->text_len : 0, m->label, &root, err);
 	if (rc == 0 && ferry_uri_scheme(m->uri, NULL) == FERRY_SCHEME_ASSET) {
 		/* the asset's storage path: relative entries resolve there */
 		struct ferry_uri u;
