@@ -37,6 +37,7 @@ printf 'type: mltable\npaths:\n  - pattern: ./parts/*.csv\ntransformations:\n  -
 c=$(new_container)
 az_datastore saveds "$c"
 expect_ok ferry upload "$fx/trips" azureml://datastores/saveds/paths/trips/
+expect_ok ferry data create --name tripset --type mltable --path "azureml://datastores/saveds/paths/trips/"
 sas=$(azcli sas --perms rwdlac)
 rosas=$(azcli sas --perms rl)
 for n in sasds:$sas rosasds:$rosas; do

@@ -140,6 +140,15 @@ def test_a_remote_table_saved_locally_names_its_data_by_absolute_uri(remote, wan
     same_as_cli(want, dest)
 
 
+def test_a_table_of_a_data_asset_names_the_assets_storage(want):
+    t = steps(mlt.load("azureml:tripset:1"))
+    dest = os.path.join(T, "saved", "from-asset")
+    t.save(dest)
+    assert '"%s"' % ds("trips/parts/*.csv") in saved_doc(dest), saved_doc(dest)
+    same(mlt.load(dest).to_pandas_dataframe(), want)
+    same_as_cli(want, dest)
+
+
 def test_saved_to_a_datastore_a_sas_datastore_and_a_blob_url(remote, local, want):
     for dest in (ds("saved/r1"), ds("saved/r2", "sasds"), BLOB + "/saved/r3"):
         remote.save(dest)
