@@ -828,7 +828,7 @@ def _local_files(kind, src):
     if kind == "file":
         if not os.path.isfile(src):
             raise MLTableError(errno.ENOENT, "save: '%s' is not a file" % src)
-        return os.path.basename(src), [(src, "")]
+        return src, [(src, "")]
     if kind == "folder":
         base, rest = src.rstrip("/") or "/", None
     else:

@@ -125,6 +125,19 @@ def test_colocated_copies_the_local_data_and_the_copy_stands_alone(want):
     shutil.rmtree(src)  # the data it was saved from is gone
     same(mlt.load(dest).to_pandas_dataframe(), want)
     same_as_cli(want, dest)
+    # file entries keep their place below the MLTable's folder; one outside it goes by its name
+    src2 = os.path.join(T, "private3")
+    shutil.copytree(os.path.join(FX, "trips"), os.path.join(src2, "t"))
+    with open(os.path.join(src2, "t", "MLTable"), "w") as f:
+        f.write("paths:\n  - file: ./parts/p1.csv\n  - file: ../t/parts/p2.csv\n  - file: %s\n"
+                "transformations:\n  - read_delimited\n" % os.path.join(src2, "t", "parts", "p0.csv"))
+    t2 = mlt.load(os.path.join(src2, "t"))
+    t2.save(os.path.join(T, "saved", "colocated-files"), colocated=True)
+    text = saved_doc(os.path.join(T, "saved", "colocated-files"))
+    assert '"./parts/p1.csv"' in text and '"./parts/p2.csv"' in text and '"./parts/p0.csv"' in text, text
+    shutil.rmtree(src2)
+    got = mlt.load(os.path.join(T, "saved", "colocated-files")).to_pandas_dataframe()
+    assert [int(x) for x in got["id"]] == list(range(40, 120)) + list(range(40)), got
     # saved again into its own folder: nothing to copy, the same table
     mlt.load(dest).take(5).save(dest, colocated=True)
     assert len(mlt.load(dest).to_pandas_dataframe()) == 5
