@@ -607,9 +607,9 @@ class MLTable:
         an MLTableError (it would name a file on this machine). overwrite: True / 'overwrite'
         replaces an MLTable file (and colocated files) already there; False / 'fail' refuses with
         MLTableError; 'skip' keeps colocated data files already there (and writes the MLTable file).
-        if_err_remove_files: on failure, remove what this call wrote. show_warnings: accepted for
-        Azure's signature (ferry warns through its log)."""
-        return _save(self, path, overwrite, colocated, if_err_remove_files)
+        if_err_remove_files: on failure, remove what this call wrote. show_warnings: a UserWarning
+        when the saved table names local data outside its folder (not colocated)."""
+        return _save(self, path, overwrite, colocated, if_err_remove_files, show_warnings)
 
     def validate(self):
         """Read the table's first row (Azure's validate): raises what reading it would raise."""
@@ -851,7 +851,7 @@ def _local_files(kind, src):
     return base, out
 
 
-def _save(tbl, path, overwrite, colocated, remove_on_err):
+def _save(tbl, path, overwrite, colocated, remove_on_err, show_warnings=True):
     import shutil
     import tempfile
     if overwrite is True or overwrite == "overwrite":
@@ -960,6 +960,10 @@ def _save(tbl, path, overwrite, colocated, remove_on_err):
                                              "to the MLTable file)" % v)
         rel = os.path.relpath(src.rstrip("/") or "/", dest)
         rel = rel if rel.startswith("..") else "./" + rel
+        if show_warnings and rel.startswith(".."):
+            import warnings
+            warnings.warn("MLTable.save: '%s' names local data outside '%s' (%s); moving the folder breaks "
+                          "it (colocated=True copies the data next to it)" % (v, dest, rel), stacklevel=3)
         paths.append({kind: rel + ("/" if src.endswith("/") and not rel.endswith("/") else "")})
 
     new = dict(doc)
