@@ -16,7 +16,9 @@ A step ferry cannot take (a filter that does not parse) raises MLTableError when
 from_paths / from_delimited_files / from_parquet_files / from_json_lines_files make a table
 without an MLTable file. `paths` is Azure's (the entries as written); iteration gives the files'
 tree names (the Path column); open_files() reads them by that name (what ferry.torch.FileDataset
-does with an MLTable).
+does with an MLTable). A partition is a file of the table (get_partition_count, select_partitions).
+save(folder) writes the table, added steps included, as an MLTable file that load(), `ferry mltable
+export` and a job's `type: mltable` input read back. Every bad argument raises MLTableError.
 
 Rows come from C in column batches (one callback per batch, not per value). The DataFrame's dtypes
 follow the table's column types (convert_column_types, else inferred from the first 200 rows, as
@@ -34,7 +36,8 @@ import random
 import re
 import threading
 
-from ferry._lib import Engine, _Entry, _Err, _b, _raise, _safe_path, lib
+from ferry._glob import glob_regex
+from ferry._lib import E_INVALID, Engine, _Entry, _Err, _b, _raise, _safe_path, lib
 
 __all__ = ["load", "MLTable", "DataType", "MLTableError", "from_paths", "from_delimited_files",
            "from_parquet_files", "from_json_lines_files"]
@@ -86,6 +89,8 @@ def _L():
             L.ferry_api_fileset_read.argtypes = [P, s, ctypes.c_uint64, ctypes.c_uint64, P, E]
             L.ferry_api_fileset_close.restype = None
             L.ferry_api_fileset_close.argtypes = [P]
+            L.ferry_api_mltable_doc.restype = ctypes.c_int
+            L.ferry_api_mltable_doc.argtypes = [P, s, ctypes.POINTER(P), E]
             _sigs_done = True
     return L
 
@@ -211,6 +216,24 @@ class MLTableError(OSError, ValueError):
     position in the expression ("at position 7")."""
 
 
+def _count(what, name, v):
+    """v as a non-negative int, else MLTableError "<what>: <name> ..." (bool is not a count)."""
+    import numbers
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise MLTableError(errno.EINVAL, "%s: %s must be a non-negative integer, got %r" % (what, name, v))
+    if v < 0 or v >= 1 << 64:
+        raise MLTableError(errno.EINVAL, "%s: %s must be a non-negative integer, got %d" % (what, name, v))
+    return int(v)
+
+
+def _probability(what, name, v):
+    """v as a float from 0 to 1, else MLTableError."""
+    import numbers
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= float(v) <= 1:
+        raise MLTableError(errno.EINVAL, "%s: %s must be a number from 0 to 1, got %r" % (what, name, v))
+    return float(v)
+
+
 def _check(steps, what, field=None):
     """Refuse bad steps now, with ferry's own parser (ferry_api_mltable_check), not when rows are
     read: raise MLTableError "<what>: <problem>"."""
@@ -315,7 +338,14 @@ class MLTable:
         return MLTable(self._uri, self._steps + (step,), self._engine, self._keep)
 
     def _columns_step(self, name, columns):
-        cols = [columns] if isinstance(columns, str) else list(columns)
+        try:
+            cols = [columns] if isinstance(columns, str) else list(columns)
+        except TypeError:
+            raise MLTableError(errno.EINVAL, "%s: expected a column name or a list of them, got %r"
+                               % (name, columns)) from None
+        bad = [c for c in cols if not isinstance(c, str) or not c]
+        if bad:
+            raise MLTableError(errno.EINVAL, "%s: column names are non-empty strings, got %r" % (name, bad[0]))
         if not cols:  # Azure's: an empty list, tuple or set changes nothing
             return MLTable(self._uri, self._steps, self._engine, self._keep)
         dup = sorted({c for c in cols if cols.count(c) > 1})
@@ -325,18 +355,41 @@ class MLTable:
 
     def take(self, count=20):
         """The first `count` rows."""
-        return self._add({"take": int(count)})
+        return self._add({"take": _count("take", "count", count)})
 
     def skip(self, count):
         """All but the first `count` rows."""
-        return self._add({"skip": int(count)})
+        return self._add({"skip": _count("skip", "count", count)})
 
     def take_random_sample(self, probability, seed=None):
         """Each row with `probability` (0..1); with `seed` the same rows every time."""
-        step = {"probability": float(probability)}
+        step = {"probability": _probability("take_random_sample", "probability", probability)}
         if seed is not None:
-            step["seed"] = int(seed)
+            step["seed"] = _count("take_random_sample", "seed", seed)
         return self._add({"take_random_sample": step})
+
+    def select_partitions(self, partition_index_list):
+        """Only the rows of these partitions (Azure's select_partitions). In ferry a partition is a
+        file of the table: files() in order, numbered from 0, get_partition_count() of them (Azure
+        splits delimited and Parquet data into partitions of its own choosing; ferry's are whole
+        files). The files keep the table's order; a row step that depends on row order (take,
+        skip, take_random_sample) before it is an error when rows are read, an index past the
+        last partition too (MLTableError)."""
+        if isinstance(partition_index_list, (int, str, bytes)) and not isinstance(partition_index_list, bool):
+            partition_index_list = [partition_index_list]
+        try:
+            idx = list(partition_index_list)
+        except TypeError:
+            raise MLTableError(errno.EINVAL, "select_partitions: expected a list of partition indexes, got %r"
+                               % (partition_index_list,)) from None
+        if not idx:
+            raise MLTableError(errno.EINVAL, "select_partitions: expected a list of partition indexes, got an "
+                                             "empty list")
+        idx = [_count("select_partitions", "partition index", i) for i in idx]
+        dup = sorted({i for i in idx if idx.count(i) > 1})
+        if dup:
+            raise MLTableError(errno.EINVAL, "select_partitions: partition %d is named twice" % dup[0])
+        return self._add({"select_partitions": idx})
 
     def filter(self, expression):
         """Rows for which `expression` holds. Columns by bare name (`age > 30`) or Azure's
@@ -373,7 +426,10 @@ class MLTable:
         """Columns from each file's path: '{name}' a string column, '{name:yyyy/MM/dd}' a
         datetime column (Azure's format, e.g. '{account}/{container}/images/{label}/{file}.jpg'
         over a file set's Path, or 'year={year}/{rest}' below a table's folder)."""
-        step = {"extract_columns_from_partition_format": str(partition_format)}
+        if not isinstance(partition_format, str):
+            raise MLTableError(errno.EINVAL, "extract_columns_from_partition_format: expected the format as a "
+                                             "string, got %r" % (partition_format,))
+        step = {"extract_columns_from_partition_format": partition_format}
         _check([step], "extract_columns_from_partition_format(%r)" % partition_format,
                "extract_columns_from_partition_format")
         return self._add(step, checked=True)
@@ -393,11 +449,10 @@ class MLTable:
         """Two tables: each row in the first with probability `percent`, else in the second. The two
         are disjoint and together hold every row (one seeded sample and its complement: ferry's
         take_random_sample `complement`); without a seed one is drawn here, shared by both."""
-        if not 0 <= float(percent) <= 1:
-            raise ValueError("random_split: percent must be from 0 to 1, got %r" % (percent,))
+        percent = _probability("random_split", "percent", percent)
         if seed is None:
             seed = random.SystemRandom().randrange(1 << 63)
-        step = {"probability": float(percent), "seed": int(seed)}
+        step = {"probability": percent, "seed": _count("random_split", "seed", seed)}
         return (self._add({"take_random_sample": dict(step)}, checked=True),
                 self._add({"take_random_sample": dict(step, complement=True)}, checked=True))
 
@@ -415,8 +470,16 @@ class MLTable:
         if collector.exc is not None:
             raise collector.exc
         if rc < 0:
-            _raise(err, self._uri)
+            self._fail(err)
         return n.value
+
+    def _fail(self, err):
+        """Raise err: a step added here that turns out bad when rows are read (a partition index
+        past the last, select_partitions after a take) is an MLTableError, as a bad argument is."""
+        msg = err.msg.decode("utf-8", "replace")
+        if err.code == E_INVALID and "(added transformations):" in msg:
+            raise MLTableError(errno.EINVAL, msg)
+        _raise(err, self._uri)
 
     def to_pandas_dataframe(self):
         """Every row of the table as a pandas DataFrame."""
@@ -427,12 +490,14 @@ class MLTable:
     def show(self, count=20):
         """The first `count` rows as a DataFrame (Azure's show)."""
         c = _Collector()
-        self._rows(c, max_rows=count)
+        self._rows(c, max_rows=_count("show", "count", count))
         return c.frame()
 
     def iter_batches(self, batch_rows=65536):
         """The table as DataFrames of up to batch_rows rows each, streamed: the C evaluator runs in a
         thread and waits while two batches are queued, so memory stays bounded whatever the size."""
+        if _count("iter_batches", "batch_rows", batch_rows) == 0:
+            raise MLTableError(errno.EINVAL, "iter_batches: batch_rows must be at least 1, got 0")
         q = queue.Queue(maxsize=2)
         done = object()
         col = _Collector()
@@ -477,7 +542,8 @@ class MLTable:
             th.join()
 
     def get_partition_count(self):
-        """The number of files the table reads (ferry reads a table file by file)."""
+        """The number of partitions: in ferry, the files the table reads (files(); ferry reads a
+        table file by file), what select_partitions numbers from 0."""
         return len(self.files())
 
     def files(self):
@@ -486,7 +552,7 @@ class MLTable:
         arr, n, err = ctypes.POINTER(_Entry)(), ctypes.c_size_t(), _Err()
         if _L().ferry_api_mltable_files(self._engine._handle(), _b(self._uri), _b(self._steps_json()),
                                         ctypes.byref(arr), ctypes.byref(n), ctypes.byref(err)) < 0:
-            _raise(err, self._uri)
+            self._fail(err)
         try:
             out = []
             for k in range(n.value):
@@ -526,6 +592,24 @@ class MLTable:
         """The table's files as a FileSet (the set `ferry mltable eval_download` evaluates):
         .files ([{name, size, ...}]) and read(name) / read_into(name, buf) by tree name."""
         return FileSet(self)
+
+    def save(self, path=None, overwrite=True, colocated=False, show_warnings=True, if_err_remove_files=True):
+        """Write this table as an MLTable file (its paths and every transformation, the ones added
+        here included) into folder `path` (default: the current folder; created when missing): a
+        local folder or a remote one in any form ferry writes to (azureml://datastores/.../paths/...,
+        wasbs://, abfss://, s3://), uploaded through the engine. Returns this table.
+
+        Paths are rewritten so the saved table names the same data: a relative path of a remote
+        table becomes the absolute URI; a local file or folder is named relative to `path` when
+        `path` is local. colocated=True copies the local data files next to the MLTable file
+        (uploads them, for a remote `path`) and names them relatively (./<name>); remote data
+        stays where it is. A local path in a table saved to a remote folder without colocated is
+        an MLTableError (it would name a file on this machine). overwrite: True / 'overwrite'
+        replaces an MLTable file (and colocated files) already there; False / 'fail' refuses with
+        MLTableError; 'skip' keeps colocated data files already there (and writes the MLTable file).
+        if_err_remove_files: on failure, remove what this call wrote. show_warnings: a UserWarning
+        when the saved table names local data outside its folder (not colocated)."""
+        return _save(self, path, overwrite, colocated, if_err_remove_files, show_warnings)
 
     def validate(self):
         """Read the table's first row (Azure's validate): raises what reading it would raise."""
@@ -572,7 +656,7 @@ class FileSet:
         h = _L().ferry_api_mltable_fileset(t._engine._handle(), _b(t._uri), _b(t._steps_json()), int(all_files),
                                            ctypes.byref(arr), ctypes.byref(n), ctypes.byref(err))
         if not h:
-            _raise(err, t._uri)
+            t._fail(err)
         try:
             files = [{"name": (arr[k].name or b"").decode("utf-8", "replace"), "size": int(arr[k].size),
                       "mtime": int(arr[k].mtime), "md5": arr[k].md5.decode() or None,
@@ -695,3 +779,264 @@ def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include
     """A table of the JSON-lines files `paths` (Azure's from_json_lines_files)."""
     return _from(paths, {"read_json_lines": {"invalid_lines": invalid_lines, "encoding": encoding,
                                              "include_path_column": bool(include_path_column)}}, home, settings)
+
+
+# ---- save ----
+
+def _is_remote(p):
+    return "://" in p or p.startswith("azureml:")
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$.-]*$")
+
+
+def _yaml(v, indent=0):
+    """v (JSON values) as block YAML text: maps and lists in block form, every string double-quoted
+    (JSON's escapes are YAML's), numbers / booleans / null plain — ferry's parser reads them back
+    as written (a quoted string is never a number)."""
+    pad = " " * indent
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        out = []
+        for k, x in v.items():
+            key = k if _PLAIN_KEY.match(k) else json.dumps(k)
+            if isinstance(x, (dict, list)) and x:
+                out.append("%s%s:\n%s" % (pad, key, _yaml(x, indent + 2)))
+            else:
+                out.append("%s%s: %s" % (pad, key, _yaml(x, indent + 2)))
+        return "\n".join(out)
+    if isinstance(v, list):
+        if not v:
+            return "[]"
+        out = []
+        for x in v:
+            if isinstance(x, dict) and x:
+                body = _yaml(x, indent + 2)
+                out.append("%s- %s" % (pad, body[indent + 2:]))
+            elif isinstance(x, list) and x:
+                out.append("%s-\n%s" % (pad, _yaml(x, indent + 2)))
+            else:
+                out.append("%s- %s" % (pad, _yaml(x, indent + 2)))
+        return "\n".join(out)
+    return json.dumps(v)
+
+
+def _local_files(kind, src):
+    """[(absolute source file, name below the entry's base)] of a local entry, and the base (the
+    file itself, the folder, or a pattern's longest literal folder)."""
+    if kind == "file":
+        if not os.path.isfile(src):
+            raise MLTableError(errno.ENOENT, "save: '%s' is not a file" % src)
+        return src, [(src, "")]
+    if kind == "folder":
+        base, rest = src.rstrip("/") or "/", None
+    else:
+        parts = src.split("/")
+        k = next((i for i, x in enumerate(parts) if any(ch in x for ch in "*?[")), len(parts))
+        base, rest = "/".join(parts[:k]) or "/", "/".join(parts[k:])
+    if not os.path.isdir(base):
+        raise MLTableError(errno.ENOENT, "save: '%s' is not a folder" % base)
+    rx = glob_regex(rest) if rest else None
+    out = []
+    for d, dirs, names in os.walk(base):
+        dirs.sort()
+        for n in sorted(names):
+            full = os.path.join(d, n)
+            rel = os.path.relpath(full, base)
+            if rx is None or rx.match(rel):
+                out.append((full, rel))
+    if not out:
+        raise MLTableError(errno.ENOENT, "save: %s '%s' names no file" % (kind, src))
+    return base, out
+
+
+def _save(tbl, path, overwrite, colocated, remove_on_err, show_warnings=True):
+    import shutil
+    import tempfile
+    if overwrite is True or overwrite == "overwrite":
+        mode = "overwrite"
+    elif overwrite is False or overwrite == "fail":
+        mode = "fail"
+    elif overwrite == "skip":
+        mode = "skip"
+    else:
+        raise MLTableError(errno.EINVAL, "save: overwrite must be True, False, 'overwrite', 'fail' or 'skip', "
+                                         "got %r" % (overwrite,))
+    if not isinstance(colocated, bool):
+        raise MLTableError(errno.EINVAL, "save: colocated must be True or False, got %r" % (colocated,))
+    if path is None:
+        path = os.getcwd()
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise MLTableError(errno.EINVAL, "save: path must be a folder (a local path or a URI), got %r" % (path,))
+    path = os.fspath(path)
+    remote = _is_remote(path)
+    eng = tbl._engine
+    if remote:
+        dest = path.rstrip("/")
+        try:
+            st = eng.stat(dest)
+        except FileNotFoundError:
+            st = None
+        if st is not None and st.get("type") != "directory":
+            raise MLTableError(errno.ENOTDIR, "save: '%s' is a file; save takes a folder" % _safe_path(dest))
+    else:
+        dest = os.path.abspath(path)
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            raise MLTableError(errno.ENOTDIR, "save: '%s' is a file; save takes a folder" % dest)
+
+    def exists(rel):
+        if remote:
+            try:
+                eng.stat(dest + "/" + rel)
+                return True
+            except FileNotFoundError:
+                return False
+        return os.path.lexists(os.path.join(dest, rel))
+
+    if mode == "fail" and exists("MLTable"):
+        raise MLTableError(errno.EEXIST, "save: '%s/MLTable' exists and overwrite=False" % _safe_path(dest))
+
+    out = ctypes.c_void_p()
+    err = _Err()
+    if _L().ferry_api_mltable_doc(tbl._engine._handle(), _b(tbl._uri), ctypes.byref(out), ctypes.byref(err)) < 0:
+        _raise(err, tbl._uri)
+    try:
+        info = json.loads(ctypes.string_at(out.value).decode("utf-8"),  # a seed past int64 comes as text
+                          object_hook=lambda o: int(o["$ferry:int"]) if list(o) == ["$ferry:int"] else o)
+    finally:
+        lib().ferry_api_buf_free(out)
+    doc, origin = info["doc"], info["folder"]
+    if not isinstance(doc, dict):
+        raise MLTableError(errno.EINVAL, "save: the MLTable at '%s' is not a map" % _safe_path(tbl._uri))
+    origin_local = None if _is_remote(origin) else os.path.abspath(origin)
+    if tbl._keep is not None:  # from_*: local paths were made absolute; the temporary folder is no origin
+        origin_local = None
+
+    copies = {}  # name below dest -> absolute source file
+    paths = []
+    for entry in doc.get("paths") or []:
+        (kind, v), = entry.items()
+        v = str(v)
+        if _is_remote(v):
+            paths.append({kind: v})
+            continue
+        if not v.startswith("/") and origin_local is None and _is_remote(origin):
+            # relative to a remote folder: the absolute URI (URIs take no '..': folded here)
+            rel = _norm_rel(v)
+            base = origin
+            while rel.startswith("../"):
+                if base.count("/") <= 3:
+                    raise MLTableError(errno.EINVAL, "save: path '%s' climbs above '%s'" % (v, _safe_path(origin)))
+                base, rel = base.rsplit("/", 1)[0], rel[3:]
+            if rel in (".", ".."):
+                rel = ""
+            joined = base + "/" + rel
+            paths.append({kind: joined + ("/" if kind == "folder" and not joined.endswith("/") else "")})
+            continue
+        src = v if v.startswith("/") else os.path.join(origin_local or os.getcwd(), v)
+        src = os.path.normpath(src) + ("/" if (kind == "folder" or v.endswith("/")) and src != "/" else "")
+        if colocated:
+            base, files = _local_files(kind, src.rstrip("/") if kind != "pattern" else src)
+            inside = origin_local and (base + "/").startswith(origin_local.rstrip("/") + "/") and base != origin_local
+            top = os.path.relpath(base, origin_local) if inside else os.path.basename(base.rstrip("/")) or "data"
+            for full, rel in files:
+                name = os.path.join(top, rel) if rel else top
+                if copies.get(name, full) != full:
+                    raise MLTableError(errno.EEXIST, "save: colocated files '%s' and '%s' would both be saved as "
+                                                     "'%s'" % (copies[name], full, name))
+                copies[name] = full
+            if kind == "file":
+                paths.append({kind: "./" + top})
+            elif kind == "folder":
+                paths.append({kind: "./" + top + "/"})
+            else:
+                rest = src[len(base):].lstrip("/")
+                paths.append({kind: "./" + top + "/" + rest})
+            continue
+        if remote:
+            raise MLTableError(errno.EINVAL, "save: path '%s' is on this machine; a table saved to a remote "
+                                             "folder can only name remote data (colocated=True uploads it next "
+                                             "to the MLTable file)" % v)
+        rel = os.path.relpath(src.rstrip("/") or "/", dest)
+        rel = rel if rel.startswith("..") else "./" + rel
+        if show_warnings and rel.startswith(".."):
+            import warnings
+            warnings.warn("MLTable.save: '%s' names local data outside '%s' (%s); moving the folder breaks "
+                          "it (colocated=True copies the data next to it)" % (v, dest, rel), stacklevel=3)
+        paths.append({kind: rel + ("/" if src.endswith("/") and not rel.endswith("/") else "")})
+
+    new = dict(doc)
+    new["paths"] = paths
+    steps = list(doc.get("transformations") or []) + [dict(x) for x in tbl._steps]
+    if steps:
+        new["transformations"] = steps
+    new.setdefault("type", "mltable")
+    order = ["$schema", "type", "paths", "transformations"]
+    new = {k: new[k] for k in sorted(new, key=lambda k: order.index(k) if k in order else len(order))}
+    text = "# written by ferry.mltable MLTable.save\n" + _yaml(new) + "\n"
+    _check(new.get("transformations") or [], "save")  # what ferry will read back
+
+    written = []
+    try:
+        if not remote:
+            os.makedirs(dest, exist_ok=True)
+        for name, full in copies.items():
+            if mode != "overwrite" and exists(name):
+                if mode == "fail":
+                    if os.path.exists(os.path.join(dest, name)) and os.path.samefile(full, os.path.join(dest, name)):
+                        continue
+                    raise MLTableError(errno.EEXIST, "save: '%s/%s' exists and overwrite=False"
+                                       % (_safe_path(dest), name))
+                continue
+            if remote:
+                eng.upload(full, dest + "/" + name)
+            else:
+                target = os.path.join(dest, name)
+                if os.path.exists(target) and os.path.samefile(full, target):
+                    continue  # saved into the folder the data is in
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".ferry-save-", dir=os.path.dirname(target))
+                os.close(fd)
+                try:
+                    shutil.copyfile(full, tmp)
+                    os.replace(tmp, target)
+                except BaseException:
+                    os.unlink(tmp)
+                    raise
+            written.append(name)
+        if remote:
+            with tempfile.TemporaryDirectory(prefix="ferry-save-") as d:
+                f = os.path.join(d, "MLTable")
+                with open(f, "w") as fh:
+                    fh.write(text)
+                eng.upload(f, dest + "/MLTable")
+        else:  # never a partial MLTable file under its name
+            fd, tmp = tempfile.mkstemp(prefix=".MLTable-", dir=dest)
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(text)
+                os.replace(tmp, os.path.join(dest, "MLTable"))
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        written.append("MLTable")
+    except BaseException:
+        if remove_on_err:
+            for name in written:
+                try:
+                    if remote:
+                        eng.remove(dest + "/" + name)
+                    else:
+                        os.unlink(os.path.join(dest, name))
+                except OSError:
+                    pass
+        raise
+    return tbl
+
+
+def _norm_rel(p):
+    """A relative path with '.' and '..' folded ('..' kept at the front)."""
+    import posixpath
+    n = posixpath.normpath(p)
+    return n + ("/" if p.endswith("/") and not n.endswith("/") else "")

@@ -33,7 +33,6 @@ shards).
 import concurrent.futures
 import errno
 import os
-import re
 import threading
 
 try:
@@ -42,45 +41,10 @@ try:
 except ImportError:  # usable without torch: any loader that indexes it works
     _Base = object
 
+from ferry._glob import glob_regex
 from ferry._lib import Engine
 
 __all__ = ["FileDataset", "glob_regex"]
-
-
-def glob_regex(pattern):
-    """A compiled regex for a glob over '/'-separated relative paths: `*` and `?` stay within
-    one segment, `[...]` is a character class, `**/` matches zero or more whole folders and a
-    trailing `**` anything below."""
-    i, n, out = 0, len(pattern), []
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**", i) and (i == 0 or pattern[i - 1] == "/"):
-            if pattern.startswith("**/", i):
-                out.append("(?:[^/]*/)*")
-                i += 3
-                continue
-            if i + 2 == n:
-                out.append(".*")
-                i += 2
-                continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 2 if pattern.startswith("[!", i) or pattern.startswith("[^", i) else i + 1)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:j]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.S)
 
 
 def _join(base, rel):

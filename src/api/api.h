@@ -208,8 +208,10 @@ typedef int (*ferry_api_batch_fn)(void *arg, const struct ferry_api_column *cols
 int ferry_api_mltable_rows(struct ferry_api *api, const char *uri, const char *steps, uint64_t max_rows,
 			   size_t batch_rows, ferry_api_batch_fn fn, void *arg, uint64_t *rows, ferry_err *err);
 
-/* The file set of the MLTable at `uri` plus `steps` (the paths and the
- * transformations before any read_*): *out gets a malloc'd array of *n
+/* The file set of the MLTable at `uri` plus `steps` (the paths, the
+ * transformations before any read_* and select_partitions; in a file set,
+ * only the files whose Path row survives its row steps: what eval_download
+ * gives, ferry_mltable_set_files): *out gets a malloc'd array of *n
  * entries (free with ferry_api_entries_free) whose names are the files' tree
  * names (the Path column: "<account>/<container>/<path>", "local/<path>", ...),
  * in the order the table reads them. */
@@ -226,6 +228,17 @@ int ferry_api_mltable_check(const char *steps, ferry_err *err);
  * array of one-key objects ([{"file": "./a.csv"}, {"folder": "./images"}],
  * Azure's MLTable.paths): *out is malloc'd (free with ferry_api_buf_free). */
 int ferry_api_mltable_paths(struct ferry_api *api, const char *uri, char **out, ferry_err *err);
+
+/* The MLTable file at `uri` as a binding saves it again (Python's
+ * MLTable.save): *out (malloc'd, free with ferry_api_buf_free) gets the JSON
+ * {"doc": <the document: maps, lists, plain scalars as null / booleans /
+ * numbers — an integer past int64 as {"$ferry:int": "<digits>"} — other scalars as
+ * strings>, "folder": <the URI or path of the
+ * folder that relative paths resolve against: `uri` (a data asset: its
+ * registered storage path; the MLTable file named: its folder)>, "on_disk":
+ * <true when that folder is on the local file system>}. Errors as for
+ * ferry_mltable_open and the file's YAML. */
+int ferry_api_mltable_doc(struct ferry_api *api, const char *uri, char **out, ferry_err *err);
 
 /* The files of the MLTable at `uri` plus `steps` as one read-only set, the
  * one `ferry mltable eval_download` evaluates (ferry_mltable_fileset: a

@@ -27,9 +27,13 @@
  */
 #include "api/api.h"
 #include "api/internal.h"
+#include "core/uri.h"
+#include "core/yaml.h"
 #include "mltable/mltable.h"
 #include "store/store.h"
+#include "workspace/workspace.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,7 +318,7 @@ int ferry_api_mltable_files(struct ferry_api *api, const char *uri, const char *
 	*n = 0;
 	if (open_table(api, uri, steps, &m, err) < 0)
 		return -1;
-	int rc = ferry_mltable_files(&api->ctx, m, &f, err);
+	int rc = ferry_mltable_set_files(&api->ctx, m, &f, err);
 	if (rc == 0 && !(*out = calloc(f.n ? f.n : 1, sizeof(**out))))
 		rc = nomem(err);
 	for (size_t i = 0; rc == 0 && i < f.n; i++) {
@@ -441,4 +445,99 @@ void ferry_api_fileset_close(struct ferry_api_fileset *fs)
 		return;
 	ferry_store_destroy(fs->store);
 	free(fs);
+}
+
+/* ---- the document (for a binding's save) ---- */
+
+/* A YAML tree as JSON: maps, lists; a plain scalar as null, true/false, an
+ * integer or a number when it reads as one (an integer past int64, which
+ * jansson cannot hold, as {"$ferry:int": "<digits>"}), any other scalar as a
+ * string. */
+static json_t *yaml_json(const struct ferry_yaml_node *n)
+{
+	if (n->kind == FERRY_YAML_SEQ) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < n->n; i++)
+			if (json_array_append_new(a, yaml_json(n->vals[i])) < 0) {
+				json_decref(a);
+				a = NULL;
+			}
+		return a;
+	}
+	if (n->kind == FERRY_YAML_MAP) {
+		json_t *o = json_object();
+		for (size_t i = 0; o && i < n->n; i++)
+			if (json_object_set_new(o, n->keys[i], yaml_json(n->vals[i])) < 0) {
+				json_decref(o);
+				o = NULL;
+			}
+		return o;
+	}
+	if (!n->plain)
+		return json_string(n->text);
+	if (ferry_yaml_is_null(n))
+		return json_null();
+	if (!strcmp(n->text, "true") || !strcmp(n->text, "false"))
+		return json_boolean(n->text[0] == 't');
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(n->text, &end, 10);
+	if (end && end != n->text && !*end && !errno)
+		return json_integer(v);
+	if (end && end != n->text && !*end && n->text[0] >= '0' && n->text[0] <= '9') /* past int64 (a seed) */
+		return json_pack("{s:s}", "$ferry:int", n->text);
+	errno = 0;
+	double d = strtod(n->text, &end);
+	if (end && end != n->text && !*end && !errno && d == d && d - d == 0)
+		return json_real(d);
+	return json_string(n->text);
+}
+
+int ferry_api_mltable_doc(struct ferry_api *api, const char *uri, char **out, ferry_err *err)
+{
+	struct ferry_mltable *m;
+	*out = NULL;
+	ferry_err_clear(err);
+	if (ferry_mltable_open(&api->ctx, uri, &m, err) < 0)
+		return -1;
+	struct ferry_yaml_node *root = NULL;
+	char *folder = NULL;
+	int rc = ferry_yaml_parse(m->text ? m->text : "", m->text ? m->text_len : 0, m->label, &root, err);
+	if (rc == 0 && ferry_uri_scheme(m->uri, NULL) == FERRY_SCHEME_ASSET) {
+		/* the asset's storage path: relative entries resolve there */
+		struct ferry_uri u;
+		struct ferry_data_asset a;
+		if ((rc = ferry_uri_parse(m->uri, &u, err)) == 0) {
+			if (!api->ctx.ws)
+				rc = ferry_err_set(err, FERRY_E_INVALID, "'%s': no workspace is open", m->uri);
+			else if ((rc = ferry_ws_asset_get(api->ctx.ws, u.asset_name, u.asset_version, &a, err)) == 0) {
+				folder = strdup(a.path);
+				ferry_data_asset_free(&a);
+			}
+			ferry_uri_free(&u);
+		}
+	} else if (rc == 0) {
+		folder = strdup(m->uri);
+	}
+	if (rc == 0 && !folder)
+		rc = nomem(err);
+	if (rc == 0) {
+		size_t l = strlen(folder);
+		while (l > 1 && folder[l - 1] == '/')
+			folder[--l] = '\0';
+		char *slash = strrchr(folder, '/');
+		if (m->named_file && slash) /* the MLTable file was named: its folder */
+			*slash = '\0';
+		json_t *o = json_pack("{s:o?,s:s,s:b}", "doc", root ? yaml_json(root) : NULL, "folder", folder,
+				      "on_disk", m->sources[0].on_disk);
+		if (o)
+			*out = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (!*out)
+			rc = nomem(err);
+	}
+	free(folder);
+	ferry_yaml_free(root);
+	ferry_mltable_free(m);
+	return rc < 0 ? -1 : 0;
 }

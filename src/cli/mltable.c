@@ -25,8 +25,8 @@ static const char usage[] = "ferry mltable show PATH | head PATH [-n N] [--to cs
 
 static int show(struct ferry_ctx *ctx, struct ferry_mltable *m, ferry_err *err)
 {
-	struct ferry_mlt_files f;
-	if (ferry_mltable_table_files(ctx, m, &f, err) < 0)
+	struct ferry_mlt_files f; /* what eval_download gives: after a file set's row filtering too */
+	if (ferry_mltable_set_files(ctx, m, &f, err) < 0)
 		return -1;
 	uint64_t total = 0;
 	for (size_t i = 0; i < f.n; i++)

@@ -404,6 +404,26 @@ static int read_columns(struct ferry_yaml_doc *c, const struct ferry_yaml_node *
 	return get_strings(c, v, s->name, &s->columns, &s->ncolumns);
 }
 
+/* select_partitions: a non-empty list of distinct non-negative integers. */
+static int read_parts(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
+{
+	if (v->kind != FERRY_YAML_SEQ || v->n == 0)
+		return ferry_yaml_err(c, v->line, s->name, "expected a list of partition indexes (0, 1, ...), found %s",
+				      v->kind == FERRY_YAML_SEQ ? "an empty list" : found(v));
+	if (!(s->parts = calloc(v->n, sizeof(*s->parts))))
+		return oom(c);
+	for (size_t i = 0; i < v->n; i++) {
+		if (get_u64(c, v->vals[i], s->name, &s->parts[i]) < 0)
+			return -1;
+		s->nparts++;
+		for (size_t j = 0; j < i; j++)
+			if (s->parts[j] == s->parts[i])
+				return ferry_yaml_err(c, v->vals[i]->line, s->name, "partition %llu is named twice",
+						      (unsigned long long)s->parts[i]);
+	}
+	return 0;
+}
+
 static int read_partition(struct ferry_yaml_doc *c, const struct ferry_yaml_node *v, struct ferry_mlt_step *s)
 {
 	const char *name = s->name;
@@ -444,6 +464,7 @@ static const struct step_kind {
 	{ "drop_columns", FERRY_MLT_DROP_COLUMNS, read_columns },
 	{ "convert_column_types", FERRY_MLT_CONVERT, convert_types },
 	{ "extract_columns_from_partition_format", FERRY_MLT_PARTITION, read_partition },
+	{ "select_partitions", FERRY_MLT_SELECT_PARTITIONS, read_parts },
 };
 
 static int unknown_step(struct ferry_yaml_doc *c, const struct ferry_yaml_node *item, const char *name)
@@ -609,6 +630,7 @@ void ferry_mltable_free(struct ferry_mltable *m)
 		free(s->text);
 		ferry_mlt_expr_free(s->expr);
 		free_strings(s->columns, s->ncolumns);
+		free(s->parts);
 		for (size_t j = 0; j < s->nconvs; j++) {
 			free_strings(s->convs[j].columns, s->convs[j].ncolumns);
 			free_strings(s->convs[j].formats, s->convs[j].nformats);
@@ -626,6 +648,7 @@ void ferry_mltable_free(struct ferry_mltable *m)
 	free(m->folder);
 	free(m->label);
 	free(m->added_label);
+	free(m->text);
 	free(m->uri);
 	free(m);
 }

@@ -94,6 +94,18 @@ static int prune_by_rows(struct ferry_ctx *ctx, struct ferry_mltable *m, struct 
 	return rc;
 }
 
+int ferry_mltable_set_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			    ferry_err *err)
+{
+	if (ferry_mltable_table_files(ctx, m, out, err) < 0)
+		return -1;
+	if (prune_by_rows(ctx, m, out, err) < 0) {
+		ferry_mlt_files_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
 static void release(void *arg)
 {
 	struct owner *o = arg;
@@ -122,7 +134,7 @@ int ferry_mltable_fileset_of(struct ferry_ctx *ctx, struct ferry_mltable *m, str
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
 	}
 	o->m = m;
-	if (ferry_mltable_table_files(ctx, o->m, &o->files, err) < 0 || prune_by_rows(ctx, o->m, &o->files, err) < 0) {
+	if (ferry_mltable_set_files(ctx, o->m, &o->files, err) < 0) {
 		release(o);
 		return -1;
 	}

@@ -57,6 +57,7 @@ enum ferry_mlt_op {
 	FERRY_MLT_CONVERT,
 	FERRY_MLT_PARTITION,
 	FERRY_MLT_READ_DELTA_LAKE, /* read_delta_lake (delta.c) */
+	FERRY_MLT_SELECT_PARTITIONS, /* ferry's own (Python's select_partitions): see below */
 };
 
 /* read_delimited, read_json_lines, read_parquet, read_delta_lake. */
@@ -106,6 +107,9 @@ struct ferry_mlt_step {
 	/* filter */
 	struct ferry_mlt_expr *expr;
 	char *text;               /* filter expression / partition format as written */
+	/* select_partitions: the partition (file) indexes to keep, as written */
+	uint64_t *parts;
+	size_t nparts;
 	/* keep_columns / drop_columns */
 	char **columns;
 	size_t ncolumns;
@@ -161,6 +165,9 @@ struct ferry_mltable {
 	size_t nsources;
 	char *folder;
 	char *added_label;        /* the label of steps added after parsing, or NULL */
+	char *text;               /* the MLTable file as read (ferry_mltable_open), NUL-terminated */
+	size_t text_len;
+	int named_file;           /* 1: uri named the MLTable file, 0: its folder */
 };
 
 /* Who a step's errors name: the MLTable file, or what added the step. */
@@ -175,6 +182,22 @@ static inline const char *ferry_mlt_step_label(const struct ferry_mltable *m, co
  * success *out is owned by the caller (ferry_mltable_free). */
 int ferry_mltable_parse(const char *text, size_t len, const char *label, struct ferry_mltable **out,
 			ferry_err *err);
+
+/* select_partitions: [i, j, ...] (ferry's own step; Python's
+ * MLTable.select_partitions, Azure's name). A partition is a file of the
+ * table: the files ferry_mltable_files gives from the paths and the steps
+ * that pick files, in that order, numbered from 0 (what Python's
+ * get_partition_count counts). The step keeps the files at those indexes, in
+ * table order; an index past the end is an error naming it. Before the
+ * first read_* (or a file set's first column step) it is a file step in its
+ * place; after it, it still picks files (rows of the other files are never
+ * read), which equals selecting rows by their file because filter,
+ * keep/drop_columns, convert_column_types and partition columns act on one
+ * row at a time; a take, skip or take_random_sample on rows before it would
+ * not commute, and is an error. In a file set (no read_*), where a row is a
+ * file, after the first column step it selects rows by their index among the
+ * rows that reach it (table.c), so it counts the files a row filter kept.
+ * Not with read_delta_lake (its files are the snapshot's). */
 
 /* Open the MLTable at `uri` (a folder holding a file named MLTable, or that
  * file; any path form of README.md's "Paths", data assets included), read and parse it. */
@@ -279,6 +302,13 @@ int ferry_mltable_rows(struct ferry_ctx *ctx, struct ferry_mltable *m, const str
  * read from. `ferry mltable show`, eval_mount and eval_download use it. */
 int ferry_mltable_table_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
 			      ferry_err *err);
+
+/* The files eval_mount / eval_download give (ferry_mltable_fileset): those
+ * of ferry_mltable_table_files, and in a file set whose row steps drop rows
+ * (a filter on a partition column), only the files whose Path row survives.
+ * `ferry mltable show` lists them; the C API's file list is this one. */
+int ferry_mltable_set_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
+			    ferry_err *err);
 
 /* A `type: mltable` job output (describe.c): write `<folder>/MLTable` naming
  * every regular file below `folder` (local; a read-write mount works too) as

@@ -43,6 +43,7 @@ static int mem_sink(void *arg, uint64_t off, const void *data, size_t len)
 	memcpy(p + b->n, data, len);
 	b->p = p;
 	b->n += len;
+	p[b->n] = '\0'; /* the text is kept (m->text) as a string */
 	return 0;
 }
 
@@ -93,6 +94,10 @@ int ferry_mltable_open(struct ferry_ctx *ctx, const char *uri, struct ferry_mlta
 		m->nsources = 1;
 		m->folder = folder;
 		m->uri = strndup(uri, ul);
+		m->named_file = !e.is_dir;
+		m->text = b.p ? b.p : strdup("");
+		m->text_len = b.n;
+		b.p = NULL;
 		store = NULL;
 		tree = folder = NULL;
 		*out = m;
@@ -439,6 +444,26 @@ void ferry_mlt_files_keep(struct ferry_mlt_files *f, const char *keep)
 	f->n = w;
 }
 
+/* select_partitions: keep the files at s->parts (see mltable.h). */
+static int select_parts(const struct ferry_mltable *m, const struct ferry_mlt_step *s, struct ferry_mlt_files *f,
+			ferry_err *err)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i] >= f->n)
+			return ferry_err_set(err, FERRY_E_INVALID,
+					     "%s:%d: select_partitions: partition %llu is out of range: the table has %zu "
+					     "partition%s (one per file), numbered from 0", ferry_mlt_step_label(m, s),
+					     s->line, (unsigned long long)s->parts[i], f->n, f->n == 1 ? "" : "s");
+	char *keep = calloc(f->n ? f->n : 1, 1);
+	if (!keep)
+		return ferry_err_set(err, FERRY_E_IO, "out of memory");
+	for (size_t i = 0; i < s->nparts; i++)
+		keep[s->parts[i]] = 1;
+	ferry_mlt_files_keep(f, keep);
+	free(keep);
+	return 0;
+}
+
 int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct ferry_mlt_files *out,
 			ferry_err *err)
 {
@@ -451,6 +476,11 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 	size_t end = ferry_mlt_file_steps_end(m->steps, m->nsteps);
 	for (size_t k = 0; k < end; k++) { /* what follows acts on rows */
 		const struct ferry_mlt_step *s = &m->steps[k];
+		if (s->op == FERRY_MLT_SELECT_PARTITIONS) {
+			if (select_parts(m, s, out, err) < 0)
+				goto fail;
+			continue;
+		}
 		char *keep = calloc(out->n ? out->n : 1, 1);
 		if (!keep) {
 			ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -484,6 +514,35 @@ int ferry_mltable_files(struct ferry_ctx *ctx, struct ferry_mltable *m, struct f
 		free(keep);
 		if (bad)
 			goto fail;
+	}
+	/* select_partitions after the read still picks files (mltable.h); in a
+	 * file set, where a row is a file, table.c selects rows by their index */
+	const struct ferry_mlt_step *order = NULL; /* a row step whose rows depend on the ones before it */
+	for (size_t k = end; k < m->nsteps && end < m->nsteps && ferry_mlt_is_read(m->steps[end].op); k++) {
+		const struct ferry_mlt_step *s = &m->steps[k];
+		if (s->op == FERRY_MLT_TAKE || s->op == FERRY_MLT_SKIP || s->op == FERRY_MLT_SAMPLE) {
+			order = order ? order : s;
+		} else if (s->op == FERRY_MLT_READ_DELTA_LAKE) {
+			for (size_t j = 0; j < m->nsteps; j++)
+				if (m->steps[j].op == FERRY_MLT_SELECT_PARTITIONS) {
+					ferry_err_set(err, FERRY_E_INVALID,
+						      "%s:%d: select_partitions is not supported with read_delta_lake (its "
+						      "files are the snapshot's)", ferry_mlt_step_label(m, &m->steps[j]),
+						      m->steps[j].line);
+					goto fail;
+				}
+		} else if (s->op == FERRY_MLT_SELECT_PARTITIONS) {
+			if (order) {
+				ferry_err_set(err, FERRY_E_INVALID,
+					      "%s:%d: select_partitions after '%s' (%s:%d): a partition is a file, and "
+					      "selecting files does not commute with %s on rows; select partitions first",
+					      ferry_mlt_step_label(m, s), s->line, order->name, ferry_mlt_step_label(m, order),
+					      order->line, order->name);
+				goto fail;
+			}
+			if (select_parts(m, s, out, err) < 0)
+				goto fail;
+		}
 	}
 	return 0;
 fail:

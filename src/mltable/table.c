@@ -109,6 +109,7 @@ struct table {
 	size_t jlen, jcap;
 	uint64_t jline;
 	int stop;               /* take/head satisfied */
+	int fileset;            /* the table of a file set (one row per file) */
 	char **filter_cols;     /* build_stages: the columns a filter sees */
 	size_t filter_ncols;
 	const char *missing;
@@ -436,7 +437,8 @@ static int build_stages(struct table *t)
 			cols = nc;
 			for (size_t i = 0; i < g->np; i++)
 				cols[ncols++] = strdup(g->pnames[i]);
-		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE) {
+		} else if (s->op != FERRY_MLT_TAKE && s->op != FERRY_MLT_SKIP && s->op != FERRY_MLT_SAMPLE &&
+			   s->op != FERRY_MLT_SELECT_PARTITIONS) { /* select_partitions: applied to the files (paths.c) */
 			rc = ferry_err_set(t->err, FERRY_E_INVALID,
 					   "%s:%d: transformation '%s' after %s: only one read_* transformation is allowed",
 					   ferry_mlt_step_label(t->m, s), s->line, s->name, t->read->name);
@@ -1150,6 +1152,18 @@ static int push_row(struct table *t, struct row *r)
 			if (apply_partition(t, g, r) < 0)
 				return -1;
 			break;
+		case FERRY_MLT_SELECT_PARTITIONS: /* a file set's rows: one per file (paths.c does tables') */
+			if (!t->fileset)
+				break;
+			{
+				uint64_t i = g->count++;
+				int keep = 0;
+				for (size_t j = 0; j < s->nparts && !keep; j++)
+					keep = s->parts[j] == i;
+				if (!keep)
+					return 0;
+			}
+			break;
 		default:
 			break;
 		}
@@ -1624,6 +1638,7 @@ static int files_table(struct table *t)
 	char *names[] = { "Path" };
 	static const struct ferry_mlt_step none = { .op = FERRY_MLT_READ_DELIMITED, .name = "paths", .infer_types = 0 };
 	t->read = &none;
+	t->fileset = 1;
 	if (set_columns(t, names, 1) < 0)
 		return -1;
 	for (size_t i = 0; i < t->files.n && !t->stop; i++) {
@@ -1640,7 +1655,19 @@ static int files_table(struct table *t)
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
-			break;
+			return 0;
+	}
+	if (t->stop)
+		return 0;
+	for (size_t k = 0; k < t->nst; k++) { /* every row seen: an index past them is an error */
+		const struct ferry_mlt_step *s = t->st[k].s;
+		for (size_t j = 0; s->op == FERRY_MLT_SELECT_PARTITIONS && j < s->nparts; j++)
+			if (s->parts[j] >= t->st[k].count)
+				return ferry_err_set(t->err, FERRY_E_INVALID,
+						     "%s:%d: select_partitions: partition %llu is out of range: the file set "
+						     "has %llu partition%s (one per file) at this step, numbered from 0",
+						     ferry_mlt_step_label(t->m, s), s->line, (unsigned long long)s->parts[j],
+						     (unsigned long long)t->st[k].count, t->st[k].count == 1 ? "" : "s");
 	}
 	return 0;
 }

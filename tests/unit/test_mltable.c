@@ -264,6 +264,22 @@ static void test_doc(void)
 	}
 	parse_bad("paths:\n  - file: a\ntransformations:\n  - take_random_sample: {probability: 0.5, complement: maybe}\n",
 		  "d/MLTable:4:", "complement");
+	/* select_partitions (ferry's own, Python's select_partitions) */
+	const char *sp = "paths: [{file: a}]\ntransformations:\n  - select_partitions: [3, 0, 18446744073709551615]\n";
+	m = NULL;
+	CHECK(ferry_mltable_parse(sp, strlen(sp), "MLTable", &m, &err) == 0);
+	if (m) {
+		CHECK(m->nsteps == 1 && m->steps[0].op == FERRY_MLT_SELECT_PARTITIONS && m->steps[0].nparts == 3);
+		CHECK(m->steps[0].parts[0] == 3 && m->steps[0].parts[1] == 0 && m->steps[0].parts[2] == UINT64_MAX);
+		ferry_mltable_free(m);
+	}
+	parse_bad("paths: [{file: a}]\ntransformations:\n  - select_partitions: []\n", "d/MLTable:3:", "an empty list");
+	parse_bad("paths: [{file: a}]\ntransformations:\n  - select_partitions: 2\n", "d/MLTable:3:",
+		  "expected a list of partition indexes");
+	parse_bad("paths: [{file: a}]\ntransformations:\n  - select_partitions: [1, -1]\n", "d/MLTable:3:",
+		  "non-negative integer");
+	parse_bad("paths: [{file: a}]\ntransformations:\n  - select_partitions:\n      - 1\n      - 1\n", "d/MLTable:5:",
+		  "partition 1 is named twice");
 	parse_bad("paths: [\n", "d/MLTable:", "malformed YAML");
 	parse_bad("paths:\n  - file: a\ntransformations:\n  - read_csv: {}\n", "d/MLTable:4:",
 		  "unknown transformation 'read_csv'");
