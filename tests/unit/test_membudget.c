@@ -174,9 +174,16 @@ static void test_set_limit(void)
 	ferry_membudget_reserve(mb, 80);
 	pthread_t t;
 	pthread_create(&t, NULL, waiter, mb);
-	usleep(50 * 1000);
 	struct ferry_membudget_counters c;
-	ferry_membudget_counters(mb, &c);
+	/* until the waiter waits (a fixed sleep lost the race on a loaded machine:
+	 * the limit was raised before it asked, and it never had to wait) */
+	for (int i = 0; i < 10000; i++) {
+		ferry_membudget_counters(mb, &c);
+		if (c.waits)
+			break;
+		usleep(1000);
+	}
+	CHECK(c.waits == 1);
 	CHECK(c.used == 80); /* still waiting */
 	ferry_membudget_set_limit(mb, 200);
 	pthread_join(t, NULL);
