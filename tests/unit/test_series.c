@@ -91,13 +91,14 @@ int main(void)
 	}
 	CHECK(u[0].cpu_us >= before + 20000); /* CPU time shows up */
 	pid_t kid = fork(); /* a child (and its own child) belong to the tree */
-	if (kid == 0) {
+	if (kid == 0) { /* long sleeps: a loaded machine may take seconds to exec them */
+		setpgid(0, 0);
 		if (fork() == 0)
-			execlp("sleep", "sleep", "2", (char *)NULL);
-		execlp("sleep", "sleep", "2", (char *)NULL);
+			execlp("sleep", "sleep", "30", (char *)NULL);
+		execlp("sleep", "sleep", "30", (char *)NULL);
 		_exit(1);
 	}
-	for (int i = 0; i < 100; i++) { /* until both execs happened */
+	for (int i = 0; i < 1000; i++) { /* until both execs happened */
 		ferry_proctree_sample(roots, 1, u);
 		if (u[0].procs == 3)
 			break;
@@ -107,6 +108,7 @@ int main(void)
 	pid_t kids[2] = { kid, 0 };
 	CHECK(ferry_proctree_sample(kids, 2, u) == 0);
 	CHECK(u[0].procs == 2 && u[1].procs == 0); /* a root's tree, not its parent */
+	kill(-kid, SIGKILL); /* its process group: the grandchild too */
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
 	return CHECK_DONE();
