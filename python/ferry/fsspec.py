@@ -37,6 +37,26 @@ from ferry._lib import Engine
 
 _GLOB = "*?["
 READAHEAD_MIN = 8 << 20  # open("rb") of a larger file reads through ferry's block cache
+FOOTER_HEAD = 1 << 20  # the open's GET for a format read from its end (FOOTER_SUFFIXES)
+# Formats whose readers start at the end (Parquet and ORC footers, Arrow IPC/Feather,
+# zip and npz central directories): pyarrow, fastparquet and pandas.read_parquet seek to
+# the end, read the footer, then only the column chunks they need.
+FOOTER_SUFFIXES = (".parquet", ".parq", ".pq", ".orc", ".arrow", ".feather", ".ipc", ".zip", ".npz")
+
+
+def open_head(path, block_size=None):
+    """(head, readahead_min) of open("rb") of `path`: head is how many first bytes its one
+    GET reads, and a file larger than readahead_min is read through ferry's block cache.
+    FOOTER_HEAD for a name with a footer format's suffix (its reader wants the end and a few
+    column chunks, not the first 8 MiB; a file of up to 1 MiB is still one request, and the
+    block cache's random mode reads the footer in one small range); READAHEAD_MIN (8 MiB)
+    otherwise (a file read whole up to that size is one request). An int block_size given to
+    open() sets the head."""
+    name = path.rsplit("/", 1)[-1].lower()
+    least = FOOTER_HEAD if name.endswith(FOOTER_SUFFIXES) else READAHEAD_MIN
+    if isinstance(block_size, int) and block_size > 0:
+        return block_size, least
+    return least, least
 
 
 def _join(base, rel):
@@ -281,9 +301,10 @@ class FerryFile(AbstractBufferedFile):
         size = None
         cache_type = kw.pop("cache_type", None)
         if mode == "rb":
-            self._h = fs.engine.open(path, first=READAHEAD_MIN)  # one GET: size, ETag, first bytes
+            head, least = open_head(path, block_size)
+            self._h = fs.engine.open(path, first=head)  # one GET: size, ETag, first bytes
             size = self._h.size
-            if size > READAHEAD_MIN and cache_type is None:
+            if size > least and cache_type is None:
                 self._h.readahead()  # ferry's block cache reads ahead: no fsspec cache on top
                 cache_type = "none"
         elif mode != "wb":
@@ -294,6 +315,13 @@ class FerryFile(AbstractBufferedFile):
         if self._h is not None:  # info() from the open's own response, no stat
             self._details = {"name": path, "size": size, "type": "file", "mtime": self._h.mtime,
                              "etag": self._h.etag}
+
+    def info(self):
+        if self._h is not None and not self._details["etag"]:
+            # an empty blob opened by the 416 to its range, which names no ETag or mtime
+            # (Azure's and Azurite's): asked for, they cost one stat
+            self._details = dict(self.fs.info(self.path), name=self.path)
+        return super().info()
 
     def _fetch_range(self, start, end):
         return self._h.read(start, end - start)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# t8080 — owns how much open("rb") fetches for readers that start at the end
+# (python/ferry/fsspec.py FerryFile and open_head; the head reuse in ferry_api_file_read and
+# the empty object's 416 in src/store/httpc.c) under Debian's python3 and pytest
+# (tests/python/test_fsspec_open_footer.py), through the fault proxy's request and byte
+# counts: a Parquet footer read (pyarrow's and fastparquet's patterns) of a 64 MiB file moves
+# ~1 MiB, not 8; read_row_group and pandas.read_parquet of one column move about its chunks;
+# a small Parquet file and an empty blob are one request; byte-exact seeks from the end and
+# the start; the open's head never fetched twice; block_size sets the head; a blob replaced
+# while open raises. T8_FERRY_LIB and T8_PYTHONPATH run the same checks on another build
+# (how the old code's failures were shown).
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
+export FERRY_CMD_TIMEOUT=120
+$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
+command -v node >/dev/null && [[ -d $ROOT/tests/fixtures/parquet/node_modules/hyparquet-writer ]] ||
+	skip "node and tests/fixtures/parquet's npm packages are not installed"
+export PYTHONPATH=${T8_PYTHONPATH:-$ROOT/python} FERRY_LIB=${T8_FERRY_LIB:-$ROOT/build/libferry.so}
+[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
+at_exit 'fault clear 2>/dev/null'
+
+step "a 64 MiB Parquet file (6 row groups), a small one, empty blobs, a 20 MiB file on Azurite"
+mkdir -p "$TEST_TMP/tree/sub.parquet"
+(cd "$ROOT/tests/fixtures/parquet" && node gen-big.mjs "$TEST_TMP/tree/big.parquet" 1400000 6 &&
+	node gen-big.mjs "$TEST_TMP/tree/small.parquet" 12000 2) || fail "writing the Parquet files failed"
+mv "$TEST_TMP/tree/big.parquet.json" "$TEST_TMP/"
+rm "$TEST_TMP/tree/small.parquet.json"
+head -c $((20 << 20)) /dev/urandom >"$TEST_TMP/tree/twenty.bin"
+head -c 1000 /dev/urandom >"$TEST_TMP/tree/sub.parquet/part-0.bin"
+: >"$TEST_TMP/tree/empty.parquet"
+: >"$TEST_TMP/tree/empty.bin"
+c=$(new_container)
+az_datastore pds "$c"
+az_datastore pdsfault "$c" "$FAULT_URL"
+expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/pds/paths/tree/"
+
+step "pytest: footer reads, column reads, small and empty files, seeks, a replaced blob"
+export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
+timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider ${T8_MEASURE:+-s} \
+	"$ROOT/tests/python/test_fsspec_open_footer.py" >"$TEST_TMP/pytest.out" 2>&1 ||
+	{ cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
+cat "$TEST_TMP/pytest.out"
+grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+echo "ok"
