@@ -7,7 +7,8 @@
 # ~1 MiB, not 8; read_row_group and pandas.read_parquet of one column move about its chunks;
 # a small Parquet file and an empty blob are one request; byte-exact seeks from the end and
 # the start; the open's head never fetched twice; block_size sets the head; a blob replaced
-# while open raises. T8_FERRY_LIB and T8_PYTHONPATH run the same checks on another build
+# while open raises; one handle read from 8 threads; all of it again under ASan/UBSan
+# (make asan's libferry.so). T8_FERRY_LIB and T8_PYTHONPATH run the same checks on another build
 # (how the old code's failures were shown).
 source "$(dirname "$0")/lib.sh"
 need_fixtures
@@ -37,9 +38,24 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/pds/paths/tree/"
 
 step "pytest: footer reads, column reads, small and empty files, seeks, a replaced blob"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider ${T8_MEASURE:+-s} \
+timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider --durations=5 ${T8_MEASURE:+-s} \
 	"$ROOT/tests/python/test_fsspec_open_footer.py" >"$TEST_TMP/pytest.out" 2>&1 ||
 	{ cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
 cat "$TEST_TMP/pytest.out"
 grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+
+ASAN_LIB=$ROOT/build/asan/libferry.so
+if [[ -f $ASAN_LIB && -z ${T8_FERRY_LIB:-} ]]; then
+	step "the same under ASan/UBSan (make asan's libferry.so in Debian's python3; leak checks off)"
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" FERRY_LIB=$ASAN_LIB \
+		timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_open_footer.py" \
+		>"$TEST_TMP/asan.out" 2>&1 || { cat "$TEST_TMP/asan.out"; fail "pytest under ASan/UBSan failed"; }
+	tail -3 "$TEST_TMP/asan.out"
+	assert_not_contains "$TEST_TMP/asan.out" "runtime error" "UBSan"
+	assert_not_contains "$TEST_TMP/asan.out" "ERROR: AddressSanitizer" "ASan"
+	grep -q " passed" "$TEST_TMP/asan.out" || fail "pytest under ASan ran no test"
+else
+	echo "(build/asan/libferry.so not built: the sanitizer pass is skipped)"
+fi
 echo "ok"
