@@ -8,19 +8,22 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
 
 - ls/info/exists/isdir/walk: one listing or stat per call; find (no maxdepth) is one recursive
   listing (paged in C), so glob("**") and du over thousands of blobs cost few requests.
-- open("rb"): one request for a file of up to READAHEAD_MIN: the open is a ranged GET of the
-  first READAHEAD_MIN bytes whose response also gives the size and ETag (no HEAD, no listing;
-  Azure Blob/ADLS and S3; http and local stores stat first). It skips the store's
+- open("rb"): one request for a file of up to its head (open_head: READAHEAD_MIN, 8 MiB;
+  FOOTER_HEAD, 1 MiB, for a footer format such as .parquet, whose readers read the end and a
+  few column chunks): the open is a ranged GET of the first head bytes whose response also
+  gives the size and ETag (no HEAD, no listing; Azure Blob/ADLS and S3; http and local
+  stores stat first; an empty blob's 416 says it exists). It skips the store's
   file-or-folder rule (store.h) as cat_file does: that rule decides what a listing shows and
   what ls/info/isdir say of a name that is both, while open names one object, which exists
   or not; a missing name costs one more request (a one-name listing) to raise
   IsADirectoryError for a folder, FileNotFoundError otherwise. Every later read of the handle
   must return the opened ETag: a file replaced while open raises OSError, never mixed bytes.
-  An AbstractBufferedFile whose _fetch_range reads in C. A file over
-  READAHEAD_MIN (8 MiB) is read through a block cache of its own handle (ferry_api_file_readahead:
+  An AbstractBufferedFile whose _fetch_range reads in C. A file over its
+  head is read through a block cache of its own handle (ferry_api_file_readahead:
   the mount's block reader, which fetches the next blocks on several threads while the caller
-  reads in order, and only small ranges when it jumps), with no fsspec cache on top; a
-  smaller one with one ranged read per fsspec block (fsspec's read-ahead cache). open("wb"): bytes go to a local temporary file, uploaded on close
+  reads in order, only small ranges when it jumps, and a jump of a column chunk's length as
+  one exact ranged GET), with no fsspec cache on top; a smaller one with one ranged read per
+  fsspec block (fsspec's read-ahead cache). Bytes of the open's GET are never fetched again. open("wb"): bytes go to a local temporary file, uploaded on close
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
 - get/put of a folder are one call of the parallel transfer engine.
 - cat of many paths (a list, a glob, recursive) and cat_ranges are one call of the engine

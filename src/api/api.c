@@ -694,6 +694,7 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
 		f->bc = NULL;
 		return nomem(err);
 	}
+	ferry_bcache_reader_seed(f->rd, f->head_len); /* reading on after the head is in order */
 	f->exact_min = cfg.block_size / 2;
 	f->exact_max = cfg.coalesce_max;
 	atomic_store(&f->next_off, f->head_len);
