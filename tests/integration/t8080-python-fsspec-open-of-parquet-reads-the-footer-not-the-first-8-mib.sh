@@ -44,6 +44,35 @@ timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider --durations=5 ${T8_MEASURE
 cat "$TEST_TMP/pytest.out"
 grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
 
+if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
+	step "S3 (s3rver) through its fault proxy: a Parquet footer read, an empty object"
+	s3_env
+	b=$(new_bucket)
+	expect_ok ferry upload "$TEST_TMP/tree/big.parquet" "s3://$b/big.parquet"
+	expect_ok ferry upload "$TEST_TMP/tree/empty.bin" "s3://$b/empty.bin"
+	export AWS_ENDPOINT_URL=$S3_FAULT_ENDPOINT
+	timeout -k 5 120 $PY - "$b" "$TEST_TMP/tree/big.parquet" "$S3_FAULT_CTL" <<-'PY' || fail "S3 open checks failed"
+	import json, sys, urllib.request, ferry
+	b, src, ctl = sys.argv[1:4]
+	def clear():
+	    urllib.request.urlopen(urllib.request.Request(ctl + "/clear", data=b"", method="POST"), timeout=5).read()
+	def stats():
+	    return json.load(urllib.request.urlopen(ctl + "/stats", timeout=5))
+	want = open(src, "rb").read()
+	fs = ferry.filesystem()
+	clear()
+	with fs.open("s3://%s/big.parquet" % b, "rb") as f:
+	    f.seek(-65536, 2)
+	    assert f.read() == want[-65536:]
+	st = stats()
+	assert st["requests"] == 2 and st["body_bytes"] <= 2 << 20, st
+	clear()
+	with fs.open("s3://%s/empty.bin" % b, "rb") as f:  # s3rver answers its range 206 "bytes 0-0/0"
+	    assert f.size == 0 and f.read() == b""      # with a Content-Length of 1: one GET, then a stat
+	print("s3: footer read %d requests, %d bytes; empty object %d requests" % (2, st["body_bytes"], stats()["requests"]))
+	PY
+fi
+
 ASAN_LIB=$ROOT/build/asan/libferry.so
 if [[ -f $ASAN_LIB && -z ${T8_FERRY_LIB:-} ]]; then
 	step "the same under ASan/UBSan (make asan's libferry.so in Debian's python3; leak checks off)"
