@@ -32,6 +32,15 @@
 #   BENCH_KINDS=loop BENCH_SIZE=1M ...                  only some tables (small, big, loop)
 # The mount row mounts afresh with an empty cache each round.
 #
+# And a Parquet column read ("parquet": one file of BENCH_PARQUET_ROWS rows, default
+# 2,800,000: ~128 MiB in 8 row groups, written by tests/fixtures/parquet/gen-big.mjs): column
+# b of every row group, as pandas.read_parquet(columns=["b"]) reads it through fsspec
+# (info, isfile, open, the last 64 KiB, then each column chunk; Debian 12 has no pyarrow, so
+# the pattern is replayed with seeks and reads, as t8080 does) over ferry fsspec, vs the SDK
+# as a user would read the same bytes: the same ranges by download_blob(offset, length), or
+# the whole blob (max_concurrency=8); and ferry fsspec reading the whole file in order (1 MiB
+# reads, as a reader without random access would).
+#
 # The server: by default an Azurite of the bench's own, as a fast server would run
 # (--inMemoryPersistence: no extent file opened and read per GET; --disableTelemetry: no
 # Application Insights hooks on every request) — every client reads from the same one, and
@@ -69,11 +78,16 @@ for i in range(int(sys.argv[2])):
         f.write(os.urandom(256 * 1024))
 PY
 head -c "$bytes" /dev/urandom >"$WORK/src/big.bin"
+if [[ " ${BENCH_KINDS:-small big loop parquet} " == *" parquet "* ]]; then
+	mkdir -p "$WORK/pq"
+	(cd tests/fixtures/parquet && node gen-big.mjs "$WORK/pq/t.parquet" "${BENCH_PARQUET_ROWS:-2800000}" 8 >&2)
+fi
 container=pybench-$$-$RANDOM
 $PY tests/fixtures/azcli.py mkcontainer "$container"
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 "$FERRY" upload "$WORK/src/small" "$AZURITE_URL/$container/small/" >/dev/null 2>&1
 "$FERRY" upload "$WORK/src/big.bin" "$AZURITE_URL/$container/big.bin" >/dev/null 2>&1
+[[ ! -f $WORK/pq/t.parquet ]] || "$FERRY" upload "$WORK/pq/t.parquet" "$AZURITE_URL/$container/t.parquet" >/dev/null 2>&1
 bench_datastore "$container"
 
 bench_on_exit 'umount "$MNT" 2>/dev/null || true'
@@ -81,7 +95,7 @@ azurite_pid=$(cat "$WORK/azurite-mem.pid" 2>/dev/null || cat "${FERRY_FIXTURE_DI
 
 PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so $PY - "$WORK" "$container" "$FERRY" "$MNT" \
 	"$azurite_pid" <<'PY'
-import concurrent.futures as cf, ctypes, gc, hashlib, os, resource, shutil, subprocess, sys, threading, time, warnings
+import concurrent.futures as cf, ctypes, gc, hashlib, json, os, resource, shutil, subprocess, sys, threading, time, warnings
 import ferry
 warnings.filterwarnings("ignore", "This DataLoader will create")  # 4 workers on 2 cores: meant
 import torch.utils.data as tud
@@ -260,6 +274,56 @@ def cat_big(o):
 def sdk_big(o):
     with open(o + "/big.bin", "wb") as f:
         cc.download_blob("big.bin", max_concurrency=8).readinto(f)
+# Parquet: column b of every row group (where its chunks lie: gen-big.mjs's sidecar).
+pq_side = json.load(open(work + "/pq/t.parquet.json")) if os.path.exists(work + "/pq/t.parquet.json") else None
+pq_ranges = [tuple(rg["columns"]["b"]) for rg in pq_side["row_groups"]] if pq_side else []
+def pq_local(off, n):
+    with open(work + "/pq/t.parquet", "rb") as f:
+        f.seek(off)
+        return f.read(n)
+want_col = hashlib.md5(b"".join(pq_local(o, n) for o, n in pq_ranges)).hexdigest()
+def col_check(out):
+    assert hashlib.md5(open(out + "/col.bin", "rb").read()).hexdigest() == want_col, "column bytes differ"
+def footer_len(tail):
+    assert tail[-4:] == b"PAR1"
+    return int.from_bytes(tail[-8:-4], "little")
+def pq_fsspec(o):
+    p = base + "/t.parquet"
+    fs.info(p)
+    fs.isfile(p)
+    with fs.open(p, "rb") as f, open(o + "/col.bin", "wb") as w:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(size - 65536)
+        n = footer_len(f.read(65536))
+        if n + 8 > 65536:
+            f.seek(size - n - 8)
+            f.read(n + 8 - 65536)
+        for off, n in pq_ranges:
+            f.seek(off)
+            w.write(f.read(n))
+def pq_fsspec_whole(o):
+    with fs.open(base + "/t.parquet", "rb") as f:
+        data = b"".join(iter(lambda: f.read(1 << 20), b""))
+    footer_len(data)
+    with open(o + "/col.bin", "wb") as w:
+        for off, n in pq_ranges:
+            w.write(data[off:off + n])
+def pq_sdk_ranges(o):
+    b = cc.get_blob_client("t.parquet")
+    size = b.get_blob_properties().size
+    n = footer_len(b.download_blob(offset=size - 65536, length=65536).readall())
+    if n + 8 > 65536:
+        b.download_blob(offset=size - n - 8, length=n + 8 - 65536).readall()
+    with open(o + "/col.bin", "wb") as w:
+        for off, n in pq_ranges:
+            w.write(b.download_blob(offset=off, length=n).readall())
+def pq_sdk_whole(o):
+    data = cc.download_blob("t.parquet", max_concurrency=8).readall()
+    footer_len(data)
+    with open(o + "/col.bin", "wb") as w:
+        for off, n in pq_ranges:
+            w.write(data[off:off + n])
 def cli(uri):
     return lambda o: subprocess.run([ferry_bin, "download", uri, o], check=True, stderr=subprocess.DEVNULL)
 plan = {
@@ -279,16 +343,20 @@ plan = {
              ("ferry mount open().read", loop(MountDataset)),
              ("azure SDK x8 threads/worker", loop(lambda: SdkDataset(8))),
              ("azure SDK per item", loop(lambda: SdkDataset(1)))],
+    "parquet": [("ferry fsspec, pyarrow reads", pq_fsspec),
+                ("ferry fsspec, whole file read", pq_fsspec_whole),
+                ("azure SDK ranges", pq_sdk_ranges),
+                ("azure SDK whole blob", pq_sdk_whole)],
 }
 # BENCH_RUNS rounds, each in a rotated order (so no row always goes first); a row's
 # figure is its fastest round's.
 runs = int(os.environ.get("BENCH_RUNS", "1"))
 best = {}
-kinds = os.environ.get("BENCH_KINDS", "small big loop").split()  # a subset: BENCH_KINDS=loop
+kinds = os.environ.get("BENCH_KINDS", "small big loop parquet").split()  # a subset: BENCH_KINDS=loop
 plan = {k: v for k, v in plan.items() if k in kinds}
 for r in range(runs):
-    for kind, check in [(k, c) for k, c in (("small", small_check), ("big", big_check), ("loop", small_check))
-                        if k in kinds]:
+    for kind, check in [(k, c) for k, c in (("small", small_check), ("big", big_check), ("loop", small_check),
+                                            ("parquet", col_check)) if k in kinds]:
         k = len(plan[kind])
         rows_k = plan[kind][r % k:] + plan[kind][:r % k]
         for label, fn in rows_k:
@@ -297,10 +365,13 @@ for r in range(runs):
             if (kind, l) not in best or t < best[(kind, l)][1]:
                 best[(kind, l)] = (l, t, c, a, rss, load)
 rows = {k: [best[(k, l)] for l, _ in plan[k]] for k in plan}
+pq_col = sum(n for _, n in pq_ranges)
+pq_what = "Parquet: column b (%d MiB) of a %d MiB file, %d row groups" % (
+    pq_col >> 20, pq_side["size"] >> 20, len(pq_ranges)) if pq_side else ""
 with open(work + "/py-rows.tsv", "w") as f:  # for bench_row: row tool wall cpu rss server load
     for kind in rows:
         what = {"small": "%d x 256 KiB" % len(names), "big": "one file of %d MiB" % (total_big >> 20),
-                "loop": "DataLoader, 4 workers, %d x 256 KiB" % len(names)}[kind]
+                "loop": "DataLoader, 4 workers, %d x 256 KiB" % len(names), "parquet": pq_what}[kind]
         for l, t, c, a, rss, load in rows[kind]:
             f.write("python: %s\t%s\t%.2f\t%.2f\t%d\t%.2f\t%.2f\n" % (what, l, t, c, rss, a, load))
 rows = {k: [r[:4] for r in v] for k, v in rows.items()}
@@ -308,7 +379,8 @@ rows = {k: [r[:4] for r in v] for k, v in rows.items()}
 print("\nload average at the end: %.1f %.1f %.1f" % os.getloadavg())
 for kind, total, what in [("small", total_small, "%d x 256 KiB" % len(names)),
                           ("big", total_big, "one file of %d MiB" % (total_big >> 20)),
-                          ("loop", total_small, "DataLoader, 4 workers, batch 32, %d x 256 KiB" % len(names))]:
+                          ("loop", total_small, "DataLoader, 4 workers, batch 32, %d x 256 KiB" % len(names)),
+                          ("parquet", pq_col, pq_what)]:
     if kind not in plan:
         continue
     sdk = [t for l, t, c, a in rows[kind] if l.startswith("azure SDK")][0]

@@ -8,19 +8,22 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
 
 - ls/info/exists/isdir/walk: one listing or stat per call; find (no maxdepth) is one recursive
   listing (paged in C), so glob("**") and du over thousands of blobs cost few requests.
-- open("rb"): one request for a file of up to READAHEAD_MIN: the open is a ranged GET of the
-  first READAHEAD_MIN bytes whose response also gives the size and ETag (no HEAD, no listing;
-  Azure Blob/ADLS and S3; http and local stores stat first). It skips the store's
+- open("rb"): one request for a file of up to its head (open_head: READAHEAD_MIN, 8 MiB;
+  FOOTER_HEAD, 1 MiB, for a footer format such as .parquet, whose readers read the end and a
+  few column chunks): the open is a ranged GET of the first head bytes whose response also
+  gives the size and ETag (no HEAD, no listing; Azure Blob/ADLS and S3; http and local
+  stores stat first; an empty blob's 416 says it exists). It skips the store's
   file-or-folder rule (store.h) as cat_file does: that rule decides what a listing shows and
   what ls/info/isdir say of a name that is both, while open names one object, which exists
   or not; a missing name costs one more request (a one-name listing) to raise
   IsADirectoryError for a folder, FileNotFoundError otherwise. Every later read of the handle
   must return the opened ETag: a file replaced while open raises OSError, never mixed bytes.
-  An AbstractBufferedFile whose _fetch_range reads in C. A file over
-  READAHEAD_MIN (8 MiB) is read through a block cache of its own handle (ferry_api_file_readahead:
+  An AbstractBufferedFile whose _fetch_range reads in C. A file over its
+  head is read through a block cache of its own handle (ferry_api_file_readahead:
   the mount's block reader, which fetches the next blocks on several threads while the caller
-  reads in order, and only small ranges when it jumps), with no fsspec cache on top; a
-  smaller one with one ranged read per fsspec block (fsspec's read-ahead cache). open("wb"): bytes go to a local temporary file, uploaded on close
+  reads in order, only small ranges when it jumps, and a jump of a column chunk's length as
+  one exact ranged GET), with no fsspec cache on top; a smaller one with one ranged read per
+  fsspec block (fsspec's read-ahead cache). Bytes of the open's GET are never fetched again. open("wb"): bytes go to a local temporary file, uploaded on close
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
 - get/put of a folder are one call of the parallel transfer engine.
 - cat of many paths (a list, a glob, recursive) and cat_ranges are one call of the engine
@@ -37,6 +40,26 @@ from ferry._lib import Engine
 
 _GLOB = "*?["
 READAHEAD_MIN = 8 << 20  # open("rb") of a larger file reads through ferry's block cache
+FOOTER_HEAD = 1 << 20  # the open's GET for a format read from its end (FOOTER_SUFFIXES)
+# Formats whose readers start at the end (Parquet and ORC footers, Arrow IPC/Feather,
+# zip and npz central directories): pyarrow, fastparquet and pandas.read_parquet seek to
+# the end, read the footer, then only the column chunks they need.
+FOOTER_SUFFIXES = (".parquet", ".parq", ".pq", ".orc", ".arrow", ".feather", ".ipc", ".zip", ".npz")
+
+
+def open_head(path, block_size=None):
+    """(head, readahead_min) of open("rb") of `path`: head is how many first bytes its one
+    GET reads, and a file larger than readahead_min is read through ferry's block cache.
+    FOOTER_HEAD for a name with a footer format's suffix (its reader wants the end and a few
+    column chunks, not the first 8 MiB; a file of up to 1 MiB is still one request, and the
+    block cache's random mode reads the footer in one small range); READAHEAD_MIN (8 MiB)
+    otherwise (a file read whole up to that size is one request). An int block_size given to
+    open() sets the head."""
+    name = path.rsplit("/", 1)[-1].lower()
+    least = FOOTER_HEAD if name.endswith(FOOTER_SUFFIXES) else READAHEAD_MIN
+    if isinstance(block_size, int) and block_size > 0:
+        return block_size, least
+    return least, least
 
 
 def _join(base, rel):
@@ -281,9 +304,10 @@ class FerryFile(AbstractBufferedFile):
         size = None
         cache_type = kw.pop("cache_type", None)
         if mode == "rb":
-            self._h = fs.engine.open(path, first=READAHEAD_MIN)  # one GET: size, ETag, first bytes
+            head, least = open_head(path, block_size)
+            self._h = fs.engine.open(path, first=head)  # one GET: size, ETag, first bytes
             size = self._h.size
-            if size > READAHEAD_MIN and cache_type is None:
+            if size > least and cache_type is None:
                 self._h.readahead()  # ferry's block cache reads ahead: no fsspec cache on top
                 cache_type = "none"
         elif mode != "wb":
@@ -294,6 +318,13 @@ class FerryFile(AbstractBufferedFile):
         if self._h is not None:  # info() from the open's own response, no stat
             self._details = {"name": path, "size": size, "type": "file", "mtime": self._h.mtime,
                              "etag": self._h.etag}
+
+    def info(self):
+        if self._h is not None and not self._details["etag"]:
+            # an empty blob opened by the 416 to its range, which names no ETag or mtime
+            # (Azure's and Azurite's): asked for, they cost one stat
+            self._details = dict(self.fs.info(self.path), name=self.path)
+        return super().info()
 
     def _fetch_range(self, start, end):
         return self._h.read(start, end - start)

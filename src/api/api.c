@@ -45,6 +45,11 @@ struct ferry_api_file {
 	/* ferry_api_file_readahead: the handle's own block cache and reader. */
 	struct ferry_bcache *bc;
 	struct ferry_bcache_reader *rd;
+	/* With rd: where the last read ended (the open's head counts as read), and
+	 * the lengths of a read that jumps elsewhere that go to storage as one
+	 * exact ranged GET instead (see ferry_api_file_read). */
+	_Atomic uint64_t next_off;
+	uint64_t exact_min, exact_max;
 };
 
 int ferry_api_version(void)
@@ -431,20 +436,33 @@ int64_t ferry_api_file_read(struct ferry_api_file *f, uint64_t off, uint64_t len
 		len = f->size - off;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
-	if (off + len <= f->head_len) { /* within the open's first GET */
-		memcpy(buf, f->head + off, (size_t)len);
-		return (int64_t)len;
+	uint64_t had = 0; /* bytes the open's first GET already holds: never fetched twice */
+	if (off < f->head_len) {
+		had = f->head_len - off < len ? f->head_len - off : len;
+		memcpy(buf, f->head + off, (size_t)had);
+		if (had == len)
+			return (int64_t)len;
+		buf = (char *)buf + had;
+		off += had;
+		len -= had;
 	}
-	if (f->rd) {
+	/* A read that jumps (does not start where the last one ended) and is
+	 * between half a block and a part long — a Parquet column chunk after the
+	 * footer — is one exact ranged GET: the block cache would fetch the whole
+	 * aligned blocks around it (up to a block more at each end). Reads that
+	 * go on in order, and short or very long jumps, take the block cache
+	 * (read-ahead; small ranges; blocks fetched in parallel). */
+	uint64_t prev = f->rd ? atomic_exchange(&f->next_off, off + len) : 0;
+	if (f->rd && (off == prev || len < f->exact_min || len > f->exact_max)) {
 		size_t got = 0;
 		if (ferry_bcache_read(f->rd, off, (size_t)len, buf, &got, err) < 0)
 			return -1;
-		return (int64_t)got;
+		return (int64_t)(had + got);
 	}
 	struct into_buf b = { buf, off, len, 0 };
 	if (ferry_store_read(f->store, f->path, off, len, sink, &b, err) < 0)
 		return -1;
-	return (int64_t)b.got;
+	return (int64_t)(had + b.got);
 }
 
 void ferry_api_file_close(struct ferry_api_file *f)
@@ -676,6 +694,10 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
 		f->bc = NULL;
 		return nomem(err);
 	}
+	ferry_bcache_reader_seed(f->rd, f->head_len); /* reading on after the head is in order */
+	f->exact_min = cfg.block_size / 2;
+	f->exact_max = cfg.coalesce_max;
+	atomic_store(&f->next_off, f->head_len);
 	return 0;
 }
 

@@ -277,7 +277,10 @@ int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uin
  * DATASET_MOUNT_READ_THREADS threads (started here, stopped by
  * ferry_api_file_close), at most DATASET_MOUNT_MEMORY_CACHE_SIZE of read
  * blocks kept in RAM, nothing on disk; a reader that jumps turns random and
- * reads only ranges around its reads. For the Python file object of a large
+ * reads only ranges around its reads, and a read that jumps and is between
+ * half a block and FERRY_TRANSFER_PART_SIZE long (a Parquet column chunk) is
+ * one exact ranged GET, not whole blocks. Bytes the open's first GET holds
+ * (ferry_api_file_open_first) are never fetched again. For the Python file object of a large
  * file (fsspec open "rb"), which reads in order a little at a time. Call it
  * before reads start, from one thread; 0, or -1 with err (the handle then
  * reads as before). A second call does nothing. */

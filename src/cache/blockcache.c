@@ -816,6 +816,19 @@ struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const cha
 	return r;
 }
 
+void ferry_bcache_reader_seed(struct ferry_bcache_reader *r, uint64_t off)
+{
+	if (!off)
+		return;
+	uint64_t bs = r->bc->cfg.block_size;
+	pthread_mutex_lock(&r->lock);
+	r->have_prev = 1;
+	r->next_off = off;
+	r->last_block = (off - 1) / bs;
+	r->streak = off / bs > 30 ? 30 : (unsigned)(off / bs);
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Pin block idx READY, fetching it on this thread if nobody has it. */
 static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferry_err *err)
 {

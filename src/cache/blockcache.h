@@ -79,6 +79,11 @@ void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters
  * changed blob never hits stale blocks). Returns NULL on ENOMEM. */
 struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const char *path, uint64_t size,
 					      int64_t mtime, const char *etag);
+/* The reader's owner has read [0, off) in order elsewhere (an open's first
+ * GET, ferry_api_file_open_first): a read at `off` goes on sequentially
+ * rather than turning the reader random, and the whole blocks before it
+ * count toward the prefetch streak. Call before the first read. */
+void ferry_bcache_reader_seed(struct ferry_bcache_reader *r, uint64_t off);
 /* Read [off, off+len) into buf; *got is the byte count (short only at EOF). */
 int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, size_t *got,
 		      ferry_err *err);

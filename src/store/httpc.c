@@ -158,7 +158,9 @@ int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, 
 			 const struct ferry_http_call *c, const struct ferry_http_resp *r, struct ferry_entry *out,
 			 ferry_err *err)
 {
-	if (rc < 0)
+	if (rc < 0 && out && c->off == 0 && r->status == 416 && r->range_known && r->range_total == 0)
+		ferry_err_clear(err); /* an empty object: nothing at byte 0, but it exists */
+	else if (rc < 0)
 		return rc;
 	if (s->pin_etag[0] && r->etag[0] && strcmp(s->pin_etag, r->etag))
 		return ferry_err_set(err, FERRY_E_INTEGRITY,
@@ -170,7 +172,7 @@ int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, 
 		return 0;
 	if (!(out->name = strdup(path)))
 		return ferry_err_set(err, FERRY_E_IO, "out of memory");
-	if (r->range_total)
+	if (r->range_known)
 		out->size = r->range_total;
 	else if (r->status == 200 && c->off == 0 && r->content_length >= 0)
 		out->size = (uint64_t)r->content_length; /* the whole object came back */
@@ -238,8 +240,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		r->content_length = strtoll(val, NULL, 10);
 	else if (IS("Content-Range")) {
 		const char *slash = strchr(val, '/');
-		if (slash && slash[1] != '*')
+		if (slash && slash[1] >= '0' && slash[1] <= '9') {
 			r->range_total = strtoull(slash + 1, NULL, 10);
+			r->range_known = 1;
+		}
 	} else if (IS("Content-MD5"))
 		ferry_strlcpy(r->content_md5, val, sizeof(r->content_md5));
 	else if (IS("ETag"))

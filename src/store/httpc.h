@@ -38,7 +38,8 @@ struct ferry_http_resp {
 	char *body;          /* error bodies and small bodies (no sink): malloc'd */
 	size_t body_len;
 	int64_t content_length; /* -1 if absent */
-	uint64_t range_total;   /* from Content-Range "bytes a-b/TOTAL", 0 if absent */
+	uint64_t range_total;   /* from Content-Range "bytes a-b/TOTAL" (or "bytes \*\/TOTAL"), 0 if absent */
+	int range_known;        /* range_total was given (it may be 0: an empty object) */
 	char content_md5[25];
 	char etag[72];
 	char content_type[128];
@@ -109,8 +110,11 @@ void ferry_http_resp_clear(struct ferry_http_resp *r);
  * pin check (store.h pin_etag: another ETag fails FERRY_E_INTEGRITY), a
  * folder entry (x-ms-meta-hdi_isfolder: FERRY_E_INVALID "is a folder"), and
  * when `out` is not NULL its size, mtime, etag from r (size_unknown=1 when
- * neither Content-Range nor a whole-body 200 told the size). Returns rc, or
- * -1 with err. Any thread. */
+ * neither Content-Range nor a whole-body 200 told the size). A 416 to a
+ * range from byte 0 whose Content-Range gives the total ("bytes *\/0") is an
+ * empty object that exists: with `out`, rc 0, size 0, err cleared (so one
+ * GET opens an empty blob; Azure's 416 carries no ETag or mtime: then ""
+ * and 0). Returns rc, or -1 with err. Any thread. */
 int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, const char *path,
 			 const struct ferry_http_call *c, const struct ferry_http_resp *r, struct ferry_entry *out,
 			 ferry_err *err);
