@@ -89,6 +89,12 @@ def lib():
                                                          ctypes.POINTER(u64), ctypes.POINTER(u64),
                                                          ctypes.c_uint, ctypes.POINTER(P),
                                                          ctypes.POINTER(u64), E]),
+                "ferry_api_cat_open": (P, [P, s, u64, u64, ctypes.POINTER(u64), E]),
+                "ferry_api_cat_fill": (i, [P, P, ctypes.c_uint, E]),
+                "ferry_api_cat_close": (None, [P]),
+                "ferry_api_get_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
+                                                         ctypes.POINTER(s), ctypes.c_uint,
+                                                         ctypes.POINTER(u64), E]),
             }
             for name, (res, args) in sigs.items():
                 fn = getattr(L, name)
@@ -144,6 +150,26 @@ def _entry(e):
         "md5": e.md5.decode() or None,
         "etag": e.etag.decode() or None,
     }
+
+
+_bytes_fns = None
+
+
+def _bytes_new(n):
+    """A new bytes object of n bytes, not yet filled (PyBytes_FromStringAndSize(NULL, n)):
+    the C engine writes into it before anyone else sees it, so a large read is one copy."""
+    global _bytes_fns
+    if _bytes_fns is None:
+        new, data = ctypes.pythonapi.PyBytes_FromStringAndSize, ctypes.pythonapi.PyBytes_AsString
+        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_ssize_t]
+        data.restype, data.argtypes = ctypes.c_void_p, [ctypes.py_object]
+        _bytes_fns = (new, data)
+    return _bytes_fns[0](None, n)
+
+
+def _bytes_data(b):
+    """The address of bytes object b's data (PyBytes_AsString)."""
+    return _bytes_fns[1](b)
 
 
 class File:
@@ -249,18 +275,45 @@ class Engine:
     def open(self, uri, first=0):
         return File(self, uri, first)
 
-    def cat(self, uri, off=0, n=None):
-        """Bytes [off, off+n) of file uri (n None: to the end) in one ranged read, no stat."""
+    def cat(self, uri, off=0, n=None, threads=0):
+        """Bytes [off, off+n) of file uri (n None: to the end), no stat: one ranged GET of the
+        first part (FERRY_TRANSFER_PART_SIZE) that also tells the size, then the other parts
+        on `threads` C threads (0: RSLEX_DOWNLOADER_THREADS) with the GIL released, written
+        straight into the bytes object returned (ferry_api_cat_open/fill): one copy of the
+        data in the process. A whole file with a stored MD5 is checked."""
         if n is not None and n <= 0:
             n = 0
-        buf, got, err = ctypes.c_void_p(), ctypes.c_uint64(), _Err()
-        if lib().ferry_api_cat(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
-                               ctypes.byref(buf), ctypes.byref(got), ctypes.byref(err)) < 0:
+        L, total, err = lib(), ctypes.c_uint64(), _Err()
+        h = L.ferry_api_cat_open(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
+                                 ctypes.byref(total), ctypes.byref(err))
+        if not h:
             _raise(err, uri)
         try:
-            return ctypes.string_at(buf, got.value) if got.value else b""
+            if not total.value:
+                return b""
+            out = _bytes_new(total.value)
+            if L.ferry_api_cat_fill(h, _bytes_data(out), threads, ctypes.byref(err)) < 0:
+                _raise(err, uri)
+            return out
         finally:
-            lib().ferry_api_buf_free(buf)
+            L.ferry_api_cat_close(h)
+
+    def get_many(self, uris, lpaths, threads=0):
+        """Download files uris[i] to local paths lpaths[i] in one call: `threads` files at
+        once on C threads (0: RSLEX_DOWNLOADER_THREADS), the GIL released, each through a
+        temporary renamed into place when complete (ferry_api_get_many). Returns a list in
+        the order of uris: the size downloaded, or the exception that item raised (a folder:
+        IsADirectoryError); no item stops the others."""
+        n = len(uris)
+        if n != len(lpaths):
+            raise ValueError("get_many: %d sources, %d targets" % (n, len(lpaths)))
+        if n == 0:
+            return []
+        arr = (ctypes.c_char_p * n)(*[_b(u) for u in uris])
+        larr = (ctypes.c_char_p * n)(*[_b(os.fspath(p)) for p in lpaths])
+        got, errs = (ctypes.c_uint64 * n)(), (_Err * n)()
+        lib().ferry_api_get_many(self._handle(), n, arr, larr, threads, got, errs)
+        return [_exception(errs[k], uris[k]) if errs[k].code else int(got[k]) for k in range(n)]
 
     def cat_many(self, uris, starts=None, lengths=None, threads=0):
         """Many files (or ranges) in one call: the reads run on `threads` C threads (0: the

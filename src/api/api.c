@@ -728,3 +728,16 @@ size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *ur
 	free(tid);
 	return atomic_load(&m.failed);
 }
+
+/* For the API's other files (internal.h). */
+int ferry_api_resolve(struct ferry_api *api, const char *uri, struct ferry_store **store, char **path,
+		      ferry_err *err)
+{
+	return resolve(api, uri, 0, store, path, NULL, err);
+}
+
+int ferry_api_why_no_bytes(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			   ferry_err *err)
+{
+	return why_no_bytes(s, path, uri, off, len, err);
+}

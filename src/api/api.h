@@ -284,4 +284,42 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
 size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
 			  const uint64_t *lens, unsigned threads, void **out, uint64_t *got, ferry_err *errs);
 
+/* ---- Large reads into the caller's memory (cat.c) ----
+ * Bytes [off, off+len) of file `uri` (len UINT64_MAX: to the end) into one
+ * buffer the caller allocates once the size is known, fetched in parallel:
+ * ferry_api_cat_open makes one ranged GET of the first FERRY_TRANSFER_PART_SIZE
+ * bytes (no stat first; where the store can tell the size from it: Azure
+ * Blob/ADLS, S3) and sets *n to the bytes the read gives (less than len at
+ * the end of the file; 0 for a range at or past the end or len 0). A small
+ * file is then read whole: one request. ferry_api_cat_fill writes those *n
+ * bytes into `buf` (the caller's, *n bytes): the first GET's bytes, and the
+ * other parts by ranged GETs on `threads` threads (0: RSLEX_DOWNLOADER_THREADS)
+ * started and joined by the call, each written straight into its place. Every
+ * part must come from the version the first GET saw (its ETag): a file
+ * replaced meanwhile fails FERRY_E_INTEGRITY. When the read is the whole file
+ * and the store gave its MD5 (Azure's stored Content-MD5) the bytes are
+ * checked against it unless FERRY_VERIFY_MD5=off (require: a whole-file read
+ * without one is refused at open); a mismatch is FERRY_E_INTEGRITY. After a
+ * failed fill the buffer's content is undefined. Stores without a ranged read
+ * that tells the size (http, local) read the range in one stream at open.
+ * Errors as ferry_api_cat (a folder FERRY_E_INVALID "is a folder", missing
+ * FERRY_E_NOTFOUND). A handle is for one thread at a time; fill once. */
+struct ferry_api_cat;
+struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len,
+					 uint64_t *n, ferry_err *err);
+int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err);
+void ferry_api_cat_close(struct ferry_api_cat *c);
+
+/* Download files uris[i] to exactly local paths lpaths[i] (parents created),
+ * `threads` files at once (0: RSLEX_DOWNLOADER_THREADS; at most n), each read
+ * as ferry_api_cat_open/fill reads it (one GET for a small file; the parts of
+ * a large one on the threads the other files leave, MD5 checked) into a
+ * temporary beside its final name, renamed into place only when complete, so
+ * a final name never holds a partial file. On return got[i] is the file's
+ * size and errs[i].code 0, or errs[i] says why item i failed (its temporary
+ * removed; a folder is FERRY_E_INVALID "is a folder"); the others are
+ * downloaded anyway. Returns the number of failed items. Any thread. */
+size_t ferry_api_get_many(struct ferry_api *api, size_t n, const char *const *uris, const char *const *lpaths,
+			  unsigned threads, uint64_t *got, ferry_err *errs);
+
 #endif

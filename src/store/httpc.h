@@ -40,6 +40,7 @@ struct ferry_http_resp {
 	int64_t content_length; /* -1 if absent */
 	uint64_t range_total;   /* from Content-Range "bytes a-b/TOTAL", 0 if absent */
 	char content_md5[25];
+	char blob_md5[25];      /* x-ms-blob-content-md5: the whole blob's, on a ranged GET too */
 	char etag[72];
 	char content_type[128];
 	char error_code[96];    /* x-ms-error-code */
