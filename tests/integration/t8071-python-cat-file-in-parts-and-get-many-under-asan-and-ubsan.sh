@@ -6,7 +6,8 @@
 # across part borders, past the end, empty), through the fault proxy with a byte flipped (an
 # MD5 mismatch) and with a blob replaced between parts, a local file (no ranged read that
 # tells the size), and fs.get of a list with a missing file and a folder among the items —
-# every byte checked, no sanitizer report. Leak checking is off: the interpreter keeps memory.
+# every byte checked, no sanitizer report (and the same under TSan with build/tsan/libferry.so).
+# Leak checking is off: the interpreter keeps memory.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
 [[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
@@ -90,3 +91,15 @@ cat "$TEST_TMP/big.out"
 assert_not_contains "$TEST_TMP/big.out" "runtime error" "UBSan"
 assert_not_contains "$TEST_TMP/big.out" "ERROR: AddressSanitizer" "ASan"
 assert_contains "$TEST_TMP/big.out" "asan cat parts ok"
+
+TLIB=$ROOT/build/tsan/libferry.so
+[[ -f $TLIB ]] || { echo "build/tsan/libferry.so not built (make tsan): the TSan step is skipped"; exit 0; }
+step "the same under TSan (the parts' threads, the in-memory MD5 hasher, get_many's workers)"
+expect_ok ferry upload "$TEST_TMP/src/big.bin" "azureml://datastores/asanbig/paths/src/big.bin"
+TSAN_OPTIONS=halt_on_error=1:exitcode=66 LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
+	FAULTCTL_DIR=$ROOT/tests/python T8_FAULT_CTL=$FAULT_CTL \
+	PYTHONPATH=$ROOT/python FERRY_LIB=$TLIB timeout -k 5 240 $PY "$TEST_TMP/big.py" "$TEST_TMP" \
+	>"$TEST_TMP/tsan.out" 2>&1 || { cat "$TEST_TMP/tsan.out"; fail "python under TSan"; }
+cat "$TEST_TMP/tsan.out"
+assert_not_contains "$TEST_TMP/tsan.out" "ThreadSanitizer" "TSan"
+assert_contains "$TEST_TMP/tsan.out" "asan cat parts ok"
