@@ -717,15 +717,7 @@ size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *ur
 		threads = (unsigned)ferry_setting_int(&api->ctx.settings, FS_DOWNLOADER_THREADS);
 	if (threads > n)
 		threads = (unsigned)n;
-	pthread_t *tid = threads > 1 ? calloc(threads - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	/* the caller's thread is one worker; a thread that cannot start is one fewer */
-	while (tid && started < threads - 1 && pthread_create(&tid[started], NULL, cat_worker, &m) == 0)
-		started++;
-	cat_worker(&m);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
+	ferry_api_run_workers(threads ? threads : 1, cat_worker, &m);
 	return atomic_load(&m.failed);
 }
 

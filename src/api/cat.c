@@ -48,6 +48,19 @@ struct ferry_api_cat {
 	unsigned threads;   /* RSLEX_DOWNLOADER_THREADS */
 };
 
+void ferry_api_run_workers(unsigned n, void *(*fn)(void *), void *arg)
+{
+	pthread_t *tid = n > 1 ? calloc(n - 1, sizeof(*tid)) : NULL;
+	unsigned started = 0;
+	/* the caller's thread is one worker; a thread that cannot start is one fewer */
+	while (tid && started < n - 1 && pthread_create(&tid[started], NULL, fn, arg) == 0)
+		started++;
+	fn(arg);
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(tid[k], NULL);
+	free(tid);
+}
+
 static int nomem(ferry_err *err)
 {
 	return ferry_err_set(err, FERRY_E_IO, "out of memory");
@@ -245,16 +258,8 @@ int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, fer
 		threads = c->threads;
 	if (threads > f.nparts - 1)
 		threads = (unsigned)(f.nparts - 1);
-	pthread_t *tid = threads > 1 ? calloc(threads - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	/* the caller's thread is one worker; a thread that cannot start is one fewer */
-	while (tid && started < threads - 1 && pthread_create(&tid[started], NULL, fill_worker, &f) == 0)
-		started++;
 	if (threads)
-		fill_worker(&f);
-	for (unsigned k = 0; k < started; k++)
-		pthread_join(tid[k], NULL);
-	free(tid);
+		ferry_api_run_workers(threads, fill_worker, &f);
 	int rc = 0;
 	if (atomic_load(&f.stop)) {
 		*err = f.err;
@@ -359,13 +364,6 @@ size_t ferry_api_get_many(struct ferry_api *api, size_t n, const char *const *ur
 		return 0;
 	/* a file's parts share the threads the files leave: one large file gets them all */
 	m.per_file = threads / workers;
-	pthread_t *tid = workers > 1 ? calloc(workers - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	while (tid && started < workers - 1 && pthread_create(&tid[started], NULL, get_worker, &m) == 0)
-		started++;
-	get_worker(&m);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
+	ferry_api_run_workers(workers, get_worker, &m);
 	return atomic_load(&m.failed);
 }

@@ -30,4 +30,9 @@ int ferry_api_resolve(struct ferry_api *api, const char *uri, struct ferry_store
 int ferry_api_why_no_bytes(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
 			   ferry_err *err);
 
+/* Run fn(arg) on n threads (n >= 1): the caller's thread is one, n - 1 are
+ * started and joined before returning (a thread that cannot start is one
+ * fewer; fn must share out the work itself). cat.c. */
+void ferry_api_run_workers(unsigned n, void *(*fn)(void *), void *arg);
+
 #endif
