@@ -85,13 +85,15 @@ def lib():
                 "ferry_api_mkdir": (i, [P, s, E]),
                 "ferry_api_read": (i64, [P, s, u64, u64, P, E]),
                 "ferry_api_file_readahead": (i, [P, E]),
-                "ferry_api_cat_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
-                                                         ctypes.POINTER(u64), ctypes.POINTER(u64),
-                                                         ctypes.c_uint, ctypes.POINTER(P),
-                                                         ctypes.POINTER(u64), E]),
                 "ferry_api_cat_open": (P, [P, s, u64, u64, ctypes.POINTER(u64), E]),
                 "ferry_api_cat_fill": (i, [P, P, ctypes.c_uint, E]),
                 "ferry_api_cat_close": (None, [P]),
+                "ferry_api_cat_open_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
+                                                              ctypes.POINTER(u64), ctypes.POINTER(u64),
+                                                              ctypes.c_uint, ctypes.POINTER(P),
+                                                              ctypes.POINTER(u64), E]),
+                "ferry_api_cat_fill_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(P),
+                                                              ctypes.POINTER(P), ctypes.c_uint, E]),
                 "ferry_api_get_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
                                                          ctypes.POINTER(s), ctypes.c_uint,
                                                          ctypes.POINTER(u64), E]),
@@ -317,10 +319,12 @@ class Engine:
 
     def cat_many(self, uris, starts=None, lengths=None, threads=0):
         """Many files (or ranges) in one call: the reads run on `threads` C threads (0: the
-        RSLEX_DOWNLOADER_THREADS setting) with the GIL released, one ranged GET each, no stat
-        (ferry_api_cat_many). starts/lengths: None (whole files) or one int per uri (length
-        None: to the end). Returns a list in the order of uris: bytes, or the exception that
-        item's read would have raised (no item stops the others)."""
+        RSLEX_DOWNLOADER_THREADS setting) with the GIL released, no stat: each item opens with
+        one ranged GET (a small file: its only request), then the parts left of large ones are
+        fetched in parallel straight into the bytes objects returned (ferry_api_cat_open_many /
+        fill_many: one copy of the data). starts/lengths: None (whole files) or one int per
+        uri (length None: to the end). Returns a list in the order of uris: bytes, or the
+        exception that item's read would have raised (no item stops the others)."""
         n = len(uris)
         if n == 0:
             return []
@@ -328,21 +332,18 @@ class Engine:
         arr = (ctypes.c_char_p * n)(*[_b(u) for u in uris])
         offs = u64n(*starts) if starts is not None else None
         lens = u64n(*[(1 << 64) - 1 if x is None else max(0, x) for x in lengths]) if lengths is not None else None
-        out, got, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
-        L = lib()
-        L.ferry_api_cat_many(self._handle(), n, arr, offs, lens, threads, out, got, errs)
-        res = []
+        cats, ns, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
+        L, h = lib(), self._handle()
+        L.ferry_api_cat_open_many(h, n, arr, offs, lens, threads, cats, ns, errs)
         try:
-            for k in range(n):
-                if errs[k].code:
-                    res.append(_exception(errs[k], uris[k]))
-                else:
-                    res.append(ctypes.string_at(out[k], got[k]) if got[k] else b"")
+            res = [b"" if cats[k] and not ns[k] else _bytes_new(ns[k]) if cats[k] else None for k in range(n)]
+            bufs = (ctypes.c_void_p * n)(*[_bytes_data(res[k]) if cats[k] and ns[k] else None for k in range(n)])
+            L.ferry_api_cat_fill_many(h, n, cats, bufs, threads, errs)
         finally:
             for k in range(n):
-                if out[k]:
-                    L.ferry_api_buf_free(out[k])
-        return res
+                if cats[k]:
+                    L.ferry_api_cat_close(cats[k])
+        return [_exception(errs[k], uris[k]) if errs[k].code else res[k] for k in range(n)]
 
     def download(self, uri, dest):
         """Download a file or folder (recursively) into local folder dest; returns (bytes, files)."""

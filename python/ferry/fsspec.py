@@ -30,7 +30,8 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
   straight into the bytes object returned (one copy of the data, MD5 checked for a whole file
   where the store keeps one, every part pinned to the first GET's ETag).
 - cat of many paths (a list, a glob, recursive) and cat_ranges are one call of the engine
-  (Engine.cat_many: RSLEX_DOWNLOADER_THREADS C threads, one GET per file, no stat), not
+  (Engine.cat_many: RSLEX_DOWNLOADER_THREADS C threads, one GET per small file, no stat; a large
+  one's other parts in parallel into its bytes), not
   fsspec's loop of cat_file calls one after another.
 """
 import os

@@ -270,20 +270,6 @@ int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uin
  * reads as before). A second call does nothing. */
 int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
 
-/* Many files (or ranges) read at once, `threads` requests in flight (0: the
- * RSLEX_DOWNLOADER_THREADS setting; at most n): item i is bytes [offs[i],
- * offs[i]+lens[i]) of uris[i] (offs NULL: from 0; lens NULL or lens[i]
- * UINT64_MAX: to the end), read as ferry_api_cat reads one (one ranged GET, no
- * stat first). For fsspec's cat of a list of paths and cat_ranges: the small-file
- * loop runs on C threads with one call from Python, not one call per file. On
- * return out[i] is a malloc'd buffer of got[i] bytes (free each with
- * ferry_api_buf_free; NULL when got[i] is 0) and errs[i].code is 0, or out[i]
- * NULL and errs[i] says why that item failed (the others are read anyway).
- * Returns the number of failed items. The threads are started by the call and
- * end with it (so are their connections). Any thread. */
-size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
-			  const uint64_t *lens, unsigned threads, void **out, uint64_t *got, ferry_err *errs);
-
 /* ---- Large reads into the caller's memory (cat.c) ----
  * Bytes [off, off+len) of file `uri` (len UINT64_MAX: to the end) into one
  * buffer the caller allocates once the size is known, fetched in parallel:
@@ -309,6 +295,23 @@ struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri,
 					 uint64_t *n, ferry_err *err);
 int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err);
 void ferry_api_cat_close(struct ferry_api_cat *c);
+
+/* ferry_api_cat_open and _fill for many items at once (fsspec's cat of many
+ * paths and cat_ranges, without a second copy of each file): open_many opens
+ * item i (bytes [offs[i], offs[i]+lens[i]) of uris[i]; offs NULL: from 0; lens
+ * NULL or UINT64_MAX: to the end) on `threads` threads (0:
+ * RSLEX_DOWNLOADER_THREADS; at most n): cats[i] gets the handle and ns[i] its
+ * size, or cats[i] NULL and errs[i] why (the others are opened anyway; a small
+ * file's bytes are all in its handle then). fill_many fills bufs[i] (ns[i]
+ * bytes; NULL: skip the item) from cats[i] (NULL: skip), the items with parts
+ * left sharing the threads; errs[i] of a failed item says why. Both return
+ * the number of items that failed in the call. Close each handle with
+ * ferry_api_cat_close. Any thread. */
+size_t ferry_api_cat_open_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
+			       const uint64_t *lens, unsigned threads, struct ferry_api_cat **cats, uint64_t *ns,
+			       ferry_err *errs);
+size_t ferry_api_cat_fill_many(struct ferry_api *api, size_t n, struct ferry_api_cat *const *cats,
+			       void *const *bufs, unsigned threads, ferry_err *errs);
 
 /* Download files uris[i] to exactly local paths lpaths[i] (parents created),
  * `threads` files at once (0: RSLEX_DOWNLOADER_THREADS; at most n), each read

@@ -138,6 +138,11 @@ static int cat_first(struct ferry_api *api, struct ferry_api_cat *c, uint64_t le
 	uint64_t avail = e.size > c->off ? e.size - c->off : 0;
 	c->n = len < avail ? len : avail;
 	c->head_len = sp.got;
+	if (sp.got < first) { /* a small file: keep what it holds, not a part's room */
+		char *h = realloc(c->head, sp.got ? (size_t)sp.got : 1);
+		if (h)
+			c->head = h;
+	}
 	if (sp.got != (c->n < first ? c->n : first))
 		rc = short_read(err, c->uri, c->n < first ? c->n : first, c->off, sp.got);
 	memcpy(s->pin_etag, e.etag, sizeof(s->pin_etag)); /* the other parts must be this version */
@@ -284,6 +289,88 @@ void ferry_api_cat_close(struct ferry_api_cat *c)
 	free(c->path);
 	free(c->uri);
 	free(c);
+}
+
+/* ferry_api_cat_open_many / _fill_many: each worker takes the next item. */
+struct cat_items {
+	struct ferry_api *api;
+	size_t n;
+	const char *const *uris;
+	const uint64_t *offs, *lens;
+	struct ferry_api_cat **cats;
+	uint64_t *ns;
+	void *const *bufs;
+	unsigned per_item; /* fill: threads for the parts of one item */
+	ferry_err *errs;
+	atomic_size_t next, failed;
+};
+
+static void *open_worker(void *arg)
+{
+	struct cat_items *m = arg;
+	for (size_t i; (i = atomic_fetch_add(&m->next, 1)) < m->n;) {
+		ferry_err_clear(&m->errs[i]);
+		uint64_t len = m->lens ? m->lens[i] : UINT64_MAX;
+		m->cats[i] = ferry_api_cat_open(m->api, m->uris[i], m->offs ? m->offs[i] : 0, len, &m->ns[i],
+						&m->errs[i]);
+		if (!m->cats[i])
+			atomic_fetch_add(&m->failed, 1);
+		else /* a range past the end reads as empty: the failed read's err stays set */
+			ferry_err_clear(&m->errs[i]);
+	}
+	return NULL;
+}
+
+static void *fill_item_worker(void *arg)
+{
+	struct cat_items *m = arg;
+	for (size_t i; (i = atomic_fetch_add(&m->next, 1)) < m->n;) {
+		if (!m->cats[i] || !m->bufs[i])
+			continue;
+		if (ferry_api_cat_fill(m->cats[i], m->bufs[i], m->per_item, &m->errs[i]) < 0)
+			atomic_fetch_add(&m->failed, 1);
+	}
+	return NULL;
+}
+
+static unsigned items_threads(struct ferry_api *api, unsigned threads, size_t n)
+{
+	if (!threads)
+		threads = (unsigned)ferry_setting_int(&api->ctx.settings, FS_DOWNLOADER_THREADS);
+	return threads > n ? (unsigned)n : threads;
+}
+
+size_t ferry_api_cat_open_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
+			       const uint64_t *lens, unsigned threads, struct ferry_api_cat **cats, uint64_t *ns,
+			       ferry_err *errs)
+{
+	struct cat_items m = { .api = api, .n = n, .uris = uris, .offs = offs, .lens = lens, .cats = cats,
+			       .ns = ns, .errs = errs };
+	atomic_init(&m.next, 0);
+	atomic_init(&m.failed, 0);
+	unsigned workers = items_threads(api, threads, n);
+	if (workers)
+		ferry_api_run_workers(workers, open_worker, &m);
+	return atomic_load(&m.failed);
+}
+
+size_t ferry_api_cat_fill_many(struct ferry_api *api, size_t n, struct ferry_api_cat *const *cats,
+			       void *const *bufs, unsigned threads, ferry_err *errs)
+{
+	struct cat_items m = { .api = api, .n = n, .cats = (struct ferry_api_cat **)cats, .bufs = bufs,
+			       .errs = errs };
+	atomic_init(&m.next, 0);
+	atomic_init(&m.failed, 0);
+	if (!threads)
+		threads = (unsigned)ferry_setting_int(&api->ctx.settings, FS_DOWNLOADER_THREADS);
+	size_t big = 0; /* items with parts left to fetch share the threads */
+	for (size_t i = 0; i < n; i++)
+		big += cats[i] && bufs[i] && cats[i]->head_len < cats[i]->n;
+	unsigned workers = items_threads(api, threads, big ? big : 1);
+	m.per_item = threads / (workers ? workers : 1);
+	if (n)
+		ferry_api_run_workers(workers ? workers : 1, fill_item_worker, &m);
+	return atomic_load(&m.failed);
 }
 
 /* Download `uri` whole to local file `lpath` through a temporary beside it. */

@@ -85,6 +85,23 @@ def test_one_get_per_part_and_parts_run_at_once(fs, delayed):
     assert st["methods"] == {"GET": 4}, st["methods"]
 
 
+def test_cat_of_a_list_reads_the_parts_of_its_large_files_at_once(delayed):
+    """cat of a list with the 40 MiB file among small ones: one GET per small file, the large
+    one's 40 parts, 6 in flight; cat_ranges of a large span goes in parts too."""
+    f6 = ferry.filesystem(settings=SETTINGS)
+    names = ["big.bin", "small.bin"] + ["many/" + n for n in MANY[:4]]
+    got = f6.cat([FAULT + "/" + n for n in names])
+    st = fault_stats()
+    assert got == {FAULT + "/" + n: open(T + "/tree/" + n, "rb").read() for n in names}
+    assert st["methods"] == {"GET": 40 + 5}, st["methods"]
+    assert st["max_inflight"] == 6, st
+    fault("clear")
+    fault("every", "1 delay")
+    got = f6.cat_ranges([FAULT + "/big.bin", FAULT + "/small.bin"], [3, 0], [3 + 4 * PART, 10])
+    assert got == [BIG[3:3 + 4 * PART], SMALL[:10]]
+    assert fault_stats()["methods"] == {"GET": 4 + 1}
+
+
 @pytest.mark.parametrize("schedule", ["corrupt", "ok,ok,ok,ok,corrupt"])
 def test_a_flipped_byte_is_an_error_not_wrong_bytes(fs, schedule):
     """The blob carries a stored Content-MD5: a byte flipped in transit (the proxy's corrupt
@@ -136,9 +153,12 @@ def test_a_blob_replaced_between_parts_is_an_error(delayed):
     assert isinstance(out["error"], OSError) and "changed since it was opened" in str(out["error"]), out
 
 
-def test_one_copy_of_the_data_in_the_process():
+@pytest.mark.parametrize("call", ["fs.cat_file(B + '/big.bin')",
+                                  "fs.cat([B + '/big.bin', B + '/small.bin'])[B + '/big.bin']"])
+def test_one_copy_of_the_data_in_the_process(call):
     """Peak RSS of a fresh interpreter grows by about the file's size (the bytes object the
-    engine filled), not twice it (a C buffer plus its copy into Python)."""
+    engine filled), not twice it (a C buffer plus its copy into Python): cat_file, and a
+    large file in cat of a list."""
     # VmHWM (this process's peak RSS), not ru_maxrss: Linux carries the forking pytest's
     # peak over the exec into ru_maxrss
     code = r"""
@@ -147,10 +167,11 @@ def hwm():
     return int([l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]) * 1024
 fs = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": %d, "RSLEX_DOWNLOADER_THREADS": 6})
 fs.cat_file(sys.argv[1] + "/small.bin")  # libraries, threads and connections in place
+B = sys.argv[1]
 before = hwm()
-b = fs.cat_file(sys.argv[1] + "/big.bin")
+b = %s
 print(len(b), hwm() - before)
-""" % PART
+""" % (PART, call)
     out = subprocess.run([sys.executable, "-c", code, BASE], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ))
     assert out.returncode == 0, out.stderr
