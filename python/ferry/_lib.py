@@ -92,8 +92,6 @@ def lib():
                                                               ctypes.POINTER(u64), ctypes.POINTER(u64),
                                                               ctypes.c_uint, ctypes.POINTER(P),
                                                               ctypes.POINTER(u64), E]),
-                "ferry_api_cat_fill_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(P),
-                                                              ctypes.POINTER(P), ctypes.c_uint, E]),
                 "ferry_api_get_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
                                                          ctypes.POINTER(s), ctypes.c_uint,
                                                          ctypes.POINTER(u64), E]),
@@ -320,9 +318,9 @@ class Engine:
     def cat_many(self, uris, starts=None, lengths=None, threads=0):
         """Many files (or ranges) in one call: the reads run on `threads` C threads (0: the
         RSLEX_DOWNLOADER_THREADS setting) with the GIL released, no stat: each item opens with
-        one ranged GET (a small file: its only request), then the parts left of large ones are
-        fetched in parallel straight into the bytes objects returned (ferry_api_cat_open_many /
-        fill_many: one copy of the data). starts/lengths: None (whole files) or one int per
+        one ranged GET (a small file: its only request; ferry_api_cat_open_many), then each
+        item is filled into the bytes object returned and its handle closed in turn (a large
+        file's other parts fetched in parallel straight into it: one copy of the data). starts/lengths: None (whole files) or one int per
         uri (length None: to the end). Returns a list in the order of uris: bytes, or the
         exception that item's read would have raised (no item stops the others)."""
         n = len(uris)
@@ -333,17 +331,25 @@ class Engine:
         offs = u64n(*starts) if starts is not None else None
         lens = u64n(*[(1 << 64) - 1 if x is None else max(0, x) for x in lengths]) if lengths is not None else None
         cats, ns, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
-        L, h = lib(), self._handle()
-        L.ferry_api_cat_open_many(h, n, arr, offs, lens, threads, cats, ns, errs)
+        L = lib()
+        L.ferry_api_cat_open_many(self._handle(), n, arr, offs, lens, threads, cats, ns, errs)
+        res = []
         try:
-            res = [b"" if cats[k] and not ns[k] else _bytes_new(ns[k]) if cats[k] else None for k in range(n)]
-            bufs = (ctypes.c_void_p * n)(*[_bytes_data(res[k]) if cats[k] and ns[k] else None for k in range(n)])
-            L.ferry_api_cat_fill_many(h, n, cats, bufs, threads, errs)
+            for k in range(n):  # each item filled and closed in turn: one item held twice at most
+                if not cats[k]:
+                    res.append(_exception(errs[k], uris[k]))
+                    continue
+                out = _bytes_new(ns[k]) if ns[k] else b""
+                if ns[k] and L.ferry_api_cat_fill(cats[k], _bytes_data(out), threads, ctypes.byref(errs[k])) < 0:
+                    out = _exception(errs[k], uris[k])
+                L.ferry_api_cat_close(cats[k])
+                cats[k] = None
+                res.append(out)
         finally:
             for k in range(n):
                 if cats[k]:
                     L.ferry_api_cat_close(cats[k])
-        return [_exception(errs[k], uris[k]) if errs[k].code else res[k] for k in range(n)]
+        return res
 
     def download(self, uri, dest):
         """Download a file or folder (recursively) into local folder dest; returns (bytes, files)."""

@@ -296,22 +296,19 @@ struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri,
 int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err);
 void ferry_api_cat_close(struct ferry_api_cat *c);
 
-/* ferry_api_cat_open and _fill for many items at once (fsspec's cat of many
- * paths and cat_ranges, without a second copy of each file): open_many opens
- * item i (bytes [offs[i], offs[i]+lens[i]) of uris[i]; offs NULL: from 0; lens
- * NULL or UINT64_MAX: to the end) on `threads` threads (0:
- * RSLEX_DOWNLOADER_THREADS; at most n): cats[i] gets the handle and ns[i] its
- * size, or cats[i] NULL and errs[i] why (the others are opened anyway; a small
- * file's bytes are all in its handle then). fill_many fills bufs[i] (ns[i]
- * bytes; NULL: skip the item) from cats[i] (NULL: skip), the items with parts
- * left sharing the threads; errs[i] of a failed item says why. Both return
- * the number of items that failed in the call. Close each handle with
- * ferry_api_cat_close. Any thread. */
+/* ferry_api_cat_open for many items at once (fsspec's cat of many paths and
+ * cat_ranges): item i is bytes [offs[i], offs[i]+lens[i]) of uris[i] (offs
+ * NULL: from 0; lens NULL or UINT64_MAX: to the end), opened on `threads`
+ * threads (0: RSLEX_DOWNLOADER_THREADS; at most n) started and joined by the
+ * call: cats[i] gets the handle and ns[i] its size, or cats[i] NULL and
+ * errs[i] why (the others are opened anyway). A small file's bytes are then
+ * all in its handle (its one request done); the caller fills each item with
+ * ferry_api_cat_fill (a small one: a copy, no request; a large one: its other
+ * parts in parallel) and closes it, so at most one item is held twice.
+ * Returns the number of items that failed. Any thread. */
 size_t ferry_api_cat_open_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
 			       const uint64_t *lens, unsigned threads, struct ferry_api_cat **cats, uint64_t *ns,
 			       ferry_err *errs);
-size_t ferry_api_cat_fill_many(struct ferry_api *api, size_t n, struct ferry_api_cat *const *cats,
-			       void *const *bufs, unsigned threads, ferry_err *errs);
 
 /* Download files uris[i] to exactly local paths lpaths[i] (parents created),
  * `threads` files at once (0: RSLEX_DOWNLOADER_THREADS; at most n), each read

@@ -291,7 +291,7 @@ void ferry_api_cat_close(struct ferry_api_cat *c)
 	free(c);
 }
 
-/* ferry_api_cat_open_many / _fill_many: each worker takes the next item. */
+/* ferry_api_cat_open_many: each worker takes the next item. */
 struct cat_items {
 	struct ferry_api *api;
 	size_t n;
@@ -299,8 +299,6 @@ struct cat_items {
 	const uint64_t *offs, *lens;
 	struct ferry_api_cat **cats;
 	uint64_t *ns;
-	void *const *bufs;
-	unsigned per_item; /* fill: threads for the parts of one item */
 	ferry_err *errs;
 	atomic_size_t next, failed;
 };
@@ -317,18 +315,6 @@ static void *open_worker(void *arg)
 			atomic_fetch_add(&m->failed, 1);
 		else /* a range past the end reads as empty: the failed read's err stays set */
 			ferry_err_clear(&m->errs[i]);
-	}
-	return NULL;
-}
-
-static void *fill_item_worker(void *arg)
-{
-	struct cat_items *m = arg;
-	for (size_t i; (i = atomic_fetch_add(&m->next, 1)) < m->n;) {
-		if (!m->cats[i] || !m->bufs[i])
-			continue;
-		if (ferry_api_cat_fill(m->cats[i], m->bufs[i], m->per_item, &m->errs[i]) < 0)
-			atomic_fetch_add(&m->failed, 1);
 	}
 	return NULL;
 }
@@ -351,25 +337,6 @@ size_t ferry_api_cat_open_many(struct ferry_api *api, size_t n, const char *cons
 	unsigned workers = items_threads(api, threads, n);
 	if (workers)
 		ferry_api_run_workers(workers, open_worker, &m);
-	return atomic_load(&m.failed);
-}
-
-size_t ferry_api_cat_fill_many(struct ferry_api *api, size_t n, struct ferry_api_cat *const *cats,
-			       void *const *bufs, unsigned threads, ferry_err *errs)
-{
-	struct cat_items m = { .api = api, .n = n, .cats = (struct ferry_api_cat **)cats, .bufs = bufs,
-			       .errs = errs };
-	atomic_init(&m.next, 0);
-	atomic_init(&m.failed, 0);
-	if (!threads)
-		threads = (unsigned)ferry_setting_int(&api->ctx.settings, FS_DOWNLOADER_THREADS);
-	size_t big = 0; /* items with parts left to fetch share the threads */
-	for (size_t i = 0; i < n; i++)
-		big += cats[i] && bufs[i] && cats[i]->head_len < cats[i]->n;
-	unsigned workers = items_threads(api, threads, big ? big : 1);
-	m.per_item = threads / (workers ? workers : 1);
-	if (n)
-		ferry_api_run_workers(workers ? workers : 1, fill_item_worker, &m);
 	return atomic_load(&m.failed);
 }
 
