@@ -45,4 +45,32 @@ timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_f
 	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
 cat "$TEST_TMP/pytest.out"
 grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+
+if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
+	step "S3 (moto) through its fault proxy: a 3 MiB object in 256 KiB parts, a range, get of a list"
+	s3_env
+	b=$(new_bucket)
+	expect_ok ferry upload "$TEST_TMP/tree/many" "s3://$b/many/"
+	head -c $((3 << 20)) "$TEST_TMP/tree/big.bin" >"$TEST_TMP/three.bin"
+	expect_ok ferry upload "$TEST_TMP/three.bin" "s3://$b/three.bin"
+	export AWS_ENDPOINT_URL=$S3_FAULT_ENDPOINT
+	FAULT_CTL=$S3_FAULT_CTL fault clear
+	timeout -k 5 120 $PY - "$b" "$TEST_TMP" "$S3_FAULT_CTL" <<-'PY' || fail "S3 checks failed"
+	import os, sys, urllib.request, ferry
+	b, t, ctl = sys.argv[1:4]
+	def log():
+	    return urllib.request.urlopen(ctl + "/log", timeout=5).read().decode().splitlines()
+	def clear():
+	    urllib.request.urlopen(urllib.request.Request(ctl + "/clear", data=b"", method="POST"), timeout=5).read()
+	fs = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": 256 << 10, "RSLEX_DOWNLOADER_THREADS": 4})
+	three = open(t + "/three.bin", "rb").read()
+	assert fs.cat_file("s3://%s/three.bin" % b) == three
+	assert log() == ["GET /%s/three.bin" % b] * 12, log()
+	assert fs.cat_file("s3://%s/three.bin" % b, start=100, end=(1 << 20) + 5) == three[100:(1 << 20) + 5]
+	names = sorted(n for n in os.listdir(t + "/tree/many") if n.endswith(".bin"))[:10]
+	fs.get(["s3://%s/many/%s" % (b, n) for n in names], t + "/s3got/")
+	assert all(open(t + "/s3got/" + n, "rb").read() == open(t + "/tree/many/" + n, "rb").read() for n in names)
+	print("s3: 12 parts, a range, %d files got" % len(names))
+	PY
+fi
 echo "ok"
