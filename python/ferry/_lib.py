@@ -320,9 +320,10 @@ class Engine:
         RSLEX_DOWNLOADER_THREADS setting) with the GIL released, no stat: each item opens with
         one ranged GET (a small file: its only request; ferry_api_cat_open_many), then each
         item is filled into the bytes object returned and its handle closed in turn (a large
-        file's other parts fetched in parallel straight into it: one copy of the data). starts/lengths: None (whole files) or one int per
-        uri (length None: to the end). Returns a list in the order of uris: bytes, or the
-        exception that item's read would have raised (no item stops the others)."""
+        file's other parts fetched in parallel straight into it: one copy of the data).
+        starts/lengths: None (whole files) or one int per uri (length None: to the end).
+        Returns a list in the order of uris: bytes, or the exception that item's read would
+        have raised (no item stops the others)."""
         n = len(uris)
         if n == 0:
             return []
