@@ -280,7 +280,9 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
  * file is then read whole: one request. ferry_api_cat_fill writes those *n
  * bytes into `buf` (the caller's, *n bytes): the first GET's bytes, and the
  * other parts by ranged GETs on `threads` threads (0: RSLEX_DOWNLOADER_THREADS)
- * started and joined by the call, each written straight into its place. Every
+ * started and joined by the call, each written straight into its place (parts
+ * of the part size, or larger up to FERRY_TRANSFER_PART_SIZE_MAX when the
+ * first GET showed requests slow against the stream, as downloads choose). Every
  * part must come from the version the first GET saw (its ETag): a file
  * replaced meanwhile fails FERRY_E_INTEGRITY. When the read is the whole file
  * and the store gave its MD5 (Azure's stored Content-MD5) the bytes are

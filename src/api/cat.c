@@ -8,7 +8,11 @@
  * response, so a small file costs one request and nothing more. The caller
  * then gives a buffer of the exact size (the Python package: the bytes object
  * it returns), and the other parts are fetched on RSLEX_DOWNLOADER_THREADS
- * threads straight into their places in it. Every part must carry the first
+ * threads straight into their places in it. The first GET is also the
+ * download engine's probe: with more parts left than threads, its time to
+ * first byte against its stream's rate chooses the size of the other parts
+ * (transfer/partsize.h; larger when requests are slow, at most
+ * FERRY_TRANSFER_PART_SIZE_MAX). Every part must carry the first
  * GET's ETag (store.h pin_etag): a file replaced between parts is an error,
  * never a mix of versions. A whole-file read of a file with a stored MD5 is
  * hashed in file order while the parts land (core/md5order.h over memory: the
@@ -25,8 +29,10 @@
 #include "api/internal.h"
 #include "core/files.h"
 #include "core/md5order.h"
+#include "core/sys.h"
 #include "core/tmpname.h"
 #include "store/store.h"
+#include "transfer/partsize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,9 +47,11 @@ struct ferry_api_cat {
 	struct ferry_store *store;
 	char *path, *uri;
 	uint64_t off, n;    /* the read gives bytes [off, off+n) */
-	uint64_t part;      /* the size of every part but the last */
+	uint64_t part;      /* FERRY_TRANSFER_PART_SIZE: the first GET's length, the hasher's unit */
+	uint64_t part_max;  /* FERRY_TRANSFER_PART_SIZE_MAX */
 	char *head;         /* bytes [off, off+head_len) from the first GET */
 	uint64_t head_len;
+	double ttfb_s, body_s; /* the first GET: time to its first byte, from there to its end */
 	char md5[25];       /* the whole file's stored MD5 to check, or "" */
 	unsigned threads;   /* RSLEX_DOWNLOADER_THREADS */
 };
@@ -74,11 +82,14 @@ struct span {
 	struct ferry_md5order *hash;
 	char *digest;     /* the digest, when a call of this span's thread ends the hash */
 	atomic_int *ended;
+	double t_first;   /* ferry_now_ms of the first byte, 0 before */
 };
 
 static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct span *sp = arg;
+	if (!sp->t_first)
+		sp->t_first = ferry_now_ms();
 	if (off < sp->lo || off > sp->hi)
 		return -1; /* the store delivers in order from lo (a resumed stream goes on from where it was) */
 	uint64_t k = len;
@@ -125,7 +136,13 @@ static int cat_first(struct ferry_api *api, struct ferry_api_cat *c, uint64_t le
 		return nomem(err);
 	struct span sp = { .buf = c->head, .base = c->off, .lo = c->off, .hi = c->off + first };
 	struct ferry_entry e = { 0 };
+	double t0 = ferry_now_ms();
 	int rc = s->ops->read_info(s, c->path, c->off, first, span_sink, &sp, &e, err);
+	double t_end = ferry_now_ms();
+	if (sp.t_first) { /* what a request costs here: the parts' size is chosen from it */
+		c->ttfb_s = (sp.t_first - t0) / 1000;
+		c->body_s = (t_end - sp.t_first) / 1000;
+	}
 	if (rc < 0 || e.size_unknown) {
 		ferry_entry_clear(&e);
 		free(c->head);
@@ -175,6 +192,7 @@ struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri,
 	}
 	const struct ferry_settings *st = &api->ctx.settings;
 	c->part = (uint64_t)ferry_setting_int(st, FS_PART_SIZE);
+	c->part_max = (uint64_t)ferry_setting_int(st, FS_PART_SIZE_MAX);
 	c->threads = (unsigned)ferry_setting_int(st, FS_DOWNLOADER_THREADS);
 	int rc;
 	if (!len)
@@ -196,7 +214,8 @@ struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri,
 struct fill {
 	struct ferry_api_cat *c;
 	char *buf;
-	uint64_t nparts;
+	uint64_t nparts; /* the head, then parts of `size` from head_len on */
+	uint64_t size;
 	atomic_uint_fast64_t next;
 	atomic_int stop, ended;
 	struct ferry_md5order *hash;
@@ -220,9 +239,9 @@ static void *fill_worker(void *arg)
 	struct ferry_api_cat *c = f->c;
 	uint64_t i;
 	while (!atomic_load(&f->stop) && (i = atomic_fetch_add(&f->next, 1)) < f->nparts) {
-		uint64_t lo = c->off + i * c->part, hi = c->off + c->n;
-		if (hi - lo > c->part)
-			hi = lo + c->part;
+		uint64_t lo = c->off + c->head_len + (i - 1) * f->size, hi = c->off + c->n;
+		if (hi - lo > f->size)
+			hi = lo + f->size;
 		struct span sp = { .buf = f->buf, .base = c->off, .lo = lo, .hi = hi, .hash = f->hash,
 				   .digest = f->digest, .ended = &f->ended };
 		ferry_err e;
@@ -233,11 +252,12 @@ static void *fill_worker(void *arg)
 			fill_fail(f, &e);
 			break;
 		}
-		char d[25];
-		if (f->hash && ferry_md5order_landed(f->hash, -1, (unsigned)i, d) == 1) {
-			memcpy(f->digest, d, sizeof(d));
-			atomic_store(&f->ended, 1);
-		}
+		char d[25]; /* the hasher counts in base parts (c->part): report each this part holds */
+		for (uint64_t u = (lo - c->off) / c->part; f->hash && u * c->part < hi - c->off; u++)
+			if (ferry_md5order_landed(f->hash, -1, (unsigned)u, d) == 1) {
+				memcpy(f->digest, d, sizeof(d));
+				atomic_store(&f->ended, 1);
+			}
 	}
 	return NULL;
 }
@@ -247,20 +267,26 @@ int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, fer
 	if (!c->n)
 		return 0;
 	memcpy(buf, c->head, (size_t)c->head_len);
-	struct fill f = { .c = c, .buf = buf, .nparts = c->head_len < c->n ? (c->n + c->part - 1) / c->part : 1 };
+	if (!threads)
+		threads = c->threads;
+	/* As the download engine does (transfer/partsize.h): with more base parts
+	 * left than threads, the first GET's timing chooses larger parts when
+	 * requests are slow against the stream. */
+	uint64_t rest = c->n - c->head_len, size = c->part;
+	if (rest > (uint64_t)threads * c->part && c->part_max > c->part)
+		size = ferry_part_size_adapt(c->part, c->part_max, rest, threads, c->ttfb_s, c->body_s, c->head_len);
+	struct fill f = { .c = c, .buf = buf, .size = size, .nparts = 1 + (rest + size - 1) / size };
 	atomic_init(&f.next, 1); /* part 0 is the head */
 	atomic_init(&f.stop, 0);
 	atomic_init(&f.ended, 0);
 	pthread_mutex_init(&f.mu, NULL);
 	ferry_err_clear(&f.err);
-	if (c->md5[0] && !(f.hash = ferry_md5order_new_mem(c->n, f.nparts > 1 ? c->part : c->n, buf))) {
+	if (c->md5[0] && !(f.hash = ferry_md5order_new_mem(c->n, c->part, buf))) {
 		pthread_mutex_destroy(&f.mu);
 		return nomem(err);
 	}
 	if (f.hash && ferry_md5order_landed(f.hash, -1, 0, f.digest) == 1)
 		atomic_store(&f.ended, 1);
-	if (!threads)
-		threads = c->threads;
 	if (threads > f.nparts - 1)
 		threads = (unsigned)(f.nparts - 1);
 	if (threads)

@@ -62,7 +62,8 @@ if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
 	    return urllib.request.urlopen(ctl + "/log", timeout=5).read().decode().splitlines()
 	def clear():
 	    urllib.request.urlopen(urllib.request.Request(ctl + "/clear", data=b"", method="POST"), timeout=5).read()
-	fs = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": 256 << 10, "RSLEX_DOWNLOADER_THREADS": 4})
+	fs = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": 256 << 10, "FERRY_TRANSFER_PART_SIZE_MAX": 256 << 10,
+	                               "RSLEX_DOWNLOADER_THREADS": 4})
 	three = open(t + "/three.bin", "rb").read()
 	assert fs.cat_file("s3://%s/three.bin" % b) == three
 	assert log() == ["GET /%s/three.bin" % b] * 12, log()

@@ -62,7 +62,8 @@ try:
 except OSError as e:
     assert "MD5 mismatch" in str(e), e
 fault("clear")
-one = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": K, "RSLEX_DOWNLOADER_THREADS": 1})
+one = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": K, "FERRY_TRANSFER_PART_SIZE_MAX": K,
+                                 "RSLEX_DOWNLOADER_THREADS": 1})
 fault("delay", "0.1")
 fault("every", "1 delay")
 out = {}
@@ -73,7 +74,8 @@ def read():
         out["error"] = str(e)
 t = threading.Thread(target=read)
 t.start()
-while fault_stats()["data_requests"] < 3:
+deadline = time.time() + 60
+while fault_stats()["data_requests"] < 3 and time.time() < deadline:
     time.sleep(0.02)
 ferry.filesystem().pipe_file("azureml://datastores/asanbig/paths/src/big.bin", big[::-1])
 t.join()

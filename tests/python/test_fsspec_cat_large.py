@@ -22,7 +22,8 @@ FAULT = "azureml://datastores/ldsfault/paths/tree"
 PART = 1 << 20
 BIG = open(T + "/tree/big.bin", "rb").read()
 SMALL = open(T + "/tree/small.bin", "rb").read()
-SETTINGS = {"FERRY_TRANSFER_PART_SIZE": PART, "RSLEX_DOWNLOADER_THREADS": 6}
+# parts pinned at 1 MiB (FERRY_TRANSFER_PART_SIZE_MAX: no growth from the first GET's timing)
+SETTINGS = {"FERRY_TRANSFER_PART_SIZE": PART, "FERRY_TRANSFER_PART_SIZE_MAX": PART, "RSLEX_DOWNLOADER_THREADS": 6}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,17 @@ def test_one_get_per_part_and_parts_run_at_once(fs, delayed):
     st = fault_stats()
     # one for the small file, one for the 2-byte range, two for the range of a part and 2 bytes
     assert st["methods"] == {"GET": 4}, st["methods"]
+
+
+def test_slow_requests_make_larger_parts(delayed):
+    """Every request 0.2 s to its first byte (the proxy's delay) against a 1 MiB first part
+    that streams in milliseconds: the rest goes in larger parts (an even share per thread,
+    transfer/partsize.h, as the download engine chooses), so fewer than 40 GETs; with
+    FERRY_TRANSFER_PART_SIZE_MAX at the part size, 40."""
+    grow = ferry.filesystem(settings={"FERRY_TRANSFER_PART_SIZE": PART, "RSLEX_DOWNLOADER_THREADS": 6})
+    assert grow.cat_file(FAULT + "/big.bin") == BIG
+    st = fault_stats()
+    assert st["methods"] == {"GET": 1 + 6}, st["methods"]  # 39 MiB in 6 shares of 7 MiB (rounded up)
 
 
 def test_cat_of_a_list_reads_the_parts_of_its_large_files_at_once(delayed):
