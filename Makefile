@@ -54,7 +54,7 @@ unit: $(UNITS)
 asan:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/ferry build/asan/libferry.so unit-build
 tsan:
-	$(MAKE) B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/ferry
+	$(MAKE) B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/ferry build/tsan/libferry.so
 
 unit-build: $(UNITS)
 

@@ -4,7 +4,12 @@
 # from Debian's /usr/bin/python3 in one run:
 #   ferry fsspec get    fs.get(folder, recursive=True) / fs.get_file: the C transfer engine
 #   ferry fsspec cat    fs.cat_file per file from 8 Python threads (ctypes releases the GIL)
-#                       / one cat_file of the big file
+#                       / one cat_file of the big file (parallel ranged GETs into the bytes
+#                       object returned; "MD5 off": without the stored MD5's check, which
+#                       costs ~1 CPU-s per 512 MiB); "one GET + copy (old cat)": the big file as cat_file
+#                       read it before, one ranged GET into a C buffer copied into bytes
+#   ferry fsspec get(list)  fs.get of the list of small files: one engine call, files in
+#                       parallel on C threads
 #   ferry fsspec cat(list)  one fs.cat(list of paths): the reads run on the engine's C threads
 #                       (RSLEX_DOWNLOADER_THREADS: 4 per core, 8 on 2 cores) from one call
 #   ferry read_into     Engine.read_into per file (sizes from one listing, as FileDataset
@@ -271,6 +276,22 @@ def sdk_all(o):
 def cat_big(o):
     with open(o + "/big.bin", "wb") as f:
         f.write(fs.cat_file(base + "/big.bin"))
+fs_nomd5 = ferry.filesystem(settings={"FERRY_VERIFY_MD5": "off"})
+def cat_big_nomd5(o):  # the same parallel parts without the stored MD5's check
+    with open(o + "/big.bin", "wb") as f:
+        f.write(fs_nomd5.cat_file(base + "/big.bin"))
+from ferry._lib import lib, _Err
+def one_get_big(o):  # what cat_file was: one ranged GET into a C buffer (ferry_api_cat), copied into bytes
+    buf, got, err = ctypes.c_void_p(), ctypes.c_uint64(), _Err()
+    L = lib()
+    assert L.ferry_api_cat(fs.engine._handle(), (base + "/big.bin").encode(), 0, (1 << 64) - 1, ctypes.byref(buf),
+                           ctypes.byref(got), ctypes.byref(err)) == 0, err.msg
+    try:
+        data = ctypes.string_at(buf, got.value)
+    finally:
+        L.ferry_api_buf_free(buf)
+    with open(o + "/big.bin", "wb") as f:
+        f.write(data)
 def sdk_big(o):
     with open(o + "/big.bin", "wb") as f:
         cc.download_blob("big.bin", max_concurrency=8).readinto(f)
@@ -330,11 +351,14 @@ plan = {
     "small": [("ferry fsspec get", lambda o: fs.get(base + "/small", o, recursive=True)),
               ("ferry fsspec cat x8 threads", cat_all),
               ("ferry fsspec cat(list)", cat_list),
+              ("ferry fsspec get(list)", lambda o: fs.get([base + "/small/" + n for n in names], o + "/")),
               ("ferry read_into x8 threads", read_all),
               ("azure SDK x8 threads", sdk_all),
               ("ferry CLI download", cli(base + "/small/"))],
     "big": [("ferry fsspec get_file", lambda o: fs.get_file(base + "/big.bin", o + "/big.bin")),
             ("ferry fsspec cat_file", cat_big),
+            ("ferry fsspec cat_file, MD5 off", cat_big_nomd5),
+            ("ferry one GET + copy (old cat)", one_get_big),
             ("ferry fsspec open().read", open_big),
             ("azure SDK max_concurrency=8", sdk_big),
             ("ferry CLI download", cli(base + "/big.bin"))],

@@ -85,9 +85,15 @@ def lib():
                 "ferry_api_mkdir": (i, [P, s, E]),
                 "ferry_api_read": (i64, [P, s, u64, u64, P, E]),
                 "ferry_api_file_readahead": (i, [P, E]),
-                "ferry_api_cat_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
-                                                         ctypes.POINTER(u64), ctypes.POINTER(u64),
-                                                         ctypes.c_uint, ctypes.POINTER(P),
+                "ferry_api_cat_open": (P, [P, s, u64, u64, ctypes.POINTER(u64), E]),
+                "ferry_api_cat_fill": (i, [P, P, ctypes.c_uint, E]),
+                "ferry_api_cat_close": (None, [P]),
+                "ferry_api_cat_open_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
+                                                              ctypes.POINTER(u64), ctypes.POINTER(u64),
+                                                              ctypes.c_uint, ctypes.POINTER(P),
+                                                              ctypes.POINTER(u64), E]),
+                "ferry_api_get_many": (ctypes.c_size_t, [P, ctypes.c_size_t, ctypes.POINTER(s),
+                                                         ctypes.POINTER(s), ctypes.c_uint,
                                                          ctypes.POINTER(u64), E]),
             }
             for name, (res, args) in sigs.items():
@@ -144,6 +150,26 @@ def _entry(e):
         "md5": e.md5.decode() or None,
         "etag": e.etag.decode() or None,
     }
+
+
+_bytes_fns = None
+
+
+def _bytes_new(n):
+    """A new bytes object of n bytes, not yet filled (PyBytes_FromStringAndSize(NULL, n)):
+    the C engine writes into it before anyone else sees it, so a large read is one copy."""
+    global _bytes_fns
+    if _bytes_fns is None:
+        new, data = ctypes.pythonapi.PyBytes_FromStringAndSize, ctypes.pythonapi.PyBytes_AsString
+        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_ssize_t]
+        data.restype, data.argtypes = ctypes.c_void_p, [ctypes.py_object]
+        _bytes_fns = (new, data)
+    return _bytes_fns[0](None, n)
+
+
+def _bytes_data(b):
+    """The address of bytes object b's data (PyBytes_AsString)."""
+    return _bytes_fns[1](b)
 
 
 class File:
@@ -249,25 +275,55 @@ class Engine:
     def open(self, uri, first=0):
         return File(self, uri, first)
 
-    def cat(self, uri, off=0, n=None):
-        """Bytes [off, off+n) of file uri (n None: to the end) in one ranged read, no stat."""
+    def cat(self, uri, off=0, n=None, threads=0):
+        """Bytes [off, off+n) of file uri (n None: to the end), no stat: one ranged GET of the
+        first part (FERRY_TRANSFER_PART_SIZE) that also tells the size, then the other parts
+        on `threads` C threads (0: RSLEX_DOWNLOADER_THREADS) with the GIL released, written
+        straight into the bytes object returned (ferry_api_cat_open/fill): one copy of the
+        data in the process. A whole file with a stored MD5 is checked."""
         if n is not None and n <= 0:
             n = 0
-        buf, got, err = ctypes.c_void_p(), ctypes.c_uint64(), _Err()
-        if lib().ferry_api_cat(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
-                               ctypes.byref(buf), ctypes.byref(got), ctypes.byref(err)) < 0:
+        L, total, err = lib(), ctypes.c_uint64(), _Err()
+        h = L.ferry_api_cat_open(self._handle(), _b(uri), off, (1 << 64) - 1 if n is None else n,
+                                 ctypes.byref(total), ctypes.byref(err))
+        if not h:
             _raise(err, uri)
         try:
-            return ctypes.string_at(buf, got.value) if got.value else b""
+            if not total.value:
+                return b""
+            out = _bytes_new(total.value)
+            if L.ferry_api_cat_fill(h, _bytes_data(out), threads, ctypes.byref(err)) < 0:
+                _raise(err, uri)
+            return out
         finally:
-            lib().ferry_api_buf_free(buf)
+            L.ferry_api_cat_close(h)
+
+    def get_many(self, uris, lpaths, threads=0):
+        """Download files uris[i] to local paths lpaths[i] in one call: `threads` files at
+        once on C threads (0: RSLEX_DOWNLOADER_THREADS), the GIL released, each through a
+        temporary renamed into place when complete (ferry_api_get_many). Returns a list in
+        the order of uris: the size downloaded, or the exception that item raised (a folder:
+        IsADirectoryError); no item stops the others."""
+        n = len(uris)
+        if n != len(lpaths):
+            raise ValueError("get_many: %d sources, %d targets" % (n, len(lpaths)))
+        if n == 0:
+            return []
+        arr = (ctypes.c_char_p * n)(*[_b(u) for u in uris])
+        larr = (ctypes.c_char_p * n)(*[_b(os.fspath(p)) for p in lpaths])
+        got, errs = (ctypes.c_uint64 * n)(), (_Err * n)()
+        lib().ferry_api_get_many(self._handle(), n, arr, larr, threads, got, errs)
+        return [_exception(errs[k], uris[k]) if errs[k].code else int(got[k]) for k in range(n)]
 
     def cat_many(self, uris, starts=None, lengths=None, threads=0):
         """Many files (or ranges) in one call: the reads run on `threads` C threads (0: the
-        RSLEX_DOWNLOADER_THREADS setting) with the GIL released, one ranged GET each, no stat
-        (ferry_api_cat_many). starts/lengths: None (whole files) or one int per uri (length
-        None: to the end). Returns a list in the order of uris: bytes, or the exception that
-        item's read would have raised (no item stops the others)."""
+        RSLEX_DOWNLOADER_THREADS setting) with the GIL released, no stat: each item opens with
+        one ranged GET (a small file: its only request; ferry_api_cat_open_many), then each
+        item is filled into the bytes object returned and its handle closed in turn (a large
+        file's other parts fetched in parallel straight into it: one copy of the data).
+        starts/lengths: None (whole files) or one int per uri (length None: to the end).
+        Returns a list in the order of uris: bytes, or the exception that item's read would
+        have raised (no item stops the others)."""
         n = len(uris)
         if n == 0:
             return []
@@ -275,20 +331,25 @@ class Engine:
         arr = (ctypes.c_char_p * n)(*[_b(u) for u in uris])
         offs = u64n(*starts) if starts is not None else None
         lens = u64n(*[(1 << 64) - 1 if x is None else max(0, x) for x in lengths]) if lengths is not None else None
-        out, got, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
+        cats, ns, errs = (ctypes.c_void_p * n)(), u64n(), (_Err * n)()
         L = lib()
-        L.ferry_api_cat_many(self._handle(), n, arr, offs, lens, threads, out, got, errs)
+        L.ferry_api_cat_open_many(self._handle(), n, arr, offs, lens, threads, cats, ns, errs)
         res = []
         try:
-            for k in range(n):
-                if errs[k].code:
+            for k in range(n):  # each item filled and closed in turn: one item held twice at most
+                if not cats[k]:
                     res.append(_exception(errs[k], uris[k]))
-                else:
-                    res.append(ctypes.string_at(out[k], got[k]) if got[k] else b"")
+                    continue
+                out = _bytes_new(ns[k]) if ns[k] else b""
+                if ns[k] and L.ferry_api_cat_fill(cats[k], _bytes_data(out), threads, ctypes.byref(errs[k])) < 0:
+                    out = _exception(errs[k], uris[k])
+                L.ferry_api_cat_close(cats[k])
+                cats[k] = None
+                res.append(out)
         finally:
             for k in range(n):
-                if out[k]:
-                    L.ferry_api_buf_free(out[k])
+                if cats[k]:
+                    L.ferry_api_cat_close(cats[k])
         return res
 
     def download(self, uri, dest):

@@ -25,14 +25,22 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
   one exact ranged GET), with no fsspec cache on top; a smaller one with one ranged read per
   fsspec block (fsspec's read-ahead cache). Bytes of the open's GET are never fetched again. open("wb"): bytes go to a local temporary file, uploaded on close
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
-- get/put of a folder are one call of the parallel transfer engine.
+- get/put of a folder are one call of the parallel transfer engine; get of a list or a glob is
+  one call of Engine.get_many (files in parallel on C threads, targets named as fsspec's get
+  names them).
+- cat_file (and cat of one path) is Engine.cat: one ranged GET of the first part that tells the
+  size (a small file: that one request), then the other parts in parallel on C threads
+  straight into the bytes object returned (one copy of the data, MD5 checked for a whole file
+  where the store keeps one, every part pinned to the first GET's ETag).
 - cat of many paths (a list, a glob, recursive) and cat_ranges are one call of the engine
-  (Engine.cat_many: RSLEX_DOWNLOADER_THREADS C threads, one GET per file, no stat), not
+  (Engine.cat_many: RSLEX_DOWNLOADER_THREADS C threads, one GET per small file, no stat; a large
+  one's other parts in parallel into its bytes), not
   fsspec's loop of cat_file calls one after another.
 """
 import os
 import shutil
 import tempfile
+import threading
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
@@ -80,6 +88,7 @@ class FerryFileSystem(AbstractFileSystem):
     def __init__(self, home=None, settings=None, **kw):
         super().__init__(**kw)
         self.engine = Engine(home=home, settings=settings)
+        self._plan = threading.local()  # get of a list/glob: the (remote, local) pairs fsspec names
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -221,8 +230,16 @@ class FerryFileSystem(AbstractFileSystem):
             f.write(value)
 
     def get(self, rpath, lpath, recursive=False, **kw):
+        """fsspec's get. A list or a glob: the targets are named by fsspec's own get (run with
+        a get_file that only notes each (remote, local) pair, so the names follow the
+        installed fsspec's rules), then every file is downloaded in one call of the engine
+        (Engine.get_many: RSLEX_DOWNLOADER_THREADS files at once on C threads, each through a
+        temporary renamed into place when complete). A folder among them becomes a local
+        folder, as fsspec's get_file makes it. The first failure raises, naming its file,
+        after the others are done. One path: a folder is one call of the transfer engine
+        (recursive), a file get_file."""
         if isinstance(rpath, list) or isinstance(lpath, list) or any(c in rpath for c in _GLOB):
-            return super().get(rpath, lpath, recursive=recursive, **kw)
+            return self._get_many(rpath, lpath, recursive=recursive, **kw)
         rpath = self._strip_protocol(rpath)
         if self.isdir(rpath):
             if not recursive:
@@ -232,7 +249,29 @@ class FerryFileSystem(AbstractFileSystem):
         else:
             self.get_file(rpath, lpath)
 
+    def _get_many(self, rpath, lpath, recursive=False, **kw):
+        self._plan.pairs = pairs = []
+        try:
+            super().get(rpath, lpath, recursive=recursive, **kw)
+        finally:
+            self._plan.pairs = None
+        if not pairs:
+            return
+        got = self.engine.get_many([self._strip_protocol(r) for r, _ in pairs], [l for _, l in pairs])
+        first = None
+        for (r, l), g in zip(pairs, got):
+            if isinstance(g, IsADirectoryError):
+                os.makedirs(l, exist_ok=True)
+            elif isinstance(g, Exception) and first is None:
+                first = g
+        if first is not None:
+            raise first
+
     def get_file(self, rpath, lpath, **kw):
+        pairs = getattr(self._plan, "pairs", None)
+        if pairs is not None:  # fsspec's get naming the targets for _get_many
+            pairs.append((rpath, os.fspath(lpath)))
+            return
         rpath = self._strip_protocol(rpath)
         lpath = os.fspath(lpath)
         if os.path.isdir(lpath) or lpath.endswith("/"):

@@ -701,52 +701,15 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
 	return 0;
 }
 
-/* ferry_api_cat_many: each worker takes the next item until none is left. */
-struct cat_many {
-	struct ferry_api *api;
-	size_t n;
-	const char *const *uris;
-	const uint64_t *offs, *lens;
-	void **out;
-	uint64_t *got;
-	ferry_err *errs;
-	atomic_size_t next, failed;
-};
-
-static void *cat_worker(void *arg)
+/* For the API's other files (internal.h). */
+int ferry_api_resolve(struct ferry_api *api, const char *uri, struct ferry_store **store, char **path,
+		      ferry_err *err)
 {
-	struct cat_many *m = arg;
-	for (size_t i; (i = atomic_fetch_add(&m->next, 1)) < m->n;) {
-		ferry_err_clear(&m->errs[i]);
-		uint64_t len = m->lens ? m->lens[i] : UINT64_MAX;
-		if (ferry_api_cat(m->api, m->uris[i], m->offs ? m->offs[i] : 0, len, &m->out[i], &m->got[i],
-				  &m->errs[i]) < 0)
-			atomic_fetch_add(&m->failed, 1);
-		else /* a range past the end reads as empty: the failed read's err stays set */
-			ferry_err_clear(&m->errs[i]);
-	}
-	return NULL;
+	return resolve(api, uri, 0, store, path, NULL, err);
 }
 
-size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
-			  const uint64_t *lens, unsigned threads, void **out, uint64_t *got, ferry_err *errs)
+int ferry_api_why_no_bytes(struct ferry_store *s, const char *path, const char *uri, uint64_t off, uint64_t len,
+			   ferry_err *err)
 {
-	struct cat_many m = { .api = api, .n = n, .uris = uris, .offs = offs, .lens = lens,
-			      .out = out, .got = got, .errs = errs };
-	atomic_init(&m.next, 0);
-	atomic_init(&m.failed, 0);
-	if (!threads)
-		threads = (unsigned)ferry_setting_int(&api->ctx.settings, FS_DOWNLOADER_THREADS);
-	if (threads > n)
-		threads = (unsigned)n;
-	pthread_t *tid = threads > 1 ? calloc(threads - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	/* the caller's thread is one worker; a thread that cannot start is one fewer */
-	while (tid && started < threads - 1 && pthread_create(&tid[started], NULL, cat_worker, &m) == 0)
-		started++;
-	cat_worker(&m);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
-	return atomic_load(&m.failed);
+	return why_no_bytes(s, path, uri, off, len, err);
 }

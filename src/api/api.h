@@ -286,18 +286,58 @@ int64_t ferry_api_read(struct ferry_api *api, const char *uri, uint64_t off, uin
  * reads as before). A second call does nothing. */
 int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err);
 
-/* Many files (or ranges) read at once, `threads` requests in flight (0: the
- * RSLEX_DOWNLOADER_THREADS setting; at most n): item i is bytes [offs[i],
- * offs[i]+lens[i]) of uris[i] (offs NULL: from 0; lens NULL or lens[i]
- * UINT64_MAX: to the end), read as ferry_api_cat reads one (one ranged GET, no
- * stat first). For fsspec's cat of a list of paths and cat_ranges: the small-file
- * loop runs on C threads with one call from Python, not one call per file. On
- * return out[i] is a malloc'd buffer of got[i] bytes (free each with
- * ferry_api_buf_free; NULL when got[i] is 0) and errs[i].code is 0, or out[i]
- * NULL and errs[i] says why that item failed (the others are read anyway).
- * Returns the number of failed items. The threads are started by the call and
- * end with it (so are their connections). Any thread. */
-size_t ferry_api_cat_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
-			  const uint64_t *lens, unsigned threads, void **out, uint64_t *got, ferry_err *errs);
+/* ---- Large reads into the caller's memory (cat.c) ----
+ * Bytes [off, off+len) of file `uri` (len UINT64_MAX: to the end) into one
+ * buffer the caller allocates once the size is known, fetched in parallel:
+ * ferry_api_cat_open makes one ranged GET of the first FERRY_TRANSFER_PART_SIZE
+ * bytes (no stat first; where the store can tell the size from it: Azure
+ * Blob/ADLS, S3) and sets *n to the bytes the read gives (less than len at
+ * the end of the file; 0 for a range at or past the end or len 0). A small
+ * file is then read whole: one request. ferry_api_cat_fill writes those *n
+ * bytes into `buf` (the caller's, *n bytes): the first GET's bytes, and the
+ * other parts by ranged GETs on `threads` threads (0: RSLEX_DOWNLOADER_THREADS)
+ * started and joined by the call, each written straight into its place (parts
+ * of the part size, or larger up to FERRY_TRANSFER_PART_SIZE_MAX when the
+ * first GET showed requests slow against the stream, as downloads choose). Every
+ * part must come from the version the first GET saw (its ETag): a file
+ * replaced meanwhile fails FERRY_E_INTEGRITY. When the read is the whole file
+ * and the store gave its MD5 (Azure's stored Content-MD5) the bytes are
+ * checked against it unless FERRY_VERIFY_MD5=off (require: a whole-file read
+ * without one is refused at open); a mismatch is FERRY_E_INTEGRITY. After a
+ * failed fill the buffer's content is undefined. Stores without a ranged read
+ * that tells the size (http, local) read the range in one stream at open.
+ * Errors as ferry_api_cat (a folder FERRY_E_INVALID "is a folder", missing
+ * FERRY_E_NOTFOUND). A handle is for one thread at a time; fill once. */
+struct ferry_api_cat;
+struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri, uint64_t off, uint64_t len,
+					 uint64_t *n, ferry_err *err);
+int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err);
+void ferry_api_cat_close(struct ferry_api_cat *c);
+
+/* ferry_api_cat_open for many items at once (fsspec's cat of many paths and
+ * cat_ranges): item i is bytes [offs[i], offs[i]+lens[i]) of uris[i] (offs
+ * NULL: from 0; lens NULL or UINT64_MAX: to the end), opened on `threads`
+ * threads (0: RSLEX_DOWNLOADER_THREADS; at most n) started and joined by the
+ * call: cats[i] gets the handle and ns[i] its size, or cats[i] NULL and
+ * errs[i] why (the others are opened anyway). A small file's bytes are then
+ * all in its handle (its one request done); the caller fills each item with
+ * ferry_api_cat_fill (a small one: a copy, no request; a large one: its other
+ * parts in parallel) and closes it, so at most one item is held twice.
+ * Returns the number of items that failed. Any thread. */
+size_t ferry_api_cat_open_many(struct ferry_api *api, size_t n, const char *const *uris, const uint64_t *offs,
+			       const uint64_t *lens, unsigned threads, struct ferry_api_cat **cats, uint64_t *ns,
+			       ferry_err *errs);
+
+/* Download files uris[i] to exactly local paths lpaths[i] (parents created),
+ * `threads` files at once (0: RSLEX_DOWNLOADER_THREADS; at most n), each read
+ * as ferry_api_cat_open/fill reads it (one GET for a small file; the parts of
+ * a large one on the threads the other files leave, MD5 checked) into a
+ * temporary beside its final name, renamed into place only when complete, so
+ * a final name never holds a partial file. On return got[i] is the file's
+ * size and errs[i].code 0, or errs[i] says why item i failed (its temporary
+ * removed; a folder is FERRY_E_INVALID "is a folder"); the others are
+ * downloaded anyway. Returns the number of failed items. Any thread. */
+size_t ferry_api_get_many(struct ferry_api *api, size_t n, const char *const *uris, const char *const *lpaths,
+			  unsigned threads, uint64_t *got, ferry_err *errs);
 
 #endif

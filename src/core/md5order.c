@@ -26,6 +26,7 @@ struct ferry_md5order {
 	unsigned char *done;   /* per part: landed */
 	int busy;              /* a thread is hashing */
 	int failed;            /* a read failed: stop for good */
+	const unsigned char *mem; /* ferry_md5order_new_mem: the parts land here, not in a file */
 };
 
 struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags)
@@ -44,6 +45,14 @@ struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flag
 		ferry_md5order_free(h);
 		return NULL;
 	}
+	return h;
+}
+
+struct ferry_md5order *ferry_md5order_new_mem(uint64_t size, uint64_t part, const void *data)
+{
+	struct ferry_md5order *h = ferry_md5order_new(size, part, 0);
+	if (h)
+		h->mem = data;
 	return h;
 }
 
@@ -68,9 +77,14 @@ void ferry_md5_b64(const unsigned char md[16], char out[25])
  * pages count in the process's RSS, so the mapping is taken only when the
  * memory budget (core/membudget.h) has room for it now; the buffer is
  * reserved (waiting if need be: its caller holds nothing of the budget) and
- * freed before returning, so a hasher holds no memory between parts. */
+ * freed before returning, so a hasher holds no memory between parts. A
+ * hasher over memory (ferry_md5order_new_mem) hashes the bytes in place. */
 static int hash_range(struct ferry_md5order *h, int fd, uint64_t off, uint64_t len)
 {
+	if (h->mem) { /* the parts are in memory already: hash them where they are */
+		EVP_DigestUpdate(h->ctx, h->mem + off, (size_t)len);
+		return 0;
+	}
 	struct ferry_membudget *mb = ferry_membudget_process();
 	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;

@@ -45,6 +45,10 @@ struct ferry_md5order;
 /* A hasher for a file of `size` bytes cut into parts of `part` bytes (the
  * last one shorter). NULL when out of memory. */
 struct ferry_md5order *ferry_md5order_new(uint64_t size, uint64_t part, int flags);
+/* The same for parts that land in memory: bytes [0, size) at `data` (borrowed;
+ * it must outlive the hasher). Then `fd` of landed/feed is ignored (pass -1):
+ * a landed part is hashed from `data`, never read back. */
+struct ferry_md5order *ferry_md5order_new_mem(uint64_t size, uint64_t part, const void *data);
 void ferry_md5order_free(struct ferry_md5order *h);
 
 /* Part `index` is complete in `fd` (readable; borrowed for this call only).

@@ -180,6 +180,7 @@ int ferry_http_read_done(const struct ferry_store *s, int rc, const char *what, 
 		out->size_unknown = 1;
 	out->mtime = r->last_modified;
 	ferry_strlcpy(out->etag, r->etag, sizeof(out->etag));
+	ferry_strlcpy(out->md5, r->blob_md5, sizeof(out->md5));
 	return 0;
 }
 
@@ -252,6 +253,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
 		ferry_strlcpy(r->content_type, val, sizeof(r->content_type));
 	else if (IS("x-ms-error-code"))
 		ferry_strlcpy(r->error_code, val, sizeof(r->error_code));
+	else if (IS("x-ms-blob-content-md5"))
+		ferry_strlcpy(r->blob_md5, val, sizeof(r->blob_md5));
 	else if (IS("x-ms-blob-type"))
 		ferry_strlcpy(r->blob_type, val, sizeof(r->blob_type));
 	else if (IS("x-ms-copy-status"))

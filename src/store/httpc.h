@@ -41,6 +41,7 @@ struct ferry_http_resp {
 	uint64_t range_total;   /* from Content-Range "bytes a-b/TOTAL" (or "bytes \*\/TOTAL"), 0 if absent */
 	int range_known;        /* range_total was given (it may be 0: an empty object) */
 	char content_md5[25];
+	char blob_md5[25];      /* x-ms-blob-content-md5: the whole blob's, on a ranged GET too */
 	char etag[72];
 	char content_type[128];
 	char error_code[96];    /* x-ms-error-code */

@@ -70,8 +70,10 @@ struct ferry_store_ops {
 		    ferry_sink_fn sink, void *arg, ferry_err *err);
 	/* read, and `out` (caller's, zeroed, cleared with ferry_entry_clear)
 	 * filled from the same response: size (the whole object's, from
-	 * Content-Range), mtime, etag; size_unknown=1 when the response did not
-	 * tell. So one ranged GET both reads a file's first bytes and stats it
+	 * Content-Range), mtime, etag, md5 (the whole object's stored MD5 where
+	 * the response carries it even for a range: Azure's
+	 * x-ms-blob-content-md5; else ""); size_unknown=1 when the response did
+	 * not tell. So one ranged GET both reads a file's first bytes and stats it
 	 * (ferry_api_file_open_first). No file-or-folder rule here: a folder
 	 * entry (ADLS marker) fails FERRY_E_INVALID "is a folder", a name with
 	 * no object FERRY_E_NOTFOUND. NULL where a ranged read cannot say the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t8050 — owns fsspec cat of many paths and cat_ranges in one engine call (python/ferry/fsspec.py
-# cat/cat_ranges over Engine.cat_many, ferry_api_cat_many in src/api/api.c) under Debian's
+# cat/cat_ranges over Engine.cat_many, ferry_api_cat_open_many and _fill in src/api/cat.c) under Debian's
 # python3 and pytest (tests/python/test_fsspec_cat_many.py): ~250 files of a tree (an empty
 # one too) byte-exact from one cat(list); through the fault proxy with every data request
 # delayed, one GET per file (no HEAD, no listing) and exactly RSLEX_DOWNLOADER_THREADS reads

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t8051 — owns ferry_api_cat_many (src/api/api.c) under ASan/UBSan, driven from Debian's
+# t8051 — owns ferry_api_cat_open_many and _fill (src/api/cat.c) under ASan/UBSan, driven from Debian's
 # Python: the sanitizer build of libferry.so (make asan) loaded into /usr/bin/python3 reads
 # 200 files of an Azurite datastore and of a local folder with fs.cat(list) on 8 threads,
 # 64 threads for 5 items, one thread, ranges (past the end, empty), missing files and a

@@ -1,5 +1,5 @@
 """fsspec cat of many paths and cat_ranges through one engine call (Engine.cat_many:
-ferry_api_cat_many's C threads), run by t8050 against Azurite and its fault proxy.
+ferry_api_cat_open_many on C threads, then _fill), run by t8050 against Azurite and its fault proxy.
 Environment: T8_TMP (the local tree the datastore "cds" holds under tree/), T8_KEY
 (the account key: never in an exception), T8_FAULT_CTL (the fault proxy's control URL;
 datastore "cdsfault" is the same container through it)."""

@@ -3,7 +3,8 @@
  * in any order, from many threads, give the digest of one pass over the file
  * (read or mapped), also when workers hand bytes at the cursor over from
  * memory before they land (ferry_md5order_feed, in pieces that leave the
- * cursor inside a page); exactly one call reports the end, never before every
+ * cursor inside a page), and over parts that land in memory
+ * (ferry_md5order_new_mem); exactly one call reports the end, never before every
  * part landed; a failed read stops it for good.
  */
 #include "check.h"
@@ -108,8 +109,9 @@ int main(void)
 
 	unsigned char *mem = data_of();
 	g_data = mem;
-	for (int round = 0; round < 40; round++) {
-		int feed = round >= 20; /* rounds 20-39: bytes fed from memory too */
+	for (int round = 0; round < 60; round++) {
+		int feed = round >= 20 && (round < 40 || round % 2); /* rounds 20-39: bytes fed from memory too */
+		int in_mem = round >= 40; /* rounds 40-59: the parts land in memory (ferry_md5order_new_mem) */
 		/* a random landing order, worked by 6 threads */
 		for (unsigned i = 0; i < nparts; i++)
 			order[i] = i;
@@ -119,8 +121,9 @@ int main(void)
 			order[i] = order[j];
 			order[j] = t;
 		}
-		struct ferry_md5order *h = ferry_md5order_new(SIZE, PART, round % 2 ? FERRY_MD5ORDER_MAP : 0);
-		int fd = open(path, O_RDONLY);
+		struct ferry_md5order *h = in_mem ? ferry_md5order_new_mem(SIZE, PART, mem)
+					   : ferry_md5order_new(SIZE, PART, round % 2 ? FERRY_MD5ORDER_MAP : 0);
+		int fd = in_mem ? -1 : open(path, O_RDONLY);
 		pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 		unsigned next = 0;
 		struct worker w[6];
@@ -138,7 +141,8 @@ int main(void)
 		}
 		CHECK(ends == 1);
 		CHECK(ferry_md5order_hashed(h) == SIZE);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		ferry_md5order_free(h);
 	}
 
