@@ -27,7 +27,8 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
   by the engine (one put, or blocks in parallel committed last: nothing lands until close).
 - get/put of a folder are one call of the parallel transfer engine; get of a list or a glob is
   one call of Engine.get_many (files in parallel on C threads, targets named as fsspec's get
-  names them).
+  names them); get_file and get of one file are Engine.get_many of that one file (a small
+  file: one GET, no stat or HEAD; a large one: its parts on every downloader thread).
 - cat_file (and cat of one path) is Engine.cat: one ranged GET of the first part that tells the
   size (a small file: that one request), then the other parts in parallel on C threads
   straight into the bytes object returned (one copy of the data, MD5 checked for a whole file
@@ -38,11 +39,11 @@ identities). Listings, reads, downloads and uploads run in C with the GIL releas
   fsspec's loop of cat_file calls one after another.
 """
 import os
-import shutil
 import tempfile
 import threading
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.utils import isfilelike
 
 from ferry._lib import Engine
 
@@ -236,18 +237,20 @@ class FerryFileSystem(AbstractFileSystem):
         (Engine.get_many: RSLEX_DOWNLOADER_THREADS files at once on C threads, each through a
         temporary renamed into place when complete). A folder among them becomes a local
         folder, as fsspec's get_file makes it. The first failure raises, naming its file,
-        after the others are done. One path: a folder is one call of the transfer engine
-        (recursive), a file get_file."""
+        after the others are done. One path: get_file (a small file: one GET, no stat), and
+        when that answers it is a folder, one call of the transfer engine (recursive=True) or
+        IsADirectoryError."""
         if isinstance(rpath, list) or isinstance(lpath, list) or any(c in rpath for c in _GLOB):
             return self._get_many(rpath, lpath, recursive=recursive, **kw)
         rpath = self._strip_protocol(rpath)
-        if self.isdir(rpath):
+        try:  # a file: one GET when small (no stat first); a folder answers IsADirectoryError
+            return self.get_file(rpath, lpath)
+        except IsADirectoryError:
             if not recursive:
-                raise IsADirectoryError(21, "%s is a folder (get it with recursive=True)" % rpath, rpath)
-            os.makedirs(lpath, exist_ok=True)
-            self.engine.download(rpath, lpath)
-        else:
-            self.get_file(rpath, lpath)
+                raise IsADirectoryError(21, "%s is a folder (get it with recursive=True)" % rpath, rpath) from None
+        lpath = os.fspath(lpath)
+        os.makedirs(lpath, exist_ok=True)
+        self.engine.download(rpath, lpath)
 
     def _get_many(self, rpath, lpath, recursive=False, **kw):
         self._plan.pairs = pairs = []
@@ -268,24 +271,27 @@ class FerryFileSystem(AbstractFileSystem):
             raise first
 
     def get_file(self, rpath, lpath, **kw):
+        """One file to lpath, as Engine.get_many downloads each file of a list: a ranged GET
+        of the first part that tells the size, ETag and stored MD5 (a small file: that one
+        request, no stat, no HEAD), a large file's other parts in parallel on C threads; the
+        bytes land in a temporary beside lpath, renamed into place when complete and checked
+        (FERRY_VERIFY_MD5). lpath an existing folder or ending in "/": the file lands inside
+        it under its name; an open file (fsspec's file-like lpath): the bytes are written to
+        it. A folder raises IsADirectoryError, a missing file FileNotFoundError naming it."""
         pairs = getattr(self._plan, "pairs", None)
         if pairs is not None:  # fsspec's get naming the targets for _get_many
             pairs.append((rpath, os.fspath(lpath)))
             return
         rpath = self._strip_protocol(rpath)
-        lpath = os.fspath(lpath)
-        if os.path.isdir(lpath) or lpath.endswith("/"):
-            os.makedirs(lpath, exist_ok=True)
-            self.engine.download(rpath, lpath)
+        if isfilelike(lpath):  # fsspec's get_file also writes into an open file
+            lpath.write(self.cat_file(rpath))
             return
-        parent = os.path.dirname(os.path.abspath(lpath))
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".ferry-get-", dir=parent)
-        try:  # the engine names the file after the blob: land it beside lpath, then rename
-            self.engine.download(rpath, tmp)
-            os.replace(os.path.join(tmp, rpath.rstrip("/").rsplit("/", 1)[-1]), lpath)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        lpath = os.fspath(lpath)
+        if os.path.isdir(lpath) or lpath.endswith("/"):  # the file lands inside, under its name
+            lpath = os.path.join(lpath, rpath.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+        got = self.engine.get_many([rpath], [lpath])[0]
+        if isinstance(got, Exception):
+            raise got
 
     def put(self, lpath, rpath, recursive=False, **kw):
         if isinstance(lpath, list) or isinstance(rpath, list) or any(c in lpath for c in _GLOB):

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# t8075 — owns fsspec get_file and get of ONE file (python/ferry/fsspec.py get/get_file over
+# Engine.get_many, ferry_api_get_many in src/api/cat.c), under Debian's python3 and pytest
+# (tests/python/test_fsspec_get_one.py): through the fault proxy a small file costs exactly
+# one GET (no stat, no HEAD), a 24 MiB file goes in 1 MiB parts with 6 in flight, byte-exact;
+# a byte flipped in transit (first or a later part) fails with an MD5 mismatch and leaves
+# nothing under the final name (an old file there untouched, no temporary left); lpath an
+# existing folder, ending in "/", in folders not yet made, or an open file; a missing file
+# raises FileNotFoundError naming it, a folder IsADirectoryError unless recursive=True.
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
+export FERRY_CMD_TIMEOUT=120
+$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
+export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
+[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
+at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
+
+step "a 24 MiB file, a 70 kB file, an empty file and a folder of 3 files on an Azurite datastore"
+$PY - "$TEST_TMP/tree" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(root + "/dir/sub")
+with open(root + "/big.bin", "wb") as f:
+    f.write(os.urandom(24 << 20))
+with open(root + "/small.bin", "wb") as f:
+    f.write(os.urandom(70000))
+open(root + "/empty.bin", "wb").close()
+for n in ("dir/a.bin", "dir/b.bin", "dir/sub/c.bin"):
+    with open(root + "/" + n, "wb") as f:
+        f.write(os.urandom(5000))
+PY
+c=$(new_container)
+az_datastore gds "$c"
+az_datastore gdsfault "$c" "$FAULT_URL"
+expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/gds/paths/tree/"
+
+step "pytest: get_file and get of one file"
+export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
+timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_get_one.py" \
+	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
+cat "$TEST_TMP/pytest.out"
+grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+echo "ok"

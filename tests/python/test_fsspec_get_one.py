@@ -1,0 +1,164 @@
+"""get_file and get of one file (python/ferry/fsspec.py over Engine.get_many:
+ferry_api_get_many in src/api/cat.c), run by t8075 against Azurite and its fault proxy.
+Environment: T8_TMP (the local tree the datastore "gds" holds under tree/: big.bin of 24 MiB,
+small.bin, empty.bin, dir/{a,b}.bin, dir/sub/c.bin), T8_FAULT_CTL (the fault proxy's control
+URL; datastore "gdsfault" is the same container through it)."""
+import io
+import os
+
+import pytest
+from fsspec.spec import AbstractFileSystem
+
+import ferry
+from faultctl import fault, fault_stats
+
+T = os.environ["T8_TMP"] + "/tree"
+BASE = "azureml://datastores/gds/paths/tree"
+FAULT = "azureml://datastores/gdsfault/paths/tree"
+PART = 1 << 20
+BIG = open(T + "/big.bin", "rb").read()
+SMALL = open(T + "/small.bin", "rb").read()
+# parts pinned at 1 MiB (FERRY_TRANSFER_PART_SIZE_MAX: no growth from the first GET's timing)
+SETTINGS = {"FERRY_TRANSFER_PART_SIZE": PART, "FERRY_TRANSFER_PART_SIZE_MAX": PART, "RSLEX_DOWNLOADER_THREADS": 6}
+
+
+@pytest.fixture(scope="module")
+def fs():
+    return ferry.filesystem(settings=SETTINGS)
+
+
+@pytest.fixture
+def delayed():
+    """Every data request through the fault proxy waits 0.2 s (so reads in flight overlap)."""
+    fault("clear")
+    fault("delay", "0.2")
+    fault("every", "1 delay")
+    yield
+    fault("clear")
+    fault("delay", "0.3")
+
+
+def listing(d):
+    return sorted(os.listdir(d))
+
+
+@pytest.mark.parametrize("how", ["get_file", "get"])
+def test_a_small_file_is_one_get(fs, tmp_path, how):
+    """One GET: no stat, no HEAD, no listing (the old get_file went through the transfer
+    engine's download: a stat, a HEAD and a GET)."""
+    fault("clear")
+    getattr(fs, how)(FAULT + "/small.bin", str(tmp_path / "x.bin"))
+    st = fault_stats()
+    assert open(tmp_path / "x.bin", "rb").read() == SMALL
+    assert st["methods"] == {"GET": 1}, st["methods"]
+    assert listing(tmp_path) == ["x.bin"]  # no temporary left beside it
+
+
+def test_a_large_file_goes_in_parallel_parts(tmp_path, delayed):
+    f6 = ferry.filesystem(settings=SETTINGS)
+    f6.get_file(FAULT + "/big.bin", str(tmp_path / "big.bin"))
+    st = fault_stats()
+    assert open(tmp_path / "big.bin", "rb").read() == BIG
+    assert st["methods"] == {"GET": 24} and st["max_inflight"] == 6, st
+    fault("clear")
+    fault("every", "1 delay")
+    f6.get(FAULT + "/big.bin", str(tmp_path / "again.bin"))
+    st = fault_stats()
+    assert open(tmp_path / "again.bin", "rb").read() == BIG
+    assert st["methods"] == {"GET": 24} and st["max_inflight"] == 6, st
+
+
+def test_an_empty_file(fs, tmp_path):
+    fs.get_file(BASE + "/empty.bin", str(tmp_path / "e"))
+    assert open(tmp_path / "e", "rb").read() == b""
+    assert listing(tmp_path) == ["e"]
+
+
+@pytest.mark.parametrize("name,schedule", [("small.bin", "corrupt"), ("big.bin", "corrupt"),
+                                           ("big.bin", "ok,ok,ok,ok,corrupt")])
+@pytest.mark.parametrize("how", ["get_file", "get"])
+def test_a_flipped_byte_fails_and_leaves_nothing_under_the_final_name(fs, tmp_path, how, name, schedule):
+    """The blobs carry a stored Content-MD5: a byte flipped in transit in the first GET or
+    in a later part fails with an MD5 mismatch; no file lands under the final name (an old
+    file there keeps its bytes) and no temporary is left beside it."""
+    assert fs.info(BASE + "/" + name)["md5"], "the upload stored no Content-MD5"
+    (tmp_path / "old.bin").write_bytes(b"old bytes")
+    for target in ("new.bin", "old.bin"):
+        fault("clear")
+        fault("schedule", schedule)
+        try:
+            with pytest.raises(OSError, match="MD5 mismatch") as e:
+                getattr(fs, how)(FAULT + "/" + name, str(tmp_path / target))
+            st = fault_stats()
+        finally:
+            fault("clear")
+        assert st["injected"]["corrupt"] == 1, st
+        assert name in str(e.value)
+        assert listing(tmp_path) == ["old.bin"]
+        assert (tmp_path / "old.bin").read_bytes() == b"old bytes"
+    getattr(fs, how)(FAULT + "/" + name, str(tmp_path / "old.bin"))  # without a fault it lands
+    assert (tmp_path / "old.bin").read_bytes() == open(T + "/" + name, "rb").read()
+
+
+class Generic(ferry.FerryFileSystem):
+    """ferry's filesystem with fsspec's own generic get and get_file (the reference)."""
+    get = AbstractFileSystem.get
+
+    def get_file(self, rpath, lpath, **kw):
+        os.makedirs(os.path.dirname(lpath), exist_ok=True)
+        return AbstractFileSystem.get_file(self, rpath, lpath, **kw)
+
+
+def tree(root):
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = open(p, "rb").read()
+    return out
+
+
+@pytest.mark.parametrize("lpath", ["out/", "out/x.bin", "a/b/c/x.bin", "x.bin"])
+def test_get_names_the_target_as_fsspec_does(fs, tmp_path, lpath):
+    """get of one file lands where fsspec's generic get puts it (a target ending in "/" is
+    a folder the file goes into under its name; folders not there yet are made)."""
+    ref, mine = tmp_path / "ref", tmp_path / "mine"
+    ref.mkdir()
+    mine.mkdir()
+    Generic(settings=SETTINGS).get(BASE + "/small.bin", str(ref) + "/" + lpath)
+    fs.get(BASE + "/small.bin", str(mine) + "/" + lpath)
+    assert tree(ref) and tree(mine) == tree(ref)
+
+
+@pytest.mark.parametrize("how", ["get_file", "get"])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_an_existing_folder_takes_the_file_under_its_name(fs, tmp_path, how, slash):
+    (tmp_path / "d").mkdir()
+    getattr(fs, how)(BASE + "/small.bin", str(tmp_path / "d") + slash)
+    assert tree(tmp_path) == {"d/small.bin": SMALL}
+
+
+def test_get_file_into_an_open_file(fs):
+    buf = io.BytesIO()
+    fs.get_file(BASE + "/small.bin", buf)
+    assert buf.getvalue() == SMALL
+
+
+@pytest.mark.parametrize("how", ["get_file", "get"])
+def test_a_missing_file_is_file_not_found_naming_it(fs, tmp_path, how):
+    with pytest.raises(FileNotFoundError) as e:
+        getattr(fs, how)(BASE + "/none.bin", str(tmp_path / "x.bin"))
+    assert "none.bin" in str(e.value)
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", ["get_file", "get"])
+def test_a_folder_is_a_directory_error_unless_recursive(fs, tmp_path, how):
+    with pytest.raises(IsADirectoryError) as e:
+        getattr(fs, how)(BASE + "/dir", str(tmp_path / "x"))
+    assert "dir" in str(e.value)
+    assert listing(tmp_path) == []
+    fs.get(BASE + "/dir", str(tmp_path / "x"), recursive=True)  # the engine's folder download
+    want = {n: open(T + "/dir/" + n, "rb").read() for n in ("a.bin", "b.bin", "sub/c.bin")}
+    got = tree(tmp_path / "x")
+    assert got == want, sorted(got)
