@@ -10,6 +10,8 @@
 #                       read it before, one ranged GET into a C buffer copied into bytes
 #   ferry fsspec get(list)  fs.get of the list of small files: one engine call, files in
 #                       parallel on C threads
+#   ferry fsspec get_file x8 threads  fs.get_file per small file from 8 Python threads (one
+#                       GET each, into a temporary renamed into place)
 #   ferry fsspec cat(list)  one fs.cat(list of paths): the reads run on the engine's C threads
 #                       (RSLEX_DOWNLOADER_THREADS: 4 per core, 8 on 2 cores) from one call
 #   ferry read_into     Engine.read_into per file (sizes from one listing, as FileDataset
@@ -276,6 +278,9 @@ def loop(make):
 def cat_all(o):
     with cf.ThreadPoolExecutor(8) as ex:
         list(ex.map(lambda n: cat_to(o, n), names))
+def get_all(o):
+    with cf.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda n: fs.get_file(base + "/small/" + n, os.path.join(o, n)), names))
 def cat_list(o):
     got = fs.cat([base + "/small/" + n for n in names])
     for p, b in got.items():
@@ -362,6 +367,7 @@ def cli(uri):
 plan = {
     "small": [("ferry fsspec get", lambda o: fs.get(base + "/small", o, recursive=True)),
               ("ferry fsspec cat x8 threads", cat_all),
+              ("ferry fsspec get_file x8 threads", get_all),
               ("ferry fsspec cat(list)", cat_list),
               ("ferry fsspec get(list)", lambda o: fs.get([base + "/small/" + n for n in names], o + "/")),
               ("ferry read_into x8 threads", read_all),
