@@ -7,6 +7,7 @@
 # spawn workers; a missing folder, a wrong key, a file removed or rewritten after the
 # listing as Python exceptions with no key in their text or repr.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-py.sh"
 need_fixtures
 export FERRY_CMD_TIMEOUT=120
 $PY -c 'import torch, pytest' 2>/dev/null || skip "Debian's python3-torch and python3-pytest are not installed"
@@ -42,7 +43,4 @@ expect_ok ferry datastore create --file "$TEST_TMP/ds-bad.yml"
 step "pytest: FileDataset with DataLoader workers, patterns, path forms, errors"
 export T8_TMP=$TEST_TMP T8_CONTAINER=$c T8_KEY=$AZURITE_KEY T8_AZURITE=$AZURITE_URL
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
-timeout -k 5 600 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_torch_filedataset.py" \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+PYTEST_TIMEOUT=600 run_pytest test_torch_filedataset.py

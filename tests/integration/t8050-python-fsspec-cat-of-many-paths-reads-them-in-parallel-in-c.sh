@@ -8,13 +8,8 @@
 # out); start/end; a missing file or a folder among many (raise/omit/return); cat_ranges
 # (past the end, from the end); a wrong key as PermissionError without the key.
 source "$(dirname "$0")/lib.sh"
-need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
-export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
-[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
-at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
+source "$(dirname "$0")/lib-py.sh"
+need_py_fault fsspec
 
 step "a tree of 250 small files (one empty) in a, b, b/deep on an Azurite datastore"
 $PY - "$TEST_TMP/tree" <<'PY'
@@ -38,8 +33,5 @@ expect_ok ferry datastore create --file "$TEST_TMP/ds-bad.yml"
 
 step "pytest: cat of many paths, cat_ranges, errors, one GET per file, reads in flight"
 export T8_TMP=$TEST_TMP T8_KEY=$AZURITE_KEY T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_cat_many.py" \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+run_pytest test_fsspec_cat_many.py
 echo "ok"

@@ -7,13 +7,8 @@
 # seeks; a missing file (FileNotFoundError) and a folder (IsADirectoryError); an empty blob;
 # a blob replaced while open fails the next read instead of mixing versions.
 source "$(dirname "$0")/lib.sh"
-need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import fsspec, pytest, pandas' 2>/dev/null || skip "Debian's python3-fsspec, -pytest, -pandas are not installed"
-export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
-[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
-at_exit 'fault clear 2>/dev/null'
+source "$(dirname "$0")/lib-py.sh"
+need_py_fault fsspec pandas
 
 step "30 small files and a CSV, a 20 MiB file, an empty file on an Azurite datastore"
 $PY - "$TEST_TMP/tree" <<'PY'
@@ -39,10 +34,7 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/ods/paths/tree/"
 
 step "pytest: open().read() one request per small file, seeks, pandas, errors, a replaced blob"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_open_one_request.py" \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+run_pytest test_fsspec_open_one_request.py
 
 if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
 	step "S3 (moto) through its fault proxy: one GET per small file, a folder, a missing key, a replaced object"

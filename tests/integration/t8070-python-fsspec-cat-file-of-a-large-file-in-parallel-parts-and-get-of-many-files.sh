@@ -10,13 +10,8 @@
 # names as fsspec's generic get, 6 downloads in flight, one GET each; a missing or corrupted
 # file among many raises naming it and leaves no partial file.
 source "$(dirname "$0")/lib.sh"
-need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
-export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
-[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
-at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
+source "$(dirname "$0")/lib-py.sh"
+need_py_fault fsspec
 
 step "a 40 MiB file, a small file, 40 small files in many/ and 8 in many/sub/ on an Azurite datastore"
 $PY - "$TEST_TMP/tree" <<'PY'
@@ -41,10 +36,7 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/lds/paths/tree/"
 
 step "pytest: cat_file in parallel parts (MD5, ETag, RSS), get of lists and globs"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_cat_large.py" \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+run_pytest test_fsspec_cat_large.py
 
 if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
 	step "S3 (moto) through its fault proxy: a 3 MiB object in 256 KiB parts, a range, get of a list"

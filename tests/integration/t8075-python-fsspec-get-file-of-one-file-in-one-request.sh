@@ -10,13 +10,8 @@
 # cat(list) of 160 x 256 KiB after a large cat_file: peak RSS about 1x the results (the C
 # buffers freed back to the system as the bytes are made; was 1.9x).
 source "$(dirname "$0")/lib.sh"
-need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
-export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
-[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
-at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
+source "$(dirname "$0")/lib-py.sh"
+need_py_fault fsspec
 
 step "a 24 MiB file, a 70 kB file, an empty file, a folder of 3 files, 160 x 256 KiB on an Azurite datastore"
 $PY - "$TEST_TMP/tree" <<'PY'
@@ -43,8 +38,5 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/gds/paths/tree/"
 
 step "pytest: get_file and get of one file; cat(list)'s peak RSS"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_fsspec_get_one.py" \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+run_pytest test_fsspec_get_one.py
 echo "ok"

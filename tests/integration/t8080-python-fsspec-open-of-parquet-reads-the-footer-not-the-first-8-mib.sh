@@ -11,15 +11,10 @@
 # (make asan's libferry.so). T8_FERRY_LIB and T8_PYTHONPATH run the same checks on another build
 # (how the old code's failures were shown).
 source "$(dirname "$0")/lib.sh"
-need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import fsspec, pytest' 2>/dev/null || skip "Debian's python3-fsspec and python3-pytest are not installed"
+source "$(dirname "$0")/lib-py.sh"
+need_py_fault fsspec
 command -v node >/dev/null && [[ -d $ROOT/tests/fixtures/parquet/node_modules/hyparquet-writer ]] ||
 	skip "node and tests/fixtures/parquet's npm packages are not installed"
-export PYTHONPATH=${T8_PYTHONPATH:-$ROOT/python} FERRY_LIB=${T8_FERRY_LIB:-$ROOT/build/libferry.so}
-[[ -f $FERRY_LIB ]] || fail "build/libferry.so was not built by make"
-at_exit 'fault clear 2>/dev/null'
 
 step "a 64 MiB Parquet file (6 row groups), a small one, empty blobs, a 20 MiB file on Azurite"
 mkdir -p "$TEST_TMP/tree/sub.parquet"
@@ -38,11 +33,7 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/pds/paths/tree/"
 
 step "pytest: footer reads, column reads, small and empty files, seeks, a replaced blob"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
-timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider --durations=5 ${T8_MEASURE:+-s} \
-	"$ROOT/tests/python/test_fsspec_open_footer.py" >"$TEST_TMP/pytest.out" 2>&1 ||
-	{ cat "$TEST_TMP/pytest.out"; fail "pytest failed"; }
-cat "$TEST_TMP/pytest.out"
-grep -q " passed" "$TEST_TMP/pytest.out" || fail "pytest ran no test"
+run_pytest test_fsspec_open_footer.py --durations=5 ${T8_MEASURE:+-s}
 
 if [[ -n ${S3_ENDPOINT:-} && -n ${S3_FAULT_CTL:-} ]]; then
 	step "S3 (s3rver) through its fault proxy: a Parquet footer read, an empty object"

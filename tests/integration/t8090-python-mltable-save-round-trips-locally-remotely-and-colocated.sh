@@ -13,6 +13,7 @@
 # for byte; a table saved to s3:// (colocated) exports the same rows (when the fixtures run an S3
 # server). pytest under Debian's python3: tests/python/test_mltable_save.py.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-py.sh"
 need_fixtures
 export FERRY_CMD_TIMEOUT=120
 $PY -c 'import pytest, pandas, numpy' 2>/dev/null || skip "Debian's python3-pytest / python3-pandas are not installed"
@@ -57,13 +58,10 @@ step "pytest tests/python/test_mltable_save.py"
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 export T9_TMP=$TEST_TMP T9_FX=$fx T9_DS=saveds T9_SASDS=sasds T9_RODS=rosasds T9_KEY=$AZURITE_KEY T9_SAS=$sas \
 	T9_ROSAS=$rosas T9_FERRY=$FERRY T9_BLOB=$(az_uri "$c")
-(cd "$TEST_TMP" && timeout -k 5 300 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/python/test_mltable_save.py") \
-	>"$TEST_TMP/pytest.out" 2>&1 || { cat "$TEST_TMP/pytest.out"; fail "pytest"; }
-cat "$TEST_TMP/pytest.out"
+run_pytest test_mltable_save.py
 for secret in "$AZURITE_KEY" "$sas" "$rosas" "${sas##*sig=}"; do
 	assert_not_contains "$TEST_TMP/pytest.out" "$secret" "a credential"
 done
-grep -q ' passed' "$TEST_TMP/pytest.out" || fail "pytest ran nothing"
 ! grep -qE ' (failed|skipped|error)' "$TEST_TMP/pytest.out" || fail "pytest: something failed or was skipped"
 
 step "a job's mltable eval_download input over the folder save() wrote to the datastore"
