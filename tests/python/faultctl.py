@@ -4,6 +4,8 @@ import json
 import os
 import urllib.request
 
+import pytest
+
 
 def fault(cmd, body=None):
     """POST <ctl>/cmd with body (clear, schedule, every, ...)."""
@@ -20,3 +22,16 @@ def fault_log():
     """'METHOD PATH' of every request since the last clear."""
     text = urllib.request.urlopen(os.environ["T8_FAULT_CTL"] + "/log", timeout=5).read().decode()
     return text.splitlines()
+
+
+@pytest.fixture
+def delayed():
+    """A pytest fixture: every data request through the fault proxy waits 0.2 s (so reads in
+    flight overlap and can be counted); the proxy is cleared afterwards. Import it into a
+    test module to use it."""
+    fault("clear")
+    fault("delay", "0.2")
+    fault("every", "1 delay")
+    yield
+    fault("clear")
+    fault("delay", "0.3")

@@ -14,7 +14,7 @@ import pytest
 from fsspec.spec import AbstractFileSystem
 
 import ferry
-from faultctl import fault, fault_stats
+from faultctl import delayed, fault, fault_stats  # noqa: F401 (delayed: a fixture)
 
 T = os.environ["T8_TMP"]
 BASE = "azureml://datastores/lds/paths/tree"
@@ -29,17 +29,6 @@ SETTINGS = {"FERRY_TRANSFER_PART_SIZE": PART, "FERRY_TRANSFER_PART_SIZE_MAX": PA
 @pytest.fixture(scope="module")
 def fs():
     return ferry.filesystem(settings=SETTINGS)
-
-
-@pytest.fixture
-def delayed():
-    """Every data request through the fault proxy waits 0.2 s (so reads in flight overlap)."""
-    fault("clear")
-    fault("delay", "0.2")
-    fault("every", "1 delay")
-    yield
-    fault("clear")
-    fault("delay", "0.3")
 
 
 def test_cat_file_of_a_many_part_file_is_byte_exact(fs):

@@ -12,7 +12,7 @@ import pytest
 from fsspec.spec import AbstractFileSystem
 
 import ferry
-from faultctl import fault, fault_stats
+from faultctl import delayed, fault, fault_stats  # noqa: F401 (delayed: a fixture)
 
 T = os.environ["T8_TMP"] + "/tree"
 BASE = "azureml://datastores/gds/paths/tree"
@@ -27,17 +27,6 @@ SETTINGS = {"FERRY_TRANSFER_PART_SIZE": PART, "FERRY_TRANSFER_PART_SIZE_MAX": PA
 @pytest.fixture(scope="module")
 def fs():
     return ferry.filesystem(settings=SETTINGS)
-
-
-@pytest.fixture
-def delayed():
-    """Every data request through the fault proxy waits 0.2 s (so reads in flight overlap)."""
-    fault("clear")
-    fault("delay", "0.2")
-    fault("every", "1 delay")
-    yield
-    fault("clear")
-    fault("delay", "0.3")
 
 
 def listing(d):
