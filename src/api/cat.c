@@ -21,9 +21,11 @@
  * byte; a mismatch is FERRY_E_INTEGRITY and the buffer must be thrown away.
  *
  * ferry_api_get_many lands each file in a temporary beside its final name
- * (core/tmpname.h), filled through a shared mapping of the temporary by the
- * same reader, and renames it into place only when every byte is in and
- * checked; a failed file leaves nothing behind.
+ * (core/tmpname.h), its parts written with pwrite by the same reader (and
+ * hashed back through the page cache, as the download engine does: a mapping
+ * of the whole temporary counted the file in the process's RSS), and renames
+ * it into place only when every byte is in and checked; a failed file leaves
+ * nothing behind.
  */
 #include "api/api.h"
 #include "api/internal.h"
@@ -40,7 +42,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 struct ferry_api_cat {
@@ -75,9 +76,11 @@ static int nomem(ferry_err *err)
 }
 
 /* Where one ranged GET's bytes go: object bytes [lo, hi) into buf, whose
- * first byte is object byte `base`. With a hasher (offsets from base). */
+ * first byte is object byte `base`, or (fd >= 0) into file fd at offset
+ * (byte - base). With a hasher (offsets from base). */
 struct span {
 	char *buf;
+	int fd, werr;     /* werr: errno of a failed write to fd */
 	uint64_t base, lo, hi, got;
 	struct ferry_md5order *hash;
 	char *digest;     /* the digest, when a call of this span's thread ends the hash */
@@ -95,12 +98,20 @@ static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
 	uint64_t k = len;
 	if (k > sp->hi - off)
 		k = sp->hi - off;
-	char *at = sp->buf + (off - sp->base);
-	memcpy(at, data, (size_t)k);
+	const char *at = data;
+	if (sp->fd >= 0) { /* a file: pwrite, as the download engine writes (page cache, not this process's RSS) */
+		if (ferry_pwrite_all(sp->fd, data, (size_t)k, off - sp->base) < 0) {
+			sp->werr = errno;
+			return -1;
+		}
+	} else {
+		memcpy(sp->buf + (off - sp->base), data, (size_t)k);
+		at = sp->buf + (off - sp->base);
+	}
 	if (off + k - sp->lo > sp->got)
 		sp->got = off + k - sp->lo;
 	char d[25];
-	if (sp->hash && k && ferry_md5order_feed(sp->hash, -1, off - sp->base, at, (size_t)k, d) == 1) {
+	if (sp->hash && k && ferry_md5order_feed(sp->hash, sp->fd, off - sp->base, at, (size_t)k, d) == 1) {
 		memcpy(sp->digest, d, sizeof(d));
 		atomic_store(sp->ended, 1);
 	}
@@ -134,7 +145,7 @@ static int cat_first(struct ferry_api *api, struct ferry_api_cat *c, uint64_t le
 	uint64_t first = len < c->part ? len : c->part;
 	if (!(c->head = malloc((size_t)first)))
 		return nomem(err);
-	struct span sp = { .buf = c->head, .base = c->off, .lo = c->off, .hi = c->off + first };
+	struct span sp = { .buf = c->head, .fd = -1, .base = c->off, .lo = c->off, .hi = c->off + first };
 	struct ferry_entry e = { 0 };
 	double t0 = ferry_now_ms();
 	int rc = s->ops->read_info(s, c->path, c->off, first, span_sink, &sp, &e, err);
@@ -214,6 +225,7 @@ struct ferry_api_cat *ferry_api_cat_open(struct ferry_api *api, const char *uri,
 struct fill {
 	struct ferry_api_cat *c;
 	char *buf;
+	int fd;          /* >= 0: the parts go to this file, not buf */
 	uint64_t nparts; /* the head, then parts of `size` from head_len on */
 	uint64_t size;
 	atomic_uint_fast64_t next;
@@ -242,10 +254,12 @@ static void *fill_worker(void *arg)
 		uint64_t lo = c->off + c->head_len + (i - 1) * f->size, hi = c->off + c->n;
 		if (hi - lo > f->size)
 			hi = lo + f->size;
-		struct span sp = { .buf = f->buf, .base = c->off, .lo = lo, .hi = hi, .hash = f->hash,
+		struct span sp = { .buf = f->buf, .fd = f->fd, .base = c->off, .lo = lo, .hi = hi, .hash = f->hash,
 				   .digest = f->digest, .ended = &f->ended };
 		ferry_err e;
 		int rc = ferry_store_read(c->store, c->path, lo, hi - lo, span_sink, &sp, &e);
+		if (rc < 0 && sp.werr)
+			ferry_err_set(&e, FERRY_E_IO, "'%s': writing the local file failed: %s", c->uri, strerror(sp.werr));
 		if (rc == 0 && sp.got != hi - lo)
 			rc = short_read(&e, c->uri, hi - lo, lo, sp.got);
 		if (rc < 0) {
@@ -254,7 +268,7 @@ static void *fill_worker(void *arg)
 		}
 		char d[25]; /* the hasher counts in base parts (c->part): report each this part holds */
 		for (uint64_t u = (lo - c->off) / c->part; f->hash && u * c->part < hi - c->off; u++)
-			if (ferry_md5order_landed(f->hash, -1, (unsigned)u, d) == 1) {
+			if (ferry_md5order_landed(f->hash, f->fd, (unsigned)u, d) == 1) {
 				memcpy(f->digest, d, sizeof(d));
 				atomic_store(&f->ended, 1);
 			}
@@ -262,11 +276,18 @@ static void *fill_worker(void *arg)
 	return NULL;
 }
 
-int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err)
+/* ferry_api_cat_fill into buf, or (fd >= 0) into file fd (get_one: written
+ * with pwrite and hashed back through the page cache, as the download engine
+ * does, so the process holds the parts in flight, not the file). */
+static int fill_to(struct ferry_api_cat *c, void *buf, int fd, unsigned threads, ferry_err *err)
 {
 	if (!c->n)
 		return 0;
-	memcpy(buf, c->head, (size_t)c->head_len);
+	if (fd < 0)
+		memcpy(buf, c->head, (size_t)c->head_len);
+	else if (ferry_pwrite_all(fd, c->head, (size_t)c->head_len, 0) < 0)
+		return ferry_err_set(err, FERRY_E_IO, "'%s': writing the local file failed: %s", c->uri,
+				     strerror(errno));
 	if (!threads)
 		threads = c->threads;
 	/* As the download engine does (transfer/partsize.h): with more base parts
@@ -275,17 +296,18 @@ int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, fer
 	uint64_t rest = c->n - c->head_len, size = c->part;
 	if (rest > (uint64_t)threads * c->part && c->part_max > c->part)
 		size = ferry_part_size_adapt(c->part, c->part_max, rest, threads, c->ttfb_s, c->body_s, c->head_len);
-	struct fill f = { .c = c, .buf = buf, .size = size, .nparts = 1 + (rest + size - 1) / size };
+	struct fill f = { .c = c, .buf = buf, .fd = fd, .size = size, .nparts = 1 + (rest + size - 1) / size };
 	atomic_init(&f.next, 1); /* part 0 is the head */
 	atomic_init(&f.stop, 0);
 	atomic_init(&f.ended, 0);
 	pthread_mutex_init(&f.mu, NULL);
 	ferry_err_clear(&f.err);
-	if (c->md5[0] && !(f.hash = ferry_md5order_new_mem(c->n, c->part, buf))) {
+	if (c->md5[0] && !(f.hash = fd >= 0 ? ferry_md5order_new(c->n, c->part, FERRY_MD5ORDER_MAP)
+					     : ferry_md5order_new_mem(c->n, c->part, buf))) {
 		pthread_mutex_destroy(&f.mu);
 		return nomem(err);
 	}
-	if (f.hash && ferry_md5order_landed(f.hash, -1, 0, f.digest) == 1)
+	if (f.hash && ferry_md5order_landed(f.hash, fd, 0, f.digest) == 1)
 		atomic_store(&f.ended, 1);
 	if (threads > f.nparts - 1)
 		threads = (unsigned)(f.nparts - 1);
@@ -303,6 +325,11 @@ int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, fer
 	ferry_md5order_free(f.hash);
 	pthread_mutex_destroy(&f.mu);
 	return rc;
+}
+
+int ferry_api_cat_fill(struct ferry_api_cat *c, void *buf, unsigned threads, ferry_err *err)
+{
+	return fill_to(c, buf, -1, threads, err);
 }
 
 void ferry_api_cat_close(struct ferry_api_cat *c)
@@ -382,21 +409,14 @@ static int get_one(struct ferry_api *api, const char *uri, const char *lpath, un
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create the folder of '%s': %s", lpath, strerror(errno));
 	else if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-	/* the blocks are allocated first: a full disk is an error here, not a
-	 * SIGBUS when a part is written through the mapping */
+	/* the blocks are allocated first: a full disk is an error before any
+	 * byte is fetched */
 	int e = rc == 0 && n ? posix_fallocate(fd, 0, (off_t)n) : 0;
 	if (e)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot make room for '%s' (%llu bytes): %s", lpath,
 				   (unsigned long long)n, strerror(e));
-	if (rc == 0 && n) {
-		void *m = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (m == MAP_FAILED) {
-			rc = ferry_err_set(err, FERRY_E_IO, "cannot map '%s': %s", tmp, strerror(errno));
-		} else {
-			rc = ferry_api_cat_fill(c, m, threads, err);
-			munmap(m, (size_t)n);
-		}
-	}
+	if (rc == 0 && n)
+		rc = fill_to(c, NULL, fd, threads, err);
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
 	if (rc == 0 && rename(tmp, lpath) < 0)
