@@ -409,12 +409,9 @@ static int get_one(struct ferry_api *api, const char *uri, const char *lpath, un
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create the folder of '%s': %s", lpath, strerror(errno));
 	else if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-	/* the blocks are allocated first: a full disk is an error before any
-	 * byte is fetched */
-	int e = rc == 0 && n ? posix_fallocate(fd, 0, (off_t)n) : 0;
-	if (e)
-		rc = ferry_err_set(err, FERRY_E_IO, "cannot make room for '%s' (%llu bytes): %s", lpath,
-				   (unsigned long long)n, strerror(e));
+	/* a full disk is the failed pwrite's error, naming the file (blocks
+	 * allocated first with posix_fallocate cost ext4 a conversion of every
+	 * unwritten extent: ~0.2 s of system time per 512 MiB) */
 	if (rc == 0 && n)
 		rc = fill_to(c, NULL, fd, threads, err);
 	if (fd >= 0 && close(fd) < 0 && rc == 0)

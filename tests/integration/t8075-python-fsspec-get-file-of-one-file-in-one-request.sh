@@ -39,4 +39,22 @@ expect_ok ferry upload "$TEST_TMP/tree" "azureml://datastores/gds/paths/tree/"
 step "pytest: get_file and get of one file; cat(list)'s peak RSS"
 export T8_TMP=$TEST_TMP T8_FAULT_CTL=$FAULT_CTL
 run_pytest test_fsspec_get_one.py
+
+step "a full disk: get_file fails naming the file, and leaves nothing behind"
+if [[ $(id -u) -eq 0 ]] && mkdir -p "$TEST_TMP/tiny" && mount -t tmpfs -o size=4m tmpfs "$TEST_TMP/tiny"; then
+	at_exit "umount -l '$TEST_TMP/tiny' 2>/dev/null"
+	$PY - "$TEST_TMP/tiny" <<'PY' || fail "get_file into a full disk"
+import os, sys, ferry
+tiny = sys.argv[1]
+try:
+    ferry.filesystem().get_file("azureml://datastores/gds/paths/tree/big.bin", tiny + "/big.bin")
+    raise SystemExit("24 MiB landed on a 4 MiB disk")
+except OSError as e:
+    assert "big.bin" in str(e) and "No space left" in str(e), e
+    print("error:", e)
+assert os.listdir(tiny) == [], os.listdir(tiny)  # no temporary, no partial file
+PY
+else
+	echo "# not root or no tmpfs here: full-disk step skipped"
+fi
 echo "ok"
