@@ -3,20 +3,25 @@
 # checkout's package and library; and the pytest run whose output is checked.
 # Source after lib.sh.
 
-# need_py_fault MODULE... — need the fixtures, the fault proxy and Debian's
-# python3 with MODULE... (pytest always); PYTHONPATH and FERRY_LIB name this
-# checkout's python/ and build/libferry.so (T8_PYTHONPATH/T8_FERRY_LIB point
-# them elsewhere, to run the same test against an older build); the proxy's
-# schedule and delay are reset at exit.
-need_py_fault() {
+# need_py MODULE... — need the fixtures and Debian's python3 with MODULE...
+# (pytest always); PYTHONPATH and FERRY_LIB name this checkout's python/ and
+# build/libferry.so (T8_PYTHONPATH/T8_FERRY_LIB point them elsewhere, to run
+# the same test against an older build).
+need_py() {
 	need_fixtures
-	[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 	export FERRY_CMD_TIMEOUT=120
 	local mods
 	mods=$(printf '%s, ' pytest "$@")
 	$PY -c "import ${mods%, }" 2>/dev/null || skip "Debian's python3 lacks one of: ${mods%, }"
 	export PYTHONPATH=${T8_PYTHONPATH:-$ROOT/python} FERRY_LIB=${T8_FERRY_LIB:-$ROOT/build/libferry.so}
 	[[ -f $FERRY_LIB ]] || fail "$FERRY_LIB was not built by make"
+}
+
+# need_py_fault MODULE... — need_py, and the fault proxy, whose schedule and
+# delay are reset at exit.
+need_py_fault() {
+	need_py "$@"
+	[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
 	at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
 }
 

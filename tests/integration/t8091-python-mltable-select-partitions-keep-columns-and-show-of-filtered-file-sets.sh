@@ -12,11 +12,7 @@
 # pytest under Debian's python3: tests/python/test_mltable_partitions.py.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-py.sh"
-need_fixtures
-export FERRY_CMD_TIMEOUT=120
-$PY -c 'import pytest, pandas, numpy' 2>/dev/null || skip "Debian's python3-pytest / python3-pandas are not installed"
-export PYTHONPATH=$ROOT/python FERRY_LIB=$ROOT/build/libferry.so
-[[ -f $FERRY_LIB ]] || fail "$FERRY_LIB was not built by make"
+need_py pandas numpy
 
 step "three CSV files, the same table with select_partitions and keep_columns in YAML, a pets file set"
 fx=$TEST_TMP/fx
