@@ -577,6 +577,31 @@ static void tune_readahead(const char *path)
 		close(fd);
 }
 
+/* The loop has ended (or never ran): what follows (uploads of an rw mount,
+ * the unmount) must not be cut short. A job's mount server gets SIGTERM again
+ * each time a SIGKILLed `ferry run` hands it from one dying thread to the
+ * next (its parent-death signal); the default action killed it before the
+ * unmount and left a stale mount (t4241). The signals are ignored *before*
+ * libfuse's handlers are removed: fuse_remove_signal_handlers puts the
+ * default back only where its own handler is still set, so there is no
+ * moment with the default action (that moment, between the two calls in the
+ * other order, is what CI hit). SIGPIPE stays ignored too (libfuse set it
+ * ignored and would put the default back under the uploads). SIGKILL still
+ * stops the process. */
+static void signals_release(struct ferry_fs *fs)
+{
+	if (!fs->signals)
+		return;
+	struct sigaction ign = { 0 };
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &ign, NULL);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGHUP, &ign, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
+	fuse_remove_signal_handlers(fs->se);
+	fs->signals = 0;
+}
+
 int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 {
 	char opts[1200];
@@ -588,6 +613,12 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 	fuse_opt_free_args(&args); /* the parser may have copied them */
 	if (!fs->se)
 		return ferry_err_set(err, FERRY_E_IO, "cannot start a FUSE session (is /dev/fuse there?)");
+	/* Before the mount exists: a SIGTERM from then on ends the session (it
+	 * is seen when the loop starts) instead of killing a process that holds
+	 * a mount, which would leave it stale. */
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		return ferry_err_set(err, FERRY_E_IO, "cannot set the FUSE session's signal handlers");
+	fs->signals = 1;
 	/* resolved before mounting: afterwards a lookup of the folder would wait
 	 * for our own session, which does not serve yet */
 	char *resolved = realpath(mountpoint, NULL);
@@ -609,11 +640,9 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err)
 
 int ferry_fs_loop(struct ferry_fs *fs)
 {
-	if (fuse_set_signal_handlers(fs->se) != 0)
-		return -1;
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	if (!cfg) {
-		fuse_remove_signal_handlers(fs->se);
+		signals_release(fs);
 		return -1;
 	}
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
@@ -621,18 +650,7 @@ int ferry_fs_loop(struct ferry_fs *fs)
 	fuse_loop_cfg_set_idle_threads(cfg, 16);
 	int rc = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	fuse_remove_signal_handlers(fs->se);
-	/* The loop has ended: what follows (uploads of an rw mount, the unmount)
-	 * must not be cut short. libfuse put the default action back, and a job's
-	 * mount server gets SIGTERM again each time a SIGKILLed `ferry run` hands
-	 * it from one dying thread to the next (its parent-death signal): that
-	 * killed it before the unmount and left a stale mount (t4241). SIGKILL
-	 * still stops it. */
-	struct sigaction ign = { 0 };
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGTERM, &ign, NULL);
-	sigaction(SIGINT, &ign, NULL);
-	sigaction(SIGHUP, &ign, NULL);
+	signals_release(fs);
 	/* libfuse reports the signal that ended the loop as a positive value:
 	 * for us that is the normal way to stop. */
 	return rc >= 0 ? 0 : -1;
@@ -752,6 +770,7 @@ void ferry_fs_destroy(struct ferry_fs *fs)
 	if (!fs)
 		return;
 	if (fs->se) {
+		signals_release(fs);
 		if (fs->mounted)
 			fuse_session_unmount(fs->se);
 		fuse_session_destroy(fs->se);

@@ -77,10 +77,13 @@ struct ferry_mount_opts {
  * read-write. o->cache_dir is a folder the fs owns for its caches (created;
  * its contents are removed by ferry_fs_destroy). */
 int ferry_fs_new(const struct ferry_mount_opts *o, struct ferry_fs **out, ferry_err *err);
-/* Mount at `mountpoint` (an existing folder). */
+/* Mount at `mountpoint` (an existing folder). From here until the loop ends
+ * SIGINT/SIGTERM/SIGHUP end the session rather than the process; after it
+ * (and in ferry_fs_destroy) they are ignored so the teardown and unmount
+ * finish. */
 int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
 /* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
- * arrives (handlers installed for the duration). Returns 0, or -1. */
+ * arrives (also one that came after ferry_fs_mount). Returns 0, or -1. */
 int ferry_fs_loop(struct ferry_fs *fs);
 /* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
  * is not NULL, put a shorter one for a job summary there. */

@@ -75,6 +75,7 @@ struct ferry_fs {
 	uint64_t block_size;
 	struct fuse_session *se;
 	int mounted;
+	int signals; /* libfuse's SIGTERM/SIGINT/SIGHUP handlers are set (signals_release) */
 	struct ferry_bcache *bc;
 	struct ferry_fcache *fc;
 
