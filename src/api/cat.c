@@ -21,11 +21,11 @@
  * byte; a mismatch is FERRY_E_INTEGRITY and the buffer must be thrown away.
  *
  * ferry_api_get_many lands each file in a temporary beside its final name
- * (core/tmpname.h), its parts written with pwrite by the same reader (and
- * hashed back through the page cache, as the download engine does: a mapping
- * of the whole temporary counted the file in the process's RSS), and renames
- * it into place only when every byte is in and checked; a failed file leaves
- * nothing behind.
+ * (core/tmpname.h), its parts written with pwrite by the same reader, 1 MiB
+ * at a time (and hashed back through the page cache, as the download engine
+ * does: a mapping of the whole temporary counted the file in the process's
+ * RSS), and renames it into place only when every byte is in and checked; a
+ * failed file leaves nothing behind.
  */
 #include "api/api.h"
 #include "api/internal.h"
@@ -86,7 +86,47 @@ struct span {
 	char *digest;     /* the digest, when a call of this span's thread ends the hash */
 	atomic_int *ended;
 	double t_first;   /* ferry_now_ms of the first byte, 0 before */
+	/* fd >= 0: libcurl's pieces (16 KiB at most) are gathered here and
+	 * written WBUF at a time, as the download engine does — a pwrite per
+	 * piece cost ~10% of a large get_file's time. wbuf[0] is object byte
+	 * woff. */
+	char *wbuf;
+	size_t wused;
+	uint64_t woff;
 };
+
+#define WBUF (1u << 20)
+
+/* Object bytes [off, off+k) are in memory at `at` and about to be (or are) in
+ * their place: hand them to the hasher. */
+static void span_feed(struct span *sp, uint64_t off, const char *at, size_t k)
+{
+	char d[25];
+	if (sp->hash && k && ferry_md5order_feed(sp->hash, sp->fd, off - sp->base, at, k, d) == 1) {
+		memcpy(sp->digest, d, sizeof(d));
+		atomic_store(sp->ended, 1);
+	}
+}
+
+/* Write [off, off+k) from `data` to the file (hashed first, from memory). */
+static int span_write(struct span *sp, uint64_t off, const char *data, size_t k)
+{
+	span_feed(sp, off, data, k);
+	if (ferry_pwrite_all(sp->fd, data, k, off - sp->base) < 0) {
+		sp->werr = errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what wbuf holds. */
+static int span_flush(struct span *sp)
+{
+	int rc = sp->wused ? span_write(sp, sp->woff, sp->wbuf, sp->wused) : 0;
+	sp->woff += sp->wused;
+	sp->wused = 0;
+	return rc;
+}
 
 static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
@@ -98,23 +138,27 @@ static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
 	uint64_t k = len;
 	if (k > sp->hi - off)
 		k = sp->hi - off;
-	const char *at = data;
-	if (sp->fd >= 0) { /* a file: pwrite, as the download engine writes (page cache, not this process's RSS) */
-		if (ferry_pwrite_all(sp->fd, data, (size_t)k, off - sp->base) < 0) {
-			sp->werr = errno;
+	if (sp->fd >= 0 && sp->wbuf) { /* a file: as the download engine writes (page cache, not this process's RSS) */
+		if (sp->wused && (off != sp->woff + sp->wused || sp->wused + k > WBUF) && span_flush(sp) < 0)
 			return -1;
+		if (k > WBUF) {
+			if (span_write(sp, off, data, (size_t)k) < 0)
+				return -1;
+		} else {
+			if (!sp->wused)
+				sp->woff = off;
+			memcpy(sp->wbuf + sp->wused, data, (size_t)k);
+			sp->wused += (size_t)k;
 		}
+	} else if (sp->fd >= 0) {
+		if (span_write(sp, off, data, (size_t)k) < 0)
+			return -1;
 	} else {
 		memcpy(sp->buf + (off - sp->base), data, (size_t)k);
-		at = sp->buf + (off - sp->base);
+		span_feed(sp, off, sp->buf + (off - sp->base), (size_t)k);
 	}
 	if (off + k - sp->lo > sp->got)
 		sp->got = off + k - sp->lo;
-	char d[25];
-	if (sp->hash && k && ferry_md5order_feed(sp->hash, sp->fd, off - sp->base, at, (size_t)k, d) == 1) {
-		memcpy(sp->digest, d, sizeof(d));
-		atomic_store(sp->ended, 1);
-	}
 	return 0;
 }
 
@@ -249,15 +293,19 @@ static void *fill_worker(void *arg)
 {
 	struct fill *f = arg;
 	struct ferry_api_cat *c = f->c;
+	/* without the memory the pieces are written one by one */
+	char *wbuf = f->fd >= 0 ? malloc(WBUF) : NULL;
 	uint64_t i;
 	while (!atomic_load(&f->stop) && (i = atomic_fetch_add(&f->next, 1)) < f->nparts) {
 		uint64_t lo = c->off + c->head_len + (i - 1) * f->size, hi = c->off + c->n;
 		if (hi - lo > f->size)
 			hi = lo + f->size;
 		struct span sp = { .buf = f->buf, .fd = f->fd, .base = c->off, .lo = lo, .hi = hi, .hash = f->hash,
-				   .digest = f->digest, .ended = &f->ended };
+				   .digest = f->digest, .ended = &f->ended, .wbuf = wbuf };
 		ferry_err e;
 		int rc = ferry_store_read(c->store, c->path, lo, hi - lo, span_sink, &sp, &e);
+		if (rc == 0 && span_flush(&sp) < 0)
+			rc = -1;
 		if (rc < 0 && sp.werr)
 			ferry_err_set(&e, FERRY_E_IO, "'%s': writing the local file failed: %s", c->uri, strerror(sp.werr));
 		if (rc == 0 && sp.got != hi - lo)
@@ -273,6 +321,7 @@ static void *fill_worker(void *arg)
 				atomic_store(&f->ended, 1);
 			}
 	}
+	free(wbuf);
 	return NULL;
 }
 
