@@ -9,6 +9,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/tmpname.h"
+#include "job/follow.h"
 #include "workspace/workspace.h"
 
 #include <dirent.h>
@@ -98,11 +99,25 @@ static void log_to_job(const char *jobdir, const char *line)
 	fclose(f);
 }
 
-/* Fail job `name` (still Running, or never recorded) and remove its temporaries. */
+/* Fail job `name` (still Running, or never recorded) and remove its temporaries.
+ * A job handed to Slurm is not failed: it runs on the cluster whatever became
+ * of the ferry that submitted and followed it, and its nodes may be writing
+ * temporaries in its folder right now; it is left as a detached job is, for
+ * `ferry job stream|show|cancel` to reconcile with Slurm. */
 static void fail_job(const char *home, const char *name, const char *pid)
 {
-	char jobdir[PATH_MAX];
+	char jobdir[PATH_MAX], id[32];
 	snprintf(jobdir, sizeof(jobdir), "%s/jobs/%s", home, name);
+	if (ferry_follow_is_slurm(jobdir, id, sizeof(id), NULL, 0)) {
+		char line[PATH_MAX + 256];
+		snprintf(line, sizeof(line),
+			 "job %s: the ferry that followed it (pid %s) was killed; Slurm job %s goes on: follow it "
+			 "with `ferry job stream %s`, stop it with `ferry job cancel %s`",
+			 name, pid, id, name, name);
+		log_to_job(jobdir, line);
+		ferry_warn("%s", line);
+		return;
+	}
 	struct ferry_ws *ws = NULL;
 	ferry_err e;
 	ferry_err_clear(&e);
