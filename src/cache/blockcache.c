@@ -569,12 +569,13 @@ static int vc_verdict(struct ferry_bcache_reader *r, ferry_err *err)
 				ferry_err_clear(&ferr);
 				uint64_t idx = v->cursor;
 				pthread_mutex_unlock(&bc->lock);
-				b = get_block(r, idx, &ferr); /* lands held: at the cursor */
+				b = get_block(r, idx, &ferr);
 				pthread_mutex_lock(&bc->lock);
 				if (!b) {
 					vc_give_up(bc, v, "a block at the cursor could not be read again");
 					break;
 				}
+				vc_hold(bc, v, b); /* kept until hashed, however it came */
 				unpin(bc, b);
 				continue;
 			}
