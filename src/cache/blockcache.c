@@ -524,6 +524,7 @@ static void vc_advance(struct ferry_bcache *bc, struct vcheck *v)
 		unpin(bc, b);
 		if (!ok)
 			vc_give_up(bc, v, "the MD5 could not be computed");
+		pthread_cond_broadcast(&bc->ready); /* readers held back by vc_throttle */
 	}
 	if (v->state == V_HASHING && v->cursor == v->nblocks)
 		vc_finish(bc, v);
@@ -533,6 +534,24 @@ static void vc_advance(struct ferry_bcache *bc, struct vcheck *v)
 }
 
 static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferry_err *err);
+
+/* Before a read of r goes on: while half of the blocks a check may hold wait
+ * ahead of its cursor (the hashing falls behind the stream: a busy CPU), the
+ * reader hashes, or waits for the hashing thread, instead of fetching more.
+ * Not while the block at the cursor is missing (nothing would bring it). */
+static void vc_throttle(struct ferry_bcache *bc, struct vcheck *v)
+{
+	while (v->state == V_HASHING && v->held >= bc->held_cap / 2) {
+		struct block *b = find(bc, v->key, v->cursor);
+		if (!b)
+			break;
+		if (!v->busy && b->state == B_READY) {
+			vc_advance(bc, v);
+			continue;
+		}
+		pthread_cond_wait(&bc->ready, &bc->lock);
+	}
+}
 
 /* Bytes of the blocks of v from its cursor on that are not in the table, or
  * more than `cap` (bc->lock held). */
@@ -1596,6 +1615,11 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 			prefetch(r, from, to);
 	}
 	pthread_mutex_unlock(&r->lock);
+	if (r->vc) {
+		pthread_mutex_lock(&bc->lock);
+		vc_throttle(bc, r->vc);
+		pthread_mutex_unlock(&bc->lock);
+	}
 
 	for (uint64_t idx = first; idx <= last; idx++) {
 		struct block *b = NULL;

@@ -28,7 +28,8 @@ done
 export AZURE_STORAGE_CONNECTION_STRING=$FAULT_CONN
 log=$FERRY_HOME/logs/mount.log
 mnt=$TEST_TMP/mnt
-block=(DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true DATASET_MOUNT_READ_BLOCK_SIZE=1MiB)
+# no RAM cache: every block read leaves RAM once let go, unless the check holds it
+block=(DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true DATASET_MOUNT_READ_BLOCK_SIZE=1MiB DATASET_MOUNT_MEMORY_CACHE_SIZE=0)
 corrupted() { curl -s "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get("corrupt", 0))'; }
 # eio FILE — reading FILE whole must fail with EIO
 eio() {
