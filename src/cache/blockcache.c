@@ -65,16 +65,22 @@
  * blocks follow, one thread at a time (`busy`), with the block pinned and no
  * lock held. A block that landed or was read ahead of the cursor is `held`
  * (not evicted, like an unread prefetch) until hashed, so a sequential
- * reader's blocks are all hashed however small the RAM cache. A read that
+ * reader's blocks are all hashed however small the RAM cache; a reader
+ * whose check holds half of `held_cap` blocks hashes or waits before it
+ * reads on (vc_throttle: the hashing fell behind, a busy CPU). A read that
  * reaches the file's last byte is answered only once the whole file is
- * hashed and compared; on a mismatch it and every later read of the
- * version's readers fail, the runtime log names the blob, and the version's
- * blocks (RAM, disk) are dropped and its key retired: the next open gets a
- * fresh key (so also misses the kernel's cached pages, ferry_bcache_reader_
- * refetch) and reads storage again. The check is given up (counted, not an
- * error) when the cursor cannot advance: a reader of the version turned
- * random, the block at the cursor is gone when the end is read, or the
- * budget's reclaimer took a held block.
+ * hashed and compared (vc_verdict; up to a GET's worth of blocks missing
+ * before the end are fetched again: the kernel sends a sequential reader's
+ * reads out of order, which may also turn it random for a moment, so
+ * random-mode reads near the cursor take blocks, not ranges); on a mismatch
+ * it and every later read of the version's readers fail, the runtime log
+ * names the blob, and the version's blocks (RAM, disk) are dropped and its
+ * key retired: the next open gets a fresh key (so also misses the kernel's
+ * cached pages, ferry_bcache_reader_refetch) and reads storage again. The
+ * check is given up (counted, not an error) when the cursor cannot advance:
+ * more is missing before the end than that, more than `held_cap` blocks
+ * wait ahead of it, the budget's reclaimer took a held block, or the last
+ * reader closed after one of them jumped.
  *
  * Threads: one mutex `lock` guards everything below `struct ferry_bcache`
  * (and the checks' fields, but a check's MD5 context, which only the thread
