@@ -39,6 +39,8 @@
 #                                        another build (same data, same run), base its
 #                                        whole-file mode
 #   BENCH_REPEAT=3 …                     measure and print the table 3 times (one upload)
+#   BENCH_TOOLS="ferry-block ferry-block-nomd5"   block mode checking the stored MD5 of a
+#                                        file read in order, and with FERRY_VERIFY_MD5=off
 #   BENCH_TOOLS="ferry-block ferry-block-tight"   block mode with the default memory budget
 #                                        and with FERRY_MEMORY_LIMIT=$BENCH_TIGHT_LIMIT (64MiB)
 #
@@ -109,11 +111,12 @@ mount_tool() {
 	[[ ${2:-} == bulk ]] && url=$BULK_URL cont=flat conn=$BULK_CONN dir=bench/flat
 	[[ ${2:-} == far ]] && url=$FAULT_URL conn=$FAULT_CONN
 	case $1 in
-	ferry | ferry-block | ferry-noahead | base | base-block | ferry-block-tight)
+	ferry | ferry-block | ferry-noahead | base | base-block | ferry-block-tight | ferry-block-nomd5)
 		local sets=() bin=$FERRY
 		[[ $1 == *-block* ]] && sets=(--set DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true)
 		[[ $1 == *-tight ]] && sets+=(--set "FERRY_MEMORY_LIMIT=${BENCH_TIGHT_LIMIT:-64MiB}")
 		[[ $1 == *-noahead ]] && sets=(--set FERRY_MOUNT_READ_AHEAD_FILES=0)
+		[[ $1 == *-nomd5 ]] && sets+=(--set FERRY_VERIFY_MD5=off)
 		[[ $1 == base* ]] && bin=${BENCH_FERRY_BASE:?base and base-block need BENCH_FERRY_BASE}
 		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"

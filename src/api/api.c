@@ -689,7 +689,7 @@ int ferry_api_file_readahead(struct ferry_api_file *f, ferry_err *err)
 	};
 	if (ferry_bcache_new(&cfg, &f->bc, err) < 0)
 		return -1;
-	if (!(f->rd = ferry_bcache_open(f->bc, f->path, f->size, f->mtime, f->etag))) {
+	if (!(f->rd = ferry_bcache_open(f->bc, f->path, f->size, f->mtime, f->etag, NULL))) {
 		ferry_bcache_destroy(f->bc);
 		f->bc = NULL;
 		return nomem(err);

@@ -56,17 +56,48 @@
  * written), written as <dir>/<key>-<index> via a temporary name, and evicted
  * oldest-first when block files exceed disk_limit.
  *
- * Threads: one mutex `lock` guards everything below `struct ferry_bcache`;
- * store reads and disk I/O happen outside it.
+ * MD5 (FERRY_VERIFY_MD5 not `off`, and the reader opened with the file's
+ * stored Content-MD5 from its attributes). One check per blob version (the
+ * key), shared by its readers: an MD5 context and a cursor, the next block to
+ * hash. Blocks are hashed from RAM in index order as they become READY
+ * (landed from storage or the disk, prefetched ones included) or are read:
+ * whoever lands or reads the block at the cursor hashes it and whatever READY
+ * blocks follow, one thread at a time (`busy`), with the block pinned and no
+ * lock held. A block that landed or was read ahead of the cursor is `held`
+ * (not evicted, like an unread prefetch) until hashed, so a sequential
+ * reader's blocks are all hashed however small the RAM cache; a reader
+ * whose check holds half of `held_cap` blocks hashes or waits before it
+ * reads on (vc_throttle: the hashing fell behind, a busy CPU). A read that
+ * reaches the file's last byte is answered only once the whole file is
+ * hashed and compared (vc_verdict; up to a GET's worth of blocks missing
+ * before the end are fetched again: the kernel sends a sequential reader's
+ * reads out of order, which may also turn it random for a moment, so
+ * random-mode reads near the cursor take blocks, not ranges); on a mismatch
+ * it and every later read of the version's readers fail, the runtime log
+ * names the blob, and the version's blocks (RAM, disk) are dropped and its
+ * key retired: the next open gets a fresh key (so also misses the kernel's
+ * cached pages, ferry_bcache_reader_refetch) and reads storage again. The
+ * check is given up (counted, not an error) when the cursor cannot advance:
+ * more is missing before the end than that, more than `held_cap` blocks
+ * wait ahead of it, the budget's reclaimer took a held block, or the last
+ * reader closed after one of them jumped.
+ *
+ * Threads: one mutex `lock` guards everything below `struct ferry_bcache`
+ * (and the checks' fields, but a check's MD5 context, which only the thread
+ * that set its `busy` uses); store reads, hashing and disk I/O happen
+ * outside it.
  */
 #include "cache/blockcache.h"
 #include "core/files.h"
+#include "core/md5order.h"
 #include "core/membudget.h"
+#include "core/settings.h"
 #include "core/sys.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +114,7 @@ struct block {
 	int state;
 	int refs;            /* pins: readers copying, current-block pins, disk writes */
 	int unread;          /* prefetched and not yet read */
+	int held;            /* READY ahead of its version's MD5 cursor: kept until hashed */
 	int on_lru;
 	struct block *hnext;
 	struct block *lprev, *lnext;
@@ -94,6 +126,24 @@ struct job {                 /* a prefetch or a disk write */
 	const void *owner;           /* the reader a prefetch is for (compared, never followed) */
 	uint64_t off;
 	struct job *next;
+};
+
+enum { V_HASHING, V_MATCH, V_MISMATCH, V_GIVEN_UP };
+
+struct vcheck {              /* the MD5 check of one blob version (see the top) */
+	uint64_t key, nblocks;
+	uint64_t cursor;             /* the next block to hash */
+	char md5[25];                /* stored Content-MD5, base64 */
+	char digest[25];             /* what was received, once hashed to the end */
+	char *path;
+	EVP_MD_CTX *ctx;             /* used only by the thread that set busy */
+	int state;                   /* V_* */
+	int busy;                    /* a thread is hashing (the lock dropped) */
+	int refs;                    /* readers, and the hashing thread */
+	int listed;                  /* in bc->checks (not after a mismatch) */
+	int jumped;                  /* a reader of it turned random */
+	uint64_t held;               /* blocks with `held` set */
+	struct vcheck *next;
 };
 
 struct diskrec {             /* a block file, oldest first */
@@ -121,6 +171,11 @@ struct ferry_bcache {
 	struct ferry_membudget *mb;  /* borrowed: where every block and range buffer is reserved */
 	int reclaiming;              /* registered as a reclaimer of mb */
 	struct ferry_bcache_reader *open_head; /* open readers (for the reclaimer) */
+	int verify;                  /* FERRY_VERIFY_MD5 */
+	struct vcheck *checks;       /* the versions being (or done being) checked */
+	uint64_t *dead;              /* keys retired after a mismatch */
+	size_t ndead;
+	uint64_t held_cap;           /* most blocks a check holds ahead of its cursor */
 	pthread_t *readers, *writers;
 	unsigned n_readers, n_writers;
 	struct ferry_bcache_counters c;
@@ -135,6 +190,8 @@ struct ferry_bcache_reader {
 	struct ferry_bcache *bc;
 	char *path;
 	uint64_t size, key;
+	struct vcheck *vc;           /* its version's MD5 check (a reference), or NULL */
+	int refetch;                 /* the version's first key was retired (a mismatch) */
 	pthread_mutex_t lock;        /* guards the sequential-access state and cur */
 	uint64_t next_off;           /* where the previous read ended */
 	unsigned streak;              /* block boundaries crossed sequentially */
@@ -242,7 +299,7 @@ static void evict(struct ferry_bcache *bc)
 	struct block *b = bc->lru.lprev;
 	while (bc->ram_used > bc->cfg.ram_limit && b != &bc->lru) {
 		struct block *prev = b->lprev;
-		if (b->refs == 0 && !b->unread && b->state == B_READY) {
+		if (b->refs == 0 && !b->unread && !b->held && b->state == B_READY) {
 			lru_remove(b);
 			unhash(bc, b);
 			ferry_debug("block cache: evicted block %llu of %016llx from RAM",
@@ -254,10 +311,25 @@ static void evict(struct ferry_bcache *bc)
 	}
 }
 
-/* Drop one pin; an unpinned READY block goes (back) on the LRU list. */
+static int is_dead(struct ferry_bcache *bc, uint64_t key)
+{
+	for (size_t i = 0; i < bc->ndead; i++)
+		if (bc->dead[i] == key)
+			return 1;
+	return 0;
+}
+
+/* Drop one pin; an unpinned READY block goes (back) on the LRU list, or, of
+ * a version retired after an MD5 mismatch, is freed. */
 static void unpin(struct ferry_bcache *bc, struct block *b)
 {
 	if (--b->refs == 0 && b->state == B_READY) {
+		if (bc->ndead && is_dead(bc, b->key)) {
+			lru_remove(b);
+			unhash(bc, b);
+			free_block(bc, b);
+			return;
+		}
 		lru_push(bc, b);
 		evict(bc);
 	}
@@ -291,6 +363,258 @@ static struct block *new_block(struct ferry_bcache *bc, uint64_t key, uint64_t i
 static void disk_name(struct ferry_bcache *bc, uint64_t key, uint64_t idx, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/%016llx-%llu", bc->disk_dir, (unsigned long long)key, (unsigned long long)idx);
+}
+
+/* ---- MD5 of a version read in order (bc->lock held; see the top) ---- */
+
+static struct vcheck *vc_find(struct ferry_bcache *bc, uint64_t key)
+{
+	for (struct vcheck *v = bc->checks; v; v = v->next)
+		if (v->key == key)
+			return v;
+	return NULL;
+}
+
+static void vc_unlist(struct ferry_bcache *bc, struct vcheck *v)
+{
+	if (!v->listed)
+		return;
+	struct vcheck **pp = &bc->checks;
+	while (*pp && *pp != v)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = v->next;
+	v->listed = 0;
+}
+
+static void vc_give_up(struct ferry_bcache *bc, struct vcheck *v, const char *why);
+
+/* Block b (READY, pinned or just landed) is ahead of v's cursor: keep it
+ * until it is hashed, unless the readers are that far ahead already. */
+static void vc_hold(struct ferry_bcache *bc, struct vcheck *v, struct block *b)
+{
+	if (!v || v->state != V_HASHING || b->idx < v->cursor || b->held)
+		return;
+	if (v->held >= bc->held_cap) {
+		vc_give_up(bc, v, "read too far ahead of the blocks hashed");
+		return;
+	}
+	b->held = 1;
+	v->held++;
+}
+
+/* Let go of v's held blocks (they become evictable; the caller evicts when
+ * it is safe to free blocks). */
+static void vc_release_held(struct ferry_bcache *bc, struct vcheck *v)
+{
+	for (uint64_t i = v->cursor; v->held && i < v->nblocks; i++) {
+		struct block *b = find(bc, v->key, i);
+		if (b && b->held) {
+			b->held = 0;
+			v->held--;
+		}
+	}
+	v->held = 0;
+}
+
+/* The cursor cannot advance: the version is not checked (counted). */
+static void vc_give_up(struct ferry_bcache *bc, struct vcheck *v, const char *why)
+{
+	if (!v || v->state != V_HASHING)
+		return;
+	v->state = V_GIVEN_UP;
+	bc->c.md5_given_up++;
+	vc_release_held(bc, v);
+	ferry_debug("block cache: MD5 of '%s' not checked: %s (block %llu of %llu)", v->path, why,
+		    (unsigned long long)v->cursor, (unsigned long long)v->nblocks);
+	pthread_cond_broadcast(&bc->ready);
+}
+
+static void vc_put(struct ferry_bcache *bc, struct vcheck *v)
+{
+	if (!v || --v->refs > 0)
+		return;
+	if (v->state == V_HASHING && v->jumped) /* closed unchecked after reads out of order */
+		vc_give_up(bc, v, "read out of order");
+	vc_release_held(bc, v);
+	vc_unlist(bc, v);
+	EVP_MD_CTX_free(v->ctx);
+	free(v->path);
+	free(v);
+}
+
+/* Retire v's key after a mismatch: new opens get another key, the blocks
+ * nobody holds go now (the others as they are let go: unpin), the block
+ * files are deleted and pending ones are not written (writer_main). */
+static void vc_drop(struct ferry_bcache *bc, struct vcheck *v)
+{
+	uint64_t *d = realloc(bc->dead, (bc->ndead + 1) * sizeof(*d));
+	if (d) {
+		bc->dead = d;
+		bc->dead[bc->ndead++] = v->key;
+	}
+	vc_unlist(bc, v);
+	for (uint64_t i = 0; i < v->nblocks; i++) {
+		struct block *b = find(bc, v->key, i);
+		if (b && b->refs == 0 && b->state == B_READY) {
+			lru_remove(b);
+			unhash(bc, b);
+			free_block(bc, b);
+		}
+	}
+	for (struct diskrec **pp = &bc->disk_head, *prev = NULL; *pp;) {
+		struct diskrec *r = *pp;
+		if (r->key != v->key) {
+			prev = r;
+			pp = &r->next;
+			continue;
+		}
+		char name[4200];
+		disk_name(bc, r->key, r->idx, name, sizeof(name));
+		unlink(name);
+		bc->disk_used -= r->len;
+		*pp = r->next;
+		if (bc->disk_tail == r)
+			bc->disk_tail = prev;
+		free(r);
+	}
+}
+
+static void vc_finish(struct ferry_bcache *bc, struct vcheck *v)
+{
+	unsigned char md[16];
+	unsigned int n = 0;
+	if (!EVP_DigestFinal_ex(v->ctx, md, &n) || n != 16) {
+		vc_give_up(bc, v, "the MD5 could not be computed");
+		return;
+	}
+	ferry_md5_b64(md, v->digest);
+	if (!strcmp(v->digest, v->md5)) {
+		v->state = V_MATCH;
+		bc->c.md5_checked++;
+		ferry_debug("block cache: '%s' read in order matches its stored MD5 %s", v->path, v->md5);
+		return;
+	}
+	v->state = V_MISMATCH;
+	bc->c.md5_mismatches++;
+	ferry_log(FERRY_LOG_ERROR,
+		  "read of blob '%s': MD5 mismatch (storage says %s, received %s); the data changed or was "
+		  "corrupted in transit: its reads fail with EIO and its blocks are dropped (the next open "
+		  "reads it again)",
+		  v->path, v->md5, v->digest);
+	vc_drop(bc, v);
+}
+
+/* Hash the READY blocks at v's cursor, in order, unless another thread is
+ * at it; finish the check at the file's end. Drops bc->lock while hashing. */
+static void vc_advance(struct ferry_bcache *bc, struct vcheck *v)
+{
+	if (!v || v->busy || v->state != V_HASHING)
+		return;
+	v->busy = 1;
+	v->refs++;
+	while (v->state == V_HASHING && v->cursor < v->nblocks) {
+		struct block *b = find(bc, v->key, v->cursor);
+		if (!b || b->state != B_READY)
+			break;
+		b->refs++;
+		lru_remove(b);
+		pthread_mutex_unlock(&bc->lock);
+		int ok = EVP_DigestUpdate(v->ctx, b->data, b->len);
+		pthread_mutex_lock(&bc->lock);
+		if (b->held) {
+			b->held = 0;
+			v->held--;
+		}
+		v->cursor++;
+		unpin(bc, b);
+		if (!ok)
+			vc_give_up(bc, v, "the MD5 could not be computed");
+		pthread_cond_broadcast(&bc->ready); /* readers held back by vc_throttle */
+	}
+	if (v->state == V_HASHING && v->cursor == v->nblocks)
+		vc_finish(bc, v);
+	v->busy = 0;
+	pthread_cond_broadcast(&bc->ready);
+	vc_put(bc, v);
+}
+
+static struct block *get_block(struct ferry_bcache_reader *r, uint64_t idx, ferry_err *err);
+
+/* Before a read of r goes on: while half of the blocks a check may hold wait
+ * ahead of its cursor (the hashing falls behind the stream: a busy CPU), the
+ * reader hashes, or waits for the hashing thread, instead of fetching more.
+ * Not while the block at the cursor is missing (nothing would bring it). */
+static void vc_throttle(struct ferry_bcache *bc, struct vcheck *v)
+{
+	while (v->state == V_HASHING && v->held >= bc->held_cap / 2) {
+		struct block *b = find(bc, v->key, v->cursor);
+		if (!b)
+			break;
+		if (!v->busy && b->state == B_READY) {
+			vc_advance(bc, v);
+			continue;
+		}
+		pthread_cond_wait(&bc->ready, &bc->lock);
+	}
+}
+
+/* Bytes of the blocks of v from its cursor on that are not in the table, or
+ * more than `cap` (bc->lock held). */
+static uint64_t vc_missing(struct ferry_bcache *bc, struct vcheck *v, uint64_t size, uint64_t cap)
+{
+	uint64_t miss = 0;
+	for (uint64_t i = v->cursor; i < v->nblocks && miss <= cap; i++)
+		if (!find(bc, v->key, i))
+			miss += block_len(bc, i, size);
+	return miss;
+}
+
+/* A read of r reached the file's end: wait until r's check has a verdict,
+ * hashing what is there. A block at the cursor that is not in RAM is fetched
+ * again when what is missing is at most a GET's worth (two blocks at least):
+ * the kernel sends a sequential reader's reads out of order, so the last one
+ * may come before the ones just behind it; more missing means the reader
+ * jumped, and the check is given up. Called and returns with bc->lock held
+ * (dropped while hashing and fetching). 0, or -1 with err on a mismatch. */
+static int vc_verdict(struct ferry_bcache_reader *r, ferry_err *err)
+{
+	struct ferry_bcache *bc = r->bc;
+	struct vcheck *v = r->vc;
+	uint64_t fix = bc->cfg.coalesce_max > 2 * bc->cfg.block_size ? bc->cfg.coalesce_max : 2 * bc->cfg.block_size;
+	while (v->state == V_HASHING) {
+		if (!v->busy) {
+			struct block *b = v->cursor < v->nblocks ? find(bc, v->key, v->cursor) : NULL;
+			if (!b && v->cursor < v->nblocks) {
+				if (vc_missing(bc, v, r->size, fix) > fix) {
+					vc_give_up(bc, v, "blocks before the end were not read");
+					break;
+				}
+				ferry_err ferr;
+				ferry_err_clear(&ferr);
+				uint64_t idx = v->cursor;
+				pthread_mutex_unlock(&bc->lock);
+				b = get_block(r, idx, &ferr);
+				pthread_mutex_lock(&bc->lock);
+				if (!b) {
+					vc_give_up(bc, v, "a block at the cursor could not be read again");
+					break;
+				}
+				vc_hold(bc, v, b); /* kept until hashed, however it came */
+				unpin(bc, b);
+				continue;
+			}
+			if (!b || b->state == B_READY) {
+				vc_advance(bc, v);
+				continue;
+			}
+		}
+		pthread_cond_wait(&bc->ready, &bc->lock);
+	}
+	if (v->state != V_MISMATCH)
+		return 0;
+	return ferry_err_set(err, FERRY_E_INTEGRITY, "read of blob '%s': MD5 mismatch (storage says %s, received %s)",
+			     v->path, v->md5, v->digest);
 }
 
 /* Read bytes [off, off+len) of `path` from storage into buf: 0, or -1 with
@@ -336,6 +660,7 @@ static void settle(struct ferry_bcache *bc, struct block *b, int rc, const char 
 		return;
 	}
 	b->state = B_READY;
+	vc_hold(bc, vc_find(bc, b->key), b);
 	if (rc == 1)
 		bc->c.disk_hits++;
 	pthread_cond_broadcast(&bc->ready);
@@ -477,6 +802,7 @@ static void *prefetch_main(void *arg)
 			blocks[n++] = j->b;
 			total += j->b->len;
 		}
+		uint64_t key = jobs[0]->b->key;
 		pthread_mutex_unlock(&bc->lock);
 		fetch_run(bc, blocks, n, jobs[0]->path, rcs);
 		pthread_mutex_lock(&bc->lock);
@@ -495,6 +821,7 @@ static void *prefetch_main(void *arg)
 			free(j->path);
 			free(j);
 		}
+		vc_advance(bc, vc_find(bc, key)); /* the blocks that landed, hashed from RAM */
 	}
 	pthread_mutex_unlock(&bc->lock);
 	return NULL;
@@ -531,6 +858,12 @@ static void *writer_main(void *arg)
 		if (!bc->wr_head)
 			bc->wr_tail = NULL;
 		struct block *b = j->b;
+		if (bc->ndead && is_dead(bc, b->key)) { /* failed its MD5 check: not kept */
+			bc->wr_queued -= b->len;
+			unpin(bc, b);
+			free(j);
+			continue;
+		}
 		pthread_mutex_unlock(&bc->lock);
 		char name[4200], tmp[4300];
 		disk_name(bc, b->key, b->idx, name, sizeof(name));
@@ -591,7 +924,13 @@ static uint64_t reclaim(void *arg, uint64_t want, int urgent)
 	for (int pass = 0; pass < 2 && freed < want; pass++) /* read blocks, then unread prefetched ones */
 		for (struct block *b = bc->lru.lprev, *prev; b != &bc->lru && freed < want; b = prev) {
 			prev = b->lprev;
-			if (b->refs == 0 && b->state == B_READY && (pass || !b->unread)) {
+			if (b->refs == 0 && b->state == B_READY && (pass || (!b->unread && !b->held))) {
+				if (b->held) { /* its version's MD5 check cannot go on */
+					struct vcheck *v = vc_find(bc, b->key);
+					if (v)
+						vc_give_up(bc, v, "the memory budget took a block before it was hashed");
+					b->held = 0;
+				}
 				freed += b->len;
 				lru_remove(b);
 				unhash(bc, b);
@@ -628,7 +967,7 @@ static uint64_t reclaim(void *arg, uint64_t want, int urgent)
 		if (b && b->refs == 1 && b->state == B_READY) { /* only the reader's own pin */
 			r->cur = NULL;
 			b->refs = 0;
-			if (!b->unread) {
+			if (!b->unread && !b->held) {
 				freed += b->len;
 				lru_remove(b);
 				unhash(bc, b);
@@ -691,9 +1030,14 @@ int ferry_bcache_new(const struct ferry_bcache_config *cfg, struct ferry_bcache 
 	bc->cfg.disk_dir = bc->disk_dir;
 	bc->lru.lnext = bc->lru.lprev = &bc->lru;
 	bc->mb = cfg->budget ? cfg->budget : ferry_membudget_process();
+	bc->verify = cfg->store && cfg->store->settings ? (int)ferry_setting_int(cfg->store->settings, FS_VERIFY_MD5)
+							: FERRY_VERIFY_AUTO;
 	clamp_to_budget(bc);
 	uint64_t window = 2ULL * bc->cfg.prefetch_blocks * bc->cfg.block_size;
 	bc->unread_cap = bc->cfg.ram_limit > window ? bc->cfg.ram_limit : window;
+	/* a sequential stream's blocks ahead of its cursor: the unread prefetched
+	 * ones, the window in flight, a few more landing out of order */
+	bc->held_cap = bc->unread_cap / bc->cfg.block_size + bc->cfg.prefetch_blocks + 4;
 	pthread_mutex_init(&bc->lock, NULL);
 	pthread_cond_init(&bc->ready, NULL);
 	pthread_cond_init(&bc->work, NULL);
@@ -749,6 +1093,13 @@ void ferry_bcache_destroy(struct ferry_bcache *bc)
 		n = d->next;
 		free(d);
 	}
+	for (struct vcheck *v = bc->checks, *n; v; v = n) { /* none: every reader is closed */
+		n = v->next;
+		EVP_MD_CTX_free(v->ctx);
+		free(v->path);
+		free(v);
+	}
+	free(bc->dead);
 	free(bc->tab);
 	free(bc->readers);
 	free(bc->writers);
@@ -795,8 +1146,32 @@ void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters
 	pthread_mutex_unlock(&bc->lock);
 }
 
+/* A new check of version `key` (bc->lock held); NULL when out of memory. */
+static struct vcheck *vc_new(struct ferry_bcache *bc, uint64_t key, const char *path, uint64_t size,
+			     const char *md5)
+{
+	struct vcheck *v = calloc(1, sizeof(*v));
+	if (!v || !(v->path = strdup(path)) || !(v->ctx = EVP_MD_CTX_new()) ||
+	    !EVP_DigestInit_ex(v->ctx, EVP_md5(), NULL)) {
+		if (v) {
+			EVP_MD_CTX_free(v->ctx);
+			free(v->path);
+		}
+		free(v);
+		return NULL;
+	}
+	v->key = key;
+	v->nblocks = (size + bc->cfg.block_size - 1) / bc->cfg.block_size;
+	memcpy(v->md5, md5, 25);
+	v->state = V_HASHING;
+	v->listed = 1;
+	v->next = bc->checks;
+	bc->checks = v;
+	return v;
+}
+
 struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const char *path, uint64_t size,
-					      int64_t mtime, const char *etag)
+					      int64_t mtime, const char *etag, const char *md5)
 {
 	struct ferry_bcache_reader *r = calloc(1, sizeof(*r));
 	if (!r || !(r->path = strdup(path))) {
@@ -808,12 +1183,28 @@ struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const cha
 	r->key = ferry_cache_key(path, size, mtime, etag);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_lock(&bc->lock);
+	for (; bc->ndead && is_dead(bc, r->key); r->refetch = 1) /* failed its check: read it afresh */
+		r->key = (r->key ^ 0x9E3779B97F4A7C15ULL) * 1099511628211ULL;
+	if (bc->verify != FERRY_VERIFY_OFF && md5 && strlen(md5) == 24 && size > 0) {
+		struct vcheck *v = vc_find(bc, r->key);
+		if (!v)
+			v = vc_new(bc, r->key, path, size, md5);
+		if (v) {
+			v->refs++;
+			r->vc = v;
+		}
+	}
 	r->onext = bc->open_head;
 	if (r->onext)
 		r->onext->oprev = r;
 	bc->open_head = r;
 	pthread_mutex_unlock(&bc->lock);
 	return r;
+}
+
+int ferry_bcache_reader_refetch(struct ferry_bcache_reader *r)
+{
+	return r->refetch;
 }
 
 void ferry_bcache_reader_seed(struct ferry_bcache_reader *r, uint64_t off)
@@ -959,7 +1350,7 @@ static int reserve_spare(struct ferry_bcache *bc, size_t len)
 	uint64_t freed = 0;
 	for (struct block *b = bc->lru.lprev, *prev; b != &bc->lru && freed < len; b = prev) {
 		prev = b->lprev;
-		if (b->refs == 0 && !b->unread && b->state == B_READY) {
+		if (b->refs == 0 && !b->unread && !b->held && b->state == B_READY) {
 			freed += b->len;
 			lru_remove(b);
 			unhash(bc, b);
@@ -1061,6 +1452,18 @@ static int read_random(struct ferry_bcache_reader *r, uint64_t off, size_t len, 
 		pthread_mutex_unlock(&bc->lock);
 		return 0;
 	}
+	if (r->vc) {
+		/* Near the MD5 cursor of a version being checked (a sequential
+		 * reader whose reads the kernel sent out of order): blocks, which
+		 * are hashed, rather than ranges, which are not. */
+		pthread_mutex_lock(&bc->lock);
+		struct vcheck *v = r->vc;
+		int near = v->state == V_HASHING && last >= v->cursor &&
+			   first <= v->cursor + bc->cfg.coalesce_max / bs + 2;
+		pthread_mutex_unlock(&bc->lock);
+		if (near)
+			return 1;
+	}
 	uint64_t lo = off / RANGE * RANGE, hi = (off + len + RANGE - 1) / RANGE * RANGE;
 	if (hi > r->size)
 		hi = r->size;
@@ -1125,6 +1528,21 @@ out:
 	return rc;
 }
 
+/* After a read of [off, off+len) was served: hash what is in order; a read
+ * of the last byte waits for the verdict (and fails on a mismatch). */
+static int md5_after_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, size_t *got, ferry_err *err)
+{
+	if (!r->vc)
+		return 0;
+	pthread_mutex_lock(&r->bc->lock);
+	vc_advance(r->bc, r->vc);
+	int rc = off + len == r->size ? vc_verdict(r, err) : 0;
+	pthread_mutex_unlock(&r->bc->lock);
+	if (rc < 0)
+		*got = 0;
+	return rc;
+}
+
 int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, char *buf, size_t *got,
 		      ferry_err *err)
 {
@@ -1136,6 +1554,13 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 	if (len > r->size - off)
 		len = (size_t)(r->size - off);
 	uint64_t first = off / bs, last = (off + len - 1) / bs;
+	if (r->vc) {
+		pthread_mutex_lock(&bc->lock);
+		int bad = r->vc->state == V_MISMATCH ? vc_verdict(r, err) : 0;
+		pthread_mutex_unlock(&bc->lock);
+		if (bad < 0)
+			return -1;
+	}
 
 	/* Sequential detection, random mode and the prefetch window. */
 	pthread_mutex_lock(&r->lock);
@@ -1156,6 +1581,8 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 		cancel_prefetch(r);
 		release_unread(r);
 		bc->c.random_switches++;
+		if (r->vc)
+			r->vc->jumped = 1; /* the check goes on while its cursor can advance */
 		pthread_mutex_unlock(&bc->lock);
 		r->pf_next = 0;
 		ferry_debug("block cache: '%s' read at random (%llu after %llu): small ranges, no prefetch",
@@ -1172,7 +1599,7 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 		if (rc <= 0) {
 			pthread_mutex_unlock(&r->lock);
 			*got = rc == 0 ? len : 0;
-			return rc;
+			return rc < 0 ? rc : md5_after_read(r, off, len, got, err);
 		}
 	}
 	if (!r->random && r->streak >= 2 && bc->cfg.prefetch_blocks > 0) {
@@ -1194,6 +1621,11 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 			prefetch(r, from, to);
 	}
 	pthread_mutex_unlock(&r->lock);
+	if (r->vc) {
+		pthread_mutex_lock(&bc->lock);
+		vc_throttle(bc, r->vc);
+		pthread_mutex_unlock(&bc->lock);
+	}
 
 	for (uint64_t idx = first; idx <= last; idx++) {
 		struct block *b = NULL;
@@ -1228,10 +1660,11 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 			r->cur = b;
 		} else
 			unpin(bc, b);
+		vc_hold(bc, r->vc, b);
 		pthread_mutex_unlock(&bc->lock);
 		pthread_mutex_unlock(&r->lock);
 	}
-	return 0;
+	return md5_after_read(r, off, len, got, err);
 }
 
 void ferry_bcache_close(struct ferry_bcache_reader *r)
@@ -1246,6 +1679,7 @@ void ferry_bcache_close(struct ferry_bcache_reader *r)
 	 * and never read become evictable. */
 	cancel_prefetch(r);
 	release_unread(r);
+	vc_put(bc, r->vc);
 	evict(bc);
 	if (r->oprev)
 		r->oprev->onext = r->onext;

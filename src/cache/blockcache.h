@@ -67,6 +67,10 @@ struct ferry_bcache_counters {
 	uint64_t budget_refused;   /* prefetches not queued: the memory budget had no spare room */
 	uint64_t budget_reclaimed; /* blocks freed because a reservation needed the memory */
 	uint64_t disk_bytes; /* block files on disk now (a gauge) */
+	/* MD5 of versions read in order (see ferry_bcache_open) */
+	uint64_t md5_checked;    /* read to the end and matched their stored MD5 */
+	uint64_t md5_mismatches; /* read to the end and did not: reads failed, blocks dropped */
+	uint64_t md5_given_up;   /* not checked: read out of order, or a block left RAM before it was hashed */
 };
 
 /* Create the cache and start its threads. */
@@ -76,9 +80,22 @@ void ferry_bcache_destroy(struct ferry_bcache *bc);
 void ferry_bcache_counters(struct ferry_bcache *bc, struct ferry_bcache_counters *out);
 
 /* A reader of `path` (size bytes; mtime and etag identify the version so a
- * changed blob never hits stale blocks). Returns NULL on ENOMEM. */
+ * changed blob never hits stale blocks). `md5`: the blob's stored
+ * Content-MD5 (base64, 24 characters) from its attributes, or NULL/"": unless
+ * FERRY_VERIFY_MD5=off (the store's settings), the version's blocks are then
+ * hashed in order from RAM as they land or are read, shared by every reader
+ * of the version, and a read that reaches the file's last byte returns only
+ * after the comparison: on a mismatch it fails (FERRY_E_INTEGRITY, the blob
+ * named in the runtime log), as does every later read of the version's
+ * readers, and the version's blocks are dropped (RAM, disk) so the next open
+ * reads storage again. A reader that jumps, or a block that leaves RAM
+ * before it is hashed, gives the check up (counters: md5_given_up; reads go
+ * on unchecked). Returns NULL on ENOMEM. */
 struct ferry_bcache_reader *ferry_bcache_open(struct ferry_bcache *bc, const char *path, uint64_t size,
-					      int64_t mtime, const char *etag);
+					      int64_t mtime, const char *etag, const char *md5);
+/* 1 when r's version failed an MD5 check before and r reads it afresh (the
+ * caller should not keep pages cached from the failed reads), else 0. */
+int ferry_bcache_reader_refetch(struct ferry_bcache_reader *r);
 /* The reader's owner has read [0, off) in order elsewhere (an open's first
  * GET, ferry_api_file_open_first): a read at `off` goes on sequentially
  * rather than turning the reader random, and the whole blocks before it

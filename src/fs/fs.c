@@ -193,7 +193,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			__atomic_add_fetch(&fs->streamed, 1, __ATOMIC_RELAXED);
 		fresh_copy = frc == FERRY_FCACHE_MISS;
 	}
-	if (h->fd < 0 && !(h->br = ferry_bcache_open(fs->bc, path, size, mtime, etag))) {
+	if (h->fd < 0 && !(h->br = ferry_bcache_open(fs->bc, path, size, mtime, etag, md5))) {
 		free(path);
 		free(h);
 		fuse_reply_err(req, ENOMEM);
@@ -201,9 +201,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	free(path);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* A new download: pages the kernel kept may come from an earlier
+	/* A new download (or, in block mode, a version read afresh after a
+	 * failed MD5 check): pages the kernel kept may come from an earlier
 	 * attempt that failed its MD5 check, so they go. */
-	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw && !fresh_copy;
+	fi->keep_cache = fs->ttl_ms < 0 && !fs->rw && !fresh_copy && !(h->br && ferry_bcache_reader_refetch(h->br));
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* the open was interrupted */
 		if (h->br)
@@ -685,6 +686,11 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
 	ferry_info("mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
 		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
+	if (fs->block_mode || b.md5_checked || b.md5_mismatches || b.md5_given_up)
+		ferry_info("mount MD5 of files read in order (block mode): %llu checked, %llu mismatches, "
+			   "%llu not checked (read out of order, or a block left RAM before it was hashed)",
+			   (unsigned long long)b.md5_checked, (unsigned long long)b.md5_mismatches,
+			   (unsigned long long)b.md5_given_up);
 	if (fs->ahead) {
 		struct ahead_counters a;
 		ahead_counters(fs->ahead, &a);

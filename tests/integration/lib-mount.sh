@@ -67,6 +67,21 @@ nth_summary() {
 	grep "mount summary:" "$1" | sed -n "$2p"
 }
 
+# fault_injected KIND — how many responses the fault proxy gave fault KIND (corrupt,
+# reset, ...) since its last clear.
+fault_injected() {
+	curl -s "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["injected"].get(sys.argv[1], 0))' "$1"
+}
+
+# read_fails_eio FILE — reading FILE whole (cat) must fail with EIO (a corrupted
+# response the MD5 check caught).
+read_fails_eio() {
+	if cat "$1" >"$TEST_TMP/out.bin" 2>"$TEST_TMP/cat.err"; then
+		fail "reading $1, corrupted in transit, succeeded ($(fault_injected corrupt) responses corrupted)"
+	fi
+	assert_contains "$TEST_TMP/cat.err" "Input/output error" "cat's error for $1"
+}
+
 is_mounted() { grep -qF " $(cd "$(dirname "$1")" && pwd)/$(basename "$1") " /proc/self/mountinfo; }
 
 # assert_no_mounts_under DIR — nothing of this test is left mounted.
