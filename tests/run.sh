@@ -173,6 +173,14 @@ if [[ ${#tests[@]} -gt 0 ]]; then
 			# children die with it (timeout signals its whole process group).
 			timeout -k 10 "$TIMEOUT" bash "$t" >"$log" 2>&1 </dev/null || rc=$?
 			report "$name" "$rc" "$log" "$start"
+			# Every test makes its own containers; Azurite keeps all blobs of its
+			# life in one LokiJS database it scans and saves whole, so what earlier
+			# tests left made later ones slower (2,000 uploads: 2.9x with 22,000
+			# blobs left). A failed test's containers stay with FERRY_KEEP_TMP=1.
+			if [[ $rc -eq 0 || $rc -eq 77 || ${FERRY_KEEP_TMP:-0} != 1 ]]; then
+				/usr/bin/python3 tests/fixtures/azcli.py rmcontainers >/dev/null 2>>"$LOGS/fixtures.log" ||
+					echo "# could not delete the containers $name left (see $LOGS/fixtures.log)"
+			fi
 		done
 	else
 		report "fixtures: start Azurite, nginx, fault proxy" 1 "$fixture_log"
