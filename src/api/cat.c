@@ -33,6 +33,7 @@
 #include "core/md5order.h"
 #include "core/sys.h"
 #include "core/tmpname.h"
+#include "core/wgather.h"
 #include "store/store.h"
 #include "transfer/partsize.h"
 
@@ -86,13 +87,10 @@ struct span {
 	char *digest;     /* the digest, when a call of this span's thread ends the hash */
 	atomic_int *ended;
 	double t_first;   /* ferry_now_ms of the first byte, 0 before */
-	/* fd >= 0: libcurl's pieces (16 KiB at most) are gathered here and
-	 * written WBUF at a time, as the download engine does — a pwrite per
-	 * piece cost ~10% of a large get_file's time. wbuf[0] is object byte
-	 * woff. */
-	char *wbuf;
-	size_t wused;
-	uint64_t woff;
+	/* fd >= 0: the pieces are gathered and written WBUF at a time, as the
+	 * download engine does (core/wgather.h; a pwrite per piece cost ~10% of
+	 * a large get_file's time); offsets are object bytes */
+	struct ferry_wgather g;
 };
 
 #define WBUF (1u << 20)
@@ -108,24 +106,17 @@ static void span_feed(struct span *sp, uint64_t off, const char *at, size_t k)
 	}
 }
 
-/* Write [off, off+k) from `data` to the file (hashed first, from memory). */
-static int span_write(struct span *sp, uint64_t off, const char *data, size_t k)
+/* The gatherer's write: object bytes [off, off+k) from `data` to the file
+ * (hashed first, from memory). */
+static int span_write(void *arg, uint64_t off, const char *data, size_t k)
 {
+	struct span *sp = arg;
 	span_feed(sp, off, data, k);
 	if (ferry_pwrite_all(sp->fd, data, k, off - sp->base) < 0) {
 		sp->werr = errno;
 		return -1;
 	}
 	return 0;
-}
-
-/* Write what wbuf holds. */
-static int span_flush(struct span *sp)
-{
-	int rc = sp->wused ? span_write(sp, sp->woff, sp->wbuf, sp->wused) : 0;
-	sp->woff += sp->wused;
-	sp->wused = 0;
-	return rc;
 }
 
 static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
@@ -138,20 +129,8 @@ static int span_sink(void *arg, uint64_t off, const void *data, size_t len)
 	uint64_t k = len;
 	if (k > sp->hi - off)
 		k = sp->hi - off;
-	if (sp->fd >= 0 && sp->wbuf) { /* a file: as the download engine writes (page cache, not this process's RSS) */
-		if (sp->wused && (off != sp->woff + sp->wused || sp->wused + k > WBUF) && span_flush(sp) < 0)
-			return -1;
-		if (k > WBUF) {
-			if (span_write(sp, off, data, (size_t)k) < 0)
-				return -1;
-		} else {
-			if (!sp->wused)
-				sp->woff = off;
-			memcpy(sp->wbuf + sp->wused, data, (size_t)k);
-			sp->wused += (size_t)k;
-		}
-	} else if (sp->fd >= 0) {
-		if (span_write(sp, off, data, (size_t)k) < 0)
+	if (sp->fd >= 0) { /* a file: as the download engine writes (page cache, not this process's RSS) */
+		if (ferry_wgather_add(&sp->g, off, data, (size_t)k) < 0)
 			return -1;
 	} else {
 		memcpy(sp->buf + (off - sp->base), data, (size_t)k);
@@ -301,10 +280,12 @@ static void *fill_worker(void *arg)
 		if (hi - lo > f->size)
 			hi = lo + f->size;
 		struct span sp = { .buf = f->buf, .fd = f->fd, .base = c->off, .lo = lo, .hi = hi, .hash = f->hash,
-				   .digest = f->digest, .ended = &f->ended, .wbuf = wbuf };
+				   .digest = f->digest, .ended = &f->ended,
+				   .g = { .buf = wbuf, .cap = wbuf ? WBUF : 0, .write = span_write } };
+		sp.g.arg = &sp;
 		ferry_err e;
 		int rc = ferry_store_read(c->store, c->path, lo, hi - lo, span_sink, &sp, &e);
-		if (rc == 0 && span_flush(&sp) < 0)
+		if (rc == 0 && f->fd >= 0 && ferry_wgather_flush(&sp.g) < 0)
 			rc = -1;
 		if (rc < 0 && sp.werr)
 			ferry_err_set(&e, FERRY_E_IO, "'%s': writing the local file failed: %s", c->uri, strerror(sp.werr));

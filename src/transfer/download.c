@@ -48,6 +48,7 @@
 #include "core/tmpname.h"
 #include "core/md5order.h"
 #include "core/sys.h"
+#include "core/wgather.h"
 #include "transfer/partsize.h"
 #include "transfer/pool.h"
 #include "transfer/progress.h"
@@ -108,22 +109,14 @@ struct dl {
 	size_t nfiles, cap;
 };
 
-/*
- * libcurl hands body data over in pieces of at most 16 KiB. Writing each
- * piece with its own pwrite costs a syscall per 16 KiB and, with several
- * workers writing parts of one file, contention on the file's inode lock
- * (measured: 65,000 pwrites and 7 CPU-seconds for 1 GiB). So a part's bytes
- * are gathered in a per-part buffer and written SINK_BUF at a time.
- */
+/* A part's bytes are gathered (core/wgather.h) and written SINK_BUF at a time. */
 #define SINK_BUF (1u << 20)
 
 struct sink_state {
 	int fd;
 	uint64_t got;
 	EVP_MD_CTX *md5;
-	char *buf;
-	size_t used, cap;
-	uint64_t buf_off; /* file offset of buf[0] */
+	struct ferry_wgather g; /* its buffer: SINK_BUF or the part's size, in the budget */
 	double t_first;   /* ferry_now_ms of the first byte, 0 before */
 	/* in-order MD5 by units (f->hash): the part's bytes are in the file up to
 	 * `written` (contiguous from the part's start), units below `unit_next`
@@ -169,36 +162,24 @@ static void sink_feed(struct sink_state *s, uint64_t off, const void *data, size
 		s->hashed_end = 1;
 }
 
-static int sink_flush(struct sink_state *s)
+/* The gatherer's write: hashed first (from memory), written, reported landed. */
+static int sink_write(void *arg, uint64_t off, const char *data, size_t len)
 {
-	sink_feed(s, s->buf_off, s->buf, s->used);
-	int rc = ferry_pwrite_all(s->fd, s->buf, s->used, s->buf_off);
-	if (rc == 0)
-		sink_landed(s, s->buf_off, s->used);
-	s->buf_off += s->used;
-	s->used = 0;
-	return rc;
+	struct sink_state *s = arg;
+	sink_feed(s, off, data, len);
+	if (ferry_pwrite_all(s->fd, data, len, off) < 0)
+		return -1;
+	sink_landed(s, off, len);
+	return 0;
 }
 
 static int part_sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct sink_state *s = arg;
-	/* flush when the new bytes do not follow the buffered ones or do not fit */
-	if (s->used && (off != s->buf_off + s->used || s->used + len > s->cap) && sink_flush(s) < 0)
-		return -1;
 	if (!s->t_first)
 		s->t_first = ferry_now_ms();
-	if (len > s->cap) {
-		sink_feed(s, off, data, len);
-		if (ferry_pwrite_all(s->fd, data, len, off) < 0)
-			return -1;
-		sink_landed(s, off, len);
-	} else {
-		if (!s->used)
-			s->buf_off = off;
-		memcpy(s->buf + s->used, data, len);
-		s->used += len;
-	}
+	if (ferry_wgather_add(&s->g, off, data, len) < 0)
+		return -1;
 	if (s->md5)
 		EVP_DigestUpdate(s->md5, data, len);
 	s->got += len;
@@ -285,7 +266,9 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	/* read-write: the in-order hasher reads landed units back through it */
 	struct sink_state s = { .fd = open(f->tmp, (f->hash ? O_RDWR : O_WRONLY) | O_CREAT | O_CLOEXEC, 0644),
 				.f = f, .part_end = pt->off + pt->len, .written = pt->off,
-				.unit_next = f->hash ? (unsigned)(pt->off / f->unit) : 0 };
+				.unit_next = f->hash ? (unsigned)(pt->off / f->unit) : 0,
+				.g = { .write = sink_write } };
+	s.g.arg = &s;
 	if (s.fd < 0) {
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot create '%s': %s", f->tmp, strerror(errno));
 		goto out;
@@ -296,13 +279,13 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	}
 	if (!pt->whole)
 		slot_take(d);
-	s.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
+	s.g.cap = pt->len < SINK_BUF ? (size_t)pt->len : SINK_BUF;
 	/* The part buffer counts against FERRY_MEMORY_LIMIT: when the budget is
 	 * short this waits (holding nothing else of it) for a buffer to free. */
-	ferry_membudget_reserve(d->mb, s.cap);
+	ferry_membudget_reserve(d->mb, s.g.cap);
 	double t0 = ferry_now_ms();
-	if (!(s.buf = ferry_data_alloc(s.cap)))
-		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %zu-byte part buffer", s.cap);
+	if (!(s.g.buf = ferry_data_alloc(s.g.cap)))
+		rc = ferry_err_set(err, FERRY_E_IO, "out of memory for a %zu-byte part buffer", s.g.cap);
 	else
 		rc = ferry_store_read(d->store, f->remote, pt->off, pt->unranged ? UINT64_MAX : pt->len, part_sink, &s,
 				      err);
@@ -310,10 +293,10 @@ static int run_part(void *ctx, void *item, ferry_err *err)
 	for (uint64_t us = (uint64_t)(t_end * 1000), was = __atomic_load_n(&f->last_byte_us, __ATOMIC_RELAXED);
 	     us > was && !__atomic_compare_exchange_n(&f->last_byte_us, &was, us, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
 		;
-	if (rc == 0 && sink_flush(&s) < 0)
+	if (rc == 0 && ferry_wgather_flush(&s.g) < 0)
 		rc = ferry_err_set(err, FERRY_E_IO, "cannot write '%s': %s", f->tmp, strerror(errno));
-	ferry_data_free(s.buf, s.cap);
-	ferry_membudget_release(d->mb, s.cap);
+	ferry_data_free(s.g.buf, s.g.cap);
+	ferry_membudget_release(d->mb, s.g.cap);
 	if (!pt->whole)
 		slot_give(d);
 	if (rc == 0 && s.got != pt->len)
