@@ -21,8 +21,8 @@ need_py() {
 # delay are reset at exit.
 need_py_fault() {
 	need_py "$@"
-	[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-	at_exit 'fault clear 2>/dev/null; fault delay 0.3 2>/dev/null'
+	need_fault
+	at_exit 'fault delay 0.3 2>/dev/null'
 }
 
 # run_pytest FILE [PYTEST_ARGS...] — run tests/python/FILE under Debian's

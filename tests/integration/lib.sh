@@ -290,6 +290,13 @@ s3_env() {
 # (the S3 tests set FAULT_CTL=$S3_FAULT_CTL); see tests/fixtures/faultproxy.py.
 fault() { curl -sf --max-time 5 -X POST "$FAULT_CTL/$1" ${2:+-d "$2"} >/dev/null || fail "fault proxy control $1 failed"; }
 
+# need_fault — skip when the fault proxy is not running; its faults are cleared when
+# the test exits (after the test's own at_exit handlers registered later).
+need_fault() {
+	[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
+	at_exit 'fault clear 2>/dev/null'
+}
+
 # need_fixtures — skip when the suite's servers are not running.
 need_fixtures() {
 	[[ -n ${AZURITE_URL:-} && -n ${NGINX_URL:-} ]] ||

@@ -8,8 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=120
 
 step "FERRY_VERIFY_MD5 takes auto, off or require, and says so otherwise"

@@ -6,8 +6,7 @@
 # by 0.3 s and reports the most it saw open at once.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 max_inflight() { curl -sf --max-time 5 "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["max_inflight"])'; }
 export FERRY_CMD_TIMEOUT=120 RSLEX_DOWNLOADER_THREADS=2
 

@@ -9,8 +9,7 @@
 # corruption through (the check is what caught it).
 source "$(dirname "$0")/lib.sh"
 need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=120 AZUREML_DATASET_HTTP_RETRY_COUNT=0
 
 c=$(new_container)

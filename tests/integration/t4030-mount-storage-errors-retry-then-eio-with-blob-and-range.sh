@@ -8,8 +8,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
 need_fuse
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 
 export AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN
 mkdata_random "$TEST_TMP/src/big.bin" 6M

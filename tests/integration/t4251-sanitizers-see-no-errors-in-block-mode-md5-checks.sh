@@ -12,8 +12,7 @@ source "$(dirname "$0")/lib-mount.sh"
 source "$(dirname "$0")/lib-san.sh"
 need_fixtures
 need_fuse
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=300
 
 src=$TEST_TMP/big.bin

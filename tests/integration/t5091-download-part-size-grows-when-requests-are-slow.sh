@@ -9,8 +9,7 @@
 # which is hashed in base units while the large parts land, and nothing is published.
 source "$(dirname "$0")/lib.sh"
 need_fixtures
-[[ -n ${FAULT_CTL:-} ]] || skip "fault proxy not running"
-at_exit 'fault clear 2>/dev/null'
+need_fault
 export FERRY_RETRY_BASE_DELAY_MS=50 FERRY_CMD_TIMEOUT=120
 # 64 base parts of 1 MiB, 4 at once: 4 probes, then 60 MiB to split
 export FERRY_TRANSFER_PART_SIZE=1MiB RSLEX_DOWNLOADER_THREADS=4
