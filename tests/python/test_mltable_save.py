@@ -20,6 +20,7 @@ import pytest
 import ferry
 import ferry.mltable as mlt
 from ferry.mltable import MLTableError
+from seen import Seen
 
 T = os.environ["T9_TMP"]
 FX = os.environ["T9_FX"]
@@ -28,7 +29,8 @@ SECRETS = [os.environ["T9_KEY"], os.environ["T9_SAS"], os.environ["T9_ROSAS"],
            os.environ["T9_SAS"].split("sig=")[-1]]
 FERRY = os.environ["T9_FERRY"]
 BLOB = os.environ["T9_BLOB"]
-messages = []  # every exception text seen: none may hold a credential
+messages = Seen()  # every exception text seen: none may hold a credential
+raises = messages.raises
 
 
 def ds(path, name=DS):
@@ -41,16 +43,6 @@ def export(uri):
                          capture_output=True, text=True).stdout
     rows = [json.loads(ln, object_pairs_hook=lambda kv: kv) for ln in out.splitlines() if ln.strip()]
     return [dict(r) for r in rows], ([k for k, _ in rows[0]] if rows else [])
-
-
-def raises(exc, fn, *words):
-    with pytest.raises(exc) as ei:
-        fn()
-    text = str(ei.value)
-    messages.extend([text, repr(ei.value)])
-    for w in words:
-        assert w in text, (w, text)
-    return ei.value
 
 
 def same(a, b):
