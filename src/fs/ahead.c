@@ -42,7 +42,9 @@
  * (opened while fetching), LANDED (fetched, then released by a cancel or
  * landed after one: in the file cache, counted as used when opened), DONE
  * (opened, released, failed). QUEUED, FETCHING, READY and CLAIMED count
- * against the byte budget.
+ * against the byte budget. A file whose reader is between ahead_opened and
+ * ahead_open_done (its own file-cache open) is never queued: a fetch queued
+ * then could win the race, download it, and be counted as never used.
  *
  * Folders never listed. A reader that opens names from an index file (a
  * DataLoader over an annotations file, `xargs cat` over a saved list) never
@@ -63,6 +65,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,7 @@ struct aent {
 	uint64_t size;
 	int64_t mtime;
 	unsigned char is_dir, state;
+	unsigned short opening; /* readers between ahead_opened and ahead_open_done: not queued */
 };
 
 struct astream {
@@ -453,8 +457,10 @@ static void fill(struct ferry_ahead *a, struct adir *d, struct astream *s)
 	uint64_t j = (s->ahead_to > s->last ? s->ahead_to : s->last) + 1;
 	for (; j <= s->last + a->files && j < d->n; j++) {
 		struct aent *e = &d->v[j];
-		if (e->is_dir || (e->state != S_NONE && e->state != S_DONE))
-			continue; /* DONE: opened or released before; a fetch of a cached file costs no request */
+		if (e->is_dir || (e->state != S_NONE && e->state != S_DONE) || e->opening)
+			continue; /* DONE: opened or released before; a fetch of a cached file costs no request.
+				   * Opening: its reader's own download is about to start (a fetch
+				   * queued now would race it, download it, and never be used) */
 		if (a->pending + e->size > a->bytes)
 			break;
 		struct ajob *job = malloc(sizeof(*job));
@@ -572,6 +578,8 @@ void ahead_opened(struct ferry_ahead *a, const char *path)
 	if (k < 0 || d->v[k].is_dir)
 		goto out;
 	struct aent *e = &d->v[k];
+	if (e->opening < USHRT_MAX)
+		e->opening++;
 	switch (e->state) {
 	case S_READY:
 		a->c.used++;
@@ -648,6 +656,23 @@ void ahead_opened(struct ferry_ahead *a, const char *path)
 	if (active && good == 1) /* a stream just started is not yet a walk */
 		fill(a, d, s);
 out:
+	pthread_mutex_unlock(&a->lock);
+	free(dir);
+}
+
+void ahead_open_done(struct ferry_ahead *a, const char *path)
+{
+	if (!a || !a->fc)
+		return;
+	const char *name;
+	char *dir = split(path, &name);
+	if (!dir)
+		return;
+	pthread_mutex_lock(&a->lock);
+	struct adir *d = dir_find(a, dir);
+	long k = d ? ent_find(d, name) : -1;
+	if (k >= 0 && d->v[k].opening) /* a folder listed anew meanwhile has 0 here */
+		d->v[k].opening--;
 	pthread_mutex_unlock(&a->lock);
 	free(dir);
 }

@@ -183,6 +183,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ferry_err_clear(&err);
 		ahead_opened(fs->ahead, path); /* before this file's own download: the next ones start now */
 		int frc = ferry_fcache_open(fs->fc, path, size, mtime, etag, md5, &h->fd, &h->ent, &err);
+		ahead_open_done(fs->ahead, path);
 		if (frc < 0) {
 			free(path);
 			free(h);

@@ -256,6 +256,11 @@ int ahead_lookup(struct ferry_ahead *a, const char *path, struct ferry_entry *ou
  * its queue when it stops being; queue a listing of a folder without one
  * whose files are opened in name order. Never waits for storage. */
 void ahead_opened(struct ferry_ahead *a, const char *path);
+/* The open announced by ahead_opened has its file-cache entry (or failed):
+ * until then that file is not queued, so a fetch ahead cannot race the
+ * reader's own download, win, and be counted as never used. Call once per
+ * ahead_opened, after ferry_fcache_open. */
+void ahead_open_done(struct ferry_ahead *a, const char *path);
 void ahead_counters(struct ferry_ahead *a, struct ahead_counters *out);
 
 #endif
