@@ -124,6 +124,28 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	reply_attr(req, fs, n, refresh(fs, n));
 }
 
+/* FERRY_VERIFY_MD5=require, a file read through the block cache whose
+ * attributes carry no MD5 (a listing that does not give one): ask storage
+ * (a HEAD); 0 with md5 (25 bytes) filled, or -1 (logged) when it keeps none
+ * or cannot say: the open fails rather than read the file unchecked. */
+static int require_md5(struct ferry_fs *fs, const char *path, char *md5)
+{
+	struct ferry_entry st = { 0 };
+	ferry_err err;
+	ferry_err_clear(&err);
+	int rc = ferry_store_stat(fs->store, path, &st, &err);
+	if (rc < 0)
+		ferry_log(FERRY_LOG_ERROR, "open of blob '%s': %s", path, err.msg);
+	else if (!st.md5[0])
+		ferry_log(FERRY_LOG_ERROR,
+			  "blob '%s' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: not opened unchecked", path);
+	else
+		memcpy(md5, st.md5, sizeof(st.md5));
+	rc = rc < 0 || !st.md5[0] ? -1 : 0;
+	ferry_entry_clear(&st);
+	return rc;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ferry_fs *fs = fs_of(req);
@@ -193,6 +215,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (frc == FERRY_FCACHE_NOFIT)
 			__atomic_add_fetch(&fs->streamed, 1, __ATOMIC_RELAXED);
 		fresh_copy = frc == FERRY_FCACHE_MISS;
+	}
+	if (h->fd < 0 && !md5[0] && ferry_setting_int(fs->settings, FS_VERIFY_MD5) == FERRY_VERIFY_REQUIRE &&
+	    require_md5(fs, path, md5) < 0) { /* block mode, or streamed: as whole-file mode refuses it */
+		free(path);
+		free(h);
+		fuse_reply_err(req, EIO);
+		return;
 	}
 	if (h->fd < 0 && !(h->br = ferry_bcache_open(fs->bc, path, size, mtime, etag, md5))) {
 		free(path);

@@ -7,8 +7,9 @@
 # `cat` fail with EIO and the runtime log name the blob; a re-open after `fault clear`
 # reads the right bytes (the failed version's blocks were dropped, the kernel's pages
 # too). A clean read through counts as checked; a reader that jumps is not failed and
-# counts as not checked; FERRY_VERIFY_MD5=off checks nothing. Figures from the mount's
-# summary in the runtime log.
+# counts as not checked; FERRY_VERIFY_MD5=off checks nothing; FERRY_VERIFY_MD5=require
+# refuses (EIO at open, no data request) a file that has no stored MD5, as whole-file
+# mode does. Figures from the mount's summary in the runtime log.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
 need_fixtures
@@ -101,4 +102,25 @@ unmount_at "$mnt"
 s=$(md5_summary 2)
 echo "$s"
 assert_eq "0 0 0" "$(field "$s" checked) $(field "$s" mismatches) $(field "$s" "not checked")" "checks with off"
+
+step "FERRY_VERIFY_MD5=require: a file without a stored MD5 is refused at open, before any byte moves"
+# in blocks (under the single-put bound Azurite stores an MD5 itself)
+FERRY_VERIFY_MD5=off FERRY_UPLOAD_SINGLE_PUT_MAX=4M AZURE_STORAGE_CONNECTION_STRING=$AZURITE_CONN \
+	expect_ok ferry upload "$TEST_TMP/off.bin" "$(az_uri "$c" data/nomd5.bin)"
+assert_eq "" "$(azcli md5 "$c" data/nomd5.bin)" "stored Content-MD5 of data/nomd5.bin"
+mount_at "$(fault_uri "$c" data)" "$mnt" "${block[@]}" FERRY_VERIFY_MD5=require
+ls -l "$mnt" >/dev/null
+fault clear
+if cat "$mnt/nomd5.bin" >/dev/null 2>"$TEST_TMP/req.err"; then
+	fail "data/nomd5.bin, which has no stored MD5, was read under FERRY_VERIFY_MD5=require"
+fi
+assert_contains "$TEST_TMP/req.err" "Input/output error" "cat's error for nomd5.bin"
+assert_contains "$log" "blob 'data/nomd5.bin' has no stored Content-MD5 and FERRY_VERIFY_MD5=require: not opened unchecked" "runtime log"
+assert_eq 0 "$(curl -sf --max-time 5 "$FAULT_CTL/stats" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data_requests"])')" "data requests for the refused file"
+step "... a file with one reads right under require, and is checked"
+cmp "$TEST_TMP/first.bin" "$mnt/first.bin" || fail "first.bin read wrong under require"
+unmount_at "$mnt"
+s=$(md5_summary 3)
+echo "$s"
+assert_eq "1 0" "$(field "$s" checked) $(field "$s" mismatches)" "files checked and mismatches under require"
 echo "ok"
