@@ -29,8 +29,9 @@
  * go of the previous one before asking. bcache_new clamps the RAM size and
  * the prefetch window to half the limit each, with a warning.
  *
- * Prefetch policy (why it adapts): a read that starts within one block of
- * where the reader's previous read ended is sequential. The streak counts the
+ * Prefetch policy (why it adapts): a read that starts up to max(a block,
+ * SEQ_SKIP) past or max(a block, SEQ_LATE) behind where the reader got to is
+ * sequential. The streak counts the
  * block boundaries a reader has crossed sequentially; from two on (it has
  * streamed through at least one whole block) the cache keeps the next
  * 2^streak blocks (4, 8, 16, ...), capped at N, in flight, topping the window
@@ -39,8 +40,11 @@
  * read resets the streak, so random reads of up to a block prefetch nothing
  * and a long random read wastes at most a few blocks.
  *
- * Random mode (per reader). A read that lands more than a block away from
- * where the previous one ended puts the reader in random mode: its queued
+ * Random mode (per reader). A read that lands more than max(a block,
+ * SEQ_SKIP = 4 MiB) past or max(a block, SEQ_LATE = 8 MiB) behind where the
+ * reader got to (the kernel sends a sequential reader's reads a few MiB out
+ * of order; a late one leaves that point where it was) puts the reader in
+ * random mode: its queued
  * prefetches are cancelled (those already fetching finish and stay cached),
  * and a read that is not already in a READY block is served by one ranged
  * read of the RANGE-aligned bytes around it (RANGE = 128 KiB; a read of half
@@ -208,6 +212,14 @@ struct ferry_bcache_reader {
 };
 
 enum { RANGE = 128 * 1024 };     /* random mode's fetch granule */
+/* How far out of order a sequential reader's reads may arrive: the kernel
+ * sends a buffered reader's read-ahead as several requests at once, served
+ * by several FUSE threads, so `cat` with 1 MiB blocks showed a read 2 MiB
+ * behind where the last one ended every ~16 MiB, and with 256 KiB blocks one
+ * 1 MiB ahead; each turned the reader random and cancelled its prefetch. A
+ * read up to SEQ_LATE behind or SEQ_SKIP ahead (at least a block) continues
+ * the stream. */
+enum { SEQ_LATE = 8 << 20, SEQ_SKIP = 4 << 20 };
 
 uint64_t ferry_cache_key(const char *path, uint64_t size, int64_t mtime, const char *etag)
 {
@@ -1564,7 +1576,8 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 
 	/* Sequential detection, random mode and the prefetch window. */
 	pthread_mutex_lock(&r->lock);
-	int seq = r->have_prev ? (off + bs >= r->next_off && off <= r->next_off + bs) : off == 0;
+	uint64_t late = bs > SEQ_LATE ? bs : SEQ_LATE, skip = bs > SEQ_SKIP ? bs : SEQ_SKIP;
+	int seq = r->have_prev ? (off + late >= r->next_off && off <= r->next_off + skip) : off == 0;
 	if (r->random) {
 		int near = off + RANGE >= r->next_off && off <= r->next_off + RANGE;
 		r->near_run = near ? r->near_run + 1 : 0;
@@ -1591,9 +1604,14 @@ int ferry_bcache_read(struct ferry_bcache_reader *r, uint64_t off, size_t len, c
 		uint64_t t = r->streak + (last - r->last_block);
 		r->streak = t > 30 ? 30 : (unsigned)t;
 	}
+	/* a sequential reader's late read (the kernel's reordering) leaves where
+	 * it got to as it was */
+	int behind = seq && !r->random && r->have_prev && off + len < r->next_off;
 	r->have_prev = 1;
-	r->next_off = off + len;
-	r->last_block = last;
+	if (!behind) {
+		r->next_off = off + len;
+		r->last_block = last;
+	}
 	if (r->random) {
 		int rc = read_random(r, off, len, buf, err); /* drops and retakes r->lock around I/O */
 		if (rc <= 0) {
