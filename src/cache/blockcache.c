@@ -31,29 +31,28 @@
  *
  * Prefetch policy (why it adapts): a read that starts up to max(a block,
  * SEQ_SKIP) past or max(a block, SEQ_LATE) behind where the reader got to is
- * sequential. The streak counts the
- * block boundaries a reader has crossed sequentially; from two on (it has
- * streamed through at least one whole block) the cache keeps the next
- * 2^streak blocks (4, 8, 16, ...), capped at N, in flight, topping the window
- * up only once `coalesce_max` bytes of it are free, so that each top-up is
- * one ranged GET of several blocks rather than one GET per block. A random
- * read resets the streak, so random reads of up to a block prefetch nothing
- * and a long random read wastes at most a few blocks.
+ * sequential. The streak counts the block boundaries a reader has crossed
+ * sequentially; from two on (it has streamed through at least one whole
+ * block) the cache keeps the next 2^streak blocks (4, 8, 16, ...), capped at
+ * N, in flight, topping the window up only once `coalesce_max` bytes of it
+ * are free, so that each top-up is one ranged GET of several blocks rather
+ * than one GET per block. A random read resets the streak, so random reads of
+ * up to a block prefetch nothing and a long random read wastes at most a few
+ * blocks.
  *
- * Random mode (per reader). A read that lands more than max(a block,
- * SEQ_SKIP = 4 MiB) past or max(a block, SEQ_LATE = 8 MiB) behind where the
- * reader got to (the kernel sends a sequential reader's reads a few MiB out
- * of order; a late one leaves that point where it was) puts the reader in
- * random mode: its queued
- * prefetches are cancelled (those already fetching finish and stay cached),
- * and a read that is not already in a READY block is served by one ranged
- * read of the RANGE-aligned bytes around it (RANGE = 128 KiB; a read of half
- * a block or more takes the block path) straight into the caller's buffer
- * via a per-reader slot that keeps the last range, so a 4 KiB random read
- * costs one small GET instead of a whole block. Two reads in a row that each
- * start within RANGE of where the previous one ended make the pattern
- * sequential again: the reader leaves random mode and the block path with
- * its prefetch window resumes.
+ * Random mode (per reader). A read that lands more than max(a block, SEQ_SKIP
+ * = 4 MiB) past or max(a block, SEQ_LATE = 8 MiB) behind where the reader got
+ * to (the kernel sends a sequential reader's reads a few MiB out of order; a
+ * late one leaves that point where it was) puts the reader in random mode:
+ * its queued prefetches are cancelled (those already fetching finish and stay
+ * cached), and a read that is not already in a READY block is served by one
+ * ranged read of the RANGE-aligned bytes around it (RANGE = 128 KiB; a read
+ * of half a block or more takes the block path) straight into the caller's
+ * buffer via a per-reader slot that keeps the last range, so a 4 KiB random
+ * read costs one small GET instead of a whole block. Two reads in a row that
+ * each start within RANGE of where the previous one ended make the pattern
+ * sequential again: the reader leaves random mode and the block path with its
+ * prefetch window resumes.
  *
  * Disk spill: a block fetched from storage is pinned and queued to the write
  * threads (unless `write_queue_max` bytes already wait: then it is not
