@@ -562,19 +562,33 @@ static void list_folder(struct ferry_ahead *a, const char *dir)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Lock `a` and find `path`: *d its folder (NULL when not listed), *k its
+ * entry number (-1 when none), *name its name (inside `path`). Returns the
+ * folder's path (malloc'd: free it after unlocking), or NULL when out of
+ * memory (nothing locked). */
+static char *find_locked(struct ferry_ahead *a, const char *path, const char **name, struct adir **d, long *k)
+{
+	char *dir = split(path, name);
+	if (!dir)
+		return NULL;
+	pthread_mutex_lock(&a->lock);
+	*d = dir_find(a, dir);
+	*k = *d ? ent_find(*d, *name) : -1;
+	return dir;
+}
+
 void ahead_opened(struct ferry_ahead *a, const char *path)
 {
 	if (!a || !a->fc)
 		return;
 	const char *name;
-	char *dir = split(path, &name);
+	struct adir *d;
+	long k;
+	char *dir = find_locked(a, path, &name, &d, &k);
 	if (!dir)
 		return;
-	pthread_mutex_lock(&a->lock);
-	struct adir *d = dir_find(a, dir);
 	if (!d)
 		hint(a, dir, name);
-	long k = d ? ent_find(d, name) : -1;
 	if (k < 0 || d->v[k].is_dir)
 		goto out;
 	struct aent *e = &d->v[k];
@@ -665,12 +679,11 @@ void ahead_open_done(struct ferry_ahead *a, const char *path)
 	if (!a || !a->fc)
 		return;
 	const char *name;
-	char *dir = split(path, &name);
+	struct adir *d;
+	long k;
+	char *dir = find_locked(a, path, &name, &d, &k);
 	if (!dir)
 		return;
-	pthread_mutex_lock(&a->lock);
-	struct adir *d = dir_find(a, dir);
-	long k = d ? ent_find(d, name) : -1;
 	if (k >= 0 && d->v[k].opening) /* a folder listed anew meanwhile has 0 here */
 		d->v[k].opening--;
 	pthread_mutex_unlock(&a->lock);
