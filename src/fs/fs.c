@@ -275,8 +275,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		uint64_t fsize = h->w ? __atomic_load_n(&h->w->st->size, __ATOMIC_RELAXED) /* grows and shrinks */
 				      : h->size;
 		uint64_t n = (uint64_t)off < fsize ? fsize - (uint64_t)off : 0;
-		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) == 0)
-			__atomic_add_fetch(&fs->bytes_read, n < size ? n : size, __ATOMIC_RELAXED);
+		n = n < size ? n : size;
+		/* … and the bytes too: once the program has them it may read the
+		 * counters (a scrape right after `cat`), so they must be in already */
+		__atomic_add_fetch(&fs->bytes_read, n, __ATOMIC_RELAXED);
+		if (fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE) != 0)
+			__atomic_sub_fetch(&fs->bytes_read, n, __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 		return;
 	}
@@ -291,8 +295,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		 : ferry_bcache_read(h->br, (uint64_t)off, size, buf, &got, &err)) < 0) {
 		__atomic_add_fetch(&fs->read_errors, 1, __ATOMIC_RELAXED);
 		fuse_reply_err(req, EIO);
-	} else if (fuse_reply_buf(req, buf, got) == 0)
-		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
+	} else {
+		__atomic_add_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED); /* before the program has them */
+		if (fuse_reply_buf(req, buf, got) != 0)
+			__atomic_sub_fetch(&fs->bytes_read, got, __ATOMIC_RELAXED);
+	}
 	__atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE); /* last use of h */
 	ferry_data_free(buf, size);
 }
@@ -687,7 +694,7 @@ int ferry_fs_loop(struct ferry_fs *fs)
 	return rc >= 0 ? 0 : -1;
 }
 
-void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
+void ferry_fs_report(struct ferry_fs *fs, struct ferry_strbuf *lines, char *buf, size_t cap)
 {
 	struct ferry_bcache_counters b = { 0 };
 	struct ferry_fcache_counters f = { 0 };
@@ -696,11 +703,11 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 	if (fs->fc)
 		ferry_fcache_counters(fs->fc, &f);
 	uint64_t hits = b.hits + f.hits, misses = b.misses + f.misses;
-	ferry_info("mount summary: %llu opens, cache hits %llu, misses %llu (hit rate %.1f%%), "
+	ferry_strbuf_addf(lines, "mount summary: %llu opens, cache hits %llu, misses %llu (hit rate %.1f%%), "
 		   "%llu bytes from storage in %llu requests (%llu retries), waited %.2f s for storage, "
 		   "%llu blocks prefetched (%llu used, %llu cancelled), %llu random reads by small ranges "
 		   "(%llu KiB), %llu from disk, %llu RAM evictions, %llu files evicted, %llu streamed, "
-		   "%llu reads waited for a download, %llu read errors",
+		   "%llu reads waited for a download, %llu read errors\n",
 		   (unsigned long long)fs->opens, (unsigned long long)hits, (unsigned long long)misses,
 		   hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 		   (unsigned long long)ferry_stats_get(&fs->stats->bytes),
@@ -714,19 +721,19 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		   (unsigned long long)fs->read_errors);
 	char mem[400];
 	ferry_membudget_summary(ferry_membudget_process(), mem, sizeof(mem));
-	ferry_info("mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it", mem,
+	ferry_strbuf_addf(lines, "mount %s; %llu prefetches refused by the budget, %llu blocks reclaimed for it\n", mem,
 		   (unsigned long long)b.budget_refused, (unsigned long long)b.budget_reclaimed);
 	if (fs->block_mode || b.md5_checked || b.md5_mismatches || b.md5_given_up)
-		ferry_info("mount MD5 of files read in order (block mode): %llu checked, %llu mismatches, "
-			   "%llu not checked (read out of order, or a block left RAM before it was hashed)",
+		ferry_strbuf_addf(lines, "mount MD5 of files read in order (block mode): %llu checked, %llu mismatches, "
+			   "%llu not checked (read out of order, or a block left RAM before it was hashed)\n",
 			   (unsigned long long)b.md5_checked, (unsigned long long)b.md5_mismatches,
 			   (unsigned long long)b.md5_given_up);
 	if (fs->ahead) {
 		struct ahead_counters a;
 		ahead_counters(fs->ahead, &a);
-		ferry_info("read-ahead summary: %llu files read ahead (%llu used, %llu cancelled), "
+		ferry_strbuf_addf(lines, "read-ahead summary: %llu files read ahead (%llu used, %llu cancelled), "
 			   "%llu lookups answered from listings, %llu stats from storage, "
-			   "%llu folders listed for opens in name order",
+			   "%llu folders listed for opens in name order\n",
 			   (unsigned long long)a.fetched, (unsigned long long)a.used, (unsigned long long)a.cancelled,
 			   (unsigned long long)a.lookups,
 			   (unsigned long long)__atomic_load_n(&fs->stats_from_storage, __ATOMIC_RELAXED),
@@ -738,7 +745,7 @@ void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap)
 		snprintf(up, sizeof(up), "; %llu uploads (%.1f MiB), %zu files not uploaded", (unsigned long long)fs->uploads,
 			 (double)fs->upload_bytes / 1048576.0, fs->nfailed);
 		pthread_mutex_unlock(&fs->flock);
-		ferry_info("mount summary (writes)%s", up);
+		ferry_strbuf_addf(lines, "mount summary (writes)%s\n", up);
 	}
 	if (buf)
 		snprintf(buf, cap,
