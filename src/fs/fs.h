@@ -31,6 +31,7 @@
 
 struct ferry_fs;
 struct ferry_fs_counters;
+struct ferry_strbuf;
 
 /*
  * What to mount and how: one struct for ferry_fs_new, ferry_mount_serve and
@@ -85,9 +86,13 @@ int ferry_fs_mount(struct ferry_fs *fs, const char *mountpoint, ferry_err *err);
 /* Serve requests until the folder is unmounted or SIGINT/SIGTERM/SIGHUP
  * arrives (also one that came after ferry_fs_mount). Returns 0, or -1. */
 int ferry_fs_loop(struct ferry_fs *fs);
-/* Log a summary line (opens, hits, misses, bytes, wait time) and, when buf
- * is not NULL, put a shorter one for a job summary there. */
-void ferry_fs_report(struct ferry_fs *fs, char *buf, size_t cap);
+/* Append the end-of-mount summary to `lines` (caller's; one line per '\n':
+ * opens, hits, misses, bytes, wait time; memory; block-mode MD5 checks;
+ * read-ahead; writes) for the caller to log, and, when buf is not NULL, put
+ * a shorter one for a job summary there. ferry_mount_serve logs the lines
+ * once the fs is destroyed and unregistered, so that a summary in the log
+ * says the server is done. */
+void ferry_fs_report(struct ferry_fs *fs, struct ferry_strbuf *lines, char *buf, size_t cap);
 /* After ferry_fs_loop: list every file still open for writing (changed) as
  * not uploaded — its writer never closed it, so nothing of it is committed;
  * ferry_fs_destroy keeps its content under <cache_dir>.not-uploaded.

@@ -221,7 +221,8 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 	publisher_stop(&pub);
 	ferry_httpd_stop(httpd);
 	char line[512];
-	ferry_fs_report(fs, line, sizeof(line));
+	struct ferry_strbuf report = FERRY_STRBUF_INIT;
+	ferry_fs_report(fs, &report, line, sizeof(line));
 	const char *const *failed = NULL;
 	size_t nfailed = ferry_fs_failed_uploads(fs, &failed);
 	for (size_t i = 0; i < nfailed; i++)
@@ -262,6 +263,15 @@ int ferry_mount_serve(const struct ferry_mount_opts *o, int ready_fd, ferry_err 
 	}
 	ferry_fs_destroy(fs);
 	ferry_mount_unregister(entry);
+	/* Logged last: a summary in the runtime log means this server has
+	 * unmounted, emptied its caches and left the registry (the tests, and
+	 * anyone reading the log, take it so). */
+	for (char *l = report.buf, *nl; l && *l; l = nl + 1) {
+		if (!(nl = strchr(l, '\n')))
+			break;
+		ferry_info("%.*s", (int)(nl - l), l);
+	}
+	ferry_strbuf_release(&report);
 	if (rc < 0)
 		return ferry_err_set(err, FERRY_E_IO, "the FUSE session of %s ended with an error", dir);
 	if (urc < 0)

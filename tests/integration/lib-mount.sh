@@ -45,11 +45,42 @@ rw_mount_small_disk() {
 	expect_ok ferry mount --rw "$1" "$2" --cache-dir "$small/cache" --set DATASET_RESERVED_FREE_DISK_SPACE=8MiB
 }
 
-# unmount_at DIR — `ferry unmount`, then DIR must not be a mount point.
+# unmount_at DIR — `ferry unmount`; then DIR must not be a mount point, and the
+# server that served it must end.
 unmount_at() {
+	local pid i
+	pid=$(server_pid "$(cd "$1" && pwd)") || pid=
 	expect_ok ferry unmount "$1"
 	is_mounted "$1" && fail "$1 is still mounted after ferry unmount"
-	return 0
+	# `ferry unmount` returns once the kernel let go; the server then tears
+	# down (caches emptied, registry entry removed) and logs its summary last:
+	# wait for it to end, so that what follows sees all of that.
+	[[ -n $pid ]] || return 0
+	for i in $(seq 600); do
+		server_alive "$pid" || return 0
+		sleep 0.05
+	done
+	fail "the mount server of $1 (pid $pid) still runs 30 s after its unmount"
+}
+
+# server_pid DIR — the pid of the mount server registered for DIR (an absolute
+# path) in $FERRY_HOME's registry; fails when none is.
+server_pid() {
+	local e
+	for e in "$FERRY_HOME"/mounts/*.mount; do
+		if [[ -e $e ]] && tr '\0' '\n' <"$e" | sed -n 3p | grep -qxF "$1"; then
+			tr '\0' '\n' <"$e" | sed -n 1p
+			return 0
+		fi
+	done
+	return 1
+}
+
+# server_alive PID — PID runs (a zombie has ended).
+server_alive() {
+	local st
+	st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z ]]
 }
 
 # summary_count LOG — how many end-of-mount summary lines the runtime log LOG holds.

@@ -36,7 +36,8 @@ read_threads() {
 	sys.exit("differ: %s" % bad[:5] if bad else 0)
 	PYEOF
 }
-last_summary() { sleep 0.3; grep "mount summary" "$log" | tail -1; }
+# last_summary — the summary of the mount unmount_at just ended (it waits for the server).
+last_summary() { grep "mount summary:" "$log" | tail -1; }
 
 step "1: big file read once sequentially (block, no disk, no RAM cache, 80 prefetch blocks)"
 mount_at "$(az_uri "$c" data)" "$mnt" DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED=true \

@@ -21,18 +21,6 @@ uri="azureml://datastores/azstore/paths/tree"
 
 # entries — the live-mount entries of the workspace, one a line.
 entries() { ls "$FERRY_HOME/mounts" 2>/dev/null | grep '\.mount$' || true; }
-# server_pid DIR — the pid of the server registered for DIR.
-server_pid() {
-	local e
-	for e in "$FERRY_HOME"/mounts/*.mount; do
-		[[ -e $e ]] || continue
-		if tr '\0' '\n' <"$e" | sed -n 3p | grep -qxF "$1"; then
-			tr '\0' '\n' <"$e" | sed -n 1p
-			return 0
-		fi
-	done
-	return 1
-}
 # cache_of DIR — the cache folder registered for DIR.
 cache_of() {
 	local e

@@ -38,17 +38,6 @@ expect_ok ferry upload "$src" "$(az_uri "$c" data)"
 log=$FERRY_HOME/logs/mount.log
 mnt=$TEST_TMP/mnt
 
-# server_pid DIR — the pid of the mount server registered for DIR.
-server_pid() {
-	local e
-	for e in "$FERRY_HOME"/mounts/*.mount; do
-		if [[ -e $e ]] && tr '\0' '\n' <"$e" | sed -n 3p | grep -qxF "$1"; then
-			tr '\0' '\n' <"$e" | sed -n 1p
-			return 0
-		fi
-	done
-	return 1
-}
 
 # read_all DIR — open every file of DIR, then read them all at once (one thread
 # each, 128 KiB reads) and compare each file's MD5 with its source's.
