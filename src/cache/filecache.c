@@ -739,12 +739,6 @@ void ferry_fcache_close(struct ferry_fcache *fc, struct ferry_fcache_entry *ent)
 int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t size, int64_t mtime,
 			  const char *etag, const char *md5, ferry_err *err)
 {
-	uint64_t key = ferry_cache_key(path, size, mtime, etag);
-	pthread_mutex_lock(&fc->lock);
-	struct ferry_fcache_entry *e;
-	for (e = *slot(fc, key); e && e->key != key; e = e->hnext)
-		;
-	pthread_mutex_unlock(&fc->lock);
 	/* the same path as an open: one admission rule, one download path, and a
 	 * hit costs no request. The open only starts the download (it goes on in
 	 * the background): wait for its end here, so that the read-ahead's
@@ -774,5 +768,7 @@ int ferry_fcache_prefetch(struct ferry_fcache *fc, const char *path, uint64_t si
 	}
 	pthread_mutex_unlock(&fc->lock);
 	ferry_fcache_close(fc, ent);
-	return rc < 0 ? -1 : e ? FERRY_FCACHE_HAD : 0;
+	/* downloaded now only when this call started the download: a reader's
+	 * open that got there first (even a moment before) did the fetching */
+	return rc < 0 ? -1 : rc == FERRY_FCACHE_MISS ? 0 : FERRY_FCACHE_HAD;
 }
