@@ -63,14 +63,15 @@ ferry run "$job" --name slow >/dev/null 2>"$TEST_TMP/err" || rc=$?
 assert_contains "$TEST_TMP/err" "limits.timeout"
 
 step "SIGTERM sent to ferry is forwarded to the command"
-printf 'command: trap "echo got-term; exit 5" TERM; sleep 30 & wait\n' >"$job"
+# the command says "armed" once its trap is set; the TERM goes only then
+printf 'command: trap "echo got-term; exit 5" TERM; echo armed; sleep 30 & wait\n' >"$job"
 "$FERRY" run "$job" --name fwd >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
 pid=$!
-for _ in $(seq 50); do
-	[[ -f $FERRY_HOME/jobs/fwd/user_logs/std_log.txt ]] && break
+for _ in $(seq 300); do
+	grep -qs armed "$FERRY_HOME/jobs/fwd/user_logs/std_log.txt" && break
 	sleep 0.1
 done
-sleep 0.5
+grep -qs armed "$FERRY_HOME/jobs/fwd/user_logs/std_log.txt" || fail "the command did not start within 30 s"
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?

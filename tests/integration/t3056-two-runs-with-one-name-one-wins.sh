@@ -15,16 +15,20 @@ for round in 1 2 3; do
 	step "round $round: four runs named same$round released at once, one wins"
 	fifo=$TEST_TMP/go$round
 	mkfifo "$fifo"
+	# held open read-write here: a run whose open comes after the "go" lines were
+	# written still finds them (a FIFO with no writer left would block it for good)
+	exec 3<>"$fifo"
 	pids=()
 	for k in 1 2 3 4; do
 		(
+			exec 3<&-
 			read -r _ <"$fifo"
 			RUNNER=r$k exec "$FERRY" run "$TEST_TMP/job.yml" --name "same$round"
 		) >"$TEST_TMP/out$round.$k" 2>&1 &
 		pids+=($!)
 	done
 	sleep 0.5
-	printf 'go\ngo\ngo\ngo\n' >"$fifo"
+	printf 'go\ngo\ngo\ngo\n' >&3
 	ok=0 lost=0
 	for k in 1 2 3 4; do
 		rc=0
@@ -39,6 +43,7 @@ for round in 1 2 3; do
 			lost=$((lost + 1))
 		fi
 	done
+	exec 3<&-
 	assert_eq 1 "$ok" "runs that succeeded"
 	assert_eq 3 "$lost" "runs that were refused"
 	log=$FERRY_HOME/jobs/same$round/user_logs/std_log.txt

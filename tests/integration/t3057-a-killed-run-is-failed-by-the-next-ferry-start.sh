@@ -16,15 +16,22 @@ big=$(cached_random random-64M.bin 64M)
 azcli put "$c" data/big.bin "$big"
 
 step "a live job is left alone by other ferry starts"
-cat >"$TEST_TMP/live.yml" <<'YML'
-command: sleep 4 && echo finished
+# the command runs until the test lets it end (events, not a time window)
+cat >"$TEST_TMP/live.yml" <<YML
+command: touch $TEST_TMP/started; while [ ! -e $TEST_TMP/go ]; do sleep 0.1; done; echo finished
 YML
 "$FERRY" run "$TEST_TMP/live.yml" --name live >"$TEST_TMP/live.out" 2>&1 &
 live=$!
+for _ in $(seq 300); do
+	[[ -e $TEST_TMP/started ]] && break
+	sleep 0.1
+done
+[[ -e $TEST_TMP/started ]] || fail "the live job's command did not start within 30 s: $(tail -c 400 "$TEST_TMP/live.out")"
 for _ in 1 2 3 4 5 6; do
 	sleep 0.5
 	assert_eq Running "$(status_of live)" "status of the live job while it runs"
 done
+touch "$TEST_TMP/go"
 wait "$live" || fail "the live job failed: $(tail -c 400 "$TEST_TMP/live.out")"
 assert_eq Completed "$(status_of live)" "status of the live job at its end"
 assert_not_contains "$TEST_TMP/reap.err" "ferry was killed"

@@ -54,7 +54,9 @@ wait_ranks() { # wait_ranks JOB COUNT — until COUNT ranks have started (10 s a
 }
 
 step "a failing rank fails the job, names rank, node and exit code; the others get SIGTERM"
-jobyml 2 2 'cat ${{inputs.data}}/p.txt; if [ "$RANK" = 3 ]; then sleep 1; exit 7; fi; if [ "$RANK" = 0 ]; then trap "" TERM; echo stubborn; while :; do sleep 0.2; done; fi; trap "echo rank $RANK got TERM; exit 143" TERM; sleep 50 & wait'
+# rank 3 fails once the others have set their traps (each touches armed-RANK)
+a=$TEST_TMP/armed
+jobyml 2 2 'cat ${{inputs.data}}/p.txt; if [ "$RANK" = 3 ]; then for i in $(seq 300); do [ -e '"$a"'-0 ] && [ -e '"$a"'-1 ] && [ -e '"$a"'-2 ] && break; sleep 0.1; done; exit 7; fi; if [ "$RANK" = 0 ]; then trap "" TERM; echo stubborn; touch '"$a"'-0; while :; do sleep 0.2; done; fi; trap "echo rank $RANK got TERM; exit 143" TERM; touch '"$a"'-$RANK; sleep 50 & wait'
 t0=$(date +%s)
 expect_fail "rank 3 on node 1 exited with code 7" ferry run "$job" --name bad1
 rc=0

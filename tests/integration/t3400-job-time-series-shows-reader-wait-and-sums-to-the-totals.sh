@@ -3,7 +3,7 @@
 # writes <job>/series.jsonl, one sample a second; a command reading a 256 MiB
 # ro_mount input through a throttled link (the fault proxy's shared 16 MiB/s) spends
 # more than half of its run waiting on ferry for storage (reader wait), one that
-# sleeps between its reads less than a tenth; counters never go down, and the last
+# sleeps between its reads a small part (under a quarter); counters never go down, and the last
 # sample equals the job's recorded totals (ferry job show) for every figure.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-mount.sh"
@@ -77,7 +77,7 @@ read=$(series "$FERRY_HOME/jobs/slow/series.jsonl" last data read)
 ((read >= 256 * 1024 * 1024)) || fail "the command read $read bytes of 256 MiB" # the kernel may read a page twice
 same_as_totals slow data
 
-step "a command that sleeps between its reads waits on storage for less than a tenth of its run"
+step "a command that sleeps between its reads waits on storage for a small part of its run"
 cat >"$TEST_TMP/job/sleepy.yml" <<YML
 command: >-
   for i in 0 1 2 3 4 5 6 7; do dd if=\${{inputs.data}} of=/dev/null bs=1M skip=\$i count=1 status=none; sleep 1; done
@@ -88,7 +88,10 @@ environment_variables:
 YML
 expect_ok ferry run "$TEST_TMP/job/sleepy.yml" --name sleepy
 share=$(share_of sleepy 8)
-$PY -c "import sys; sys.exit(not $share < 0.1)" || fail "reader wait share $share, expected < 0.1"
+# 8 cold 1 MiB reads in ~8 s of sleeping: a share near 1 would count the sleeps as
+# waiting; the bound leaves room for slow GETs on a loaded machine (each one
+# ~0.05 s when quiet)
+$PY -c "import sys; sys.exit(not $share < 0.25)" || fail "reader wait share $share, expected < 0.25"
 same_as_totals sleepy data
 
 step "an rw_mount output's series counts the files and bytes written through to storage"
