@@ -189,7 +189,7 @@ fi
 
 if [[ ${#durations[@]} -gt 0 ]]; then
 	echo "# slowest steps (of $((SECONDS - SUITE_START)) s in all):"
-	printf '%s\n' "${durations[@]}" | sort -t$'\t' -k1,1nr | head -n 10 |
+	printf '%s\n' "${durations[@]}" | sort -t$'\t' -k1,1nr | sed -n 1,10p |
 		while IFS=$'\t' read -r secs name; do printf '#   %4d s  %s\n' "$secs" "$name"; done
 fi
 summary="$passed passed, $failed failed"
