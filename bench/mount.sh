@@ -31,7 +31,7 @@
 #
 #   bench/mount.sh                       BENCH_SCALE=small (256 MiB, 500 files, 5,000 blobs)
 #   BENCH_SCALE=full bench/mount.sh      1 GiB, 2,000 small files, 100,000 blobs (slow to upload)
-#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn small random list ttfb walk)
+#   BENCH_WORKLOADS="seq seqn" …         only these rows (seq seqn cat small random list ttfb walk)
 #   BENCH_BIG_MIB=4096 BENCH_WORKLOADS=ttfb BENCH_TOOLS="ferry ferry-block"
 #                                        time to first byte of a big file, both modes
 #   BENCH_TOOLS="base-block ferry-block rclone-off" BENCH_FERRY_BASE=/path/to/old/ferry
@@ -41,6 +41,9 @@
 #   BENCH_REPEAT=3 …                     measure and print the table 3 times (one upload)
 #   BENCH_TOOLS="ferry-block ferry-block-nomd5"   block mode checking the stored MD5 of a
 #                                        file read in order, and with FERRY_VERIFY_MD5=off
+#   BENCH_WORKLOADS=cat BENCH_BLOCK_SIZE=1MiB BENCH_TOOLS="base-block ferry-block rclone-off"
+#                                        a plain `cat` (the kernel's reads out of order)
+#                                        in block mode with 1 MiB blocks, before/after
 #   BENCH_TOOLS="ferry-block ferry-block-tight"   block mode with the default memory budget
 #                                        and with FERRY_MEMORY_LIMIT=$BENCH_TIGHT_LIMIT (64MiB)
 #
@@ -117,6 +120,7 @@ mount_tool() {
 		[[ $1 == *-tight ]] && sets+=(--set "FERRY_MEMORY_LIMIT=${BENCH_TIGHT_LIMIT:-64MiB}")
 		[[ $1 == *-noahead ]] && sets=(--set FERRY_MOUNT_READ_AHEAD_FILES=0)
 		[[ $1 == *-nomd5 ]] && sets+=(--set FERRY_VERIFY_MD5=off)
+		[[ $1 == *-block* && -n ${BENCH_BLOCK_SIZE:-} ]] && sets+=(--set "DATASET_MOUNT_READ_BLOCK_SIZE=$BENCH_BLOCK_SIZE")
 		[[ $1 == base* ]] && bin=${BENCH_FERRY_BASE:?base and base-block need BENCH_FERRY_BASE}
 		AZURE_STORAGE_CONNECTION_STRING=$conn "$bin" mount "$url/$cont/$dir" "$MNT" \
 			--cache-dir "$WORK/cache-ferry" "${sets[@]}"
@@ -148,6 +152,11 @@ f.read(1<<20); t1=time.monotonic()-t
 while f.read(1<<20): pass
 print("%.3f %.3f"%(time.monotonic()-t,t1))' "$MNT/${1:-big}/file.bin"; }
 w_seqn() { w_seq big-nomd5; }
+# w_cat: a plain `cat` of the big file (128 KiB reads through the kernel's
+# read-ahead, which reach the mount slightly out of order), clock before open.
+w_cat() { $PY -c 'import subprocess,sys,time;t=time.monotonic()
+subprocess.run(["cat",sys.argv[1]],stdout=subprocess.DEVNULL,check=True)
+print("%.3f"%(time.monotonic()-t))' "$MNT/big/file.bin"; }
 w_small() {
 	$PY - "$MNT/small" <<'EOF'
 import os, sys, time
@@ -237,6 +246,7 @@ mount_row_label() {
 	case $1 in
 	seq) echo "mount: open + read ${big} MiB, Content-MD5" ;;
 	seqn) echo "mount: open + read ${big} MiB, no MD5" ;;
+	cat) echo "mount: cat of ${big} MiB, Content-MD5" ;;
 	small) echo "mount: ${small_n} x 64 KiB, 8 threads, epochs 1 + 2" ;;
 	random) echo "mount: open + ${NRANDOM} random 4 KiB reads of ${big} MiB" ;;
 	ttfb) echo "mount: open + first 4 KiB of ${big} MiB" ;;
@@ -318,11 +328,11 @@ if [[ " $WORKLOADS " == *" walk "* ]]; then
 	rm -rf "$WORK/dl-walk"
 fi
 
-rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) walk:${walk_n} x ${walk_kib} KiB, 8 readers ${BENCH_WALK_INDEX:+by name from an index, not }in listing order (s) walkshuf:same, shuffled (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
+rows="seq:sequential read ${big} MiB, open included, with Content-MD5 (s) seq1:same, first MiB (open + first read) (s) seqn:sequential read ${big} MiB, no stored MD5 (s) seqn1:same, first MiB (s) cat:cat of ${big} MiB, Content-MD5 (s) small1:${small_n} small files, 8 threads, epoch 1 (s) small2:same, epoch 2 (s) random:open + ${NRANDOM} random 4 KiB reads (s) random1:same, open + first read (s) ttfb:open + first 4 KiB of ${big} MiB (s) walk:${walk_n} x ${walk_kib} KiB, 8 readers ${BENCH_WALK_INDEX:+by name from an index, not }in listing order (s) walkshuf:same, shuffled (s) first:first entry of ${list_n} (s) listall:full listing of ${list_n} (s) rss:peak RSS of the mount (MiB)"
 printf '%-56s' "row"
 for tool in $TOOLS; do printf ' %12s' "$tool"; done
 printf ' %s\n' "  rclone-off/ferry  rclone-full/ferry (best ferry mode)  rclone-off/whole  whole/block"
-for key in seq seq1 seqn seqn1 small1 small2 random random1 ttfb walk walkshuf first listall rss; do
+for key in seq seq1 seqn seqn1 cat small1 small2 random random1 ttfb walk walkshuf first listall rss; do
 	label=$(echo "$rows" | grep -o "$key:[^:]*" | sed "s/^$key://; s/ [a-z0-9]*$//")
 	printf '%-56s' "$label"
 	for tool in $TOOLS; do printf ' %12s' "${R[$tool,$key]:-}"; done
