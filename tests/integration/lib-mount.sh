@@ -57,7 +57,7 @@ unmount_at() {
 	# wait for it to end, so that what follows sees all of that.
 	[[ -n $pid ]] || return 0
 	for i in $(seq 600); do
-		server_alive "$pid" || return 0
+		alive "$pid" || return 0
 		sleep 0.05
 	done
 	fail "the mount server of $1 (pid $pid) still runs 30 s after its unmount"
@@ -74,13 +74,6 @@ server_pid() {
 		fi
 	done
 	return 1
-}
-
-# server_alive PID — PID runs (a zombie has ended).
-server_alive() {
-	local st
-	st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ -n $st && $st != Z ]]
 }
 
 # summary_count LOG — how many end-of-mount summary lines the runtime log LOG holds.

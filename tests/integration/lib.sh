@@ -303,5 +303,11 @@ need_fixtures() {
 		skip "fixtures not running (run via tests/run.sh, or eval \"\$(tests/fixtures/services.sh start)\")"
 }
 
+# alive PID — PID runs (a zombie waiting to be reaped has ended).
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $st != Z* ]]
+}
 # seconds_since START — elapsed wall seconds (integer) since `date +%s` START.
 seconds_since() { echo $(($(date +%s) - $1)); }

@@ -29,11 +29,6 @@ jobyml() {
 no_mounts_left() {
 	! grep -F "$TEST_TMP" /proc/mounts || fail "mounts left behind"
 }
-alive() { # alive PID — running (an orphaned zombie waiting for PID 1 does not count)
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	[[ $st != Z* ]]
-}
 ranks_gone() { # ranks_gone JOB — no rank process (nor its process group) of JOB is alive
 	local f p
 	for f in "$FERRY_HOME/jobs/$1"/nodes/*.pids; do

@@ -17,11 +17,6 @@ printf 'payload\n' >"$TEST_TMP/p.txt"
 azcli put "$c" in/p.txt "$TEST_TMP/p.txt"
 az_datastore az "$c"
 
-alive() { # alive PID — running (an orphaned zombie waiting to be reaped does not count)
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	[[ $st != Z* ]]
-}
 # wait_gone WHAT PID... — until none of PIDs is alive (20 s at most)
 wait_gone() {
 	local what=$1 i p left
