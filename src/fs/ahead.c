@@ -564,10 +564,12 @@ static void list_folder(struct ferry_ahead *a, const char *dir)
 
 /* Lock `a` and find `path`: *d its folder (NULL when not listed), *k its
  * entry number (-1 when none), *name its name (inside `path`). Returns the
- * folder's path (malloc'd: free it after unlocking), or NULL when out of
- * memory (nothing locked). */
+ * folder's path (malloc'd: free it after unlocking), or NULL, nothing
+ * locked, when there is no read-ahead (NULL, or block mode) or no memory. */
 static char *find_locked(struct ferry_ahead *a, const char *path, const char **name, struct adir **d, long *k)
 {
+	if (!a || !a->fc)
+		return NULL;
 	char *dir = split(path, name);
 	if (!dir)
 		return NULL;
@@ -579,8 +581,6 @@ static char *find_locked(struct ferry_ahead *a, const char *path, const char **n
 
 void ahead_opened(struct ferry_ahead *a, const char *path)
 {
-	if (!a || !a->fc)
-		return;
 	const char *name;
 	struct adir *d;
 	long k;
@@ -676,8 +676,6 @@ out:
 
 void ahead_open_done(struct ferry_ahead *a, const char *path)
 {
-	if (!a || !a->fc)
-		return;
 	const char *name;
 	struct adir *d;
 	long k;

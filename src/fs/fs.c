@@ -133,6 +133,7 @@ static int require_md5(struct ferry_fs *fs, const char *path, char *md5)
 	struct ferry_entry st = { 0 };
 	ferry_err err;
 	ferry_err_clear(&err);
+	__atomic_add_fetch(&fs->stats_from_storage, 1, __ATOMIC_RELAXED);
 	int rc = ferry_store_stat(fs->store, path, &st, &err);
 	if (rc < 0)
 		ferry_log(FERRY_LOG_ERROR, "open of blob '%s': %s", path, err.msg);
